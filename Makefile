@@ -1,0 +1,90 @@
+# maild - POSIX make (GNU make and OpenBSD make).
+#   make            build maild and mailctl
+#   make check      build and run every test under prove
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make demo       run maild unprivileged on 127.0.0.1 high ports
+#   make SANITIZE=1 ASan + UBSan build
+#   make CC=clang
+
+PREFIX ?=	/usr/local
+DESTDIR ?=
+BINDIR =	$(PREFIX)/sbin
+MANDIR =	$(PREFIX)/man
+SANITIZE ?=	0
+
+PKGS =		libevent libtls libsodium libcares libcrypto
+PKG_CFLAGS !=	pkg-config --cflags $(PKGS)
+PKG_LIBS !=	pkg-config --libs $(PKGS)
+OS !=		uname -s
+CRYPT_Linux =	-lcrypt
+CRYPT_LIB =	$(CRYPT_$(OS))
+SAN_CFLAGS_1 =	-fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=undefined
+SAN_CFLAGS =	$(SAN_CFLAGS_$(SANITIZE))
+
+CFLAGS ?=	-O2 -g
+WARN =		-Wall -Wextra -Werror -Wstrict-prototypes \
+		-Wmissing-prototypes -Wshadow -Wpointer-arith -Wcast-qual \
+		-Wsign-compare
+ALL_CFLAGS =	$(CFLAGS) $(WARN) $(SAN_CFLAGS) -Iinclude $(PKG_CFLAGS) \
+		-D_GNU_SOURCE
+ALL_LDFLAGS =	$(LDFLAGS) $(SAN_CFLAGS)
+LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
+
+# Modules without process or event-loop state: unit-testable.
+LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
+		src/table.o src/config.o src/expand.o src/envelope.o \
+		src/spool.o src/maildir.o
+MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
+		src/smtp.o src/smtp_session.o src/queue.o src/deliver.o \
+		src/control.o $(LIB_OBJS)
+MAILCTL_OBJS =	src/mailctl.o src/compat.o src/log.o
+UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
+		tests/unit/test_table tests/unit/test_config \
+		tests/unit/test_expand tests/unit/test_envelope \
+		tests/unit/test_spool tests/unit/test_maildir
+HEADERS =	include/maild.h include/compat.h include/log.h \
+		include/ipc.h include/io.h include/proc.h
+
+all: maild mailctl
+
+maild: $(MAILD_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MAILD_OBJS) $(LIBS)
+
+mailctl: $(MAILCTL_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MAILCTL_OBJS) $(LIBS)
+
+.SUFFIXES: .c .o
+.c.o:
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(MAILD_OBJS) $(MAILCTL_OBJS): $(HEADERS)
+
+$(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
+	    $(LIB_OBJS) $(LIBS)
+
+unit: $(UNIT_TESTS)
+
+check: all unit
+	prove -e '' $(UNIT_TESTS)
+	prove -e '' tests/integration/*.t
+
+demo: all
+	sh scripts/demo
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 0555 maild $(DESTDIR)$(BINDIR)/maild
+	install -m 0555 mailctl $(DESTDIR)$(BINDIR)/mailctl
+	install -m 0444 man/maild.8 man/mailctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0444 man/mail.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+lint:
+	mandoc -Tlint -Wwarning man/maild.8 man/mail.conf.5 man/mailctl.8
+
+clean:
+	rm -f maild mailctl src/*.o $(UNIT_TESTS)
+
+.PHONY: all check unit demo install lint clean

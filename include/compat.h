@@ -1,0 +1,32 @@
+/*
+ * Portability layer: what OpenBSD has and Linux (glibc 2.36) lacks.
+ * On OpenBSD every function here comes from libc and this header only
+ * includes what is needed.
+ */
+#ifndef MAILD_COMPAT_H
+#define MAILD_COMPAT_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+#ifndef __OpenBSD__
+size_t	strlcpy(char *, const char *, size_t);
+size_t	strlcat(char *, const char *, size_t);
+int	pledge(const char *, const char *);
+int	unveil(const char *, const char *);
+void	setproctitle(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+#endif
+
+/* Fill buf with random bytes (libsodium). */
+void	compat_random(void *, size_t);
+/* Forbid gaining privileges through exec (Linux), nothing elsewhere. */
+void	compat_no_new_privs(void);
+/* Uid of the peer of a connected AF_UNIX socket. */
+int	compat_getpeereid(int, uid_t *, gid_t *);
+
+#ifndef nitems
+#define nitems(_a)	(sizeof((_a)) / sizeof((_a)[0]))
+#endif
+
+#endif

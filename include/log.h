@@ -1,0 +1,25 @@
+/*
+ * Logging: syslog, or stderr in the foreground (-d, -n, tests).
+ */
+#ifndef MAILD_LOG_H
+#define MAILD_LOG_H
+
+#include <stdarg.h>
+
+void	log_init(int, int);		/* foreground, verbose */
+void	log_procname(const char *);
+int	log_verbose(void);
+void	log_warn(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	log_warnx(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	log_info(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	log_debug(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2), __noreturn__));
+void	fatalx(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2), __noreturn__));
+
+#endif

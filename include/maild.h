@@ -1,0 +1,359 @@
+/*
+ * Types and module interfaces shared by every maild process and by the
+ * unit tests: limits, addresses, configuration, tables, recipient
+ * expansion, envelopes, the spool and Maildir delivery.
+ */
+#ifndef MAILD_H
+#define MAILD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "compat.h"
+#include "log.h"
+
+#define MAILD_VERSION		"0.1"
+#define MAILD_CONF		"/etc/mail.conf"
+#define MAILD_SPOOL		"/var/spool/maild"
+#define MAILD_SOCKET		"/var/run/maild.sock"
+#define MAILD_USER		"_maild"
+#define MAILD_VMAIL_USER	"vmail"
+#define MAILD_EMPTY		"/var/empty"
+
+#ifndef HOST_NAME_MAX
+#define HOST_NAME_MAX		255
+#endif
+
+#define NAME_MAX_CONF		64	/* table, pki, action names */
+#define LOCALPART_MAX		128	/* RFC 5321 says 64; be lenient */
+#define DOMAIN_MAX		255
+#define ADDR_MAX		(LOCALPART_MAX + 1 + DOMAIN_MAX)
+#define SMTP_LINE_MAX		4096	/* command line, with extensions */
+#define DATA_LINE_MAX		65536	/* one line of message data */
+#define ERRMSG_MAX		256
+
+#define DEFAULT_MAX_MSG_SIZE	(35 * 1024 * 1024)
+#define DEFAULT_MAX_RCPT	100
+#define DEFAULT_MAX_PER_IP	20
+#define DEFAULT_SMTP_TIMEOUT	300	/* seconds, RFC 5321 4.5.3.2 */
+#define DEFAULT_QUEUE_TTL	(4 * 24 * 3600)
+#define DEFAULT_RETRY_LOCAL	5	/* first local retry, seconds */
+#define DEFAULT_RETRY_MAX	3600	/* cap of the backoff, seconds */
+#define MAX_EXPAND_DEPTH	10
+#define MAX_EXPAND_DEST		100	/* destinations of one RCPT */
+
+/* Lookup results, everywhere: -1 temporary failure, 0 not found, 1 found. */
+
+/* -- addresses (address.c) -- */
+
+struct mailaddr {
+	char	user[LOCALPART_MAX + 1];
+	char	domain[DOMAIN_MAX + 1];
+};
+
+#define ADDR_ALLOW_UTF8		0x01	/* SMTPUTF8: non-ASCII allowed */
+#define ADDR_ALLOW_NULL		0x02	/* "<>" accepted (MAIL FROM) */
+
+/*
+ * Parse an SMTP path "<user@domain>" (source route ignored) at *sp;
+ * on success store it (null path: both fields empty), advance *sp past
+ * the closing '>' and return 0; -1 on a syntax error.
+ */
+int	addr_parse_path(const char **, struct mailaddr *, int);
+/* Parse a bare "user@domain"; 0 or -1. */
+int	addr_parse(const char *, struct mailaddr *, int);
+int	addr_valid_localpart(const char *, int);
+int	addr_valid_domain(const char *, int);
+/* "user@domain", or "" for the null address; -1 if it does not fit. */
+int	addr_to_text(const struct mailaddr *, char *, size_t);
+int	addr_is_null(const struct mailaddr *);
+void	str_lower(char *);
+/*
+ * 1 if s may be used as one path component: not empty, not "." or "..",
+ * no '/', no NUL, no control characters, no leading '.'.
+ */
+int	path_component_safe(const char *);
+
+/* -- SMTP command parsing (smtp_parse.c) -- */
+
+enum smtp_verb {
+	CMD_UNKNOWN = 0, CMD_HELO, CMD_EHLO, CMD_STARTTLS, CMD_AUTH,
+	CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_RSET, CMD_NOOP, CMD_QUIT,
+	CMD_HELP, CMD_VRFY, CMD_EXPN, CMD_BDAT
+};
+
+#define BODY_7BIT	0
+#define BODY_8BITMIME	1
+
+struct mail_params {
+	size_t	size;		/* SIZE=, 0 if absent */
+	int	body;		/* BODY_7BIT or BODY_8BITMIME */
+	int	smtputf8;	/* SMTPUTF8 given */
+};
+
+/*
+ * Split a command line (without CRLF) into its verb and the argument
+ * after it (pointer into line, "" if none).  Verbs are case-insensitive.
+ */
+enum smtp_verb smtp_parse_verb(const char *, const char **);
+/*
+ * Parse "FROM:<path> params" / "TO:<path> params".  Returns 0, or -1
+ * with a full SMTP reply (code, enhanced code, text) in err.
+ */
+int	smtp_parse_mail(const char *, struct mailaddr *, struct mail_params *,
+	    int, char *, size_t);
+int	smtp_parse_rcpt(const char *, struct mailaddr *, int, char *, size_t);
+/* EHLO/HELO argument: a domain or an address literal; 0 or -1. */
+int	smtp_parse_helo(const char *, char *, size_t);
+
+/* -- tables (table.c) -- */
+
+struct tentry;
+
+struct table {
+	TAILQ_ENTRY(table)	 entry;
+	char			 name[NAME_MAX_CONF];
+	char			 path[PATH_MAX];
+	int			 flags;
+#define T_SECRET	0x01	/* holds password hashes: refuse mode & 044 */
+	int			 loaded;
+	/* contents: open hash of key -> value, owned by table.c */
+	struct tentry		**buckets;
+	size_t			 nbuckets;
+	size_t			 count;
+};
+TAILQ_HEAD(tablelist, table);
+
+/*
+ * Replace t's contents with the lines of the file open on fd:
+ * "key value", "key: value", "key:value"; '#' comments; keys lowercased.
+ * Errors as "path:line: message" in err; 0 or -1 (contents unchanged).
+ */
+int	table_load_fd(struct table *, int, char *, size_t);
+int	table_load_buf(struct table *, const char *, size_t, char *, size_t);
+/* 1 found (*value set), 0 not found, -1 table not loaded. */
+int	table_lookup(const struct table *, const char *, const char **);
+void	table_clear(struct table *);
+/* Check an open table file's owner and mode; 0 or -1 with err. */
+int	table_check_mode(const struct table *, int, char *, size_t);
+
+/* -- configuration (config.c) -- */
+
+struct pki {
+	TAILQ_ENTRY(pki)	 entry;
+	char			 name[NAME_MAX_CONF];
+	char			 cert_file[PATH_MAX];
+	char			 key_file[PATH_MAX];
+	char			*cert;		/* PEM, read by the parent */
+	size_t			 cert_len;
+	char			*key;		/* PEM, wiped when freed */
+	size_t			 key_len;
+};
+TAILQ_HEAD(pkilist, pki);
+
+enum listen_proto { PROTO_SMTP, PROTO_IMAP };
+
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 port;
+	enum listen_proto	 proto;
+	int			 flags;
+#define L_TLS		0x0001	/* STARTTLS offered */
+#define L_TLS_REQUIRE	0x0002	/* STARTTLS before MAIL / LOGIN */
+#define L_SMTPS		0x0004	/* implicit TLS (465) */
+#define L_IMAPS		0x0008	/* implicit TLS (993) */
+#define L_AUTH		0x0010	/* AUTH offered, against authtable */
+#define L_MASKSRC	0x0020	/* no client address in Received */
+#define L_CHECK_RDNS	0x0040
+#define L_CHECK_FCRDNS	0x0080
+	char			 pki[NAME_MAX_CONF];
+	char			 hostname[HOST_NAME_MAX + 1];
+	char			 authtable[NAME_MAX_CONF];
+	int			 fd;		/* bound socket, parent */
+	int			 line;		/* in the config file */
+};
+TAILQ_HEAD(listenerlist, listener);
+
+enum action_type { A_MAILDIR, A_RELAY };
+
+struct action {
+	TAILQ_ENTRY(action)	 entry;
+	char			 name[NAME_MAX_CONF];
+	enum action_type	 type;
+	char			 pattern[PATH_MAX];	/* maildir location */
+	struct table		*virtual;	/* virtual <t> */
+	struct table		*alias;		/* alias <t> */
+	struct table		*userbase;	/* userbase <t> */
+	int			 line;
+};
+TAILQ_HEAD(actionlist, action);
+
+enum rule_from { FROM_ANY, FROM_LOCAL };
+enum rule_for { FOR_ANY, FOR_LOCAL, FOR_DOMAIN, FOR_DOMAIN_TABLE };
+
+struct rule {
+	TAILQ_ENTRY(rule)	 entry;
+	int			 auth;		/* "match auth" */
+	enum rule_from		 from;
+	enum rule_for		 for_;
+	char			 domain[DOMAIN_MAX + 1];	/* lowercase */
+	struct table		*domains;
+	struct action		*action;
+	int			 line;
+};
+TAILQ_HEAD(rulelist, rule);
+
+struct maild_conf {
+	char			 path[PATH_MAX];	/* file it came from */
+	char			 hostname[HOST_NAME_MAX + 1];
+	char			 spool[PATH_MAX];
+	char			 socket[PATH_MAX];	/* control socket */
+	char			 user[NAME_MAX_CONF];	/* "_maild" */
+	char			 vmail_user[NAME_MAX_CONF];	/* "vmail" */
+	char			 vmail_root[PATH_MAX];	/* derived: deliver's root */
+	size_t			 max_msg_size;
+	int			 max_rcpt;
+	int			 max_per_ip;
+	int			 smtp_timeout;
+	time_t			 queue_ttl;
+	time_t			 retry_local;
+	time_t			 retry_max;
+	struct pkilist		 pkis;
+	struct tablelist	 tables;
+	struct listenerlist	 listeners;
+	struct actionlist	 actions;
+	struct rulelist		 rules;
+};
+
+#define CONF_NOFILES	0x01	/* don't read pki files (children, -n tests) */
+
+/*
+ * Parse a configuration from memory; name is used in messages.
+ * Errors are printed as "name:line: message" with log_warnx().
+ * Returns NULL on any error.
+ */
+struct maild_conf *config_parse_buf(const char *, const char *, size_t, int);
+/* Read the file and parse it; *bufp gets the text (for children). */
+struct maild_conf *config_parse_file(const char *, int, char **, size_t *);
+void	config_free(struct maild_conf *);
+/* Print the configuration in canonical form (maild -nv, golden tests). */
+void	config_dump(const struct maild_conf *, FILE *);
+struct table	*config_table(const struct maild_conf *, const char *);
+struct pki	*config_pki(const struct maild_conf *, const char *);
+/* Free every pki key and wipe it (processes that hold no TLS). */
+void	config_purge_keys(struct maild_conf *);
+
+/* -- recipient expansion (expand.c) -- */
+
+enum dest_type { DEST_MAILDIR, DEST_RELAY };
+
+struct dest {
+	enum dest_type		 type;
+	struct mailaddr		 addr;		/* final address (dest.*) */
+	char			 path[PATH_MAX];	/* Maildir */
+};
+
+#define EXP_FROM_LOCAL	0x01	/* client is loopback / local socket */
+#define EXP_AUTH	0x02	/* client is authenticated */
+
+enum exp_result {
+	EXP_OK = 0,		/* dests filled */
+	EXP_NOTFOUND,		/* 550 5.1.1 */
+	EXP_RELAY_DENIED,	/* 550 5.7.1 */
+	EXP_TEMPFAIL,		/* 451 4.3.0 */
+	EXP_FAIL		/* 550 5.1.1 with err: loop, bad alias */
+};
+
+/* The first rule matching rcpt for a client with these flags, or NULL. */
+struct rule	*rule_match(const struct maild_conf *, const struct mailaddr *,
+		    int);
+/*
+ * Expand rcpt through the rules and the virtual/alias/userbase tables
+ * into at most max destinations (deduplicated).  err gets a reason.
+ */
+enum exp_result	 expand_rcpt(const struct maild_conf *,
+		    const struct mailaddr *, int, struct dest *, size_t,
+		    size_t *, char *, size_t);
+/*
+ * Expand a maildir location pattern for addr: %{dest.user},
+ * %{dest.domain}, optionally with ":lowercase".  0, or -1 when the
+ * result would not fit or a part is not a safe path component.
+ */
+int	maildir_pattern(const char *, const struct mailaddr *, char *, size_t);
+
+/* -- envelopes (envelope.c) -- */
+
+#define ENVELOPE_VERSION	1
+
+struct envelope {
+	uint64_t		 id;		/* msgid << 32 | random */
+	time_t			 created;
+	time_t			 lasttry;
+	time_t			 nexttry;	/* not stored: scheduler */
+	int			 retries;
+	int			 flags;
+#define EF_8BITMIME	0x01
+#define EF_SMTPUTF8	0x02
+#define EF_AUTH		0x04
+	char			 helo[HOST_NAME_MAX + 1];
+	char			 src[64];	/* client address text */
+	struct mailaddr		 sender;
+	struct mailaddr		 rcpt;		/* as given in RCPT TO */
+	struct dest		 dest;
+	char			 errmsg[ERRMSG_MAX];	/* last failure */
+};
+
+#define evpid_msgid(id)	((uint32_t)((id) >> 32))
+
+/* Text form, "key: value" lines; returns length or -1 if it won't fit. */
+int	envelope_dump(const struct envelope *, char *, size_t);
+/* Strict parse; 0, or -1 with a reason in err. */
+int	envelope_load(struct envelope *, const char *, size_t, char *, size_t);
+
+/* -- spool layout (spool.c), used by the queue process -- */
+
+/*
+ * <spool>/incoming/<msgid>/message   being received
+ * <spool>/queue/<msgid>/message      committed body
+ * <spool>/queue/<msgid>/<evpid>      one envelope per destination
+ * <spool>/corrupt/                   unparsable envelopes
+ * All functions take paths relative to the current directory, which
+ * is the spool (the queue process is chrooted or chdir'ed there).
+ */
+int	spool_init(void);		/* create dirs, purge incoming */
+/* New message: pick a free msgid, create its file; returns fd or -1. */
+int	spool_msg_create(uint32_t *);
+void	spool_msg_abort(uint32_t);
+/*
+ * Commit messages: fsync each body (fds[i]), write every envelope,
+ * fsync, rename incoming/<msgid> to queue/<msgid>, fsync queue/ once.
+ * evps[i] lists nevp[i] envelopes of msgids[i].  0 or -1 (none done).
+ */
+int	spool_commit(size_t, const uint32_t *, const int *,
+	    struct envelope *const *, const size_t *);
+int	spool_env_update(const struct envelope *);
+int	spool_env_remove(uint64_t);	/* also the message when last */
+int	spool_msg_open(uint32_t);	/* O_RDONLY fd of a committed body */
+/* Call cb for every committed envelope (start-up); bad ones moved. */
+int	spool_walk(void (*)(struct envelope *, void *), void *);
+
+/* -- Maildir delivery (maildir.c), used by the deliver process -- */
+
+/*
+ * Deliver the message open on fd into the Maildir at path (created as
+ * needed, Maildir++ layout, mode 0700): Return-Path and Delivered-To
+ * are prepended, tmp/ written and fsynced, linked into new/, new/
+ * fsynced.  0 ok, -1 temporary failure, -2 permanent; reason in err.
+ */
+int	maildir_deliver(const char *, int, const struct mailaddr *,
+	    const struct mailaddr *, char *, size_t);
+
+#endif
