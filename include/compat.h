@@ -25,6 +25,14 @@ void	compat_no_new_privs(void);
 /* Uid of the peer of a connected AF_UNIX socket. */
 int	compat_getpeereid(int, uid_t *, gid_t *);
 
+#include <sys/queue.h>
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
 #ifndef nitems
 #define nitems(_a)	(sizeof((_a)) / sizeof((_a)[0]))
 #endif

@@ -339,6 +339,12 @@ void	spool_msg_abort(uint32_t);
  */
 int	spool_commit(size_t, const uint32_t *, const int *,
 	    struct envelope *const *, const size_t *);
+/*
+ * The same, per message: status[i] 0 committed, -1 failed (left in
+ * incoming/ without envelopes, to be aborted).  0 when all succeeded.
+ */
+int	spool_commit_status(size_t, const uint32_t *, const int *,
+	    struct envelope *const *, const size_t *, int *);
 int	spool_env_update(const struct envelope *);
 int	spool_env_remove(uint64_t);	/* also the message when last */
 int	spool_msg_open(uint32_t);	/* O_RDONLY fd of a committed body */

@@ -1,0 +1,72 @@
+/*
+ * Buffered connections over libevent and libtls, shared by every
+ * protocol: line reading with a maximum, queued writes, TLS upgrade
+ * (STARTTLS or implicit), timeouts.  The input buffer is allocated when
+ * data first arrives, so an idle connection costs little.
+ */
+#ifndef MAILD_IO_H
+#define MAILD_IO_H
+
+#include <event.h>
+#include <stddef.h>
+#include <tls.h>
+
+enum io_event {
+	IO_DATAIN,		/* input buffered: call io_getline() */
+	IO_LOWAT,		/* output queue drained */
+	IO_TLSREADY,		/* handshake done */
+	IO_TIMEOUT,
+	IO_DISCONNECTED,	/* peer closed */
+	IO_ERROR		/* io_error() says why */
+};
+
+struct io {
+	int		 fd;
+	struct tls	*tls;
+	int		 flags;
+#define IO_HANDSHAKE	0x0001
+#define IO_PAUSED	0x0002	/* reading paused by the owner */
+#define IO_EOF		0x0004
+#define IO_INCB		0x0008
+#define IO_FREED	0x0010
+#define IO_WANTWRITE	0x0020	/* tls_read wants POLLOUT */
+#define IO_WANTREAD	0x0040	/* tls_write wants POLLIN */
+	struct event	 ev;
+	int		 timeout;	/* msec, 0 none */
+	char		*rbuf;
+	size_t		 rpos, rlen, rsize;
+	char		*wbuf;
+	size_t		 wpos, wlen, wsize;
+	char		 err[128];
+	void		(*cb)(struct io *, int, void *);
+	void		*arg;
+};
+
+struct io	*io_new(int, size_t, void (*)(struct io *, int, void *),
+		    void *);
+void		 io_free(struct io *);
+void		 io_set_timeout(struct io *, int);
+/* Input buffer limit: the longest line io_getline() can return. */
+void		 io_set_maxline(struct io *, size_t);
+/*
+ * Next line, without its LF, NUL-terminated (a CR before the LF is kept
+ * so the caller can tell CRLF from a bare LF).  *partial is set when the
+ * buffer filled up without a LF: the chunk is returned as a line.
+ * NULL when no complete line is buffered.
+ */
+char		*io_getline(struct io *, size_t *, int *);
+size_t		 io_datalen(const struct io *);
+void		 io_write(struct io *, const void *, size_t);
+void		 io_printf(struct io *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+size_t		 io_queued(const struct io *);
+void		 io_pause(struct io *);
+void		 io_resume(struct io *);
+/* Discard buffered input (no plaintext may survive STARTTLS). */
+void		 io_drop_input(struct io *);
+int		 io_start_tls(struct io *, struct tls *);
+/* "TLSv1.3:TLS_AES_256_GCM_SHA384:256" style summary, or "". */
+void		 io_tls_info(const struct io *, char *, size_t);
+const char	*io_error(const struct io *);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * The process model: which processes exist, how they are connected
+ * (a socketpair between every pair), and the entry point of each role.
+ */
+#ifndef MAILD_PROC_H
+#define MAILD_PROC_H
+
+#include <sys/types.h>
+
+#include "ipc.h"
+#include "maild.h"
+
+enum proc_type {
+	PROC_PARENT,
+	PROC_LOOKUP,
+	PROC_SMTP,
+	PROC_QUEUE,
+	PROC_DELIVER,
+	PROC_CONTROL,
+	PROC_RELAY,		/* outbound SMTP (later) */
+	PROC_IMAP,		/* IMAP server (later) */
+	PROC_COUNT
+};
+
+struct proc_info {
+	const char	*name;		/* "smtp" */
+	const char	*title;		/* "maild-smtp" */
+	int		 enabled;
+	pid_t		 pid;
+	int		 vmail;		/* runs as the vmail user */
+	void		(*main)(void);
+	void		(*dispatch)(struct ipc *, struct ipc_msg *);
+};
+
+/* Per-process globals. */
+extern struct proc_info		 procs[PROC_COUNT];
+extern enum proc_type		 proc_self;
+extern struct ipc		 peers[PROC_COUNT];
+extern struct maild_conf	*conf;
+extern int			 privileged;	/* started as root */
+extern int			 control_fd;	/* control socket, parent */
+/* socketpair ends: pairfd[a][b] is a's end towards b */
+extern int			 pairfd[PROC_COUNT][PROC_COUNT];
+
+/* Fork a child: it drops privileges, connects its peers, runs. */
+pid_t	proc_fork(enum proc_type, uid_t, gid_t, const char *);
+/* Child side helpers. */
+void	proc_drop(const char *);
+void	proc_setup_peers(void);
+void	proc_send(enum proc_type, uint32_t, int, const void *, size_t);
+void	proc_send_buf(enum proc_type, uint32_t, int, const struct ipc_buf *);
+/* A temporary, unlinked file holding buf (to pass large data as an fd). */
+int	proc_blob_fd(const void *, size_t);
+/* Read a whole fd (bounded); NUL-terminated, *len set. */
+char	*proc_read_fd(int, size_t, size_t *);
+
+/* Role entry points and IPC handlers. */
+void	lookup_main(void);
+void	lookup_dispatch(struct ipc *, struct ipc_msg *);
+void	smtp_main(void);
+void	smtp_dispatch(struct ipc *, struct ipc_msg *);
+void	queue_main(void);
+void	queue_dispatch(struct ipc *, struct ipc_msg *);
+void	deliver_main(void);
+void	deliver_dispatch(struct ipc *, struct ipc_msg *);
+void	control_main(void);
+void	control_dispatch(struct ipc *, struct ipc_msg *);
+void	parent_dispatch(struct ipc *, struct ipc_msg *);
+
+/* Reload handling shared by children: parse the text, NOFILES. */
+struct maild_conf *proc_conf_from_fd(int);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * Buffered, event-driven connections with optional TLS (libtls).  One
+ * libevent event per connection is re-armed after every pass according
+ * to what libtls wants (TLS_WANT_POLLIN/POLLOUT) and what the owner
+ * wants (read unless paused or full, write while output is queued).
+ * The owner's callback may free the io; the io notices and stops.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "io.h"
+#include "log.h"
+
+#define IO_READ_CHUNK	16384
+
+static void	io_dispatch(int, short, void *);
+static void	io_rearm(struct io *);
+static int	io_do_read(struct io *);
+static int	io_do_write(struct io *);
+static int	io_do_handshake(struct io *);
+static int	io_callback(struct io *, int);
+static void	io_destroy(struct io *);
+
+struct io *
+io_new(int fd, size_t maxline, void (*cb)(struct io *, int, void *),
+    void *arg)
+{
+	struct io	*io;
+
+	if ((io = calloc(1, sizeof(*io))) == NULL)
+		fatal("calloc");
+	io->fd = fd;
+	io->rsize = maxline + 2;
+	io->cb = cb;
+	io->arg = arg;
+	event_set(&io->ev, fd, 0, io_dispatch, io);
+	io_rearm(io);
+	return io;
+}
+
+static void
+io_destroy(struct io *io)
+{
+	event_del(&io->ev);
+	if (io->tls) {
+		(void)tls_close(io->tls);
+		tls_free(io->tls);
+	}
+	if (io->fd != -1)
+		close(io->fd);
+	free(io->rbuf);
+	free(io->wbuf);
+	free(io);
+}
+
+void
+io_free(struct io *io)
+{
+	if (io->flags & IO_INCB) {
+		io->flags |= IO_FREED;
+		event_del(&io->ev);
+		return;
+	}
+	io_destroy(io);
+}
+
+void
+io_set_timeout(struct io *io, int msec)
+{
+	io->timeout = msec;
+	if (!(io->flags & IO_INCB))
+		io_rearm(io);
+}
+
+void
+io_set_maxline(struct io *io, size_t max)
+{
+	char	*p;
+
+	if (max + 2 == io->rsize)
+		return;
+	if (io->rbuf != NULL && max + 2 > io->rsize) {
+		if ((p = realloc(io->rbuf, max + 2)) == NULL)
+			fatal("realloc");
+		io->rbuf = p;
+	}
+	/* Shrinking keeps the buffer; the limit applies to new lines. */
+	if (io->rbuf == NULL || max + 2 > io->rsize)
+		io->rsize = max + 2;
+}
+
+size_t
+io_datalen(const struct io *io)
+{
+	return io->rlen - io->rpos;
+}
+
+char *
+io_getline(struct io *io, size_t *lenp, int *partial)
+{
+	char	*line, *nl;
+	size_t	 avail = io->rlen - io->rpos;
+
+	*partial = 0;
+	if (avail == 0)
+		return NULL;
+	line = io->rbuf + io->rpos;
+	if ((nl = memchr(line, '\n', avail)) == NULL) {
+		/* A full buffer without LF: hand out the chunk. */
+		if (io->rpos == 0 && io->rlen >= io->rsize - 1) {
+			*partial = 1;
+			*lenp = avail;
+			line[avail] = '\0';
+			io->rpos = io->rlen;
+			return line;
+		}
+		if (io->flags & IO_EOF) {
+			*partial = 1;
+			*lenp = avail;
+			line[avail] = '\0';
+			io->rpos = io->rlen;
+			return line;
+		}
+		return NULL;
+	}
+	*nl = '\0';
+	*lenp = nl - line;
+	io->rpos += *lenp + 1;
+	return line;
+}
+
+void
+io_write(struct io *io, const void *data, size_t len)
+{
+	char	*p;
+	size_t	 need;
+
+	if (io->wpos == io->wlen)
+		io->wpos = io->wlen = 0;
+	need = io->wlen + len;
+	if (need > io->wsize) {
+		if (io->wpos > 0) {
+			memmove(io->wbuf, io->wbuf + io->wpos,
+			    io->wlen - io->wpos);
+			io->wlen -= io->wpos;
+			io->wpos = 0;
+			need = io->wlen + len;
+		}
+		if (need > io->wsize) {
+			size_t sz = io->wsize ? io->wsize : 1024;
+			while (sz < need)
+				sz *= 2;
+			if ((p = realloc(io->wbuf, sz)) == NULL)
+				fatal("realloc");
+			io->wbuf = p;
+			io->wsize = sz;
+		}
+	}
+	memcpy(io->wbuf + io->wlen, data, len);
+	io->wlen += len;
+	if (!(io->flags & IO_INCB))
+		io_rearm(io);
+}
+
+void
+io_printf(struct io *io, const char *fmt, ...)
+{
+	char	 buf[4096];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("io_printf");
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	io_write(io, buf, n);
+}
+
+size_t
+io_queued(const struct io *io)
+{
+	return io->wlen - io->wpos;
+}
+
+void
+io_pause(struct io *io)
+{
+	io->flags |= IO_PAUSED;
+	if (!(io->flags & IO_INCB))
+		io_rearm(io);
+}
+
+void
+io_resume(struct io *io)
+{
+	io->flags &= ~IO_PAUSED;
+	if (!(io->flags & IO_INCB))
+		io_rearm(io);
+	/*
+	 * Buffered lines, an EOF seen while paused, or bytes libtls holds
+	 * decrypted: none of them will make the socket readable again.
+	 */
+	if (!(io->flags & IO_HANDSHAKE))
+		event_active(&io->ev, EV_READ, 1);
+}
+
+void
+io_drop_input(struct io *io)
+{
+	io->rpos = io->rlen = 0;
+}
+
+int
+io_start_tls(struct io *io, struct tls *ctx)
+{
+	if (io->tls != NULL)
+		return -1;
+	if (tls_accept_socket(ctx, &io->tls, io->fd) == -1) {
+		snprintf(io->err, sizeof(io->err), "tls_accept_socket: %s",
+		    tls_error(ctx));
+		return -1;
+	}
+	io->flags |= IO_HANDSHAKE;
+	if (!(io->flags & IO_INCB))
+		io_rearm(io);
+	return 0;
+}
+
+void
+io_tls_info(const struct io *io, char *buf, size_t len)
+{
+	struct tls	*t = io->tls;
+
+	if (t == NULL || (io->flags & IO_HANDSHAKE)) {
+		if (len)
+			buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, len, "version=%s cipher=%s bits=%d",
+	    tls_conn_version(t), tls_conn_cipher(t),
+	    tls_conn_cipher_strength(t));
+}
+
+const char *
+io_error(const struct io *io)
+{
+	return io->err;
+}
+
+static int
+io_can_read(const struct io *io)
+{
+	return !(io->flags & (IO_PAUSED | IO_EOF)) &&
+	    (io->rbuf == NULL || io->rlen < io->rsize - 1 || io->rpos > 0);
+}
+
+static void
+io_rearm(struct io *io)
+{
+	struct timeval	 tv;
+	short		 ev = 0;
+
+	if (io->flags & IO_FREED)
+		return;
+	event_del(&io->ev);
+	if (io->flags & IO_HANDSHAKE) {
+		ev = (io->flags & IO_WANTWRITE) ? EV_WRITE : EV_READ;
+	} else {
+		if (io_can_read(io))
+			ev |= (io->flags & IO_WANTWRITE) ? EV_WRITE : EV_READ;
+		if (io_queued(io))
+			ev |= (io->flags & IO_WANTREAD) ? EV_READ : EV_WRITE;
+	}
+	event_set(&io->ev, io->fd, ev, io_dispatch, io);
+	if (io->timeout > 0) {
+		tv.tv_sec = io->timeout / 1000;
+		tv.tv_usec = (io->timeout % 1000) * 1000;
+		event_add(&io->ev, &tv);
+	} else if (ev)
+		event_add(&io->ev, NULL);
+}
+
+/* Returns 1 if new data arrived, 0 if none, -1 on error. */
+static int
+io_do_read(struct io *io)
+{
+	ssize_t	 n;
+	int	 got = 0;
+
+	if (io->rbuf == NULL && (io->rbuf = malloc(io->rsize)) == NULL)
+		fatal("malloc");
+	if (io->rpos > 0) {
+		memmove(io->rbuf, io->rbuf + io->rpos, io->rlen - io->rpos);
+		io->rlen -= io->rpos;
+		io->rpos = 0;
+	}
+	io->flags &= ~IO_WANTWRITE;
+	while (io->rlen < io->rsize - 1) {
+		size_t room = io->rsize - 1 - io->rlen;
+
+		if (io->tls) {
+			n = tls_read(io->tls, io->rbuf + io->rlen, room);
+			if (n == TLS_WANT_POLLIN)
+				break;
+			if (n == TLS_WANT_POLLOUT) {
+				io->flags |= IO_WANTWRITE;
+				break;
+			}
+			if (n == -1) {
+				snprintf(io->err, sizeof(io->err), "tls: %s",
+				    tls_error(io->tls));
+				return -1;
+			}
+		} else {
+			n = read(io->fd, io->rbuf + io->rlen, room);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN)
+					break;
+				snprintf(io->err, sizeof(io->err), "read: %s",
+				    strerror(errno));
+				return -1;
+			}
+		}
+		if (n == 0) {
+			io->flags |= IO_EOF;
+			break;
+		}
+		io->rlen += n;
+		got = 1;
+		if (io->tls == NULL && (size_t)n < room)
+			break;
+	}
+	return got;
+}
+
+static int
+io_do_write(struct io *io)
+{
+	ssize_t	 n;
+
+	io->flags &= ~IO_WANTREAD;
+	while (io_queued(io)) {
+		if (io->tls) {
+			n = tls_write(io->tls, io->wbuf + io->wpos,
+			    io->wlen - io->wpos);
+			if (n == TLS_WANT_POLLIN) {
+				io->flags |= IO_WANTREAD;
+				return 0;
+			}
+			if (n == TLS_WANT_POLLOUT)
+				return 0;
+			if (n == -1) {
+				snprintf(io->err, sizeof(io->err), "tls: %s",
+				    tls_error(io->tls));
+				return -1;
+			}
+		} else {
+			n = send(io->fd, io->wbuf + io->wpos,
+			    io->wlen - io->wpos, MSG_NOSIGNAL);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN)
+					return 0;
+				snprintf(io->err, sizeof(io->err),
+				    "write: %s", strerror(errno));
+				return -1;
+			}
+		}
+		io->wpos += n;
+	}
+	io->wpos = io->wlen = 0;
+	return 1;
+}
+
+static int
+io_do_handshake(struct io *io)
+{
+	int	 r;
+
+	io->flags &= ~IO_WANTWRITE;
+	r = tls_handshake(io->tls);
+	if (r == TLS_WANT_POLLIN)
+		return 0;
+	if (r == TLS_WANT_POLLOUT) {
+		io->flags |= IO_WANTWRITE;
+		return 0;
+	}
+	if (r == -1) {
+		snprintf(io->err, sizeof(io->err), "tls handshake: %s",
+		    tls_error(io->tls));
+		return -1;
+	}
+	io->flags &= ~IO_HANDSHAKE;
+	return 1;
+}
+
+/* Run the owner's callback; returns 0 if the io was freed. */
+static int
+io_callback(struct io *io, int evt)
+{
+	io->flags |= IO_INCB;
+	io->cb(io, evt, io->arg);
+	io->flags &= ~IO_INCB;
+	if (io->flags & IO_FREED) {
+		io_destroy(io);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+io_dispatch(int fd, short ev, void *arg)
+{
+	struct io	*io = arg;
+	int		 r;
+
+	(void)fd;
+	if (ev == EV_TIMEOUT) {
+		if (io_callback(io, IO_TIMEOUT))
+			io_rearm(io);
+		return;
+	}
+	if (io->flags & IO_HANDSHAKE) {
+		if ((r = io_do_handshake(io)) == -1) {
+			if (io_callback(io, IO_ERROR))
+				io_rearm(io);
+			return;
+		}
+		if (r == 0) {
+			io_rearm(io);
+			return;
+		}
+		if (!io_callback(io, IO_TLSREADY))
+			return;
+	}
+	if (io_queued(io) > 0) {
+		if ((r = io_do_write(io)) == -1) {
+			if (io_callback(io, IO_ERROR))
+				io_rearm(io);
+			return;
+		}
+		if (r == 1 && !io_callback(io, IO_LOWAT))
+			return;
+		if (io->flags & IO_HANDSHAKE) {		/* STARTTLS */
+			io_rearm(io);
+			return;
+		}
+	}
+	if (io_can_read(io) && io_do_read(io) == -1) {
+		if (io_callback(io, IO_ERROR))
+			io_rearm(io);
+		return;
+	}
+	if (!(io->flags & IO_PAUSED) && io_datalen(io) > 0 &&
+	    !io_callback(io, IO_DATAIN))
+		return;
+	if (!(io->flags & IO_PAUSED) && (io->flags & IO_EOF) &&
+	    io_datalen(io) == 0) {
+		if (io_callback(io, IO_DISCONNECTED))
+			io_rearm(io);
+		return;
+	}
+	io_rearm(io);
+}

@@ -1,0 +1,491 @@
+/*
+ * maild: the parent process.  It parses mail.conf, binds the listening
+ * sockets and the control socket, forks one process per role, hands the
+ * lookup process its tables and the smtp process its certificates, and
+ * supervises: SIGHUP reloads, SIGTERM stops, a child's death stops all.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+static void	usage(void) __attribute__((__noreturn__));
+static void	parent_sig(int, short, void *);
+static void	parent_shutdown(int);
+static int	parent_check_tables(struct maild_conf *);
+static void	parent_send_tables(struct maild_conf *);
+static void	parent_send_pkis(struct maild_conf *);
+static void	parent_reload(void);
+static void	parent_lost(struct ipc *);
+static void	bind_listeners(struct maild_conf *);
+static int	bind_control(const char *);
+static void	make_dir(const char *, uid_t, gid_t, mode_t);
+static void	lookup_user(const char *, uid_t *, gid_t *);
+
+static char		*conf_text;
+static size_t		 conf_len;
+static int		 shutting_down;
+int			 control_fd = -1;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: maild [-dnv] [-f file]\n");
+	exit(1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct event	 ev_hup, ev_term, ev_int, ev_chld;
+	const char	*path = MAILD_CONF;
+	uid_t		 uid = 0, vuid = 0;
+	gid_t		 gid = 0, vgid = 0;
+	int		 ch, fg = 0, check = 0, verbose = 0, a, b, sp[2];
+	enum proc_type	 p;
+
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			fg = 1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(fg || check, verbose);
+	log_procname("maild");
+	if ((conf = config_parse_file(path, 0, &conf_text, &conf_len)) ==
+	    NULL)
+		exit(1);
+	if (parent_check_tables(conf) == -1)
+		exit(1);
+	if (check) {
+		if (verbose)
+			config_dump(conf, stdout);
+		printf("configuration OK\n");
+		exit(0);
+	}
+
+	privileged = geteuid() == 0;
+	if (privileged) {
+		lookup_user(conf->user, &uid, &gid);
+		lookup_user(conf->vmail_user, &vuid, &vgid);
+		make_dir(MAILD_EMPTY, 0, 0, 0755);
+		make_dir(conf->spool, uid, gid, 0700);
+		make_dir(conf->vmail_root, vuid, vgid, 0700);
+	} else {
+		log_warnx("running without privileges: no chroot, no "
+		    "privilege separation by user (development mode)");
+		make_dir(conf->spool, getuid(), getgid(), 0700);
+		make_dir(conf->vmail_root, getuid(), getgid(), 0700);
+	}
+	bind_listeners(conf);
+	control_fd = bind_control(conf->socket);
+
+	if (!fg && daemon(0, 0) == -1)
+		fatal("daemon");
+
+	for (a = 0; a < PROC_COUNT; a++)
+		for (b = 0; b < PROC_COUNT; b++)
+			pairfd[a][b] = -1;
+	for (a = 0; a < PROC_COUNT; a++)
+		for (b = a + 1; b < PROC_COUNT; b++) {
+			if (!procs[a].enabled || !procs[b].enabled)
+				continue;
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+				fatal("socketpair");
+			pairfd[a][b] = sp[0];
+			pairfd[b][a] = sp[1];
+		}
+	signal(SIGPIPE, SIG_IGN);
+	for (p = 1; p < PROC_COUNT; p++) {
+		if (!procs[p].enabled)
+			continue;
+		procs[p].pid = proc_fork(p, procs[p].vmail ? vuid : uid,
+		    procs[p].vmail ? vgid : gid, procs[p].title);
+	}
+	/* The parent keeps only its own channels. */
+	for (a = 1; a < PROC_COUNT; a++)
+		for (b = 0; b < PROC_COUNT; b++)
+			if (pairfd[a][b] != -1) {
+				close(pairfd[a][b]);
+				pairfd[a][b] = -1;
+			}
+	{
+		struct listener *l;
+
+		TAILQ_FOREACH(l, &conf->listeners, entry)
+			if (l->fd != -1) {
+				close(l->fd);
+				l->fd = -1;
+			}
+	}
+	close(control_fd);
+	config_purge_keys(conf);
+
+	proc_setup_peers();
+	ipc_lost_hook = parent_lost;
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_int, SIGINT, parent_sig, NULL);
+	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
+	signal_add(&ev_hup, NULL);
+	signal_add(&ev_term, NULL);
+	signal_add(&ev_int, NULL);
+	signal_add(&ev_chld, NULL);
+
+	parent_send_tables(conf);
+	proc_send(PROC_LOOKUP, IMSG_CONF_END, -1, NULL, 0);
+	log_info("maild %s starting", MAILD_VERSION);
+	event_dispatch();
+	return 0;
+}
+
+static void
+lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(name)) == NULL)
+		fatalx("unknown user %s: create it first (see maild(8))",
+		    name);
+	if (pw->pw_uid == 0)
+		fatalx("user %s must not be root", name);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+}
+
+static void
+make_dir(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat	 sb;
+
+	if (mkdir(path, mode) == -1 && errno != EEXIST)
+		fatal("mkdir %s", path);
+	if (stat(path, &sb) == -1)
+		fatal("stat %s", path);
+	if (!S_ISDIR(sb.st_mode))
+		fatalx("%s is not a directory", path);
+	if (sb.st_uid != uid || sb.st_gid != gid) {
+		if (!privileged)
+			fatalx("%s is not owned by the user running maild",
+			    path);
+		if (chown(path, uid, gid) == -1)
+			fatal("chown %s", path);
+	}
+	if ((sb.st_mode & 07777) != mode && strcmp(path, MAILD_EMPTY) != 0 &&
+	    chmod(path, mode) == -1)
+		fatal("chmod %s", path);
+}
+
+static void
+bind_listeners(struct maild_conf *c)
+{
+	struct listener	*l;
+	int		 fd, on = 1, flags;
+
+	TAILQ_FOREACH(l, &c->listeners, entry) {
+		if ((fd = socket(l->ss.ss_family, SOCK_STREAM, 0)) == -1)
+			fatal("socket");
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) == -1)
+			fatal("setsockopt");
+		if (l->ss.ss_family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on)) == -1)
+			fatal("setsockopt");
+		if (bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1)
+			fatal("%s:%d: listen on port %d", c->path, l->line,
+			    l->port);
+		if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+		    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+			fatal("fcntl");
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+			fatal("fcntl");
+		if (listen(fd, SOMAXCONN) == -1)
+			fatal("listen");
+		l->fd = fd;
+	}
+}
+
+static int
+bind_control(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd, flags;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		fatalx("control socket path too long: %s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		fatal("socket");
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("unlink %s", path);
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (chmod(path, 0600) == -1)
+		fatal("chmod %s", path);
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
+	if (listen(fd, 16) == -1)
+		fatal("listen");
+	return fd;
+}
+
+/* Read and parse every table once, so errors stop a start or reload. */
+static int
+parent_check_tables(struct maild_conf *c)
+{
+	struct table	*t;
+	char		 err[512];
+	int		 fd, rv = 0;
+
+	TAILQ_FOREACH(t, &c->tables, entry) {
+		if ((fd = open(t->path, O_RDONLY | O_CLOEXEC)) == -1) {
+			log_warn("table %s: %s", t->name, t->path);
+			rv = -1;
+			continue;
+		}
+		if (table_check_mode(t, fd, err, sizeof(err)) == -1 ||
+		    table_load_fd(t, fd, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			rv = -1;
+		}
+		table_clear(t);
+		close(fd);
+	}
+	return rv;
+}
+
+static void
+parent_send_tables(struct maild_conf *c)
+{
+	struct table	*t;
+	struct ipc_buf	 b;
+	int		 fd;
+
+	TAILQ_FOREACH(t, &c->tables, entry) {
+		if ((fd = open(t->path, O_RDONLY | O_CLOEXEC)) == -1) {
+			log_warn("table %s: %s", t->name, t->path);
+			continue;	/* lookup answers 4xx for it */
+		}
+		ipc_buf_init(&b);
+		ipc_add_str(&b, t->name);
+		proc_send_buf(PROC_LOOKUP, IMSG_CONF_TABLE, fd, &b);
+	}
+}
+
+static void
+parent_send_pkis(struct maild_conf *c)
+{
+	struct pki	*k;
+	struct ipc_buf	*b;
+
+	if ((b = malloc(sizeof(*b))) == NULL)
+		fatal("malloc");
+	TAILQ_FOREACH(k, &c->pkis, entry) {
+		ipc_buf_init(b);
+		ipc_add_str(b, k->name);
+		if (k->cert_len + k->key_len + 256 > IPC_MAX_PAYLOAD) {
+			log_warnx("pki %s: certificate too large to reload",
+			    k->name);
+			continue;
+		}
+		ipc_add_u32(b, k->cert_len);
+		ipc_add(b, k->cert, k->cert_len);
+		ipc_add_u32(b, k->key_len);
+		ipc_add(b, k->key, k->key_len);
+		proc_send_buf(PROC_SMTP, IMSG_CONF_PKI, -1, b);
+		explicit_bzero(b, sizeof(*b));
+	}
+	free(b);
+}
+
+static int
+listeners_equal(struct maild_conf *a, struct maild_conf *b)
+{
+	struct listener	*la, *lb;
+
+	la = TAILQ_FIRST(&a->listeners);
+	lb = TAILQ_FIRST(&b->listeners);
+	for (; la && lb; la = TAILQ_NEXT(la, entry), lb = TAILQ_NEXT(lb,
+	    entry))
+		if (la->sslen != lb->sslen ||
+		    memcmp(&la->ss, &lb->ss, la->sslen) != 0 ||
+		    la->flags != lb->flags || la->proto != lb->proto)
+			return 0;
+	return la == NULL && lb == NULL;
+}
+
+static void
+parent_reload(void)
+{
+	struct maild_conf	*nc;
+	char			*text;
+	size_t			 len;
+	enum proc_type		 p;
+
+	log_info("reloading %s", conf->path);
+	if ((nc = config_parse_file(conf->path, 0, &text, &len)) == NULL) {
+		log_warnx("reload failed, keeping the running configuration");
+		return;
+	}
+	if (parent_check_tables(nc) == -1) {
+		log_warnx("reload failed, keeping the running configuration");
+		config_free(nc);
+		free(text);
+		return;
+	}
+	if (!listeners_equal(conf, nc))
+		log_warnx("listener changes take effect after a restart");
+	if (strcmp(conf->spool, nc->spool) != 0 ||
+	    strcmp(conf->vmail_root, nc->vmail_root) != 0)
+		log_warnx("spool and mailbox root changes take effect after "
+		    "a restart");
+	for (p = 1; p < PROC_COUNT; p++) {
+		if (!procs[p].enabled)
+			continue;
+		proc_send(p, IMSG_CONF_RELOAD, proc_blob_fd(text, len),
+		    NULL, 0);
+	}
+	parent_send_tables(nc);
+	parent_send_pkis(nc);
+	for (p = 1; p < PROC_COUNT; p++)
+		if (procs[p].enabled)
+			proc_send(p, IMSG_CONF_END, -1, NULL, 0);
+	config_purge_keys(nc);
+	config_free(conf);
+	conf = nc;
+	free(conf_text);
+	conf_text = text;
+	conf_len = len;
+}
+
+static void
+parent_shutdown(int status)
+{
+	enum proc_type	 p;
+	int		 i;
+	pid_t		 pid;
+
+	shutting_down = 1;
+	for (p = 1; p < PROC_COUNT; p++)
+		if (procs[p].pid > 0)
+			kill(procs[p].pid, SIGTERM);
+	for (i = 0; i < 50; i++) {
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			for (p = 1; p < PROC_COUNT; p++)
+				if (procs[p].pid == pid)
+					procs[p].pid = 0;
+		for (p = 1; p < PROC_COUNT; p++)
+			if (procs[p].pid > 0)
+				break;
+		if (p == PROC_COUNT)
+			break;
+		usleep(100000);
+	}
+	for (p = 1; p < PROC_COUNT; p++)
+		if (procs[p].pid > 0)
+			kill(procs[p].pid, SIGKILL);
+	unlink(conf->socket);
+	log_info("maild stopped");
+	exit(status);
+}
+
+static void
+parent_sig(int sig, short ev, void *arg)
+{
+	enum proc_type	 p;
+	pid_t		 pid;
+	int		 status;
+
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGHUP:
+		parent_reload();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		parent_shutdown(0);
+		break;
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (p = 1; p < PROC_COUNT; p++) {
+				if (procs[p].pid != pid)
+					continue;
+				procs[p].pid = 0;
+				if (shutting_down)
+					break;
+				if (WIFSIGNALED(status))
+					log_warnx("%s process died on signal "
+					    "%d", procs[p].name,
+					    WTERMSIG(status));
+				else
+					log_warnx("%s process exited with "
+					    "status %d", procs[p].name,
+					    WEXITSTATUS(status));
+				parent_shutdown(1);
+			}
+		}
+		break;
+	}
+}
+
+static void
+parent_lost(struct ipc *ipc)
+{
+	if (shutting_down)
+		return;
+	log_warnx("lost connection to the %s process", ipc->peer);
+	parent_shutdown(1);
+}
+
+void
+parent_dispatch(struct ipc *ipc, struct ipc_msg *m)
+{
+	(void)ipc;
+	switch (m->type) {
+	case IMSG_CTL_RELOAD:
+		ipc_end(m);
+		parent_reload();
+		break;
+	default:
+		fatalx("parent: unexpected message %u from %s", m->type,
+		    m->peer);
+	}
+}

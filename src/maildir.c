@@ -1,0 +1,379 @@
+/*
+ * Maildir delivery, in the deliver process: the message is written
+ * under tmp/ with Return-Path and Delivered-To in front, fsynced, then
+ * linked into new/ and new/ fsynced, so that a reader never sees a
+ * partial file and a crash never loses one that was reported
+ * delivered.  Failures are sorted into temporary (the queue retries)
+ * and permanent (the path itself is wrong).
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "maild.h"
+
+#define MD_CHUNK	(64 * 1024)	/* body copy, as read with pread */
+#define MD_HOST_MAX	128		/* escaped host name in file names */
+#define MD_NAME_MAX	256
+
+static int	 md_path_check(const char *, char *, size_t);
+static int	 md_errclass(int);
+static int	 md_fail(int, char *, size_t, const char *, const char *,
+		    ...) __attribute__((__format__ (printf, 5, 6)));
+static int	 md_mkdirs(const char *, char *, size_t);
+static void	 md_hostname(char *, size_t);
+static int	 md_uniq(char *, size_t);
+static int	 md_write_full(int, const void *, size_t);
+static int	 md_addr_text(const struct mailaddr *, char *, size_t);
+static int	 md_write(const char *, const char *, int, const char *,
+		    size_t, off_t *, char *, size_t);
+
+static char	 md_buf[MD_CHUNK];
+
+/*
+ * Refuse anything but a plain path: no empty, "." or ".." component
+ * (so a pattern expansion cannot walk out of its tree), no control
+ * bytes.  A leading '/' is allowed.
+ */
+static int
+md_path_check(const char *path, char *why, size_t whylen)
+{
+	const char	*p, *c;
+	size_t		 len;
+
+	if (*path == '\0') {
+		(void)strlcpy(why, "empty path", whylen);
+		return -1;
+	}
+	for (p = path; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			(void)strlcpy(why, "control character in path",
+			    whylen);
+			return -1;
+		}
+	}
+	p = path;
+	if (*p == '/')
+		p++;
+	for (;;) {
+		c = strchr(p, '/');
+		len = c != NULL ? (size_t)(c - p) : strlen(p);
+		if (len == 0) {
+			(void)strlcpy(why, "empty path component", whylen);
+			return -1;
+		}
+		if ((len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.')) {
+			(void)strlcpy(why, "\".\" or \"..\" in path", whylen);
+			return -1;
+		}
+		if (c == NULL)
+			break;
+		p = c + 1;
+	}
+	return 0;
+}
+
+/* -2 when retrying cannot help: the path itself is unusable. */
+static int
+md_errclass(int e)
+{
+	switch (e) {
+	case ENAMETOOLONG:
+	case ELOOP:
+	case ENOTDIR:
+		return -2;
+	default:
+		return -1;
+	}
+}
+
+/* Format "path: what: strerror" into err and return ret. */
+static int
+md_fail(int ret, char *err, size_t errlen, const char *path,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 what[MD_NAME_MAX + 64];
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	(void)snprintf(err, errlen, "%s: %s: %s", path, what,
+	    strerror(saved));
+	errno = saved;
+	return ret;
+}
+
+/*
+ * mkdir -p path, then path/{cur,new,tmp}, all 0700.  An existing file
+ * where a directory should be shows up as ENOTDIR below it.
+ */
+static int
+md_mkdirs(const char *path, char *err, size_t errlen)
+{
+	static const char *const sub[] = { "cur", "new", "tmp" };
+	char		 dir[PATH_MAX];
+	size_t		 i, len;
+	int		 r;
+
+	len = strlen(path);
+	if (len >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return md_fail(-2, err, errlen, path, "mkdir");
+	}
+	memcpy(dir, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (dir[i] != '/' && dir[i] != '\0')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+			return md_fail(md_errclass(errno), err, errlen, path,
+			    "mkdir %s", dir);
+		dir[i] = path[i];
+	}
+	for (i = 0; i < nitems(sub); i++) {
+		r = snprintf(dir, sizeof(dir), "%s/%s", path, sub[i]);
+		if (r < 0 || (size_t)r >= sizeof(dir)) {
+			errno = ENAMETOOLONG;
+			return md_fail(-2, err, errlen, path, "mkdir %s",
+			    sub[i]);
+		}
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+			return md_fail(md_errclass(errno), err, errlen, path,
+			    "mkdir %s", sub[i]);
+	}
+	return 0;
+}
+
+/* The host name with '/' and ':' escaped as the Maildir spec says. */
+static void
+md_hostname(char *buf, size_t len)
+{
+	char	 host[HOST_NAME_MAX + 1];
+	size_t	 i, o = 0;
+
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		(void)strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0' && o + 5 < len && o < MD_HOST_MAX; i++) {
+		if (host[i] == '/') {
+			memcpy(buf + o, "\\057", 4);
+			o += 4;
+		} else if (host[i] == ':') {
+			memcpy(buf + o, "\\072", 4);
+			o += 4;
+		} else if ((unsigned char)host[i] <= 0x20 || host[i] == 0x7f)
+			buf[o++] = '_';
+		else
+			buf[o++] = host[i];
+	}
+	buf[o] = '\0';
+}
+
+/* <seconds>.M<usec>P<pid>Q<counter>R<random>.<host> */
+static int
+md_uniq(char *buf, size_t len)
+{
+	static unsigned long	 counter;
+	struct timeval		 tv;
+	unsigned char		 rnd[8];
+	char			 host[MD_HOST_MAX + 8];
+	int			 r;
+
+	md_hostname(host, sizeof(host));
+	compat_random(rnd, sizeof(rnd));
+	(void)gettimeofday(&tv, NULL);
+	counter++;
+	r = snprintf(buf, len, "%lld.M%06ldP%ldQ%luR"
+	    "%02x%02x%02x%02x%02x%02x%02x%02x.%s",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), counter,
+	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
+	    host);
+	if (r < 0 || (size_t)r >= len)
+		return -1;
+	return 0;
+}
+
+static int
+md_write_full(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* user@domain, "" for the null address; no byte may break a header. */
+static int
+md_addr_text(const struct mailaddr *addr, char *buf, size_t len)
+{
+	size_t	 i;
+
+	if (addr_to_text(addr, buf, len) == -1)
+		return -1;
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			return -1;
+	return 0;
+}
+
+/*
+ * Write the headers and the body from fd into tmp (a new file) and
+ * fsync it; *sizep gets the size.  The tmp file is removed on failure.
+ */
+static int
+md_write(const char *path, const char *tmp, int fd, const char *hdr,
+    size_t hdrlen, off_t *sizep, char *err, size_t errlen)
+{
+	off_t	 off = 0;
+	ssize_t	 n;
+	int	 out, ret;
+
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1)
+		return md_fail(md_errclass(errno), err, errlen, path,
+		    "open tmp file");
+	if (md_write_full(out, hdr, hdrlen) == -1) {
+		ret = md_fail(-1, err, errlen, path, "write tmp file");
+		goto fail;
+	}
+	for (;;) {
+		if ((n = pread(fd, md_buf, sizeof(md_buf), off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			ret = md_fail(-1, err, errlen, path, "read message");
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (md_write_full(out, md_buf, n) == -1) {
+			ret = md_fail(-1, err, errlen, path,
+			    "write tmp file");
+			goto fail;
+		}
+		off += n;
+	}
+	if (fsync(out) == -1) {
+		ret = md_fail(-1, err, errlen, path, "fsync tmp file");
+		goto fail;
+	}
+	if (close(out) == -1) {
+		out = -1;
+		ret = md_fail(-1, err, errlen, path, "close tmp file");
+		goto fail;
+	}
+	*sizep = off + (off_t)hdrlen;
+	return 0;
+ fail:
+	if (out != -1)
+		close(out);
+	(void)unlink(tmp);
+	return ret;
+}
+
+int
+maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
+    const struct mailaddr *rcpt, char *err, size_t errlen)
+{
+	char	 why[64], name[MD_NAME_MAX], from[ADDR_MAX + 1];
+	char	 to[ADDR_MAX + 1], hdr[2 * ADDR_MAX + 64];
+	char	 tmp[PATH_MAX], new[PATH_MAX], dir[PATH_MAX];
+	off_t	 size = 0;
+	int	 r, dfd;
+
+	if (md_path_check(path, why, sizeof(why)) == -1) {
+		/* The path goes to the logs: no control bytes there. */
+		(void)strlcpy(tmp, path, sizeof(tmp));
+		for (r = 0; tmp[r] != '\0'; r++)
+			if ((unsigned char)tmp[r] < 0x20 || tmp[r] == 0x7f)
+				tmp[r] = '?';
+		(void)snprintf(err, errlen, "%s: refused: %s", tmp, why);
+		return -2;
+	}
+	if (md_addr_text(sender, from, sizeof(from)) == -1 ||
+	    md_addr_text(rcpt, to, sizeof(to)) == -1 || to[0] == '\0') {
+		(void)snprintf(err, errlen, "%s: refused: bad address", path);
+		return -2;
+	}
+	r = snprintf(hdr, sizeof(hdr),
+	    "Return-Path: <%s>\r\nDelivered-To: %s\r\n", from, to);
+	if (r < 0 || (size_t)r >= sizeof(hdr)) {
+		(void)snprintf(err, errlen, "%s: refused: bad address", path);
+		return -2;
+	}
+	if ((r = md_mkdirs(path, err, errlen)) != 0)
+		return r;
+
+	if (md_uniq(name, sizeof(name)) == -1) {
+		errno = ENAMETOOLONG;
+		return md_fail(-1, err, errlen, path, "unique name");
+	}
+	r = snprintf(tmp, sizeof(tmp), "%s/tmp/%s", path, name);
+	if (r < 0 || (size_t)r >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return md_fail(-2, err, errlen, path, "tmp/%s", name);
+	}
+	if ((r = md_write(path, tmp, fd, hdr, strlen(hdr), &size, err,
+	    errlen)) != 0)
+		return r;
+
+	/* ,S= lets readers (Dovecot too) know the size without a stat. */
+	r = snprintf(new, sizeof(new), "%s/new/%s,S=%lld", path, name,
+	    (long long)size);
+	if (r < 0 || (size_t)r >= sizeof(new)) {
+		errno = ENAMETOOLONG;
+		r = md_fail(-2, err, errlen, path, "new/%s", name);
+		goto fail;
+	}
+	if (link(tmp, new) == 0)
+		(void)unlink(tmp);	/* a stale tmp file harms nobody */
+	else if (errno != EPERM && errno != EXDEV && errno != ENOSYS &&
+	    errno != EOPNOTSUPP) {
+		r = md_fail(md_errclass(errno), err, errlen, path,
+		    "link into new/");
+		goto fail;
+	} else if (rename(tmp, new) == -1) {
+		/* File systems without hard links (some FUSE, AFS). */
+		r = md_fail(md_errclass(errno), err, errlen, path,
+		    "rename into new/");
+		goto fail;
+	}
+
+	(void)snprintf(dir, sizeof(dir), "%s/new", path);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		r = md_fail(-1, err, errlen, path, "open new/");
+		goto fail_new;
+	}
+	if (fsync(dfd) == -1) {
+		r = md_fail(-1, err, errlen, path, "fsync new/");
+		close(dfd);
+		goto fail_new;
+	}
+	close(dfd);
+	return 0;
+
+ fail_new:
+	/* Not durable: take it back, the queue retries. */
+	(void)unlink(new);
+ fail:
+	(void)unlink(tmp);
+	return r;
+}

@@ -1,0 +1,233 @@
+/*
+ * Process plumbing: forking a role, dropping privileges in the same order
+ * for every role, connecting a process to its peers, and the helpers to
+ * pass large data (configuration text) as file descriptors.
+ */
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+struct proc_info procs[PROC_COUNT] = {
+	[PROC_PARENT] =	 { "parent", "maild", 1, 0, 0, NULL, parent_dispatch },
+	[PROC_LOOKUP] =	 { "lookup", "maild-lookup", 1, 0, 0, lookup_main,
+	    lookup_dispatch },
+	[PROC_SMTP] =	 { "smtp", "maild-smtp", 1, 0, 0, smtp_main,
+	    smtp_dispatch },
+	[PROC_QUEUE] =	 { "queue", "maild-queue", 1, 0, 0, queue_main,
+	    queue_dispatch },
+	[PROC_DELIVER] = { "deliver", "maild-deliver", 1, 0, 1, deliver_main,
+	    deliver_dispatch },
+	[PROC_CONTROL] = { "control", "maild-control", 1, 0, 0, control_main,
+	    control_dispatch },
+	[PROC_RELAY] =	 { "relay", "maild-relay", 0, 0, 0, NULL, NULL },
+	[PROC_IMAP] =	 { "imap", "maild-imap", 0, 0, 1, NULL, NULL },
+};
+
+enum proc_type		 proc_self = PROC_PARENT;
+struct ipc		 peers[PROC_COUNT];
+struct maild_conf	*conf;
+int			 privileged;
+int			 pairfd[PROC_COUNT][PROC_COUNT];
+
+static uid_t	 drop_uid;
+static gid_t	 drop_gid;
+
+static void	proc_sig(int, short, void *);
+
+pid_t
+proc_fork(enum proc_type t, uid_t uid, gid_t gid, const char *title)
+{
+	pid_t	 pid;
+	int	 a, b;
+
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid != 0)
+		return pid;
+
+	proc_self = t;
+	drop_uid = uid;
+	drop_gid = gid;
+	log_procname(procs[t].name);
+	setproctitle("%s", title);
+#ifdef __linux__
+	(void)prctl(PR_SET_NAME, procs[t].title, 0, 0, 0);
+	/* Die with the parent even if it is killed with SIGKILL. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+#endif
+	for (a = 0; a < PROC_COUNT; a++)
+		for (b = 0; b < PROC_COUNT; b++)
+			if (a != (int)t && pairfd[a][b] != -1) {
+				close(pairfd[a][b]);
+				pairfd[a][b] = -1;
+			}
+	procs[t].main();
+	exit(0);
+}
+
+/*
+ * The common start of every child, after what it must do as root:
+ * chroot (or chdir when unprivileged), drop groups and ids, forbid
+ * regaining privileges.
+ */
+void
+proc_drop(const char *root)
+{
+	if (privileged) {
+		if (chroot(root) == -1)
+			fatal("chroot %s", root);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+		if (setgroups(1, &drop_gid) == -1 ||
+		    setresgid(drop_gid, drop_gid, drop_gid) == -1 ||
+		    setresuid(drop_uid, drop_uid, drop_uid) == -1)
+			fatal("cannot drop privileges");
+	} else if (strcmp(root, MAILD_EMPTY) == 0) {
+		if (chdir("/") == -1)
+			fatal("chdir /");
+	} else if (chdir(root) == -1)
+		fatal("chdir %s", root);
+	compat_no_new_privs();
+}
+
+static void
+proc_sig(int sig, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	if (sig == SIGTERM)
+		exit(0);
+}
+
+/* Event loop, signals and peers of a child; after proc_drop(). */
+void
+proc_setup_peers(void)
+{
+	static struct event	 ev_term;
+	enum proc_type		 p;
+
+	event_init();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal_set(&ev_term, SIGTERM, proc_sig, NULL);
+	signal_add(&ev_term, NULL);
+	for (p = 0; p < PROC_COUNT; p++) {
+		if (p == proc_self || pairfd[proc_self][p] == -1)
+			continue;
+		ipc_init(&peers[p], pairfd[proc_self][p], procs[p].name,
+		    procs[proc_self].dispatch, NULL);
+	}
+}
+
+void
+proc_send(enum proc_type p, uint32_t type, int fd, const void *data,
+    size_t len)
+{
+	if (peers[p].rbuf == NULL)
+		fatalx("no channel to %s", procs[p].name);
+	ipc_send(&peers[p], type, fd, data, len);
+}
+
+void
+proc_send_buf(enum proc_type p, uint32_t type, int fd,
+    const struct ipc_buf *b)
+{
+	proc_send(p, type, fd, b->data, b->len);
+}
+
+int
+proc_blob_fd(const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+	int		 fd;
+
+#ifdef __linux__
+	if ((fd = memfd_create("maild", MFD_CLOEXEC)) == -1)
+		fatal("memfd_create");
+#else
+	char		 path[] = "/tmp/maild.XXXXXXXXXX";
+
+	if ((fd = mkstemp(path)) == -1)
+		fatal("mkstemp");
+	unlink(path);
+#endif
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("write blob");
+		}
+		p += n;
+		len -= n;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		fatal("lseek");
+	return fd;
+}
+
+char *
+proc_read_fd(int fd, size_t max, size_t *lenp)
+{
+	char	*buf = NULL, *p;
+	size_t	 len = 0, size = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (len + 1 >= size) {
+			if (size >= max + 1) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			size = size ? size * 2 : 8192;
+			if (size > max + 1)
+				size = max + 1;
+			if ((p = realloc(buf, size)) == NULL)
+				fatal("realloc");
+			buf = p;
+		}
+		n = read(fd, buf + len, size - 1 - len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+struct maild_conf *
+proc_conf_from_fd(int fd)
+{
+	struct maild_conf	*c;
+	char			*buf;
+	size_t			 len;
+
+	if ((buf = proc_read_fd(fd, 1024 * 1024, &len)) == NULL)
+		fatal("read configuration");
+	close(fd);
+	c = config_parse_buf(conf->path, buf, len, CONF_NOFILES);
+	free(buf);
+	return c;
+}

@@ -1,0 +1,919 @@
+/*
+ * SMTP server sessions (RFC 5321): the command table, the state machine,
+ * and the DATA reader.  The message body goes straight from the socket
+ * into the spool file that the queue process opened for us; the reply
+ * 250 after DATA is sent only when the queue says the message is durable.
+ *
+ * Only CRLF.CRLF ends DATA.  A line ended by a bare LF is stored with
+ * CRLF but can never end DATA, nor can a "." line that follows it; a
+ * bare CR inside a line makes the message refused.  Together this rules
+ * out SMTP smuggling through us or through the servers we relay to.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "proc.h"
+#include "smtp.h"
+
+#define SESS_HASH		4096
+#define MAX_ERRORS		10
+#define DATA_TIMEOUT		600	/* seconds, RFC 5321 4.5.3.2.6 */
+#define HEADER_MAX		(1024 * 1024)
+#define DATA_BUFSIZE		65536
+
+enum smtp_state {
+	S_GREETING,		/* implicit TLS handshake before 220 */
+	S_CONNECTED,		/* before HELO/EHLO */
+	S_HELO,
+	S_MAIL,			/* MAIL FROM accepted */
+	S_RCPT,			/* at least one RCPT */
+	S_DATA,
+	S_QUIT
+};
+
+#define F_EHLO		0x0001
+#define F_TLS		0x0002
+#define F_WAITING	0x0004	/* waiting for lookup or queue */
+#define F_SKIPLINE	0x0008	/* rest of an overlong command line */
+#define F_STARTTLS	0x0010	/* handshake starts once 220 is sent */
+#define F_LOCAL		0x0020	/* loopback client */
+
+#define D_TOOBIG	0x01
+#define D_BARECR	0x02
+#define D_BARELF	0x04
+#define D_IOERR		0x08
+#define D_HDRBIG	0x10
+
+struct smtp_session {
+	TAILQ_ENTRY(smtp_session) entry;
+	uint64_t		 id;
+	struct io		*io;
+	struct listener		*l;
+	struct sockaddr_storage	 ss;
+	char			 src[INET6_ADDRSTRLEN + 8];
+	enum smtp_state		 state;
+	int			 flags;
+	int			 errors;
+	char			 helo[HOST_NAME_MAX + 1];
+	struct mailaddr		 sender;
+	struct mail_params	 params;
+	struct mailaddr		 rcpt;		/* being looked up / first */
+	int			 nrcpt;
+	uint32_t		 ndest;
+	uint32_t		 msgid;
+	int			 msgfd;
+	/* DATA */
+	int			 dflags;
+	int			 midline;	/* last chunk had no LF */
+	int			 prevcrlf;	/* last line ended in CRLF */
+	int			 inheader;
+	size_t			 hdrlen;
+	size_t			 datalen;
+	char			*dbuf;
+	size_t			 dlen;
+};
+
+typedef void	(*smtp_handler)(struct smtp_session *, const char *);
+
+struct smtp_cmd {
+	enum smtp_verb	 verb;
+	const char	*name;
+	int		 states;	/* bit mask of allowed states */
+	smtp_handler	 handler;
+};
+
+static void	smtp_io(struct io *, int, void *);
+static void	smtp_process(struct smtp_session *);
+static void	smtp_command(struct smtp_session *, char *);
+static void	smtp_data_line(struct smtp_session *, char *, size_t, int);
+static void	smtp_data_end(struct smtp_session *);
+static void	smtp_data_write(struct smtp_session *, const void *, size_t);
+static void	smtp_data_flush(struct smtp_session *);
+static void	smtp_reply(struct smtp_session *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+static void	smtp_greeting(struct smtp_session *);
+static void	smtp_reset(struct smtp_session *);
+static void	smtp_free(struct smtp_session *, const char *);
+static void	smtp_wait(struct smtp_session *);
+static void	smtp_unwait(struct smtp_session *);
+static struct smtp_session *smtp_find(uint64_t);
+static void	smtp_received(struct smtp_session *);
+
+static void	cmd_helo(struct smtp_session *, const char *);
+static void	cmd_ehlo(struct smtp_session *, const char *);
+static void	cmd_starttls(struct smtp_session *, const char *);
+static void	cmd_auth(struct smtp_session *, const char *);
+static void	cmd_mail(struct smtp_session *, const char *);
+static void	cmd_rcpt(struct smtp_session *, const char *);
+static void	cmd_data(struct smtp_session *, const char *);
+static void	cmd_rset(struct smtp_session *, const char *);
+static void	cmd_noop(struct smtp_session *, const char *);
+static void	cmd_quit(struct smtp_session *, const char *);
+static void	cmd_help(struct smtp_session *, const char *);
+static void	cmd_vrfy(struct smtp_session *, const char *);
+static void	cmd_expn(struct smtp_session *, const char *);
+static void	cmd_bdat(struct smtp_session *, const char *);
+
+#define ST(s)		(1 << (s))
+#define ST_ANY		(ST(S_CONNECTED) | ST(S_HELO) | ST(S_MAIL) | ST(S_RCPT))
+#define ST_TXN		(ST(S_MAIL) | ST(S_RCPT))
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ CMD_HELO,	"HELO",		ST_ANY,			cmd_helo },
+	{ CMD_EHLO,	"EHLO",		ST_ANY,			cmd_ehlo },
+	{ CMD_STARTTLS,	"STARTTLS",	ST(S_CONNECTED) | ST(S_HELO), cmd_starttls },
+	{ CMD_AUTH,	"AUTH",		ST(S_HELO),		cmd_auth },
+	{ CMD_MAIL,	"MAIL",		ST(S_HELO),		cmd_mail },
+	{ CMD_RCPT,	"RCPT",		ST_TXN,			cmd_rcpt },
+	{ CMD_DATA,	"DATA",		ST(S_RCPT),		cmd_data },
+	{ CMD_RSET,	"RSET",		ST_ANY,			cmd_rset },
+	{ CMD_NOOP,	"NOOP",		ST_ANY,			cmd_noop },
+	{ CMD_QUIT,	"QUIT",		ST_ANY,			cmd_quit },
+	{ CMD_HELP,	"HELP",		ST_ANY,			cmd_help },
+	{ CMD_VRFY,	"VRFY",		ST_ANY,			cmd_vrfy },
+	{ CMD_EXPN,	"EXPN",		ST_ANY,			cmd_expn },
+	{ CMD_BDAT,	"BDAT",		ST_ANY,			cmd_bdat },
+};
+
+static TAILQ_HEAD(, smtp_session)	 sessions[SESS_HASH];
+static int				 sessions_init;
+static size_t				 nsessions;
+static uint64_t				 next_id;
+
+size_t
+smtp_session_count(void)
+{
+	return nsessions;
+}
+
+static struct smtp_session *
+smtp_find(uint64_t id)
+{
+	struct smtp_session	*s;
+
+	TAILQ_FOREACH(s, &sessions[id % SESS_HASH], entry)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static int
+addr_is_loopback(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	return 0;
+}
+
+void
+smtp_session_new(int fd, struct listener *l, const struct sockaddr_storage *ss)
+{
+	struct smtp_session	*s;
+	char			 buf[INET6_ADDRSTRLEN];
+	const void		*a;
+	size_t			 i;
+
+	if (!sessions_init) {
+		for (i = 0; i < SESS_HASH; i++)
+			TAILQ_INIT(&sessions[i]);
+		sessions_init = 1;
+		compat_random(&next_id, sizeof(next_id));
+		next_id &= 0xffffffffffffULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("calloc");
+	s->id = ++next_id;
+	s->l = l;
+	s->ss = *ss;
+	s->msgfd = -1;
+	if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	if (inet_ntop(ss->ss_family, a, buf, sizeof(buf)) == NULL)
+		strlcpy(buf, "unknown", sizeof(buf));
+	snprintf(s->src, sizeof(s->src), "%s%s",
+	    ss->ss_family == AF_INET6 ? "IPv6:" : "", buf);
+	if (addr_is_loopback(ss))
+		s->flags |= F_LOCAL;
+	s->io = io_new(fd, SMTP_LINE_MAX, smtp_io, s);
+	io_set_timeout(s->io, conf->smtp_timeout * 1000);
+	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
+	nsessions++;
+	log_debug("%016llx smtp connect from %s on port %d",
+	    (unsigned long long)s->id, s->src, l->port);
+	if (l->flags & L_SMTPS) {
+		s->state = S_GREETING;
+		if (smtp_tls(l) == NULL || io_start_tls(s->io,
+		    smtp_tls(l)) == -1) {
+			smtp_free(s, "tls setup failed");
+			return;
+		}
+	} else {
+		s->state = S_CONNECTED;
+		smtp_greeting(s);
+	}
+}
+
+static void
+smtp_greeting(struct smtp_session *s)
+{
+	smtp_reply(s, "220 %s ESMTP maild", s->l->hostname[0] ?
+	    s->l->hostname : conf->hostname);
+}
+
+static const char *
+smtp_hostname(struct smtp_session *s)
+{
+	return s->l->hostname[0] ? s->l->hostname : conf->hostname;
+}
+
+static void
+smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	char	 buf[1024];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("smtp_reply");
+	if ((size_t)n >= sizeof(buf) - 2)
+		n = sizeof(buf) - 3;
+	log_debug("%016llx smtp > %s", (unsigned long long)s->id, buf);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	io_write(s->io, buf, n);
+	if (buf[0] == '5' || buf[0] == '4')
+		s->errors++;
+}
+
+static void
+smtp_free(struct smtp_session *s, const char *why)
+{
+	struct ipc_buf	 b;
+
+	log_debug("%016llx smtp disconnect: %s", (unsigned long long)s->id,
+	    why);
+	if (s->msgid != 0) {
+		ipc_buf_init(&b);
+		ipc_add_u32(&b, s->msgid);
+		proc_send_buf(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
+	}
+	if (s->msgfd != -1)
+		close(s->msgfd);
+	TAILQ_REMOVE(&sessions[s->id % SESS_HASH], s, entry);
+	nsessions--;
+	smtp_session_gone(&s->ss);
+	io_free(s->io);
+	free(s->dbuf);
+	free(s);
+}
+
+static void
+smtp_wait(struct smtp_session *s)
+{
+	s->flags |= F_WAITING;
+	io_pause(s->io);
+}
+
+static void
+smtp_unwait(struct smtp_session *s)
+{
+	s->flags &= ~F_WAITING;
+	io_resume(s->io);
+}
+
+static void
+smtp_io(struct io *io, int evt, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	switch (evt) {
+	case IO_TLSREADY:
+		s->flags |= F_TLS;
+		log_debug("%016llx smtp tls ok", (unsigned long long)s->id);
+		if (s->state == S_GREETING) {
+			s->state = S_CONNECTED;
+			smtp_greeting(s);
+		}
+		break;
+	case IO_DATAIN:
+		smtp_process(s);
+		break;
+	case IO_LOWAT:
+		if (s->state == S_QUIT) {
+			smtp_free(s, "quit");
+			return;
+		}
+		if (s->flags & F_STARTTLS) {
+			s->flags &= ~F_STARTTLS;
+			io_drop_input(io);
+			if (io_start_tls(io, smtp_tls(s->l)) == -1)
+				smtp_free(s, io_error(io));
+		}
+		break;
+	case IO_TIMEOUT:
+		smtp_reply(s, "421 4.4.2 %s Timeout exceeded, closing",
+		    smtp_hostname(s));
+		s->state = S_QUIT;
+		io_set_timeout(io, 5000);
+		break;
+	case IO_DISCONNECTED:
+		smtp_free(s, "connection closed by client");
+		break;
+	case IO_ERROR:
+		smtp_free(s, io_error(io));
+		break;
+	}
+}
+
+static void
+smtp_process(struct smtp_session *s)
+{
+	char	*line;
+	size_t	 len;
+	int	 partial;
+
+	while (!(s->flags & (F_WAITING | F_STARTTLS)) && s->state != S_QUIT &&
+	    (line = io_getline(s->io, &len, &partial)) != NULL) {
+		if (s->state == S_DATA) {
+			smtp_data_line(s, line, len, partial);
+			continue;
+		}
+		if (partial) {
+			if (!(s->flags & F_SKIPLINE))
+				smtp_reply(s, "500 5.5.2 Line too long");
+			s->flags |= F_SKIPLINE;
+			continue;
+		}
+		if (s->flags & F_SKIPLINE) {
+			s->flags &= ~F_SKIPLINE;
+			continue;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		smtp_command(s, line);
+		if (s->errors >= MAX_ERRORS && s->state != S_QUIT) {
+			smtp_reply(s, "421 4.7.0 %s Too many errors, closing",
+			    smtp_hostname(s));
+			s->state = S_QUIT;
+		}
+	}
+}
+
+static void
+smtp_command(struct smtp_session *s, char *line)
+{
+	const struct smtp_cmd	*c = NULL;
+	const char		*arg;
+	enum smtp_verb		 verb;
+	size_t			 i;
+
+	log_debug("%016llx smtp < %s", (unsigned long long)s->id, line);
+	verb = smtp_parse_verb(line, &arg);
+	for (i = 0; i < nitems(smtp_cmds); i++)
+		if (smtp_cmds[i].verb == verb) {
+			c = &smtp_cmds[i];
+			break;
+		}
+	if (c == NULL) {
+		smtp_reply(s, "500 5.5.2 Command unrecognized");
+		return;
+	}
+	if (memchr(line, '\0', strlen(line)) != NULL) {
+		smtp_reply(s, "500 5.5.2 Invalid characters");
+		return;
+	}
+	if (!(c->states & ST(s->state))) {
+		switch (verb) {
+		case CMD_MAIL:
+			if (s->state == S_CONNECTED)
+				smtp_reply(s, "503 5.5.1 Say EHLO first");
+			else
+				smtp_reply(s, "503 5.5.1 Nested MAIL command");
+			break;
+		case CMD_RCPT:
+			smtp_reply(s, "503 5.5.1 Need MAIL command first");
+			break;
+		case CMD_DATA:
+			smtp_reply(s, "503 5.5.1 Need RCPT command first");
+			break;
+		case CMD_STARTTLS:
+			smtp_reply(s, "503 5.5.1 Not in a transaction");
+			break;
+		default:
+			smtp_reply(s, "503 5.5.1 Bad sequence of commands");
+			break;
+		}
+		return;
+	}
+	c->handler(s, arg);
+}
+
+static void
+smtp_reset(struct smtp_session *s)
+{
+	struct ipc_buf	 b;
+
+	if (s->msgid != 0) {
+		ipc_buf_init(&b);
+		ipc_add_u32(&b, s->msgid);
+		proc_send_buf(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
+		s->msgid = 0;
+	}
+	if (s->msgfd != -1) {
+		close(s->msgfd);
+		s->msgfd = -1;
+	}
+	memset(&s->sender, 0, sizeof(s->sender));
+	memset(&s->params, 0, sizeof(s->params));
+	memset(&s->rcpt, 0, sizeof(s->rcpt));
+	s->nrcpt = 0;
+	s->ndest = 0;
+	if (s->state > S_HELO)
+		s->state = S_HELO;
+}
+
+static void
+cmd_helo(struct smtp_session *s, const char *arg)
+{
+	if (smtp_parse_helo(arg, s->helo, sizeof(s->helo)) == -1) {
+		smtp_reply(s, "501 5.5.4 Syntax: HELO hostname");
+		return;
+	}
+	smtp_reset(s);
+	s->flags &= ~F_EHLO;
+	s->state = S_HELO;
+	smtp_reply(s, "250 %s Hello %s [%s]", smtp_hostname(s), s->helo,
+	    s->src);
+}
+
+static void
+cmd_ehlo(struct smtp_session *s, const char *arg)
+{
+	if (smtp_parse_helo(arg, s->helo, sizeof(s->helo)) == -1) {
+		smtp_reply(s, "501 5.5.4 Syntax: EHLO hostname");
+		return;
+	}
+	smtp_reset(s);
+	s->flags |= F_EHLO;
+	s->state = S_HELO;
+	smtp_reply(s, "250-%s Hello %s [%s]", smtp_hostname(s), s->helo,
+	    s->src);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %zu", conf->max_msg_size);
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-SMTPUTF8");
+	if ((s->l->flags & L_TLS) && !(s->flags & F_TLS))
+		smtp_reply(s, "250-STARTTLS");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250 HELP");
+}
+
+static void
+cmd_starttls(struct smtp_session *s, const char *arg)
+{
+	if (!(s->l->flags & L_TLS) || (s->flags & F_TLS) ||
+	    smtp_tls(s->l) == NULL) {
+		smtp_reply(s, "502 5.5.1 STARTTLS not available");
+		return;
+	}
+	if (*arg != '\0') {
+		smtp_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	smtp_reset(s);
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	/* The handshake starts once the 220 is out (smtp_io, IO_LOWAT). */
+	s->flags |= F_STARTTLS;
+	s->state = S_CONNECTED;
+	s->helo[0] = '\0';
+	s->flags &= ~F_EHLO;
+}
+
+static void
+cmd_auth(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "503 5.5.1 AUTH not available on this port");
+}
+
+static int
+smtp_need_tls(struct smtp_session *s)
+{
+	if ((s->l->flags & L_TLS_REQUIRE) && !(s->flags & F_TLS)) {
+		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return 1;
+	}
+	return 0;
+}
+
+static void
+cmd_mail(struct smtp_session *s, const char *arg)
+{
+	struct ipc_buf	 b;
+	char		 err[256];
+	int		 flags = ADDR_ALLOW_NULL;
+
+	if (smtp_need_tls(s))
+		return;
+	if (smtp_parse_mail(arg, &s->sender, &s->params, flags, err,
+	    sizeof(err)) == -1) {
+		smtp_reply(s, "%s", err);
+		return;
+	}
+	if (s->params.smtputf8 && !(s->flags & F_EHLO)) {
+		smtp_reply(s, "555 5.5.4 SMTPUTF8 needs EHLO");
+		return;
+	}
+	if (s->params.size > conf->max_msg_size) {
+		smtp_reply(s, "552 5.3.4 Message too big");
+		return;
+	}
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, s->id);
+	proc_send_buf(PROC_QUEUE, IMSG_Q_CREATE, -1, &b);
+	smtp_wait(s);
+}
+
+void
+smtp_session_created(uint64_t id, uint32_t msgid, int fd)
+{
+	struct smtp_session	*s;
+	struct ipc_buf		 b;
+
+	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING)) {
+		ipc_buf_init(&b);
+		ipc_add_u32(&b, msgid);
+		proc_send_buf(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
+		close(fd);
+		return;
+	}
+	s->msgid = msgid;
+	s->msgfd = fd;
+	s->state = S_MAIL;
+	smtp_reply(s, "250 2.1.0 Ok");
+	smtp_unwait(s);
+}
+
+void
+smtp_session_create_failed(uint64_t id)
+{
+	struct smtp_session	*s;
+
+	if ((s = smtp_find(id)) == NULL)
+		return;
+	smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+	smtp_unwait(s);
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, const char *arg)
+{
+	struct ipc_buf	 b;
+	char		 err[256];
+	int		 flags = 0;
+
+	if (s->nrcpt >= conf->max_rcpt) {
+		smtp_reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (smtp_parse_rcpt(arg, &s->rcpt, s->params.smtputf8 ?
+	    ADDR_ALLOW_UTF8 : 0, err, sizeof(err)) == -1) {
+		smtp_reply(s, "%s", err);
+		return;
+	}
+	if (s->flags & F_LOCAL)
+		flags |= EXP_FROM_LOCAL;
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, s->id);
+	ipc_add_u32(&b, s->msgid);
+	ipc_add_u32(&b, flags);
+	ipc_add(&b, &s->rcpt, sizeof(s->rcpt));
+	proc_send_buf(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
+	smtp_wait(s);
+}
+
+void
+smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
+    const char *reason)
+{
+	struct smtp_session	*s;
+	char			 rcpt[ADDR_MAX + 1];
+
+	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING))
+		return;
+	if (addr_to_text(&s->rcpt, rcpt, sizeof(rcpt)) == -1)
+		rcpt[0] = '\0';
+	switch (res) {
+	case EXP_OK:
+		s->nrcpt++;
+		s->ndest += ndest;
+		s->state = S_RCPT;
+		smtp_reply(s, "250 2.1.5 Ok");
+		break;
+	case EXP_NOTFOUND:
+		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown", rcpt);
+		break;
+	case EXP_RELAY_DENIED:
+		smtp_reply(s, "550 5.7.1 <%s>: Relay access denied", rcpt);
+		break;
+	case EXP_TEMPFAIL:
+		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure, "
+		    "try again later", rcpt);
+		break;
+	default:
+		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "%s", rcpt, reason[0] ? reason : "invalid recipient");
+		break;
+	}
+	smtp_unwait(s);
+}
+
+static void
+cmd_data(struct smtp_session *s, const char *arg)
+{
+	if (*arg != '\0') {
+		smtp_reply(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->msgfd == -1) {
+		smtp_reply(s, "451 4.3.0 Temporary failure");
+		return;
+	}
+	if (s->dbuf == NULL && (s->dbuf = malloc(DATA_BUFSIZE)) == NULL)
+		fatal("malloc");
+	s->dlen = 0;
+	s->dflags = 0;
+	s->midline = 0;
+	s->prevcrlf = 1;
+	s->inheader = 1;
+	s->hdrlen = 0;
+	s->datalen = 0;
+	s->state = S_DATA;
+	smtp_received(s);
+	io_set_maxline(s->io, DATA_LINE_MAX);
+	io_set_timeout(s->io, DATA_TIMEOUT * 1000);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+smtp_date(char *buf, size_t len)
+{
+	time_t		 now = time(NULL);
+	struct tm	*tm = localtime(&now);
+
+	if (tm == NULL || strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z",
+	    tm) == 0)
+		strlcpy(buf, "Thu, 01 Jan 1970 00:00:00 +0000", len);
+}
+
+static void
+smtp_received(struct smtp_session *s)
+{
+	char	 buf[2048], date[64], tls[256], rcpt[ADDR_MAX + 1];
+	int	 n;
+
+	smtp_date(date, sizeof(date));
+	io_tls_info(s->io, tls, sizeof(tls));
+	if (addr_to_text(&s->rcpt, rcpt, sizeof(rcpt)) == -1)
+		rcpt[0] = '\0';
+	n = snprintf(buf, sizeof(buf),
+	    "Received: from %s ([%s])\r\n"
+	    "\tby %s (maild) with %s%s id %08x%s%s%s\r\n"
+	    "%s%s%s"
+	    "\t; %s\r\n",
+	    s->helo[0] ? s->helo : "unknown", s->src,
+	    smtp_hostname(s), (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
+	    (s->flags & F_TLS) ? "S" : "", s->msgid,
+	    s->nrcpt == 1 ? "\r\n\tfor <" : "", s->nrcpt == 1 ? rcpt : "",
+	    s->nrcpt == 1 ? ">" : "",
+	    tls[0] ? "\t(" : "", tls, tls[0] ? ")\r\n" : "", date);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		s->dflags |= D_IOERR;
+		return;
+	}
+	smtp_data_write(s, buf, n);
+}
+
+static void
+smtp_data_write(struct smtp_session *s, const void *data, size_t len)
+{
+	if (s->dflags & (D_TOOBIG | D_IOERR | D_BARECR | D_HDRBIG))
+		return;
+	s->datalen += len;
+	if (s->datalen > conf->max_msg_size) {
+		s->dflags |= D_TOOBIG;
+		return;
+	}
+	while (len > 0) {
+		size_t n = DATA_BUFSIZE - s->dlen;
+		if (n > len)
+			n = len;
+		memcpy(s->dbuf + s->dlen, data, n);
+		s->dlen += n;
+		data = (const char *)data + n;
+		len -= n;
+		if (s->dlen == DATA_BUFSIZE)
+			smtp_data_flush(s);
+	}
+}
+
+static void
+smtp_data_flush(struct smtp_session *s)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	while (off < s->dlen && !(s->dflags & D_IOERR)) {
+		n = write(s->msgfd, s->dbuf + off, s->dlen - off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("%016llx smtp: spool write",
+			    (unsigned long long)s->id);
+			s->dflags |= D_IOERR;
+			break;
+		}
+		off += n;
+	}
+	s->dlen = 0;
+}
+
+static void
+smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
+{
+	int	 crlf = 0, linestart = !s->midline;
+
+	if (!partial) {
+		if (len > 0 && line[len - 1] == '\r') {
+			crlf = 1;
+			line[--len] = '\0';
+		} else
+			s->dflags |= D_BARELF;
+	}
+	/* The only end of data: CRLF "." CRLF at the start of a line. */
+	if (linestart && crlf && s->prevcrlf && len == 1 && line[0] == '.') {
+		smtp_data_end(s);
+		return;
+	}
+	if (memchr(line, '\r', len) != NULL)
+		s->dflags |= D_BARECR;
+	if (linestart && len > 0 && line[0] == '.') {
+		line++;
+		len--;
+	}
+	if (s->inheader) {
+		if (linestart && len == 0 && !partial)
+			s->inheader = 0;
+		else if ((s->hdrlen += len + 2) > HEADER_MAX)
+			s->dflags |= D_HDRBIG;
+	}
+	smtp_data_write(s, line, len);
+	if (!partial)
+		smtp_data_write(s, "\r\n", 2);
+	s->midline = partial;
+	s->prevcrlf = partial ? 0 : crlf;
+}
+
+static void
+smtp_data_end(struct smtp_session *s)
+{
+	struct envelope	*e;
+	struct ipc_buf	 b;
+
+	smtp_data_flush(s);
+	io_set_maxline(s->io, SMTP_LINE_MAX);
+	io_set_timeout(s->io, conf->smtp_timeout * 1000);
+	s->state = S_RCPT;
+	if (s->dflags & (D_TOOBIG | D_HDRBIG | D_BARECR | D_IOERR)) {
+		if (s->dflags & D_IOERR)
+			smtp_reply(s, "451 4.3.0 Temporary failure, try again "
+			    "later");
+		else if (s->dflags & D_TOOBIG)
+			smtp_reply(s, "552 5.3.4 Message too big");
+		else if (s->dflags & D_HDRBIG)
+			smtp_reply(s, "552 5.3.4 Header section too big");
+		else
+			smtp_reply(s, "550 5.6.0 Bare CR in message refused "
+			    "(RFC 5321 2.3.8)");
+		smtp_reset(s);
+		return;
+	}
+	if (s->dflags & D_BARELF)
+		log_info("%016llx smtp: bare LF from %s normalized to CRLF",
+		    (unsigned long long)s->id, s->src);
+	close(s->msgfd);
+	s->msgfd = -1;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		fatal("calloc");
+	e->created = time(NULL);
+	strlcpy(e->helo, s->helo[0] ? s->helo : "unknown", sizeof(e->helo));
+	strlcpy(e->src, s->src, sizeof(e->src));
+	e->sender = s->sender;
+	if (s->params.body == BODY_8BITMIME)
+		e->flags |= EF_8BITMIME;
+	if (s->params.smtputf8)
+		e->flags |= EF_SMTPUTF8;
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, s->id);
+	ipc_add_u32(&b, s->msgid);
+	ipc_add_u32(&b, s->ndest);
+	ipc_add(&b, e, sizeof(*e));
+	free(e);
+	proc_send_buf(PROC_QUEUE, IMSG_Q_COMMIT, -1, &b);
+	smtp_wait(s);
+}
+
+void
+smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
+{
+	struct smtp_session	*s;
+
+	if ((s = smtp_find(id)) == NULL || s->msgid != msgid)
+		return;
+	s->msgid = 0;		/* the queue owns it now, or dropped it */
+	if (ok) {
+		log_info("%016llx smtp: message %08x accepted from %s, "
+		    "%d recipient(s), %zu bytes", (unsigned long long)s->id,
+		    msgid, s->src, s->nrcpt, s->datalen);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %08x", msgid);
+	} else
+		smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+	smtp_reset(s);
+	smtp_unwait(s);
+}
+
+static void
+cmd_rset(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reset(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_noop(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_quit(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "221 2.0.0 Bye");
+	s->state = S_QUIT;
+}
+
+static void
+cmd_help(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "214 2.0.0 Commands: HELO EHLO STARTTLS MAIL RCPT DATA "
+	    "RSET NOOP QUIT HELP VRFY");
+}
+
+static void
+cmd_vrfy(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message "
+	    "and attempt delivery");
+}
+
+static void
+cmd_expn(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "502 5.5.1 EXPN not supported");
+}
+
+static void
+cmd_bdat(struct smtp_session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "502 5.5.1 CHUNKING not supported");
+}
