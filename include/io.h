@@ -34,7 +34,8 @@ struct io {
 	struct event	 ev;
 	int		 timeout;	/* msec, 0 none */
 	char		*rbuf;
-	size_t		 rpos, rlen, rsize;
+	size_t		 rpos, rlen, rsize;	/* rsize: allocated */
+	size_t		 rmax;		/* longest line + 2 */
 	char		*wbuf;
 	size_t		 wpos, wlen, wsize;
 	char		 err[128];

@@ -38,7 +38,7 @@ io_new(int fd, size_t maxline, void (*cb)(struct io *, int, void *),
 	if ((io = calloc(1, sizeof(*io))) == NULL)
 		fatal("calloc");
 	io->fd = fd;
-	io->rsize = maxline + 2;
+	io->rmax = maxline + 2;
 	io->cb = cb;
 	io->arg = arg;
 	event_set(&io->ev, fd, 0, io_dispatch, io);
@@ -85,16 +85,19 @@ io_set_maxline(struct io *io, size_t max)
 {
 	char	*p;
 
-	if (max + 2 == io->rsize)
-		return;
-	if (io->rbuf != NULL && max + 2 > io->rsize) {
-		if ((p = realloc(io->rbuf, max + 2)) == NULL)
+	io->rmax = max + 2;
+	if (io->rbuf != NULL && io->rmax > io->rsize) {
+		if (io->rpos > 0) {
+			memmove(io->rbuf, io->rbuf + io->rpos,
+			    io->rlen - io->rpos);
+			io->rlen -= io->rpos;
+			io->rpos = 0;
+		}
+		if ((p = realloc(io->rbuf, io->rmax)) == NULL)
 			fatal("realloc");
 		io->rbuf = p;
+		io->rsize = io->rmax;
 	}
-	/* Shrinking keeps the buffer; the limit applies to new lines. */
-	if (io->rbuf == NULL || max + 2 > io->rsize)
-		io->rsize = max + 2;
 }
 
 size_t
@@ -115,7 +118,7 @@ io_getline(struct io *io, size_t *lenp, int *partial)
 	line = io->rbuf + io->rpos;
 	if ((nl = memchr(line, '\n', avail)) == NULL) {
 		/* A full buffer without LF: hand out the chunk. */
-		if (io->rpos == 0 && io->rlen >= io->rsize - 1) {
+		if (avail >= io->rmax - 1) {
 			*partial = 1;
 			*lenp = avail;
 			line[avail] = '\0';
@@ -262,7 +265,7 @@ static int
 io_can_read(const struct io *io)
 {
 	return !(io->flags & (IO_PAUSED | IO_EOF)) &&
-	    (io->rbuf == NULL || io->rlen < io->rsize - 1 || io->rpos > 0);
+	    io_datalen(io) < io->rmax - 1;
 }
 
 static void
@@ -298,16 +301,20 @@ io_do_read(struct io *io)
 	ssize_t	 n;
 	int	 got = 0;
 
-	if (io->rbuf == NULL && (io->rbuf = malloc(io->rsize)) == NULL)
-		fatal("malloc");
+	if (io->rbuf == NULL) {
+		if ((io->rbuf = malloc(io->rmax)) == NULL)
+			fatal("malloc");
+		io->rsize = io->rmax;
+	}
 	if (io->rpos > 0) {
 		memmove(io->rbuf, io->rbuf + io->rpos, io->rlen - io->rpos);
 		io->rlen -= io->rpos;
 		io->rpos = 0;
 	}
 	io->flags &= ~IO_WANTWRITE;
-	while (io->rlen < io->rsize - 1) {
-		size_t room = io->rsize - 1 - io->rlen;
+	while (io->rlen < io->rmax - 1 && io->rlen < io->rsize - 1) {
+		size_t room = (io->rmax < io->rsize ? io->rmax : io->rsize) -
+		    1 - io->rlen;
 
 		if (io->tls) {
 			n = tls_read(io->tls, io->rbuf + io->rlen, room);

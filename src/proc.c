@@ -46,6 +46,7 @@ static uid_t	 drop_uid;
 static gid_t	 drop_gid;
 
 static void	proc_sig(int, short, void *);
+static void	proc_lost(struct ipc *);
 
 pid_t
 proc_fork(enum proc_type t, uid_t uid, gid_t gid, const char *title)
@@ -112,6 +113,17 @@ proc_sig(int sig, short ev, void *arg)
 		exit(0);
 }
 
+/*
+ * A peer went away: it died (the parent logs why and stops everything)
+ * or the daemon is stopping.  Either way there is nothing to add.
+ */
+static void
+proc_lost(struct ipc *ipc)
+{
+	log_debug("lost connection to %s, exiting", ipc->peer);
+	exit(0);
+}
+
 /* Event loop, signals and peers of a child; after proc_drop(). */
 void
 proc_setup_peers(void)
@@ -125,6 +137,7 @@ proc_setup_peers(void)
 	signal(SIGINT, SIG_IGN);
 	signal_set(&ev_term, SIGTERM, proc_sig, NULL);
 	signal_add(&ev_term, NULL);
+	ipc_lost_hook = proc_lost;
 	for (p = 0; p < PROC_COUNT; p++) {
 		if (p == proc_self || pairfd[proc_self][p] == -1)
 			continue;
