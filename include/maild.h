@@ -121,7 +121,7 @@ struct table {
 	char			 name[NAME_MAX_CONF];
 	char			 path[PATH_MAX];
 	int			 flags;
-#define T_SECRET	0x01	/* holds password hashes: refuse mode & 044 */
+#define T_SECRET	0x01	/* holds password hashes: refuse mode & 004 */
 	int			 loaded;
 	/* contents: open hash of key -> value, owned by table.c */
 	struct tentry		**buckets;

@@ -1,0 +1,352 @@
+/*
+ * Mail addresses: the syntax of local parts (RFC 5321 dot-atom or
+ * quoted-string, RFC 6531 UTF-8 when the client said SMTPUTF8), domains
+ * (host names, U-labels, address literals) and SMTP paths, plus the
+ * check that keeps a user or domain name from escaping its directory.
+ * Everything here reads hostile input: lengths are bounded before
+ * anything is copied and no function allocates.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <string.h>
+#include <strings.h>
+
+#include "maild.h"
+
+static int	is_atext(unsigned char);
+static size_t	utf8_len(const unsigned char *, size_t);
+static int	scan_localpart(const char *, size_t, int, size_t *);
+static int	valid_literal(const char *, size_t);
+static int	valid_label(const unsigned char *, size_t, int);
+static int	valid_domain_n(const char *, size_t, int);
+static int	split_mailbox(const char *, size_t, struct mailaddr *, int);
+
+/* RFC 5322 atext. */
+static int
+is_atext(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629 table: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), 0 if none.
+ * Only multi-byte sequences count: ASCII is the caller's business.
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t left)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (left == 0)
+		return 0;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (left < n)
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Scan a local part at the start of s[0..len): a dot-atom or a
+ * quoted-string.  Stops at the first byte that cannot continue it and
+ * stores its length in *endp.  0 on success, -1 on a syntax error.
+ */
+static int
+scan_localpart(const char *s, size_t len, int flags, size_t *endp)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, n;
+	int			 atom = 0;
+
+	if (len == 0)
+		return -1;
+	if (p[0] == '"') {
+		for (i = 1; i < len; i++) {
+			if (p[i] == '"')
+				break;
+			if (p[i] == '\\') {
+				if (i + 1 >= len || p[i + 1] < 32 ||
+				    p[i + 1] > 126)
+					return -1;
+				i++;
+			} else if (p[i] >= 0x80) {
+				if (!(flags & ADDR_ALLOW_UTF8) ||
+				    (n = utf8_len(p + i, len - i)) == 0)
+					return -1;
+				i += n - 1;
+			} else if (p[i] < 32 || p[i] > 126)
+				return -1;
+		}
+		/* Unterminated, or "" which names no mailbox. */
+		if (i >= len || i == 1)
+			return -1;
+		i++;
+	} else {
+		for (; i < len; i++) {
+			if (p[i] == '.') {
+				/* No leading, doubled or trailing dot. */
+				if (!atom)
+					return -1;
+				atom = 0;
+			} else if (p[i] >= 0x80) {
+				if (!(flags & ADDR_ALLOW_UTF8) ||
+				    (n = utf8_len(p + i, len - i)) == 0)
+					return -1;
+				i += n - 1;
+				atom = 1;
+			} else if (is_atext(p[i]))
+				atom = 1;
+			else
+				break;
+		}
+		if (!atom)
+			return -1;
+	}
+	if (i > LOCALPART_MAX)
+		return -1;
+	*endp = i;
+	return 0;
+}
+
+int
+addr_valid_localpart(const char *s, int flags)
+{
+	size_t	 len, end;
+
+	len = strnlen(s, LOCALPART_MAX + 1);
+	if (len > LOCALPART_MAX)
+		return 0;
+	if (scan_localpart(s, len, flags, &end) == -1 || end != len)
+		return 0;
+	return 1;
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (tag case-insensitive). */
+static int
+valid_literal(const char *s, size_t len)
+{
+	char		 buf[64];
+	unsigned char	 in6[sizeof(struct in6_addr)];
+	int		 af = AF_INET;
+
+	if (len < 2 || s[0] != '[' || s[len - 1] != ']')
+		return 0;
+	s++;
+	len -= 2;
+	if (len > 5 && strncasecmp(s, "IPv6:", 5) == 0) {
+		af = AF_INET6;
+		s += 5;
+		len -= 5;
+	}
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(af, buf, in6) == 1;
+}
+
+/* One label: LDH, 1..63 bytes, no '-' at either end; U-label if UTF-8. */
+static int
+valid_label(const unsigned char *p, size_t len, int flags)
+{
+	size_t	 i, n;
+
+	if (len == 0 || len > 63 || p[0] == '-' || p[len - 1] == '-')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (p[i] >= 0x80) {
+			if (!(flags & ADDR_ALLOW_UTF8) ||
+			    (n = utf8_len(p + i, len - i)) == 0)
+				return 0;
+			i += n - 1;
+		} else if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= 'A' && p[i] <= 'Z') ||
+		    (p[i] >= '0' && p[i] <= '9') || p[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+valid_domain_n(const char *s, size_t len, int flags)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 start = 0, i;
+
+	if (len == 0 || len > DOMAIN_MAX)
+		return 0;
+	if (s[0] == '[')
+		return valid_literal(s, len);
+	for (i = 0; i <= len; i++) {
+		if (i == len || p[i] == '.') {
+			/* Empty labels catch "a..b", ".a" and "a.". */
+			if (!valid_label(p + start, i - start, flags))
+				return 0;
+			start = i + 1;
+		}
+	}
+	return 1;
+}
+
+int
+addr_valid_domain(const char *s, int flags)
+{
+	size_t	 len;
+
+	len = strnlen(s, DOMAIN_MAX + 1);
+	return valid_domain_n(s, len, flags);
+}
+
+/* Store "local@domain" from s[0..len) into a; 0 or -1. */
+static int
+split_mailbox(const char *s, size_t len, struct mailaddr *a, int flags)
+{
+	size_t	 end, dlen;
+
+	if (scan_localpart(s, len, flags, &end) == -1)
+		return -1;
+	if (end >= len || s[end] != '@')
+		return -1;
+	dlen = len - end - 1;
+	if (!valid_domain_n(s + end + 1, dlen, flags))
+		return -1;
+	memcpy(a->user, s, end);
+	a->user[end] = '\0';
+	memcpy(a->domain, s + end + 1, dlen);
+	a->domain[dlen] = '\0';
+	str_lower(a->domain);
+	return 0;
+}
+
+int
+addr_parse(const char *s, struct mailaddr *a, int flags)
+{
+	struct mailaddr	 tmp;
+	size_t		 len;
+
+	len = strnlen(s, ADDR_MAX + 1);
+	if (len > ADDR_MAX)
+		return -1;
+	if (split_mailbox(s, len, &tmp, flags) == -1)
+		return -1;
+	*a = tmp;
+	return 0;
+}
+
+int
+addr_parse_path(const char **sp, struct mailaddr *a, int flags)
+{
+	const char	*s = *sp, *p, *end;
+	struct mailaddr	 tmp;
+	size_t		 n, lend;
+
+	if (*s != '<')
+		return -1;
+	p = s + 1;
+	if (*p == '>') {
+		if (!(flags & ADDR_ALLOW_NULL))
+			return -1;
+		memset(a, 0, sizeof(*a));
+		*sp = p + 1;
+		return 0;
+	}
+	/* Obsolete source route "@a,@b:": checked, then ignored. */
+	if (*p == '@') {
+		for (;;) {
+			p++;
+			n = strcspn(p, ",:>");
+			if (!valid_domain_n(p, n, flags & ADDR_ALLOW_UTF8))
+				return -1;
+			p += n;
+			if (*p == ':')
+				break;
+			if (*p != ',' || p[1] != '@')
+				return -1;
+			p++;
+		}
+		p++;
+	}
+	/* The local part may quote '>', so scan it before looking for it. */
+	n = strnlen(p, ADDR_MAX + 1);
+	if (scan_localpart(p, n, flags, &lend) == -1 || p[lend] != '@')
+		return -1;
+	if ((end = strchr(p + lend, '>')) == NULL)
+		return -1;
+	if ((size_t)(end - p) > ADDR_MAX)
+		return -1;
+	if (split_mailbox(p, end - p, &tmp, flags) == -1)
+		return -1;
+	*a = tmp;
+	*sp = end + 1;
+	return 0;
+}
+
+int
+addr_to_text(const struct mailaddr *a, char *buf, size_t len)
+{
+	int	 r;
+
+	if (a->domain[0] == '\0')
+		r = snprintf(buf, len, "%s", a->user);
+	else
+		r = snprintf(buf, len, "%s@%s", a->user, a->domain);
+	if (r < 0 || (size_t)r >= len)
+		return -1;
+	return 0;
+}
+
+int
+addr_is_null(const struct mailaddr *a)
+{
+	return a->user[0] == '\0' && a->domain[0] == '\0';
+}
+
+/* ASCII only: UTF-8 bytes are left alone, whatever the locale. */
+void
+str_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s += 'a' - 'A';
+}
+
+int
+path_component_safe(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+
+	if (*p == '\0' || *p == '.')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p == '/' || *p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
