@@ -225,6 +225,24 @@ addr_valid_domain(const char *s, int flags)
 	return valid_domain_n(s, len, flags);
 }
 
+/*
+ * "alice"@example.org and alice@example.org name the same mailbox
+ * (RFC 5321 4.1.2): drop quotes that are not needed.
+ */
+static void
+unquote_if_atom(struct mailaddr *a, int flags)
+{
+	size_t	 len = strlen(a->user), end;
+
+	if (len < 3 || a->user[0] != '"' || strchr(a->user, '\\') != NULL)
+		return;
+	if (scan_localpart(a->user + 1, len - 2, flags, &end) == 0 &&
+	    end == len - 2) {
+		memmove(a->user, a->user + 1, len - 2);
+		a->user[len - 2] = '\0';
+	}
+}
+
 /* Store "local@domain" from s[0..len) into a; 0 or -1. */
 static int
 split_mailbox(const char *s, size_t len, struct mailaddr *a, int flags)
@@ -243,6 +261,7 @@ split_mailbox(const char *s, size_t len, struct mailaddr *a, int flags)
 	memcpy(a->domain, s + end + 1, dlen);
 	a->domain[dlen] = '\0';
 	str_lower(a->domain);
+	unquote_if_atom(a, flags);
 	return 0;
 }
 

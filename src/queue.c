@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,6 +276,19 @@ queue_commit_run(int fd, short ev, void *arg)
 		TAILQ_FOREACH(d, &m->dests, entry) {
 			struct envelope *e = &evps[n][j];
 
+			/* Two RCPTs may expand to one mailbox: one copy. */
+			for (i = 0; i < j; i++)
+				if (evps[n][i].dest.type == d->dest.type &&
+				    strcmp(evps[n][i].dest.path,
+				    d->dest.path) == 0 &&
+				    strcasecmp(evps[n][i].dest.addr.user,
+				    d->dest.addr.user) == 0 &&
+				    strcmp(evps[n][i].dest.addr.domain,
+				    d->dest.addr.domain) == 0)
+					break;
+			if (i < j)
+				continue;
+
 			*e = m->tmpl;
 			do {
 				compat_random(&r, sizeof(r));
@@ -291,6 +305,7 @@ queue_commit_run(int fd, short ev, void *arg)
 			e->errmsg[0] = '\0';
 			j++;
 		}
+		nevp[n] = j;
 		n++;
 	}
 	if (!TAILQ_EMPTY(&batch))

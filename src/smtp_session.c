@@ -27,7 +27,7 @@
 #include "smtp.h"
 
 #define SESS_HASH		4096
-#define MAX_ERRORS		10
+#define MAX_ERRORS		20	/* Postfix's hard error limit */
 #define DATA_TIMEOUT		600	/* seconds, RFC 5321 4.5.3.2.6 */
 #define HEADER_MAX		(1024 * 1024)
 #define DATA_BUFSIZE		65536
@@ -68,7 +68,8 @@ struct smtp_session {
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;
-	struct mailaddr		 rcpt;		/* being looked up / first */
+	struct mailaddr		 rcpt;		/* being looked up */
+	struct mailaddr		 first;		/* first accepted, Received */
 	int			 nrcpt;
 	uint32_t		 ndest;
 	uint32_t		 msgid;
@@ -447,6 +448,7 @@ smtp_reset(struct smtp_session *s)
 	memset(&s->sender, 0, sizeof(s->sender));
 	memset(&s->params, 0, sizeof(s->params));
 	memset(&s->rcpt, 0, sizeof(s->rcpt));
+	memset(&s->first, 0, sizeof(s->first));
 	s->nrcpt = 0;
 	s->ndest = 0;
 	if (s->state > S_HELO)
@@ -626,6 +628,8 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 		rcpt[0] = '\0';
 	switch (res) {
 	case EXP_OK:
+		if (s->nrcpt == 0)
+			s->first = s->rcpt;
 		s->nrcpt++;
 		s->ndest += ndest;
 		s->state = S_RCPT;
@@ -696,7 +700,7 @@ smtp_received(struct smtp_session *s)
 
 	smtp_date(date, sizeof(date));
 	io_tls_info(s->io, tls, sizeof(tls));
-	if (addr_to_text(&s->rcpt, rcpt, sizeof(rcpt)) == -1)
+	if (addr_to_text(&s->first, rcpt, sizeof(rcpt)) == -1)
 		rcpt[0] = '\0';
 	n = snprintf(buf, sizeof(buf),
 	    "Received: from %s ([%s])\r\n"
@@ -716,16 +720,12 @@ smtp_received(struct smtp_session *s)
 	smtp_data_write(s, buf, n);
 }
 
+/* Buffered write to the spool file; what we add ourselves is not counted. */
 static void
 smtp_data_write(struct smtp_session *s, const void *data, size_t len)
 {
 	if (s->dflags & (D_TOOBIG | D_IOERR | D_BARECR | D_HDRBIG))
 		return;
-	s->datalen += len;
-	if (s->datalen > conf->max_msg_size) {
-		s->dflags |= D_TOOBIG;
-		return;
-	}
 	while (len > 0) {
 		size_t n = DATA_BUFSIZE - s->dlen;
 		if (n > len)
@@ -789,6 +789,10 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
 		else if ((s->hdrlen += len + 2) > HEADER_MAX)
 			s->dflags |= D_HDRBIG;
 	}
+	/* RFC 1870: the size counts CRLFs but not the quoting dots. */
+	s->datalen += len + (partial ? 0 : 2);
+	if (s->datalen > conf->max_msg_size)
+		s->dflags |= D_TOOBIG;
 	smtp_data_write(s, line, len);
 	if (!partial)
 		smtp_data_write(s, "\r\n", 2);

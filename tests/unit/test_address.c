@@ -309,9 +309,32 @@ test_safe(void)
 	ok(!path_component_safe("\x1f"), "0x1f unsafe");
 }
 
+/* RFC 5321 4.1.2: unneeded quotes do not make another mailbox. */
+static void
+test_unquote(void)
+{
+	struct mailaddr	 a;
+	const char	*s;
+
+	ok(addr_parse("\"alice\"@example.org", &a, 0) == 0 &&
+	    strcmp(a.user, "alice") == 0, "\"alice\" is alice");
+	ok(addr_parse("\"a.b\"@example.org", &a, 0) == 0 &&
+	    strcmp(a.user, "a.b") == 0, "\"a.b\" is a.b");
+	ok(addr_parse("\"john doe\"@example.org", &a, 0) == 0 &&
+	    strcmp(a.user, "\"john doe\"") == 0, "needed quotes kept");
+	ok(addr_parse("\"a..b\"@example.org", &a, 0) == 0 &&
+	    strcmp(a.user, "\"a..b\"") == 0, "quoted double dot kept");
+	ok(addr_parse("\"a\\b\"@example.org", &a, 0) == 0 &&
+	    strcmp(a.user, "\"a\\b\"") == 0, "escape kept quoted");
+	s = "<\"bob\"@example.org>";
+	ok(addr_parse_path(&s, &a, 0) == 0 && strcmp(a.user, "bob") == 0,
+	    "path \"bob\" is bob");
+}
+
 int
 main(void)
 {
+	test_unquote();
 	test_localpart();
 	test_domain();
 	test_parse();
