@@ -115,9 +115,10 @@ control_io(struct io *io, int evt, void *arg)
 static void
 control_done(struct ctl_conn *c)
 {
-	c->closing = 1;
 	if (io_queued(c->io) == 0)
-		io_write(c->io, "", 0);
+		control_close(c);
+	else
+		c->closing = 1;	/* closed once the answer is out */
 }
 
 static void
