@@ -249,6 +249,7 @@ split_mailbox(const char *s, size_t len, struct mailaddr *a, int flags)
 {
 	size_t	 end, dlen;
 
+	memset(a, 0, sizeof(*a));	/* sent whole over IPC */
 	if (scan_localpart(s, len, flags, &end) == -1)
 		return -1;
 	if (end >= len || s[end] != '@')

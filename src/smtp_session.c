@@ -48,6 +48,7 @@ enum smtp_state {
 #define F_SKIPLINE	0x0008	/* rest of an overlong command line */
 #define F_STARTTLS	0x0010	/* handshake starts once 220 is sent */
 #define F_LOCAL		0x0020	/* loopback client */
+#define F_LINGER	0x0040	/* closing: reading what is left */
 
 #define D_TOOBIG	0x01
 #define D_BARECR	0x02
@@ -318,11 +319,26 @@ smtp_io(struct io *io, int evt, void *arg)
 		}
 		break;
 	case IO_DATAIN:
-		smtp_process(s);
+		if (s->flags & F_LINGER)
+			io_drop_input(io);
+		else
+			smtp_process(s);
 		break;
 	case IO_LOWAT:
-		if (s->state == S_QUIT) {
-			smtp_free(s, "quit");
+		if (s->state == S_QUIT && !(s->flags & F_LINGER)) {
+			if (s->flags & F_TLS) {
+				smtp_free(s, "quit");
+				return;
+			}
+			/*
+			 * Closing with unread input would send a RST, which
+			 * can destroy our last reply in the client's buffers:
+			 * half-close and read until the client closes too.
+			 */
+			s->flags |= F_LINGER;
+			io_drop_input(io);
+			(void)shutdown(io->fd, SHUT_WR);
+			io_set_timeout(io, 2000);
 			return;
 		}
 		if (s->flags & F_STARTTLS) {
@@ -333,6 +349,10 @@ smtp_io(struct io *io, int evt, void *arg)
 		}
 		break;
 	case IO_TIMEOUT:
+		if (s->state == S_QUIT) {
+			smtp_free(s, "timeout while closing");
+			return;
+		}
 		smtp_reply(s, "421 4.4.2 %s Timeout exceeded, closing",
 		    smtp_hostname(s));
 		s->state = S_QUIT;

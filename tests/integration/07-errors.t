@@ -141,6 +141,21 @@ def main():
     t.ok(c.closed, "connection closed after the 421")
     c.close()
 
+    # the same, pipelined with more junk behind: the 421 must reach the
+    # client intact (no RST from closing with unread input)
+    c = session(m)
+    c.send(b"FROBNICATE\r\n" * 40 + b"x" * 4000 + b"\r\n")
+    codes = []
+    try:
+        while True:
+            codes.append(c.reply(5).code)
+    except (OSError, t.SMTPError) as e:
+        err = e
+    t.is_(codes[-1:], [421], "pipelined junk: the 421 is received")
+    t.ok(not isinstance(err, ConnectionResetError),
+         "pipelined junk: closed cleanly, not reset (%r)" % (err,))
+    c.close()
+
     # HELO (not EHLO) still works, and the transaction after an error.
     c = m.connect()
     expect(c, "HELO client.test", [250], None, "HELO")
