@@ -81,6 +81,14 @@ check: all unit
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=0} \
 	    prove -e '' tests/integration/*.t
 
+# The integration suite with every maild process under valgrind memcheck.
+valgrind: all
+	rm -rf /tmp/maild-valgrind
+	ASAN_OPTIONS=detect_leaks=0 MAILD=scripts/valgrind-maild \
+	    prove -e '' tests/integration/*.t
+	@if [ -n "$$(cat /tmp/maild-valgrind/vg.* 2>/dev/null)" ]; then \
+		cat /tmp/maild-valgrind/vg.*; exit 1; fi
+
 demo: all
 	sh scripts/demo
 
@@ -98,4 +106,4 @@ lint:
 clean:
 	rm -f maild mailctl src/*.o $(UNIT_TESTS)
 
-.PHONY: all check unit demo install lint clean
+.PHONY: all check unit valgrind demo install lint clean
