@@ -30,6 +30,7 @@ static void	parent_send_tables(struct maild_conf *);
 static void	parent_send_pkis(struct maild_conf *);
 static void	parent_reload(void);
 static void	parent_lost(struct ipc *);
+static void	parent_child_died(enum proc_type, int);
 static void	bind_listeners(struct maild_conf *);
 static int	bind_control(const char *);
 static void	make_dir(const char *, uid_t, gid_t, mode_t);
@@ -403,9 +404,10 @@ parent_shutdown(int status)
 	pid_t		 pid;
 
 	shutting_down = 1;
+	/* A child exits when its channel to us closes. */
 	for (p = 1; p < PROC_COUNT; p++)
-		if (procs[p].pid > 0)
-			kill(procs[p].pid, SIGTERM);
+		if (peers[p].rbuf != NULL)
+			ipc_close(&peers[p]);
 	for (i = 0; i < 50; i++) {
 		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
 			for (p = 1; p < PROC_COUNT; p++)
@@ -445,32 +447,46 @@ parent_sig(int sig, short ev, void *arg)
 		break;
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (p = 1; p < PROC_COUNT; p++) {
-				if (procs[p].pid != pid)
-					continue;
-				procs[p].pid = 0;
-				if (shutting_down)
-					break;
-				if (WIFSIGNALED(status))
-					log_warnx("%s process died on signal "
-					    "%d", procs[p].name,
-					    WTERMSIG(status));
-				else
-					log_warnx("%s process exited with "
-					    "status %d", procs[p].name,
-					    WEXITSTATUS(status));
-				parent_shutdown(1);
-			}
+			for (p = 1; p < PROC_COUNT; p++)
+				if (procs[p].pid == pid)
+					parent_child_died(p, status);
 		}
 		break;
 	}
 }
 
 static void
-parent_lost(struct ipc *ipc)
+parent_child_died(enum proc_type p, int status)
 {
+	procs[p].pid = 0;
 	if (shutting_down)
 		return;
+	if (WIFSIGNALED(status))
+		log_warnx("%s process died on signal %d", procs[p].name,
+		    WTERMSIG(status));
+	else
+		log_warnx("%s process exited with status %d", procs[p].name,
+		    WEXITSTATUS(status));
+	parent_shutdown(1);
+}
+
+/* A child's channel closed: it is dying; say how, then stop. */
+static void
+parent_lost(struct ipc *ipc)
+{
+	enum proc_type	 p;
+	int		 i, status;
+
+	if (shutting_down)
+		return;
+	for (p = 1; p < PROC_COUNT; p++)
+		if (ipc == &peers[p])
+			break;
+	for (i = 0; p < PROC_COUNT && procs[p].pid > 0 && i < 100; i++) {
+		if (waitpid(procs[p].pid, &status, WNOHANG) == procs[p].pid)
+			parent_child_died(p, status);
+		usleep(10000);
+	}
 	log_warnx("lost connection to the %s process", ipc->peer);
 	parent_shutdown(1);
 }

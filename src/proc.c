@@ -45,7 +45,6 @@ int			 pairfd[PROC_COUNT][PROC_COUNT];
 static uid_t	 drop_uid;
 static gid_t	 drop_gid;
 
-static void	proc_sig(int, short, void *);
 static void	proc_lost(struct ipc *);
 
 pid_t
@@ -59,6 +58,10 @@ proc_fork(enum proc_type t, uid_t uid, gid_t gid, const char *title)
 	if (pid != 0)
 		return pid;
 
+	/* Only the parent decides how the daemon ends (see proc_lost). */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	proc_self = t;
 	drop_uid = uid;
 	drop_gid = gid;
@@ -66,8 +69,6 @@ proc_fork(enum proc_type t, uid_t uid, gid_t gid, const char *title)
 	setproctitle("%s", title);
 #ifdef __linux__
 	(void)prctl(PR_SET_NAME, procs[t].title, 0, 0, 0);
-	/* Die with the parent even if it is killed with SIGKILL. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 #endif
 	for (a = 0; a < PROC_COUNT; a++)
 		for (b = 0; b < PROC_COUNT; b++)
@@ -104,39 +105,36 @@ proc_drop(const char *root)
 	compat_no_new_privs();
 }
 
-static void
-proc_sig(int sig, short ev, void *arg)
-{
-	(void)ev;
-	(void)arg;
-	if (sig == SIGTERM)
-		exit(0);
-}
-
 /*
  * A peer went away: it died (the parent logs why and stops everything)
- * or the daemon is stopping.  Either way there is nothing to add.
+ * or the parent closed our channel to stop the daemon.  Either way
+ * there is nothing to add.  Children ignore signals meant for the
+ * daemon (a SIGTERM to the whole group, Ctrl-C) so that only the
+ * parent decides and reports how the daemon ends.
  */
 static void
 proc_lost(struct ipc *ipc)
 {
-	log_debug("lost connection to %s, exiting", ipc->peer);
-	exit(0);
+	if (ipc == &peers[PROC_PARENT]) {
+		log_debug("parent closed our channel, exiting");
+		exit(0);
+	}
+	/* The parent is about to stop everything and log why. */
+	log_debug("lost connection to %s", ipc->peer);
+	ipc_close(ipc);
 }
 
 /* Event loop, signals and peers of a child; after proc_drop(). */
 void
 proc_setup_peers(void)
 {
-	static struct event	 ev_term;
 	enum proc_type		 p;
 
 	event_init();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	signal_set(&ev_term, SIGTERM, proc_sig, NULL);
-	signal_add(&ev_term, NULL);
+	signal(SIGTERM, SIG_IGN);
 	ipc_lost_hook = proc_lost;
 	for (p = 0; p < PROC_COUNT; p++) {
 		if (p == proc_self || pairfd[proc_self][p] == -1)
@@ -150,8 +148,12 @@ void
 proc_send(enum proc_type p, uint32_t type, int fd, const void *data,
     size_t len)
 {
-	if (peers[p].rbuf == NULL)
-		fatalx("no channel to %s", procs[p].name);
+	if (peers[p].rbuf == NULL) {
+		/* That peer died; the parent is stopping the daemon. */
+		if (fd != -1)
+			close(fd);
+		return;
+	}
 	ipc_send(&peers[p], type, fd, data, len);
 }
 
