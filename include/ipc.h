@@ -24,7 +24,7 @@ enum ipc_type {
 	/* smtp <-> queue */
 	IMSG_Q_CREATE,		/* reqid */
 	IMSG_Q_CREATE_OK,	/* reqid, msgid; fd: spool file */
-	IMSG_Q_CREATE_FAIL,	/* reqid */
+	IMSG_Q_CREATE_FAIL,	/* reqid, reason (Q_FAIL_*) */
 	IMSG_Q_COMMIT,		/* reqid, msgid, ndest, envelope template */
 	IMSG_Q_COMMIT_OK,	/* reqid, msgid */
 	IMSG_Q_COMMIT_FAIL,	/* reqid, msgid */
@@ -44,6 +44,9 @@ enum ipc_type {
 	IMSG_CTL_SHOW_QUEUE,	/* request */
 	IMSG_CTL_SHOW_QUEUE_RES, /* text lines, empty = end */
 };
+
+#define Q_FAIL_TEMP	0	/* 451 4.3.0 */
+#define Q_FAIL_NOSPACE	1	/* 452 4.3.1 */
 
 struct ipc_hdr {
 	uint32_t	type;

@@ -22,7 +22,7 @@ void		 smtp_session_gone(const struct sockaddr_storage *);
 void	smtp_session_new(int, struct listener *,
 	    const struct sockaddr_storage *);
 void	smtp_session_created(uint64_t, uint32_t, int);
-void	smtp_session_create_failed(uint64_t);
+void	smtp_session_create_failed(uint64_t, uint32_t);
 void	smtp_session_rcpt_result(uint64_t, int, uint32_t, const char *);
 void	smtp_session_committed(uint64_t, uint32_t, int);
 size_t	smtp_session_count(void);

@@ -6,6 +6,7 @@
  * session may answer 250, and schedules deliveries with retries.
  */
 #include <sys/types.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct qenv {
 
 TAILQ_HEAD(qenvlist, qenv);
 
+static int	queue_space_ok(void);
 static void	queue_create(struct ipc_msg *);
 static void	queue_dest(struct ipc_msg *);
 static void	queue_commit(struct ipc_msg *);
@@ -128,6 +130,33 @@ queue_msg_free(struct qmsg *m)
 	free(m);
 }
 
+/*
+ * Refuse new mail before the spool fills up, as Postfix does: room for
+ * one and a half messages of the largest size, and some inodes.
+ */
+static int
+queue_space_ok(void)
+{
+	static time_t	 warned;
+	struct statvfs	 sv;
+	unsigned long long avail;
+
+	if (statvfs(".", &sv) == -1) {
+		log_warn("queue: statvfs");
+		return 1;	/* unknown: the writes will tell */
+	}
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	if (avail >= conf->max_msg_size + conf->max_msg_size / 2 &&
+	    (sv.f_files == 0 || sv.f_favail >= 100))
+		return 1;
+	if (time(NULL) - warned >= 60) {
+		log_warnx("queue: spool file system nearly full (%llu bytes "
+		    "free), refusing new mail", avail);
+		warned = time(NULL);
+	}
+	return 0;
+}
+
 static void
 queue_create(struct ipc_msg *im)
 {
@@ -141,8 +170,14 @@ queue_create(struct ipc_msg *im)
 	ipc_end(im);
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, reqid);
+	if (!queue_space_ok()) {
+		ipc_add_u32(&b, Q_FAIL_NOSPACE);
+		proc_send_buf(PROC_SMTP, IMSG_Q_CREATE_FAIL, -1, &b);
+		return;
+	}
 	if ((fd = spool_msg_create(&msgid)) == -1) {
 		log_warn("queue: cannot create a message");
+		ipc_add_u32(&b, Q_FAIL_TEMP);
 		proc_send_buf(PROC_SMTP, IMSG_Q_CREATE_FAIL, -1, &b);
 		return;
 	}
@@ -150,6 +185,7 @@ queue_create(struct ipc_msg *im)
 		log_warn("queue: dup");
 		close(fd);
 		spool_msg_abort(msgid);
+		ipc_add_u32(&b, Q_FAIL_TEMP);
 		proc_send_buf(PROC_SMTP, IMSG_Q_CREATE_FAIL, -1, &b);
 		return;
 	}

@@ -372,8 +372,9 @@ smtp_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		break;
 	case IMSG_Q_CREATE_FAIL:
 		reqid = ipc_get_u64(m);
+		res = ipc_get_u32(m);
 		ipc_end(m);
-		smtp_session_create_failed(reqid);
+		smtp_session_create_failed(reqid, res);
 		break;
 	case IMSG_Q_COMMIT_OK:
 	case IMSG_Q_COMMIT_FAIL:

@@ -598,13 +598,17 @@ smtp_session_created(uint64_t id, uint32_t msgid, int fd)
 }
 
 void
-smtp_session_create_failed(uint64_t id)
+smtp_session_create_failed(uint64_t id, uint32_t reason)
 {
 	struct smtp_session	*s;
 
 	if ((s = smtp_find(id)) == NULL)
 		return;
-	smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+	if (reason == Q_FAIL_NOSPACE)
+		smtp_reply(s, "452 4.3.1 Insufficient system storage, try "
+		    "again later");
+	else
+		smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
 	smtp_unwait(s);
 }
 
