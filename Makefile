@@ -34,7 +34,7 @@ LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
 # Modules without process or event-loop state: unit-testable.
 LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/table.o src/config.o src/expand.o src/envelope.o \
-		src/spool.o src/maildir.o
+		src/spool.o src/maildir.o src/util.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/smtp.o src/smtp_session.o src/queue.o src/deliver.o \
 		src/control.o $(LIB_OBJS)

@@ -351,6 +351,10 @@ int	spool_msg_open(uint32_t);	/* O_RDONLY fd of a committed body */
 /* Call cb for every committed envelope (start-up); bad ones moved. */
 int	spool_walk(void (*)(struct envelope *, void *), void *);
 
+/* -- helpers (util.c) -- */
+
+int	write_full(int, const void *, size_t);
+
 /* -- Maildir delivery (maildir.c), used by the deliver process -- */
 
 /*

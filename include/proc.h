@@ -69,5 +69,8 @@ void	parent_dispatch(struct ipc *, struct ipc_msg *);
 
 /* Reload handling shared by children: parse the text, NOFILES. */
 struct maild_conf *proc_conf_from_fd(int);
+void	proc_conf_stage(struct ipc_msg *);	/* IMSG_CONF_RELOAD */
+struct maild_conf *proc_conf_staged(void);	/* NULL if none */
+int	proc_conf_commit(struct ipc_msg *);	/* IMSG_CONF_END; 1 if swapped */
 
 #endif

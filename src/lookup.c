@@ -15,7 +15,6 @@
 static void	lookup_table(struct maild_conf *, struct ipc_msg *);
 static void	lookup_rcpt(struct ipc_msg *);
 
-static struct maild_conf	*staging;	/* being reloaded */
 static int			 ready;
 
 void
@@ -101,18 +100,13 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	(void)ipc;
 	switch (m->type) {
 	case IMSG_CONF_RELOAD:
-		ipc_end(m);
-		if (staging != NULL)
-			config_free(staging);
-		staging = proc_conf_from_fd(ipc_get_fd(m));
-		if (staging == NULL)
-			log_warnx("lookup: reload failed");
+		proc_conf_stage(m);
 		break;
 	case IMSG_CONF_TABLE:
 		if (!ready)
 			lookup_table(conf, m);
-		else if (staging != NULL)
-			lookup_table(staging, m);
+		else if (proc_conf_staged() != NULL)
+			lookup_table(proc_conf_staged(), m);
 		else {
 			/* a failed reload: drop the table */
 			char name[NAME_MAX_CONF];
@@ -124,13 +118,8 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	case IMSG_CONF_PKI:
 		fatalx("lookup: unexpected pki");
 	case IMSG_CONF_END:
-		ipc_end(m);
-		if (ready && staging != NULL) {
-			config_free(conf);
-			conf = staging;
-			staging = NULL;
+		if (proc_conf_commit(m))
 			log_info("configuration reloaded");
-		}
 		ready = 1;
 		break;
 	case IMSG_L_RCPT:

@@ -30,7 +30,6 @@ static int	 md_fail(int, char *, size_t, const char *, const char *,
 static int	 md_mkdirs(const char *, char *, size_t);
 static void	 md_hostname(char *, size_t);
 static int	 md_uniq(char *, size_t);
-static int	 md_write_full(int, const void *, size_t);
 static int	 md_addr_text(const struct mailaddr *, char *, size_t);
 static int	 md_write(const char *, const char *, int, const char *,
 		    size_t, off_t *, char *, size_t);
@@ -203,23 +202,6 @@ md_uniq(char *buf, size_t len)
 	return 0;
 }
 
-static int
-md_write_full(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 /* user@domain, "" for the null address; no byte may break a header. */
 static int
@@ -251,7 +233,7 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 	    0600)) == -1)
 		return md_fail(md_errclass(errno), err, errlen, path,
 		    "open tmp file");
-	if (md_write_full(out, hdr, hdrlen) == -1) {
+	if (write_full(out, hdr, hdrlen) == -1) {
 		ret = md_fail(-1, err, errlen, path, "write tmp file");
 		goto fail;
 	}
@@ -264,7 +246,7 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 		}
 		if (n == 0)
 			break;
-		if (md_write_full(out, md_buf, n) == -1) {
+		if (write_full(out, md_buf, n) == -1) {
 			ret = md_fail(-1, err, errlen, path,
 			    "write tmp file");
 			goto fail;

@@ -167,8 +167,6 @@ proc_send_buf(enum proc_type p, uint32_t type, int fd,
 int
 proc_blob_fd(const void *buf, size_t len)
 {
-	const char	*p = buf;
-	ssize_t		 n;
 	int		 fd;
 
 #ifdef __linux__
@@ -181,15 +179,8 @@ proc_blob_fd(const void *buf, size_t len)
 		fatal("mkstemp");
 	unlink(path);
 #endif
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("write blob");
-		}
-		p += n;
-		len -= n;
-	}
+	if (write_full(fd, buf, len) == -1)
+		fatal("write blob");
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		fatal("lseek");
 	return fd;
@@ -230,6 +221,41 @@ proc_read_fd(int fd, size_t max, size_t *lenp)
 	buf[len] = '\0';
 	*lenp = len;
 	return buf;
+}
+
+/*
+ * Reload in a child: IMSG_CONF_RELOAD stages the new configuration (the
+ * parent has checked it already), the messages that follow fill it
+ * (tables, certificates), IMSG_CONF_END makes it current.
+ */
+static struct maild_conf	*staging;
+
+void
+proc_conf_stage(struct ipc_msg *m)
+{
+	ipc_end(m);
+	if (staging != NULL)
+		config_free(staging);
+	if ((staging = proc_conf_from_fd(ipc_get_fd(m))) == NULL)
+		log_warnx("reload failed, keeping the running configuration");
+}
+
+struct maild_conf *
+proc_conf_staged(void)
+{
+	return staging;
+}
+
+int
+proc_conf_commit(struct ipc_msg *m)
+{
+	ipc_end(m);
+	if (staging == NULL)
+		return 0;
+	config_free(conf);
+	conf = staging;
+	staging = NULL;
+	return 1;
 }
 
 struct maild_conf *

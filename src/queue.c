@@ -69,7 +69,6 @@ static struct qenvlist		 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct qenvlist		 inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static size_t			 ninflight;
 static struct event		 ev_commit, ev_timer;
-static struct maild_conf	*staging;
 
 void
 queue_main(void)
@@ -558,19 +557,10 @@ queue_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	(void)ipc;
 	switch (m->type) {
 	case IMSG_CONF_RELOAD:
-		ipc_end(m);
-		if (staging != NULL)
-			config_free(staging);
-		if ((staging = proc_conf_from_fd(ipc_get_fd(m))) == NULL)
-			log_warnx("queue: reload failed");
+		proc_conf_stage(m);
 		break;
 	case IMSG_CONF_END:
-		ipc_end(m);
-		if (staging != NULL) {
-			config_free(conf);
-			conf = staging;
-			staging = NULL;
-		}
+		(void)proc_conf_commit(m);
 		break;
 	case IMSG_Q_CREATE:
 		queue_create(m);

@@ -48,7 +48,6 @@ static TAILQ_HEAD(, smtp_pki)		 pkis = TAILQ_HEAD_INITIALIZER(pkis);
 static TAILQ_HEAD(, smtp_listener)	 listeners =
     TAILQ_HEAD_INITIALIZER(listeners);
 static TAILQ_HEAD(, ipcount)		 iptab[IPHASH];
-static struct maild_conf		*staging;
 static size_t				 max_sessions;
 static int				 paused;
 static struct event			 ev_resume;
@@ -346,23 +345,14 @@ smtp_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	(void)ipc;
 	switch (m->type) {
 	case IMSG_CONF_RELOAD:
-		ipc_end(m);
-		if (staging != NULL)
-			config_free(staging);
-		if ((staging = proc_conf_from_fd(ipc_get_fd(m))) == NULL)
-			log_warnx("smtp: reload failed");
+		proc_conf_stage(m);
 		break;
 	case IMSG_CONF_PKI:
 		smtp_conf_pki(m);
 		break;
 	case IMSG_CONF_END:
-		ipc_end(m);
-		if (staging != NULL) {
-			/* Sessions copy what they need; listeners stay. */
-			config_free(conf);
-			conf = staging;
-			staging = NULL;
-		}
+		/* Sessions keep their own listener copies: safe to swap. */
+		(void)proc_conf_commit(m);
 		break;
 	case IMSG_Q_CREATE_OK:
 		reqid = ipc_get_u64(m);

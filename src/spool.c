@@ -31,7 +31,6 @@
 
 static int	 spool_mkdir(const char *);
 static int	 fsync_dir(const char *);
-static int	 write_full(int, const void *, size_t);
 static int	 rm_tree_at(int, const char *, int);
 static int	 purge_dir(const char *);
 static int	 ishex(const char *, size_t);
@@ -91,23 +90,6 @@ fsync_dir(const char *path)
 	return r;
 }
 
-static int
-write_full(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 /*
  * Remove name (relative to dfd) and, if it is a directory, what it
