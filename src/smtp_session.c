@@ -667,8 +667,8 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 		smtp_reply(s, "550 5.7.1 <%s>: Relay access denied", rcpt);
 		break;
 	case EXP_TEMPFAIL:
-		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure, "
-		    "try again later", rcpt);
+		smtp_reply(s, "451 4.3.0 <%s>: %s, try again later", rcpt,
+		    reason[0] ? reason : "Temporary lookup failure");
 		break;
 	default:
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
