@@ -31,17 +31,22 @@ struct io {
 #define IO_FREED	0x0010
 #define IO_WANTWRITE	0x0020	/* tls_read wants POLLOUT */
 #define IO_WANTREAD	0x0040	/* tls_write wants POLLIN */
+#define IO_FULL		0x0080	/* last read stopped on a full buffer */
+#define IO_HELDCR	0x0100	/* rbuf[rpos] is a CR hidden by a NUL */
 	struct event	 ev;
 	int		 timeout;	/* msec, 0 none */
 	char		*rbuf;
 	size_t		 rpos, rlen, rsize;	/* rsize: allocated */
 	size_t		 rmax;		/* longest line + 2 */
-	char		*wbuf;
+	char		*wbuf;		/* never more than ~IO_WMAX + one reply */
 	size_t		 wpos, wlen, wsize;
 	char		 err[128];
 	void		(*cb)(struct io *, int, void *);
 	void		*arg;
 };
+
+/* Reading stops while this much output waits: a client must read. */
+#define IO_WMAX		65536
 
 struct io	*io_new(int, size_t, void (*)(struct io *, int, void *),
 		    void *);

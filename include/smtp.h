@@ -13,9 +13,12 @@
 #include "maild.h"
 
 struct smtp_session;
+struct smtp_tlsctx;
 
-/* smtp.c */
-struct tls	*smtp_tls(const struct listener *);
+/* smtp.c: TLS contexts are held by the sessions that use them. */
+struct smtp_tlsctx *smtp_tls_get(const struct listener *);
+void		 smtp_tls_put(struct smtp_tlsctx *);
+struct tls	*smtp_tls_ctx(const struct smtp_tlsctx *);
 void		 smtp_session_gone(const struct sockaddr_storage *);
 
 /* smtp_session.c */

@@ -22,12 +22,14 @@ struct ctl_conn {
 };
 
 static void	control_accept(int, short, void *);
+static void	control_unpause(int, short, void *);
 static void	control_io(struct io *, int, void *);
 static void	control_request(struct ctl_conn *, const char *);
 static void	control_close(struct ctl_conn *);
 
 static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
-static struct event		 ev_accept;
+static struct event		 ev_accept, ev_pause;
+static const struct timeval	 pause_tv = { 1, 0 };
 static uint64_t			 next_id;
 
 void
@@ -41,7 +43,17 @@ control_main(void)
 	event_set(&ev_accept, control_fd, EV_READ | EV_PERSIST,
 	    control_accept, NULL);
 	event_add(&ev_accept, NULL);
+	evtimer_set(&ev_pause, control_unpause, NULL);
 	event_dispatch();
+}
+
+static void
+control_unpause(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	event_add(&ev_accept, NULL);
 }
 
 static void
@@ -56,7 +68,12 @@ control_accept(int fd, short ev, void *arg)
 	(void)arg;
 	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
 	    -1) {
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno == EMFILE || errno == ENFILE) {
+			/* The socket stays readable: pause, don't spin. */
+			log_warn("control: accept");
+			event_del(&ev_accept);
+			evtimer_add(&ev_pause, &pause_tv);
+		} else if (errno != EAGAIN && errno != EINTR)
 			log_warn("control: accept");
 		return;
 	}

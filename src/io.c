@@ -28,6 +28,7 @@ static int	io_do_write(struct io *);
 static int	io_do_handshake(struct io *);
 static int	io_callback(struct io *, int);
 static void	io_destroy(struct io *);
+static void	io_unhide_cr(struct io *);
 
 struct io *
 io_new(int fd, size_t maxline, void (*cb)(struct io *, int, void *),
@@ -86,7 +87,18 @@ io_set_maxline(struct io *io, size_t max)
 	char	*p;
 
 	io->rmax = max + 2;
-	if (io->rbuf != NULL && io->rmax > io->rsize) {
+	io_unhide_cr(io);
+	if (io->rbuf != NULL && io->rmax < io->rsize &&
+	    io_datalen(io) < io->rmax) {
+		/* Back to a small buffer once a large one is not needed. */
+		memmove(io->rbuf, io->rbuf + io->rpos, io_datalen(io));
+		io->rlen -= io->rpos;
+		io->rpos = 0;
+		if ((p = realloc(io->rbuf, io->rmax)) == NULL)
+			fatal("realloc");
+		io->rbuf = p;
+		io->rsize = io->rmax;
+	} else if (io->rbuf != NULL && io->rmax > io->rsize) {
 		if (io->rpos > 0) {
 			memmove(io->rbuf, io->rbuf + io->rpos,
 			    io->rlen - io->rpos);
@@ -106,23 +118,43 @@ io_datalen(const struct io *io)
 	return io->rlen - io->rpos;
 }
 
+/* Put back the CR that io_getline() hid behind the previous chunk. */
+static void
+io_unhide_cr(struct io *io)
+{
+	if (io->flags & IO_HELDCR) {
+		io->rbuf[io->rpos] = '\r';
+		io->flags &= ~IO_HELDCR;
+	}
+}
+
 char *
 io_getline(struct io *io, size_t *lenp, int *partial)
 {
 	char	*line, *nl;
-	size_t	 avail = io->rlen - io->rpos;
+	size_t	 avail;
 
+	io_unhide_cr(io);
+	avail = io->rlen - io->rpos;
 	*partial = 0;
 	if (avail == 0)
 		return NULL;
 	line = io->rbuf + io->rpos;
 	if ((nl = memchr(line, '\n', avail)) == NULL) {
-		/* A full buffer without LF: hand out the chunk. */
+		/*
+		 * A full buffer without LF: hand out the chunk, but keep a
+		 * final CR for the next one, where its LF may be waiting:
+		 * a CRLF split across chunks must still read as CRLF.
+		 */
 		if (avail >= io->rmax - 1) {
 			*partial = 1;
+			if (line[avail - 1] == '\r') {
+				avail--;
+				io->flags |= IO_HELDCR;
+			}
 			*lenp = avail;
 			line[avail] = '\0';
-			io->rpos = io->rlen;
+			io->rpos += avail;
 			return line;
 		}
 		if (io->flags & IO_EOF) {
@@ -221,6 +253,7 @@ io_resume(struct io *io)
 void
 io_drop_input(struct io *io)
 {
+	io->flags &= ~IO_HELDCR;
 	io->rpos = io->rlen = 0;
 }
 
@@ -265,7 +298,7 @@ static int
 io_can_read(const struct io *io)
 {
 	return !(io->flags & (IO_PAUSED | IO_EOF)) &&
-	    io_datalen(io) < io->rmax - 1;
+	    io_datalen(io) < io->rmax - 1 && io_queued(io) < IO_WMAX;
 }
 
 static void
@@ -306,12 +339,13 @@ io_do_read(struct io *io)
 			fatal("malloc");
 		io->rsize = io->rmax;
 	}
+	io_unhide_cr(io);
 	if (io->rpos > 0) {
 		memmove(io->rbuf, io->rbuf + io->rpos, io->rlen - io->rpos);
 		io->rlen -= io->rpos;
 		io->rpos = 0;
 	}
-	io->flags &= ~IO_WANTWRITE;
+	io->flags &= ~(IO_WANTWRITE | IO_FULL);
 	while (io->rlen < io->rmax - 1 && io->rlen < io->rsize - 1) {
 		size_t room = (io->rmax < io->rsize ? io->rmax : io->rsize) -
 		    1 - io->rlen;
@@ -350,6 +384,8 @@ io_do_read(struct io *io)
 		if (io->tls == NULL && (size_t)n < room)
 			break;
 	}
+	if (io->rlen >= io->rmax - 1 || io->rlen >= io->rsize - 1)
+		io->flags |= IO_FULL;
 	return got;
 }
 
@@ -475,6 +511,15 @@ io_dispatch(int fd, short ev, void *arg)
 	if (!(io->flags & IO_PAUSED) && io_datalen(io) > 0 &&
 	    !io_callback(io, IO_DATAIN))
 		return;
+	/*
+	 * libtls may hold decrypted bytes beyond a read that filled the
+	 * buffer; the socket will not signal them: read again at once.
+	 */
+	if (io->tls != NULL && (io->flags & IO_FULL) && io_can_read(io)) {
+		io_rearm(io);
+		event_active(&io->ev, EV_READ, 1);
+		return;
+	}
 	if (!(io->flags & IO_PAUSED) && (io->flags & IO_EOF) &&
 	    io_datalen(io) == 0) {
 		if (io_callback(io, IO_DISCONNECTED))

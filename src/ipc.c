@@ -218,7 +218,9 @@ ipc_readcb(int fd, short ev, void *arg)
 	if ((n = recvmsg(fd, &msg, flags)) == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return;
-		fatal("ipc: read from %s", ipc->peer);
+		if (errno != ECONNRESET)
+			fatal("ipc: read from %s", ipc->peer);
+		n = 0;		/* the peer died with data unread */
 	}
 	if (n == 0) {
 		if (ipc_lost_hook != NULL) {

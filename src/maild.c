@@ -5,6 +5,7 @@
  * supervises: SIGHUP reloads, SIGTERM stops, a child's death stops all.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,6 +36,7 @@ static void	bind_listeners(struct maild_conf *);
 static int	bind_control(const char *);
 static void	make_dir(const char *, uid_t, gid_t, mode_t);
 static void	lookup_user(const char *, uid_t *, gid_t *);
+static void	raise_fd_limit(void);
 
 static char		*conf_text;
 static size_t		 conf_len;
@@ -105,6 +107,7 @@ main(int argc, char *argv[])
 		make_dir(conf->spool, getuid(), getgid(), 0700);
 		make_dir(conf->vmail_root, getuid(), getgid(), 0700);
 	}
+	raise_fd_limit();
 	bind_listeners(conf);
 	control_fd = bind_control(conf->socket);
 
@@ -167,6 +170,19 @@ main(int argc, char *argv[])
 	log_info("maild %s starting", MAILD_VERSION);
 	event_dispatch();
 	return 0;
+}
+
+/* Every process may use as many descriptors as the hard limit allows. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit");
 }
 
 static void
@@ -494,9 +510,10 @@ parent_lost(struct ipc *ipc)
 void
 parent_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
-	(void)ipc;
 	switch (m->type) {
 	case IMSG_CTL_RELOAD:
+		if (ipc != &peers[PROC_CONTROL])
+			fatalx("parent: reload request from %s", m->peer);
 		ipc_end(m);
 		parent_reload();
 		break;

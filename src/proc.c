@@ -42,6 +42,8 @@ struct maild_conf	*conf;
 int			 privileged;
 int			 pairfd[PROC_COUNT][PROC_COUNT];
 
+static void	proc_close_sockets(enum proc_type);
+
 static uid_t	 drop_uid;
 static gid_t	 drop_gid;
 
@@ -76,8 +78,30 @@ proc_fork(enum proc_type t, uid_t uid, gid_t gid, const char *title)
 				close(pairfd[a][b]);
 				pairfd[a][b] = -1;
 			}
+	/* Listeners and the control socket belong to one process each. */
+	proc_close_sockets(t);
 	procs[t].main();
 	exit(0);
+}
+
+static void
+proc_close_sockets(enum proc_type t)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->fd == -1)
+			continue;
+		if ((l->proto == PROTO_SMTP && t == PROC_SMTP) ||
+		    (l->proto == PROTO_IMAP && t == PROC_IMAP))
+			continue;
+		close(l->fd);
+		l->fd = -1;
+	}
+	if (t != PROC_CONTROL && control_fd != -1) {
+		close(control_fd);
+		control_fd = -1;
+	}
 }
 
 /*

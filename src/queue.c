@@ -19,6 +19,7 @@
 
 #define MAX_INFLIGHT	64
 #define MAX_BATCH	256
+#define MAX_DEST_MSG	(1000 * MAX_EXPAND_DEST)	/* per message */
 
 struct qdest {
 	TAILQ_ENTRY(qdest)	 entry;
@@ -35,6 +36,7 @@ struct qmsg {
 	TAILQ_HEAD(, qdest)	 dests;
 	size_t			 ndest;
 	int			 committing;	/* Q_COMMIT received */
+	int			 overflow;	/* too many destinations */
 	uint32_t		 expected;	/* dests announced by smtp */
 	struct envelope		 tmpl;
 };
@@ -218,12 +220,16 @@ queue_dest(struct ipc_msg *im)
 	d->dest.addr.domain[sizeof(d->dest.addr.domain) - 1] = '\0';
 	d->dest.path[sizeof(d->dest.path) - 1] = '\0';
 	/* The session may be gone already (rollback raced the lookup). */
-	if ((m = queue_msg_find(msgid)) == NULL ||
-	    m->ndest >= (size_t)conf->max_rcpt * MAX_EXPAND_DEST) {
+	if ((m = queue_msg_find(msgid)) == NULL) {
 		free(d);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&m->dests, d, entry);
+	if (m->ndest >= MAX_DEST_MSG) {
+		/* Counted, not kept: the commit will fail, not hang. */
+		m->overflow = 1;
+		free(d);
+	} else
+		TAILQ_INSERT_TAIL(&m->dests, d, entry);
 	m->ndest++;
 	if (m->committing)
 		queue_ready(m);
@@ -245,6 +251,18 @@ queue_commit(struct ipc_msg *im)
 	ipc_end(im);
 	if ((m = queue_msg_find(msgid)) == NULL || m->reqid != reqid ||
 	    m->committing) {
+		ipc_buf_init(&b);
+		ipc_add_u64(&b, reqid);
+		ipc_add_u32(&b, msgid);
+		proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_FAIL, -1, &b);
+		return;
+	}
+	if (m->overflow) {
+		log_warnx("queue: message %08x: too many destinations",
+		    m->msgid);
+		TAILQ_REMOVE(&incoming, m, entry);
+		queue_msg_free(m);
+		spool_msg_abort(msgid);
 		ipc_buf_init(&b);
 		ipc_add_u64(&b, reqid);
 		ipc_add_u32(&b, msgid);
@@ -397,6 +415,13 @@ queue_deliver(struct qenv *q)
 	if ((fd = spool_msg_open(evpid_msgid(q->evp.id))) == -1) {
 		log_warn("queue: envelope %016llx: cannot open message",
 		    (unsigned long long)q->evp.id);
+		if (time(NULL) - q->evp.created > conf->queue_ttl) {
+			log_warnx("queue: envelope %016llx expired",
+			    (unsigned long long)q->evp.id);
+			(void)spool_env_remove(q->evp.id);
+			free(q);
+			return;
+		}
 		q->evp.nexttry = time(NULL) + conf->retry_local;
 		TAILQ_INSERT_TAIL(&waiting, q, entry);
 		return;
@@ -432,10 +457,12 @@ queue_schedule(void)
 		}
 		queue_deliver(q);
 	}
+	/* The timer always points at the earliest retry. */
 	TAILQ_FOREACH(q, &waiting, entry)
 		if (next == 0 || q->evp.nexttry < next)
 			next = q->evp.nexttry;
-	if (next != 0 && !evtimer_pending(&ev_timer, NULL)) {
+	evtimer_del(&ev_timer);
+	if (next != 0) {
 		tv.tv_sec = next > now ? next - now : 0;
 		tv.tv_usec = 0;
 		evtimer_add(&ev_timer, &tv);

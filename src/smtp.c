@@ -16,10 +16,21 @@
 #include "proc.h"
 #include "smtp.h"
 
+/*
+ * A TLS server context.  libtls keeps a pointer to it in each
+ * connection for the SNI callback of the handshake, so a context
+ * replaced by a reload is freed only when its last session ends.
+ */
+struct smtp_tlsctx {
+	struct tls		*ctx;
+	int			 refs;
+	int			 retired;
+};
+
 struct smtp_pki {
 	TAILQ_ENTRY(smtp_pki)	 entry;
 	char			 name[NAME_MAX_CONF];
-	struct tls		*ctx;
+	struct smtp_tlsctx	*tls;
 };
 
 struct smtp_listener {
@@ -73,10 +84,8 @@ smtp_main(void)
 	}
 	config_purge_keys(conf);
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
-		if (l->proto != PROTO_SMTP) {
-			close(l->fd);
-			continue;
-		}
+		if (l->proto != PROTO_SMTP)
+			continue;	/* closed after fork */
 		if ((sl = calloc(1, sizeof(*sl))) == NULL)
 			fatal("calloc");
 		sl->l = *l;
@@ -85,12 +94,11 @@ smtp_main(void)
 	for (i = 0; i < IPHASH; i++)
 		TAILQ_INIT(&iptab[i]);
 
-	/* Each session holds a socket and a spool file. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		fatal("getrlimit");
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("setrlimit");
+	/*
+	 * Each session holds a socket and a spool file; the queue holds one
+	 * fd per message being received, under the same limit (the parent
+	 * raised it for every process).
+	 */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("getrlimit");
 	max_sessions = rl.rlim_cur > 128 ? (rl.rlim_cur - 64) / 2 : 16;
@@ -150,20 +158,42 @@ smtp_pki_set(const char *name, struct tls *ctx)
 			fatal("calloc");
 		strlcpy(p->name, name, sizeof(p->name));
 		TAILQ_INSERT_TAIL(&pkis, p, entry);
-	} else
-		tls_free(p->ctx);	/* live sessions hold references */
-	p->ctx = ctx;
+	} else {
+		p->tls->retired = 1;
+		p->tls->refs++;
+		smtp_tls_put(p->tls);
+	}
+	if ((p->tls = calloc(1, sizeof(*p->tls))) == NULL)
+		fatal("calloc");
+	p->tls->ctx = ctx;
 }
 
-struct tls *
-smtp_tls(const struct listener *l)
+struct smtp_tlsctx *
+smtp_tls_get(const struct listener *l)
 {
 	struct smtp_pki	*p;
 
 	TAILQ_FOREACH(p, &pkis, entry)
-		if (strcmp(p->name, l->pki) == 0)
-			return p->ctx;
+		if (strcmp(p->name, l->pki) == 0) {
+			p->tls->refs++;
+			return p->tls;
+		}
 	return NULL;
+}
+
+void
+smtp_tls_put(struct smtp_tlsctx *t)
+{
+	if (--t->refs > 0 || !t->retired)
+		return;
+	tls_free(t->ctx);
+	free(t);
+}
+
+struct tls *
+smtp_tls_ctx(const struct smtp_tlsctx *t)
+{
+	return t->ctx;
 }
 
 static unsigned int
@@ -293,7 +323,10 @@ smtp_accept(int lfd, short ev, void *arg)
 		}
 		ic = ip_find(&ss, 1);
 		if (conf->max_per_ip > 0 && ic->count >= conf->max_per_ip) {
-			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+			/* No plaintext on an implicit-TLS port. */
+			if (!(sl->l.flags & L_SMTPS))
+				(void)send(fd, busy, sizeof(busy) - 1,
+				    MSG_NOSIGNAL);
 			close(fd);
 			if (ic->count == 0) {
 				TAILQ_REMOVE(&iptab[ip_hash(&ss)], ic, entry);

@@ -66,6 +66,7 @@ struct smtp_session {
 	enum smtp_state		 state;
 	int			 flags;
 	int			 errors;
+	struct smtp_tlsctx	*tls;		/* held while the io uses it */
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;
@@ -105,6 +106,7 @@ static void	smtp_data_flush(struct smtp_session *);
 static void	smtp_reply(struct smtp_session *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 static void	smtp_greeting(struct smtp_session *);
+static int	smtp_start_tls(struct smtp_session *);
 static void	smtp_reset(struct smtp_session *);
 static void	smtp_free(struct smtp_session *, const char *);
 static void	smtp_wait(struct smtp_session *);
@@ -222,8 +224,7 @@ smtp_session_new(int fd, struct listener *l, const struct sockaddr_storage *ss)
 	    (unsigned long long)s->id, s->src, l->port);
 	if (l->flags & L_SMTPS) {
 		s->state = S_GREETING;
-		if (smtp_tls(l) == NULL || io_start_tls(s->io,
-		    smtp_tls(l)) == -1) {
+		if (smtp_start_tls(s) == -1) {
 			smtp_free(s, "tls setup failed");
 			return;
 		}
@@ -231,6 +232,15 @@ smtp_session_new(int fd, struct listener *l, const struct sockaddr_storage *ss)
 		s->state = S_CONNECTED;
 		smtp_greeting(s);
 	}
+}
+
+/* TLS on the session's connection, with the listener's current keys. */
+static int
+smtp_start_tls(struct smtp_session *s)
+{
+	if ((s->tls = smtp_tls_get(s->l)) == NULL)
+		return -1;
+	return io_start_tls(s->io, smtp_tls_ctx(s->tls));
 }
 
 static void
@@ -286,6 +296,8 @@ smtp_free(struct smtp_session *s, const char *why)
 	nsessions--;
 	smtp_session_gone(&s->ss);
 	io_free(s->io);
+	if (s->tls != NULL)
+		smtp_tls_put(s->tls);	/* after the connection is gone */
 	free(s->dbuf);
 	free(s);
 }
@@ -344,9 +356,11 @@ smtp_io(struct io *io, int evt, void *arg)
 		if (s->flags & F_STARTTLS) {
 			s->flags &= ~F_STARTTLS;
 			io_drop_input(io);
-			if (io_start_tls(io, smtp_tls(s->l)) == -1)
+			if (smtp_start_tls(s) == -1)
 				smtp_free(s, io_error(io));
+			break;
 		}
+		smtp_process(s);	/* input held back while output waited */
 		break;
 	case IO_TIMEOUT:
 		if (s->state == S_QUIT) {
@@ -374,7 +388,9 @@ smtp_process(struct smtp_session *s)
 	size_t	 len;
 	int	 partial;
 
+	/* A client that does not read its replies is not read either. */
 	while (!(s->flags & (F_WAITING | F_STARTTLS)) && s->state != S_QUIT &&
+	    io_queued(s->io) < IO_WMAX &&
 	    (line = io_getline(s->io, &len, &partial)) != NULL) {
 		if (s->state == S_DATA) {
 			smtp_data_line(s, line, len, partial);
@@ -392,6 +408,10 @@ smtp_process(struct smtp_session *s)
 		}
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
+		if (memchr(line, '\0', len) != NULL) {
+			smtp_reply(s, "500 5.5.2 Invalid characters");
+			continue;
+		}
 		smtp_command(s, line);
 		if (s->errors >= MAX_ERRORS && s->state != S_QUIT) {
 			smtp_reply(s, "421 4.7.0 %s Too many errors, closing",
@@ -418,10 +438,6 @@ smtp_command(struct smtp_session *s, char *line)
 		}
 	if (c == NULL) {
 		smtp_reply(s, "500 5.5.2 Command unrecognized");
-		return;
-	}
-	if (memchr(line, '\0', strlen(line)) != NULL) {
-		smtp_reply(s, "500 5.5.2 Invalid characters");
 		return;
 	}
 	if (!(c->states & ST(s->state))) {
@@ -514,8 +530,7 @@ cmd_ehlo(struct smtp_session *s, const char *arg)
 static void
 cmd_starttls(struct smtp_session *s, const char *arg)
 {
-	if (!(s->l->flags & L_TLS) || (s->flags & F_TLS) ||
-	    smtp_tls(s->l) == NULL) {
+	if (!(s->l->flags & L_TLS) || (s->flags & F_TLS)) {
 		smtp_reply(s, "502 5.5.1 STARTTLS not available");
 		return;
 	}
@@ -583,7 +598,8 @@ smtp_session_created(uint64_t id, uint32_t msgid, int fd)
 	struct smtp_session	*s;
 	struct ipc_buf		 b;
 
-	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING)) {
+	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
+	    s->state == S_QUIT) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, msgid);
 		proc_send_buf(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
@@ -602,7 +618,7 @@ smtp_session_create_failed(uint64_t id, uint32_t reason)
 {
 	struct smtp_session	*s;
 
-	if ((s = smtp_find(id)) == NULL)
+	if ((s = smtp_find(id)) == NULL || s->state == S_QUIT)
 		return;
 	if (reason == Q_FAIL_NOSPACE)
 		smtp_reply(s, "452 4.3.1 Insufficient system storage, try "
@@ -646,7 +662,9 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 	struct smtp_session	*s;
 	char			 rcpt[ADDR_MAX + 1];
 
-	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING))
+	/* Gone, or timed out (421 sent): the answer is for nobody. */
+	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
+	    s->state == S_QUIT)
 		return;
 	if (addr_to_text(&s->rcpt, rcpt, sizeof(rcpt)) == -1)
 		rcpt[0] = '\0';
@@ -726,17 +744,26 @@ smtp_received(struct smtp_session *s)
 	io_tls_info(s->io, tls, sizeof(tls));
 	if (addr_to_text(&s->first, rcpt, sizeof(rcpt)) == -1)
 		rcpt[0] = '\0';
-	n = snprintf(buf, sizeof(buf),
-	    "Received: from %s ([%s])\r\n"
-	    "\tby %s (maild) with %s%s id %08x%s%s%s\r\n"
-	    "%s%s%s"
-	    "\t; %s\r\n",
-	    s->helo[0] ? s->helo : "unknown", s->src,
-	    smtp_hostname(s), (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
-	    (s->flags & F_TLS) ? "S" : "", s->msgid,
-	    s->nrcpt == 1 ? "\r\n\tfor <" : "", s->nrcpt == 1 ? rcpt : "",
-	    s->nrcpt == 1 ? ">" : "",
-	    tls[0] ? "\t(" : "", tls, tls[0] ? ")\r\n" : "", date);
+	if (s->l->flags & L_MASKSRC) {
+		/* mask-src: the submitting client's address stays private. */
+		n = snprintf(buf, sizeof(buf), "Received: from localhost "
+		    "(localhost)\r\n\tby %s (maild) with %s%s id %08x\r\n"
+		    "\t; %s\r\n", smtp_hostname(s),
+		    (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
+		    (s->flags & F_TLS) ? "S" : "", s->msgid, date);
+	} else {
+		n = snprintf(buf, sizeof(buf),
+		    "Received: from %s ([%s])\r\n"
+		    "\tby %s (maild) with %s%s id %08x%s%s%s\r\n"
+		    "%s%s%s"
+		    "\t; %s\r\n",
+		    s->helo[0] ? s->helo : "unknown", s->src,
+		    smtp_hostname(s), (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
+		    (s->flags & F_TLS) ? "S" : "", s->msgid,
+		    s->nrcpt == 1 ? "\r\n\tfor <" : "",
+		    s->nrcpt == 1 ? rcpt : "", s->nrcpt == 1 ? ">" : "",
+		    tls[0] ? "\t(" : "", tls, tls[0] ? ")\r\n" : "", date);
+	}
 	if (n < 0 || (size_t)n >= sizeof(buf)) {
 		s->dflags |= D_IOERR;
 		return;
@@ -831,6 +858,8 @@ smtp_data_end(struct smtp_session *s)
 	struct ipc_buf	 b;
 
 	smtp_data_flush(s);
+	free(s->dbuf);		/* idle sessions stay small */
+	s->dbuf = NULL;
 	io_set_maxline(s->io, SMTP_LINE_MAX);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
 	s->state = S_RCPT;
@@ -882,6 +911,8 @@ smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
 	if ((s = smtp_find(id)) == NULL || s->msgid != msgid)
 		return;
 	s->msgid = 0;		/* the queue owns it now, or dropped it */
+	if (s->state == S_QUIT)
+		return;
 	if (ok) {
 		log_info("%016llx smtp: message %08x accepted from %s, "
 		    "%d recipient(s), %zu bytes", (unsigned long long)s->id,
