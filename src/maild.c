@@ -37,6 +37,7 @@ static int	bind_control(const char *);
 static void	make_dir(const char *, uid_t, gid_t, mode_t);
 static void	lookup_user(const char *, uid_t *, gid_t *);
 static void	raise_fd_limit(void);
+static void	warn_unimplemented(struct maild_conf *);
 
 static char		*conf_text;
 static size_t		 conf_len;
@@ -87,6 +88,7 @@ main(int argc, char *argv[])
 		exit(1);
 	if (parent_check_tables(conf) == -1)
 		exit(1);
+	warn_unimplemented(conf);
 	if (check) {
 		if (verbose)
 			config_dump(conf, stdout);
@@ -170,6 +172,34 @@ main(int argc, char *argv[])
 	log_info("maild %s starting", MAILD_VERSION);
 	event_dispatch();
 	return 0;
+}
+
+/*
+ * Listener options that this version parses but does not act on yet:
+ * say so rather than let them look active.
+ */
+static void
+warn_unimplemented(struct maild_conf *c)
+{
+	struct listener	*l;
+	int		 last = 0;
+
+	TAILQ_FOREACH(l, &c->listeners, entry) {
+		if (l->line == last)
+			continue;	/* one statement, several addresses */
+		last = l->line;
+		if (l->flags & L_AUTH)
+			log_warnx("%s:%d: warning: AUTH is not implemented yet; "
+			    "this listener refuses it", c->path, l->line);
+		if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS))
+			log_warnx("%s:%d: warning: rdns/fcrdns checks are not "
+			    "implemented yet; clients are not checked",
+			    c->path, l->line);
+		if (l->proto == PROTO_IMAP)
+			log_warnx("%s:%d: warning: IMAP is not implemented "
+			    "yet; nothing will listen here", c->path,
+			    l->line);
+	}
 }
 
 /* Every process may use as many descriptors as the hard limit allows. */
