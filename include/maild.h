@@ -365,5 +365,13 @@ int	write_full(int, const void *, size_t);
  */
 int	maildir_deliver(const char *, int, const struct mailaddr *,
 	    const struct mailaddr *, char *, size_t);
+/*
+ * The same without the fsync of new/, for group commit: the file's path
+ * in new/ goes to the caller, which calls maildir_sync() once for many
+ * deliveries to one Maildir and unlinks the files if that fails.
+ */
+int	maildir_deliver_nosync(const char *, int, const struct mailaddr *,
+	    const struct mailaddr *, char *, size_t, char *, size_t);
+int	maildir_sync(const char *, char *, size_t);
 
 #endif

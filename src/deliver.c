@@ -2,17 +2,40 @@
  * The deliver process: runs as the vmail user, chrooted to the mailbox
  * root, and writes each message it is handed (as a file descriptor) into
  * its Maildir.  It never sees the network and holds no secrets.
+ *
+ * Deliveries that arrive together are committed together: each file is
+ * written and fsynced on its own, but the new/ directory of a Maildir is
+ * fsynced once for all of them before any result goes back to the queue.
  */
 #include <sys/types.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "proc.h"
 
-static void	deliver_one(struct ipc_msg *);
+#define DELIVER_BATCH	64
 
-static char	root[PATH_MAX];
+struct job {
+	TAILQ_ENTRY(job)	 entry;
+	uint64_t		 evpid;
+	int			 fd;
+	struct mailaddr		 sender;
+	struct dest		 dest;
+	const char		*path;		/* inside our root, or NULL */
+	char			 newfile[PATH_MAX];
+	int			 result;	/* 0, -1 temporary, -2 permanent */
+	char			 err[ERRMSG_MAX];
+};
+
+static void	deliver_queue(struct ipc_msg *);
+static void	deliver_run(int, short, void *);
+static void	deliver_report(struct job *);
+
+static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
+static struct event		 ev_run;
+static char			 root[PATH_MAX];
 
 void
 deliver_main(void)
@@ -23,6 +46,7 @@ deliver_main(void)
 	proc_setup_peers();
 	if (pledge("stdio rpath wpath cpath fattr recvfd", NULL) == -1)
 		fatal("pledge");
+	evtimer_set(&ev_run, deliver_run, NULL);
 	event_dispatch();
 }
 
@@ -41,52 +65,108 @@ deliver_path(const char *path)
 }
 
 static void
-deliver_one(struct ipc_msg *m)
+deliver_queue(struct ipc_msg *m)
 {
-	struct mailaddr	 sender, rcpt;
-	struct dest	 dest;
-	struct ipc_buf	 b;
-	const char	*path;
-	char		 err[ERRMSG_MAX] = "";
-	uint64_t	 evpid;
-	int		 fd, r;
+	struct timeval	 tv = { 0, 0 };
+	struct mailaddr	 rcpt;
+	struct job	*j;
 
-	evpid = ipc_get_u64(m);
-	ipc_get(m, &sender, sizeof(sender));
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal("calloc");
+	j->evpid = ipc_get_u64(m);
+	ipc_get(m, &j->sender, sizeof(j->sender));
 	ipc_get(m, &rcpt, sizeof(rcpt));
-	ipc_get(m, &dest, sizeof(dest));
+	ipc_get(m, &j->dest, sizeof(j->dest));
 	ipc_end(m);
-	fd = ipc_get_fd(m);
-	sender.user[sizeof(sender.user) - 1] = '\0';
-	sender.domain[sizeof(sender.domain) - 1] = '\0';
-	dest.addr.user[sizeof(dest.addr.user) - 1] = '\0';
-	dest.addr.domain[sizeof(dest.addr.domain) - 1] = '\0';
-	dest.path[sizeof(dest.path) - 1] = '\0';
+	j->fd = ipc_get_fd(m);
+	j->sender.user[sizeof(j->sender.user) - 1] = '\0';
+	j->sender.domain[sizeof(j->sender.domain) - 1] = '\0';
+	j->dest.addr.user[sizeof(j->dest.addr.user) - 1] = '\0';
+	j->dest.addr.domain[sizeof(j->dest.addr.domain) - 1] = '\0';
+	j->dest.path[sizeof(j->dest.path) - 1] = '\0';
+	TAILQ_INSERT_TAIL(&jobs, j, entry);
+	/* Run once everything already received has been queued. */
+	if (!evtimer_pending(&ev_run, NULL))
+		evtimer_add(&ev_run, &tv);
+}
 
-	if (dest.type != DEST_MAILDIR) {
-		strlcpy(err, "not a mailbox destination", sizeof(err));
-		r = -2;
-	} else if ((path = deliver_path(dest.path)) == NULL) {
-		/* Truncation of the message is fine. */
-		if (snprintf(err, sizeof(err), "%s: outside the mailbox "
-		    "root %s", dest.path, root) < 0)
-			err[0] = '\0';
-		r = -2;
-	} else
-		r = maildir_deliver(path, fd, &sender, &dest.addr, err,
-		    sizeof(err));
-	close(fd);
-	if (r == 0)
+static void
+deliver_run(int fd, short ev, void *arg)
+{
+	struct timeval	 tv = { 0, 0 };
+	struct job	*batch[DELIVER_BATCH], *j;
+	size_t		 n = 0, i, k;
+	char		 err[ERRMSG_MAX];
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	while (n < DELIVER_BATCH && (j = TAILQ_FIRST(&jobs)) != NULL) {
+		TAILQ_REMOVE(&jobs, j, entry);
+		batch[n++] = j;
+		if (j->dest.type != DEST_MAILDIR) {
+			strlcpy(j->err, "not a mailbox destination",
+			    sizeof(j->err));
+			j->result = -2;
+		} else if ((j->path = deliver_path(j->dest.path)) == NULL) {
+			/* Truncation of the message is fine. */
+			if (snprintf(j->err, sizeof(j->err), "%s: outside the "
+			    "mailbox root %s", j->dest.path, root) < 0)
+				j->err[0] = '\0';
+			j->result = -2;
+		} else
+			j->result = maildir_deliver_nosync(j->path, j->fd,
+			    &j->sender, &j->dest.addr, j->newfile,
+			    sizeof(j->newfile), j->err, sizeof(j->err));
+		close(j->fd);
+	}
+	if (!TAILQ_EMPTY(&jobs))
+		evtimer_add(&ev_run, &tv);
+
+	/* One fsync of new/ per Maildir covers the whole batch. */
+	for (i = 0; i < n; i++) {
+		if (batch[i]->result != 0 || batch[i]->path == NULL)
+			continue;
+		for (k = 0; k < i; k++)
+			if (batch[k]->path != NULL &&
+			    strcmp(batch[k]->path, batch[i]->path) == 0)
+				break;
+		if (k < i)
+			continue;	/* synced with an earlier one */
+		if (maildir_sync(batch[i]->path, err, sizeof(err)) == 0)
+			continue;
+		/* Not durable: take those files back, the queue retries. */
+		for (k = i; k < n; k++)
+			if (batch[k]->result == 0 && batch[k]->path != NULL &&
+			    strcmp(batch[k]->path, batch[i]->path) == 0) {
+				(void)unlink(batch[k]->newfile);
+				batch[k]->result = -1;
+				strlcpy(batch[k]->err, err,
+				    sizeof(batch[k]->err));
+			}
+	}
+	for (i = 0; i < n; i++) {
+		deliver_report(batch[i]);
+		free(batch[i]);
+	}
+}
+
+static void
+deliver_report(struct job *j)
+{
+	struct ipc_buf	 b;
+
+	if (j->result == 0)
 		log_info("delivered %016llx to %s@%s (%s)",
-		    (unsigned long long)evpid, dest.addr.user,
-		    dest.addr.domain, dest.path);
+		    (unsigned long long)j->evpid, j->dest.addr.user,
+		    j->dest.addr.domain, j->dest.path);
 	else
 		log_warnx("delivery of %016llx to %s failed: %s",
-		    (unsigned long long)evpid, dest.path, err);
+		    (unsigned long long)j->evpid, j->dest.path, j->err);
 	ipc_buf_init(&b);
-	ipc_add_u64(&b, evpid);
-	ipc_add_u32(&b, r == 0 ? 0 : (r == -2 ? 2 : 1));
-	ipc_add_str(&b, err);
+	ipc_add_u64(&b, j->evpid);
+	ipc_add_u32(&b, j->result == 0 ? 0 : (j->result == -2 ? 2 : 1));
+	ipc_add_str(&b, j->err);
 	proc_send_buf(PROC_QUEUE, IMSG_D_RESULT, -1, &b);
 }
 
@@ -103,7 +183,7 @@ deliver_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		ipc_end(m);
 		break;
 	case IMSG_D_DELIVER:
-		deliver_one(m);
+		deliver_queue(m);
 		break;
 	default:
 		fatalx("deliver: unexpected message %u from %s", m->type,

@@ -272,14 +272,15 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 }
 
 int
-maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
-    const struct mailaddr *rcpt, char *err, size_t errlen)
+maildir_deliver_nosync(const char *path, int fd,
+    const struct mailaddr *sender, const struct mailaddr *rcpt, char *newp,
+    size_t newlen, char *err, size_t errlen)
 {
 	char	 why[64], name[MD_NAME_MAX], from[ADDR_MAX + 1];
 	char	 to[ADDR_MAX + 1], hdr[2 * ADDR_MAX + 64];
-	char	 tmp[PATH_MAX], new[PATH_MAX], dir[PATH_MAX];
+	char	 tmp[PATH_MAX], new[PATH_MAX];
 	off_t	 size = 0;
-	int	 r, dfd;
+	int	 r;
 
 	if (md_path_check(path, why, sizeof(why)) == -1) {
 		/* The path goes to the logs: no control bytes there. */
@@ -339,23 +340,52 @@ maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
 		goto fail;
 	}
 
-	(void)snprintf(dir, sizeof(dir), "%s/new", path);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		r = md_fail(-1, err, errlen, path, "open new/");
-		goto fail_new;
+	if (strlcpy(newp, new, newlen) >= newlen) {
+		errno = ENAMETOOLONG;
+		r = md_fail(-2, err, errlen, path, "new/%s", name);
+		(void)unlink(new);
+		goto fail;
 	}
+	return 0;
+
+ fail:
+	(void)unlink(tmp);
+	return r;
+}
+
+int
+maildir_sync(const char *path, char *err, size_t errlen)
+{
+	char	 dir[PATH_MAX];
+	int	 dfd, r;
+
+	r = snprintf(dir, sizeof(dir), "%s/new", path);
+	if (r < 0 || (size_t)r >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return md_fail(-1, err, errlen, path, "new/");
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return md_fail(-1, err, errlen, path, "open new/");
 	if (fsync(dfd) == -1) {
 		r = md_fail(-1, err, errlen, path, "fsync new/");
 		close(dfd);
-		goto fail_new;
+		return r;
 	}
 	close(dfd);
 	return 0;
+}
 
- fail_new:
-	/* Not durable: take it back, the queue retries. */
-	(void)unlink(new);
- fail:
-	(void)unlink(tmp);
+int
+maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
+    const struct mailaddr *rcpt, char *err, size_t errlen)
+{
+	char	 new[PATH_MAX];
+	int	 r;
+
+	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, new,
+	    sizeof(new), err, errlen)) != 0)
+		return r;
+	if ((r = maildir_sync(path, err, errlen)) != 0)
+		(void)unlink(new);	/* not durable: the queue retries */
 	return r;
 }

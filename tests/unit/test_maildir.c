@@ -35,6 +35,7 @@ static void	 test_null_sender(void);
 static void	 test_unique(void);
 static void	 test_refused(void);
 static void	 test_errors(void);
+static void	 test_nosync(void);
 
 static void
 make_body(void)
@@ -441,6 +442,41 @@ test_errors(void)
 	close(fd);
 }
 
+/* Group commit: files land in new/ at once, one maildir_sync() after. */
+static void
+test_nosync(void)
+{
+	struct mailaddr	 from, to;
+	struct stat	 sb;
+	char		 f1[PATH_MAX], f2[PATH_MAX], err[256];
+	int		 fd;
+
+	set_addr(&from, "s", "example.net");
+	set_addr(&to, "g", "example.org");
+	fd = msg_fd("Subject: g\r\n\r\nx\r\n", 19);
+	ok(maildir_deliver_nosync("group/g", fd, &from, &to, f1, sizeof(f1),
+	    err, sizeof(err)) == 0, "nosync delivery 1");
+	ok(maildir_deliver_nosync("group/g", fd, &from, &to, f2, sizeof(f2),
+	    err, sizeof(err)) == 0, "nosync delivery 2");
+	close(fd);
+	ok(strncmp(f1, "group/g/new/", 12) == 0 && stat(f1, &sb) == 0,
+	    "first file is in new/ (%s)", f1);
+	ok(strcmp(f1, f2) != 0 && stat(f2, &sb) == 0, "second file too");
+	is_int(count_dir("group/g/new"), 2, "two files in new/");
+	is_int(count_dir("group/g/tmp"), 0, "tmp/ empty");
+	is_int(maildir_sync("group/g", err, sizeof(err)), 0,
+	    "one sync of new/");
+	is_int(maildir_sync("group/none", err, sizeof(err)), -1,
+	    "sync of a missing Maildir fails temporarily");
+	ok(strstr(err, "group/none") != NULL, "error names the path: %s",
+	    err);
+	fd = msg_fd("x", 1);
+	is_int(maildir_deliver_nosync("group/g", fd, &from, &to, f1, 8, err,
+	    sizeof(err)), -2, "a too small path buffer is refused");
+	close(fd);
+	is_int(count_dir("group/g/new"), 2, "and leaves nothing behind");
+}
+
 int
 main(void)
 {
@@ -458,6 +494,7 @@ main(void)
 	test_unique();
 	test_refused();
 	test_errors();
+	test_nosync();
 
 	(void)chmod("ro", 0700);
 	free(body);
