@@ -29,6 +29,7 @@ static int	io_do_handshake(struct io *);
 static int	io_callback(struct io *, int);
 static void	io_destroy(struct io *);
 static void	io_unhide_cr(struct io *);
+static void	io_compact(struct io *);
 
 struct io *
 io_new(int fd, size_t maxline, void (*cb)(struct io *, int, void *),
@@ -81,35 +82,34 @@ io_set_timeout(struct io *io, int msec)
 		io_rearm(io);
 }
 
+/* Move the unread input to the start of the buffer. */
+static void
+io_compact(struct io *io)
+{
+	io_unhide_cr(io);
+	if (io->rpos > 0) {
+		memmove(io->rbuf, io->rbuf + io->rpos, io->rlen - io->rpos);
+		io->rlen -= io->rpos;
+		io->rpos = 0;
+	}
+}
+
 void
 io_set_maxline(struct io *io, size_t max)
 {
 	char	*p;
 
 	io->rmax = max + 2;
-	io_unhide_cr(io);
-	if (io->rbuf != NULL && io->rmax < io->rsize &&
-	    io_datalen(io) < io->rmax) {
-		/* Back to a small buffer once a large one is not needed. */
-		memmove(io->rbuf, io->rbuf + io->rpos, io_datalen(io));
-		io->rlen -= io->rpos;
-		io->rpos = 0;
-		if ((p = realloc(io->rbuf, io->rmax)) == NULL)
-			fatal("realloc");
-		io->rbuf = p;
-		io->rsize = io->rmax;
-	} else if (io->rbuf != NULL && io->rmax > io->rsize) {
-		if (io->rpos > 0) {
-			memmove(io->rbuf, io->rbuf + io->rpos,
-			    io->rlen - io->rpos);
-			io->rlen -= io->rpos;
-			io->rpos = 0;
-		}
-		if ((p = realloc(io->rbuf, io->rmax)) == NULL)
-			fatal("realloc");
-		io->rbuf = p;
-		io->rsize = io->rmax;
-	}
+	if (io->rbuf == NULL || io->rmax == io->rsize)
+		return;		/* allocated at the first read */
+	/* Grow for long lines, shrink back once they are over. */
+	if (io->rmax < io->rsize && io_datalen(io) >= io->rmax)
+		return;
+	io_compact(io);
+	if ((p = realloc(io->rbuf, io->rmax)) == NULL)
+		fatal("realloc");
+	io->rbuf = p;
+	io->rsize = io->rmax;
 }
 
 size_t
@@ -339,12 +339,7 @@ io_do_read(struct io *io)
 			fatal("malloc");
 		io->rsize = io->rmax;
 	}
-	io_unhide_cr(io);
-	if (io->rpos > 0) {
-		memmove(io->rbuf, io->rbuf + io->rpos, io->rlen - io->rpos);
-		io->rlen -= io->rpos;
-		io->rpos = 0;
-	}
+	io_compact(io);
 	io->flags &= ~(IO_WANTWRITE | IO_FULL);
 	while (io->rlen < io->rmax - 1 && io->rlen < io->rsize - 1) {
 		size_t room = (io->rmax < io->rsize ? io->rmax : io->rsize) -
