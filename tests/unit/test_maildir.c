@@ -453,7 +453,7 @@ test_nosync(void)
 
 	set_addr(&from, "s", "example.net");
 	set_addr(&to, "g", "example.org");
-	fd = msg_fd("Subject: g\r\n\r\nx\r\n", 19);
+	fd = msg_fd("Subject: g\r\n\r\nx\r\n", 17);
 	ok(maildir_deliver_nosync("group/g", fd, &from, &to, f1, sizeof(f1),
 	    err, sizeof(err)) == 0, "nosync delivery 1");
 	ok(maildir_deliver_nosync("group/g", fd, &from, &to, f2, sizeof(f2),
