@@ -907,6 +907,7 @@ void
 smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
 {
 	struct smtp_session	*s;
+	char			 from[ADDR_MAX + 1];
 
 	if ((s = smtp_find(id)) == NULL || s->msgid != msgid)
 		return;
@@ -914,9 +915,13 @@ smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
 	if (s->state == S_QUIT)
 		return;
 	if (ok) {
-		log_info("%016llx smtp: message %08x accepted from %s, "
-		    "%d recipient(s), %zu bytes", (unsigned long long)s->id,
-		    msgid, s->src, s->nrcpt, s->datalen);
+		if (addr_to_text(&s->sender, from, sizeof(from)) == -1)
+			from[0] = '\0';
+		log_info("%016llx smtp: message %08x accepted: from=<%s> "
+		    "src=%s helo=%s nrcpt=%d size=%zu%s",
+		    (unsigned long long)s->id, msgid, from, s->src,
+		    s->helo[0] ? s->helo : "-", s->nrcpt, s->datalen,
+		    (s->flags & F_TLS) ? " tls" : "");
 		smtp_reply(s, "250 2.0.0 Ok: queued as %08x", msgid);
 	} else
 		smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
