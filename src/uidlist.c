@@ -1,0 +1,894 @@
+/*
+ * UID list of a Maildir++ mailbox: reading, validating and atomically
+ * writing <mailbox>/maild-uidlist, importing Dovecot's dovecot-uidlist,
+ * and syncing the list against the files in new/ and cur/.  Lookups by
+ * UID (binary search), by sequence number and by base name (a hash).
+ *
+ * File format (one record per line, LF-terminated, no NUL bytes):
+ *	maild-uidlist 1 V<uidvalidity> N<uidnext> M<highestmodseq> C<count>
+ *	<uid> <modseq> <base name>
+ *	...
+ * UIDs strictly ascending, each below UIDNEXT; every MODSEQ at most
+ * HIGHESTMODSEQ; base names valid and unique; exactly <count> records.
+ * Anything else makes the whole file corrupt: a wrong UID is worse than
+ * a new UIDVALIDITY.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "maild.h"
+#include "uidlist.h"
+
+#define UIDLIST_MAGIC		"maild-uidlist"
+#define HEADER_MAX		256	/* bytes of a header line */
+
+/* A file found by a sync that is not in the list yet. */
+struct newfile {
+	char	*name;		/* base name */
+	char	*file;		/* "new/..." or "cur/..." */
+};
+
+struct nfvec {
+	struct newfile	*v;
+	size_t		 n, cap;
+};
+
+struct obuf {
+	char	*data;
+	size_t	 len, size;
+};
+
+static uint32_t	 name_hash(const char *);
+static void	 hash_rebuild(struct uidlist *);
+static int	 hash_insert(struct uidlist *, size_t);
+static int	 ent_append(struct uidlist *, uint32_t, uint64_t, char *);
+static int	 read_file(const char *, const char *, char **, size_t *);
+static int	 parse_num(const char **, const char *, uint64_t, uint64_t *);
+static int	 parse_maild(struct uidlist *, const char *, size_t);
+static int	 parse_dovecot(struct uidlist *, const char *, size_t);
+static int	 name_is_base(const char *, size_t);
+static int	 scan_dir(struct uidlist *, const char *, struct nfvec *);
+static int	 set_file(struct uidlist_entry *, const char *, const char *);
+static char	*make_file(const char *, const char *);
+static int	 newfile_cmp(const void *, const void *);
+static int	 entry_cmp(const void *, const void *);
+static void	 obuf_add(struct obuf *, const char *, size_t);
+static void	 nfvec_free(struct nfvec *);
+
+static uint32_t	 hash_seed;
+static int	 hash_seeded;
+
+struct uidlist *
+uidlist_new(const char *dir, uint32_t uidvalidity)
+{
+	struct uidlist	*ul;
+
+	if ((ul = calloc(1, sizeof(*ul))) == NULL)
+		fatal("calloc");
+	if (strlcpy(ul->dir, dir, sizeof(ul->dir)) >= sizeof(ul->dir)) {
+		free(ul);
+		return NULL;
+	}
+	ul->uidvalidity = uidvalidity;
+	ul->uidnext = 1;
+	ul->highestmodseq = 1;
+	hash_rebuild(ul);
+	return ul;
+}
+
+void
+uidlist_free(struct uidlist *ul)
+{
+	size_t	 i;
+
+	if (ul == NULL)
+		return;
+	for (i = 0; i < ul->n; i++) {
+		free(ul->ent[i].name);
+		free(ul->ent[i].file);
+	}
+	free(ul->ent);
+	free(ul->hash);
+	free(ul);
+}
+
+/*
+ * Names come from the file system and from files on disk: anything that
+ * could break the line format or a path is refused, not repaired.
+ */
+int
+uidlist_basename(const char *fname, char *buf, size_t bufsz)
+{
+	const unsigned char	*p;
+	const char		*colon;
+	size_t			 len;
+
+	len = strnlen(fname, UIDLIST_NAME_MAX + 1);
+	if (len == 0 || len > UIDLIST_NAME_MAX || fname[0] == '.')
+		return -1;
+	for (p = (const unsigned char *)fname; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/')
+			return -1;
+	/* Only the Maildir info ":2,..." is stripped; ",S=" stays. */
+	if ((colon = strrchr(fname, ':')) != NULL &&
+	    strncmp(colon, ":2,", 3) == 0)
+		len = colon - fname;
+	if (len == 0 || len >= bufsz)
+		return -1;
+	memcpy(buf, fname, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+static int
+name_is_base(const char *name, size_t len)
+{
+	char	 raw[UIDLIST_NAME_MAX + 1], buf[UIDLIST_NAME_MAX + 1];
+
+	/* name is not NUL-terminated: it points into the file's bytes. */
+	if (len == 0 || len > UIDLIST_NAME_MAX)
+		return 0;
+	memcpy(raw, name, len);
+	raw[len] = '\0';
+	if (uidlist_basename(raw, buf, sizeof(buf)) == -1)
+		return 0;
+	return strlen(buf) == len;
+}
+
+static uint32_t
+name_hash(const char *s)
+{
+	uint32_t	 h;
+
+	if (!hash_seeded) {
+		compat_random(&hash_seed, sizeof(hash_seed));
+		hash_seeded = 1;
+	}
+	/* FNV-1a, seeded so that crafted names cannot force collisions. */
+	h = 2166136261u ^ hash_seed;
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h ^ (h >> 16);
+}
+
+static void
+hash_rebuild(struct uidlist *ul)
+{
+	size_t	 size, i;
+
+	for (size = 64; size < ul->n * 2 + 2; size *= 2)
+		;
+	free(ul->hash);
+	if ((ul->hash = calloc(size, sizeof(*ul->hash))) == NULL)
+		fatal("calloc");
+	ul->hsize = size;
+	for (i = 0; i < ul->n; i++)
+		(void)hash_insert(ul, i);
+}
+
+/* Index idx of ul->ent into the hash: 0, or -1 if the name is there. */
+static int
+hash_insert(struct uidlist *ul, size_t idx)
+{
+	size_t	 h, mask = ul->hsize - 1;
+
+	h = name_hash(ul->ent[idx].name) & mask;
+	while (ul->hash[h] != 0) {
+		if (strcmp(ul->ent[ul->hash[h] - 1].name,
+		    ul->ent[idx].name) == 0)
+			return -1;
+		h = (h + 1) & mask;
+	}
+	ul->hash[h] = idx + 1;
+	return 0;
+}
+
+/* Append an entry, taking ownership of name: 0, or -1 if a duplicate. */
+static int
+ent_append(struct uidlist *ul, uint32_t uid, uint64_t modseq, char *name)
+{
+	struct uidlist_entry	*e;
+	size_t			 ncap;
+
+	if (uidlist_by_name(ul, name) != NULL) {
+		free(name);
+		return -1;
+	}
+	if (ul->n == ul->cap) {
+		ncap = ul->cap == 0 ? 256 : ul->cap * 2;
+		if ((e = reallocarray(ul->ent, ncap, sizeof(*e))) == NULL)
+			fatal("reallocarray");
+		ul->ent = e;
+		ul->cap = ncap;
+	}
+	e = &ul->ent[ul->n];
+	memset(e, 0, sizeof(*e));
+	e->uid = uid;
+	e->modseq = modseq;
+	e->name = name;
+	ul->n++;
+	if ((ul->n + 1) * 2 > ul->hsize)
+		hash_rebuild(ul);	/* inserts the new entry too */
+	else
+		(void)hash_insert(ul, ul->n - 1);
+	return 0;
+}
+
+/*
+ * Read dir/name whole.  UIDLIST_OK, UIDLIST_NOFILE, UIDLIST_ERROR,
+ * UIDLIST_CORRUPT (not a regular file, too big, NUL bytes).
+ */
+static int
+read_file(const char *dir, const char *name, char **out, size_t *outlen)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX], *buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 r;
+	int		 fd, ret = UIDLIST_ERROR, saved;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return UIDLIST_ERROR;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return UIDLIST_NOFILE;
+		if (errno == ELOOP)
+			return UIDLIST_CORRUPT;
+		return UIDLIST_ERROR;
+	}
+	if (fstat(fd, &st) == -1)
+		goto done;
+	if (!S_ISREG(st.st_mode) || st.st_size > UIDLIST_MAX_FILE) {
+		log_warnx("%s: not a regular file or too large", path);
+		ret = UIDLIST_CORRUPT;
+		goto done;
+	}
+	/* One byte more than the size, to see a file that grew. */
+	if ((buf = malloc((size_t)st.st_size + 2)) == NULL)
+		fatal("malloc");
+	for (;;) {
+		r = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			goto done;
+		}
+		if (r == 0)
+			break;
+		len += r;
+		if (len > (size_t)st.st_size) {
+			log_warnx("%s: changed while being read", path);
+			ret = UIDLIST_CORRUPT;
+			goto done;
+		}
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		log_warnx("%s: NUL byte", path);
+		ret = UIDLIST_CORRUPT;
+		goto done;
+	}
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	ret = UIDLIST_OK;
+ done:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return ret;
+}
+
+/* Decimal number at *pp, at most max, no sign: 0 or -1. */
+static int
+parse_num(const char **pp, const char *end, uint64_t max, uint64_t *out)
+{
+	const char	*p = *pp;
+	uint64_t	 v = 0;
+	int		 digits = 0;
+
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (digits == 1 && v == 0)
+			return -1;	/* leading zero */
+		if (v > (max - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+		digits++;
+		p++;
+	}
+	if (digits == 0)
+		return -1;
+	*pp = p;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_maild(struct uidlist *ul, const char *buf, size_t len)
+{
+	const char	*p = buf, *end = buf + len, *eol;
+	uint64_t	 version, uv, next, hms, count, uid, modseq;
+	uint32_t	 last = 0;
+	size_t		 nlen;
+	char		*name;
+
+	if ((eol = memchr(p, '\n', len)) == NULL || eol - p > HEADER_MAX)
+		return -1;
+	if ((size_t)(eol - p) < sizeof(UIDLIST_MAGIC) ||
+	    memcmp(p, UIDLIST_MAGIC " ", sizeof(UIDLIST_MAGIC)) != 0)
+		return -1;
+	p += sizeof(UIDLIST_MAGIC);
+	if (parse_num(&p, eol, 1000, &version) == -1 ||
+	    version != UIDLIST_VERSION)
+		return -1;
+	if (eol - p < 3 || memcmp(p, " V", 2) != 0)
+		return -1;
+	p += 2;
+	if (parse_num(&p, eol, UINT32_MAX, &uv) == -1 || uv == 0)
+		return -1;
+	if (eol - p < 3 || memcmp(p, " N", 2) != 0)
+		return -1;
+	p += 2;
+	if (parse_num(&p, eol, UINT32_MAX, &next) == -1 || next == 0)
+		return -1;
+	if (eol - p < 3 || memcmp(p, " M", 2) != 0)
+		return -1;
+	p += 2;
+	if (parse_num(&p, eol, INT64_MAX, &hms) == -1 || hms == 0)
+		return -1;
+	if (eol - p < 3 || memcmp(p, " C", 2) != 0)
+		return -1;
+	p += 2;
+	if (parse_num(&p, eol, UIDLIST_MAX_ENTRIES, &count) == -1 || p != eol)
+		return -1;
+	ul->uidvalidity = uv;
+	ul->uidnext = next;
+	ul->highestmodseq = hms;
+
+	for (p = eol + 1; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', end - p)) == NULL)
+			return -1;	/* truncated last line */
+		if (parse_num(&p, eol, UINT32_MAX, &uid) == -1 ||
+		    uid <= last || uid >= next)
+			return -1;
+		if (p == eol || *p++ != ' ')
+			return -1;
+		if (parse_num(&p, eol, hms, &modseq) == -1 || modseq == 0)
+			return -1;
+		if (p == eol || *p++ != ' ')
+			return -1;
+		nlen = eol - p;
+		if (!name_is_base(p, nlen) || ul->n >= count)
+			return -1;
+		if ((name = strndup(p, nlen)) == NULL)
+			fatal("strndup");
+		if (ent_append(ul, uid, modseq, name) == -1)
+			return -1;	/* duplicate name */
+		last = uid;
+	}
+	if (ul->n != count)
+		return -1;
+	return 0;
+}
+
+int
+uidlist_load(const char *dir, struct uidlist **out)
+{
+	struct uidlist	*ul;
+	char		*buf;
+	size_t		 len;
+	int		 r;
+
+	*out = NULL;
+	if ((r = read_file(dir, UIDLIST_FILE, &buf, &len)) != UIDLIST_OK)
+		return r;
+	if ((ul = uidlist_new(dir, 1)) == NULL) {
+		free(buf);
+		errno = ENAMETOOLONG;
+		return UIDLIST_ERROR;
+	}
+	if (parse_maild(ul, buf, len) == -1) {
+		log_warnx("%s/%s: corrupt", dir, UIDLIST_FILE);
+		free(buf);
+		uidlist_free(ul);
+		return UIDLIST_CORRUPT;
+	}
+	free(buf);
+	*out = ul;
+	return UIDLIST_OK;
+}
+
+/*
+ * Dovecot's version 3 list: "3 V<uidvalidity> N<nextuid> [other keys]",
+ * then "<uid> [extension fields] :<file name>" per message.
+ */
+static int
+parse_dovecot(struct uidlist *ul, const char *buf, size_t len)
+{
+	const char	*p = buf, *end = buf + len, *eol, *colon;
+	uint64_t	 v, uv = 0, next = 0, uid;
+	uint32_t	 last = 0;
+	char		 raw[UIDLIST_NAME_MAX + 1], base[UIDLIST_NAME_MAX + 1];
+	char		*name;
+	char		 key;
+
+	if ((eol = memchr(p, '\n', len)) == NULL || eol - p > HEADER_MAX)
+		return -1;
+	if (eol - p < 2 || memcmp(p, "3 ", 2) != 0)
+		return -1;
+	p += 1;
+	while (p < eol) {
+		if (*p++ != ' ' || p == eol)
+			return -1;
+		key = *p++;
+		if (key == 'V' || key == 'N') {
+			if (parse_num(&p, eol, UINT32_MAX, &v) == -1)
+				return -1;
+			if (key == 'V')
+				uv = v;
+			else
+				next = v;
+		}
+		/* Other keys (G, ...) do not matter here. */
+		while (p < eol && *p != ' ')
+			p++;
+	}
+	if (uv == 0 || next == 0)
+		return -1;
+
+	for (p = eol + 1; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', end - p)) == NULL)
+			return -1;
+		if (parse_num(&p, eol, UINT32_MAX - 1, &uid) == -1 ||
+		    uid <= last)
+			return -1;
+		/* The name follows the first " :"; fields come before. */
+		for (colon = p; colon < eol; colon++)
+			if (*colon == ':' && colon[-1] == ' ')
+				break;
+		if (colon >= eol || colon + 1 == eol ||
+		    eol - (colon + 1) > UIDLIST_NAME_MAX)
+			return -1;
+		memcpy(raw, colon + 1, eol - (colon + 1));
+		raw[eol - (colon + 1)] = '\0';
+		if (uidlist_basename(raw, base, sizeof(base)) == -1)
+			return -1;
+		if (ul->n >= UIDLIST_MAX_ENTRIES)
+			return -1;
+		if ((name = strdup(base)) == NULL)
+			fatal("strdup");
+		if (ent_append(ul, uid, 1, name) == -1)
+			return -1;
+		last = uid;
+	}
+	ul->uidvalidity = uv;
+	ul->uidnext = next > last ? next : last + 1;
+	ul->highestmodseq = 1;
+	return 0;
+}
+
+int
+uidlist_import_dovecot(const char *dir, struct uidlist **out)
+{
+	struct uidlist	*ul;
+	char		*buf;
+	size_t		 len;
+	int		 r;
+
+	*out = NULL;
+	if ((r = read_file(dir, UIDLIST_DOVECOT, &buf, &len)) != UIDLIST_OK)
+		return r;
+	if ((ul = uidlist_new(dir, 1)) == NULL) {
+		free(buf);
+		errno = ENAMETOOLONG;
+		return UIDLIST_ERROR;
+	}
+	if (parse_dovecot(ul, buf, len) == -1) {
+		log_warnx("%s/%s: cannot import", dir, UIDLIST_DOVECOT);
+		free(buf);
+		uidlist_free(ul);
+		return UIDLIST_CORRUPT;
+	}
+	free(buf);
+	ul->dirty = 1;
+	*out = ul;
+	return UIDLIST_OK;
+}
+
+int
+uidlist_open(const char *dir, struct uidlist **out)
+{
+	time_t	 now;
+	int	 r;
+
+	*out = NULL;
+	r = uidlist_load(dir, out);
+	if (r == UIDLIST_OK)
+		return 1;
+	if (r == UIDLIST_ERROR) {
+		log_warn("%s/%s", dir, UIDLIST_FILE);
+		return -1;
+	}
+	if (r == UIDLIST_NOFILE) {
+		r = uidlist_import_dovecot(dir, out);
+		if (r == UIDLIST_OK) {
+			log_info("%s: imported %s", dir, UIDLIST_DOVECOT);
+			return 1;
+		}
+		if (r == UIDLIST_ERROR) {
+			log_warn("%s/%s", dir, UIDLIST_DOVECOT);
+			return -1;
+		}
+	} else
+		log_warnx("%s: new UIDVALIDITY, clients will resync", dir);
+	/* A new list: UIDVALIDITY from the clock, as Dovecot does. */
+	now = time(NULL);
+	if (now <= 0 || (uint64_t)now > UINT32_MAX)
+		now = 1;
+	if ((*out = uidlist_new(dir, (uint32_t)now)) == NULL) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(*out)->dirty = 1;
+	return 0;
+}
+
+static void
+obuf_add(struct obuf *b, const char *s, size_t len)
+{
+	size_t	 nsize;
+	char	*d;
+
+	if (b->len + len + 1 > b->size) {
+		for (nsize = b->size ? b->size : 65536;
+		    nsize < b->len + len + 1; nsize *= 2)
+			;
+		if ((d = realloc(b->data, nsize)) == NULL)
+			fatal("realloc");
+		b->data = d;
+		b->size = nsize;
+	}
+	memcpy(b->data + b->len, s, len);
+	b->len += len;
+}
+
+int
+uidlist_save(struct uidlist *ul)
+{
+	struct obuf	 b = { NULL, 0, 0 };
+	char		 line[UIDLIST_NAME_MAX + 64];
+	char		 tmp[PATH_MAX], path[PATH_MAX];
+	size_t		 i;
+	int		 fd = -1, n, ret = -1, saved;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ul->dir,
+	    UIDLIST_FILE) >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%ld", ul->dir,
+	    UIDLIST_FILE, (long)getpid()) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	n = snprintf(line, sizeof(line), "%s %d V%u N%u M%llu C%zu\n",
+	    UIDLIST_MAGIC, UIDLIST_VERSION, ul->uidvalidity, ul->uidnext,
+	    (unsigned long long)ul->highestmodseq, ul->n);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		fatalx("uidlist_save: header");
+	obuf_add(&b, line, n);
+	for (i = 0; i < ul->n; i++) {
+		n = snprintf(line, sizeof(line), "%u %llu %s\n",
+		    ul->ent[i].uid, (unsigned long long)ul->ent[i].modseq,
+		    ul->ent[i].name);
+		/* Names were bounded when they entered the list. */
+		if (n < 0 || (size_t)n >= sizeof(line))
+			fatalx("uidlist_save: line");
+		obuf_add(&b, line, n);
+	}
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1 && errno == EEXIST) {
+		/* Left over by a crash of a process with our pid. */
+		(void)unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	if (fd == -1) {
+		log_warn("%s", tmp);
+		goto done;
+	}
+	if (write_full(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
+		log_warn("%s", tmp);
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		log_warn("%s", tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		log_warn("rename %s", path);
+		goto fail;
+	}
+	ul->dirty = 0;
+	ret = 0;
+	goto done;
+ fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	fd = -1;
+	(void)unlink(tmp);
+	errno = saved;
+ done:
+	free(b.data);
+	return ret;
+}
+
+static char *
+make_file(const char *sub, const char *dname)
+{
+	char	*s;
+	size_t	 len;
+
+	len = strlen(sub) + 1 + strlen(dname) + 1;
+	if ((s = malloc(len)) == NULL)
+		fatal("malloc");
+	if ((size_t)snprintf(s, len, "%s/%s", sub, dname) >= len)
+		fatalx("make_file");
+	return s;
+}
+
+/* Record where the file of e is now; 1 if that changed. */
+static int
+set_file(struct uidlist_entry *e, const char *sub, const char *dname)
+{
+	size_t	 slen = strlen(sub);
+
+	if (e->file != NULL && strncmp(e->file, sub, slen) == 0 &&
+	    e->file[slen] == '/' && strcmp(e->file + slen + 1, dname) == 0)
+		return 0;
+	free(e->file);
+	e->file = make_file(sub, dname);
+	return 1;
+}
+
+static int
+scan_dir(struct uidlist *ul, const char *sub, struct nfvec *nf)
+{
+	struct uidlist_entry	*e;
+	struct dirent		*de;
+	DIR			*d;
+	char			 path[PATH_MAX], base[UIDLIST_NAME_MAX + 1];
+	struct newfile		*v;
+	size_t			 ncap;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ul->dir, sub) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((d = opendir(path)) == NULL) {
+		log_warn("%s", path);
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (de->d_type == DT_DIR)
+			continue;
+		if (uidlist_basename(de->d_name, base, sizeof(base)) == -1) {
+			if (de->d_name[0] != '.')
+				log_debug("%s: ignoring a bad file name", path);
+			continue;
+		}
+		if ((e = uidlist_by_name(ul, base)) != NULL) {
+			e->seen = 1;
+			(void)set_file(e, sub, de->d_name);
+			continue;
+		}
+		if (nf->n == nf->cap) {
+			ncap = nf->cap == 0 ? 64 : nf->cap * 2;
+			if ((v = reallocarray(nf->v, ncap, sizeof(*v))) ==
+			    NULL)
+				fatal("reallocarray");
+			nf->v = v;
+			nf->cap = ncap;
+		}
+		if ((nf->v[nf->n].name = strdup(base)) == NULL)
+			fatal("strdup");
+		nf->v[nf->n].file = make_file(sub, de->d_name);
+		nf->n++;
+	}
+	if (errno != 0) {
+		log_warn("readdir %s", path);
+		closedir(d);
+		return -1;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* By name; on a tie "cur/" sorts before "new/" and wins. */
+static int
+newfile_cmp(const void *a, const void *b)
+{
+	const struct newfile	*x = a, *y = b;
+	int			 c;
+
+	if ((c = strcmp(x->name, y->name)) != 0)
+		return c;
+	return strcmp(x->file, y->file);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const uint32_t	*x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+static void
+nfvec_free(struct nfvec *nf)
+{
+	size_t	 i;
+
+	for (i = 0; i < nf->n; i++) {
+		free(nf->v[i].name);
+		free(nf->v[i].file);
+	}
+	free(nf->v);
+}
+
+int
+uidlist_sync(struct uidlist *ul, struct uidlist_changes *ch)
+{
+	struct nfvec	 nf = { NULL, 0, 0 };
+	size_t		 i, j, nnew, gone = 0;
+	int		 ret = -1;
+
+	if (ch != NULL)
+		memset(ch, 0, sizeof(*ch));
+	for (i = 0; i < ul->n; i++)
+		ul->ent[i].seen = 0;
+	/*
+	 * new/ before cur/: a file renamed from new/ to cur/ between the
+	 * two scans is then seen at least once, never missed.
+	 */
+	if (scan_dir(ul, "new", &nf) == -1 || scan_dir(ul, "cur", &nf) == -1)
+		goto done;
+
+	if (nf.n > 1)
+		qsort(nf.v, nf.n, sizeof(*nf.v), newfile_cmp);
+	/* Drop the second copy of a name seen in both directories. */
+	for (i = 0, nnew = 0; i < nf.n; i++) {
+		if (nnew > 0 && strcmp(nf.v[nnew - 1].name, nf.v[i].name) ==
+		    0) {
+			free(nf.v[i].name);
+			free(nf.v[i].file);
+			continue;
+		}
+		nf.v[nnew++] = nf.v[i];
+	}
+	nf.n = nnew;
+	for (i = 0; i < ul->n; i++)
+		if (!ul->ent[i].seen)
+			gone++;
+	if ((uint64_t)ul->uidnext + nf.n > UINT32_MAX ||
+	    ul->n - gone + nf.n > UIDLIST_MAX_ENTRIES) {
+		log_warnx("%s: UIDs or entries exhausted", ul->dir);
+		goto done;
+	}
+
+	if (gone > 0) {
+		if (ch != NULL && (ch->expunged = calloc(gone,
+		    sizeof(*ch->expunged))) == NULL)
+			fatal("calloc");
+		for (i = 0, j = 0; i < ul->n; i++) {
+			if (!ul->ent[i].seen) {
+				if (ch != NULL)
+					ch->expunged[ch->nexpunged++] =
+					    ul->ent[i].uid;
+				free(ul->ent[i].name);
+				free(ul->ent[i].file);
+				continue;
+			}
+			ul->ent[j++] = ul->ent[i];
+		}
+		ul->n = j;
+		ul->highestmodseq++;
+		hash_rebuild(ul);
+		ul->dirty = 1;
+	}
+	for (i = 0; i < nf.n; i++) {
+		ul->highestmodseq++;
+		if (ent_append(ul, ul->uidnext++, ul->highestmodseq,
+		    nf.v[i].name) == -1)
+			fatalx("uidlist_sync: duplicate");	/* deduped */
+		ul->ent[ul->n - 1].file = nf.v[i].file;
+		ul->ent[ul->n - 1].seen = 1;
+		nf.v[i].name = nf.v[i].file = NULL;
+		ul->dirty = 1;
+	}
+	if (ch != NULL)
+		ch->added = nf.n;
+	ret = 0;
+ done:
+	nfvec_free(&nf);
+	return ret;
+}
+
+void
+uidlist_changes_free(struct uidlist_changes *ch)
+{
+	free(ch->expunged);
+	memset(ch, 0, sizeof(*ch));
+}
+
+struct uidlist_entry *
+uidlist_by_uid(const struct uidlist *ul, uint32_t uid, uint32_t *seq)
+{
+	struct uidlist_entry	*e;
+
+	if (ul->n == 0)
+		return NULL;
+	/* uid is the first member: entries compare as uint32_t keys. */
+	e = bsearch(&uid, ul->ent, ul->n, sizeof(*ul->ent), entry_cmp);
+	if (e != NULL && seq != NULL)
+		*seq = (uint32_t)(e - ul->ent) + 1;
+	return e;
+}
+
+struct uidlist_entry *
+uidlist_by_seq(const struct uidlist *ul, uint32_t seq)
+{
+	if (seq == 0 || seq > ul->n)
+		return NULL;
+	return &ul->ent[seq - 1];
+}
+
+struct uidlist_entry *
+uidlist_by_name(const struct uidlist *ul, const char *name)
+{
+	size_t	 h, mask = ul->hsize - 1;
+
+	h = name_hash(name) & mask;
+	while (ul->hash[h] != 0) {
+		if (strcmp(ul->ent[ul->hash[h] - 1].name, name) == 0)
+			return &ul->ent[ul->hash[h] - 1];
+		h = (h + 1) & mask;
+	}
+	return NULL;
+}
+
+uint64_t
+uidlist_bump_modseq(struct uidlist *ul, uint32_t uid)
+{
+	struct uidlist_entry	*e;
+
+	if ((e = uidlist_by_uid(ul, uid, NULL)) == NULL)
+		return 0;
+	e->modseq = ++ul->highestmodseq;
+	ul->dirty = 1;
+	return e->modseq;
+}
