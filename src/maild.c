@@ -55,6 +55,7 @@ int
 main(int argc, char *argv[])
 {
 	struct event	 ev_hup, ev_term, ev_int, ev_chld;
+	struct listener	*l;
 	const char	*path = MAILD_CONF;
 	uid_t		 uid = 0, vuid = 0;
 	gid_t		 gid = 0, vgid = 0;
@@ -142,15 +143,11 @@ main(int argc, char *argv[])
 				close(pairfd[a][b]);
 				pairfd[a][b] = -1;
 			}
-	{
-		struct listener *l;
-
-		TAILQ_FOREACH(l, &conf->listeners, entry)
-			if (l->fd != -1) {
-				close(l->fd);
-				l->fd = -1;
-			}
-	}
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (l->fd != -1) {
+			close(l->fd);
+			l->fd = -1;
+		}
 	close(control_fd);
 	config_purge_keys(conf);
 
