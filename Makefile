@@ -35,7 +35,8 @@ LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
 LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/table.o src/config.o src/expand.o src/envelope.o \
 		src/spool.o src/maildir.o src/util.o src/imap_parser.o \
-		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o
+		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o \
+		src/passwd.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/smtp.o src/smtp_session.o src/queue.o src/deliver.o \
 		src/control.o $(LIB_OBJS)
@@ -46,11 +47,11 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_spool tests/unit/test_maildir \
 		tests/unit/test_imap_parser tests/unit/test_mime \
 		tests/unit/test_mailbox tests/unit/test_uidlist \
-		tests/unit/test_mflags
+		tests/unit/test_mflags tests/unit/test_passwd
 HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/ipc.h include/io.h include/proc.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
-		include/mflags.h
+		include/mflags.h include/passwd.h
 
 all: maild mailctl
 
@@ -79,6 +80,7 @@ tests/unit/test_mime: tests/unit/test_mime.c
 tests/unit/test_mailbox: tests/unit/test_mailbox.c
 tests/unit/test_uidlist: tests/unit/test_uidlist.c
 tests/unit/test_mflags: tests/unit/test_mflags.c
+tests/unit/test_passwd: tests/unit/test_passwd.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)

@@ -1,0 +1,56 @@
+/*
+ * Password hashes of the passwd table (user@domain:hash[:dovecot fields]).
+ *
+ * Verified: Argon2id/Argon2i ($argon2id$v=19$m=..,t=..,p=..$salt$hash,
+ * libsodium) and bcrypt ($2b$, $2a$, $2y$: OpenSMTPD's smtpctl encrypt),
+ * optionally behind Dovecot's {ARGON2ID}, {ARGON2I} or {BLF-CRYPT}.
+ * Everything else (DES, MD5, SHA-crypt, {PLAIN}, plaintext) is refused:
+ * maild never compares plaintext passwords.  New hashes are Argon2id.
+ *
+ * The lookup process is single-threaded, so every cost is bounded: a
+ * hostile or mistaken table entry must not stall it for minutes.
+ */
+#ifndef MAILD_PASSWD_H
+#define MAILD_PASSWD_H
+
+#include <stddef.h>
+
+#define PASSWD_MAX		1024	/* bytes of a password */
+#define PASSWD_HASH_MAX		256	/* bytes of a hash field, with NUL */
+#define PASSWD_BCRYPT_COST_MAX	18	/* 2^18 rounds: seconds, not hours */
+#define PASSWD_ARGON2_MEM_MAX	(1024 * 1024)	/* KiB (1 GiB) */
+#define PASSWD_ARGON2_T_MAX	32	/* passes */
+#define PASSWD_ARGON2_P_MAX	16	/* lanes */
+
+/*
+ * Copy the hash of a passwd table value (everything before the first
+ * ':') to out.  0 on success; -1 if empty, too long for out, or holding
+ * bytes that no hash contains (controls, spaces, non-ASCII).
+ */
+int	passwd_hash_field(const char *, char *, size_t);
+
+/*
+ * Check password (passlen bytes, not NUL-terminated) against hash.
+ * 1 match; 0 no match (also: empty password, NUL byte in it, longer than
+ * PASSWD_MAX); -1 unsupported or malformed hash (log it; the user fails).
+ */
+int	passwd_verify(const char *, const char *, size_t);
+
+/*
+ * Make a new Argon2id hash (libsodium INTERACTIVE limits) of password in
+ * out (at least PASSWD_HASH_MAX bytes is plenty).  0 or -1.
+ */
+int	passwd_hash_new(const char *, size_t, char *, size_t);
+
+/*
+ * Dummy check for unknown users, so a failure takes as long whether the
+ * user exists or not.  passwd_dummy_init(sample) makes, at startup, a
+ * hash of a random password with the scheme and cost of sample (e.g. the
+ * first hash of the passwd table; NULL or unsupported: Argon2id
+ * INTERACTIVE).  passwd_dummy_verify() always fails; it initialises
+ * itself with NULL if needed.
+ */
+void	passwd_dummy_init(const char *);
+void	passwd_dummy_verify(const char *, size_t);
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * Password hashes: extracting the hash from a passwd table value,
+ * verifying a password against Argon2 (libsodium) or bcrypt (crypt_r(3)
+ * from libcrypt on Linux, crypt_checkpass(3) on OpenBSD) hashes, making
+ * new Argon2id hashes, and a dummy check for unknown users.
+ *
+ * Hashes are parsed strictly before any work is done, so that a malformed
+ * entry is reported as such (-1) rather than as a wrong password, and so
+ * that an absurd cost cannot stall the lookup process.
+ */
+#include <sys/types.h>
+
+#ifndef __OpenBSD__
+#include <crypt.h>
+#endif
+#include <ctype.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "passwd.h"
+
+enum passwd_scheme {
+	SCHEME_BAD,
+	SCHEME_BCRYPT,
+	SCHEME_ARGON2
+};
+
+struct argon2_params {
+	unsigned long long	 m;	/* KiB */
+	unsigned long long	 t;
+	unsigned long long	 p;
+};
+
+#define BCRYPT_LEN	60	/* "$2b$NN$" + 22 salt + 31 hash */
+
+static void	 passwd_sodium_init(void);
+static const char *strip_dovecot(const char *, enum passwd_scheme *);
+static int	 b64_run(const char **, const char *, size_t *);
+static int	 parse_num(const char **, const char *, unsigned long long,
+		    unsigned long long *);
+static int	 argon2_parse(const char *, struct argon2_params *);
+static int	 bcrypt_parse(const char *, int *);
+static int	 verify_argon2(const char *, const char *, size_t);
+static int	 verify_bcrypt(const char *, const char *, size_t);
+static int	 dummy_make(const char *);
+
+static char	 dummy_hash[PASSWD_HASH_MAX];
+
+static void
+passwd_sodium_init(void)
+{
+	if (sodium_init() < 0)
+		fatalx("sodium_init");
+}
+
+int
+passwd_hash_field(const char *value, char *out, size_t outlen)
+{
+	size_t	 i;
+
+	if (outlen == 0)
+		return -1;
+	for (i = 0; value[i] != '\0' && value[i] != ':'; i++) {
+		/* hashes are printable ASCII without spaces */
+		if ((unsigned char)value[i] <= 0x20 ||
+		    (unsigned char)value[i] >= 0x7f)
+			return -1;
+		if (i + 1 >= outlen)
+			return -1;
+		out[i] = value[i];
+	}
+	out[i] = '\0';
+	return i == 0 ? -1 : 0;
+}
+
+/*
+ * Strip a Dovecot "{SCHEME}" prefix.  Returns the hash after it (or the
+ * whole hash if there is none) and the scheme the prefix demands, or NULL
+ * for a scheme we refuse ({PLAIN}, {CRYPT}, {SHA512-CRYPT}, ...).
+ */
+static const char *
+strip_dovecot(const char *hash, enum passwd_scheme *want)
+{
+	*want = SCHEME_BAD;
+	if (hash[0] != '{')
+		return hash;
+	if (strncasecmp(hash, "{BLF-CRYPT}", 11) == 0) {
+		*want = SCHEME_BCRYPT;
+		return hash + 11;
+	}
+	if (strncasecmp(hash, "{ARGON2ID}", 10) == 0) {
+		*want = SCHEME_ARGON2;
+		return hash + 10;
+	}
+	if (strncasecmp(hash, "{ARGON2I}", 9) == 0) {
+		*want = SCHEME_ARGON2;
+		return hash + 9;
+	}
+	return NULL;
+}
+
+/* Skip a run of unpadded base64 ending at stop; its decoded length. */
+static int
+b64_run(const char **pp, const char *stop, size_t *declen)
+{
+	const char	*p = *pp;
+	size_t		 n;
+
+	while (p < stop && (isalnum((unsigned char)*p) || *p == '+' ||
+	    *p == '/'))
+		p++;
+	if (p != stop)
+		return -1;
+	n = p - *pp;
+	if (n % 4 == 1)
+		return -1;
+	*declen = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+	*pp = p;
+	return 0;
+}
+
+/* A decimal number without sign or leading zero, at most max. */
+static int
+parse_num(const char **pp, const char *name, unsigned long long max,
+    unsigned long long *v)
+{
+	const char	*p = *pp;
+	size_t		 len = strlen(name);
+
+	if (strncmp(p, name, len) != 0)
+		return -1;
+	p += len;
+	if (*p < '1' || *p > '9')
+		return -1;
+	*v = 0;
+	while (*p >= '0' && *p <= '9') {
+		*v = *v * 10 + (*p - '0');
+		if (*v > max)
+			return -1;
+		p++;
+	}
+	*pp = p;
+	return 0;
+}
+
+/*
+ * $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash> (or argon2i),
+ * base64 unpadded; within libsodium's minima and our maxima.
+ */
+static int
+argon2_parse(const char *h, struct argon2_params *ap)
+{
+	const char	*p, *dollar;
+	size_t		 saltlen, hashlen;
+
+	if (strlen(h) >= crypto_pwhash_STRBYTES)
+		return -1;
+	if (strncmp(h, crypto_pwhash_argon2id_STRPREFIX,
+	    strlen(crypto_pwhash_argon2id_STRPREFIX)) == 0)
+		p = h + strlen(crypto_pwhash_argon2id_STRPREFIX);
+	else if (strncmp(h, crypto_pwhash_argon2i_STRPREFIX,
+	    strlen(crypto_pwhash_argon2i_STRPREFIX)) == 0)
+		p = h + strlen(crypto_pwhash_argon2i_STRPREFIX);
+	else
+		return -1;
+	if (strncmp(p, "v=19$", 5) != 0)
+		return -1;
+	p += 5;
+	if (parse_num(&p, "m=", PASSWD_ARGON2_MEM_MAX, &ap->m) == -1 ||
+	    parse_num(&p, ",t=", PASSWD_ARGON2_T_MAX, &ap->t) == -1 ||
+	    parse_num(&p, ",p=", PASSWD_ARGON2_P_MAX, &ap->p) == -1)
+		return -1;
+	/* Argon2 needs 8 KiB of memory per lane */
+	if (ap->m < 8 * ap->p || *p++ != '$')
+		return -1;
+	if ((dollar = strchr(p, '$')) == NULL ||
+	    b64_run(&p, dollar, &saltlen) == -1 || saltlen < 8)
+		return -1;
+	p++;
+	if (b64_run(&p, p + strlen(p), &hashlen) == -1 || hashlen < 16 ||
+	    hashlen > 64)
+		return -1;
+	return 0;
+}
+
+/* $2b$NN$<53 chars of bcrypt base64>, also $2a$ and $2y$. */
+static int
+bcrypt_parse(const char *h, int *cost)
+{
+	size_t	 i;
+
+	if (strlen(h) != BCRYPT_LEN || h[0] != '$' || h[1] != '2' ||
+	    (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') || h[3] != '$' ||
+	    !isdigit((unsigned char)h[4]) || !isdigit((unsigned char)h[5]) ||
+	    h[6] != '$')
+		return -1;
+	*cost = (h[4] - '0') * 10 + (h[5] - '0');
+	if (*cost < 4 || *cost > PASSWD_BCRYPT_COST_MAX)
+		return -1;
+	for (i = 7; i < BCRYPT_LEN; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '/')
+			return -1;
+	return 0;
+}
+
+static int
+verify_argon2(const char *h, const char *password, size_t passlen)
+{
+	char	 str[crypto_pwhash_STRBYTES];
+	int	 r;
+
+	/* libsodium takes a fixed-size array */
+	memset(str, 0, sizeof(str));
+	if (strlcpy(str, h, sizeof(str)) >= sizeof(str))
+		return -1;
+	r = crypto_pwhash_str_verify(str, password, passlen) == 0;
+	sodium_memzero(str, sizeof(str));
+	return r;
+}
+
+#ifdef __OpenBSD__
+static int
+verify_bcrypt(const char *h, const char *password, size_t passlen)
+{
+	char	 pw[PASSWD_MAX + 1];
+	int	 r;
+
+	memcpy(pw, password, passlen);
+	pw[passlen] = '\0';
+	r = crypt_checkpass(pw, h) == 0;
+	explicit_bzero(pw, sizeof(pw));
+	return r;
+}
+#else
+static int
+verify_bcrypt(const char *h, const char *password, size_t passlen)
+{
+	struct crypt_data	*cd;
+	char			 pw[PASSWD_MAX + 1];
+	const char		*res;
+	int			 r = 0;
+
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		fatal("calloc");
+	/*
+	 * libcrypt refuses passphrases of CRYPT_MAX_PASSPHRASE_SIZE bytes
+	 * or more; bcrypt reads only the first 72, so cutting there is exact.
+	 */
+	if (passlen >= CRYPT_MAX_PASSPHRASE_SIZE)
+		passlen = CRYPT_MAX_PASSPHRASE_SIZE - 1;
+	memcpy(pw, password, passlen);
+	pw[passlen] = '\0';
+	res = crypt_r(pw, h, cd);
+	/* libcrypt fails with NULL or a string starting with '*' */
+	if (res != NULL && res[0] != '*' && strlen(res) == strlen(h))
+		r = sodium_memcmp(res, h, strlen(h)) == 0;
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(cd, sizeof(*cd));
+	free(cd);
+	return r;
+}
+#endif
+
+int
+passwd_verify(const char *hash, const char *password, size_t passlen)
+{
+	struct argon2_params	 ap;
+	enum passwd_scheme	 want;
+	const char		*h;
+	int			 cost;
+
+	passwd_sodium_init();
+	if (hash == NULL || strnlen(hash, PASSWD_HASH_MAX) >= PASSWD_HASH_MAX)
+		return -1;
+	if ((h = strip_dovecot(hash, &want)) == NULL)
+		return -1;
+	if (want != SCHEME_ARGON2 && bcrypt_parse(h, &cost) == 0) {
+		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
+		    memchr(password, '\0', passlen) != NULL)
+			return 0;
+		return verify_bcrypt(h, password, passlen);
+	}
+	if (want != SCHEME_BCRYPT && argon2_parse(h, &ap) == 0) {
+		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
+		    memchr(password, '\0', passlen) != NULL)
+			return 0;
+		return verify_argon2(h, password, passlen);
+	}
+	return -1;
+}
+
+int
+passwd_hash_new(const char *password, size_t passlen, char *out,
+    size_t outlen)
+{
+	char	 str[crypto_pwhash_STRBYTES];
+	int	 r = -1;
+
+	passwd_sodium_init();
+	if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
+	    memchr(password, '\0', passlen) != NULL)
+		return -1;
+	/*
+	 * INTERACTIVE (2 passes, 64 MiB), not MODERATE (256 MiB, ~5x
+	 * slower): every login runs in the single-threaded lookup process,
+	 * which must keep answering DNS and recipient lookups, and a small
+	 * VPS cannot give 256 MiB to each attempt.
+	 */
+	if (crypto_pwhash_str_alg(str, password, passlen,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	    crypto_pwhash_ALG_ARGON2ID13) == 0 &&
+	    strlcpy(out, str, outlen) < outlen)
+		r = 0;
+	else if (outlen > 0)
+		sodium_memzero(out, outlen);
+	sodium_memzero(str, sizeof(str));
+	return r;
+}
+
+/* A hash of a random password, with the scheme and cost of sample. */
+static int
+dummy_make(const char *sample)
+{
+	struct argon2_params	 ap;
+	enum passwd_scheme	 want;
+	unsigned char		 rnd[16];
+	char			 pw[sizeof(rnd) * 2 + 1];
+	char			 str[crypto_pwhash_STRBYTES];
+	const char		*h = NULL;
+	int			 cost, r = -1;
+
+	compat_random(rnd, sizeof(rnd));
+	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
+	if (sample != NULL &&
+	    strnlen(sample, PASSWD_HASH_MAX) < PASSWD_HASH_MAX)
+		h = strip_dovecot(sample, &want);
+	if (h != NULL && bcrypt_parse(h, &cost) == 0) {
+#ifdef __OpenBSD__
+		char	 pref[32];
+
+		(void)snprintf(pref, sizeof(pref), "bcrypt,%d", cost);
+		r = crypt_newhash(pw, pref, dummy_hash, sizeof(dummy_hash));
+#else
+		struct crypt_data	*cd;
+		const char		*res;
+
+		if ((cd = calloc(1, sizeof(*cd))) == NULL)
+			fatal("calloc");
+		if (crypt_gensalt_rn("$2b$", cost, NULL, 0, cd->setting,
+		    sizeof(cd->setting)) != NULL &&
+		    (res = crypt_r(pw, cd->setting, cd)) != NULL &&
+		    res[0] != '*' &&
+		    strlcpy(dummy_hash, res, sizeof(dummy_hash)) <
+		    sizeof(dummy_hash))
+			r = 0;
+		sodium_memzero(cd, sizeof(*cd));
+		free(cd);
+#endif
+	} else if (h != NULL && argon2_parse(h, &ap) == 0) {
+		if (crypto_pwhash_str_alg(str, pw, strlen(pw), ap.t,
+		    ap.m * 1024, crypto_pwhash_ALG_ARGON2ID13) == 0 &&
+		    strlcpy(dummy_hash, str, sizeof(dummy_hash)) <
+		    sizeof(dummy_hash))
+			r = 0;
+	}
+	if (r == -1) {
+		dummy_hash[0] = '\0';
+		if (crypto_pwhash_str_alg(str, pw, strlen(pw),
+		    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		    crypto_pwhash_MEMLIMIT_INTERACTIVE,
+		    crypto_pwhash_ALG_ARGON2ID13) == 0 &&
+		    strlcpy(dummy_hash, str, sizeof(dummy_hash)) <
+		    sizeof(dummy_hash))
+			r = 0;
+	}
+	sodium_memzero(rnd, sizeof(rnd));
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(str, sizeof(str));
+	return r;
+}
+
+void
+passwd_dummy_init(const char *sample)
+{
+	passwd_sodium_init();
+	if (dummy_make(sample) == -1)
+		fatalx("%s: cannot make a dummy password hash", __func__);
+}
+
+void
+passwd_dummy_verify(const char *password, size_t passlen)
+{
+	if (dummy_hash[0] == '\0')
+		passwd_dummy_init(NULL);
+	(void)passwd_verify(dummy_hash, password, passlen);
+}
