@@ -48,7 +48,7 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_imap_parser tests/unit/test_mime \
 		tests/unit/test_mailbox tests/unit/test_uidlist \
 		tests/unit/test_mflags tests/unit/test_passwd \
-		tests/unit/test_search
+		tests/unit/test_search tests/unit/test_util
 HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/ipc.h include/io.h include/proc.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
@@ -83,6 +83,7 @@ tests/unit/test_uidlist: tests/unit/test_uidlist.c
 tests/unit/test_mflags: tests/unit/test_mflags.c
 tests/unit/test_passwd: tests/unit/test_passwd.c
 tests/unit/test_search: tests/unit/test_search.c
+tests/unit/test_util: tests/unit/test_util.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)

@@ -354,6 +354,7 @@ int	spool_walk(void (*)(struct envelope *, void *), void *);
 /* -- helpers (util.c) -- */
 
 int	write_full(int, const void *, size_t);
+char	*read_fd(int, size_t, size_t *);
 
 /* -- Maildir delivery (maildir.c), used by the deliver process -- */
 

@@ -51,8 +51,6 @@ void	proc_send(enum proc_type, uint32_t, int, const void *, size_t);
 void	proc_send_buf(enum proc_type, uint32_t, int, const struct ipc_buf *);
 /* A temporary, unlinked file holding buf (to pass large data as an fd). */
 int	proc_blob_fd(const void *, size_t);
-/* Read a whole fd (bounded); NUL-terminated, *len set. */
-char	*proc_read_fd(int, size_t, size_t *);
 
 /* Role entry points and IPC handlers. */
 void	lookup_main(void);

@@ -360,7 +360,6 @@ mflags_kw_load(const char *dir, struct mflags_keywords *kw)
 	struct stat	 st;
 	char		 path[PATH_MAX], *buf = NULL;
 	size_t		 len = 0;
-	ssize_t		 n;
 	int		 fd, ret = MFLAGS_KW_ERROR, saved;
 
 	memset(kw, 0, sizeof(*kw));
@@ -378,21 +377,11 @@ mflags_kw_load(const char *dir, struct mflags_keywords *kw)
 		ret = MFLAGS_KW_CORRUPT;
 		goto done;
 	}
-	if ((buf = malloc(MFLAGS_KW_FILE_MAX + 1)) == NULL)
-		fatal("malloc");
-	/* Read one byte more than allowed: the file may have grown. */
-	while (len <= MFLAGS_KW_FILE_MAX) {
-		n = read(fd, buf + len, MFLAGS_KW_FILE_MAX + 1 - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto done;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	if (len > MFLAGS_KW_FILE_MAX || kw_parse(buf, len, kw) == -1) {
+	/* The file may have grown since the fstat. */
+	if ((buf = read_fd(fd, MFLAGS_KW_FILE_MAX, &len)) == NULL &&
+	    errno != EFBIG)
+		goto done;
+	if (buf == NULL || kw_parse(buf, len, kw) == -1) {
 		log_warnx("%s: corrupt keyword list", path);
 		mflags_kw_free(kw);
 		ret = MFLAGS_KW_CORRUPT;

@@ -210,42 +210,6 @@ proc_blob_fd(const void *buf, size_t len)
 	return fd;
 }
 
-char *
-proc_read_fd(int fd, size_t max, size_t *lenp)
-{
-	char	*buf = NULL, *p;
-	size_t	 len = 0, size = 0;
-	ssize_t	 n;
-
-	for (;;) {
-		if (len + 1 >= size) {
-			if (size >= max + 1) {
-				free(buf);
-				errno = EFBIG;
-				return NULL;
-			}
-			size = size ? size * 2 : 8192;
-			if (size > max + 1)
-				size = max + 1;
-			if ((p = realloc(buf, size)) == NULL)
-				fatal("realloc");
-			buf = p;
-		}
-		n = read(fd, buf + len, size - 1 - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-}
 
 /*
  * Reload in a child: IMSG_CONF_RELOAD stages the new configuration (the
@@ -289,7 +253,7 @@ proc_conf_from_fd(int fd)
 	char			*buf;
 	size_t			 len;
 
-	if ((buf = proc_read_fd(fd, 1024 * 1024, &len)) == NULL)
+	if ((buf = read_fd(fd, 1024 * 1024, &len)) == NULL)
 		fatal("read configuration");
 	close(fd);
 	c = config_parse_buf(conf->path, buf, len, CONF_NOFILES);
