@@ -28,7 +28,14 @@
 
 #define SESS_HASH		4096
 #define MAX_ERRORS		20	/* Postfix's hard error limit */
-#define DATA_TIMEOUT		600	/* seconds, RFC 5321 4.5.3.2.6 */
+/*
+ * In DATA: idle for at most twice the command timeout (10 minutes by
+ * default, RFC 5321 4.5.3.2.6), and done within twelve times it (an
+ * hour): a client dribbling a line now and then cannot hold a session
+ * and a spool file forever.
+ */
+#define DATA_IDLE(c)		(2 * (c)->smtp_timeout)
+#define DATA_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
 #define HEADER_MAX		(1024 * 1024)
 #define DATA_BUFSIZE		65536
 
@@ -77,6 +84,7 @@ struct smtp_session {
 	uint32_t		 msgid;
 	int			 msgfd;
 	/* DATA */
+	time_t			 deadline;
 	int			 dflags;
 	int			 midline;	/* last chunk had no LF */
 	int			 prevcrlf;	/* last line ended in CRLF */
@@ -719,7 +727,8 @@ cmd_data(struct smtp_session *s, const char *arg)
 	s->state = S_DATA;
 	smtp_received(s);
 	io_set_maxline(s->io, DATA_LINE_MAX);
-	io_set_timeout(s->io, DATA_TIMEOUT * 1000);
+	io_set_timeout(s->io, DATA_IDLE(conf) * 1000);
+	s->deadline = time(NULL) + DATA_DEADLINE(conf);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -816,6 +825,12 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
 {
 	int	 crlf = 0, linestart = !s->midline;
 
+	if (time(NULL) > s->deadline) {
+		smtp_reply(s, "421 4.4.2 %s DATA took too long, closing",
+		    smtp_hostname(s));
+		s->state = S_QUIT;	/* the message is rolled back */
+		return;
+	}
 	if (!partial) {
 		if (len > 0 && line[len - 1] == '\r') {
 			crlf = 1;
