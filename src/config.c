@@ -155,6 +155,8 @@ static int	 get_count(struct parser *, const char *, const char *,
 		    int *);
 static int	 get_duration(struct parser *, const char *, long long *);
 static int	 parse_hostname(struct parser *);
+static int	 parse_path_setting(struct parser *, enum setting, const char *,
+		    const char *, char *, size_t);
 static int	 parse_spool(struct parser *);
 static int	 parse_socket(struct parser *);
 static int	 parse_user(struct parser *);
@@ -863,32 +865,33 @@ parse_hostname(struct parser *p)
 	return 0;
 }
 
+/* "spool PATH", "socket PATH": an absolute path, given once. */
 static int
-parse_spool(struct parser *p)
+parse_path_setting(struct parser *p, enum setting idx, const char *kw,
+    const char *what, char *dst, size_t dstlen)
 {
 	const char	*s;
 
-	if (dup_setting(p, S_SPOOL, "spool") == -1 ||
-	    expect_string(p, "a directory", &s) == -1 ||
-	    check_path(p, "spool", s, p->conf->spool,
-	    sizeof(p->conf->spool)) == -1)
+	if (dup_setting(p, idx, kw) == -1 ||
+	    expect_string(p, what, &s) == -1 ||
+	    check_path(p, kw, s, dst, dstlen) == -1)
 		return -1;
-	p->seen[S_SPOOL] = p->line;
+	p->seen[idx] = p->line;
 	return 0;
+}
+
+static int
+parse_spool(struct parser *p)
+{
+	return parse_path_setting(p, S_SPOOL, "spool", "a directory",
+	    p->conf->spool, sizeof(p->conf->spool));
 }
 
 static int
 parse_socket(struct parser *p)
 {
-	const char	*s;
-
-	if (dup_setting(p, S_SOCKET, "socket") == -1 ||
-	    expect_string(p, "a socket path", &s) == -1 ||
-	    check_path(p, "socket", s, p->conf->socket,
-	    sizeof(p->conf->socket)) == -1)
-		return -1;
-	p->seen[S_SOCKET] = p->line;
-	return 0;
+	return parse_path_setting(p, S_SOCKET, "socket", "a socket path",
+	    p->conf->socket, sizeof(p->conf->socket));
 }
 
 static int

@@ -63,6 +63,8 @@ struct evalctx {
 };
 
 static struct node	*node_new(struct compiler *, enum node_type);
+static struct node	*set_node(struct compiler *, enum node_type,
+			    const char *, uint32_t, const char *);
 static void		 node_free(struct node *);
 static struct node	*compile_key(struct compiler *,
 			    const struct imap_arg **, int);
@@ -342,12 +344,36 @@ negate(struct compiler *c, struct node *n)
 	return not;
 }
 
+/* A sequence-set or UID-set key; "*" stands for star. */
+static struct node *
+set_node(struct compiler *c, enum node_type type, const char *s,
+    uint32_t star, const char *bad)
+{
+	struct node	*n;
+	const char	*e;
+
+	if ((n = node_new(c, type)) == NULL)
+		return NULL;
+	if (imap_seqset_parse(s, star, &n->set, &e) == -1) {
+		n->type = N_ALL;	/* no set to free */
+		node_free(n);
+		c->err = bad;
+		return NULL;
+	}
+	if (n->set.searchres) {
+		node_free(n);
+		c->err = "$ is not supported";
+		return NULL;
+	}
+	return n;
+}
+
 /* One search key starting at *ap; *ap is advanced past it. */
 static struct node *
 compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
 {
 	const struct imap_arg	*a = *ap, *b;
-	const char		*k, *e;
+	const char		*k;
 	struct node		*n = NULL, *x;
 	char			*s;
 	size_t			 slen, i;
@@ -376,20 +402,7 @@ compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
 
 	/* Sequence set. */
 	if ((*k >= '0' && *k <= '9') || *k == '*' || *k == '$') {
-		if ((n = node_new(c, N_SEQ)) == NULL)
-			return NULL;
-		if (imap_seqset_parse(k, c->exists, &n->set, &e) == -1) {
-			n->type = N_ALL;
-			node_free(n);
-			c->err = "bad sequence set";
-			return NULL;
-		}
-		if (n->set.searchres) {
-			node_free(n);
-			c->err = "$ is not supported";
-			return NULL;
-		}
-		return n;
+		return set_node(c, N_SEQ, k, c->exists, "bad sequence set");
 	}
 
 	if (flag_key(k, &bit, &neg)) {
@@ -507,20 +520,7 @@ compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
 			return NULL;
 		}
 		*ap = b->next;
-		if ((n = node_new(c, N_UID)) == NULL)
-			return NULL;
-		if (imap_seqset_parse(b->str, c->maxuid, &n->set, &e) == -1) {
-			n->type = N_ALL;
-			node_free(n);
-			c->err = "bad UID set";
-			return NULL;
-		}
-		if (n->set.searchres) {
-			node_free(n);
-			c->err = "$ is not supported";
-			return NULL;
-		}
-		return n;
+		return set_node(c, N_UID, b->str, c->maxuid, "bad UID set");
 	}
 	if (strcasecmp(k, "MODSEQ") == 0) {
 		b = *ap;
