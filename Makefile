@@ -38,7 +38,7 @@ LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o \
 		src/passwd.o src/search.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
-		src/smtp.o src/smtp_session.o src/queue.o src/deliver.o \
+		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/deliver.o \
 		src/control.o $(LIB_OBJS)
 MAILCTL_OBJS =	src/mailctl.o src/compat.o src/log.o
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
@@ -50,7 +50,8 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_mflags tests/unit/test_passwd \
 		tests/unit/test_search tests/unit/test_util
 HEADERS =	include/maild.h include/compat.h include/log.h \
-		include/ipc.h include/io.h include/proc.h include/imap_parser.h \
+		include/ipc.h include/io.h include/proc.h include/server.h \
+		include/imap.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
 		include/mflags.h include/passwd.h include/search.h
 

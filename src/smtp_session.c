@@ -24,6 +24,7 @@
 
 #include "io.h"
 #include "proc.h"
+#include "server.h"
 #include "smtp.h"
 
 #define SESS_HASH		4096
@@ -67,13 +68,13 @@ struct smtp_session {
 	TAILQ_ENTRY(smtp_session) entry;
 	uint64_t		 id;
 	struct io		*io;
-	struct listener		*l;
+	const struct listener	*l;
 	struct sockaddr_storage	 ss;
 	char			 src[INET6_ADDRSTRLEN + 8];
 	enum smtp_state		 state;
 	int			 flags;
 	int			 errors;
-	struct smtp_tlsctx	*tls;		/* held while the io uses it */
+	struct srv_tlsctx	*tls;		/* held while the io uses it */
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;
@@ -160,14 +161,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 
 static TAILQ_HEAD(, smtp_session)	 sessions[SESS_HASH];
 static int				 sessions_init;
-static size_t				 nsessions;
 static uint64_t				 next_id;
-
-size_t
-smtp_session_count(void)
-{
-	return nsessions;
-}
 
 static struct smtp_session *
 smtp_find(uint64_t id)
@@ -194,7 +188,7 @@ addr_is_loopback(const struct sockaddr_storage *ss)
 }
 
 void
-smtp_session_new(int fd, struct listener *l, const struct sockaddr_storage *ss)
+smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage *ss)
 {
 	struct smtp_session	*s;
 	char			 buf[INET6_ADDRSTRLEN];
@@ -227,7 +221,6 @@ smtp_session_new(int fd, struct listener *l, const struct sockaddr_storage *ss)
 	s->io = io_new(fd, SMTP_LINE_MAX, smtp_io, s);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
 	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
-	nsessions++;
 	log_debug("%016llx smtp connect from %s on port %d",
 	    (unsigned long long)s->id, s->src, l->port);
 	if (l->flags & L_SMTPS) {
@@ -246,9 +239,9 @@ smtp_session_new(int fd, struct listener *l, const struct sockaddr_storage *ss)
 static int
 smtp_start_tls(struct smtp_session *s)
 {
-	if ((s->tls = smtp_tls_get(s->l)) == NULL)
+	if ((s->tls = srv_tls_get(s->l->pki)) == NULL)
 		return -1;
-	return io_start_tls(s->io, smtp_tls_ctx(s->tls));
+	return io_start_tls(s->io, srv_tls_ctx(s->tls));
 }
 
 static void
@@ -301,11 +294,10 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->msgfd != -1)
 		close(s->msgfd);
 	TAILQ_REMOVE(&sessions[s->id % SESS_HASH], s, entry);
-	nsessions--;
-	smtp_session_gone(&s->ss);
+	srv_session_gone(&s->ss);
 	io_free(s->io);
 	if (s->tls != NULL)
-		smtp_tls_put(s->tls);	/* after the connection is gone */
+		srv_tls_put(s->tls);	/* after the connection is gone */
 	free(s->dbuf);
 	free(s);
 }

@@ -1,0 +1,44 @@
+/*
+ * What the network-facing processes (smtp, imap) share: TLS server
+ * contexts built from the pki keys and replaced on reload, and the
+ * accept loop of their listeners with the session and per-address
+ * limits.  Each process serves one protocol, so the state is global.
+ */
+#ifndef MAILD_SERVER_H
+#define MAILD_SERVER_H
+
+#include <sys/socket.h>
+
+#include <tls.h>
+
+#include "ipc.h"
+#include "maild.h"
+
+struct srv_tlsctx;
+
+/* Contexts for every pki of conf (keys in memory); then purge keys. */
+void		 srv_tls_setup(void);
+/* The context of a pki, held until srv_tls_put(); NULL if none. */
+struct srv_tlsctx *srv_tls_get(const char *);
+void		 srv_tls_put(struct srv_tlsctx *);
+struct tls	*srv_tls_ctx(const struct srv_tlsctx *);
+/* IMSG_CONF_PKI: a reloaded certificate. */
+void		 srv_tls_reload(struct ipc_msg *);
+
+/*
+ * Accept on the listeners of proto: newconn gets each connection that
+ * is within the limits (max_per_ip, 0 none; sessions, from the fd
+ * limit: fds_per_session descriptors each).  busy is sent as plaintext
+ * to a refused client on a listener without implicit TLS.
+ * srv_listen() is called before dropping privileges, srv_start() after.
+ */
+void		 srv_listen(enum listen_proto, int, size_t, const char *,
+		    void (*)(int, const struct listener *,
+		    const struct sockaddr_storage *));
+void		 srv_start(void);
+/* A session ended: its address count drops, accept may resume. */
+void		 srv_session_gone(const struct sockaddr_storage *);
+size_t		 srv_sessions(void);
+size_t		 srv_max_sessions(void);
+
+#endif

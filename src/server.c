@@ -1,0 +1,398 @@
+/*
+ * Shared by the smtp and imap processes: TLS server contexts (built
+ * from the keys the parent read, replaced on reload) and the accept
+ * loop of the listeners, within the session limit that the descriptor
+ * limit allows and the per-address limit.
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "server.h"
+
+/*
+ * A TLS server context.  libtls keeps a pointer to it in each
+ * connection for the SNI callback of the handshake, so a context
+ * replaced by a reload is freed only when its last session ends.
+ */
+struct srv_tlsctx {
+	struct tls		*ctx;
+	int			 refs;
+	int			 retired;
+};
+
+struct srv_pki {
+	TAILQ_ENTRY(srv_pki)	 entry;
+	char			 name[NAME_MAX_CONF];
+	struct srv_tlsctx	*tls;
+};
+
+struct srv_listener {
+	TAILQ_ENTRY(srv_listener) entry;
+	struct listener		 l;
+	struct event		 ev;
+};
+
+struct ipcount {
+	TAILQ_ENTRY(ipcount)	 entry;
+	struct sockaddr_storage	 ss;
+	int			 count;
+};
+
+#define IPHASH	1024
+
+static struct tls *srv_tls_new(const char *, const char *, size_t,
+		    const char *, size_t);
+static void	srv_pki_set(const char *, struct tls *);
+static void	srv_accept(int, short, void *);
+static void	srv_pause(void);
+static void	srv_resume(int, short, void *);
+static struct ipcount *ip_find(const struct sockaddr_storage *, int);
+
+static TAILQ_HEAD(, srv_pki)		 pkis = TAILQ_HEAD_INITIALIZER(pkis);
+static TAILQ_HEAD(, srv_listener)	 listeners =
+    TAILQ_HEAD_INITIALIZER(listeners);
+static TAILQ_HEAD(, ipcount)		 iptab[IPHASH];
+static size_t				 max_sessions, nsessions;
+static int				 max_per_ip;
+static const char			*busy_msg;
+static int				 paused;
+static struct event			 ev_resume;
+static void	(*newconn)(int, const struct listener *,
+		    const struct sockaddr_storage *);
+
+void
+srv_tls_setup(void)
+{
+	struct pki	*k;
+	struct tls	*ctx;
+
+	if (tls_init() == -1)
+		fatalx("tls_init");
+	TAILQ_FOREACH(k, &conf->pkis, entry) {
+		if ((ctx = srv_tls_new(k->name, k->cert, k->cert_len,
+		    k->key, k->key_len)) == NULL)
+			fatalx("pki %s: cannot set up TLS", k->name);
+		srv_pki_set(k->name, ctx);
+	}
+	config_purge_keys(conf);
+}
+
+static struct tls *
+srv_tls_new(const char *name, const char *cert, size_t certlen,
+    const char *key, size_t keylen)
+{
+	struct tls_config	*cfg;
+	struct tls		*ctx;
+
+	if ((cfg = tls_config_new()) == NULL)
+		fatal("tls_config_new");
+	if (tls_config_set_keypair_mem(cfg, (const uint8_t *)cert, certlen,
+	    (const uint8_t *)key, keylen) == -1) {
+		log_warnx("pki %s: %s", name, tls_config_error(cfg));
+		tls_config_free(cfg);
+		return NULL;
+	}
+	if ((ctx = tls_server()) == NULL)
+		fatal("tls_server");
+	if (tls_configure(ctx, cfg) == -1) {
+		log_warnx("pki %s: %s", name, tls_error(ctx));
+		tls_free(ctx);
+		tls_config_free(cfg);
+		return NULL;
+	}
+	tls_config_clear_keys(cfg);
+	tls_config_free(cfg);
+	return ctx;
+}
+
+static void
+srv_pki_set(const char *name, struct tls *ctx)
+{
+	struct srv_pki	*p;
+
+	TAILQ_FOREACH(p, &pkis, entry)
+		if (strcmp(p->name, name) == 0)
+			break;
+	if (p == NULL) {
+		if ((p = calloc(1, sizeof(*p))) == NULL)
+			fatal("calloc");
+		strlcpy(p->name, name, sizeof(p->name));
+		TAILQ_INSERT_TAIL(&pkis, p, entry);
+	} else {
+		p->tls->retired = 1;
+		p->tls->refs++;
+		srv_tls_put(p->tls);
+	}
+	if ((p->tls = calloc(1, sizeof(*p->tls))) == NULL)
+		fatal("calloc");
+	p->tls->ctx = ctx;
+}
+
+struct srv_tlsctx *
+srv_tls_get(const char *name)
+{
+	struct srv_pki	*p;
+
+	TAILQ_FOREACH(p, &pkis, entry)
+		if (strcmp(p->name, name) == 0) {
+			p->tls->refs++;
+			return p->tls;
+		}
+	return NULL;
+}
+
+void
+srv_tls_put(struct srv_tlsctx *t)
+{
+	if (--t->refs > 0 || !t->retired)
+		return;
+	tls_free(t->ctx);
+	free(t);
+}
+
+struct tls *
+srv_tls_ctx(const struct srv_tlsctx *t)
+{
+	return t->ctx;
+}
+
+void
+srv_tls_reload(struct ipc_msg *m)
+{
+	char		 name[NAME_MAX_CONF];
+	const uint8_t	*cert, *key;
+	uint32_t	 certlen, keylen;
+	struct tls	*ctx;
+
+	ipc_get_str(m, name, sizeof(name));
+	certlen = ipc_get_u32(m);
+	if (certlen > m->len - m->pos)
+		fatalx("%s: bad pki message", procs[proc_self].name);
+	cert = m->data + m->pos;
+	m->pos += certlen;
+	keylen = ipc_get_u32(m);
+	if (keylen > m->len - m->pos)
+		fatalx("%s: bad pki message", procs[proc_self].name);
+	key = m->data + m->pos;
+	m->pos += keylen;
+	ipc_end(m);
+	if ((ctx = srv_tls_new(name, (const char *)cert, certlen,
+	    (const char *)key, keylen)) == NULL) {
+		log_warnx("pki %s: keeping the previous certificate", name);
+		return;
+	}
+	srv_pki_set(name, ctx);
+	log_info("pki %s: certificate reloaded", name);
+}
+
+void
+srv_listen(enum listen_proto proto, int per_ip, size_t fds_per_session,
+    const char *busy, void (*cb)(int, const struct listener *,
+    const struct sockaddr_storage *))
+{
+	struct rlimit		 rl;
+	struct listener		*l;
+	struct srv_listener	*sl;
+	size_t			 i;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->proto != proto)
+			continue;	/* closed after fork */
+		if ((sl = calloc(1, sizeof(*sl))) == NULL)
+			fatal("calloc");
+		sl->l = *l;
+		TAILQ_INSERT_TAIL(&listeners, sl, entry);
+	}
+	for (i = 0; i < IPHASH; i++)
+		TAILQ_INIT(&iptab[i]);
+	max_per_ip = per_ip;
+	busy_msg = busy;
+	newconn = cb;
+
+	/* The parent raised the descriptor limit for every process. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	if (fds_per_session == 0)
+		fds_per_session = 1;
+	max_sessions = rl.rlim_cur > 128 ?
+	    (rl.rlim_cur - 64) / fds_per_session : 16;
+	evtimer_set(&ev_resume, srv_resume, NULL);
+}
+
+void
+srv_start(void)
+{
+	struct srv_listener	*sl;
+
+	TAILQ_FOREACH(sl, &listeners, entry) {
+		event_set(&sl->ev, sl->l.fd, EV_READ | EV_PERSIST,
+		    srv_accept, sl);
+		event_add(&sl->ev, NULL);
+	}
+	log_debug("%s: up to %zu sessions", procs[proc_self].name,
+	    max_sessions);
+}
+
+size_t
+srv_sessions(void)
+{
+	return nsessions;
+}
+
+size_t
+srv_max_sessions(void)
+{
+	return max_sessions;
+}
+
+static unsigned int
+ip_hash(const struct sockaddr_storage *ss)
+{
+	const uint8_t	*p;
+	size_t		 len, i;
+	unsigned int	 h = 2166136261u;
+
+	if (ss->ss_family == AF_INET) {
+		p = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+		len = 4;
+	} else {
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+		len = 16;
+	}
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % IPHASH;
+}
+
+static int
+ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static struct ipcount *
+ip_find(const struct sockaddr_storage *ss, int create)
+{
+	struct ipcount	*ic;
+	unsigned int	 h = ip_hash(ss);
+
+	TAILQ_FOREACH(ic, &iptab[h], entry)
+		if (ip_equal(&ic->ss, ss))
+			return ic;
+	if (!create)
+		return NULL;
+	if ((ic = calloc(1, sizeof(*ic))) == NULL)
+		fatal("calloc");
+	ic->ss = *ss;
+	TAILQ_INSERT_HEAD(&iptab[h], ic, entry);
+	return ic;
+}
+
+void
+srv_session_gone(const struct sockaddr_storage *ss)
+{
+	struct ipcount	*ic;
+
+	nsessions--;
+	if ((ic = ip_find(ss, 0)) != NULL && --ic->count == 0) {
+		TAILQ_REMOVE(&iptab[ip_hash(ss)], ic, entry);
+		free(ic);
+	}
+	if (paused && nsessions < max_sessions)
+		srv_resume(-1, 0, NULL);
+}
+
+static void
+srv_pause(void)
+{
+	struct srv_listener	*sl;
+
+	if (paused)
+		return;
+	paused = 1;
+	TAILQ_FOREACH(sl, &listeners, entry)
+		event_del(&sl->ev);
+}
+
+static void
+srv_resume(int fd, short ev, void *arg)
+{
+	struct srv_listener	*sl;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (!paused)
+		return;
+	paused = 0;
+	evtimer_del(&ev_resume);
+	TAILQ_FOREACH(sl, &listeners, entry)
+		event_add(&sl->ev, NULL);
+}
+
+static void
+srv_accept(int lfd, short ev, void *arg)
+{
+	struct srv_listener	*sl = arg;
+	struct sockaddr_storage	 ss;
+	struct ipcount		*ic;
+	struct timeval		 tv = { 1, 0 };
+	socklen_t		 len;
+	int			 fd;
+
+	(void)ev;
+	for (;;) {
+		if (nsessions >= max_sessions) {
+			srv_pause();
+			return;
+		}
+		len = sizeof(ss);
+		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Stop accepting for a while, don't spin. */
+				log_warnx("%s: out of file descriptors, "
+				    "pausing accept", procs[proc_self].name);
+				srv_pause();
+				evtimer_add(&ev_resume, &tv);
+				return;
+			}
+			log_warn("%s: accept", procs[proc_self].name);
+			return;
+		}
+		ic = ip_find(&ss, 1);
+		if (max_per_ip > 0 && ic->count >= max_per_ip) {
+			/* No plaintext on an implicit-TLS port. */
+			if (busy_msg != NULL &&
+			    !(sl->l.flags & (L_SMTPS | L_IMAPS)))
+				(void)send(fd, busy_msg, strlen(busy_msg),
+				    MSG_NOSIGNAL);
+			close(fd);
+			if (ic->count == 0) {
+				TAILQ_REMOVE(&iptab[ip_hash(&ss)], ic, entry);
+				free(ic);
+			}
+			continue;
+		}
+		ic->count++;
+		nsessions++;
+		newconn(fd, &sl->l, &ss);
+	}
+}
