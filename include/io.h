@@ -62,6 +62,9 @@ void		 io_set_maxline(struct io *, size_t);
  */
 char		*io_getline(struct io *, size_t *, int *);
 size_t		 io_datalen(const struct io *);
+/* Raw input (literal bytes): what is buffered, and how much was used. */
+const char	*io_data(struct io *, size_t *);
+void		 io_consume(struct io *, size_t);
 void		 io_write(struct io *, const void *, size_t);
 void		 io_printf(struct io *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));

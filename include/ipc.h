@@ -32,6 +32,11 @@ enum ipc_type {
 	/* smtp <-> lookup */
 	IMSG_L_RCPT,		/* reqid, msgid, flags, rcpt */
 	IMSG_L_RCPT_RES,	/* reqid, result, ndest, reason */
+	/* imap <-> lookup */
+	IMSG_L_AUTH,		/* reqid, table, user, password */
+	IMSG_L_AUTH_RES,	/* reqid, result, user, maildir */
+	/* deliver -> imap */
+	IMSG_I_NEW,		/* maildir (inside the mailbox root) */
 	/* lookup -> queue */
 	IMSG_Q_DEST,		/* msgid, rcpt, dest */
 	/* queue <-> deliver */
@@ -44,6 +49,10 @@ enum ipc_type {
 	IMSG_CTL_SHOW_QUEUE,	/* request */
 	IMSG_CTL_SHOW_QUEUE_RES, /* text lines, empty = end */
 };
+
+#define AUTH_OK		0	/* IMSG_L_AUTH_RES results */
+#define AUTH_FAIL	1
+#define AUTH_TEMPFAIL	2
 
 #define Q_FAIL_TEMP	0	/* 451 4.3.0 */
 #define Q_FAIL_NOSPACE	1	/* 452 4.3.1 */

@@ -41,6 +41,8 @@
 #define DEFAULT_MAX_MSG_SIZE	(35 * 1024 * 1024)
 #define DEFAULT_MAX_RCPT	100
 #define DEFAULT_MAX_PER_IP	20
+#define DEFAULT_IMAP_PER_IP	50	/* households and offices behind NAT */
+#define DEFAULT_IMAP_PER_USER	20	/* Thunderbird uses 5 per account */
 #define DEFAULT_SMTP_TIMEOUT	300	/* seconds, RFC 5321 4.5.3.2 */
 #define DEFAULT_QUEUE_TTL	(4 * 24 * 3600)
 #define DEFAULT_RETRY_LOCAL	5	/* first local retry, seconds */
@@ -222,6 +224,8 @@ struct maild_conf {
 	size_t			 max_msg_size;
 	int			 max_rcpt;
 	int			 max_per_ip;
+	int			 imap_max_per_ip;
+	int			 imap_max_per_user;
 	int			 smtp_timeout;
 	time_t			 queue_ttl;
 	time_t			 retry_local;
@@ -355,6 +359,7 @@ int	spool_walk(void (*)(struct envelope *, void *), void *);
 
 int	write_full(int, const void *, size_t);
 char	*read_fd(int, size_t, size_t *);
+const char *path_inside(const char *, const char *);
 
 /* -- Maildir delivery (maildir.c), used by the deliver process -- */
 

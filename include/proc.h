@@ -18,7 +18,7 @@ enum proc_type {
 	PROC_DELIVER,
 	PROC_CONTROL,
 	PROC_RELAY,		/* outbound SMTP (later) */
-	PROC_IMAP,		/* IMAP server (later) */
+	PROC_IMAP,		/* IMAP server */
 	PROC_COUNT
 };
 
@@ -61,6 +61,8 @@ void	queue_main(void);
 void	queue_dispatch(struct ipc *, struct ipc_msg *);
 void	deliver_main(void);
 void	deliver_dispatch(struct ipc *, struct ipc_msg *);
+void	imap_main(void);
+void	imap_dispatch(struct ipc *, struct ipc_msg *);
 void	control_main(void);
 void	control_dispatch(struct ipc *, struct ipc_msg *);
 void	parent_dispatch(struct ipc *, struct ipc_msg *);

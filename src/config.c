@@ -72,7 +72,7 @@ struct pkiline {
 enum setting {
 	S_HOSTNAME, S_SPOOL, S_SOCKET, S_USER, S_VMAIL_USER, S_MSG_SIZE,
 	S_MAX_RCPT, S_MAX_PER_IP, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
-	S_RETRY_MAX, S_COUNT
+	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_COUNT
 };
 
 struct parser {
@@ -162,6 +162,7 @@ static int	 parse_socket(struct parser *);
 static int	 parse_user(struct parser *);
 static int	 parse_vmail(struct parser *);
 static int	 parse_smtp(struct parser *);
+static int	 parse_imap(struct parser *);
 static int	 parse_queue(struct parser *);
 static int	 parse_pki(struct parser *);
 static int	 parse_table(struct parser *);
@@ -202,6 +203,7 @@ static const struct {
 	{ "listen",	parse_listen },
 	{ "match",	parse_match },
 	{ "pki",	parse_pki },
+	{ "imap",	parse_imap },
 	{ "queue",	parse_queue },
 	{ "smtp",	parse_smtp },
 	{ "socket",	parse_socket },
@@ -978,6 +980,42 @@ parse_smtp(struct parser *p)
 			p->seen[S_MAX_PER_IP] = p->line;
 		} else {
 			expected(p, peek(p), "max-rcpt or max-per-ip");
+			return -1;
+		}
+	} while (peek(p) != NULL);
+	return 0;
+}
+
+/* imap limit max-per-ip N [max-per-user N] */
+static int
+parse_imap(struct parser *p)
+{
+	struct maild_conf	*c = p->conf;
+	int			 n;
+
+	if (!kw_accept(p, "limit")) {
+		expected(p, peek(p), "limit");
+		return -1;
+	}
+	do {
+		if (kw_accept(p, "max-per-ip")) {
+			if (dup_setting(p, S_IMAP_PER_IP,
+			    "imap limit max-per-ip") == -1 ||
+			    get_count(p, "max-per-ip", "a number of connections",
+			    &n) == -1)
+				return -1;
+			c->imap_max_per_ip = n;
+			p->seen[S_IMAP_PER_IP] = p->line;
+		} else if (kw_accept(p, "max-per-user")) {
+			if (dup_setting(p, S_IMAP_PER_USER,
+			    "imap limit max-per-user") == -1 ||
+			    get_count(p, "max-per-user",
+			    "a number of connections", &n) == -1)
+				return -1;
+			c->imap_max_per_user = n;
+			p->seen[S_IMAP_PER_USER] = p->line;
+		} else {
+			expected(p, peek(p), "max-per-ip or max-per-user");
 			return -1;
 		}
 	} while (peek(p) != NULL);
@@ -1973,6 +2011,8 @@ config_parse_buf(const char *name, const char *buf, size_t len, int flags)
 	c->max_msg_size = DEFAULT_MAX_MSG_SIZE;
 	c->max_rcpt = DEFAULT_MAX_RCPT;
 	c->max_per_ip = DEFAULT_MAX_PER_IP;
+	c->imap_max_per_ip = DEFAULT_IMAP_PER_IP;
+	c->imap_max_per_user = DEFAULT_IMAP_PER_USER;
 	c->smtp_timeout = DEFAULT_SMTP_TIMEOUT;
 	c->queue_ttl = DEFAULT_QUEUE_TTL;
 	c->retry_local = DEFAULT_RETRY_LOCAL;
@@ -2174,6 +2214,7 @@ dump_str(FILE *fp, const char *s)
  *	smtp max-message-size BYTES
  *	smtp limit max-rcpt N
  *	smtp limit max-per-ip N
+ *	imap limit max-per-ip N max-per-user N
  *	smtp timeout SECONDS
  *	queue ttl SECONDS
  *	queue retry SECONDS
@@ -2220,6 +2261,8 @@ config_dump(const struct maild_conf *c, FILE *fp)
 	fprintf(fp, "\nsmtp max-message-size %zu\n", c->max_msg_size);
 	fprintf(fp, "smtp limit max-rcpt %d\n", c->max_rcpt);
 	fprintf(fp, "smtp limit max-per-ip %d\n", c->max_per_ip);
+	fprintf(fp, "imap limit max-per-ip %d max-per-user %d\n",
+	    c->imap_max_per_ip, c->imap_max_per_user);
 	fprintf(fp, "smtp timeout %d\n", c->smtp_timeout);
 	fprintf(fp, "queue ttl %lld\n", (long long)c->queue_ttl);
 	fprintf(fp, "queue retry %lld\n", (long long)c->retry_local);

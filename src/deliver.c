@@ -50,20 +50,6 @@ deliver_main(void)
 	event_dispatch();
 }
 
-/* The mailbox path as seen from inside our root; NULL if outside. */
-static const char *
-deliver_path(const char *path)
-{
-	size_t	 len = strlen(root);
-
-	if (strcmp(root, "/") == 0)
-		return path[0] == '/' && path[1] != '\0' ? path + 1 : NULL;
-	if (strncmp(path, root, len) != 0 || path[len] != '/' ||
-	    path[len + 1] == '\0')
-		return NULL;
-	return path + len + 1;
-}
-
 static void
 deliver_queue(struct ipc_msg *m)
 {
@@ -108,7 +94,7 @@ deliver_run(int fd, short ev, void *arg)
 			strlcpy(j->err, "not a mailbox destination",
 			    sizeof(j->err));
 			j->result = -2;
-		} else if ((j->path = deliver_path(j->dest.path)) == NULL) {
+		} else if ((j->path = path_inside(root, j->dest.path)) == NULL) {
 			/* Truncation of the message is fine. */
 			if (snprintf(j->err, sizeof(j->err), "%s: outside the "
 			    "mailbox root %s", j->dest.path, root) < 0)
@@ -147,8 +133,17 @@ deliver_run(int fd, short ev, void *arg)
 	}
 	for (i = 0; i < n; i++) {
 		deliver_report(batch[i]);
-		free(batch[i]);
+		/* IDLE sessions learn of it now, not at their next poll. */
+		for (k = 0; k < i; k++)
+			if (batch[k]->result == 0 && batch[i]->result == 0 &&
+			    strcmp(batch[k]->path, batch[i]->path) == 0)
+				break;
+		if (batch[i]->result == 0 && k == i)
+			proc_send(PROC_IMAP, IMSG_I_NEW, -1, batch[i]->path,
+			    strlen(batch[i]->path) + 1);
 	}
+	for (i = 0; i < n; i++)
+		free(batch[i]);
 }
 
 static void

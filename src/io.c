@@ -118,6 +118,24 @@ io_datalen(const struct io *io)
 	return io->rlen - io->rpos;
 }
 
+/* Raw buffered input (IMAP literals): pointer and length, then consume. */
+const char *
+io_data(struct io *io, size_t *lenp)
+{
+	io_unhide_cr(io);
+	*lenp = io->rlen - io->rpos;
+	return io->rbuf == NULL ? "" : io->rbuf + io->rpos;
+}
+
+void
+io_consume(struct io *io, size_t n)
+{
+	io_unhide_cr(io);
+	if (n > io->rlen - io->rpos)
+		n = io->rlen - io->rpos;
+	io->rpos += n;
+}
+
 /* Put back the CR that io_getline() hid behind the previous chunk. */
 static void
 io_unhide_cr(struct io *io)

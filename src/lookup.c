@@ -2,7 +2,8 @@
  * The lookup process: it holds the tables (passwd, virtuals, aliases)
  * and answers the questions that need them.  For each RCPT it expands
  * the recipient and submits the destinations straight to the queue, so
- * the network-facing smtp process never chooses where mail goes.
+ * the network-facing smtp process never chooses where mail goes.  It
+ * checks passwords, so no network-facing process holds a hash.
  */
 #include <sys/types.h>
 
@@ -10,10 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "passwd.h"
 #include "proc.h"
 
 static void	lookup_table(struct maild_conf *, struct ipc_msg *);
 static void	lookup_rcpt(struct ipc_msg *);
+static void	lookup_auth(struct ipc_msg *);
+static int	lookup_maildir(const struct mailaddr *, char *, size_t);
 
 static int			 ready;
 
@@ -102,6 +106,105 @@ lookup_rcpt(struct ipc_msg *m)
 	proc_send_buf(PROC_SMTP, IMSG_L_RCPT_RES, -1, &b);
 }
 
+/*
+ * A login: user and password against the listener's passwd table, and
+ * the Maildir that mail to the user is delivered to (the one source of
+ * the mail location is the delivery action of mail.conf).
+ */
+static void
+lookup_auth(struct ipc_msg *m)
+{
+	struct ipc_buf	 b;
+	struct mailaddr	 addr;
+	struct table	*t;
+	const char	*value, *pass, *user, *table;
+	char		 login[ADDR_MAX + 1], hash[PASSWD_HASH_MAX];
+	char		 maildir[PATH_MAX] = "";
+	uint64_t	 reqid;
+	uint32_t	 passlen, res = AUTH_FAIL;
+	int		 r;
+
+	reqid = ipc_get_u64(m);
+	table = ipc_get_strp(m);
+	user = ipc_get_strp(m);
+	passlen = ipc_get_u32(m);
+	if (passlen > m->len - m->pos)
+		fatalx("lookup: bad auth message");
+	pass = (const char *)m->data + m->pos;
+	m->pos += passlen;
+	ipc_end(m);
+
+	login[0] = '\0';
+	if (!ready || (t = config_table(conf, table)) == NULL)
+		res = AUTH_TEMPFAIL;
+	else if (strlcpy(login, user, sizeof(login)) >= sizeof(login) ||
+	    addr_parse(login, &addr, ADDR_ALLOW_UTF8) == -1) {
+		passwd_dummy_verify(pass, passlen);
+		login[0] = '\0';
+	} else {
+		str_lower(login);
+		if ((r = table_lookup(t, login, &value)) == -1)
+			res = AUTH_TEMPFAIL;
+		else if (r == 0 || passwd_hash_field(value, hash,
+		    sizeof(hash)) == -1)
+			passwd_dummy_verify(pass, passlen);
+		else if ((r = passwd_verify(hash, pass, passlen)) == 1)
+			res = AUTH_OK;
+		else if (r == -1)
+			log_warnx("table %s: unusable hash for %s", t->name,
+			    login);
+		if (res == AUTH_OK) {
+			str_lower(addr.user);
+			str_lower(addr.domain);
+			if (lookup_maildir(&addr, maildir,
+			    sizeof(maildir)) == -1) {
+				log_warnx("login %s: no Maildir to serve",
+				    login);
+				res = AUTH_TEMPFAIL;
+			}
+		}
+	}
+	explicit_bzero(hash, sizeof(hash));
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, reqid);
+	ipc_add_u32(&b, res);
+	ipc_add_str(&b, res == AUTH_OK ? login : "");
+	ipc_add_str(&b, res == AUTH_OK ? maildir : "");
+	proc_send_buf(PROC_IMAP, IMSG_L_AUTH_RES, -1, &b);
+}
+
+/*
+ * Where mail from anywhere to addr is delivered: the destination of
+ * that address itself (or the only one), inside the mailbox root.
+ */
+static int
+lookup_maildir(const struct mailaddr *addr, char *out, size_t outsz)
+{
+	struct dest	*dests, *d = NULL;
+	const char	*rel;
+	char		 err[ERRMSG_MAX];
+	size_t		 n = 0, i;
+	int		 r = -1;
+
+	if ((dests = calloc(MAX_EXPAND_DEST, sizeof(*dests))) == NULL)
+		fatal("calloc");
+	if (expand_rcpt(conf, addr, 0, dests, MAX_EXPAND_DEST, &n, err,
+	    sizeof(err)) == EXP_OK) {
+		for (i = 0; i < n; i++)
+			if (dests[i].type == DEST_MAILDIR &&
+			    strcmp(dests[i].addr.user, addr->user) == 0 &&
+			    strcmp(dests[i].addr.domain, addr->domain) == 0)
+				d = &dests[i];
+		if (d == NULL && n == 1 && dests[0].type == DEST_MAILDIR)
+			d = &dests[0];
+	}
+	if (d != NULL && (rel = path_inside(conf->vmail_root,
+	    d->path)) != NULL && strlcpy(out, rel, outsz) < outsz)
+		r = 0;
+	free(dests);
+	return r;
+}
+
 void
 lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
@@ -132,6 +235,9 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		break;
 	case IMSG_L_RCPT:
 		lookup_rcpt(m);
+		break;
+	case IMSG_L_AUTH:
+		lookup_auth(m);
 		break;
 	default:
 		fatalx("lookup: unexpected message %u from %s", m->type,

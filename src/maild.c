@@ -185,17 +185,13 @@ warn_unimplemented(struct maild_conf *c)
 		if (l->line == last)
 			continue;	/* one statement, several addresses */
 		last = l->line;
-		if (l->flags & L_AUTH)
+		if ((l->flags & L_AUTH) && l->proto == PROTO_SMTP)
 			log_warnx("%s:%d: warning: AUTH is not implemented yet; "
 			    "this listener refuses it", c->path, l->line);
 		if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS))
 			log_warnx("%s:%d: warning: rdns/fcrdns checks are not "
 			    "implemented yet; clients are not checked",
 			    c->path, l->line);
-		if (l->proto == PROTO_IMAP)
-			log_warnx("%s:%d: warning: IMAP is not implemented "
-			    "yet; nothing will listen here", c->path,
-			    l->line);
 	}
 }
 
@@ -374,6 +370,7 @@ parent_send_pkis(struct maild_conf *c)
 		ipc_add_u32(b, k->key_len);
 		ipc_add(b, k->key, k->key_len);
 		proc_send_buf(PROC_SMTP, IMSG_CONF_PKI, -1, b);
+		proc_send_buf(PROC_IMAP, IMSG_CONF_PKI, -1, b);
 		explicit_bzero(b, sizeof(*b));
 	}
 	free(b);

@@ -33,7 +33,8 @@ struct proc_info procs[PROC_COUNT] = {
 	[PROC_CONTROL] = { "control", "maild-control", 1, 0, 0, control_main,
 	    control_dispatch },
 	[PROC_RELAY] =	 { "relay", "maild-relay", 0, 0, 0, NULL, NULL },
-	[PROC_IMAP] =	 { "imap", "maild-imap", 0, 0, 1, NULL, NULL },
+	[PROC_IMAP] =	 { "imap", "maild-imap", 1, 0, 1, imap_main,
+	    imap_dispatch },
 };
 
 enum proc_type		 proc_self = PROC_PARENT;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "maild.h"
@@ -68,4 +69,21 @@ read_fd(int fd, size_t max, size_t *lenp)
 	buf[len] = '\0';
 	*lenp = len;
 	return buf;
+}
+
+/*
+ * The part of path below root (both absolute), as seen by a process
+ * chrooted to root; NULL if path is not strictly inside root.
+ */
+const char *
+path_inside(const char *root, const char *path)
+{
+	size_t	 len = strlen(root);
+
+	if (strcmp(root, "/") == 0)
+		return path[0] == '/' && path[1] != '\0' ? path + 1 : NULL;
+	if (strncmp(path, root, len) != 0 || path[len] != '/' ||
+	    path[len + 1] == '\0')
+		return NULL;
+	return path + len + 1;
 }

@@ -30,6 +30,7 @@ def main():
         "maild-control": (maild_pw, empty),
         "maild-queue": (maild_pw, os.path.realpath(m.spool)),
         "maild-deliver": (vmail_pw, os.path.realpath(m.vmail)),
+        "maild-imap": (vmail_pw, os.path.realpath(m.vmail)),
     }
     # Children name themselves right after fork: give them a moment.
     t.wait_until(lambda: set(expect) <= set(
