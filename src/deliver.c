@@ -81,6 +81,7 @@ deliver_run(int fd, short ev, void *arg)
 {
 	struct timeval	 tv = { 0, 0 };
 	struct job	*batch[DELIVER_BATCH], *j;
+	struct ipc_buf	 b;
 	size_t		 n = 0, i, k;
 	char		 err[ERRMSG_MAX];
 
@@ -138,9 +139,11 @@ deliver_run(int fd, short ev, void *arg)
 			if (batch[k]->result == 0 && batch[i]->result == 0 &&
 			    strcmp(batch[k]->path, batch[i]->path) == 0)
 				break;
-		if (batch[i]->result == 0 && k == i)
-			proc_send(PROC_IMAP, IMSG_I_NEW, -1, batch[i]->path,
-			    strlen(batch[i]->path) + 1);
+		if (batch[i]->result == 0 && k == i) {
+			ipc_buf_init(&b);
+			ipc_add_str(&b, batch[i]->path);
+			proc_send_buf(PROC_IMAP, IMSG_I_NEW, -1, &b);
+		}
 	}
 	for (i = 0; i < n; i++)
 		free(batch[i]);
