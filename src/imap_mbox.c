@@ -878,8 +878,11 @@ commit(struct mbox *m, int force)
 	if (m->list_dirty) {
 		if (list_save(m) == -1)
 			ret = -1;
-		else
+		else {
 			m->list_dirty = 0;
+			/* Its header names HIGHESTMODSEQ: keep them equal. */
+			m->cache_dirty = 1;
+		}
 	}
 	if (m->cur_dirty) {
 		if (dir_fsync(m, "cur") == -1)

@@ -416,6 +416,14 @@ s_io(struct io *io, int ev, void *arg)
 		}
 		if (s->wait == W_FETCH)
 			s_fetch_run(s);
+		else if (s->wait == W_STARTTLS && s->io->tls == NULL) {
+			/* Nothing sent before it may count (CVE-2011-0411). */
+			io_drop_input(s->io);
+			if (io_start_tls(s->io, srv_tls_ctx(s->tls)) == -1) {
+				s_close(s, io_error(s->io));
+				return;
+			}
+		}
 		break;
 	case IO_TIMEOUT:
 		if (s->wait == W_FETCH || s->wait == W_LOOKUP ||
@@ -875,11 +883,8 @@ cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	s_tagged(s, "OK", "Begin TLS negotiation now");
-	/* Nothing sent before the handshake may count (CVE-2011-0411). */
-	io_drop_input(s->io);
+	/* The handshake starts once the OK is out (s_io, IO_LOWAT). */
 	s->wait = W_STARTTLS;
-	if (io_start_tls(s->io, srv_tls_ctx(s->tls)) == -1)
-		s->state = S_LOGOUT;
 }
 
 static int
@@ -1253,71 +1258,113 @@ s_flag_list(struct imap_session *s, char *buf, size_t len, int perm)
 	strlcat(buf, ")", len);
 }
 
+/* Append range [lo, hi] to a growing range list. */
+static void
+ranges_add(struct imap_seqrange **r, size_t *n, uint32_t lo, uint32_t hi)
+{
+	if (*n > 0 && (*r)[*n - 1].hi + 1 == lo) {
+		(*r)[*n - 1].hi = hi;
+		return;
+	}
+	if ((*r = reallocarray(*r, *n + 1, sizeof(**r))) == NULL)
+		fatal("reallocarray");
+	(*r)[*n].lo = lo;
+	(*r)[*n].hi = hi;
+	(*n)++;
+}
+
+/*
+ * "* VANISHED (EARLIER) ..." for the UIDs expunged after modseq, within
+ * only (NULL: any).  Without a history that reaches back so far, every
+ * UID below UIDNEXT that is not in the mailbox is reported: more than
+ * the client needs, which RFC 7162 allows, and never less.
+ */
+static void
+s_vanished_earlier(struct imap_session *s, uint64_t modseq,
+    const struct imap_seqset *only)
+{
+	struct imap_seqrange	*r = NULL, *o = NULL;
+	struct mbuf		 b;
+	uint32_t		*gone = NULL, next = 1, u, lo, hi;
+	size_t			 ngone = 0, n = 0, no = 0, i, j;
+
+	if (mbox_vanished_since(s->mb, modseq, &gone, &ngone) == 0) {
+		for (i = 0; i < ngone; i++)
+			ranges_add(&r, &n, gone[i], gone[i]);
+	} else {
+		for (i = 0; i < mbox_count(s->mb); i++) {
+			u = mbox_msg(s->mb, i)->uid;
+			if (u > next)
+				ranges_add(&r, &n, next, u - 1);
+			next = u + 1;
+		}
+		if (next < mbox_uidnext(s->mb))
+			ranges_add(&r, &n, next, mbox_uidnext(s->mb) - 1);
+	}
+	free(gone);
+	if (only != NULL) {
+		/* Intersection of two sorted lists of disjoint ranges. */
+		for (i = 0, j = 0; i < n && j < only->n;) {
+			lo = r[i].lo > only->r[j].lo ? r[i].lo : only->r[j].lo;
+			hi = r[i].hi < only->r[j].hi ? r[i].hi : only->r[j].hi;
+			if (lo <= hi)
+				ranges_add(&o, &no, lo, hi);
+			if (r[i].hi < only->r[j].hi)
+				i++;
+			else
+				j++;
+		}
+		free(r);
+		r = o;
+		n = no;
+	}
+	if (n > 0) {
+		memset(&b, 0, sizeof(b));
+		mbuf_add(&b, "* VANISHED (EARLIER) ", 21);
+		for (i = 0; i < n; i++) {
+			if (r[i].lo == r[i].hi)
+				mbuf_printf(&b, "%s%u", i ? "," : "", r[i].lo);
+			else
+				mbuf_printf(&b, "%s%u:%u", i ? "," : "",
+				    r[i].lo, r[i].hi);
+		}
+		mbuf_add(&b, "\r\n", 2);
+		io_write(s->io, b.data, b.len);
+		mbuf_free(&b);
+	}
+	free(r);
+}
+
 /* SELECT (QRESYNC (uidvalidity modseq [known-uids])): what changed. */
 static void
 s_qresync(struct imap_session *s, const struct imap_arg *q)
 {
 	const struct imap_arg	*a = q->list;
-	struct imap_seqset	 known;
 	const struct mbox_msg	*m;
-	struct mbuf		 b;
+	struct imap_seqset	 known;
 	const char		*err;
-	uint32_t		*gone = NULL, *keep = NULL;
-	size_t			 ngone = 0, nkeep = 0, i;
 	unsigned long long	 uv, ms;
 	char			*end;
-	int			 have_known = 0, exact;
+	size_t			 i;
+	long			 idx;
+	int			 have_known = 0;
 
+	errno = 0;
 	uv = strtoull(a->str, &end, 10);
-	if (uv != mbox_uidvalidity(s->mb))
+	if (*end != '\0' || errno != 0 || uv != mbox_uidvalidity(s->mb))
 		return;		/* the client must resync from scratch */
 	ms = strtoull(a->next->str, &end, 10);
-	if (a->next->next != NULL && a->next->next->type == IMAP_ARG_ATOM) {
-		if (imap_seqset_parse(a->next->next->str, mbox_uidnext(s->mb),
-		    &known, &err) == 0)
-			have_known = 1;
-	}
-	exact = mbox_vanished_since(s->mb, ms, &gone, &ngone) == 0;
-	memset(&b, 0, sizeof(b));
-	if (!exact && have_known) {
-		/* No history that far back: every known UID not here. */
-		for (i = 0; i < known.n; i++) {
-			uint32_t u;
-
-			for (u = known.r[i].lo; u <= known.r[i].hi &&
-			    u < mbox_uidnext(s->mb); u++) {
-				if (mbox_find(s->mb, u) >= 0)
-					continue;
-				if ((keep = reallocarray(keep, nkeep + 1,
-				    sizeof(*keep))) == NULL)
-					fatal("reallocarray");
-				keep[nkeep++] = u;
-				if (u == UINT32_MAX)
-					break;
-			}
-		}
-		gone = keep;
-		ngone = nkeep;
-	} else if (exact && have_known) {
-		for (i = 0; i < ngone; i++)
-			if (imap_seqset_contains(&known, gone[i]))
-				gone[nkeep++] = gone[i];
-		ngone = nkeep;
-	}
-	if (ngone > 0) {
-		mbuf_add(&b, "* VANISHED (EARLIER) ", 21);
-		uidset_text(&b, gone, ngone);
-		mbuf_add(&b, "\r\n", 2);
-		io_write(s->io, b.data, b.len);
-	}
-	mbuf_free(&b);
-	free(gone);
+	if (*end != '\0' || errno != 0)
+		return;
+	if (a->next->next != NULL && a->next->next->type == IMAP_ARG_ATOM &&
+	    imap_seqset_parse(a->next->next->str, UINT32_MAX, &known,
+	    &err) == 0)
+		have_known = 1;
+	s_vanished_earlier(s, ms, have_known ? &known : NULL);
 	if (have_known)
 		imap_seqset_free(&known);
 	for (i = 0; i < s->nview; i++) {
-		long idx = mbox_find(s->mb, s->view[i]);
-
-		if (idx < 0)
+		if ((idx = mbox_find(s->mb, s->view[i])) < 0)
 			continue;
 		m = mbox_msg(s->mb, idx);
 		if (m->modseq > ms)
@@ -1726,6 +1773,23 @@ subs_has(const char *buf, size_t len, const char *name)
 	return 0;
 }
 
+/* 1 if a name below name ("name/...") is in the subscriptions text. */
+static int
+subs_has_child(const char *buf, size_t len, const char *name)
+{
+	const char	*p = buf, *e, *end = buf + len;
+	size_t		 n = strlen(name);
+
+	for (; p != NULL && p < end; p = e + 1) {
+		if ((e = memchr(p, '\n', end - p)) == NULL)
+			e = end;
+		if ((size_t)(e - p) > n + 1 && memcmp(p, name, n) == 0 &&
+		    p[n] == MAILBOX_SEP)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 subs_change(struct imap_session *s, const char *name, int add)
 {
@@ -2010,7 +2074,8 @@ cmd_list(struct imap_session *s, const struct imap_command *cmd)
 	char			*subs;
 	size_t			 subslen, i;
 	int			 lsub = strcmp(cmd->name, "LSUB") == 0;
-	int			 opts = 0, items = 0, sub, extended = 0;
+	int			 opts = 0, items = 0, sub, childsub;
+	int			 extended = 0;
 
 	if (!lsub && a != NULL && a->type == IMAP_ARG_LIST) {
 		for (p = a->list; p != NULL; p = p->next)
@@ -2089,7 +2154,10 @@ cmd_list(struct imap_session *s, const struct imap_command *cmd)
 		if (!list_match(pats, ref, e->name))
 			continue;
 		sub = subs != NULL && subs_has(subs, subslen, e->name);
-		if ((opts & LS_SUBSCRIBED) && !sub)
+		/* RECURSIVEMATCH: parents of subscribed mailboxes too. */
+		childsub = (opts & LS_RECURSIVE) && subs != NULL &&
+		    subs_has_child(subs, subslen, e->name);
+		if ((opts & LS_SUBSCRIBED) && !sub && !childsub)
 			continue;
 		su = mailbox_special_use(e->name);
 		if ((opts & LS_SPECIALUSE) && su == NULL)
@@ -2112,7 +2180,8 @@ cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			attrs[strlen(attrs) - 1] = '\0';
 		if (s_name_out(e->name, enc, sizeof(enc)) == -1)
 			continue;
-		s_printf(s, "* %s (%s) \"/\" %s\r\n", cmd->name, attrs, enc);
+		s_printf(s, "* %s (%s) \"/\" %s%s\r\n", cmd->name, attrs, enc,
+		    childsub ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : "");
 		if ((opts & LR_STATUS) && !(e->attrs & MBOX_A_NONEXISTENT) &&
 		    mailbox_name_to_dir(e->name, MAILBOX_UTF8, dir,
 		    sizeof(dir), NULL) == 0) {
@@ -2573,10 +2642,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	struct fetchjob		*fj;
 	struct fetch_spec	*spec;
 	struct imap_seqset	 set;
-	struct mbuf		 b;
 	const char		*err;
-	uint32_t		*gone = NULL;
-	size_t			 ngone = 0, i, k;
 
 	if (cmd->nargs < 2 || cmd->nargs > 3) {
 		s_tagged(s, "BAD", "FETCH takes a set and items");
@@ -2608,23 +2674,7 @@ cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	if ((fj->needs & FETCH_VANISHED) &&
 	    imap_seqset_parse(cmd->args->str, mbox_uidnext(s->mb) - 1, &set,
 	    &err) == 0) {
-		if (mbox_vanished_since(s->mb, fj->changedsince, &gone,
-		    &ngone) == 0) {
-			for (i = 0, k = 0; i < ngone; i++)
-				if (imap_seqset_contains(&set, gone[i]))
-					gone[k++] = gone[i];
-			ngone = k;
-		}
-		/* else: no history that far back; report nothing. */
-		if (ngone > 0) {
-			memset(&b, 0, sizeof(b));
-			mbuf_add(&b, "* VANISHED (EARLIER) ", 21);
-			uidset_text(&b, gone, ngone);
-			mbuf_add(&b, "\r\n", 2);
-			io_write(s->io, b.data, b.len);
-			mbuf_free(&b);
-		}
-		free(gone);
+		s_vanished_earlier(s, fj->changedsince, &set);
 		imap_seqset_free(&set);
 	}
 	s->fj = fj;
