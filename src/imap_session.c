@@ -1761,8 +1761,12 @@ subs_read(struct imap_session *s, size_t *lenp)
 static int
 subs_has(const char *buf, size_t len, const char *name)
 {
-	const char	*p = buf, *e, *end = buf + len;
+	const char	*p = buf, *e, *end;
 	size_t		 n = strlen(name);
+
+	if (buf == NULL)
+		return 0;
+	end = buf + len;
 
 	for (; p != NULL && p < end; p = e + 1) {
 		if ((e = memchr(p, '\n', end - p)) == NULL)
@@ -1777,8 +1781,12 @@ subs_has(const char *buf, size_t len, const char *name)
 static int
 subs_has_child(const char *buf, size_t len, const char *name)
 {
-	const char	*p = buf, *e, *end = buf + len;
+	const char	*p = buf, *e, *end;
 	size_t		 n = strlen(name);
+
+	if (buf == NULL)
+		return 0;
+	end = buf + len;
 
 	for (; p != NULL && p < end; p = e + 1) {
 		if ((e = memchr(p, '\n', end - p)) == NULL)
@@ -1806,7 +1814,8 @@ subs_change(struct imap_session *s, const char *name, int add)
 	}
 	memset(&out, 0, sizeof(out));
 	mbuf_add(&out, "", 0);
-	for (p = buf, end = buf + len; p != NULL && p < end; p = e + 1) {
+	end = buf != NULL ? buf + len : NULL;
+	for (p = buf; p != NULL && p < end; p = e + 1) {
 		if ((e = memchr(p, '\n', end - p)) == NULL)
 			e = end;
 		if (e == p || ((size_t)(e - p) == n && memcmp(p, name, n) == 0))
