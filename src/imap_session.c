@@ -710,56 +710,59 @@ s_update(struct imap_session *s, int expunge_ok)
 {
 	const struct mbox_msg	*m;
 	struct mbuf		 b;
-	uint32_t		*gone = NULL, last, cnt;
-	size_t			 i, j, ngone = 0, before;
-	long			 idx;
+	uint32_t		*gone = NULL, last, cnt, j;
+	size_t			 i, k, ngone = 0, before;
+	int			 flags;
 
 	if (s->mb == NULL)
 		return;
-	if (expunge_ok) {
-		for (i = 0, j = 0; i < s->nview; i++) {
-			if (mbox_find(s->mb, s->view[i]) >= 0) {
-				s->view[j++] = s->view[i];
-				continue;
-			}
-			if (s->enabled & EN_QRESYNC) {
-				if ((gone = reallocarray(gone, ngone + 1,
-				    sizeof(*gone))) == NULL)
-					fatal("reallocarray");
-				gone[ngone++] = s->view[i];
-			} else
-				s_printf(s, "* %zu EXPUNGE\r\n", j + 1);
-		}
-		s->nview = j;
-		if (ngone > 0) {
-			memset(&b, 0, sizeof(b));
-			mbuf_add(&b, "* VANISHED ", 11);
-			uidset_text(&b, gone, ngone);
-			mbuf_add(&b, "\r\n", 2);
-			io_write(s->io, b.data, b.len);
-			mbuf_free(&b);
-		}
-		free(gone);
-	}
-	/* Flag changes of messages the client already knows. */
-	before = s->nview;
-	if (mbox_highestmodseq(s->mb) > s->seen_modseq) {
-		for (i = 0; i < before; i++) {
-			if ((idx = mbox_find(s->mb, s->view[i])) < 0)
-				continue;
-			m = mbox_msg(s->mb, idx);
-			if (m->modseq > s->seen_modseq)
-				s_flags_line(s, i + 1, m, 0);
-		}
-	}
-	/* New messages: UIDs above the view's last one. */
-	last = s->nview > 0 ? s->view[s->nview - 1] : 0;
 	cnt = mbox_count(s->mb);
-	for (i = cnt; i > 0; i--)
-		if (mbox_msg(s->mb, i - 1)->uid <= last)
+	flags = mbox_highestmodseq(s->mb) > s->seen_modseq;
+	/*
+	 * View and mailbox are both sorted by UID: one merge finds the
+	 * expunged messages and the flag changes, with no lookups (a
+	 * delivery wakes every IDLE session of a mailbox).
+	 */
+	for (i = 0, j = 0, k = 0; i < s->nview; i++) {
+		while (j < cnt && mbox_msg(s->mb, j)->uid < s->view[i])
+			j++;
+		if (j < cnt && (m = mbox_msg(s->mb, j))->uid == s->view[i]) {
+			if (flags && m->modseq > s->seen_modseq)
+				s_flags_line(s, k + 1, m, 0);
+			s->view[k++] = s->view[i];
+			continue;
+		}
+		if (!expunge_ok) {
+			/* Reported later: the message keeps its number. */
+			s->view[k++] = s->view[i];
+			continue;
+		}
+		if (s->enabled & EN_QRESYNC) {
+			if ((gone = reallocarray(gone, ngone + 1,
+			    sizeof(*gone))) == NULL)
+				fatal("reallocarray");
+			gone[ngone++] = s->view[i];
+		} else
+			s_printf(s, "* %zu EXPUNGE\r\n", k + 1);
+	}
+	s->nview = k;
+	if (ngone > 0) {
+		memset(&b, 0, sizeof(b));
+		mbuf_add(&b, "* VANISHED ", 11);
+		uidset_text(&b, gone, ngone);
+		mbuf_add(&b, "\r\n", 2);
+		io_write(s->io, b.data, b.len);
+		mbuf_free(&b);
+	}
+	free(gone);
+	/* New messages: UIDs above the view's last one. */
+	before = s->nview;
+	last = s->nview > 0 ? s->view[s->nview - 1] : 0;
+	for (j = cnt; j > 0; j--)
+		if (mbox_msg(s->mb, j - 1)->uid <= last)
 			break;
-	for (; i < cnt; i++)
-		view_add(s, mbox_msg(s->mb, i)->uid);
+	for (; j < cnt; j++)
+		view_add(s, mbox_msg(s->mb, j)->uid);
 	if (s->nview != before)
 		s_printf(s, "* %zu EXISTS\r\n", s->nview);
 	s->seen_modseq = mbox_highestmodseq(s->mb);
