@@ -8,6 +8,7 @@
 #define MAILD_IO_H
 
 #include <event.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <tls.h>
 
@@ -68,6 +69,8 @@ void		 io_consume(struct io *, size_t);
 void		 io_write(struct io *, const void *, size_t);
 void		 io_printf(struct io *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
+void		 io_vprintf(struct io *, const char *, va_list)
+		    __attribute__((__format__ (printf, 2, 0)));
 size_t		 io_queued(const struct io *);
 void		 io_pause(struct io *);
 void		 io_resume(struct io *);

@@ -379,5 +379,7 @@ int	maildir_deliver(const char *, int, const struct mailaddr *,
 int	maildir_deliver_nosync(const char *, int, const struct mailaddr *,
 	    const struct mailaddr *, char *, size_t, char *, size_t);
 int	maildir_sync(const char *, char *, size_t);
+/* This host's name as unique Maildir file names carry it. */
+void	maildir_hostname(char *, size_t);
 
 #endif

@@ -39,6 +39,8 @@ void		 srv_start(void);
 /* A session ended: its address count drops, accept may resume. */
 void		 srv_session_gone(const struct sockaddr_storage *);
 size_t		 srv_sessions(void);
+int		 srv_addr_equal(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
 size_t		 srv_max_sessions(void);
 
 #endif

@@ -57,20 +57,6 @@ imap_newconn(int fd, const struct listener *l,
 	imap_session_new(fd, l, ss);
 }
 
-static int
-addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-	return 0;
-}
-
 /*
  * The slot of an address.  The table is small and fixed: when it is
  * full the stalest slot is reused, so a flood of addresses costs memory
@@ -87,7 +73,7 @@ authfail_find(const struct sockaddr_storage *ss, int create)
 		a = &authfail[i];
 		if (a->count > 0 && now - a->last > AUTHFAIL_FORGET)
 			a->count = 0;
-		if (a->count > 0 && addr_equal(&a->ss, ss))
+		if (a->count > 0 && srv_addr_equal(&a->ss, ss))
 			return a;
 		/* An empty slot, else the stalest one. */
 		if (a->count == 0) {

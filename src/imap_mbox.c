@@ -178,7 +178,6 @@ static int	 list_save(struct mbox *);
 static int	 kw_flush(struct mbox *);
 static int	 commit(struct mbox *, int);
 static int	 dir_fsync(const struct mbox *, const char *);
-static void	 host_name(char *, size_t);
 static int	 uniq_name(char *, size_t, uint64_t, int, uint64_t);
 static size_t	 cache_len(const char *);
 static int	 write_crlf(int, const char *, size_t);
@@ -1542,10 +1541,10 @@ uniq_name(char *buf, size_t len, uint64_t s, int has_w, uint64_t w)
 	static unsigned long	 counter;
 	struct timeval		 tv;
 	unsigned char		 rnd[8];
-	char			 host[MBOX_HOST_MAX * 4 + 1], sz[64];
+	char			 host[MBOX_HOST_MAX + 1], sz[64];
 	int			 r;
 
-	host_name(host, sizeof(host));
+	maildir_hostname(host, sizeof(host));
 	compat_random(rnd, sizeof(rnd));
 	(void)gettimeofday(&tv, NULL);
 	counter++;
@@ -1565,33 +1564,6 @@ uniq_name(char *buf, size_t len, uint64_t s, int has_w, uint64_t w)
 		return -1;
 	}
 	return 0;
-}
-
-/* The host name as the Maildir spec wants it ('/' and ':' escaped). */
-static void
-host_name(char *buf, size_t len)
-{
-	char	 host[HOST_NAME_MAX + 1];
-	size_t	 i, o = 0;
-
-	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
-		(void)strlcpy(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	for (i = 0; host[i] != '\0' && i < MBOX_HOST_MAX && o + 5 < len;
-	    i++) {
-		if (host[i] == '/') {
-			memcpy(buf + o, "\\057", 4);
-			o += 4;
-		} else if (host[i] == ':') {
-			memcpy(buf + o, "\\072", 4);
-			o += 4;
-		} else if ((unsigned char)host[i] <= 0x20 ||
-		    (unsigned char)host[i] >= 0x7f || host[i] == ',')
-			buf[o++] = '_';
-		else
-			buf[o++] = host[i];
-	}
-	buf[o] = '\0';
 }
 
 /* Write data with every bare LF as CRLF. */

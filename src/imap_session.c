@@ -323,29 +323,11 @@ s_close(struct imap_session *s, const char *why)
 static void
 s_printf(struct imap_session *s, const char *fmt, ...)
 {
-	char	 buf[1024];
 	va_list	 ap;
-	int	 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	io_vprintf(s->io, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(buf)) {
-		/* Our own long lines (LIST of a long name): build them. */
-		char	*p;
-
-		if ((p = malloc(n + 1)) == NULL)
-			fatal("malloc");
-		va_start(ap, fmt);
-		(void)vsnprintf(p, n + 1, fmt, ap);
-		va_end(ap);
-		io_write(s->io, p, n);
-		free(p);
-		return;
-	}
-	io_write(s->io, buf, n);
 }
 
 /* The tagged answer of the current command; the session reads on. */

@@ -226,18 +226,36 @@ io_write(struct io *io, const void *data, size_t len)
 void
 io_printf(struct io *io, const char *fmt, ...)
 {
-	char	 buf[4096];
 	va_list	 ap;
-	int	 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	io_vprintf(io, fmt, ap);
 	va_end(ap);
+}
+
+/* Formatted output of any length (a LIST line of a long name). */
+void
+io_vprintf(struct io *io, const char *fmt, va_list ap)
+{
+	char	 buf[4096], *p;
+	va_list	 ap2;
+	int	 n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (n < 0)
 		fatalx("io_printf");
-	if ((size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	io_write(io, buf, n);
+	if ((size_t)n < sizeof(buf)) {
+		io_write(io, buf, n);
+		va_end(ap2);
+		return;
+	}
+	if ((p = malloc(n + 1)) == NULL)
+		fatal("malloc");
+	(void)vsnprintf(p, n + 1, fmt, ap2);
+	va_end(ap2);
+	io_write(io, p, n);
+	free(p);
 }
 
 size_t

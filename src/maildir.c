@@ -28,7 +28,6 @@ static int	 md_errclass(int);
 static int	 md_fail(int, char *, size_t, const char *, const char *,
 		    ...) __attribute__((__format__ (printf, 5, 6)));
 static int	 md_mkdirs(const char *, char *, size_t);
-static void	 md_hostname(char *, size_t);
 static int	 md_uniq(char *, size_t);
 static int	 md_addr_text(const struct mailaddr *, char *, size_t);
 static int	 md_write(const char *, const char *, int, const char *,
@@ -153,9 +152,13 @@ md_mkdirs(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* The host name with '/' and ':' escaped as the Maildir spec says. */
-static void
-md_hostname(char *buf, size_t len)
+/*
+ * The host name for unique file names, with '/' and ':' escaped as the
+ * Maildir spec says, and ',' (Dovecot's size fields), controls and
+ * 8-bit bytes replaced; at most len - 1 bytes.
+ */
+void
+maildir_hostname(char *buf, size_t len)
 {
 	char	 host[HOST_NAME_MAX + 1];
 	size_t	 i, o = 0;
@@ -163,14 +166,15 @@ md_hostname(char *buf, size_t len)
 	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
 		(void)strlcpy(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	for (i = 0; host[i] != '\0' && o + 5 < len && o < MD_HOST_MAX; i++) {
+	for (i = 0; host[i] != '\0' && o + 5 < len; i++) {
 		if (host[i] == '/') {
 			memcpy(buf + o, "\\057", 4);
 			o += 4;
 		} else if (host[i] == ':') {
 			memcpy(buf + o, "\\072", 4);
 			o += 4;
-		} else if ((unsigned char)host[i] <= 0x20 || host[i] == 0x7f)
+		} else if ((unsigned char)host[i] <= 0x20 ||
+		    (unsigned char)host[i] >= 0x7f || host[i] == ',')
 			buf[o++] = '_';
 		else
 			buf[o++] = host[i];
@@ -188,7 +192,7 @@ md_uniq(char *buf, size_t len)
 	char			 host[MD_HOST_MAX + 8];
 	int			 r;
 
-	md_hostname(host, sizeof(host));
+	maildir_hostname(host, sizeof(host));
 	compat_random(rnd, sizeof(rnd));
 	(void)gettimeofday(&tv, NULL);
 	counter++;

@@ -272,16 +272,20 @@ ip_hash(const struct sockaddr_storage *ss)
 	return h % IPHASH;
 }
 
-static int
-ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+/* Same client address (ports apart)? */
+int
+srv_addr_equal(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
 		return 0;
 	if (a->ss_family == AF_INET)
 		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
 		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	return 0;
 }
 
 static struct ipcount *
@@ -291,7 +295,7 @@ ip_find(const struct sockaddr_storage *ss, int create)
 	unsigned int	 h = ip_hash(ss);
 
 	TAILQ_FOREACH(ic, &iptab[h], entry)
-		if (ip_equal(&ic->ss, ss))
+		if (srv_addr_equal(&ic->ss, ss))
 			return ic;
 	if (!create)
 		return NULL;
