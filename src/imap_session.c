@@ -39,6 +39,7 @@
 
 #define IMAP_LINE_MAX	(64 * 1024)	/* command text, literals apart */
 #define IMAP_LIT_MAX	(64 * 1024)	/* one literal outside APPEND */
+#define IMAP_PRE_MAX	8192		/* line or literal before login */
 #define IMAP_ARGS_MAX	10000
 #define IMAP_DEPTH	16
 #define IMAP_TIMEOUT	(30 * 60 * 1000)	/* RFC 3501 5.4: 30 min */
@@ -283,16 +284,22 @@ s_find(uint64_t id)
 	return NULL;
 }
 
-/* Parser limits: APPEND may carry a whole message, nothing else may. */
+/*
+ * Parser limits: APPEND may carry a whole message, nothing else may,
+ * and before login nothing but a user name and a password.
+ */
 static void
 s_limits(struct imap_session *s)
 {
 	struct imap_limits	 lim;
+	int			 auth = s->state == S_AUTH ||
+				    s->state == S_SELECTED;
 
-	lim.line_max = IMAP_LINE_MAX;
-	lim.lit_max = IMAP_LIT_MAX;
-	lim.append_max = conf->max_msg_size;
-	lim.lit_total = conf->max_msg_size + IMAP_LIT_MAX;
+	lim.line_max = auth ? IMAP_LINE_MAX : IMAP_PRE_MAX;
+	lim.lit_max = auth ? IMAP_LIT_MAX : IMAP_PRE_MAX;
+	lim.append_max = auth ? conf->max_msg_size : IMAP_PRE_MAX;
+	lim.lit_total = auth ? conf->max_msg_size + IMAP_LIT_MAX :
+	    2 * IMAP_PRE_MAX;
 	lim.args_max = IMAP_ARGS_MAX;
 	lim.depth_max = IMAP_DEPTH;
 	imap_parser_set_limits(s->p, &lim);
@@ -1135,6 +1142,7 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 	log_info("imap %llu: login %s from %s", (unsigned long long)s->id,
 	    user, s->addr);
 	s->state = S_AUTH;
+	s_limits(s);
 	io_set_timeout(s->io, IMAP_TIMEOUT);
 	s_capability(s, caps, sizeof(caps));
 	s_tagged(s, "OK", "[CAPABILITY %s] Logged in", caps);
