@@ -172,6 +172,20 @@ def run(main):
     done()
 
 
+def section(fn, *args, **kw):
+    """Run one part of a test: an exception there is one failed test
+    and the script goes on with the next part.  Returns fn's result, or
+    None after an exception."""
+    try:
+        return fn(*args, **kw)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:   # noqa: B902 - report everything
+        ok(False, "%s raised %s: %s" % (fn.__name__, type(e).__name__, e))
+        diag(traceback.format_exc())
+        return None
+
+
 # ---------------------------------------------------------------- helpers
 
 # What ASan/UBSan print when they find something (make SANITIZE=1).
@@ -227,10 +241,11 @@ def wait_until(pred, timeout, interval=0.05):
         time.sleep(interval)
 
 
-def make_cert(directory, kind="rsa", cn="mx.test", name=None):
+def make_cert(directory, kind="rsa", cn="mx.test", name=None, san=None):
     """Self-signed cert and key in directory; key mode 0600.
 
-    kind: "rsa" (2048) or "ecdsa" (P-256).  Returns (cert, key) paths.
+    kind: "rsa" (2048) or "ecdsa" (P-256).  san: the subjectAltName
+    value (default "DNS:<cn>").  Returns (cert, key) paths.
     """
     name = name or kind
     cert = os.path.join(directory, "%s-cert.pem" % name)
@@ -246,7 +261,8 @@ def make_cert(directory, kind="rsa", cn="mx.test", name=None):
         r = subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "30"]
                            + newkey + ["-keyout", key, "-out", cert,
                                        "-subj", "/CN=%s" % cn,
-                                       "-addext", "subjectAltName=DNS:%s" % cn],
+                                       "-addext", "subjectAltName=%s" % (
+                                           san or "DNS:%s" % cn)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=60)
     finally:
@@ -671,6 +687,9 @@ class Maild:
       run_as           when root: run maild as this user (no privsep)
       nofile           RLIMIT_NOFILE for maild (fd exhaustion tests)
       tmpdir           reuse a directory (restart on the same spool)
+      imap             an imaps listener on imap_port (auth <passwd>);
+                       the passwd table then defaults to imap_passwd()
+      imap_starttls    an imap tls-require listener on imap_port2
     """
 
     instances = []
@@ -681,7 +700,8 @@ class Maild:
                  passwd=DEFAULT_PASSWD, domains=("example.org",
                                                   "example.net"),
                  extra="", user=None, vmail_user=None, run_as=None,
-                 tmpdir=None, name="maild", nofile=None):
+                 tmpdir=None, name="maild", nofile=None, imap=False,
+                 imap_starttls=False, imap_port=None, imap_port2=None):
         self.addr = addr or test_addr()
         self.port = port or test_port(len(Maild.instances))
         self.cert_kind = cert
@@ -697,6 +717,15 @@ class Maild:
         self.run_as = run_as
         self.nofile = nofile
         self.name = name
+        # IMAP listeners: ports from their own range (imap_test_port), two
+        # per instance, so they never meet test_port(k) of any test.
+        j = len(Maild.instances)
+        self.imap = imap
+        self.imap_starttls = imap_starttls
+        self.imap_port = imap_port or imap_test_port(2 * j)
+        self.imap_port2 = imap_port2 or imap_test_port(2 * j + 1)
+        if (imap or imap_starttls) and passwd == DEFAULT_PASSWD:
+            self.passwd = imap_passwd()
         self.proc = None
         self.pid = None
         self.log_fh = None
@@ -761,6 +790,15 @@ class Maild:
             'queue retry 1s',
             'listen on %s port %d%s' % (self.addr, self.port,
                                         " tls pki mail" if self.tls else ""),
+        ]
+        peer = os.environ.get("MAILD_TEST_IMAP_PEER")  # dovecot_peer.py
+        if self.imap and not peer:
+            lines.append('listen on %s port %d imaps pki mail auth <passwd>'
+                         % (self.addr, self.imap_port))
+        if self.imap_starttls and not peer:
+            lines.append('listen on %s port %d imap tls-require pki mail '
+                         'auth <passwd>' % (self.addr, self.imap_port2))
+        lines += [
             'action "domain" maildir "%s/%%{dest.domain:lowercase}/'
             '%%{dest.user:lowercase}" virtual <virtuals>' % self.vmail,
         ]
@@ -838,7 +876,51 @@ class Maild:
             except OSError:
                 pass
             s.close()
+            if self.imap or self.imap_starttls:
+                if os.environ.get("MAILD_TEST_IMAP_PEER") == "dovecot":
+                    self._start_imap_peer()
+                self.wait_imap(max(1.0, end - time.monotonic()))
             return self
+
+    def _start_imap_peer(self):
+        """Dovecot on the IMAP ports instead of maild (reference runs of
+        the IMAP tests; see tests/lib/dovecot_peer.py)."""
+        import dovecot_peer
+        if getattr(self, "imap_peer", None) is None:
+            self.imap_peer = dovecot_peer.Dovecot(self)
+        self.imap_peer.start()
+
+    def wait_imap(self, timeout=10.0):
+        """Wait until every IMAP listener greets; raises MaildError."""
+        ports = []
+        if self.imap:
+            ports.append((self.imap_port, True))
+        if self.imap_starttls:
+            ports.append((self.imap_port2, False))
+        end = time.monotonic() + timeout
+        for port, tls in ports:
+            while True:
+                if self.proc.poll() is not None:
+                    raise MaildError("maild exited with status %s:\n%s" % (
+                        self.proc.returncode, self.log_text()))
+                try:
+                    c = IMAPConn(self.addr, port, tls=tls, timeout=2)
+                    g = c.greeting
+                    try:
+                        c.command("LOGOUT")
+                    except (OSError, IMAPError):
+                        pass
+                    c.close()
+                    if g.startswith(b"* OK"):
+                        break
+                except (OSError, IMAPError, ssl.SSLError):
+                    pass
+                if time.monotonic() > end:
+                    raise MaildError("no IMAP greeting on %s:%d within "
+                                     "%.0fs:\n%s" % (self.addr, port,
+                                                     timeout,
+                                                     self.log_text()))
+                time.sleep(0.1)
 
     def children(self):
         return proc_children(self.pid) if self.pid else []
@@ -852,6 +934,8 @@ class Maild:
         Returns True when the parent and every child it had exited
         within timeout after SIGTERM.
         """
+        if getattr(self, "imap_peer", None) is not None:
+            self.imap_peer.stop()
         if self.proc is None:
             return True
         clean = True
@@ -965,6 +1049,52 @@ class Maild:
     def maildir(self, user, domain="example.org"):
         return Maildir(os.path.join(self.vmail, domain, user))
 
+    def imap_connect(self, starttls_port=False, timeout=10.0):
+        """An IMAPConn to the imaps listener (or, plain, the 143 one)."""
+        if starttls_port:
+            return IMAPConn(self.addr, self.imap_port2, tls=False,
+                            timeout=timeout)
+        return IMAPConn(self.addr, self.imap_port, tls=True, timeout=timeout)
+
+    def imap_login(self, user="alice@example.org", password=None,
+                   timeout=10.0):
+        """An IMAPConn logged in as user; raises IMAPError if refused."""
+        c = self.imap_connect(timeout=timeout)
+        r = c.login(user, password or IMAP_PASSWORDS[user])
+        if r.status != "OK":
+            c.close()
+            raise IMAPError("LOGIN %s refused: %s" % (user, r.text))
+        return c
+
+    def imaplib(self, user="alice@example.org", password=None, login=True,
+                timeout=10.0):
+        """imaplib.IMAP4_SSL on the imaps listener, logged in unless
+        login is false."""
+        import imaplib
+        M = imaplib.IMAP4_SSL(self.addr, self.imap_port,
+                              ssl_context=insecure_ssl_context(),
+                              timeout=timeout)
+        if login:
+            M.login(user, password or IMAP_PASSWORDS[user])
+        return M
+
+    def mailbox_dir(self, folder=None, user="alice", domain="example.org"):
+        """Maildir++ directory of an IMAP folder ("a/b" -> .a.b)."""
+        root = os.path.join(self.vmail, domain, user)
+        if folder is None or folder.upper() == "INBOX":
+            return root
+        return os.path.join(root, "." + folder.replace("/", "."))
+
+    def deliver(self, data, rcpt="alice@example.org",
+                sender="sender@client.test"):
+        """Send one message over SMTP to port 25 style listener; returns
+        the final reply code (250 expected)."""
+        with self.connect() as c:
+            c.ehlo()
+            _, _, _, fr = c.send_message(sender, [rcpt], data)
+            c.quit()
+        return fr.code if fr else None
+
     def maildirs(self):
         return all_maildirs(self.vmail)
 
@@ -1002,3 +1132,509 @@ def bare_lf(data):
 def bare_cr(data):
     return [i for i in range(len(data)) if data[i:i + 1] == b"\r"
             and data[i + 1:i + 2] != b"\n"]
+
+
+
+# ---------------------------------------------------------------- IMAP
+
+def imap_test_port(k=0):
+    """Port k of this test's IMAP range: above every test_port()."""
+    return 20143 + test_index() * 10 + k
+
+
+IMAP_PASSWORDS = {
+    "alice@example.org": "alice-imap-pw",
+    "bob@example.org": "bob-imap-pw",
+}
+
+_hash_cache = {}
+
+
+def hash_password(password, cost=6):
+    """A bcrypt ($2b$) hash of password, as the passwd table wants it."""
+    key = (password, cost)
+    if key not in _hash_cache:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+            salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << cost)
+            h = crypt.crypt(password, salt)
+        if not h or not h.startswith("$2b$"):
+            raise RuntimeError("crypt() made no bcrypt hash: %r" % (h,))
+        _hash_cache[key] = h
+    return _hash_cache[key]
+
+
+def imap_passwd(users=None):
+    """passwd table text: `user@domain <bcrypt hash>` for each user
+    (default IMAP_PASSWORDS)."""
+    users = users or IMAP_PASSWORDS
+    return "".join("%s %s\n" % (u, hash_password(p))
+                   for u, p in sorted(users.items()))
+
+
+def insecure_ssl_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def sasl_plain(user, password, authzid=""):
+    """Base64 of the SASL PLAIN message (RFC 4616)."""
+    import base64
+    return base64.b64encode(("%s\0%s\0%s" % (authzid, user, password))
+                            .encode()).decode()
+
+
+class IMAPError(Exception):
+    pass
+
+
+class IMAPResult:
+    """A tagged command's outcome: status ("OK", "NO", "BAD"), the tagged
+    line (text, bytes raw), untagged responses (bytes, literals inline,
+    no final CRLF) and continuation requests seen."""
+
+    def __init__(self, tag, line, untagged, conts):
+        self.tag = tag
+        self.raw = line
+        self.untagged = untagged
+        self.conts = conts
+        rest = line[len(tag) + 1:] if tag else line
+        parts = rest.split(b" ", 1)
+        self.status = parts[0].decode(errors="replace").upper()
+        self.text = line.decode("utf-8", errors="replace")
+
+    @property
+    def code(self):
+        """The response code of the tagged line ("TOOBIG", "COPYUID 1 2 3")
+        or None."""
+        m = re.match(rb"\S+ \S+ \[([^\]]*)\]", self.raw)
+        return m.group(1).decode(errors="replace") if m else None
+
+    def find(self, pattern):
+        """Untagged responses matching the (bytes) regex pattern."""
+        if isinstance(pattern, str):
+            pattern = pattern.encode()
+        return [u for u in self.untagged if re.search(pattern, u)]
+
+    def all_text(self):
+        return b"\n".join(self.untagged + [self.raw]).decode(
+            "utf-8", errors="replace")
+
+    def __repr__(self):
+        return "IMAPResult(%r, untagged=%r)" % (self.raw, self.untagged)
+
+
+class IMAPConn:
+    """A raw IMAP client over one socket (implicit TLS or not): tagged
+    commands, literals both ways, untagged responses kept in order."""
+
+    def __init__(self, addr, port, tls=True, timeout=10.0, greet=True):
+        self.addr, self.port = addr, port
+        self.timeout = timeout
+        self.sock = socket.create_connection((addr, port), timeout=timeout)
+        self.tls = False
+        if tls:
+            self.sock = insecure_ssl_context().wrap_socket(
+                self.sock, server_hostname="mx.test")
+            self.tls = True
+        self.buf = b""
+        self.closed = False
+        self.tagn = 0
+        self.greeting = self.response() if greet else None
+
+    # -- I/O
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.settimeout(self.timeout)
+        self.sock.sendall(data)
+
+    def _fill(self, deadline):
+        if self.tls and self.sock.pending():
+            chunk = self.sock.recv(65536)
+        else:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("timed out waiting for the server "
+                                     "(buffer %r)" % self.buf[:200])
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+        if not chunk:
+            self.closed = True
+            raise IMAPError("connection closed by server (buffer %r)"
+                            % self.buf[:200])
+        self.buf += chunk
+
+    def readline(self, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\n" not in self.buf:
+            self._fill(deadline)
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line + b"\n"
+
+    def read_exact(self, n, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while len(self.buf) < n:
+            self._fill(deadline)
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def response(self, timeout=None):
+        """One whole response: a line plus any literals it carries
+        (inline, "{n}\r\n" kept), without the final CRLF."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        out = b""
+        while True:
+            line = self.readline(max(0.001, deadline - time.monotonic()))
+            out += line
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if not m:
+                return out.rstrip(b"\r\n")
+            out += self.read_exact(int(m.group(1)),
+                                   max(0.001, deadline - time.monotonic()))
+
+    def next_tag(self):
+        self.tagn += 1
+        return "a%03d" % self.tagn
+
+    def _collect(self, tag, timeout, untagged=None, conts=None):
+        untagged = [] if untagged is None else untagged
+        conts = [] if conts is None else conts
+        t = tag.encode() + b" "
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            r = self.response(max(0.001, deadline - time.monotonic()))
+            if r.startswith(t):
+                return IMAPResult(tag.encode(), r, untagged, conts)
+            if r.startswith(b"+"):
+                conts.append(r)
+                continue
+            untagged.append(r)
+            if r.startswith(b"* BYE"):
+                # The server is closing: the tagged reply may follow, or not.
+                try:
+                    rr = self.response(2)
+                except (OSError, IMAPError):
+                    return IMAPResult(b"", r, untagged, conts)
+                if rr.startswith(t):
+                    return IMAPResult(tag.encode(), rr, untagged, conts)
+                untagged.append(rr)
+
+    def command(self, line, timeout=None, tag=None):
+        """Send "<tag> line" and read up to its tagged reply."""
+        tag = tag or self.next_tag()
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(tag.encode() + b" " + line + b"\r\n")
+        return self._collect(tag, timeout)
+
+    def command_literal(self, before, literal, after=b"", plus=False,
+                        timeout=None, tag=None):
+        """"<tag> before {n}" CRLF literal after CRLF.  Synchronizing
+        (plus false): waits for "+" first, returns the tagged reply at
+        once if the server answers with one instead (the literal is then
+        not sent)."""
+        tag = tag or self.next_tag()
+        if isinstance(before, str):
+            before = before.encode()
+        if isinstance(after, str):
+            after = after.encode()
+        head = tag.encode() + b" " + before + (b" {%d%s}\r\n" % (
+            len(literal), b"+" if plus else b""))
+        if plus:
+            self.send(head + literal + after + b"\r\n")
+            return self._collect(tag, timeout)
+        self.send(head)
+        untagged = []
+        deadline = time.monotonic() + (timeout or self.timeout)
+        t = tag.encode() + b" "
+        while True:
+            r = self.response(max(0.001, deadline - time.monotonic()))
+            if r.startswith(b"+"):
+                break
+            if r.startswith(t):
+                return IMAPResult(tag.encode(), r, untagged, [])
+            untagged.append(r)
+        self.send(literal + after + b"\r\n")
+        return self._collect(tag, timeout, untagged, [r])
+
+    def wait_for(self, pattern, timeout):
+        """Read responses until one matches pattern (bytes regex); returns
+        (match or None, [responses read])."""
+        if isinstance(pattern, str):
+            pattern = pattern.encode()
+        seen = []
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None, seen
+            try:
+                r = self.response(left)
+            except socket.timeout:
+                return None, seen
+            seen.append(r)
+            if re.search(pattern, r):
+                return r, seen
+
+    def no_response_within(self, seconds):
+        """True when no data at all arrives within seconds (and no EOF)."""
+        if self.buf:
+            return False
+        end = time.monotonic() + seconds
+        while True:
+            if self.tls and self.sock.pending():
+                return False
+            left = end - time.monotonic()
+            if left <= 0:
+                return True
+            r, _, _ = select.select([self.sock], [], [], left)
+            if not r:
+                return True
+            self.sock.setblocking(False)
+            try:
+                chunk = self.sock.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                return False
+            finally:
+                self.sock.setblocking(True)
+            if not chunk:
+                self.closed = True
+                return False
+            self.buf += chunk
+            return False
+
+    # -- commands
+
+    def starttls(self):
+        r = self.command("STARTTLS")
+        if r.status != "OK":
+            return r
+        if self.buf:
+            raise IMAPError("data after STARTTLS reply: %r" % self.buf)
+        self.sock = insecure_ssl_context().wrap_socket(
+            self.sock, server_hostname="mx.test")
+        self.tls = True
+        return r
+
+    def login(self, user, password):
+        return self.command("LOGIN %s %s" % (imap_quote(user),
+                                             imap_quote(password)))
+
+    def capabilities(self):
+        """The CAPABILITY list (upper case) from a CAPABILITY command."""
+        r = self.command("CAPABILITY")
+        for u in r.untagged:
+            if u.upper().startswith(b"* CAPABILITY "):
+                return u[13:].decode().upper().split()
+        return []
+
+    def select(self, mailbox="INBOX", examine=False, extra=""):
+        return self.command("%s %s%s" % ("EXAMINE" if examine else "SELECT",
+                                         imap_quote(mailbox), extra))
+
+    def fetch(self, seqset, items, uid=False):
+        """FETCH: (result, {number: {ITEM: value}}), number the sequence
+        number of each FETCH response."""
+        r = self.command("%sFETCH %s %s" % ("UID " if uid else "", seqset,
+                                            items))
+        return r, fetch_responses(r.untagged)
+
+    def logout(self):
+        try:
+            r = self.command("LOGOUT", timeout=5)
+        except (OSError, IMAPError):
+            r = None
+        self.close()
+        return r
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def imap_quote(s):
+    """s as an IMAP quoted string."""
+    return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# -- parsing responses
+
+_ATOM_END = b" ()\r\n"
+
+
+def imap_parse(data):
+    """Parse IMAP response data into Python values: lists for
+    parenthesized lists, bytes for quoted strings and literals, None for
+    NIL, str for atoms and numbers (atoms keep any [section]<partial>)."""
+    pos = 0
+    n = len(data)
+    stack = [[]]
+    while pos < n:
+        c = data[pos:pos + 1]
+        if c == b" " or c == b"\r" or c == b"\n":
+            pos += 1
+        elif c == b"(":
+            stack.append([])
+            pos += 1
+        elif c == b")":
+            if len(stack) < 2:
+                raise ValueError("unbalanced ) at %d in %r" % (pos, data))
+            lst = stack.pop()
+            stack[-1].append(lst)
+            pos += 1
+        elif c == b'"':
+            out = bytearray()
+            pos += 1
+            while pos < n and data[pos:pos + 1] != b'"':
+                if data[pos:pos + 1] == b"\\":
+                    pos += 1
+                out += data[pos:pos + 1]
+                pos += 1
+            if pos >= n:
+                raise ValueError("unterminated string in %r" % data)
+            pos += 1
+            stack[-1].append(bytes(out))
+        elif c == b"{" or (c == b"~" and data[pos + 1:pos + 2] == b"{"):
+            if c == b"~":
+                pos += 1
+            m = re.match(rb"\{(\d+)\+?\}\r\n", data[pos:])
+            if not m:
+                raise ValueError("bad literal at %d in %r" % (pos, data))
+            pos += m.end()
+            size = int(m.group(1))
+            stack[-1].append(data[pos:pos + size])
+            pos += size
+        else:
+            start = pos
+            depth = 0
+            while pos < n:
+                ch = data[pos:pos + 1]
+                if ch == b"[":
+                    depth += 1
+                elif ch == b"]":
+                    depth -= 1
+                elif depth == 0 and ch in (b" ", b"(", b")", b"\r",
+                                           b"\n"):
+                    break
+                pos += 1
+            atom = data[start:pos].decode("utf-8", errors="replace")
+            stack[-1].append(None if atom.upper() == "NIL" else atom)
+    if len(stack) != 1:
+        raise ValueError("unbalanced ( in %r" % data)
+    return stack[0]
+
+
+def fetch_responses(untagged):
+    """{seq: {ITEM: value}} from "* n FETCH (...)" responses (several for
+    one message are merged)."""
+    out = {}
+    for u in untagged:
+        m = re.match(rb"\* (\d+) FETCH ", u, re.I)
+        if not m:
+            continue
+        v = imap_parse(u[m.end():])
+        if not v or not isinstance(v[0], list):
+            continue
+        items = v[0]
+        d = out.setdefault(int(m.group(1)), {})
+        for i in range(0, len(items) - 1, 2):
+            key = items[i].upper() if isinstance(items[i], str) else items[i]
+            d[key] = items[i + 1]
+    return out
+
+
+def untagged_numbers(untagged, word):
+    """Numbers n of "* n WORD" responses (EXISTS, EXPUNGE, RECENT)."""
+    out = []
+    for u in untagged:
+        m = re.match(rb"\* (\d+) " + word.encode() + rb"\b", u, re.I)
+        if m:
+            out.append(int(m.group(1)))
+    return out
+
+
+def list_responses(untagged, kind="LIST"):
+    """{name: (attributes upper case, delimiter, extra)} from LIST/LSUB
+    responses; extra is any extended data (CHILDINFO ...)."""
+    out = {}
+    pre = ("* %s " % kind).encode()
+    for u in untagged:
+        if not u.upper().startswith(pre):
+            continue
+        v = imap_parse(u[len(pre):])
+        if len(v) < 3:
+            continue
+        attrs = [a.upper() for a in v[0]] if isinstance(v[0], list) else []
+        name = v[2]
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", errors="replace")
+        delim = v[1].decode() if isinstance(v[1], bytes) else v[1]
+        out[name] = (attrs, delim, v[3:])
+    return out
+
+
+def status_response(untagged, mailbox=None):
+    """{ITEM: int} of the first (or mailbox's) "* STATUS" response."""
+    for u in untagged:
+        if not u.upper().startswith(b"* STATUS "):
+            continue
+        v = imap_parse(u[9:])
+        if len(v) < 2:
+            continue
+        name = v[0].decode() if isinstance(v[0], bytes) else v[0]
+        if mailbox is not None and name != mailbox:
+            continue
+        items = v[1]
+        return {items[i].upper(): int(items[i + 1])
+                for i in range(0, len(items) - 1, 2)}
+    return None
+
+
+def uid_set(s):
+    """Expand an IMAP UID/sequence set string ("1:3,7") into a list."""
+    out = []
+    for part in s.split(","):
+        if ":" in part:
+            a, b = part.split(":")
+            a, b = int(a), int(b)
+            out.extend(range(min(a, b), max(a, b) + 1))
+        else:
+            out.append(int(part))
+    return out
+
+
+def chown_vmail(path, upto=None):
+    """As root: give path (recursively) to the vmail user, as the imap
+    process runs as vmail; fixtures copied in by a test need it.  The
+    parents of path up to and including upto (e.g. m.vmail) too."""
+    if not is_root():
+        return
+    ensure_users()
+    pw = pwd.getpwnam("vmail")
+    for root, dirs, files in os.walk(path):
+        for n in [root] + [os.path.join(root, x) for x in dirs + files]:
+            os.lchown(n, pw.pw_uid, pw.pw_gid)
+    if upto:
+        upto = os.path.abspath(upto)
+        d = os.path.dirname(os.path.abspath(path))
+        while d.startswith(upto):
+            os.lchown(d, pw.pw_uid, pw.pw_gid)
+            if d == upto:
+                break
+            d = os.path.dirname(d)
