@@ -2577,6 +2577,11 @@ cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		esearch = 1;
 		a = a->next->next;
 	}
+	/* IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 6.4.4). */
+	if (!esearch && (s->enabled & EN_REV2)) {
+		esearch = 1;
+		es = ES_ALL;
+	}
 	maxuid = s->nview > 0 ? s->view[s->nview - 1] : 0;
 	r = search_compile(a, s->nview, maxuid, &prog, &err);
 	if (r == SEARCH_ERR_CHARSET) {

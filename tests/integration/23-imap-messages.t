@@ -527,6 +527,25 @@ def search(c, seq, uids):
            "empty result: no MIN/MAX")
 
 
+def rev2(m):
+    # ENABLE IMAP4rev2 (RFC 9051): no RECENT or UNSEEN on SELECT, a LIST
+    # line for the mailbox, and SEARCH answered with ESEARCH.
+    c = m.imap_login()
+    r = c.command("ENABLE IMAP4rev2")
+    t.ok(r.find(rb"^\* ENABLED IMAP4rev2"), "ENABLE IMAP4rev2")
+    r = c.command("SELECT INBOX")
+    t.is_(r.status, "OK", "rev2 SELECT: OK")
+    t.is_(r.find(rb"RECENT") + r.find(rb"\[UNSEEN "), [],
+          "rev2 SELECT: no RECENT, no UNSEEN code")
+    t.ok(r.find(rb'^\* LIST \(.*\) "/" "?INBOX"?$'),
+         "rev2 SELECT: LIST line of the mailbox")
+    r = c.command("SEARCH ALL")
+    t.is_(r.find(rb"^\* SEARCH"), [], "rev2 SEARCH: no * SEARCH")
+    t.ok(r.find(rb'^\* ESEARCH \(TAG "[^"]+"\) ALL 1:\d+$'),
+         "rev2 SEARCH: * ESEARCH ... ALL set")
+    c.logout()
+
+
 def main():
     m = t.Maild(imap=True)
     m.start()
@@ -536,6 +555,7 @@ def main():
     t.section(select_examine, c, uidvalidity or 0, uids)
     seq = fetches(c, uids)
     t.section(search, c, seq, uids)
+    t.section(rev2, m)
     t.is_(c.logout().status if c else None, "OK", "LOGOUT")
     t.ok(m.running(), "maild still running")
     t.ok(m.stop(), "maild stops cleanly")
