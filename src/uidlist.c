@@ -126,6 +126,9 @@ uidlist_basename(const char *fname, char *buf, size_t bufsz)
 		len = colon - fname;
 	if (len == 0 || len >= bufsz)
 		return -1;
+	/* A base with its own ":2," would read back as another name. */
+	if (memmem(fname, len, ":2,", 3) != NULL)
+		return -1;
 	memcpy(buf, fname, len);
 	buf[len] = '\0';
 	return 0;

@@ -430,6 +430,11 @@ test_hostile(void)
 	is_int(uidlist_basename("", b, sizeof(b)), -1, "basename: empty");
 	is_int(uidlist_basename(":2,S", b, sizeof(b)), -1,
 	    "basename: empty base");
+	/* A base holding ":2," would not read back from the list file. */
+	is_int(uidlist_basename("x:2,y:2,S", b, sizeof(b)), -1,
+	    "basename: a second :2, is refused");
+	is_int(uidlist_basename("x:2,y", b, sizeof(b)), 0,
+	    "basename: one :2, with letters");
 
 	mkmaildir(dir, sizeof(dir));
 	touch(dir, "new", "1700000001.good");
