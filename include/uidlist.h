@@ -79,6 +79,12 @@ int		 uidlist_open(const char *, struct uidlist **);
 
 /* Write the list atomically (temp, fsync, rename): 0 or -1. */
 int		 uidlist_save(struct uidlist *);
+/*
+ * The same without the fsync, for changes of MODSEQ only: a crash of
+ * the machine may lose them (flags themselves are in file names), a
+ * crash of the process cannot.
+ */
+int		 uidlist_save_nosync(struct uidlist *);
 
 /*
  * Scan new/ and cur/ and update the list; ch (may be NULL) gets what

@@ -49,6 +49,7 @@ struct obuf {
 	size_t	 len, size;
 };
 
+static int	 uidlist_write(struct uidlist *, int);
 static uint32_t	 name_hash(const char *);
 static void	 hash_rebuild(struct uidlist *);
 static int	 hash_insert(struct uidlist *, size_t);
@@ -578,6 +579,18 @@ obuf_add(struct obuf *b, const char *s, size_t len)
 int
 uidlist_save(struct uidlist *ul)
 {
+	return uidlist_write(ul, 1);
+}
+
+int
+uidlist_save_nosync(struct uidlist *ul)
+{
+	return uidlist_write(ul, 0);
+}
+
+static int
+uidlist_write(struct uidlist *ul, int sync)
+{
 	struct obuf	 b = { NULL, 0, 0 };
 	char		 line[UIDLIST_NAME_MAX + 64];
 	char		 tmp[PATH_MAX], path[PATH_MAX];
@@ -617,7 +630,8 @@ uidlist_save(struct uidlist *ul)
 		log_warn("%s", tmp);
 		goto done;
 	}
-	if (write_full(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
+	if (write_full(fd, b.data, b.len) == -1 ||
+	    (sync && fsync(fd) == -1)) {
 		log_warn("%s", tmp);
 		goto fail;
 	}
