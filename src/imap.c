@@ -40,7 +40,8 @@ imap_main(void)
 {
 	srv_tls_setup();
 	/* A session holds its socket; message files are opened briefly. */
-	srv_listen(PROTO_IMAP, conf->imap_max_per_ip, 2, NULL, imap_newconn);
+	srv_listen(PROTO_IMAP, conf->imap_max_per_ip, 2,
+	    "* BYE Too many connections from your address\r\n", imap_newconn);
 	proc_drop(conf->vmail_root);
 	proc_setup_peers();
 	if (pledge("stdio rpath wpath cpath fattr flock inet recvfd",
