@@ -105,6 +105,12 @@ int		 mbox_date(struct mbox *, uint32_t, time_t *);
  */
 int		 mbox_read(struct mbox *, uint32_t, const char **, size_t *,
 		    const struct mime_msg **);
+/*
+ * Only the header block (CRLF, blank line included), read from the
+ * start of the file: for SEARCH on header fields.  Valid until the next
+ * mbox_header().  0 or -1.
+ */
+int		 mbox_header(struct mbox *, uint32_t, const char **, size_t *);
 /* Cached IMAP renderings, computed on first use; NULL on error. */
 const char	*mbox_envelope(struct mbox *, uint32_t);
 const char	*mbox_bodystructure(struct mbox *, uint32_t, int);

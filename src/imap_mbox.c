@@ -50,6 +50,9 @@
 #include "uidlist.h"
 
 #define MBOX_READ_MAX		(100 * 1024 * 1024)	/* a message */
+#define MBOX_HEADER_MAX		(256 * 1024)	/* a header, for SEARCH */
+#define MBOX_HDRCACHE_MAX	(64 * 1024 * 1024)	/* headers kept */
+#define MBOX_HDRCACHE_ONE	(16 * 1024)	/* a header worth keeping */
 #define MBOX_LRU_MSGS		4	/* contents kept by mbox_read() */
 #define MBOX_LRU_BYTES		(16 * 1024 * 1024)
 #define MBOX_CACHE_FILE		"maild-cache"
@@ -72,6 +75,8 @@
 struct mpriv {
 	char		*file;		/* "cur/<base>:2,<flags>", "new/..." */
 	char		*cache;		/* "env\0body\0bodystructure", NULL */
+	char		*hdr;		/* header block (CRLF), for SEARCH */
+	uint32_t	 hdrlen;
 	uint64_t	 size;		/* RFC822.SIZE */
 	int64_t		 date;		/* mtime */
 	uint16_t	 baselen;	/* of <base>, after the "cur/" */
@@ -90,6 +95,7 @@ struct mbox {
 	struct mpriv		*priv;
 	uint32_t		 n, cap;
 	struct mflags_keywords	 kw;
+	size_t			 hdrbytes;	/* held in priv[].hdr */
 	int			 list_dirty;	/* maild-uidlist: UIDs */
 	int			 mod_dirty;	/* maild-uidlist: MODSEQs only */
 	int			 kw_dirty;	/* dovecot-keywords */
@@ -356,6 +362,7 @@ mbox_free(struct mbox *m)
 	for (i = 0; i < m->n; i++) {
 		free(m->priv[i].file);
 		free(m->priv[i].cache);
+		free(m->priv[i].hdr);
 	}
 	free(m->msgs);
 	free(m->priv);
@@ -695,6 +702,10 @@ msg_remove(struct mbox *m, const uint8_t *gone)
 			lru_purge(m, 0, m->msgs[i].uid);
 			free(m->priv[i].file);
 			free(m->priv[i].cache);
+			if (m->priv[i].hdr != NULL) {
+				m->hdrbytes -= m->priv[i].hdrlen;
+				free(m->priv[i].hdr);
+			}
 			continue;
 		}
 		m->msgs[j] = m->msgs[i];
@@ -1364,6 +1375,115 @@ lru_purge(const struct mbox *m, int all, uint32_t uid)
 		if (lrus[i].data != NULL && lrus[i].m == m &&
 		    (all || lrus[i].uid == uid))
 			lru_drop(&lrus[i]);
+}
+
+/* Length of the header block of buf, blank line included; 0 if none. */
+static size_t
+header_end(const char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\n' && ((i + 1 < len && buf[i + 1] == '\n') ||
+		    (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')))
+			return buf[i + 1] == '\n' ? i + 2 : i + 3;
+	return 0;
+}
+
+/*
+ * The header of message idx (CRLF line ends, blank line included, or
+ * all of a message without a body, up to MBOX_HEADER_MAX), read from
+ * the start of its file only: SEARCH on header fields need not read
+ * whole messages.  Valid until the next call.  0 or -1.
+ */
+int
+mbox_header(struct mbox *m, uint32_t idx, const char **datap, size_t *lenp)
+{
+	static char	*hbuf, *cbuf;
+	static size_t	 hsize, csize;
+	struct stat	 st;
+	struct lru	*l;
+	size_t		 len = 0, end = 0, i, o;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if (idx >= m->n) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (m->priv[idx].hdr != NULL) {
+		*datap = m->priv[idx].hdr;
+		*lenp = m->priv[idx].hdrlen;
+		return 0;
+	}
+	if ((l = lru_find(m, m->msgs[idx].uid)) != NULL) {
+		*datap = l->data;
+		*lenp = (end = header_end(l->data, l->len)) ? end : l->len;
+		return 0;
+	}
+	if ((fd = msg_open(m, idx, &st)) == -1)
+		return -1;
+	if (hbuf == NULL) {
+		hsize = 8192;
+		if ((hbuf = malloc(hsize)) == NULL)
+			fatal("malloc");
+	}
+	for (;;) {
+		if (len == hsize) {
+			if (hsize >= MBOX_HEADER_MAX)
+				break;
+			if ((hbuf = realloc(hbuf, hsize * 2)) == NULL)
+				fatal("realloc");
+			hsize *= 2;
+		}
+		if ((n = read(fd, hbuf + len, hsize - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		/* Look again from just before the new bytes. */
+		i = len > 2 ? len - 2 : 0;
+		len += n;
+		if ((end = header_end(hbuf + i, len - i)) != 0) {
+			end += i;
+			break;
+		}
+	}
+	close(fd);
+	if (end != 0)
+		len = end;
+	/* Dovecot stores LF; IMAP speaks CRLF.  A lone CR stays. */
+	if (csize < 2 * len + 1) {
+		csize = 2 * len + 1;
+		if ((cbuf = realloc(cbuf, csize)) == NULL)
+			fatal("realloc");
+	}
+	for (i = 0, o = 0; i < len; i++) {
+		if (hbuf[i] == '\n' && (i == 0 || hbuf[i - 1] != '\r'))
+			cbuf[o++] = '\r';
+		cbuf[o++] = hbuf[i];
+	}
+	cbuf[o] = '\0';
+	*datap = cbuf;
+	*lenp = o;
+	/*
+	 * Kept for the next SEARCH, as Dovecot keeps header fields in its
+	 * cache; bounded per mailbox, and a header never changes.
+	 */
+	if (o <= MBOX_HDRCACHE_ONE && m->hdrbytes + o <= MBOX_HDRCACHE_MAX) {
+		if ((m->priv[idx].hdr = malloc(o + 1)) == NULL)
+			fatal("malloc");
+		memcpy(m->priv[idx].hdr, cbuf, o + 1);
+		m->priv[idx].hdrlen = o;
+		m->hdrbytes += o;
+		*datap = m->priv[idx].hdr;
+	}
+	return 0;
 }
 
 int

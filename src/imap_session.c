@@ -2526,10 +2526,14 @@ s_search_msg(struct imap_session *s, size_t i, int needs,
 		if (localtime_r(&sm->internal_date, &tm) != NULL)
 			sm->internal_tzoff = tm.tm_gmtoff;
 	}
-	if (needs & SEARCH_NEED_CONTENT) {
+	if (needs & SEARCH_NEED_BODY) {
 		if (mbox_read(s->mb, idx, &sm->data, &sm->len, &mime) == -1)
 			return -1;
 		sm->mime = mime;
+	} else if (needs & SEARCH_NEED_HEADER) {
+		/* Header keys only: never read or parse whole messages. */
+		if (mbox_header(s->mb, idx, &sm->data, &sm->len) == -1)
+			return -1;
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -356,7 +357,7 @@ srv_accept(int lfd, short ev, void *arg)
 	struct ipcount		*ic;
 	struct timeval		 tv = { 1, 0 };
 	socklen_t		 len;
-	int			 fd;
+	int			 fd, on = 1;
 
 	(void)ev;
 	for (;;) {
@@ -395,6 +396,13 @@ srv_accept(int lfd, short ev, void *arg)
 			}
 			continue;
 		}
+		/*
+		 * Replies are written whole: Nagle would only hold the last
+		 * segment of a long answer until the client's delayed ACK.
+		 */
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+			    sizeof(on));
 		ic->count++;
 		nsessions++;
 		newconn(fd, &sl->l, &ss);

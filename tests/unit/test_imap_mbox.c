@@ -52,6 +52,7 @@ static void	 test_read(void);
 static void	 test_hostile(void);
 static void	 test_create_remove(void);
 static void	 test_big(void);
+static void	 test_header(void);
 
 static void
 put(const char *path, const char *s)
@@ -788,6 +789,47 @@ test_read(void)
 	mbox_close(m);
 }
 
+/* Header blocks for SEARCH: read from the file start, LF made CRLF. */
+static void
+test_header(void)
+{
+	struct mbox	*m;
+	const char	*data, *first;
+	char		 big[70000];
+	size_t		 len;
+
+	if ((m = mbox_open("u9", 1)) == NULL) {
+		ok(0, "open u9");
+		return;
+	}
+	put("u9/new/1700000001.R.host", "Subject: lf\nFrom: a@b\n\nbody\n");
+	put("u9/new/1700000002.R.host", "Subject: crlf\r\n\r\nbody\r\n");
+	put("u9/new/1700000003.R.host", "Subject: no body\r\n");
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "X-Long: ", 8);
+	memcpy(big + sizeof(big) - 9, "\n\nbody\n", 8);
+	big[sizeof(big) - 1] = '\0';
+	put("u9/new/1700000004.R.host", big);
+	is_int(mbox_sync(m), 1, "four messages");
+	ok(mbox_header(m, 0, &data, &len) == 0 &&
+	    len == strlen("Subject: lf\r\nFrom: a@b\r\n\r\n") &&
+	    memcmp(data, "Subject: lf\r\nFrom: a@b\r\n\r\n", len) == 0,
+	    "LF header as CRLF, blank line included, no body");
+	first = data;
+	ok(mbox_header(m, 0, &data, &len) == 0 && data == first,
+	    "second time from the cache");
+	ok(mbox_header(m, 1, &data, &len) == 0 && len == 17 &&
+	    memcmp(data, "Subject: crlf\r\n\r\n", 17) == 0, "CRLF header");
+	ok(mbox_header(m, 2, &data, &len) == 0 && len == 18 &&
+	    memcmp(data, "Subject: no body\r\n", 18) == 0,
+	    "no blank line: the whole message");
+	ok(mbox_header(m, 3, &data, &len) == 0 && len == sizeof(big) - 6 + 1 &&
+	    memcmp(data + len - 4, "\r\n\r\n", 4) == 0,
+	    "a 70 KB header read in several pieces");
+	ok(mbox_header(m, 9, &data, &len) == -1, "bad index");
+	mbox_close(m);
+}
+
 static void
 test_hostile(void)
 {
@@ -976,6 +1018,7 @@ main(void)
 	test_reopen();
 	test_dovecot();
 	test_read();
+	test_header();
 	test_hostile();
 	test_create_remove();
 	test_big();
