@@ -2441,11 +2441,22 @@ s_seqset(struct imap_session *s, const struct imap_arg *a, int uid,
 	return 0;
 }
 
-/* Before our own flag change: were we up to date with others? */
-#define OWN_CHANGE_BEGIN(s)	uint64_t own_prev = s->seen_modseq == \
-	mbox_highestmodseq(s->mb)
-#define OWN_CHANGE_END(s)	do { if (own_prev) \
-	s->seen_modseq = mbox_highestmodseq(s->mb); } while (0)
+/*
+ * Our own flag change, which the command reports itself: if the view
+ * was up to date, it stays so (no second FETCH for it at the next
+ * update); changes by others keep waiting to be reported.
+ */
+static int
+s_store(struct imap_session *s, uint32_t idx, uint32_t sys, uint32_t kw)
+{
+	int	 uptodate, r;
+
+	uptodate = s->seen_modseq == mbox_highestmodseq(s->mb);
+	r = mbox_store(s->mb, idx, sys, kw);
+	if (uptodate)
+		s->seen_modseq = mbox_highestmodseq(s->mb);
+	return r;
+}
 
 static void
 cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
@@ -2713,10 +2724,8 @@ s_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
 	memset(&fm, 0, sizeof(fm));
 	if ((fj->needs & FETCH_SETS_SEEN) && !s->readonly &&
 	    !(m->sys & MFLAG_SEEN)) {
-		OWN_CHANGE_BEGIN(s);
-		if (mbox_store(s->mb, idx, m->sys | MFLAG_SEEN, m->kw) == 1)
+		if (s_store(s, idx, m->sys | MFLAG_SEEN, m->kw) == 1)
 			rflags |= FETCH_R_FLAGS;
-		OWN_CHANGE_END(s);
 		if ((idx = mbox_find(s->mb, uid)) < 0)
 			return 0;
 		m = mbox_msg(s->mb, idx);
@@ -2906,14 +2915,9 @@ cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		    (m->sys & ~MFLAG_IMAP_MASK) | sys;
 		kw = op > 0 ? m->kw | nkwbits : op < 0 ? m->kw & ~nkwbits :
 		    nkwbits;
-		{
-			OWN_CHANGE_BEGIN(s);
-			if (mbox_store(s->mb, idx, nsys, kw) == -1) {
-				log_warn("imap %llu: store",
-				    (unsigned long long)s->id);
-				continue;
-			}
-			OWN_CHANGE_END(s);
+		if (s_store(s, idx, nsys, kw) == -1) {
+			log_warn("imap %llu: store", (unsigned long long)s->id);
+			continue;
 		}
 		if ((idx = mbox_find(s->mb, uids[i])) < 0)
 			continue;
