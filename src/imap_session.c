@@ -44,6 +44,7 @@
 #define IMAP_DEPTH	16
 #define IMAP_TIMEOUT	(30 * 60 * 1000)	/* RFC 3501 5.4: 30 min */
 #define IMAP_TIMEOUT_PRE (60 * 1000)	/* before login */
+#define IMAP_IDLE_KEEPALIVE 120		/* seconds between "Still here" */
 #define IMAP_OUT_CHUNK	(256 * 1024)	/* FETCH output per pass */
 #define IMAP_MAX_ERRORS	20		/* BADs in a row before BYE */
 #define SESS_HASH	256
@@ -498,6 +499,7 @@ s_line(struct imap_session *s, char *line, size_t len)
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
 		s->wait = W_NONE;
+		evtimer_del(&s->ev_delay);
 		io_set_timeout(s->io, IMAP_TIMEOUT);
 		if (strcasecmp(line, "DONE") != 0)
 			s_tagged(s, "BAD", "Expected DONE");
@@ -1014,9 +1016,16 @@ static void
 s_delay_done(int fd, short ev, void *arg)
 {
 	struct imap_session	*s = arg;
+	struct timeval		 tv = { IMAP_IDLE_KEEPALIVE, 0 };
 
 	(void)fd;
 	(void)ev;
+	if (s->wait == W_IDLE) {
+		/* NAT boxes forget quiet connections (Dovecot does this). */
+		s_printf(s, "* OK Still here\r\n");
+		evtimer_add(&s->ev_delay, &tv);
+		return;
+	}
 	s->wait = W_NONE;
 	s_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 	io_resume(s->io);
@@ -2363,6 +2372,8 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 static void
 cmd_idle(struct imap_session *s, const struct imap_command *cmd)
 {
+	struct timeval	 tv = { IMAP_IDLE_KEEPALIVE, 0 };
+
 	if (cmd->nargs != 0) {
 		s_tagged(s, "BAD", "IDLE takes no arguments");
 		return;
@@ -2374,6 +2385,7 @@ cmd_idle(struct imap_session *s, const struct imap_command *cmd)
 	s_update(s, 1);
 	s_printf(s, "+ idling\r\n");
 	s->wait = W_IDLE;
+	evtimer_add(&s->ev_delay, &tv);
 }
 
 static void
