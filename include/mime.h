@@ -119,6 +119,13 @@ void	mime_envelope(struct mbuf *, const char *, size_t);
  */
 int	mime_section(const struct mime_msg *, const char *, size_t *,
 	    size_t *);
+/*
+ * The part that the numbers at the start of a section spec name ("2.1"
+ * of "2.1.MIME"; the root for a spec without numbers), with *rest set
+ * to what follows them ("", "MIME", "HEADER", ...); NULL if none.
+ */
+const struct mime_part *mime_part_find(const struct mime_msg *,
+	    const char *, const char **);
 
 /*
  * Append the fields of the header block hdr[0..hdrlen) whose names are

@@ -155,9 +155,6 @@ static void	 put_data(struct mbuf *, const char *, size_t, int);
 static void	 clip(const struct fetch_item *, const char **, size_t *);
 static void	 section_data(const struct fetch_item *, struct render *,
 		    struct mbuf *, const char **, size_t *);
-static const struct mime_part *part_child(const struct mime_part *, long);
-static const struct mime_part *part_find(const struct mime_msg *,
-		    const char *);
 static int	 binary_data(const struct fetch_item *, struct render *,
 		    char **, const char **, size_t *);
 static int	 hexval(unsigned char);
@@ -798,53 +795,6 @@ section_data(const struct fetch_item *it, struct render *r,
 }
 
 /*
- * The same walk as mime_section(): BINARY needs the part itself for its
- * Content-Transfer-Encoding.
- */
-static const struct mime_part *
-part_child(const struct mime_part *p, long n)
-{
-	const struct mime_part	*c;
-
-	if (p->flags & MIME_F_MESSAGE) {
-		if ((p = p->child) == NULL)
-			return NULL;
-		if (!(p->flags & MIME_F_MULTIPART))
-			return n == 1 ? p : NULL;
-	}
-	if (!(p->flags & MIME_F_MULTIPART))
-		return NULL;
-	for (c = p->child; c != NULL && n > 1; c = c->next)
-		n--;
-	return c;
-}
-
-static const struct mime_part *
-part_find(const struct mime_msg *m, const char *s)
-{
-	const struct mime_part	*p = m->root;
-	long			 n;
-	int			 top = 1;
-
-	while (*s != '\0' && p != NULL) {
-		for (n = 0; *s >= '0' && *s <= '9'; s++)
-			n = n * 10 + (*s - '0');	/* <= 9 digits */
-		if (*s == '.')
-			s++;
-		if (top) {
-			/* The top level is a message/rfc822 of itself. */
-			if (p->flags & MIME_F_MULTIPART)
-				p = part_child(p, n);
-			else if (n != 1)
-				p = NULL;
-			top = 0;
-		} else
-			p = part_child(p, n);
-	}
-	return p;
-}
-
-/*
  * BINARY[part] content, decoded into *dec (malloc'd) if needed.
  * Containers (multipart, message/rfc822) are not decoded: their
  * encoding can only be an identity one.  -1: unknown encoding.
@@ -855,7 +805,7 @@ binary_data(const struct fetch_item *it, struct render *r, char **dec,
 {
 	const struct mime_msg	*m;
 	const struct mime_part	*pt;
-	const char		*e;
+	const char		*e, *rest;
 
 	*p = "";
 	*n = 0;
@@ -865,8 +815,8 @@ binary_data(const struct fetch_item *it, struct render *r, char **dec,
 		return 0;
 	}
 	m = render_mime(r);
-	if ((pt = part_find(m, it->part)) == NULL ||
-	    pt->body_off > m->len || pt->body_len > m->len - pt->body_off)
+	if ((pt = mime_part_find(m, it->part, &rest)) == NULL ||
+	    *rest != '\0' || pt->body_off > m->len || pt->body_len > m->len - pt->body_off)
 		return 0;
 	*p = m->buf + pt->body_off;
 	*n = pt->body_len;

@@ -1110,21 +1110,21 @@ section_child(const struct mime_part *p, long n)
 	return c;
 }
 
-int
-mime_section(const struct mime_msg *m, const char *spec, size_t *off,
-    size_t *len)
+const struct mime_part *
+mime_part_find(const struct mime_msg *m, const char *spec,
+    const char **rest)
 {
-	const struct mime_part	*p = m->root, *h;
+	const struct mime_part	*p = m->root;
 	const char		*s = spec;
 	long			 n;
 	int			 top = 1, digits;
 
 	while (*s >= '0' && *s <= '9') {
 		if (*s == '0')
-			return -1;
+			return NULL;
 		for (n = 0, digits = 0; *s >= '0' && *s <= '9'; s++)
 			if (++digits > 9)
-				return -1;
+				return NULL;
 			else
 				n = n * 10 + (*s - '0');
 		if (top) {
@@ -1137,14 +1137,38 @@ mime_section(const struct mime_msg *m, const char *spec, size_t *off,
 		} else
 			p = section_child(p, n);
 		if (p == NULL)
-			return -1;
-		if (*s == '\0') {
-			*off = p->body_off;
-			*len = p->body_len;
-			return 0;
+			return NULL;
+		if (*s == '\0')
+			break;
+		if (*s != '.')
+			return NULL;
+		if (s[1] == '\0')
+			return NULL;	/* "1." */
+		if (s[1] < '0' || s[1] > '9') {
+			s++;		/* ".MIME", ".HEADER", ".TEXT" */
+			break;
 		}
-		if (*s++ != '.')
-			return -1;
+		s++;
+	}
+	*rest = s;
+	return p;
+}
+
+int
+mime_section(const struct mime_msg *m, const char *spec, size_t *off,
+    size_t *len)
+{
+	const struct mime_part	*p, *h;
+	const char		*s;
+	int			 top;
+
+	if ((p = mime_part_find(m, spec, &s)) == NULL)
+		return -1;
+	top = s == spec;
+	if (!top && *s == '\0') {
+		*off = p->body_off;
+		*len = p->body_len;
+		return 0;
 	}
 	if (top && *s == '\0') {
 		*off = 0;
