@@ -192,12 +192,6 @@ struct fetch_msg {
 int		 fetch_render(struct mbuf *, const struct fetch_spec *,
 		    const struct fetch_msg *, int);
 
-/* -- imap.c -- */
-
-/* A failed login from an address: seconds to wait before answering. */
-int		 imap_auth_failed(const struct sockaddr_storage *);
-void		 imap_auth_ok(const struct sockaddr_storage *);
-
 /* -- imap_session.c -- */
 
 void		 imap_session_new(int, const struct listener *,

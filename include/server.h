@@ -41,6 +41,9 @@ void		 srv_session_gone(const struct sockaddr_storage *);
 size_t		 srv_sessions(void);
 int		 srv_addr_equal(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);
+/* A failed login from an address: seconds to wait before answering. */
+int		 srv_auth_failed(const struct sockaddr_storage *);
+void		 srv_auth_ok(const struct sockaddr_storage *);
 size_t		 srv_max_sessions(void);
 
 #endif

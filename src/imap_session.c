@@ -1126,12 +1126,12 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 		log_info("imap %llu: login %s from %s failed",
 		    (unsigned long long)s->id, s->user, s->addr);
 		s->user[0] = '\0';
-		tv.tv_sec = imap_auth_failed(&s->ss);
+		tv.tv_sec = srv_auth_failed(&s->ss);
 		s->wait = W_DELAY;
 		evtimer_add(&s->ev_delay, &tv);
 		return;
 	}
-	imap_auth_ok(&s->ss);
+	srv_auth_ok(&s->ss);
 	strlcpy(s->user, user, sizeof(s->user));
 	if (s_user_sessions(user) >= conf->imap_max_per_user) {
 		s->user[0] = '\0';

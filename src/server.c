@@ -1,8 +1,9 @@
 /*
  * Shared by the smtp and imap processes: TLS server contexts (built
- * from the keys the parent read, replaced on reload) and the accept
- * loop of the listeners, within the session limit that the descriptor
- * limit allows and the per-address limit.
+ * from the keys the parent read, replaced on reload), the accept loop
+ * of the listeners, within the session limit that the descriptor limit
+ * allows and the per-address limit, and the growing delay that slows
+ * password guessing from one address.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -49,6 +51,17 @@ struct ipcount {
 
 #define IPHASH	1024
 
+/* Failed logins per address, forgotten after AUTHFAIL_FORGET seconds. */
+#define AUTHFAIL_SLOTS	4096
+#define AUTHFAIL_FORGET	600
+#define AUTHFAIL_MAXDELAY 15
+
+struct authfail {
+	struct sockaddr_storage	 ss;
+	time_t			 last;
+	int			 count;
+};
+
 static struct tls *srv_tls_new(const char *, const char *, size_t,
 		    const char *, size_t);
 static void	srv_pki_set(const char *, struct tls *);
@@ -56,6 +69,7 @@ static void	srv_accept(int, short, void *);
 static void	srv_pause(void);
 static void	srv_resume(int, short, void *);
 static struct ipcount *ip_find(const struct sockaddr_storage *, int);
+static struct authfail *authfail_find(const struct sockaddr_storage *, int);
 
 static TAILQ_HEAD(, srv_pki)		 pkis = TAILQ_HEAD_INITIALIZER(pkis);
 static TAILQ_HEAD(, srv_listener)	 listeners =
@@ -68,6 +82,7 @@ static int				 paused;
 static struct event			 ev_resume;
 static void	(*newconn)(int, const struct listener *,
 		    const struct sockaddr_storage *);
+static struct authfail			 authfail[AUTHFAIL_SLOTS];
 
 void
 srv_tls_setup(void)
@@ -407,4 +422,61 @@ srv_accept(int lfd, short ev, void *arg)
 		nsessions++;
 		newconn(fd, &sl->l, &ss);
 	}
+}
+
+/*
+ * The slot of an address.  The table is small and fixed: when it is
+ * full the stalest slot is reused, so a flood of addresses costs memory
+ * never and at worst forgets an old offender.
+ */
+static struct authfail *
+authfail_find(const struct sockaddr_storage *ss, int create)
+{
+	struct authfail	*a, *victim = NULL;
+	time_t		 now = time(NULL);
+	size_t		 i;
+
+	for (i = 0; i < AUTHFAIL_SLOTS; i++) {
+		a = &authfail[i];
+		if (a->count > 0 && now - a->last > AUTHFAIL_FORGET)
+			a->count = 0;
+		if (a->count > 0 && srv_addr_equal(&a->ss, ss))
+			return a;
+		/* An empty slot, else the stalest one. */
+		if (a->count == 0) {
+			if (victim == NULL || victim->count > 0)
+				victim = a;
+		} else if (victim == NULL ||
+		    (victim->count > 0 && a->last < victim->last))
+			victim = a;
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->ss = *ss;
+	return victim;
+}
+
+/* Seconds to wait before answering a failed login from ss. */
+int
+srv_auth_failed(const struct sockaddr_storage *ss)
+{
+	struct authfail	*a = authfail_find(ss, 1);
+	int		 d;
+
+	a->count++;
+	a->last = time(NULL);
+	if (a->count <= 1)
+		return 0;
+	d = a->count - 2 < 4 ? 1 << (a->count - 2) : AUTHFAIL_MAXDELAY;
+	return d > AUTHFAIL_MAXDELAY ? AUTHFAIL_MAXDELAY : d;
+}
+
+void
+srv_auth_ok(const struct sockaddr_storage *ss)
+{
+	struct authfail	*a;
+
+	if ((a = authfail_find(ss, 0)) != NULL)
+		a->count = 0;
 }
