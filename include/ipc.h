@@ -32,9 +32,11 @@ enum ipc_type {
 	/* smtp <-> lookup */
 	IMSG_L_RCPT,		/* reqid, msgid, flags, rcpt */
 	IMSG_L_RCPT_RES,	/* reqid, result, ndest, reason */
-	/* imap <-> lookup */
-	IMSG_L_AUTH,		/* reqid, table, user, password */
+	/* imap, smtp <-> lookup */
+	IMSG_L_AUTH,		/* reqid, flags, table, user, password */
 	IMSG_L_AUTH_RES,	/* reqid, result, user, maildir */
+	IMSG_L_SENDER,		/* reqid, user, sender */
+	IMSG_L_SENDER_RES,	/* reqid, allowed */
 	/* deliver -> imap */
 	IMSG_I_NEW,		/* maildir (inside the mailbox root) */
 	/* lookup -> queue */
@@ -49,6 +51,8 @@ enum ipc_type {
 	IMSG_CTL_SHOW_QUEUE,	/* request */
 	IMSG_CTL_SHOW_QUEUE_RES, /* text lines, empty = end */
 };
+
+#define AUTHF_MAILDIR	0x01	/* IMSG_L_AUTH: also find the Maildir */
 
 #define AUTH_OK		0	/* IMSG_L_AUTH_RES results */
 #define AUTH_FAIL	1

@@ -176,6 +176,7 @@ struct listener {
 #define L_MASKSRC	0x0020	/* no client address in Received */
 #define L_CHECK_RDNS	0x0040
 #define L_CHECK_FCRDNS	0x0080
+#define L_ANYSENDER	0x0100	/* AUTH users may use any MAIL FROM */
 	char			 pki[NAME_MAX_CONF];
 	char			 hostname[HOST_NAME_MAX + 1];
 	char			 authtable[NAME_MAX_CONF];

@@ -105,6 +105,7 @@ struct parser {
 #define O_AUTH		0x0200
 #define O_MASKSRC	0x0400
 #define O_CHECK		0x0800
+#define O_ANYSENDER	0x1000
 #define O_ANYTLS	(O_TLS | O_TLS_REQUIRE | O_SMTPS | O_IMAPS)
 
 struct listen_opts {
@@ -214,6 +215,7 @@ static const struct {
 };
 
 static const struct listen_option listen_options[] = {
+	{ "any-sender",		O_ANYSENDER,	NULL },
 	{ "auth",		O_AUTH,		lopt_auth },
 	{ "check",		O_CHECK,	lopt_check },
 	{ "family",		O_FAMILY,	lopt_family },
@@ -1291,8 +1293,12 @@ listen_check(struct parser *p, struct listen_opts *o)
 	if ((s & (O_IMAPS | O_IMAP)) && !(s & O_AUTH))
 		perr(p, "%s requires auth <table>",
 		    (s & O_IMAPS) ? "imaps" : "imap");
-	if ((s & (O_IMAPS | O_IMAP)) && (s & (O_MASKSRC | O_CHECK)))
-		perr(p, "mask-src and check only apply to SMTP listeners");
+	if ((s & (O_IMAPS | O_IMAP)) && (s & (O_MASKSRC | O_CHECK |
+	    O_ANYSENDER)))
+		perr(p, "mask-src, check and any-sender only apply to SMTP "
+		    "listeners");
+	if ((s & O_ANYSENDER) && !(s & O_AUTH))
+		perr(p, "any-sender requires auth <table>");
 	return p->errors == errors ? 0 : -1;
 }
 
@@ -1354,6 +1360,8 @@ parse_listen(struct parser *p)
 		o.l.flags |= L_IMAPS;
 	if (o.seen & O_MASKSRC)
 		o.l.flags |= L_MASKSRC;
+	if (o.seen & O_ANYSENDER)
+		o.l.flags |= L_ANYSENDER;
 	o.l.proto = (o.seen & (O_IMAPS | O_IMAP)) ? PROTO_IMAP : PROTO_SMTP;
 	if (o.l.port == 0)
 		o.l.port = (o.seen & O_IMAPS) ? 993 : (o.seen & O_IMAP) ? 143 :
@@ -2307,6 +2315,8 @@ config_dump(const struct maild_conf *c, FILE *fp)
 			fprintf(fp, " auth <%s>", l->authtable);
 		if (l->flags & L_MASKSRC)
 			fprintf(fp, " mask-src");
+		if (l->flags & L_ANYSENDER)
+			fprintf(fp, " any-sender");
 		if ((l->flags & L_CHECK_RDNS) && (l->flags & L_CHECK_FCRDNS))
 			fprintf(fp, " check { rdns, fcrdns }");
 		else if (l->flags & L_CHECK_RDNS)

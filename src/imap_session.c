@@ -27,13 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "imap.h"
 #include "imap_parser.h"
 #include "io.h"
 #include "mailbox.h"
 #include "proc.h"
+#include "sasl.h"
 #include "search.h"
 #include "server.h"
 
@@ -944,9 +943,10 @@ cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 static void
 s_sasl_line(struct imap_session *s, char *line, size_t len)
 {
-	unsigned char	 buf[2048];
-	const char	*authz, *authc, *pass, *end;
-	size_t		 n;
+	char		 buf[SASL_MAX + 1];
+	const char	*user, *pass;
+	size_t		 n, plen;
+	int		 r;
 
 	s->wait = W_NONE;
 	if (len > 0 && line[len - 1] == '\r')
@@ -955,32 +955,18 @@ s_sasl_line(struct imap_session *s, char *line, size_t len)
 		s_tagged(s, "BAD", "Authentication cancelled");
 		return;
 	}
-	if (len == 1 && line[0] == '=')
-		len = 0;	/* empty initial response */
-	if (sodium_base642bin(buf, sizeof(buf) - 1, line, len, NULL, &n,
-	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+	if (sasl_decode(line, len, buf, &n) == -1) {
 		s_tagged(s, "BAD", "Invalid base64 data");
 		return;
 	}
-	buf[n] = '\0';
-	authz = (const char *)buf;
-	end = authz + n;
-	authc = memchr(authz, '\0', n);
-	if (authc == NULL || ++authc >= end ||
-	    (pass = memchr(authc, '\0', end - authc)) == NULL) {
-		explicit_bzero(buf, sizeof(buf));
-		s_tagged(s, "NO", "[AUTHENTICATIONFAILED] Malformed "
-		    "PLAIN response");
-		return;
-	}
-	pass++;
-	if (authz[0] != '\0' && strcmp(authz, authc) != 0) {
-		explicit_bzero(buf, sizeof(buf));
+	if ((r = sasl_plain(buf, n, &user, &pass, &plen)) == SASL_AUTHZ)
 		s_tagged(s, "NO", "[AUTHORIZATIONFAILED] Cannot act as "
 		    "another user");
-		return;
-	}
-	s_login(s, authc, pass, end - pass);
+	else if (r != SASL_OK)
+		s_tagged(s, "NO", "[AUTHENTICATIONFAILED] Malformed "
+		    "PLAIN response");
+	else
+		s_login(s, user, pass, plen);
 	explicit_bzero(buf, sizeof(buf));
 }
 
@@ -1000,6 +986,7 @@ s_login(struct imap_session *s, const char *user, const char *pass,
 		fatal("malloc");
 	ipc_buf_init(b);
 	ipc_add_u64(b, s->id);
+	ipc_add_u32(b, AUTHF_MAILDIR);
 	ipc_add_str(b, s->l->authtable);
 	ipc_add_str(b, user);
 	ipc_add_u32(b, plen);

@@ -16,7 +16,8 @@
 
 static void	lookup_table(struct maild_conf *, struct ipc_msg *);
 static void	lookup_rcpt(struct ipc_msg *);
-static void	lookup_auth(struct ipc_msg *);
+static void	lookup_auth(enum proc_type, struct ipc_msg *);
+static void	lookup_sender(struct ipc_msg *);
 static int	lookup_maildir(const struct mailaddr *, char *, size_t);
 
 static int			 ready;
@@ -112,7 +113,7 @@ lookup_rcpt(struct ipc_msg *m)
  * the mail location is the delivery action of mail.conf).
  */
 static void
-lookup_auth(struct ipc_msg *m)
+lookup_auth(enum proc_type from, struct ipc_msg *m)
 {
 	struct ipc_buf	 b;
 	struct mailaddr	 addr;
@@ -121,10 +122,11 @@ lookup_auth(struct ipc_msg *m)
 	char		 login[ADDR_MAX + 1], hash[PASSWD_HASH_MAX];
 	char		 maildir[PATH_MAX] = "";
 	uint64_t	 reqid;
-	uint32_t	 passlen, res = AUTH_FAIL;
+	uint32_t	 passlen, flags, res = AUTH_FAIL;
 	int		 r;
 
 	reqid = ipc_get_u64(m);
+	flags = ipc_get_u32(m);
 	table = ipc_get_strp(m);
 	user = ipc_get_strp(m);
 	passlen = ipc_get_u32(m);
@@ -153,7 +155,7 @@ lookup_auth(struct ipc_msg *m)
 		else if (r == -1)
 			log_warnx("table %s: unusable hash for %s", t->name,
 			    login);
-		if (res == AUTH_OK) {
+		if (res == AUTH_OK && (flags & AUTHF_MAILDIR)) {
 			str_lower(addr.user);
 			str_lower(addr.domain);
 			if (lookup_maildir(&addr, maildir,
@@ -170,7 +172,54 @@ lookup_auth(struct ipc_msg *m)
 	ipc_add_u32(&b, res);
 	ipc_add_str(&b, res == AUTH_OK ? login : "");
 	ipc_add_str(&b, res == AUTH_OK ? maildir : "");
-	proc_send_buf(PROC_IMAP, IMSG_L_AUTH_RES, -1, &b);
+	proc_send_buf(from, IMSG_L_AUTH_RES, -1, &b);
+}
+
+/*
+ * May an authenticated user send as this MAIL FROM address?  Their own
+ * address, an address whose mail reaches them (a virtuals alias), and
+ * the null sender are theirs; anything else is forging.
+ */
+static void
+lookup_sender(struct ipc_msg *m)
+{
+	struct ipc_buf	 b;
+	struct mailaddr	 user, sender;
+	struct dest	*dests;
+	char		 err[ERRMSG_MAX];
+	uint64_t	 reqid;
+	uint32_t	 ok = 0;
+	size_t		 n = 0, i;
+
+	reqid = ipc_get_u64(m);
+	ipc_get(m, &user, sizeof(user));
+	ipc_get(m, &sender, sizeof(sender));
+	ipc_end(m);
+	user.user[sizeof(user.user) - 1] = '\0';
+	user.domain[sizeof(user.domain) - 1] = '\0';
+	sender.user[sizeof(sender.user) - 1] = '\0';
+	sender.domain[sizeof(sender.domain) - 1] = '\0';
+
+	if (addr_is_null(&sender) ||
+	    (strcasecmp(user.user, sender.user) == 0 &&
+	    strcasecmp(user.domain, sender.domain) == 0))
+		ok = 1;
+	else if (ready) {
+		if ((dests = calloc(MAX_EXPAND_DEST, sizeof(*dests))) == NULL)
+			fatal("calloc");
+		if (expand_rcpt(conf, &sender, 0, dests, MAX_EXPAND_DEST, &n,
+		    err, sizeof(err)) == EXP_OK)
+			for (i = 0; i < n && !ok; i++)
+				ok = strcasecmp(dests[i].addr.user,
+				    user.user) == 0 &&
+				    strcasecmp(dests[i].addr.domain,
+				    user.domain) == 0;
+		free(dests);
+	}
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, reqid);
+	ipc_add_u32(&b, ok);
+	proc_send_buf(PROC_SMTP, IMSG_L_SENDER_RES, -1, &b);
 }
 
 /*
@@ -208,7 +257,6 @@ lookup_maildir(const struct mailaddr *addr, char *out, size_t outsz)
 void
 lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
-	(void)ipc;
 	switch (m->type) {
 	case IMSG_CONF_RELOAD:
 		proc_conf_stage(m);
@@ -237,7 +285,13 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		lookup_rcpt(m);
 		break;
 	case IMSG_L_AUTH:
-		lookup_auth(m);
+		if (ipc != &peers[PROC_SMTP] && ipc != &peers[PROC_IMAP])
+			fatalx("lookup: auth request from %s", m->peer);
+		lookup_auth(ipc == &peers[PROC_SMTP] ? PROC_SMTP : PROC_IMAP,
+		    m);
+		break;
+	case IMSG_L_SENDER:
+		lookup_sender(m);
 		break;
 	default:
 		fatalx("lookup: unexpected message %u from %s", m->type,
