@@ -185,9 +185,6 @@ warn_unimplemented(struct maild_conf *c)
 		if (l->line == last)
 			continue;	/* one statement, several addresses */
 		last = l->line;
-		if ((l->flags & L_AUTH) && l->proto == PROTO_SMTP)
-			log_warnx("%s:%d: warning: AUTH is not implemented yet; "
-			    "this listener refuses it", c->path, l->line);
 		if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS))
 			log_warnx("%s:%d: warning: rdns/fcrdns checks are not "
 			    "implemented yet; clients are not checked",

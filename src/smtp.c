@@ -78,6 +78,20 @@ smtp_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		smtp_session_committed(reqid, msgid,
 		    m->type == IMSG_Q_COMMIT_OK);
 		break;
+	case IMSG_L_AUTH_RES:
+		reqid = ipc_get_u64(m);
+		res = ipc_get_u32(m);
+		s = ipc_get_strp(m);
+		(void)ipc_get_strp(m);		/* no Maildir asked for */
+		ipc_end(m);
+		smtp_session_auth_result(reqid, res, s);
+		break;
+	case IMSG_L_SENDER_RES:
+		reqid = ipc_get_u64(m);
+		res = ipc_get_u32(m);
+		ipc_end(m);
+		smtp_session_sender_result(reqid, res != 0);
+		break;
 	case IMSG_L_RCPT_RES:
 		reqid = ipc_get_u64(m);
 		res = ipc_get_u32(m);

@@ -24,6 +24,7 @@
 
 #include "io.h"
 #include "proc.h"
+#include "sasl.h"
 #include "server.h"
 #include "smtp.h"
 
@@ -57,6 +58,13 @@ enum smtp_state {
 #define F_STARTTLS	0x0010	/* handshake starts once 220 is sent */
 #define F_LOCAL		0x0020	/* loopback client */
 #define F_LINGER	0x0040	/* closing: reading what is left */
+#define F_AUTH		0x0080	/* logged in as authuser */
+
+/* SASL exchange in progress (s->sasl). */
+#define SASL_NONE	0
+#define SASL_PLAIN	1	/* waiting for the PLAIN response */
+#define SASL_LOGIN_USER	2	/* LOGIN: waiting for the user name */
+#define SASL_LOGIN_PASS	3	/* LOGIN: waiting for the password */
 
 #define D_TOOBIG	0x01
 #define D_BARECR	0x02
@@ -75,6 +83,9 @@ struct smtp_session {
 	int			 flags;
 	int			 errors;
 	struct srv_tlsctx	*tls;		/* held while the io uses it */
+	int			 sasl;		/* SASL_* */
+	char			 authuser[ADDR_MAX + 1];
+	struct event		 ev_delay;	/* answer of a failed AUTH */
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;
@@ -122,6 +133,11 @@ static void	smtp_wait(struct smtp_session *);
 static void	smtp_unwait(struct smtp_session *);
 static struct smtp_session *smtp_find(uint64_t);
 static void	smtp_received(struct smtp_session *);
+static void	smtp_sasl_line(struct smtp_session *, char *, size_t);
+static void	smtp_auth_send(struct smtp_session *, const char *,
+		    const char *, size_t);
+static void	smtp_auth_delay(int, short, void *);
+static void	smtp_mail_create(struct smtp_session *);
 
 static void	cmd_helo(struct smtp_session *, const char *);
 static void	cmd_ehlo(struct smtp_session *, const char *);
@@ -220,6 +236,7 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 		s->flags |= F_LOCAL;
 	s->io = io_new(fd, SMTP_LINE_MAX, smtp_io, s);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
+	evtimer_set(&s->ev_delay, smtp_auth_delay, s);
 	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
 	log_debug("%016llx smtp connect from %s on port %d",
 	    (unsigned long long)s->id, s->src, l->port);
@@ -293,6 +310,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	}
 	if (s->msgfd != -1)
 		close(s->msgfd);
+	evtimer_del(&s->ev_delay);
 	TAILQ_REMOVE(&sessions[s->id % SESS_HASH], s, entry);
 	srv_session_gone(&s->ss);
 	io_free(s->io);
@@ -408,6 +426,10 @@ smtp_process(struct smtp_session *s)
 		}
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
+		if (s->sasl != SASL_NONE) {
+			smtp_sasl_line(s, line, len);
+			continue;
+		}
 		if (memchr(line, '\0', len) != NULL) {
 			smtp_reply(s, "500 5.5.2 Invalid characters");
 			continue;
@@ -523,6 +545,10 @@ cmd_ehlo(struct smtp_session *s, const char *arg)
 	smtp_reply(s, "250-SMTPUTF8");
 	if ((s->l->flags & L_TLS) && !(s->flags & F_TLS))
 		smtp_reply(s, "250-STARTTLS");
+	/* AUTH only once the password cannot be read on the way. */
+	if ((s->l->flags & L_AUTH) && (s->flags & F_TLS) &&
+	    !(s->flags & F_AUTH))
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250 HELP");
 }
@@ -547,11 +573,169 @@ cmd_starttls(struct smtp_session *s, const char *arg)
 	s->flags &= ~F_EHLO;
 }
 
+/* AUTH mechanism [initial-response] (RFC 4954). */
 static void
 cmd_auth(struct smtp_session *s, const char *arg)
 {
-	(void)arg;
-	smtp_reply(s, "503 5.5.1 AUTH not available on this port");
+	char		 mech[16];
+	const char	*ir;
+	size_t		 n;
+
+	if (!(s->l->flags & L_AUTH)) {
+		smtp_reply(s, "503 5.5.1 AUTH not available on this port");
+		return;
+	}
+	if (!(s->flags & F_TLS)) {
+		smtp_reply(s, "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (s->flags & F_AUTH) {
+		smtp_reply(s, "503 5.5.1 Already authenticated");
+		return;
+	}
+	n = strcspn(arg, " ");
+	if (n == 0 || n >= sizeof(mech)) {
+		smtp_reply(s, "501 5.5.4 Syntax: AUTH mechanism");
+		return;
+	}
+	memcpy(mech, arg, n);
+	mech[n] = '\0';
+	ir = arg[n] == ' ' ? arg + n + 1 : NULL;
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		s->sasl = SASL_PLAIN;
+		if (ir == NULL)
+			smtp_reply(s, "334 ");
+		else
+			smtp_sasl_line(s, (char *)(uintptr_t)ir, strlen(ir));
+	} else if (strcasecmp(mech, "LOGIN") == 0) {
+		s->sasl = SASL_LOGIN_USER;
+		if (ir == NULL)
+			smtp_reply(s, "334 VXNlcm5hbWU6");	/* Username: */
+		else
+			smtp_sasl_line(s, (char *)(uintptr_t)ir, strlen(ir));
+	} else
+		smtp_reply(s, "504 5.5.4 Unrecognized authentication type");
+}
+
+/* One SASL response line; the password never stays in memory. */
+static void
+smtp_sasl_line(struct smtp_session *s, char *line, size_t len)
+{
+	char		 buf[SASL_MAX + 1];
+	const char	*user, *pass;
+	size_t		 n, plen;
+	int		 r, state = s->sasl;
+
+	s->sasl = SASL_NONE;
+	if (len == 1 && line[0] == '*') {
+		s->authuser[0] = '\0';
+		smtp_reply(s, "501 5.0.0 Authentication cancelled");
+		return;
+	}
+	if (sasl_decode(line, len, buf, &n) == -1) {
+		s->authuser[0] = '\0';
+		smtp_reply(s, "501 5.5.2 Cannot decode response");
+		return;
+	}
+	switch (state) {
+	case SASL_PLAIN:
+		if ((r = sasl_plain(buf, n, &user, &pass, &plen)) != SASL_OK)
+			smtp_reply(s, r == SASL_AUTHZ ? "535 5.7.8 Cannot act "
+			    "as another user" : "501 5.5.2 Malformed PLAIN "
+			    "response");
+		else
+			smtp_auth_send(s, user, pass, plen);
+		break;
+	case SASL_LOGIN_USER:
+		if (n == 0 || n >= sizeof(s->authuser) ||
+		    memchr(buf, '\0', n) != NULL) {
+			smtp_reply(s, "501 5.5.2 Invalid user name");
+			break;
+		}
+		strlcpy(s->authuser, buf, sizeof(s->authuser));
+		s->sasl = SASL_LOGIN_PASS;
+		smtp_reply(s, "334 UGFzc3dvcmQ6");	/* Password: */
+		break;
+	case SASL_LOGIN_PASS:
+		smtp_auth_send(s, s->authuser, buf, n);
+		break;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(line, len);
+}
+
+/* The lookup process checks the password; the answer comes later. */
+static void
+smtp_auth_send(struct smtp_session *s, const char *user, const char *pass,
+    size_t plen)
+{
+	struct ipc_buf	*b;
+
+	if (strlen(user) > ADDR_MAX || plen > 1024) {
+		smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
+		return;
+	}
+	if (user != s->authuser)
+		strlcpy(s->authuser, user, sizeof(s->authuser));
+	if ((b = malloc(sizeof(*b))) == NULL)
+		fatal("malloc");
+	ipc_buf_init(b);
+	ipc_add_u64(b, s->id);
+	ipc_add_u32(b, 0);
+	ipc_add_str(b, s->l->authtable);
+	ipc_add_str(b, user);
+	ipc_add_u32(b, plen);
+	ipc_add(b, pass, plen);
+	proc_send_buf(PROC_LOOKUP, IMSG_L_AUTH, -1, b);
+	explicit_bzero(b, sizeof(*b));
+	free(b);
+	smtp_wait(s);
+}
+
+void
+smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
+{
+	struct smtp_session	*s;
+	struct timeval		 tv = { 0, 0 };
+
+	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
+	    s->state == S_QUIT)
+		return;
+	if (res == AUTH_OK) {
+		srv_auth_ok(&s->ss);
+		strlcpy(s->authuser, user, sizeof(s->authuser));
+		s->flags |= F_AUTH;
+		log_info("%016llx smtp: %s authenticated as %s",
+		    (unsigned long long)s->id, s->src, s->authuser);
+		smtp_reply(s, "235 2.7.0 Authentication successful");
+		smtp_unwait(s);
+		return;
+	}
+	if (res == AUTH_TEMPFAIL) {
+		s->authuser[0] = '\0';
+		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
+		smtp_unwait(s);
+		return;
+	}
+	log_info("%016llx smtp: %s failed to authenticate as %s",
+	    (unsigned long long)s->id, s->src, s->authuser);
+	s->authuser[0] = '\0';
+	/* Slower and slower for guessers; the session stays waiting. */
+	tv.tv_sec = srv_auth_failed(&s->ss);
+	evtimer_add(&s->ev_delay, &tv);
+}
+
+static void
+smtp_auth_delay(int fd, short ev, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)ev;
+	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
+	s->errors++;
+	smtp_unwait(s);
 }
 
 static int
@@ -568,6 +752,7 @@ static void
 cmd_mail(struct smtp_session *s, const char *arg)
 {
 	struct ipc_buf	 b;
+	struct mailaddr	 user;
 	char		 err[256];
 	int		 flags = ADDR_ALLOW_NULL;
 
@@ -586,6 +771,59 @@ cmd_mail(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "552 5.3.4 Message too big");
 		return;
 	}
+	if ((s->l->flags & L_AUTH) && !(s->flags & F_AUTH)) {
+		/* As smtpd's "auth": a listener for users who log in. */
+		smtp_reply(s, "530 5.7.0 Authentication required");
+		return;
+	}
+	if ((s->flags & F_AUTH) && !(s->l->flags & L_ANYSENDER)) {
+		/* Only their own addresses (lookup_sender). */
+		if (addr_parse(s->authuser, &user, ADDR_ALLOW_UTF8) == -1) {
+			smtp_reply(s, "553 5.7.1 Sender address not owned "
+			    "by user");
+			return;
+		}
+		ipc_buf_init(&b);
+		ipc_add_u64(&b, s->id);
+		ipc_add(&b, &user, sizeof(user));
+		ipc_add(&b, &s->sender, sizeof(s->sender));
+		proc_send_buf(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
+		smtp_wait(s);
+		return;
+	}
+	smtp_mail_create(s);
+}
+
+void
+smtp_session_sender_result(uint64_t id, int ok)
+{
+	struct smtp_session	*s;
+	char			 from[ADDR_MAX + 1];
+
+	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
+	    s->state == S_QUIT)
+		return;
+	if (!ok) {
+		if (addr_to_text(&s->sender, from, sizeof(from)) == -1)
+			from[0] = '\0';
+		log_info("%016llx smtp: %s (%s) may not send as <%s>",
+		    (unsigned long long)s->id, s->src, s->authuser, from);
+		smtp_reply(s, "553 5.7.1 <%s>: Sender address not owned by "
+		    "user %s", from, s->authuser);
+		memset(&s->sender, 0, sizeof(s->sender));
+		smtp_unwait(s);
+		return;
+	}
+	s->flags &= ~F_WAITING;
+	smtp_mail_create(s);
+}
+
+/* The queue makes the spool file; "250" once it exists. */
+static void
+smtp_mail_create(struct smtp_session *s)
+{
+	struct ipc_buf	 b;
+
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
 	proc_send_buf(PROC_QUEUE, IMSG_Q_CREATE, -1, &b);
@@ -646,6 +884,8 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 	}
 	if (s->flags & F_LOCAL)
 		flags |= EXP_FROM_LOCAL;
+	if (s->flags & F_AUTH)
+		flags |= EXP_AUTH;
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
 	ipc_add_u32(&b, s->msgid);
@@ -739,28 +979,30 @@ static void
 smtp_received(struct smtp_session *s)
 {
 	char	 buf[2048], date[64], tls[256], rcpt[ADDR_MAX + 1];
+	char	 proto[16];
 	int	 n;
 
 	smtp_date(date, sizeof(date));
 	io_tls_info(s->io, tls, sizeof(tls));
 	if (addr_to_text(&s->first, rcpt, sizeof(rcpt)) == -1)
 		rcpt[0] = '\0';
+	/* RFC 3848: ESMTP, then S for TLS and A for AUTH. */
+	(void)snprintf(proto, sizeof(proto), "%s%s%s",
+	    (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
+	    (s->flags & F_TLS) ? "S" : "", (s->flags & F_AUTH) ? "A" : "");
 	if (s->l->flags & L_MASKSRC) {
 		/* mask-src: the submitting client's address stays private. */
 		n = snprintf(buf, sizeof(buf), "Received: from localhost "
-		    "(localhost)\r\n\tby %s (maild) with %s%s id %08x\r\n"
-		    "\t; %s\r\n", smtp_hostname(s),
-		    (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
-		    (s->flags & F_TLS) ? "S" : "", s->msgid, date);
+		    "(localhost)\r\n\tby %s (maild) with %s id %08x\r\n"
+		    "\t; %s\r\n", smtp_hostname(s), proto, s->msgid, date);
 	} else {
 		n = snprintf(buf, sizeof(buf),
 		    "Received: from %s ([%s])\r\n"
-		    "\tby %s (maild) with %s%s id %08x%s%s%s\r\n"
+		    "\tby %s (maild) with %s id %08x%s%s%s\r\n"
 		    "%s%s%s"
 		    "\t; %s\r\n",
 		    s->helo[0] ? s->helo : "unknown", s->src,
-		    smtp_hostname(s), (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
-		    (s->flags & F_TLS) ? "S" : "", s->msgid,
+		    smtp_hostname(s), proto, s->msgid,
 		    s->nrcpt == 1 ? "\r\n\tfor <" : "",
 		    s->nrcpt == 1 ? rcpt : "", s->nrcpt == 1 ? ">" : "",
 		    tls[0] ? "\t(" : "", tls, tls[0] ? ")\r\n" : "", date);
@@ -900,6 +1142,8 @@ smtp_data_end(struct smtp_session *s)
 		e->flags |= EF_8BITMIME;
 	if (s->params.smtputf8)
 		e->flags |= EF_SMTPUTF8;
+	if (s->flags & F_AUTH)
+		e->flags |= EF_AUTH;
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
 	ipc_add_u32(&b, s->msgid);
