@@ -159,6 +159,18 @@ struct pki {
 };
 TAILQ_HEAD(pkilist, pki);
 
+/* dkim DOMAIN selector NAME key FILE: one signing key. */
+struct dkimconf {
+	TAILQ_ENTRY(dkimconf)	 entry;
+	char			 domain[DOMAIN_MAX + 1];	/* lowercase */
+	char			 selector[64];
+	char			 key_file[PATH_MAX];
+	char			*key;		/* PEM, read by the parent */
+	size_t			 key_len;
+	int			 line;
+};
+TAILQ_HEAD(dkimlist, dkimconf);
+
 enum listen_proto { PROTO_SMTP, PROTO_IMAP };
 
 struct listener {
@@ -232,6 +244,9 @@ struct maild_conf {
 	time_t			 retry_local;
 	time_t			 retry_max;
 	struct pkilist		 pkis;
+	struct dkimlist		 dkims;
+	char			 resolver[64];	/* "" system resolver */
+	int			 resolver_port;
 	struct tablelist	 tables;
 	struct listenerlist	 listeners;
 	struct actionlist	 actions;

@@ -72,7 +72,7 @@ struct pkiline {
 enum setting {
 	S_HOSTNAME, S_SPOOL, S_SOCKET, S_USER, S_VMAIL_USER, S_MSG_SIZE,
 	S_MAX_RCPT, S_MAX_PER_IP, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
-	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_COUNT
+	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_RESOLVER, S_COUNT
 };
 
 struct parser {
@@ -164,6 +164,9 @@ static int	 parse_user(struct parser *);
 static int	 parse_vmail(struct parser *);
 static int	 parse_smtp(struct parser *);
 static int	 parse_imap(struct parser *);
+static int	 parse_dkim(struct parser *);
+static int	 parse_resolver(struct parser *);
+static int	 valid_selector(const char *);
 static int	 parse_queue(struct parser *);
 static int	 parse_pki(struct parser *);
 static int	 parse_table(struct parser *);
@@ -200,12 +203,14 @@ static const struct {
 	int		(*parse)(struct parser *);
 } statements[] = {
 	{ "action",	parse_action },
+	{ "dkim",	parse_dkim },
 	{ "hostname",	parse_hostname },
 	{ "listen",	parse_listen },
 	{ "match",	parse_match },
 	{ "pki",	parse_pki },
 	{ "imap",	parse_imap },
 	{ "queue",	parse_queue },
+	{ "resolver",	parse_resolver },
 	{ "smtp",	parse_smtp },
 	{ "socket",	parse_socket },
 	{ "spool",	parse_spool },
@@ -1106,6 +1111,118 @@ parse_pki(struct parser *p)
 	return 0;
 }
 
+/* A DKIM selector: DNS labels of letters, digits and '-', dots between. */
+static int
+valid_selector(const char *s)
+{
+	size_t	 len = strlen(s), label = 0, i;
+
+	if (len == 0 || len > 63)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+		label++;
+	}
+	return label > 0;
+}
+
+/*
+ * dkim DOMAIN selector NAME key FILE: mail from the domain (its From
+ * header) is signed with this key; several selectors sign together.
+ */
+static int
+parse_dkim(struct parser *p)
+{
+	struct dkimconf	*d, *o;
+	const char	*s;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	d->line = p->line;
+	if (expect_string(p, "a domain", &s) == -1)
+		goto fail;
+	if (strlcpy(d->domain, s, sizeof(d->domain)) >= sizeof(d->domain) ||
+	    !valid_hostname(d->domain)) {
+		perr(p, "invalid dkim domain \"%.64s\"", s);
+		goto fail;
+	}
+	str_lower(d->domain);
+	if (!kw_accept(p, "selector")) {
+		expected(p, peek(p), "selector");
+		goto fail;
+	}
+	if (expect_string(p, "a selector", &s) == -1)
+		goto fail;
+	if (!valid_selector(s)) {
+		perr(p, "invalid dkim selector \"%.64s\"", s);
+		goto fail;
+	}
+	(void)strlcpy(d->selector, s, sizeof(d->selector));
+	if (!kw_accept(p, "key")) {
+		expected(p, peek(p), "key");
+		goto fail;
+	}
+	if (expect_string(p, "a key file", &s) == -1 ||
+	    check_path(p, "key file", s, d->key_file,
+	    sizeof(d->key_file)) == -1)
+		goto fail;
+	TAILQ_FOREACH(o, &p->conf->dkims, entry)
+		if (strcmp(o->domain, d->domain) == 0 &&
+		    strcasecmp(o->selector, d->selector) == 0) {
+			perr(p, "dkim %s selector %s is already defined",
+			    d->domain, d->selector);
+			goto fail;
+		}
+	TAILQ_INSERT_TAIL(&p->conf->dkims, d, entry);
+	return 0;
+ fail:
+	free(d);
+	return -1;
+}
+
+/* resolver ADDRESS [port N]: the DNS server (tests run their own). */
+static int
+parse_resolver(struct parser *p)
+{
+	struct in6_addr		 a6;
+	struct in_addr		 a4;
+	const char		*s, *end;
+	unsigned long long	 v;
+
+	if (dup_setting(p, S_RESOLVER, "resolver") == -1 ||
+	    expect_string(p, "an IP address", &s) == -1)
+		return -1;
+	if (inet_pton(AF_INET, s, &a4) != 1 &&
+	    inet_pton(AF_INET6, s, &a6) != 1) {
+		perr(p, "resolver \"%.64s\" is not an IP address", s);
+		return -1;
+	}
+	(void)strlcpy(p->conf->resolver, s, sizeof(p->conf->resolver));
+	p->conf->resolver_port = 53;
+	if (kw_accept(p, "port")) {
+		if (expect_string(p, "a port number", &s) == -1)
+			return -1;
+		if (parse_ull(s, &v, &end) == -1 || *end != '\0' || v == 0 ||
+		    v > 65535) {
+			perr(p, "resolver port %.64s out of range (1 to 65535)",
+			    s);
+			return -1;
+		}
+		p->conf->resolver_port = (int)v;
+	}
+	p->seen[S_RESOLVER] = p->line;
+	return 0;
+}
+
 /* table NAME file:PATH, or table NAME PATH; the file is read later. */
 static int
 parse_table(struct parser *p)
@@ -1791,6 +1908,7 @@ static void
 finish(struct parser *p)
 {
 	struct maild_conf	*c = p->conf;
+	struct dkimconf		*d;
 	struct pkiline		*pl;
 	struct listener		*l;
 	char			 host[HOST_NAME_MAX + 1];
@@ -1846,6 +1964,9 @@ finish(struct parser *p)
 		(void)read_pki_file(p, pl->line, "key", pl->pki->key_file, 1,
 		    &pl->pki->key, &pl->pki->key_len);
 	}
+	TAILQ_FOREACH(d, &c->dkims, entry)
+		(void)read_pki_file(p, d->line, "dkim key", d->key_file, 1,
+		    &d->key, &d->key_len);
 }
 
 /*
@@ -2005,6 +2126,7 @@ config_parse_buf(const char *name, const char *buf, size_t len, int flags)
 	TAILQ_INIT(&p->macros);
 	TAILQ_INIT(&p->pkilines);
 	TAILQ_INIT(&c->pkis);
+	TAILQ_INIT(&c->dkims);
 	TAILQ_INIT(&c->tables);
 	TAILQ_INIT(&c->listeners);
 	TAILQ_INIT(&c->actions);
@@ -2124,6 +2246,7 @@ config_parse_file(const char *path, int flags, char **bufp, size_t *lenp)
 void
 config_free(struct maild_conf *c)
 {
+	struct dkimconf	*d;
 	struct pki	*pki;
 	struct table	*t;
 	struct listener	*l;
@@ -2137,6 +2260,10 @@ config_free(struct maild_conf *c)
 		TAILQ_REMOVE(&c->pkis, pki, entry);
 		free(pki->cert);
 		free(pki);
+	}
+	while ((d = TAILQ_FIRST(&c->dkims)) != NULL) {
+		TAILQ_REMOVE(&c->dkims, d, entry);
+		free(d);
 	}
 	while ((t = TAILQ_FIRST(&c->tables)) != NULL) {
 		TAILQ_REMOVE(&c->tables, t, entry);
@@ -2184,6 +2311,7 @@ config_pki(const struct maild_conf *c, const char *name)
 void
 config_purge_keys(struct maild_conf *c)
 {
+	struct dkimconf	*d;
 	struct pki	*pki;
 
 	TAILQ_FOREACH(pki, &c->pkis, entry) {
@@ -2193,6 +2321,14 @@ config_purge_keys(struct maild_conf *c)
 		free(pki->key);
 		pki->key = NULL;
 		pki->key_len = 0;
+	}
+	TAILQ_FOREACH(d, &c->dkims, entry) {
+		if (d->key == NULL)
+			continue;
+		explicit_bzero(d->key, d->key_len);
+		free(d->key);
+		d->key = NULL;
+		d->key_len = 0;
 	}
 }
 
@@ -2247,6 +2383,7 @@ dump_str(FILE *fp, const char *s)
 void
 config_dump(const struct maild_conf *c, FILE *fp)
 {
+	struct dkimconf	*d;
 	struct pki	*pki;
 	struct table	*t;
 	struct listener	*l;
@@ -2276,6 +2413,10 @@ config_dump(const struct maild_conf *c, FILE *fp)
 	fprintf(fp, "queue retry %lld\n", (long long)c->retry_local);
 	fprintf(fp, "queue retry-max %lld\n", (long long)c->retry_max);
 
+	if (c->resolver[0] != '\0')
+		fprintf(fp, "resolver %s port %d\n", c->resolver,
+		    c->resolver_port);
+
 	TAILQ_FOREACH(pki, &c->pkis, entry) {
 		fprintf(fp, "pki ");
 		dump_str(fp, pki->name);
@@ -2283,6 +2424,15 @@ config_dump(const struct maild_conf *c, FILE *fp)
 		dump_str(fp, pki->cert_file);
 		fprintf(fp, " key ");
 		dump_str(fp, pki->key_file);
+		fprintf(fp, "\n");
+	}
+	TAILQ_FOREACH(d, &c->dkims, entry) {
+		fprintf(fp, "dkim ");
+		dump_str(fp, d->domain);
+		fprintf(fp, " selector ");
+		dump_str(fp, d->selector);
+		fprintf(fp, " key ");
+		dump_str(fp, d->key_file);
 		fprintf(fp, "\n");
 	}
 	TAILQ_FOREACH(t, &c->tables, entry) {

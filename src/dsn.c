@@ -55,6 +55,7 @@ static size_t	 next_line(const char *, size_t, size_t, size_t *);
 static int	 field_line(const char *, size_t);
 static void	 header_split(const char *, size_t, size_t *, size_t *);
 static int	 lines_fit(const char *, size_t);
+static void	 add_nonul(struct mbuf *, const char *, size_t);
 static void	 copy_lines(struct mbuf *, const char *, size_t);
 static int	 build_orig(struct mbuf *, const struct mbuf *, int, int);
 static int	 make_boundary(char *, size_t, const struct mbuf *,
@@ -432,8 +433,9 @@ build_text(struct mbuf *o, const struct dsn_info *di, size_t n, int full,
 	if (full)
 		mbuf_printf(o, "Your message is attached below.\r\n");
 	else if (toobig)
-		mbuf_printf(o, "Your message was too large to be returned in "
-		    "full; its header is attached\r\nbelow.\r\n");
+		mbuf_printf(o, "Your message is too large to be returned in "
+		    "full (or has over-long\r\nlines); its header is "
+		    "attached below.\r\n");
 	else
 		mbuf_printf(o, "The header of your message is attached "
 		    "below.\r\n");
@@ -590,6 +592,23 @@ lines_fit(const char *b, size_t len)
 	return 1;
 }
 
+/* Append b[0..n) without its NUL bytes. */
+static void
+add_nonul(struct mbuf *o, const char *b, size_t n)
+{
+	const char	*z;
+
+	while (n > 0) {
+		if ((z = memchr(b, '\0', n)) == NULL) {
+			mbuf_add(o, b, n);
+			return;
+		}
+		mbuf_add(o, b, z - b);
+		n -= z - b + 1;
+		b = z + 1;
+	}
+}
+
 /*
  * Copy b[0..len) line by line with CRLF line ends, without NUL bytes.
  * A line over 998 bytes (only header lines get here: bodies with one
@@ -599,35 +618,31 @@ lines_fit(const char *b, size_t len)
 static void
 copy_lines(struct mbuf *o, const char *b, size_t len)
 {
-	size_t	 pos = 0, next, n, start, end, cut, k;
+	size_t	 pos = 0, next, start, end, cut, k, extra;
 
 	while (pos < len) {
-		n = next_line(b, len, pos, &next);
 		start = pos;
-		end = pos + n;
-		while (end - start > LINE_MAX_RFC) {
+		end = pos + next_line(b, len, pos, &next);
+		extra = 0;	/* the TAB we put before this piece */
+		while (end - start + extra > LINE_MAX_RFC) {
 			cut = start + LINE_CHUNK;
 			for (k = cut; k > start + 1; k--)
 				if (b[k] == ' ' || b[k] == '\t')
 					break;
-			if (k > start + 1)
+			if (k > start + 1) {
 				cut = k;
-			else {
+				extra = 0;
+			} else {
 				for (k = 0; k < 3 && ((unsigned char)b[cut] &
 				    0xc0) == 0x80; k++)
 					cut--;
+				extra = 1;
 			}
-			for (k = start; k < cut; k++)
-				if (b[k] != '\0')
-					mbuf_add(o, b + k, 1);
-			mbuf_add(o, b[cut] == ' ' || b[cut] == '\t' ?
-			    "\r\n" : "\r\n\t", b[cut] == ' ' ||
-			    b[cut] == '\t' ? 2 : 3);
+			add_nonul(o, b + start, cut - start);
+			mbuf_add(o, extra ? "\r\n\t" : "\r\n", extra ? 3 : 2);
 			start = cut;
 		}
-		for (k = start; k < end; k++)
-			if (b[k] != '\0')
-				mbuf_add(o, b + k, 1);
+		add_nonul(o, b + start, end - start);
 		mbuf_add(o, "\r\n", 2);
 		pos = next;
 	}

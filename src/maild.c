@@ -190,6 +190,9 @@ warn_unimplemented(struct maild_conf *c)
 			    "implemented yet; clients are not checked",
 			    c->path, l->line);
 	}
+	if (!TAILQ_EMPTY(&c->dkims))
+		log_warnx("%s: warning: DKIM signing is not implemented yet; "
+		    "mail is not signed", c->path);
 }
 
 /* Every process may use as many descriptors as the hard limit allows. */
