@@ -15,29 +15,29 @@
 #define DSN_MAX_ORIG	(1024 * 1024)	/* bigger originals: headers only */
 #define DSN_MAX_HEADER	(64 * 1024)	/* of the original's header kept */
 #define DSN_MAX_DIAG	512		/* bytes of a diagnostic kept */
-#define DSN_MAX_RCPTS	1000		/* recipients reported, the rest counted */
+#define DSN_MAX_RCPTS	1000		/* reported; the rest only counted */
 
 enum dsn_kind { DSN_FAILED, DSN_DELAYED };
 
 struct dsn_rcpt {
-	const char	*rcpt;		/* as given in RCPT TO, "user@domain" */
-	const char	*status;	/* "5.1.1", "4.4.7"; NULL: 5.0.0/4.0.0 */
+	const char	*rcpt;		/* as in RCPT TO, "user@domain" */
+	const char	*status;	/* "5.1.1", "4.4.7"; bad: 5.0.0/4.0.0 */
 	const char	*remote_mta;	/* "mx.example.net" or NULL */
-	const char	*diagnostic;	/* remote reply or our reason, or NULL */
+	const char	*diagnostic;	/* remote reply, our reason, NULL */
 	time_t		 last_attempt;	/* 0: never tried */
 };
 
 struct dsn_info {
 	enum dsn_kind		 kind;
 	const char		*reporting_mta;	/* our host name */
-	const char		*sender;	/* the DSN goes there, never "" */
+	const char		*sender;	/* gets the DSN, never "" */
 	const char		*msgid;		/* queue id, for the text */
-	time_t			 arrival;	/* when we accepted the message */
+	time_t			 arrival;	/* when we accepted it */
 	time_t			 now;
-	time_t			 expire;	/* DSN_DELAYED: Will-Retry-Until */
+	time_t			 expire;	/* delayed: Will-Retry-Until */
 	const struct dsn_rcpt	*rcpts;
 	size_t			 nrcpts;
-	int			 return_full;	/* whole message, else headers */
+	int			 return_full;	/* whole message, else header */
 };
 
 #define DSN_7BIT	0
