@@ -36,7 +36,7 @@ LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/table.o src/config.o src/expand.o src/envelope.o \
 		src/spool.o src/maildir.o src/util.o src/imap_parser.o \
 		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o \
-		src/passwd.o src/search.o src/imap_fetch.o src/imap_mbox.o src/sasl.o src/dsn.o
+		src/passwd.o src/search.o src/imap_fetch.o src/imap_mbox.o src/sasl.o src/dsn.o src/dns.o src/dkim.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/deliver.o \
 		src/control.o src/imap.o src/imap_session.o $(LIB_OBJS)
@@ -50,10 +50,11 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_mflags tests/unit/test_passwd \
 		tests/unit/test_search tests/unit/test_util \
 		tests/unit/test_imap_fetch tests/unit/test_imap_mbox \
-		tests/unit/test_sasl tests/unit/test_dsn
+		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim
 HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/ipc.h include/io.h include/proc.h include/server.h \
-		include/imap.h include/sasl.h include/dsn.h include/imap_parser.h \
+		include/imap.h include/sasl.h include/dsn.h \
+		include/dns.h include/dkim.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
 		include/mflags.h include/passwd.h include/search.h
 
@@ -91,6 +92,7 @@ tests/unit/test_imap_fetch: tests/unit/test_imap_fetch.c
 tests/unit/test_imap_mbox: tests/unit/test_imap_mbox.c
 tests/unit/test_sasl: tests/unit/test_sasl.c
 tests/unit/test_dsn: tests/unit/test_dsn.c
+tests/unit/test_dkim: tests/unit/test_dkim.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)

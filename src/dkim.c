@@ -41,8 +41,8 @@ struct dkim_key {
 	int		 type;
 	char		 domain[DKIM_NAME_MAX + 1];
 	char		 selector[DKIM_NAME_MAX + 1];
-	EVP_PKEY	*pkey;				/* DKIM_RSA */
-	unsigned char	 sk[crypto_sign_SECRETKEYBYTES];	/* DKIM_ED25519 */
+	EVP_PKEY	*pkey;			/* DKIM_RSA */
+	unsigned char	 sk[crypto_sign_SECRETKEYBYTES]; /* DKIM_ED25519 */
 	unsigned char	 pk[crypto_sign_PUBLICKEYBYTES];
 };
 
@@ -72,9 +72,6 @@ struct field {
 	size_t		 namelen;	/* 0: no colon, never signed */
 };
 
-/* The fields to sign, in h= order; f[i] NULL for an over-signed name. */
-#define SEL_MAX		(nitems(signed_names) * DKIM_INSTANCES_MAX + 1)
-
 struct dkim_signer {
 	struct dkim_key		**keys;
 	size_t			  nkeys;
@@ -84,20 +81,23 @@ struct dkim_signer {
 	int			  inbody;
 	int			  toobig;
 	int			  done;
-	crypto_hash_sha256_state  bh;
+	EVP_MD_CTX		 *bh;		/* body hash */
 	struct canon		  body;
 };
 
+/* From first: hdr_select() over-signs it. */
 static const char *const signed_names[] = {
 	"from", "to", "cc", "subject", "date", "message-id", "mime-version",
 	"content-type", "content-transfer-encoding", "reply-to",
 	"in-reply-to", "references"
 };
 
+#define SEL_MAX		(nitems(signed_names) * DKIM_INSTANCES_MAX + 1)
+
+/* The fields to sign, in h= order; f[i] NULL for an over-signed name. */
 struct hsel {
-	const struct field	*f[nitems(signed_names) * DKIM_INSTANCES_MAX + 1];
-	const char		*name[nitems(signed_names) * DKIM_INSTANCES_MAX
-				    + 1];
+	const struct field	*f[SEL_MAX];
+	const char		*name[SEL_MAX];
 	size_t			 n;
 };
 
@@ -123,7 +123,7 @@ static void	 canon_init(struct canon *, int,
 		    void (*)(void *, const void *, size_t), void *);
 static void	 canon_flush(struct canon *);
 static void	 canon_put(struct canon *, const void *, size_t);
-static void	 canon_content(struct canon *, unsigned char);
+static void	 canon_content(struct canon *, const void *, size_t);
 static void	 canon_update(struct canon *, const unsigned char *, size_t);
 static void	 canon_final(struct canon *);
 static int	 canon_header_buf(struct buf *, int, const char *, size_t);
@@ -226,8 +226,6 @@ key_libcrypto(struct dkim_key *k, const char *pem, size_t pemlen, char *err,
 {
 	BIO		*bio;
 	EVP_PKEY	*pkey;
-	unsigned char	 seed[32];
-	size_t		 seedlen;
 	int		 bits, ret = -1;
 
 	if ((bio = BIO_new_mem_buf(pem, (int)pemlen)) == NULL)
@@ -257,9 +255,11 @@ key_libcrypto(struct dkim_key *k, const char *pem, size_t pemlen, char *err,
 		ret = 0;
 		break;
 #ifdef EVP_PKEY_ED25519
-	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED25519: {
 		/* Another encoding than the one genpkey writes. */
-		seedlen = sizeof(seed);
+		unsigned char	 seed[32];
+		size_t		 seedlen = sizeof(seed);
+
 		if (EVP_PKEY_get_raw_private_key(pkey, seed, &seedlen) != 1 ||
 		    seedlen != sizeof(seed)) {
 			seterr(err, errlen, "unreadable Ed25519 key");
@@ -270,6 +270,7 @@ key_libcrypto(struct dkim_key *k, const char *pem, size_t pemlen, char *err,
 		k->type = DKIM_ED25519;
 		ret = 0;
 		break;
+	}
 #endif
 	default:
 		seterr(err, errlen, "unsupported key type (RSA or Ed25519 "
@@ -277,8 +278,6 @@ key_libcrypto(struct dkim_key *k, const char *pem, size_t pemlen, char *err,
 		break;
 	}
  done:
-	(void)seed;
-	(void)seedlen;
 	EVP_PKEY_free(pkey);
 	/* Leave no stale error behind for the next TLS call. */
 	ERR_clear_error();
@@ -301,8 +300,12 @@ dkim_key_new(const char *domain, const char *selector, const char *pem,
 		seterr(err, errlen, "invalid selector");
 		return NULL;
 	}
-	if (pem == NULL || pemlen == 0 || pemlen > DKIM_PEM_MAX) {
+	if (pem == NULL || pemlen == 0) {
 		seterr(err, errlen, "no PEM private key found");
+		return NULL;
+	}
+	if (pemlen > DKIM_PEM_MAX) {
+		seterr(err, errlen, "key file over %d bytes", DKIM_PEM_MAX);
 		return NULL;
 	}
 	if ((k = calloc(1, sizeof(*k))) == NULL)
@@ -457,7 +460,8 @@ buf_sink(void *arg, const void *p, size_t len)
 static void
 sha_sink(void *arg, const void *p, size_t len)
 {
-	crypto_hash_sha256_update(arg, p, len);
+	if (EVP_DigestUpdate(arg, p, len) != 1)
+		fatalx("EVP_DigestUpdate");
 }
 
 static void
@@ -483,13 +487,17 @@ canon_put(struct canon *c, const void *p, size_t len)
 {
 	if (sizeof(c->obuf) - c->olen < len)
 		canon_flush(c);
+	if (len >= sizeof(c->obuf)) {
+		c->out(c->arg, p, len);
+		return;
+	}
 	memcpy(c->obuf + c->olen, p, len);
 	c->olen += len;
 }
 
-/* A byte that is part of a line: held-back empty lines were not trailing. */
+/* Bytes that are part of a line: held-back empty lines were not trailing. */
 static void
-canon_content(struct canon *c, unsigned char ch)
+canon_content(struct canon *c, const void *p, size_t len)
 {
 	for (; c->empty > 0; c->empty--)
 		canon_put(c, "\r\n", 2);
@@ -497,21 +505,23 @@ canon_content(struct canon *c, unsigned char ch)
 		canon_put(c, " ", 1);
 		c->wsp = 0;
 	}
-	canon_put(c, &ch, 1);
-	c->linelen++;
+	canon_put(c, p, len);
+	c->linelen += len;
 	c->any = 1;
 }
 
 /*
  * RFC 6376 3.4.3 and 3.4.4.  Only CRLF ends a line: a lone CR or LF is an
- * ordinary byte of its line, as is NUL.
+ * ordinary byte of its line, as is NUL.  Runs of ordinary bytes are
+ * copied at once.
  */
 static void
 canon_update(struct canon *c, const unsigned char *p, size_t len)
 {
-	size_t	 i;
+	size_t	 i, j;
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len; i = j) {
+		j = i + 1;
 		if (c->cr) {
 			c->cr = 0;
 			if (p[i] == '\n') {
@@ -523,14 +533,18 @@ canon_update(struct canon *c, const unsigned char *p, size_t len)
 					c->empty++;
 				continue;
 			}
-			canon_content(c, '\r');
+			canon_content(c, "\r", 1);
 		}
 		if (p[i] == '\r')
 			c->cr = 1;
 		else if (c->relaxed && (p[i] == ' ' || p[i] == '\t'))
 			c->wsp = 1;
-		else
-			canon_content(c, p[i]);
+		else {
+			while (j < len && p[j] != '\r' && (!c->relaxed ||
+			    (p[j] != ' ' && p[j] != '\t')))
+				j++;
+			canon_content(c, p + i, j - i);
+		}
 	}
 }
 
@@ -539,7 +553,7 @@ canon_final(struct canon *c)
 {
 	if (c->cr) {
 		c->cr = 0;
-		canon_content(c, '\r');
+		canon_content(c, "\r", 1);
 	}
 	c->wsp = 0;
 	if (c->linelen > 0) {
@@ -560,7 +574,6 @@ dkim_canon_body(int canon, const void *p, size_t len, size_t *outlen)
 	struct canon	*c;
 
 	memset(&b, 0, sizeof(b));
-	buf_add(&b, "", 0);
 	if ((c = malloc(sizeof(*c))) == NULL)
 		fatal("malloc");
 	canon_init(c, canon == DKIM_CANON_RELAXED, buf_sink, &b);
@@ -767,8 +780,11 @@ dkim_signer_new(struct dkim_key *const *keys, size_t nkeys, time_t now)
 	}
 	s->nkeys = nkeys;
 	s->now = now;
-	crypto_hash_sha256_init(&s->bh);
-	canon_init(&s->body, 1, sha_sink, &s->bh);
+	/* libcrypto's SHA-256 uses the CPU's SHA extensions; bodies are big. */
+	if ((s->bh = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(s->bh, EVP_sha256(), NULL) != 1)
+		fatalx("EVP_DigestInit_ex");
+	canon_init(&s->body, 1, sha_sink, s->bh);
 	return s;
 }
 
@@ -935,15 +951,16 @@ dkim_signer_final(struct dkim_signer *s, char *err, size_t errlen)
 	s->done = 1;
 	if (s->toobig) {
 		seterr(err, errlen, "header over %d bytes", DKIM_HEADER_MAX);
-		goto fail;
+		goto done;
 	}
 	if (s->nkeys == 0) {
 		seterr(err, errlen, "no DKIM key");
-		goto fail;
+		goto done;
 	}
 	/* A message without an empty line is all header. */
 	canon_final(&s->body);
-	crypto_hash_sha256_final(&s->bh, h);
+	if (EVP_DigestFinal_ex(s->bh, h, NULL) != 1)
+		fatalx("EVP_DigestFinal_ex");
 	bh = b64(h, sizeof(h));
 
 	if ((sel = malloc(sizeof(*sel))) == NULL)
@@ -951,7 +968,7 @@ dkim_signer_final(struct dkim_signer *s, char *err, size_t errlen)
 	f = hdr_parse(s->hdr.p, s->hdr.len, &nf);
 	if ((why = hdr_select(f, nf, sel)) != NULL) {
 		seterr(err, errlen, "%s", why);
-		goto fail;
+		goto done;
 	}
 	for (i = 0; i < sel->n; i++) {
 		if (sel->f[i] != NULL && canon_header_buf(&prefix,
@@ -965,10 +982,10 @@ dkim_signer_final(struct dkim_signer *s, char *err, size_t errlen)
 			    s->keys[i]->domain);
 			free(out.p);
 			out.p = NULL;
-			goto fail;
+			goto done;
 		}
 	}
- fail:
+ done:
 	free(bh);
 	free(f);
 	free(sel);
@@ -983,6 +1000,7 @@ dkim_signer_free(struct dkim_signer *s)
 		return;
 	free(s->hdr.p);
 	free(s->keys);
+	EVP_MD_CTX_free(s->bh);
 	/* The header block may hold addresses; no secrets to wipe. */
 	free(s);
 }
