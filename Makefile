@@ -50,7 +50,8 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_mflags tests/unit/test_passwd \
 		tests/unit/test_search tests/unit/test_util \
 		tests/unit/test_imap_fetch tests/unit/test_imap_mbox \
-		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim
+		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
+		tests/unit/test_dns
 HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/ipc.h include/io.h include/proc.h include/server.h \
 		include/imap.h include/sasl.h include/dsn.h \
@@ -93,6 +94,7 @@ tests/unit/test_imap_mbox: tests/unit/test_imap_mbox.c
 tests/unit/test_sasl: tests/unit/test_sasl.c
 tests/unit/test_dsn: tests/unit/test_dsn.c
 tests/unit/test_dkim: tests/unit/test_dkim.c
+tests/unit/test_dns: tests/unit/test_dns.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)

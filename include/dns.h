@@ -43,7 +43,7 @@ enum dns_fcrdns {
 };
 
 struct dns_host {
-	char			 name[DNS_NAME_MAX + 3];	/* 256 */
+	char			 name[256];	/* DNS_NAME_MAX, NUL, spare */
 	int			 pref;
 	size_t			 naddr;
 	/* AF_INET or AF_INET6, port 0: the caller sets it. */

@@ -77,6 +77,11 @@ void		 io_resume(struct io *);
 /* Discard buffered input (no plaintext may survive STARTTLS). */
 void		 io_drop_input(struct io *);
 int		 io_start_tls(struct io *, struct tls *);
+/*
+ * Client side: ctx is a configured tls_client() context, which the io
+ * owns (and frees) once this returns 0; the handshake starts at once.
+ */
+int		 io_start_tls_client(struct io *, struct tls *, const char *);
 /* "TLSv1.3:TLS_AES_256_GCM_SHA384:256" style summary, or "". */
 void		 io_tls_info(const struct io *, char *, size_t);
 const char	*io_error(const struct io *);

@@ -37,6 +37,9 @@ enum ipc_type {
 	IMSG_L_AUTH_RES,	/* reqid, result, user, maildir */
 	IMSG_L_SENDER,		/* reqid, user, sender */
 	IMSG_L_SENDER_RES,	/* reqid, allowed */
+	/* smtp <-> lookup: rDNS check of a client */
+	IMSG_L_FCRDNS,		/* reqid, sockaddr_storage */
+	IMSG_L_FCRDNS_RES,	/* reqid, result (enum dns_fcrdns), name */
 	/* deliver -> imap */
 	IMSG_I_NEW,		/* maildir (inside the mailbox root) */
 	/* lookup -> queue */
@@ -50,7 +53,21 @@ enum ipc_type {
 	IMSG_CTL_RELOAD,
 	IMSG_CTL_SHOW_QUEUE,	/* request */
 	IMSG_CTL_SHOW_QUEUE_RES, /* text lines, empty = end */
+	/* queue <-> relay */
+	IMSG_R_DELIVER,		/* evpid u64, sender, rcpt (struct mailaddr),
+				   flags u32 (EF_*), dkim str; fd: message */
+	IMSG_R_RESULT,		/* evpid u64, status u32 (RELAY_*), reason
+				   str (< 256), remote host str */
+	/* relay <-> lookup */
+	IMSG_L_MX,		/* reqid u64, domain str */
+	IMSG_L_MX_RES,		/* reqid u64, status u32 (enum dns_status),
+				   nhosts u32, per host: name str, pref u32,
+				   naddr u32, naddr * sockaddr_storage */
 };
+
+#define RELAY_OK	0	/* IMSG_R_RESULT, IMSG_D_RESULT status */
+#define RELAY_TEMPFAIL	1
+#define RELAY_PERMFAIL	2
 
 #define AUTHF_MAILDIR	0x01	/* IMSG_L_AUTH: also find the Maildir */
 

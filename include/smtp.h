@@ -23,5 +23,6 @@ void	smtp_session_rcpt_result(uint64_t, int, uint32_t, const char *);
 void	smtp_session_committed(uint64_t, uint32_t, int);
 void	smtp_session_auth_result(uint64_t, uint32_t, const char *);
 void	smtp_session_sender_result(uint64_t, int);
+void	smtp_session_fcrdns_result(uint64_t, int, const char *);
 
 #endif

@@ -309,6 +309,24 @@ io_start_tls(struct io *io, struct tls *ctx)
 	return 0;
 }
 
+int
+io_start_tls_client(struct io *io, struct tls *ctx, const char *servername)
+{
+	if (io->tls != NULL)
+		return -1;
+	if (tls_connect_socket(ctx, io->fd, servername) == -1) {
+		snprintf(io->err, sizeof(io->err), "tls_connect_socket: %s",
+		    tls_error(ctx));
+		return -1;
+	}
+	io->tls = ctx;
+	/* The client speaks first: wait until the ClientHello can go. */
+	io->flags |= IO_HANDSHAKE | IO_WANTWRITE;
+	if (!(io->flags & IO_INCB))
+		io_rearm(io);
+	return 0;
+}
+
 void
 io_tls_info(const struct io *io, char *buf, size_t len)
 {

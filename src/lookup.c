@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "passwd.h"
 #include "proc.h"
 
@@ -18,6 +19,8 @@ static void	lookup_table(struct maild_conf *, struct ipc_msg *);
 static void	lookup_rcpt(struct ipc_msg *);
 static void	lookup_auth(enum proc_type, struct ipc_msg *);
 static void	lookup_sender(struct ipc_msg *);
+static void	lookup_fcrdns(struct ipc_msg *);
+static void	lookup_fcrdns_done(void *, enum dns_fcrdns, const char *);
 static int	lookup_maildir(const struct mailaddr *, char *, size_t);
 
 static int			 ready;
@@ -26,9 +29,13 @@ void
 lookup_main(void)
 {
 	config_purge_keys(conf);
+	/* The system resolver's configuration is read before chroot. */
+	if (dns_init(conf->resolver[0] != '\0' ? conf->resolver : NULL,
+	    conf->resolver_port) == -1)
+		fatalx("lookup: cannot set up the resolver");
 	proc_drop(MAILD_EMPTY);
 	proc_setup_peers();
-	if (pledge("stdio recvfd", NULL) == -1)
+	if (pledge("stdio inet dns recvfd", NULL) == -1)
 		fatal("pledge");
 	event_dispatch();
 }
@@ -254,6 +261,35 @@ lookup_maildir(const struct mailaddr *addr, char *out, size_t outsz)
 	return r;
 }
 
+/* rDNS and forward confirmation of a client, for "check rdns/fcrdns". */
+static void
+lookup_fcrdns(struct ipc_msg *m)
+{
+	struct sockaddr_storage	 ss;
+	uint64_t		*reqid;
+
+	if ((reqid = malloc(sizeof(*reqid))) == NULL)
+		fatal("malloc");
+	*reqid = ipc_get_u64(m);
+	ipc_get(m, &ss, sizeof(ss));
+	ipc_end(m);
+	dns_fcrdns(&ss, lookup_fcrdns_done, reqid);
+}
+
+static void
+lookup_fcrdns_done(void *arg, enum dns_fcrdns r, const char *name)
+{
+	struct ipc_buf	 b;
+	uint64_t	*reqid = arg;
+
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, *reqid);
+	ipc_add_u32(&b, r);
+	ipc_add_str(&b, name != NULL ? name : "");
+	proc_send_buf(PROC_SMTP, IMSG_L_FCRDNS_RES, -1, &b);
+	free(reqid);
+}
+
 void
 lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
@@ -292,6 +328,9 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		break;
 	case IMSG_L_SENDER:
 		lookup_sender(m);
+		break;
+	case IMSG_L_FCRDNS:
+		lookup_fcrdns(m);
 		break;
 	default:
 		fatalx("lookup: unexpected message %u from %s", m->type,

@@ -178,18 +178,6 @@ main(int argc, char *argv[])
 static void
 warn_unimplemented(struct maild_conf *c)
 {
-	struct listener	*l;
-	int		 last = 0;
-
-	TAILQ_FOREACH(l, &c->listeners, entry) {
-		if (l->line == last)
-			continue;	/* one statement, several addresses */
-		last = l->line;
-		if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS))
-			log_warnx("%s:%d: warning: rdns/fcrdns checks are not "
-			    "implemented yet; clients are not checked",
-			    c->path, l->line);
-	}
 	if (!TAILQ_EMPTY(&c->dkims))
 		log_warnx("%s: warning: DKIM signing is not implemented yet; "
 		    "mail is not signed", c->path);

@@ -86,6 +86,13 @@ smtp_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		ipc_end(m);
 		smtp_session_auth_result(reqid, res, s);
 		break;
+	case IMSG_L_FCRDNS_RES:
+		reqid = ipc_get_u64(m);
+		res = ipc_get_u32(m);
+		s = ipc_get_strp(m);
+		ipc_end(m);
+		smtp_session_fcrdns_result(reqid, res, s);
+		break;
 	case IMSG_L_SENDER_RES:
 		reqid = ipc_get_u64(m);
 		res = ipc_get_u32(m);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "dns.h"
 #include "proc.h"
 #include "sasl.h"
 #include "server.h"
@@ -59,6 +60,7 @@ enum smtp_state {
 #define F_LOCAL		0x0020	/* loopback client */
 #define F_LINGER	0x0040	/* closing: reading what is left */
 #define F_AUTH		0x0080	/* logged in as authuser */
+#define F_RDNS		0x0100	/* greeting waits for the rDNS check */
 
 /* SASL exchange in progress (s->sasl). */
 #define SASL_NONE	0
@@ -86,6 +88,8 @@ struct smtp_session {
 	int			 sasl;		/* SASL_* */
 	char			 authuser[ADDR_MAX + 1];
 	struct event		 ev_delay;	/* answer of a failed AUTH */
+	char			 rdns[256];	/* checked PTR name, or "" */
+	char			 refuse[128];	/* rDNS verdict, instead of 220 */
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;
@@ -207,6 +211,7 @@ void
 smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage *ss)
 {
 	struct smtp_session	*s;
+	struct ipc_buf		 b;
 	char			 buf[INET6_ADDRSTRLEN];
 	const void		*a;
 	size_t			 i;
@@ -240,6 +245,15 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
 	log_debug("%016llx smtp connect from %s on port %d",
 	    (unsigned long long)s->id, s->src, l->port);
+	if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) {
+		/* No greeting, and nothing read, until the check is done. */
+		ipc_buf_init(&b);
+		ipc_add_u64(&b, s->id);
+		ipc_add(&b, &s->ss, sizeof(s->ss));
+		proc_send_buf(PROC_LOOKUP, IMSG_L_FCRDNS, -1, &b);
+		s->flags |= F_RDNS;
+		smtp_wait(s);
+	}
 	if (l->flags & L_SMTPS) {
 		s->state = S_GREETING;
 		if (smtp_start_tls(s) == -1) {
@@ -250,6 +264,41 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 		s->state = S_CONNECTED;
 		smtp_greeting(s);
 	}
+}
+
+/*
+ * The rDNS verdict (RFC 7372 5.7.25): no PTR fails "check rdns", a PTR
+ * whose names do not resolve back fails "check fcrdns"; a DNS failure
+ * is temporary.  A refused client gets the reply instead of the 220.
+ */
+void
+smtp_session_fcrdns_result(uint64_t id, int r, const char *name)
+{
+	struct smtp_session	*s;
+	const struct listener	*l;
+
+	if ((s = smtp_find(id)) == NULL || !(s->flags & F_RDNS))
+		return;
+	l = s->l;
+	s->flags &= ~F_RDNS;
+	if (r == FCRDNS_PASS || r == FCRDNS_MISMATCH)
+		strlcpy(s->rdns, name, sizeof(s->rdns));
+	if (r == FCRDNS_TEMPFAIL)
+		(void)snprintf(s->refuse, sizeof(s->refuse), "451 4.7.25 "
+		    "Temporary DNS failure checking %s, try again later",
+		    s->src);
+	else if (r == FCRDNS_NORDNS)
+		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 "
+		    "No reverse DNS name for %s", s->src);
+	else if (r == FCRDNS_MISMATCH && (l->flags & L_CHECK_FCRDNS))
+		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 "
+		    "Reverse DNS of %s does not resolve back to it", s->src);
+	if (s->refuse[0] != '\0')
+		log_info("%016llx smtp: %s refused: %s", (unsigned long long)
+		    s->id, s->src, dns_strfcrdns(r));
+	smtp_unwait(s);
+	if (s->state == S_CONNECTED)
+		smtp_greeting(s);
 }
 
 /* TLS on the session's connection, with the listener's current keys. */
@@ -264,6 +313,13 @@ smtp_start_tls(struct smtp_session *s)
 static void
 smtp_greeting(struct smtp_session *s)
 {
+	if (s->flags & F_RDNS)
+		return;		/* smtp_session_fcrdns_result() greets */
+	if (s->refuse[0] != '\0') {
+		smtp_reply(s, "%s", s->refuse);
+		s->state = S_QUIT;
+		return;
+	}
 	smtp_reply(s, "220 %s ESMTP maild", s->l->hostname[0] ?
 	    s->l->hostname : conf->hostname);
 }
@@ -997,11 +1053,12 @@ smtp_received(struct smtp_session *s)
 		    "\t; %s\r\n", smtp_hostname(s), proto, s->msgid, date);
 	} else {
 		n = snprintf(buf, sizeof(buf),
-		    "Received: from %s ([%s])\r\n"
+		    "Received: from %s (%s%s[%s])\r\n"
 		    "\tby %s (maild) with %s id %08x%s%s%s\r\n"
 		    "%s%s%s"
 		    "\t; %s\r\n",
-		    s->helo[0] ? s->helo : "unknown", s->src,
+		    s->helo[0] ? s->helo : "unknown", s->rdns,
+		    s->rdns[0] ? " " : "", s->src,
 		    smtp_hostname(s), proto, s->msgid,
 		    s->nrcpt == 1 ? "\r\n\tfor <" : "",
 		    s->nrcpt == 1 ? rcpt : "", s->nrcpt == 1 ? ">" : "",

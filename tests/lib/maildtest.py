@@ -149,6 +149,7 @@ def done():
         for m in list(Maild.instances):
             m.dump_log()
     Maild.stop_all()
+    Dnsmasq.stop_all()
     if _state["n"] == 0:
         ok(False, "test ran no assertion")
     _emit("1..%d" % _state["n"])
@@ -665,6 +666,100 @@ info@example.org alice@example.org, bob@example.org
 # "demo"; the hash format does not matter until AUTH is tested.
 DEFAULT_PASSWD = ("alice@example.org $2b$08$0SrQ/Al1T1uDXS3SfYJV9OKAP5CiO"
                   "ufBAQV7nThKXfN3m5fVyV4.G\n")
+
+
+class Dnsmasq:
+    """A private DNS server for one test (never the machine's resolver):
+    dnsmasq on 127.0.0.1, a port of the test's own range, answering only
+    from the records given as dnsmasq options (anything else under the
+    test zones is NXDOMAIN, nothing is forwarded), e.g.
+        Dnsmasq(["--host-record=mx.test,127.0.0.5",
+                 "--mx-host=remote.test,mx.remote.test,10",
+                 "--ptr-record=3.0.0.127.in-addr.arpa,nomatch.test",
+                 "--txt-record=s._domainkey.test,v=DKIM1; ..."])
+    Stopped by PID at exit, also when the test fails."""
+
+    instances = []
+
+    def __init__(self, records, port=None, addr="127.0.0.1"):
+        self.addr = addr
+        self.port = port or 30053 + test_index() * 10 + len(
+            Dnsmasq.instances)
+        self.records = list(records)
+        self.proc = None
+        self.log = tempfile.NamedTemporaryFile(
+            prefix="dnsmasq-", suffix=".log", dir="/tmp", delete=False).name
+        Dnsmasq.instances.append(self)
+        if len(Dnsmasq.instances) == 1:
+            atexit.register(Dnsmasq.stop_all)
+
+    @staticmethod
+    def binary():
+        for p in ("/usr/sbin/dnsmasq", "/usr/local/sbin/dnsmasq"):
+            if os.access(p, os.X_OK):
+                return p
+        return shutil.which("dnsmasq")
+
+    def start(self, timeout=5.0):
+        exe = Dnsmasq.binary()
+        if exe is None:
+            raise MaildError("dnsmasq is not installed "
+                             "(scripts/install-deps)")
+        cmd = [exe, "--keep-in-foreground", "--no-resolv", "--no-hosts",
+               "--no-poll", "--conf-file=/dev/null", "--bind-interfaces",
+               "--listen-address=%s" % self.addr, "--port=%d" % self.port,
+               "--log-facility=%s" % self.log, "--log-queries",
+               "--user=%s" % pwd.getpwuid(os.getuid()).pw_name,
+               "--pid-file="] + ["--local=/%s/" % z for z in (
+                   "test", "example", "invalid", "org", "net", "com",
+                   "in-addr.arpa", "ip6.arpa")] + self.records
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise MaildError("dnsmasq exited: %s" %
+                                 self.proc.stderr.read().decode())
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as so:
+                # A query for "." with no records: any answer will do.
+                so.settimeout(0.2)
+                so.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00"
+                          b"\x00\x00\x00\x00\x02\x00\x01",
+                          (self.addr, self.port))
+                try:
+                    return so.recv(512)[:2] == b"\x12\x34"
+                except OSError:
+                    return False
+        if not wait_until(ready, timeout):
+            self.stop()
+            raise MaildError("dnsmasq did not answer on %s:%d"
+                             % (self.addr, self.port))
+        # Another server answering on the port would fool ready().
+        time.sleep(0.1)
+        if self.proc.poll() is not None:
+            raise MaildError("dnsmasq exited: %s" %
+                             self.proc.stderr.read().decode())
+        return self
+
+    def conf(self):
+        """The mail.conf line pointing maild at this server."""
+        return "resolver %s port %d" % (self.addr, self.port)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    @classmethod
+    def stop_all(cls):
+        for d in cls.instances:
+            d.stop()
 
 
 class MaildError(Exception):
