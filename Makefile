@@ -38,8 +38,9 @@ LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o \
 		src/passwd.o src/search.o src/imap_fetch.o src/imap_mbox.o src/sasl.o src/dsn.o src/dns.o src/dkim.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
-		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/deliver.o \
-		src/control.o src/imap.o src/imap_session.o $(LIB_OBJS)
+		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
+		src/control.o src/imap.o src/imap_session.o \
+		src/relay.o src/relay_session.o $(LIB_OBJS)
 MAILCTL_OBJS =	src/mailctl.o src/compat.o src/log.o
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
@@ -55,9 +56,10 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/ipc.h include/io.h include/proc.h include/server.h \
 		include/imap.h include/sasl.h include/dsn.h \
-		include/dns.h include/dkim.h include/imap_parser.h \
+		include/dns.h include/dkim.h include/queue.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
-		include/mflags.h include/passwd.h include/search.h
+		include/mflags.h include/passwd.h include/search.h \
+		include/relay.h
 
 all: maild mailctl
 

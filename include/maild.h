@@ -47,6 +47,8 @@
 #define DEFAULT_QUEUE_TTL	(4 * 24 * 3600)
 #define DEFAULT_RETRY_LOCAL	5	/* first local retry, seconds */
 #define DEFAULT_RETRY_MAX	3600	/* cap of the backoff, seconds */
+#define DEFAULT_RETRY_REMOTE	300	/* first remote retry, seconds */
+#define DEFAULT_RELAY_PORT	25	/* port of MX hosts */
 #define MAX_EXPAND_DEPTH	10
 #define MAX_EXPAND_DEST		100	/* destinations of one RCPT */
 
@@ -243,6 +245,8 @@ struct maild_conf {
 	time_t			 queue_ttl;
 	time_t			 retry_local;
 	time_t			 retry_max;
+	time_t			 retry_remote;	/* first relay retry */
+	int			 relay_port;	/* tests: MX hosts' port */
 	struct pkilist		 pkis;
 	struct dkimlist		 dkims;
 	char			 resolver[64];	/* "" system resolver */
@@ -312,6 +316,7 @@ int	maildir_pattern(const char *, const struct mailaddr *, char *, size_t);
 /* -- envelopes (envelope.c) -- */
 
 #define ENVELOPE_VERSION	1
+#define DKIM_HDR_MAX		3072	/* signatures of one message */
 
 struct envelope {
 	uint64_t		 id;		/* msgid << 32 | random */
@@ -323,12 +328,15 @@ struct envelope {
 #define EF_8BITMIME	0x01
 #define EF_SMTPUTF8	0x02
 #define EF_AUTH		0x04
+#define EF_LOCAL	0x08	/* from this machine (loopback) */
 	char			 helo[HOST_NAME_MAX + 1];
 	char			 src[64];	/* client address text */
 	struct mailaddr		 sender;
 	struct mailaddr		 rcpt;		/* as given in RCPT TO */
 	struct dest		 dest;
 	char			 errmsg[ERRMSG_MAX];	/* last failure */
+	/* DKIM-Signature header lines (CRLF), written before the message */
+	char			 dkim[DKIM_HDR_MAX];
 };
 
 #define evpid_msgid(id)	((uint32_t)((id) >> 32))
@@ -390,10 +398,13 @@ int	maildir_deliver(const char *, int, const struct mailaddr *,
 /*
  * The same without the fsync of new/, for group commit: the file's path
  * in new/ goes to the caller, which calls maildir_sync() once for many
- * deliveries to one Maildir and unlinks the files if that fails.
+ * deliveries to one Maildir and unlinks the files if that fails.  The
+ * header lines in prepend (DKIM-Signature; NULL or "" for none) follow
+ * Delivered-To.
  */
 int	maildir_deliver_nosync(const char *, int, const struct mailaddr *,
-	    const struct mailaddr *, char *, size_t, char *, size_t);
+	    const struct mailaddr *, const char *, char *, size_t, char *,
+	    size_t);
 int	maildir_sync(const char *, char *, size_t);
 /* This host's name as unique Maildir file names carry it. */
 void	maildir_hostname(char *, size_t);

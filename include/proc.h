@@ -17,7 +17,7 @@ enum proc_type {
 	PROC_QUEUE,
 	PROC_DELIVER,
 	PROC_CONTROL,
-	PROC_RELAY,		/* outbound SMTP (later) */
+	PROC_RELAY,		/* outbound SMTP */
 	PROC_IMAP,		/* IMAP server */
 	PROC_COUNT
 };
@@ -63,6 +63,8 @@ void	deliver_main(void);
 void	deliver_dispatch(struct ipc *, struct ipc_msg *);
 void	imap_main(void);
 void	imap_dispatch(struct ipc *, struct ipc_msg *);
+void	relay_main(void);
+void	relay_dispatch(struct ipc *, struct ipc_msg *);
 void	control_main(void);
 void	control_dispatch(struct ipc *, struct ipc_msg *);
 void	parent_dispatch(struct ipc *, struct ipc_msg *);

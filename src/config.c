@@ -72,7 +72,8 @@ struct pkiline {
 enum setting {
 	S_HOSTNAME, S_SPOOL, S_SOCKET, S_USER, S_VMAIL_USER, S_MSG_SIZE,
 	S_MAX_RCPT, S_MAX_PER_IP, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
-	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_RESOLVER, S_COUNT
+	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_RESOLVER, S_RETRY_REMOTE,
+	S_RELAY_PORT, S_COUNT
 };
 
 struct parser {
@@ -963,8 +964,27 @@ parse_smtp(struct parser *p)
 		p->seen[S_SMTP_TIMEOUT] = p->line;
 		return 0;
 	}
+	if (kw_accept(p, "relay-port")) {
+		/* Where MX hosts listen: 25, another port only for tests. */
+		const char		*s, *end;
+		unsigned long long	 v;
+
+		if (dup_setting(p, S_RELAY_PORT, "smtp relay-port") == -1 ||
+		    expect_string(p, "a port number", &s) == -1)
+			return -1;
+		if (parse_ull(s, &v, &end) == -1 || *end != '\0' || v == 0 ||
+		    v > 65535) {
+			perr(p, "smtp relay-port %.64s out of range (1 to "
+			    "65535)", s);
+			return -1;
+		}
+		c->relay_port = (int)v;
+		p->seen[S_RELAY_PORT] = p->line;
+		return 0;
+	}
 	if (!kw_accept(p, "limit")) {
-		expected(p, peek(p), "max-message-size, limit or timeout");
+		expected(p, peek(p), "max-message-size, limit, relay-port or "
+		    "timeout");
 		return -1;
 	}
 	/* smtp limit max-rcpt N [max-per-ip N] */
@@ -1053,8 +1073,14 @@ parse_queue(struct parser *p)
 			return -1;
 		c->retry_max = (time_t)d;
 		p->seen[S_RETRY_MAX] = p->line;
+	} else if (kw_accept(p, "retry-remote")) {
+		if (dup_setting(p, S_RETRY_REMOTE, "queue retry-remote") ==
+		    -1 || get_duration(p, "retry-remote", &d) == -1)
+			return -1;
+		c->retry_remote = (time_t)d;
+		p->seen[S_RETRY_REMOTE] = p->line;
 	} else {
-		expected(p, peek(p), "ttl, retry or retry-max");
+		expected(p, peek(p), "ttl, retry, retry-remote or retry-max");
 		return -1;
 	}
 	return 0;
@@ -1938,6 +1964,14 @@ finish(struct parser *p)
 		perr_line(p, p->seen[S_RETRY_MAX], "queue retry-max (%lld) is "
 		    "shorter than queue retry (%lld)", (long long)c->retry_max,
 		    (long long)c->retry_local);
+	if (p->seen[S_RETRY_REMOTE] && c->retry_remote > c->retry_max)
+		perr_line(p, p->seen[S_RETRY_REMOTE], "queue retry-remote "
+		    "(%lld) is longer than queue retry-max (%lld)",
+		    (long long)c->retry_remote, (long long)c->retry_max);
+	else if (p->seen[S_RETRY_MAX] && !p->seen[S_RETRY_REMOTE] &&
+	    c->retry_remote > c->retry_max)
+		/* A short retry-max caps the default remote retry. */
+		c->retry_remote = c->retry_max;
 
 	if (!p->seen[S_HOSTNAME]) {
 		memset(host, 0, sizeof(host));
@@ -2147,6 +2181,8 @@ config_parse_buf(const char *name, const char *buf, size_t len, int flags)
 	c->queue_ttl = DEFAULT_QUEUE_TTL;
 	c->retry_local = DEFAULT_RETRY_LOCAL;
 	c->retry_max = DEFAULT_RETRY_MAX;
+	c->retry_remote = DEFAULT_RETRY_REMOTE;
+	c->relay_port = DEFAULT_RELAY_PORT;
 
 	if (strlcpy(c->path, name, sizeof(c->path)) >= sizeof(c->path)) {
 		log_warnx("%.64s...: file name too long", name);
@@ -2360,8 +2396,10 @@ dump_str(FILE *fp, const char *s)
  *	smtp limit max-per-ip N
  *	imap limit max-per-ip N max-per-user N
  *	smtp timeout SECONDS
+ *	smtp relay-port N
  *	queue ttl SECONDS
  *	queue retry SECONDS
+ *	queue retry-remote SECONDS
  *	queue retry-max SECONDS
  *
  * every setting printed, defaults included; then, each in file order:
@@ -2409,8 +2447,10 @@ config_dump(const struct maild_conf *c, FILE *fp)
 	fprintf(fp, "imap limit max-per-ip %d max-per-user %d\n",
 	    c->imap_max_per_ip, c->imap_max_per_user);
 	fprintf(fp, "smtp timeout %d\n", c->smtp_timeout);
+	fprintf(fp, "smtp relay-port %d\n", c->relay_port);
 	fprintf(fp, "queue ttl %lld\n", (long long)c->queue_ttl);
 	fprintf(fp, "queue retry %lld\n", (long long)c->retry_local);
+	fprintf(fp, "queue retry-remote %lld\n", (long long)c->retry_remote);
 	fprintf(fp, "queue retry-max %lld\n", (long long)c->retry_max);
 
 	if (c->resolver[0] != '\0')

@@ -24,6 +24,7 @@ struct job {
 	struct mailaddr		 sender;
 	struct dest		 dest;
 	const char		*path;		/* inside our root, or NULL */
+	char			 dkim[DKIM_HDR_MAX];	/* header lines or "" */
 	char			 newfile[PATH_MAX];
 	int			 result;	/* 0, -1 temporary, -2 permanent */
 	char			 err[ERRMSG_MAX];
@@ -63,6 +64,7 @@ deliver_queue(struct ipc_msg *m)
 	ipc_get(m, &j->sender, sizeof(j->sender));
 	ipc_get(m, &rcpt, sizeof(rcpt));
 	ipc_get(m, &j->dest, sizeof(j->dest));
+	ipc_get_str(m, j->dkim, sizeof(j->dkim));
 	ipc_end(m);
 	j->fd = ipc_get_fd(m);
 	j->sender.user[sizeof(j->sender.user) - 1] = '\0';
@@ -103,7 +105,7 @@ deliver_run(int fd, short ev, void *arg)
 			j->result = -2;
 		} else
 			j->result = maildir_deliver_nosync(j->path, j->fd,
-			    &j->sender, &j->dest.addr, j->newfile,
+			    &j->sender, &j->dest.addr, j->dkim, j->newfile,
 			    sizeof(j->newfile), j->err, sizeof(j->err));
 		close(j->fd);
 	}

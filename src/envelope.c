@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "maild.h"
 
 #define ENVELOPE_MAX	8192
@@ -18,12 +20,14 @@
 enum ekey {
 	K_VERSION, K_ID, K_CREATED, K_LASTTRY, K_RETRIES, K_FLAGS, K_HELO,
 	K_SRC, K_SENDER, K_RCPT, K_DESTTYPE, K_DEST, K_PATH, K_ERRMSG,
+	K_DKIM,		/* optional, last: only when the message is signed */
 	K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	"version", "id", "created", "lasttry", "retries", "flags", "helo",
-	"src", "sender", "rcpt", "dest-type", "dest", "path", "errmsg"
+	"src", "sender", "rcpt", "dest-type", "dest", "path", "errmsg",
+	"dkim"
 };
 
 static const struct {
@@ -33,6 +37,7 @@ static const struct {
 	{ "8bitmime",	EF_8BITMIME },
 	{ "smtputf8",	EF_SMTPUTF8 },
 	{ "auth",	EF_AUTH },
+	{ "local",	EF_LOCAL },
 };
 
 static int	clean(const char *);
@@ -43,6 +48,7 @@ static int	parse_rcpt(const char *, struct mailaddr *);
 static int	set_value(struct envelope *, enum ekey, const char *);
 static int	copy_str(char *, const char *, size_t);
 static int	bad(char *, size_t, const char *, const char *);
+static int	dkim_value(struct envelope *, const char *);
 
 /* No control characters: one value must stay on one line. */
 static int
@@ -59,6 +65,8 @@ envelope_dump(const struct envelope *e, char *buf, size_t len)
 {
 	char		 flags[32], sender[ADDR_MAX + 1], rcpt[ADDR_MAX + 1];
 	char		 dest[ADDR_MAX + 1];
+	char		 dkim[sodium_base64_ENCODED_LEN(DKIM_HDR_MAX,
+			    sodium_base64_VARIANT_ORIGINAL)];
 	const char	*vals[K_COUNT], *dtype;
 	char		 nums[5][24];
 	size_t		 i, o = 0;
@@ -119,7 +127,19 @@ envelope_dump(const struct envelope *e, char *buf, size_t len)
 	    memchr(e->errmsg, '\0', sizeof(e->errmsg)) == NULL)
 		return -1;
 
+	/* The signature's CRLFs and TABs travel as base64 on one line. */
+	dkim[0] = '\0';
+	if (memchr(e->dkim, '\0', sizeof(e->dkim)) == NULL)
+		return -1;
+	if (e->dkim[0] != '\0')
+		(void)sodium_bin2base64(dkim, sizeof(dkim),
+		    (const unsigned char *)e->dkim, strlen(e->dkim),
+		    sodium_base64_VARIANT_ORIGINAL);
+	vals[K_DKIM] = dkim;
+
 	for (i = 0; i < K_COUNT; i++) {
+		if (i == K_DKIM && dkim[0] == '\0')
+			continue;
 		if (!clean(vals[i]))
 			return -1;
 		r = snprintf(buf + o, len - o, "%s: %s\n", keys[i], vals[i]);
@@ -281,10 +301,37 @@ set_value(struct envelope *e, enum ekey k, const char *v)
 		return copy_str(e->dest.path, v, sizeof(e->dest.path));
 	case K_ERRMSG:
 		return copy_str(e->errmsg, v, sizeof(e->errmsg));
+	case K_DKIM:
+		return dkim_value(e, v);
 	case K_COUNT:
 		break;
 	}
 	return -1;
+}
+
+/* The base64 of header lines: each ends in CRLF, only TAB inside. */
+static int
+dkim_value(struct envelope *e, const char *v)
+{
+	const unsigned char	*p;
+	size_t			 n;
+
+	if (sodium_base642bin((unsigned char *)e->dkim, sizeof(e->dkim) - 1,
+	    v, strlen(v), NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    n == 0)
+		return -1;
+	e->dkim[n] = '\0';
+	if (n < 2 || e->dkim[n - 2] != '\r' || e->dkim[n - 1] != '\n')
+		return -1;
+	for (p = (const unsigned char *)e->dkim; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') ||
+		    *p >= 0x7f || (*p == '\r' && p[1] != '\n') ||
+		    (*p == '\n' && (p == (const unsigned char *)e->dkim ||
+		    p[-1] != '\r')))
+			return -1;
+	if (n != strlen(e->dkim))
+		return -1;	/* a NUL inside */
+	return 0;
 }
 
 int
@@ -339,7 +386,7 @@ envelope_load(struct envelope *out, const char *buf, size_t len, char *err,
 			    "unsupported version" : "invalid value", keys[i]);
 	}
 	for (i = 0; i < K_COUNT; i++)
-		if (!(seen & (1U << i)))
+		if (i != K_DKIM && !(seen & (1U << i)))
 			return bad(err, errlen, "missing key", keys[i]);
 	if (e.rcpt.user[0] == '\0' || e.dest.addr.user[0] == '\0')
 		return bad(err, errlen, "empty recipient", NULL);

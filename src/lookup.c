@@ -16,11 +16,14 @@
 #include "proc.h"
 
 static void	lookup_table(struct maild_conf *, struct ipc_msg *);
-static void	lookup_rcpt(struct ipc_msg *);
+static void	lookup_rcpt(enum proc_type, struct ipc_msg *);
 static void	lookup_auth(enum proc_type, struct ipc_msg *);
 static void	lookup_sender(struct ipc_msg *);
 static void	lookup_fcrdns(struct ipc_msg *);
 static void	lookup_fcrdns_done(void *, enum dns_fcrdns, const char *);
+static void	lookup_mx(struct ipc_msg *);
+static void	lookup_mx_done(void *, enum dns_status, const struct dns_host *,
+		    size_t);
 static int	lookup_maildir(const struct mailaddr *, char *, size_t);
 
 static int			 ready;
@@ -59,8 +62,9 @@ lookup_table(struct maild_conf *c, struct ipc_msg *m)
 	close(fd);
 }
 
+/* A recipient from smtp, or the sender of a bounce from the queue. */
 static void
-lookup_rcpt(struct ipc_msg *m)
+lookup_rcpt(enum proc_type from, struct ipc_msg *m)
 {
 	struct dest	*dests;
 	struct mailaddr	 rcpt;
@@ -111,7 +115,7 @@ lookup_rcpt(struct ipc_msg *m)
 	ipc_add_u32(&b, r);
 	ipc_add_u32(&b, n);
 	ipc_add_str(&b, err);
-	proc_send_buf(PROC_SMTP, IMSG_L_RCPT_RES, -1, &b);
+	proc_send_buf(from, IMSG_L_RCPT_RES, -1, &b);
 }
 
 /*
@@ -290,6 +294,53 @@ lookup_fcrdns_done(void *arg, enum dns_fcrdns r, const char *name)
 	free(reqid);
 }
 
+/* Where mail for a domain goes, for the relay. */
+static void
+lookup_mx(struct ipc_msg *m)
+{
+	uint64_t	*reqid;
+	const char	*domain;
+
+	if ((reqid = malloc(sizeof(*reqid))) == NULL)
+		fatal("malloc");
+	*reqid = ipc_get_u64(m);
+	domain = ipc_get_strp(m);
+	ipc_end(m);
+	dns_mx(domain, lookup_mx_done, reqid);
+}
+
+/* At most DNS_MAX_HOSTS * DNS_MAX_ADDRS addresses: about 37 KB. */
+static void
+lookup_mx_done(void *arg, enum dns_status st, const struct dns_host *hosts,
+    size_t n)
+{
+	struct ipc_buf	*b;
+	uint64_t	*reqid = arg;
+	size_t		 i, k;
+
+	if ((b = malloc(sizeof(*b))) == NULL)
+		fatal("malloc");
+	if (st != DNS_OK || hosts == NULL)
+		n = 0;
+	if (n > DNS_MAX_HOSTS)
+		n = DNS_MAX_HOSTS;
+	ipc_buf_init(b);
+	ipc_add_u64(b, *reqid);
+	ipc_add_u32(b, st);
+	ipc_add_u32(b, n);
+	for (i = 0; i < n; i++) {
+		ipc_add_str(b, hosts[i].name);
+		ipc_add_u32(b, hosts[i].pref);
+		k = hosts[i].naddr > DNS_MAX_ADDRS ? DNS_MAX_ADDRS :
+		    hosts[i].naddr;
+		ipc_add_u32(b, k);
+		ipc_add(b, hosts[i].addr, k * sizeof(hosts[i].addr[0]));
+	}
+	proc_send_buf(PROC_RELAY, IMSG_L_MX_RES, -1, b);
+	free(b);
+	free(reqid);
+}
+
 void
 lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
@@ -318,7 +369,10 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		ready = 1;
 		break;
 	case IMSG_L_RCPT:
-		lookup_rcpt(m);
+		if (ipc != &peers[PROC_SMTP] && ipc != &peers[PROC_QUEUE])
+			fatalx("lookup: recipient request from %s", m->peer);
+		lookup_rcpt(ipc == &peers[PROC_SMTP] ? PROC_SMTP : PROC_QUEUE,
+		    m);
 		break;
 	case IMSG_L_AUTH:
 		if (ipc != &peers[PROC_SMTP] && ipc != &peers[PROC_IMAP])
@@ -331,6 +385,11 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		break;
 	case IMSG_L_FCRDNS:
 		lookup_fcrdns(m);
+		break;
+	case IMSG_L_MX:
+		if (ipc != &peers[PROC_RELAY])
+			fatalx("lookup: MX request from %s", m->peer);
+		lookup_mx(m);
 		break;
 	default:
 		fatalx("lookup: unexpected message %u from %s", m->type,

@@ -37,7 +37,6 @@ static int	bind_control(const char *);
 static void	make_dir(const char *, uid_t, gid_t, mode_t);
 static void	lookup_user(const char *, uid_t *, gid_t *);
 static void	raise_fd_limit(void);
-static void	warn_unimplemented(struct maild_conf *);
 
 static char		*conf_text;
 static size_t		 conf_len;
@@ -89,7 +88,6 @@ main(int argc, char *argv[])
 		exit(1);
 	if (parent_check_tables(conf) == -1)
 		exit(1);
-	warn_unimplemented(conf);
 	if (check) {
 		if (verbose)
 			config_dump(conf, stdout);
@@ -175,13 +173,6 @@ main(int argc, char *argv[])
  * Listener options that this version parses but does not act on yet:
  * say so rather than let them look active.
  */
-static void
-warn_unimplemented(struct maild_conf *c)
-{
-	if (!TAILQ_EMPTY(&c->dkims))
-		log_warnx("%s: warning: DKIM signing is not implemented yet; "
-		    "mail is not signed", c->path);
-}
 
 /* Every process may use as many descriptors as the hard limit allows. */
 static void

@@ -277,11 +277,12 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 
 int
 maildir_deliver_nosync(const char *path, int fd,
-    const struct mailaddr *sender, const struct mailaddr *rcpt, char *newp,
-    size_t newlen, char *err, size_t errlen)
+    const struct mailaddr *sender, const struct mailaddr *rcpt,
+    const char *prepend, char *newp, size_t newlen, char *err,
+    size_t errlen)
 {
 	char	 why[64], name[MD_NAME_MAX], from[ADDR_MAX + 1];
-	char	 to[ADDR_MAX + 1], hdr[2 * ADDR_MAX + 64];
+	char	 to[ADDR_MAX + 1], hdr[2 * ADDR_MAX + 64 + DKIM_HDR_MAX];
 	char	 tmp[PATH_MAX], new[PATH_MAX];
 	off_t	 size = 0;
 	int	 r;
@@ -301,7 +302,8 @@ maildir_deliver_nosync(const char *path, int fd,
 		return -2;
 	}
 	r = snprintf(hdr, sizeof(hdr),
-	    "Return-Path: <%s>\r\nDelivered-To: %s\r\n", from, to);
+	    "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s", from, to,
+	    prepend != NULL ? prepend : "");
 	if (r < 0 || (size_t)r >= sizeof(hdr)) {
 		(void)snprintf(err, errlen, "%s: refused: bad address", path);
 		return -2;
@@ -386,7 +388,7 @@ maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
 	char	 new[PATH_MAX];
 	int	 r;
 
-	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, new,
+	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, NULL, new,
 	    sizeof(new), err, errlen)) != 0)
 		return r;
 	if ((r = maildir_sync(path, err, errlen)) != 0)

@@ -32,7 +32,8 @@ struct proc_info procs[PROC_COUNT] = {
 	    deliver_dispatch },
 	[PROC_CONTROL] = { "control", "maild-control", 1, 0, 0, control_main,
 	    control_dispatch },
-	[PROC_RELAY] =	 { "relay", "maild-relay", 0, 0, 0, NULL, NULL },
+	[PROC_RELAY] =	 { "relay", "maild-relay", 1, 0, 0, relay_main,
+	    relay_dispatch },
 	[PROC_IMAP] =	 { "imap", "maild-imap", 1, 0, 1, imap_main,
 	    imap_dispatch },
 };

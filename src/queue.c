@@ -3,7 +3,10 @@
  * an smtp session writes into, collects the destinations that lookup
  * submits for it, commits messages in groups (one directory fsync for
  * every message committed in the same event-loop pass) before the smtp
- * session may answer 250, and schedules deliveries with retries.
+ * session may answer 250, and schedules deliveries with retries: local
+ * ones to the deliver process, remote ones to the relay process.  When
+ * a delivery fails for good, or too late, it writes a bounce (RFC 3464)
+ * to the sender as a new message, expanded by lookup like any other.
  */
 #include <sys/types.h>
 #include <sys/statvfs.h>
@@ -15,9 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dsn.h"
 #include "proc.h"
+#include "queue.h"
 
 #define MAX_INFLIGHT	64
+#define MAX_RELAY	256	/* jobs at the relay, each holding an fd */
 #define MAX_BATCH	256
 #define MAX_DEST_MSG	(1000 * MAX_EXPAND_DEST)	/* per message */
 
@@ -39,12 +45,17 @@ struct qmsg {
 	int			 overflow;	/* too many destinations */
 	uint32_t		 expected;	/* dests announced by smtp */
 	struct envelope		 tmpl;
+	int			 bounce;	/* a DSN of ours, not smtp's */
+	TAILQ_HEAD(, qenv)	 origs;		/* the envelopes it reports */
 };
 
 struct qenv {
 	TAILQ_ENTRY(qenv)	 entry;
 	struct envelope		 evp;
 	int			 inflight;
+	int			 relay;		/* inflight at the relay */
+	int			 expired;	/* bouncing after queue ttl */
+	char			 rhost[HOST_NAME_MAX + 1];	/* last MX */
 };
 
 TAILQ_HEAD(qenvlist, qenv);
@@ -63,6 +74,15 @@ static void	queue_load(struct envelope *, void *);
 static struct qmsg *queue_msg_find(uint32_t);
 static void	queue_msg_free(struct qmsg *);
 static void	queue_show(struct ipc_msg *);
+static time_t	queue_retry_delay(const struct qenv *);
+static void	queue_drop(struct qenv *);
+static void	queue_bounce_add(struct qenv *, int);
+static void	queue_bounce_later(struct qenvlist *);
+static void	queue_bounce_run(int, short, void *);
+static void	queue_bounce_msg(struct qenvlist *);
+static void	queue_bounce_rcpt(struct ipc_msg *);
+static void	queue_bounce_committed(struct qmsg *, int);
+static void	queue_dsn_status(const struct qenv *, char *, size_t);
 
 static TAILQ_HEAD(, qmsg)	 incoming = TAILQ_HEAD_INITIALIZER(incoming);
 static TAILQ_HEAD(, qmsg)	 batch = TAILQ_HEAD_INITIALIZER(batch);
@@ -70,11 +90,17 @@ static struct qenvlist		 ready = TAILQ_HEAD_INITIALIZER(ready);
 static struct qenvlist		 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct qenvlist		 inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static size_t			 ninflight;
+static size_t			 nrelay;
 static struct event		 ev_commit, ev_timer;
+/* Failed envelopes waiting for their bounce to be written. */
+static struct qenvlist		 bouncing = TAILQ_HEAD_INITIALIZER(bouncing);
+static struct event		 ev_bounce;
+static uint64_t			 bounce_reqid;
 
 void
 queue_main(void)
 {
+	queue_dkim_init(conf);
 	config_purge_keys(conf);
 	proc_drop(conf->spool);
 	if (spool_init() == -1)
@@ -85,6 +111,7 @@ queue_main(void)
 		fatal("pledge");
 	evtimer_set(&ev_commit, queue_commit_run, NULL);
 	evtimer_set(&ev_timer, queue_timer, NULL);
+	evtimer_set(&ev_bounce, queue_bounce_run, NULL);
 	if (spool_walk(queue_load, NULL) == -1)
 		fatalx("queue: cannot read the spool");
 	queue_schedule();
@@ -250,7 +277,7 @@ queue_commit(struct ipc_msg *im)
 	ipc_get(im, &tmpl, sizeof(tmpl));
 	ipc_end(im);
 	if ((m = queue_msg_find(msgid)) == NULL || m->reqid != reqid ||
-	    m->committing) {
+	    m->committing || m->bounce) {
 		ipc_buf_init(&b);
 		ipc_add_u64(&b, reqid);
 		ipc_add_u32(&b, msgid);
@@ -322,6 +349,9 @@ queue_commit_run(int fd, short ev, void *arg)
 		msgids[n] = m->msgid;
 		fds[n] = m->fd;
 		nevp[n] = m->ndest;
+		/* Signed before commit: the signature goes in every envelope. */
+		queue_dkim_sign(m->fd, m->tmpl.flags, m->msgid, m->tmpl.dkim,
+		    sizeof(m->tmpl.dkim));
 		if ((evps[n] = calloc(m->ndest ? m->ndest : 1,
 		    sizeof(struct envelope))) == NULL)
 			fatal("calloc");
@@ -378,12 +408,20 @@ queue_commit_run(int fd, short ev, void *arg)
 				q->evp = evps[i][j];
 				TAILQ_INSERT_TAIL(&ready, q, entry);
 			}
-			proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_OK, -1, &b);
+			if (m->bounce)
+				queue_bounce_committed(m, 1);
+			else
+				proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_OK, -1,
+				    &b);
 		} else {
 			log_warnx("queue: commit of message %08x failed",
 			    m->msgid);
 			spool_msg_abort(m->msgid);
-			proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_FAIL, -1, &b);
+			if (m->bounce)
+				queue_bounce_committed(m, 0);
+			else
+				proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_FAIL,
+				    -1, &b);
 		}
 		free(evps[i]);
 		queue_msg_free(m);
@@ -399,7 +437,7 @@ queue_rollback(struct ipc_msg *im)
 
 	msgid = ipc_get_u32(im);
 	ipc_end(im);
-	if ((m = queue_msg_find(msgid)) == NULL)
+	if ((m = queue_msg_find(msgid)) == NULL || m->bounce)
 		return;		/* already committed or never created */
 	TAILQ_REMOVE(&incoming, m, entry);
 	queue_msg_free(m);
@@ -429,32 +467,41 @@ queue_deliver(struct qenv *q)
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, q->evp.id);
 	ipc_add(&b, &q->evp.sender, sizeof(q->evp.sender));
-	ipc_add(&b, &q->evp.rcpt, sizeof(q->evp.rcpt));
-	ipc_add(&b, &q->evp.dest, sizeof(q->evp.dest));
-	proc_send_buf(PROC_DELIVER, IMSG_D_DELIVER, fd, &b);
 	q->inflight = 1;
 	TAILQ_INSERT_TAIL(&inflight, q, entry);
+	if (q->evp.dest.type == DEST_RELAY) {
+		/* The relay needs only where to, not how we got there. */
+		ipc_add(&b, &q->evp.dest.addr, sizeof(q->evp.dest.addr));
+		ipc_add_u32(&b, q->evp.flags & (EF_8BITMIME | EF_SMTPUTF8));
+		ipc_add_str(&b, q->evp.dkim);
+		proc_send_buf(PROC_RELAY, IMSG_R_DELIVER, fd, &b);
+		q->relay = 1;
+		nrelay++;
+		return;
+	}
+	ipc_add(&b, &q->evp.rcpt, sizeof(q->evp.rcpt));
+	ipc_add(&b, &q->evp.dest, sizeof(q->evp.dest));
+	ipc_add_str(&b, q->evp.dkim);
+	proc_send_buf(PROC_DELIVER, IMSG_D_DELIVER, fd, &b);
+	q->relay = 0;
 	ninflight++;
 }
 
 static void
 queue_schedule(void)
 {
-	struct qenv	*q;
+	struct qenv	*q, *tq;
 	struct timeval	 tv;
 	time_t		 now = time(NULL), next = 0;
 
-	while (ninflight < MAX_INFLIGHT && (q = TAILQ_FIRST(&ready)) !=
-	    NULL) {
-		TAILQ_REMOVE(&ready, q, entry);
-		if (q->evp.dest.type != DEST_MAILDIR) {
-			/* Outbound relay arrives with the relay process. */
-			strlcpy(q->evp.errmsg, "no relay process to deliver "
-			    "to remote domains", sizeof(q->evp.errmsg));
-			q->evp.nexttry = now + conf->retry_max;
-			TAILQ_INSERT_TAIL(&waiting, q, entry);
+	/* Local and remote deliveries have limits of their own. */
+	TAILQ_FOREACH_SAFE(q, &ready, entry, tq) {
+		if (ninflight >= MAX_INFLIGHT && nrelay >= MAX_RELAY)
+			break;
+		if (q->evp.dest.type == DEST_RELAY ? nrelay >= MAX_RELAY :
+		    ninflight >= MAX_INFLIGHT)
 			continue;
-		}
+		TAILQ_REMOVE(&ready, q, entry);
 		queue_deliver(q);
 	}
 	/* The timer always points at the earliest retry. */
@@ -487,51 +534,74 @@ queue_timer(int fd, short ev, void *arg)
 	queue_schedule();
 }
 
+/* Remote retries start later than local ones; both double each time. */
+static time_t
+queue_retry_delay(const struct qenv *q)
+{
+	time_t	 delay;
+	int	 i;
+
+	delay = q->evp.dest.type == DEST_RELAY ? conf->retry_remote :
+	    conf->retry_local;
+	for (i = 1; i < q->evp.retries && delay < conf->retry_max; i++)
+		delay *= 2;
+	if (delay > conf->retry_max)
+		delay = conf->retry_max;
+	return delay;
+}
+
+/* IMSG_D_RESULT from deliver, IMSG_R_RESULT (with the MX) from relay. */
 static void
 queue_result(struct ipc_msg *im)
 {
+	struct timeval	 tv = { 0, 0 };
 	struct qenv	*q;
-	char		 err[ERRMSG_MAX];
+	char		 err[ERRMSG_MAX], host[HOST_NAME_MAX + 1] = "";
 	uint64_t	 evpid;
 	uint32_t	 status;
 	time_t		 now = time(NULL), delay;
-	int		 i;
+	int		 relay = im->type == IMSG_R_RESULT;
 
 	evpid = ipc_get_u64(im);
 	status = ipc_get_u32(im);
 	ipc_get_str(im, err, sizeof(err));
+	if (relay)
+		ipc_get_str(im, host, sizeof(host));
 	ipc_end(im);
+	if (status > RELAY_PERMFAIL)
+		fatalx("queue: bad status %u from %s", status, im->peer);
 	TAILQ_FOREACH(q, &inflight, entry)
 		if (q->evp.id == evpid)
 			break;
-	if (q == NULL)
-		fatalx("queue: result for unknown envelope %016llx",
-		    (unsigned long long)evpid);
+	if (q == NULL || q->relay != relay)
+		fatalx("queue: result for unknown envelope %016llx from %s",
+		    (unsigned long long)evpid, im->peer);
 	TAILQ_REMOVE(&inflight, q, entry);
-	ninflight--;
+	if (relay)
+		nrelay--;
+	else
+		ninflight--;
 	q->inflight = 0;
-	if (status == 0) {
+	q->relay = 0;
+	(void)strlcpy(q->rhost, host, sizeof(q->rhost));
+	if (status == RELAY_OK) {
 		if (spool_env_remove(evpid) == -1)
 			log_warn("queue: remove envelope %016llx",
 			    (unsigned long long)evpid);
 		free(q);
-	} else if (status == 2 || now - q->evp.created > conf->queue_ttl) {
-		/* Bounces (RFC 3464) come with the relay process. */
-		log_warnx("queue: envelope %016llx to %s@%s: giving up: %s",
-		    (unsigned long long)evpid, q->evp.dest.addr.user,
-		    q->evp.dest.addr.domain, err);
-		(void)spool_env_remove(evpid);
-		free(q);
+	} else if (status == RELAY_PERMFAIL) {
+		q->evp.lasttry = now;
+		(void)strlcpy(q->evp.errmsg, err, sizeof(q->evp.errmsg));
+		queue_bounce_add(q, 0);
+	} else if (now - q->evp.created > conf->queue_ttl) {
+		q->evp.lasttry = now;
+		(void)strlcpy(q->evp.errmsg, err, sizeof(q->evp.errmsg));
+		queue_bounce_add(q, 1);
 	} else {
 		q->evp.retries++;
 		q->evp.lasttry = now;
 		strlcpy(q->evp.errmsg, err, sizeof(q->evp.errmsg));
-		delay = conf->retry_local;
-		for (i = 1; i < q->evp.retries && delay < conf->retry_max;
-		    i++)
-			delay *= 2;
-		if (delay > conf->retry_max)
-			delay = conf->retry_max;
+		delay = queue_retry_delay(q);
 		q->evp.nexttry = now + delay;
 		if (spool_env_update(&q->evp) == -1)
 			log_warn("queue: update envelope %016llx",
@@ -541,15 +611,326 @@ queue_result(struct ipc_msg *im)
 		    (long long)delay, err);
 		TAILQ_INSERT_TAIL(&waiting, q, entry);
 	}
+	/* A bounce may have waited for this envelope of its message. */
+	if (!TAILQ_EMPTY(&bouncing)) {
+		evtimer_del(&ev_bounce);
+		evtimer_add(&ev_bounce, &tv);
+	}
 	queue_schedule();
+}
+
+static void
+queue_drop(struct qenv *q)
+{
+	if (spool_env_remove(q->evp.id) == -1)
+		log_warn("queue: remove envelope %016llx",
+		    (unsigned long long)q->evp.id);
+	free(q);
+}
+
+/*
+ * An envelope failed for good (5xx) or expired.  Its bounce is written
+ * in a later pass, so that the other failures of the same message can
+ * go in the same notification.  The envelope stays on disk until the
+ * bounce is committed: a crash meanwhile loses no bounce.
+ */
+static void
+queue_bounce_add(struct qenv *q, int expired)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	log_warnx("queue: envelope %016llx to %s@%s: %s: %s",
+	    (unsigned long long)q->evp.id, q->evp.dest.addr.user,
+	    q->evp.dest.addr.domain, expired ? "expired" : "failed",
+	    q->evp.errmsg);
+	q->expired = expired;
+	TAILQ_INSERT_TAIL(&bouncing, q, entry);
+	evtimer_del(&ev_bounce);
+	evtimer_add(&ev_bounce, &tv);
+}
+
+/* No bounce could be written now: try again a little later. */
+static void
+queue_bounce_later(struct qenvlist *list)
+{
+	struct timeval	 tv = { 0, 0 };
+	struct qenv	*q;
+
+	while ((q = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, q, entry);
+		TAILQ_INSERT_TAIL(&bouncing, q, entry);
+	}
+	tv.tv_sec = conf->retry_local;
+	if (!evtimer_pending(&ev_bounce, NULL))
+		evtimer_add(&ev_bounce, &tv);
+}
+
+/*
+ * Gather the failed envelopes of each message into one bounce, unless
+ * another envelope of that message is still being delivered: its
+ * result will come soon and run this again.
+ */
+static void
+queue_bounce_run(int fd, short ev, void *arg)
+{
+	struct qenvlist	 todo = TAILQ_HEAD_INITIALIZER(todo);
+	struct qenvlist	 group;
+	struct qenv	*q, *o, *to;
+	uint32_t	 msgid;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	while ((q = TAILQ_FIRST(&bouncing)) != NULL) {
+		TAILQ_REMOVE(&bouncing, q, entry);
+		TAILQ_INSERT_TAIL(&todo, q, entry);
+	}
+	while ((q = TAILQ_FIRST(&todo)) != NULL) {
+		msgid = evpid_msgid(q->evp.id);
+		TAILQ_INIT(&group);
+		TAILQ_FOREACH_SAFE(o, &todo, entry, to)
+			if (evpid_msgid(o->evp.id) == msgid) {
+				TAILQ_REMOVE(&todo, o, entry);
+				TAILQ_INSERT_TAIL(&group, o, entry);
+			}
+		TAILQ_FOREACH(o, &inflight, entry)
+			if (evpid_msgid(o->evp.id) == msgid)
+				break;
+		if (o != NULL) {
+			while ((o = TAILQ_FIRST(&group)) != NULL) {
+				TAILQ_REMOVE(&group, o, entry);
+				TAILQ_INSERT_TAIL(&bouncing, o, entry);
+			}
+			continue;
+		}
+		queue_bounce_msg(&group);
+	}
+}
+
+/* "5.1.1" from a reply like "550 5.1.1 <x>: unknown", or a default. */
+static void
+queue_dsn_status(const struct qenv *q, char *out, size_t outsz)
+{
+	const char	*e = q->evp.errmsg, *p;
+	size_t		 n;
+
+	if (q->expired) {
+		(void)strlcpy(out, "4.4.7", outsz);
+		return;
+	}
+	(void)strlcpy(out, "5.0.0", outsz);
+	if (strlen(e) < 5 || e[0] < '2' || e[0] > '5' ||
+	    strspn(e + 1, "0123456789") < 2 || (e[3] != ' ' && e[3] != '-'))
+		return;
+	p = e + 4;
+	if (p[0] != e[0] || p[1] != '.')
+		return;
+	n = strspn(p + 2, "0123456789");
+	if (n < 1 || n > 3 || p[2 + n] != '.')
+		return;
+	n += 3 + strspn(p + 3 + n, "0123456789");
+	if (n >= outsz || (p[n] != '\0' && p[n] != ' '))
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Write the bounce of one message's failed envelopes, then expand it. */
+static void
+queue_bounce_msg(struct qenvlist *group)
+{
+	struct bounce_rcpt {
+		char	 rcpt[ADDR_MAX + 1];
+		char	 status[16];
+	}		*br = NULL;
+	struct dsn_rcpt	*dr = NULL;
+	struct dsn_info	 di;
+	struct ipc_buf	 b;
+	struct qmsg	*m;
+	struct qenv	*q, *first = TAILQ_FIRST(group);
+	char		 sender[ADDR_MAX + 1], msgid[16];
+	uint32_t	 bmsgid;
+	size_t		 n = 0, i;
+	int		 in, out, r, saved;
+
+	if (addr_is_null(&first->evp.sender) ||
+	    addr_to_text(&first->evp.sender, sender, sizeof(sender)) == -1) {
+		/* A bounce never bounces (RFC 5321 6.1). */
+		log_info("queue: message %08x: no bounce for a null sender",
+		    evpid_msgid(first->evp.id));
+		goto drop;
+	}
+	if ((in = spool_msg_open(evpid_msgid(first->evp.id))) == -1) {
+		log_warn("queue: message %08x: cannot open it for its bounce",
+		    evpid_msgid(first->evp.id));
+		goto drop;
+	}
+	if ((out = spool_msg_create(&bmsgid)) == -1) {
+		log_warn("queue: cannot create a bounce");
+		close(in);
+		queue_bounce_later(group);
+		return;
+	}
+	TAILQ_FOREACH(q, group, entry)
+		n++;
+	if ((br = calloc(n, sizeof(*br))) == NULL ||
+	    (dr = calloc(n, sizeof(*dr))) == NULL)
+		fatal("calloc");
+	i = 0;
+	TAILQ_FOREACH(q, group, entry) {
+		if (addr_to_text(&q->evp.dest.addr, br[i].rcpt,
+		    sizeof(br[i].rcpt)) == -1)
+			(void)strlcpy(br[i].rcpt, "unknown",
+			    sizeof(br[i].rcpt));
+		queue_dsn_status(q, br[i].status, sizeof(br[i].status));
+		dr[i].rcpt = br[i].rcpt;
+		dr[i].status = br[i].status;
+		dr[i].remote_mta = q->rhost[0] ? q->rhost : NULL;
+		dr[i].diagnostic = q->evp.errmsg[0] ? q->evp.errmsg : NULL;
+		dr[i].last_attempt = q->evp.lasttry;
+		i++;
+	}
+	(void)snprintf(msgid, sizeof(msgid), "%08x",
+	    evpid_msgid(first->evp.id));
+	memset(&di, 0, sizeof(di));
+	di.kind = DSN_FAILED;
+	di.reporting_mta = conf->hostname;
+	di.sender = sender;
+	di.msgid = msgid;
+	di.arrival = first->evp.created;
+	di.now = time(NULL);
+	di.rcpts = dr;
+	di.nrcpts = n;
+	di.return_full = 1;
+	r = dsn_write(out, in, &di);
+	saved = errno;
+	close(in);
+	free(dr);
+	free(br);
+	if (r == -1) {
+		close(out);
+		spool_msg_abort(bmsgid);
+		if (saved == EINVAL) {
+			log_warnx("queue: message %08x: cannot bounce to <%s>",
+			    evpid_msgid(first->evp.id), sender);
+			goto drop;
+		}
+		queue_bounce_later(group);
+		return;
+	}
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	m->msgid = bmsgid;
+	m->fd = out;
+	m->reqid = ++bounce_reqid;
+	m->bounce = 1;
+	TAILQ_INIT(&m->dests);
+	TAILQ_INIT(&m->origs);
+	while ((q = TAILQ_FIRST(group)) != NULL) {
+		TAILQ_REMOVE(group, q, entry);
+		TAILQ_INSERT_TAIL(&m->origs, q, entry);
+	}
+	m->tmpl.created = time(NULL);
+	(void)strlcpy(m->tmpl.helo, conf->hostname, sizeof(m->tmpl.helo));
+	(void)strlcpy(m->tmpl.src, "localhost", sizeof(m->tmpl.src));
+	if (r == DSN_8BIT)
+		m->tmpl.flags |= EF_8BITMIME;
+	for (i = 0; sender[i] != '\0'; i++)
+		if ((unsigned char)sender[i] >= 0x80)
+			m->tmpl.flags |= EF_SMTPUTF8;
+	TAILQ_INSERT_TAIL(&incoming, m, entry);
+	log_info("queue: message %08x: bounce %08x to <%s> for %zu "
+	    "recipient%s", evpid_msgid(first->evp.id), bmsgid, sender, n,
+	    n == 1 ? "" : "s");
+
+	/* Where the bounce goes is decided as for any mail from here. */
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, m->reqid);
+	ipc_add_u32(&b, bmsgid);
+	ipc_add_u32(&b, EXP_FROM_LOCAL | EXP_AUTH);
+	ipc_add(&b, &first->evp.sender, sizeof(first->evp.sender));
+	proc_send_buf(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
+	return;
+ drop:
+	while ((q = TAILQ_FIRST(group)) != NULL) {
+		TAILQ_REMOVE(group, q, entry);
+		queue_drop(q);
+	}
+}
+
+/* Lookup's answer for the recipient of a bounce (its destinations first). */
+static void
+queue_bounce_rcpt(struct ipc_msg *im)
+{
+	struct qmsg	*m;
+	struct qenvlist	 origs = TAILQ_HEAD_INITIALIZER(origs);
+	struct qenv	*q;
+	const char	*err;
+	uint64_t	 reqid;
+	uint32_t	 res, n;
+
+	reqid = ipc_get_u64(im);
+	res = ipc_get_u32(im);
+	n = ipc_get_u32(im);
+	err = ipc_get_strp(im);
+	ipc_end(im);
+	TAILQ_FOREACH(m, &incoming, entry)
+		if (m->bounce && m->reqid == reqid && !m->committing)
+			break;
+	if (m == NULL)
+		fatalx("queue: recipient answer for unknown bounce");
+	if (res == EXP_OK && n > 0) {
+		m->committing = 1;
+		m->expected = n;
+		queue_ready(m);
+		return;
+	}
+	TAILQ_REMOVE(&incoming, m, entry);
+	while ((q = TAILQ_FIRST(&m->origs)) != NULL) {
+		TAILQ_REMOVE(&m->origs, q, entry);
+		TAILQ_INSERT_TAIL(&origs, q, entry);
+	}
+	spool_msg_abort(m->msgid);
+	queue_msg_free(m);
+	if (res == EXP_TEMPFAIL) {
+		queue_bounce_later(&origs);
+		return;
+	}
+	log_warnx("queue: bounce to the sender of %016llx cannot be "
+	    "delivered: %s", (unsigned long long)TAILQ_FIRST(&origs)->evp.id,
+	    err[0] ? err : "no destination");
+	while ((q = TAILQ_FIRST(&origs)) != NULL) {
+		TAILQ_REMOVE(&origs, q, entry);
+		queue_drop(q);
+	}
+}
+
+/* The bounce is safe on disk (or not): the envelopes it reports go. */
+static void
+queue_bounce_committed(struct qmsg *m, int ok)
+{
+	struct qenvlist	 origs = TAILQ_HEAD_INITIALIZER(origs);
+	struct qenv	*q;
+
+	while ((q = TAILQ_FIRST(&m->origs)) != NULL) {
+		TAILQ_REMOVE(&m->origs, q, entry);
+		if (ok)
+			queue_drop(q);
+		else
+			TAILQ_INSERT_TAIL(&origs, q, entry);
+	}
+	if (!ok)
+		queue_bounce_later(&origs);
 }
 
 /* mailctl show queue: one line per envelope, then an empty line. */
 static void
 queue_show(struct ipc_msg *im)
 {
-	struct qenvlist	*lists[] = { &inflight, &ready, &waiting };
-	const char	*names[] = { "delivering", "ready", "waiting" };
+	struct qenvlist	*lists[] = { &inflight, &ready, &waiting, &bouncing };
+	const char	*names[] = { "delivering", "ready", "waiting",
+	    "bouncing" };
 	struct qenv	*q;
 	struct ipc_buf	 b;
 	char		 line[2048];
@@ -602,7 +983,19 @@ queue_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		queue_rollback(m);
 		break;
 	case IMSG_D_RESULT:
+		if (ipc != &peers[PROC_DELIVER])
+			fatalx("queue: delivery result from %s", m->peer);
 		queue_result(m);
+		break;
+	case IMSG_R_RESULT:
+		if (ipc != &peers[PROC_RELAY])
+			fatalx("queue: relay result from %s", m->peer);
+		queue_result(m);
+		break;
+	case IMSG_L_RCPT_RES:
+		if (ipc != &peers[PROC_LOOKUP])
+			fatalx("queue: recipient answer from %s", m->peer);
+		queue_bounce_rcpt(m);
 		break;
 	case IMSG_CTL_SHOW_QUEUE:
 		queue_show(m);

@@ -1201,6 +1201,8 @@ smtp_data_end(struct smtp_session *s)
 		e->flags |= EF_SMTPUTF8;
 	if (s->flags & F_AUTH)
 		e->flags |= EF_AUTH;
+	if (s->flags & F_LOCAL)
+		e->flags |= EF_LOCAL;
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
 	ipc_add_u32(&b, s->msgid);

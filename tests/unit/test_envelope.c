@@ -186,6 +186,44 @@ test_roundtrip(void)
 	ok(la == lb && strcmp(a, b) == 0, "round trip");
 	is_str(got.rcpt.domain, "", "postmaster domain empty");
 	is_str(got.dest.addr.user, "\"john doe\"", "quoted user");
+
+	/* A DKIM signature: folded header lines, kept byte for byte. */
+	sample(&e);
+	e.flags |= EF_LOCAL;
+	strlcpy(e.dkim, "DKIM-Signature: v=1; a=ed25519-sha256;\r\n"
+	    "\tb=abc/+=\r\nDKIM-Signature: v=1; a=rsa-sha256; b=x\r\n",
+	    sizeof(e.dkim));
+	la = envelope_dump(&e, a, sizeof(a));
+	ok(la > 0 && strstr(a, "\ndkim: ") != NULL, "dkim line written");
+	ok(envelope_load(&got, a, la, err, sizeof(err)) == 0, "dkim loads");
+	is_str(got.dkim, e.dkim, "dkim header text round trip");
+	is_int(got.flags, EF_8BITMIME | EF_AUTH | EF_LOCAL, "local flag");
+	sample(&e);
+	la = envelope_dump(&e, a, sizeof(a));
+	ok(la > 0 && strstr(a, "dkim") == NULL, "no dkim line unsigned");
+
+	/* Header text that is not CRLF-terminated lines is refused. */
+	{
+		static const char *const badv[] = {
+			"dkim: !!!\n",			/* not base64 */
+			"dkim: \n",			/* empty */
+			"dkim: YWJj\n",			/* "abc": no CRLF */
+			"dkim: YQpiDQo=\n",		/* "a\nb\r\n" */
+			"dkim: YQ1iDQo=\n",		/* "a\rb\r\n" */
+			"dkim: YQBiDQo=\n",		/* NUL inside */
+		};
+		size_t	 k;
+		char	 c[8192];
+
+		sample(&e);
+		la = envelope_dump(&e, a, sizeof(a));
+		for (k = 0; k < nitems(badv); k++) {
+			snprintf(c, sizeof(c), "%s%s", a, badv[k]);
+			ok(envelope_load(&got, c, strlen(c), err,
+			    sizeof(err)) == -1, "bad dkim value %zu refused: %s",
+			    k, err);
+		}
+	}
 }
 
 static void

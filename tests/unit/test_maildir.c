@@ -454,14 +454,26 @@ test_nosync(void)
 	set_addr(&from, "s", "example.net");
 	set_addr(&to, "g", "example.org");
 	fd = msg_fd("Subject: g\r\n\r\nx\r\n", 17);
-	ok(maildir_deliver_nosync("group/g", fd, &from, &to, f1, sizeof(f1),
-	    err, sizeof(err)) == 0, "nosync delivery 1");
-	ok(maildir_deliver_nosync("group/g", fd, &from, &to, f2, sizeof(f2),
+	ok(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, f1,
+	    sizeof(f1), err, sizeof(err)) == 0, "nosync delivery 1");
+	ok(maildir_deliver_nosync("group/g", fd, &from, &to,
+	    "DKIM-Signature: v=1;\r\n\tb=x\r\n", f2, sizeof(f2),
 	    err, sizeof(err)) == 0, "nosync delivery 2");
 	close(fd);
 	ok(strncmp(f1, "group/g/new/", 12) == 0 && stat(f1, &sb) == 0,
 	    "first file is in new/ (%s)", f1);
 	ok(strcmp(f1, f2) != 0 && stat(f2, &sb) == 0, "second file too");
+	{
+		char	*data;
+		size_t	 len;
+
+		if ((data = slurp(f2, &len)) == NULL)
+			fatal("slurp");
+		ok(len > 60 && strstr(data, "Delivered-To: g@example.org\r\n"
+		    "DKIM-Signature: v=1;\r\n\tb=x\r\nSubject: g\r\n") != NULL,
+		    "prepended header lines follow Delivered-To");
+		free(data);
+	}
 	is_int(count_dir("group/g/new"), 2, "two files in new/");
 	is_int(count_dir("group/g/tmp"), 0, "tmp/ empty");
 	is_int(maildir_sync("group/g", err, sizeof(err)), 0,
@@ -471,7 +483,7 @@ test_nosync(void)
 	ok(strstr(err, "group/none") != NULL, "error names the path: %s",
 	    err);
 	fd = msg_fd("x", 1);
-	is_int(maildir_deliver_nosync("group/g", fd, &from, &to, f1, 8, err,
+	is_int(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, f1, 8, err,
 	    sizeof(err)), -2, "a too small path buffer is refused");
 	close(fd);
 	is_int(count_dir("group/g/new"), 2, "and leaves nothing behind");

@@ -1,0 +1,318 @@
+/*
+ * The relay process: outbound SMTP.  It runs as _maild in an empty
+ * chroot and holds only a TLS client configuration.  The queue hands it
+ * one job per envelope (with the message as an fd); jobs are grouped by
+ * recipient domain, each domain gets one MX lookup (through the lookup
+ * process) and one connection at a time (relay_session.c), and every
+ * job's outcome goes back to the queue, which owns retries and bounces.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <tls.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "relay.h"
+
+static void	relay_job(struct ipc_msg *);
+static void	relay_mx_res(struct ipc_msg *);
+static struct rdomain *relay_domain(const char *);
+static void	relay_run(int, short, void *);
+static void	relay_start(struct rdomain *);
+static void	relay_domain_free(struct rdomain *);
+static int	relay_addr_ok(const struct mailaddr *);
+
+static TAILQ_HEAD(, rdomain)	 domains = TAILQ_HEAD_INITIALIZER(domains);
+static TAILQ_HEAD(, rdomain)	 waitq = TAILQ_HEAD_INITIALIZER(waitq);
+static size_t			 nsessions;
+static uint64_t			 nextid;
+static struct event		 ev_run;
+static struct tls_config	*tlscfg;
+
+void
+relay_main(void)
+{
+	struct tls	*t;
+
+	config_purge_keys(conf);
+	/* libtls and its library state are set up before the chroot. */
+	if (tls_init() == -1 || (tlscfg = tls_config_new()) == NULL)
+		fatalx("relay: cannot set up TLS");
+	/* Opportunistic STARTTLS: any certificate beats plain text. */
+	tls_config_insecure_noverifycert(tlscfg);
+	tls_config_insecure_noverifyname(tlscfg);
+	if ((t = tls_client()) == NULL || tls_configure(t, tlscfg) == -1)
+		fatalx("relay: cannot configure a TLS client");
+	tls_free(t);
+	proc_drop(MAILD_EMPTY);
+	proc_setup_peers();
+	if (pledge("stdio inet recvfd", NULL) == -1)
+		fatal("pledge");
+	evtimer_set(&ev_run, relay_run, NULL);
+	event_dispatch();
+}
+
+struct tls_config *
+relay_tls_config(void)
+{
+	return tlscfg;
+}
+
+static struct rdomain *
+relay_domain(const char *name)
+{
+	struct rdomain	*d;
+
+	TAILQ_FOREACH(d, &domains, entry)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	(void)strlcpy(d->name, name, sizeof(d->name));
+	TAILQ_INIT(&d->jobs);
+	TAILQ_INSERT_TAIL(&domains, d, entry);
+	return d;
+}
+
+static void
+relay_domain_free(struct rdomain *d)
+{
+	if (d->inwait)
+		TAILQ_REMOVE(&waitq, d, wentry);
+	TAILQ_REMOVE(&domains, d, entry);
+	free(d);
+}
+
+static void
+relay_job(struct ipc_msg *m)
+{
+	struct timeval	 tv = { 0, 0 };
+	struct rjob	*j;
+	struct rdomain	*d;
+	const char	*dkim;
+	char		 domain[DOMAIN_MAX + 1];
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal("calloc");
+	j->evpid = ipc_get_u64(m);
+	ipc_get(m, &j->sender, sizeof(j->sender));
+	ipc_get(m, &j->rcpt, sizeof(j->rcpt));
+	j->flags = ipc_get_u32(m);
+	dkim = ipc_get_strp(m);
+	ipc_end(m);
+	j->fd = ipc_get_fd(m);
+	j->sender.user[sizeof(j->sender.user) - 1] = '\0';
+	j->sender.domain[sizeof(j->sender.domain) - 1] = '\0';
+	j->rcpt.user[sizeof(j->rcpt.user) - 1] = '\0';
+	j->rcpt.domain[sizeof(j->rcpt.domain) - 1] = '\0';
+	if (strlen(dkim) > RELAY_DKIM_MAX)
+		dkim = "";	/* not ours to fix: send it unsigned */
+	if ((j->dkim = strdup(dkim)) == NULL)
+		fatal("strdup");
+
+	(void)strlcpy(domain, j->rcpt.domain, sizeof(domain));
+	str_lower(domain);
+	if (domain[0] == '\0' || j->rcpt.user[0] == '\0' ||
+	    !relay_addr_ok(&j->rcpt) || !relay_addr_ok(&j->sender)) {
+		relay_result(j, RELAY_PERMFAIL, "550 5.1.3 bad recipient "
+		    "address", NULL, NULL);
+		return;
+	}
+	d = relay_domain(domain);
+	TAILQ_INSERT_TAIL(&d->jobs, j, entry);
+	d->njobs++;
+	/* Start once every job already received is in: one batch. */
+	if (!evtimer_pending(&ev_run, NULL))
+		evtimer_add(&ev_run, &tv);
+}
+
+/* Nothing that could break out of "MAIL FROM:<...>" on the wire. */
+static int
+relay_addr_ok(const struct mailaddr *a)
+{
+	const char	*parts[2] = { a->user, a->domain }, *p;
+	size_t		 i;
+
+	for (i = 0; i < nitems(parts); i++)
+		for (p = parts[i]; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+			    *p == '<' || *p == '>')
+				return 0;
+	return 1;
+}
+
+/* Start a connection for every domain with jobs and none running. */
+static void
+relay_run(int fd, short ev, void *arg)
+{
+	struct rdomain	*d, *td;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	TAILQ_FOREACH_SAFE(d, &domains, entry, td) {
+		if (d->sess != NULL || d->inwait)
+			continue;
+		if (d->njobs == 0) {
+			relay_domain_free(d);
+			continue;
+		}
+		if (nsessions >= RELAY_MAX_SESSIONS) {
+			d->inwait = 1;
+			TAILQ_INSERT_TAIL(&waitq, d, wentry);
+			continue;
+		}
+		relay_start(d);
+	}
+}
+
+static void
+relay_start(struct rdomain *d)
+{
+	struct ipc_buf	 b;
+
+	nsessions++;
+	d->sess = relay_session_new(d, ++nextid);
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, nextid);
+	ipc_add_str(&b, d->name);
+	proc_send_buf(PROC_LOOKUP, IMSG_L_MX, -1, &b);
+}
+
+/*
+ * A session ended (its connection may still be saying QUIT, but it
+ * no longer takes jobs).  Its slot goes to a waiting domain; jobs that
+ * came for this domain meanwhile get a new session.
+ */
+void
+relay_session_done(struct rdomain *d)
+{
+	struct timeval	 tv = { 0, 0 };
+	struct rdomain	*w;
+
+	if (d != NULL)
+		d->sess = NULL;
+	nsessions--;
+	while (nsessions < RELAY_MAX_SESSIONS &&
+	    (w = TAILQ_FIRST(&waitq)) != NULL) {
+		TAILQ_REMOVE(&waitq, w, wentry);
+		w->inwait = 0;
+		if (w->njobs == 0) {
+			relay_domain_free(w);
+			continue;
+		}
+		relay_start(w);
+	}
+	if (!evtimer_pending(&ev_run, NULL))
+		evtimer_add(&ev_run, &tv);
+}
+
+static void
+relay_mx_res(struct ipc_msg *m)
+{
+	struct relay_session	*s;
+	struct dns_host		*hosts;
+	uint64_t		 reqid;
+	uint32_t		 status, n, naddr, i, k;
+	size_t			 nh = 0;
+
+	reqid = ipc_get_u64(m);
+	status = ipc_get_u32(m);
+	n = ipc_get_u32(m);
+	if (n > DNS_MAX_HOSTS)
+		fatalx("relay: MX answer with %u hosts", n);
+	if ((hosts = calloc(n ? n : 1, sizeof(*hosts))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n; i++) {
+		struct dns_host *h = &hosts[nh];
+
+		ipc_get_str(m, h->name, sizeof(h->name));
+		h->pref = (int)ipc_get_u32(m);
+		naddr = ipc_get_u32(m);
+		if (naddr > DNS_MAX_ADDRS)
+			fatalx("relay: MX host with %u addresses", naddr);
+		h->naddr = 0;
+		for (k = 0; k < naddr; k++) {
+			ipc_get(m, &h->addr[h->naddr], sizeof(h->addr[0]));
+			if (h->addr[h->naddr].ss_family == AF_INET ||
+			    h->addr[h->naddr].ss_family == AF_INET6)
+				h->naddr++;
+		}
+		if (h->naddr > 0)
+			nh++;
+	}
+	ipc_end(m);
+	if (status > DNS_NULLMX)
+		fatalx("relay: MX answer with status %u", status);
+	if ((s = relay_session_find(reqid)) == NULL)
+		fatalx("relay: MX answer for unknown request %llu",
+		    (unsigned long long)reqid);
+	if (status == DNS_OK && nh == 0)
+		status = DNS_TEMPFAIL;
+	relay_session_mx(s, status, hosts, nh);
+	free(hosts);
+}
+
+/*
+ * A job is finished here: tell the queue, log it, free it.  host and
+ * addr name the server that answered, when one did.
+ */
+void
+relay_result(struct rjob *j, int status, const char *reason,
+    const char *host, const char *addr)
+{
+	struct ipc_buf	 b;
+	char		 rcpt[ADDR_MAX + 1], why[ERRMSG_MAX];
+
+	if (addr_to_text(&j->rcpt, rcpt, sizeof(rcpt)) == -1)
+		rcpt[0] = '\0';
+	(void)strlcpy(why, reason, sizeof(why));
+	if (status == RELAY_OK)
+		log_info("relayed %016llx to <%s> via %s [%s]: %s",
+		    (unsigned long long)j->evpid, rcpt, host ? host : "?",
+		    addr ? addr : "?", why);
+	else
+		log_warnx("relay of %016llx to <%s> failed (%s)%s%s%s%s%s: %s",
+		    (unsigned long long)j->evpid, rcpt,
+		    status == RELAY_TEMPFAIL ? "temporary" : "permanent",
+		    host ? " via " : "", host ? host : "",
+		    addr ? " [" : "", addr ? addr : "", addr ? "]" : "", why);
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, j->evpid);
+	ipc_add_u32(&b, status);
+	ipc_add_str(&b, why);
+	ipc_add_str(&b, host ? host : "");
+	proc_send_buf(PROC_QUEUE, IMSG_R_RESULT, -1, &b);
+	close(j->fd);
+	free(j->dkim);
+	free(j);
+}
+
+void
+relay_dispatch(struct ipc *ipc, struct ipc_msg *m)
+{
+	switch (m->type) {
+	case IMSG_CONF_RELOAD:
+		proc_conf_stage(m);
+		break;
+	case IMSG_CONF_END:
+		(void)proc_conf_commit(m);
+		break;
+	case IMSG_R_DELIVER:
+		if (ipc != &peers[PROC_QUEUE])
+			fatalx("relay: job from %s", m->peer);
+		relay_job(m);
+		break;
+	case IMSG_L_MX_RES:
+		if (ipc != &peers[PROC_LOOKUP])
+			fatalx("relay: MX answer from %s", m->peer);
+		relay_mx_res(m);
+		break;
+	default:
+		fatalx("relay: unexpected message %u from %s", m->type,
+		    m->peer);
+	}
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+# DKIM signing (issue 4): mail from a logged-in user is signed at commit
+# with every key of its From domain (RSA-2048 and Ed25519 side by side)
+# and verifies with dkimpy, which fetches the keys as TXT records from
+# the test's dnsmasq; a change to a signed header breaks it; mail whose
+# From domain has no key is not signed; a key readable by others is
+# refused by maild -n.
+import base64
+import email
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True     # no __pycache__ in the tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import maildtest as t  # noqa: E402
+
+VERIFY = os.path.join(t.REPO, "tests", "lib", "dkim-verify-dns.py")
+PW = t.IMAP_PASSWORDS["alice@example.org"]
+
+
+def openssl(*args):
+    return subprocess.run(["openssl"] + list(args), check=True,
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE).stdout
+
+
+def txt_option(name, value):
+    # dnsmasq: one TXT record made of strings of at most 255 bytes, given
+    # unquoted (on the command line quotes would be part of the text).
+    parts = [value[i:i + 250] for i in range(0, len(value), 250)]
+    return "--txt-record=%s,%s" % (name, ",".join(parts))
+
+
+def verify(dns, data):
+    path = os.path.join("/tmp", "dkim-%d.eml" % os.getpid())
+    with open(path, "wb") as f:
+        f.write(data)
+    try:
+        r = subprocess.run(["/usr/bin/python3", VERIFY, path, dns.addr,
+                            str(dns.port)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT,
+                           universal_newlines=True, timeout=60)
+    finally:
+        os.unlink(path)
+    return r.returncode, r.stdout
+
+
+def main():
+    if subprocess.run(["/usr/bin/python3", "-c", "import dkim, dns"],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        t.skip_all("python3-dkim is not installed (scripts/install-deps)")
+    sub = t.test_port(1)
+    m = t.Maild(imap=True, extra="")
+    rsa = os.path.join(m.dir, "rsa.key")
+    ed = os.path.join(m.dir, "ed.key")
+    openssl("genrsa", "-out", rsa, "2048")
+    openssl("genpkey", "-algorithm", "ed25519", "-out", ed)
+    for k in (rsa, ed):
+        os.chmod(k, 0o600)
+    rsa_pub = base64.b64encode(openssl("rsa", "-in", rsa, "-pubout",
+                                       "-outform", "DER")).decode()
+    ed_pub = base64.b64encode(openssl("pkey", "-in", ed, "-pubout",
+                                      "-outform", "DER")[-32:]).decode()
+    dns = t.Dnsmasq([
+        txt_option("rsa._domainkey.example.org",
+                   "v=DKIM1; k=rsa; p=" + rsa_pub),
+        txt_option("ed._domainkey.example.org",
+                   "v=DKIM1; k=ed25519; p=" + ed_pub)]).start()
+    m.extra = "\n".join([
+        'dkim example.org selector rsa key "%s"' % rsa,
+        'dkim example.org selector ed key "%s"' % ed,
+        "listen on %s port %d tls-require pki mail auth <passwd>"
+        % (t.test_addr(), sub)])
+    m.write_files()
+    m.start()
+
+    r = subprocess.run(["swaks", "--server", "%s:%d" % (m.addr, sub),
+                        "--tls", "--auth", "PLAIN", "--auth-user",
+                        "alice@example.org", "--auth-password", PW,
+                        "--from", "alice@example.org", "--to",
+                        "bob@example.org", "--h-From",
+                        '"Alice" <alice@example.org>', "--h-Subject",
+                        "signed", "--body", "Hello.\r\n.leading dot\r\n",
+                        "--helo", "client.test"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=60)
+    t.is_(r.returncode, 0, "swaks AUTH submission")
+    md = m.maildir("bob")
+    t.wait_until(lambda: md.count() >= 1, 5)
+    msgs = [x for x in md.messages() if b"Subject: signed" in x]
+    t.is_(len(msgs), 1, "delivered to bob")
+    msg = msgs[0] if msgs else b""
+    sigs = email.message_from_bytes(msg).get_all("DKIM-Signature") or []
+    t.is_(len(sigs), 2, "two DKIM-Signature headers")
+    t.like(msg, rb"\r\nDelivered-To: bob@example\.org\r\nDKIM-Signature: ",
+           "the signatures follow Delivered-To")
+    joined = " ".join(str(x) for x in sigs).encode()
+    t.like(joined, rb"a=rsa-sha256", "one rsa-sha256")
+    t.like(joined, rb"a=ed25519-sha256", "one ed25519-sha256")
+    t.like(joined, rb"d=example\.org", "d=example.org")
+    t.like(joined, rb"h=from:from:", "From over-signed")
+    rc, out = verify(dns, msg)
+    t.is_(rc, 0, "dkimpy verifies both with keys from dnsmasq")
+    if rc != 0:
+        t.diag(out)
+    t.like(out, r"signature 0: pass\nsignature 1: pass",
+           "... each signature")
+    rc, out = verify(dns, msg.replace(b"Subject: signed",
+                                      b"Subject: signeD"))
+    t.is_(rc, 1, "a changed Subject fails")
+
+    # Port 25, a From domain without keys: not signed.
+    c = m.connect()
+    c.ehlo()
+    c.send_message("x@other.test", ["bob@example.org"],
+                   "From: x@other.test\r\nSubject: unsigned\r\n\r\nx\r\n")
+    c.quit()
+    t.wait_until(lambda: any(b"Subject: unsigned" in x
+                             for x in md.messages()), 5)
+    un = [x for x in md.messages() if b"Subject: unsigned" in x]
+    t.ok(un and b"DKIM-Signature" not in un[0],
+         "From domain without a key: not signed")
+    t.ok(m.running(), "maild still running")
+    t.ok(m.stop(), "maild stops cleanly")
+
+    # A key others can read is refused.
+    os.chmod(ed, 0o644)
+    r = subprocess.run([t.maild_path(), "-n", "-f", m.conf],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True)
+    t.ok(r.returncode != 0 and "readable by others" in r.stdout,
+         "maild -n refuses a key readable by others")
+
+
+t.run(main)
