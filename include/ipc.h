@@ -20,6 +20,7 @@ enum ipc_type {
 	IMSG_CONF_RELOAD = 1,	/* fd: configuration text */
 	IMSG_CONF_TABLE,	/* name, fd: table file */
 	IMSG_CONF_PKI,		/* name, cert, key */
+	IMSG_CONF_DKIM,		/* domain, selector, key (to queue) */
 	IMSG_CONF_END,
 	/* smtp <-> queue */
 	IMSG_Q_CREATE,		/* reqid */

@@ -29,6 +29,7 @@ static void	parent_shutdown(int);
 static int	parent_check_tables(struct maild_conf *);
 static void	parent_send_tables(struct maild_conf *);
 static void	parent_send_pkis(struct maild_conf *);
+static void	parent_send_dkim(struct maild_conf *);
 static void	parent_reload(void);
 static void	parent_lost(struct ipc *);
 static void	parent_child_died(enum proc_type, int);
@@ -328,6 +329,34 @@ parent_send_tables(struct maild_conf *c)
 	}
 }
 
+/* DKIM keys of a reloaded configuration, for the queue that signs. */
+static void
+parent_send_dkim(struct maild_conf *c)
+{
+	struct dkimconf	*d;
+	struct ipc_buf	*b;
+
+	if ((b = malloc(sizeof(*b))) == NULL)
+		fatal("malloc");
+	TAILQ_FOREACH(d, &c->dkims, entry) {
+		if (d->key == NULL)
+			continue;
+		if (d->key_len + 1024 > IPC_MAX_PAYLOAD) {
+			log_warnx("dkim %s selector %s: key too large to reload",
+			    d->domain, d->selector);
+			continue;
+		}
+		ipc_buf_init(b);
+		ipc_add_str(b, d->domain);
+		ipc_add_str(b, d->selector);
+		ipc_add_u32(b, d->key_len);
+		ipc_add(b, d->key, d->key_len);
+		proc_send_buf(PROC_QUEUE, IMSG_CONF_DKIM, -1, b);
+		explicit_bzero(b, sizeof(*b));
+	}
+	free(b);
+}
+
 static void
 parent_send_pkis(struct maild_conf *c)
 {
@@ -404,6 +433,7 @@ parent_reload(void)
 	}
 	parent_send_tables(nc);
 	parent_send_pkis(nc);
+	parent_send_dkim(nc);
 	for (p = 1; p < PROC_COUNT; p++)
 		if (procs[p].enabled)
 			proc_send(p, IMSG_CONF_END, -1, NULL, 0);

@@ -74,6 +74,7 @@ static void	queue_load(struct envelope *, void *);
 static struct qmsg *queue_msg_find(uint32_t);
 static void	queue_msg_free(struct qmsg *);
 static void	queue_show(struct ipc_msg *);
+static void	queue_conf_dkim(struct ipc_msg *);
 static time_t	queue_retry_delay(const struct qenv *);
 static void	queue_drop(struct qenv *);
 static void	queue_bounce_add(struct qenv *, int);
@@ -959,6 +960,36 @@ queue_show(struct ipc_msg *im)
 	proc_send_buf(PROC_CONTROL, IMSG_CTL_SHOW_QUEUE_RES, -1, &b);
 }
 
+/* A key of the staged configuration (which was parsed without files). */
+static void
+queue_conf_dkim(struct ipc_msg *m)
+{
+	struct maild_conf	*c;
+	struct dkimconf		*d;
+	char			 domain[DOMAIN_MAX + 1], sel[64];
+	uint32_t		 len;
+
+	ipc_get_str(m, domain, sizeof(domain));
+	ipc_get_str(m, sel, sizeof(sel));
+	len = ipc_get_u32(m);
+	if (len > m->len - m->pos)
+		fatalx("queue: bad dkim message");
+	if ((c = proc_conf_staged()) != NULL)
+		TAILQ_FOREACH(d, &c->dkims, entry) {
+			if (strcmp(d->domain, domain) != 0 ||
+			    strcmp(d->selector, sel) != 0 || d->key != NULL)
+				continue;
+			if ((d->key = malloc(len + 1)) == NULL)
+				fatal("malloc");
+			memcpy(d->key, m->data + m->pos, len);
+			d->key[len] = '\0';
+			d->key_len = len;
+			break;
+		}
+	m->pos += len;
+	ipc_end(m);
+}
+
 void
 queue_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
@@ -967,8 +998,15 @@ queue_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	case IMSG_CONF_RELOAD:
 		proc_conf_stage(m);
 		break;
+	case IMSG_CONF_DKIM:
+		queue_conf_dkim(m);
+		break;
 	case IMSG_CONF_END:
-		(void)proc_conf_commit(m);
+		if (proc_conf_commit(m)) {
+			/* New keys (or none): sign with those from now on. */
+			queue_dkim_init(conf);
+			config_purge_keys(conf);
+		}
 		break;
 	case IMSG_Q_CREATE:
 		queue_create(m);

@@ -3,11 +3,12 @@
 # with every key of its From domain (RSA-2048 and Ed25519 side by side)
 # and verifies with dkimpy, which fetches the keys as TXT records from
 # the test's dnsmasq; a change to a signed header breaks it; mail whose
-# From domain has no key is not signed; a key readable by others is
-# refused by maild -n.
+# From domain has no key is not signed; a new key is used after SIGHUP;
+# a key readable by others is refused by maild -n.
 import base64
 import email
 import os
+import signal
 import subprocess
 import sys
 
@@ -55,19 +56,25 @@ def main():
     m = t.Maild(imap=True, extra="")
     rsa = os.path.join(m.dir, "rsa.key")
     ed = os.path.join(m.dir, "ed.key")
+    ed2 = os.path.join(m.dir, "ed2.key")
     openssl("genrsa", "-out", rsa, "2048")
     openssl("genpkey", "-algorithm", "ed25519", "-out", ed)
-    for k in (rsa, ed):
+    openssl("genpkey", "-algorithm", "ed25519", "-out", ed2)
+    for k in (rsa, ed, ed2):
         os.chmod(k, 0o600)
     rsa_pub = base64.b64encode(openssl("rsa", "-in", rsa, "-pubout",
                                        "-outform", "DER")).decode()
     ed_pub = base64.b64encode(openssl("pkey", "-in", ed, "-pubout",
                                       "-outform", "DER")[-32:]).decode()
+    ed2_pub = base64.b64encode(openssl("pkey", "-in", ed2, "-pubout",
+                                       "-outform", "DER")[-32:]).decode()
     dns = t.Dnsmasq([
         txt_option("rsa._domainkey.example.org",
                    "v=DKIM1; k=rsa; p=" + rsa_pub),
         txt_option("ed._domainkey.example.org",
-                   "v=DKIM1; k=ed25519; p=" + ed_pub)]).start()
+                   "v=DKIM1; k=ed25519; p=" + ed_pub),
+        txt_option("ed2._domainkey.example.org",
+                   "v=DKIM1; k=ed25519; p=" + ed2_pub)]).start()
     m.extra = "\n".join([
         'dkim example.org selector rsa key "%s"' % rsa,
         'dkim example.org selector ed key "%s"' % ed,
@@ -122,11 +129,35 @@ def main():
     un = [x for x in md.messages() if b"Subject: unsigned" in x]
     t.ok(un and b"DKIM-Signature" not in un[0],
          "From domain without a key: not signed")
+
+    # Key rotation: a new selector after SIGHUP, without a restart.
+    m.extra = "\n".join([
+        'dkim example.org selector ed2 key "%s"' % ed2,
+        "listen on %s port %d tls-require pki mail auth <passwd>"
+        % (t.test_addr(), sub)])
+    m.write_files()
+    os.kill(m.pid, signal.SIGHUP)
+    t.wait_until(lambda: "reloaded" in m.log_text(), 5)
+    c = m.connect()
+    c.ehlo()
+    c.send_message("alice@example.org", ["bob@example.org"],
+                   "From: alice@example.org\r\nSubject: rotated\r\n\r\n"
+                   "x\r\n")
+    c.quit()
+    t.wait_until(lambda: any(b"Subject: rotated" in x
+                             for x in md.messages()), 5)
+    ro = [x for x in md.messages() if b"Subject: rotated" in x]
+    ro = ro[0] if ro else b""
+    sigs = email.message_from_bytes(ro).get_all("DKIM-Signature") or []
+    t.ok(len(sigs) == 1 and "s=ed2;" in str(sigs[0]),
+         "after SIGHUP: signed with the new key only")
+    rc, out = verify(dns, ro)
+    t.is_(rc, 0, "... and it verifies")
     t.ok(m.running(), "maild still running")
     t.ok(m.stop(), "maild stops cleanly")
 
     # A key others can read is refused.
-    os.chmod(ed, 0o644)
+    os.chmod(ed2, 0o644)
     r = subprocess.run([t.maild_path(), "-n", "-f", m.conf],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True)
