@@ -250,6 +250,8 @@ struct maild_conf {
 	struct pkilist		 pkis;
 	struct dkimlist		 dkims;
 	char			 resolver[64];	/* "" system resolver */
+	char			 rdns_msg[128];	/* after "550 5.7.25", or "" */
+	char			 fcrdns_msg[128];
 	int			 resolver_port;
 	struct tablelist	 tables;
 	struct listenerlist	 listeners;

@@ -73,7 +73,7 @@ enum setting {
 	S_HOSTNAME, S_SPOOL, S_SOCKET, S_USER, S_VMAIL_USER, S_MSG_SIZE,
 	S_MAX_RCPT, S_MAX_PER_IP, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
 	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_RESOLVER, S_RETRY_REMOTE,
-	S_RELAY_PORT, S_COUNT
+	S_RELAY_PORT, S_RDNS_MSG, S_FCRDNS_MSG, S_COUNT
 };
 
 struct parser {
@@ -964,6 +964,30 @@ parse_smtp(struct parser *p)
 		p->seen[S_SMTP_TIMEOUT] = p->line;
 		return 0;
 	}
+	if (kw_accept(p, "rdns-message") || kw_accept(p, "fcrdns-message")) {
+		/* The text after "550 5.7.25" for clients check turns away. */
+		int		 fc = strcmp(p->toks[p->pos - 1].text,
+				    "fcrdns-message") == 0;
+		const char	*s, *q;
+		char		*dst = fc ? c->fcrdns_msg : c->rdns_msg;
+
+		if (dup_setting(p, fc ? S_FCRDNS_MSG : S_RDNS_MSG, fc ?
+		    "smtp fcrdns-message" : "smtp rdns-message") == -1 ||
+		    expect_string(p, "a message", &s) == -1)
+			return -1;
+		for (q = s; *q != '\0'; q++)
+			if (*q < 0x20 || *q > 0x7e)
+				break;
+		if (*q != '\0' || *s == '\0' ||
+		    strlcpy(dst, s, sizeof(c->rdns_msg)) >= sizeof(c->rdns_msg)) {
+			perr(p, "%s must be 1 to %zu printable ASCII "
+			    "characters", fc ? "smtp fcrdns-message" :
+			    "smtp rdns-message", sizeof(c->rdns_msg) - 1);
+			return -1;
+		}
+		p->seen[fc ? S_FCRDNS_MSG : S_RDNS_MSG] = p->line;
+		return 0;
+	}
 	if (kw_accept(p, "relay-port")) {
 		/* Where MX hosts listen: 25, another port only for tests. */
 		const char		*s, *end;
@@ -983,8 +1007,8 @@ parse_smtp(struct parser *p)
 		return 0;
 	}
 	if (!kw_accept(p, "limit")) {
-		expected(p, peek(p), "max-message-size, limit, relay-port or "
-		    "timeout");
+		expected(p, peek(p), "max-message-size, limit, relay-port, "
+		    "rdns-message, fcrdns-message or timeout");
 		return -1;
 	}
 	/* smtp limit max-rcpt N [max-per-ip N] */
@@ -2456,6 +2480,16 @@ config_dump(const struct maild_conf *c, FILE *fp)
 	if (c->resolver[0] != '\0')
 		fprintf(fp, "resolver %s port %d\n", c->resolver,
 		    c->resolver_port);
+	if (c->rdns_msg[0] != '\0') {
+		fprintf(fp, "smtp rdns-message ");
+		dump_str(fp, c->rdns_msg);
+		fprintf(fp, "\n");
+	}
+	if (c->fcrdns_msg[0] != '\0') {
+		fprintf(fp, "smtp fcrdns-message ");
+		dump_str(fp, c->fcrdns_msg);
+		fprintf(fp, "\n");
+	}
 
 	TAILQ_FOREACH(pki, &c->pkis, entry) {
 		fprintf(fp, "pki ");

@@ -89,7 +89,7 @@ struct smtp_session {
 	char			 authuser[ADDR_MAX + 1];
 	struct event		 ev_delay;	/* answer of a failed AUTH */
 	char			 rdns[256];	/* checked PTR name, or "" */
-	char			 refuse[128];	/* rDNS verdict, instead of 220 */
+	char			 refuse[192];	/* rDNS verdict, instead of 220 */
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;
@@ -287,9 +287,16 @@ smtp_session_fcrdns_result(uint64_t id, int r, const char *name)
 		(void)snprintf(s->refuse, sizeof(s->refuse), "451 4.7.25 "
 		    "Temporary DNS failure checking %s, try again later",
 		    s->src);
+	else if (r == FCRDNS_NORDNS && conf->rdns_msg[0] != '\0')
+		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 %s",
+		    conf->rdns_msg);
 	else if (r == FCRDNS_NORDNS)
 		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 "
 		    "No reverse DNS name for %s", s->src);
+	else if (r == FCRDNS_MISMATCH && (l->flags & L_CHECK_FCRDNS) &&
+	    conf->fcrdns_msg[0] != '\0')
+		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 %s",
+		    conf->fcrdns_msg);
 	else if (r == FCRDNS_MISMATCH && (l->flags & L_CHECK_FCRDNS))
 		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 "
 		    "Reverse DNS of %s does not resolve back to it", s->src);

@@ -51,6 +51,7 @@ def main():
     p_fcrdns = t.test_port(2)
     m = t.Maild(extra="\n".join([
         dns.conf(),
+        'smtp rdns-message "no rDNS."',
         "listen on %s port %d check rdns" % (t.test_addr(), p_rdns),
         "listen on %s port %d check { rdns, fcrdns }" % (t.test_addr(),
                                                         p_fcrdns)]))
@@ -59,13 +60,14 @@ def main():
     g = greeting(m, p_rdns, GOOD)
     t.like(g, rb"^220 ", "check rdns: a client with a PTR is greeted")
     g = greeting(m, p_rdns, NOPTR)
-    t.like(g, rb"^550 5\.7\.25 ", "check rdns: no PTR -> 550 5.7.25")
-    t.like(g, NOPTR.encode(), "... naming the address")
+    t.is_(g, b"550 5.7.25 no rDNS.",
+          "check rdns: no PTR -> 550 5.7.25 with the text from mail.conf")
     g = greeting(m, p_rdns, MISMATCH)
     t.like(g, rb"^220 ", "check rdns: a PTR that does not resolve back "
            "is enough")
     g = greeting(m, p_fcrdns, MISMATCH)
     t.like(g, rb"^550 5\.7\.25 ", "check fcrdns: PTR not confirmed -> 550")
+    t.like(g, MISMATCH.encode(), "... the default text names the address")
     g = greeting(m, p_fcrdns, NOPTR)
     t.like(g, rb"^550 5\.7\.25 ", "check fcrdns: no PTR -> 550")
     g = greeting(m, p_fcrdns, GOOD)
