@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import maildtest as t  # noqa: E402
 
-VERIFY = os.path.join(t.REPO, "tests", "lib", "dkim-verify-dns.py")
+VERIFY = os.path.join(t.REPO, "tests", "unit", "dkim-verify.py")
 PW = t.IMAP_PASSWORDS["alice@example.org"]
 
 
@@ -39,8 +39,8 @@ def verify(dns, data):
     with open(path, "wb") as f:
         f.write(data)
     try:
-        r = subprocess.run(["/usr/bin/python3", VERIFY, path, dns.addr,
-                            str(dns.port)], stdout=subprocess.PIPE,
+        r = subprocess.run(["/usr/bin/python3", VERIFY, path, "--dns",
+                            dns.addr, str(dns.port)], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT,
                            universal_newlines=True, timeout=60)
     finally:
