@@ -36,6 +36,11 @@ void		 srv_listen(enum listen_proto, int, size_t, const char *,
 		    void (*)(int, const struct listener *,
 		    const struct sockaddr_storage *));
 void		 srv_start(void);
+/* All of a process's main(): the above, chroot, pledge, the loop. */
+void		 srv_run(enum listen_proto, int, const char *,
+		    void (*)(int, const struct listener *,
+		    const struct sockaddr_storage *), const char *,
+		    const char *);
 /* A session ended: its address count drops, accept may resume. */
 void		 srv_session_gone(const struct sockaddr_storage *);
 size_t		 srv_sessions(void);

@@ -11,30 +11,13 @@
 #include "proc.h"
 #include "server.h"
 
-static void	imap_newconn(int, const struct listener *,
-		    const struct sockaddr_storage *);
-
 void
 imap_main(void)
 {
-	srv_tls_setup();
-	/* A session holds its socket; message files are opened briefly. */
-	srv_listen(PROTO_IMAP, conf->imap_max_per_ip, 2,
-	    "* BYE Too many connections from your address\r\n", imap_newconn);
-	proc_drop(conf->vmail_root);
-	proc_setup_peers();
-	if (pledge("stdio rpath wpath cpath fattr flock inet recvfd",
-	    NULL) == -1)
-		fatal("pledge");
-	srv_start();
-	event_dispatch();
-}
-
-static void
-imap_newconn(int fd, const struct listener *l,
-    const struct sockaddr_storage *ss)
-{
-	imap_session_new(fd, l, ss);
+	srv_run(PROTO_IMAP, conf->imap_max_per_ip,
+	    "* BYE Too many connections from your address\r\n",
+	    imap_session_new, conf->vmail_root,
+	    "stdio rpath wpath cpath fattr flock inet recvfd");
 }
 
 void

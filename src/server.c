@@ -243,6 +243,31 @@ srv_listen(enum listen_proto proto, int per_ip, size_t fds_per_session,
 	evtimer_set(&ev_resume, srv_resume, NULL);
 }
 
+/*
+ * The whole life of a network-facing process: TLS contexts and
+ * listeners while privileged, then chroot to root, drop privileges,
+ * pledge, and serve.
+ */
+void
+srv_run(enum listen_proto proto, int per_ip, const char *busy,
+    void (*cb)(int, const struct listener *,
+    const struct sockaddr_storage *), const char *root,
+    const char *promises)
+{
+	srv_tls_setup();
+	/*
+	 * A session holds its socket and, briefly, one more file (an SMTP
+	 * spool file, an IMAP message).
+	 */
+	srv_listen(proto, per_ip, 2, busy, cb);
+	proc_drop(root);
+	proc_setup_peers();
+	if (pledge(promises, NULL) == -1)
+		fatal("pledge");
+	srv_start();
+	event_dispatch();
+}
+
 void
 srv_start(void)
 {

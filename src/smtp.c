@@ -10,33 +10,13 @@
 #include "server.h"
 #include "smtp.h"
 
-static void	smtp_newconn(int, const struct listener *,
-		    const struct sockaddr_storage *);
-
 void
 smtp_main(void)
 {
-	srv_tls_setup();
-	/*
-	 * Each session holds a socket and a spool file; the queue holds one
-	 * fd per message being received, under the same limit.
-	 */
-	srv_listen(PROTO_SMTP, conf->max_per_ip, 2,
+	/* The queue holds one fd per message being received, too. */
+	srv_run(PROTO_SMTP, conf->max_per_ip,
 	    "421 4.7.0 Too many connections from your address\r\n",
-	    smtp_newconn);
-	proc_drop(MAILD_EMPTY);
-	proc_setup_peers();
-	if (pledge("stdio inet recvfd", NULL) == -1)
-		fatal("pledge");
-	srv_start();
-	event_dispatch();
-}
-
-static void
-smtp_newconn(int fd, const struct listener *l,
-    const struct sockaddr_storage *ss)
-{
-	smtp_session_new(fd, l, ss);
+	    smtp_session_new, MAILD_EMPTY, "stdio inet recvfd");
 }
 
 void
