@@ -33,9 +33,18 @@ def main():
         "maild-deliver": (vmail_pw, os.path.realpath(m.vmail)),
         "maild-imap": (vmail_pw, os.path.realpath(m.vmail)),
     }
-    # Children name themselves right after fork: give them a moment.
+    # Children name themselves right after fork, and drop privileges
+    # once their set-up is done (slow under valgrind): give them time.
     t.wait_until(lambda: set(expect) <= set(
         t.proc_comm(k) for k in m.children()), 5)
+
+    def dropped():
+        try:
+            return all(t.proc_status(k)["Uid"].split()[0] != "0"
+                       for k in m.children())
+        except (OSError, KeyError):
+            return False
+    t.wait_until(dropped, 20)
     kids = m.children()
     byname = {}
     for k in kids:
