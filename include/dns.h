@@ -76,6 +76,12 @@ void	dns_shutdown(void);
  */
 void	dns_mx(const char *, dns_mx_cb, void *);
 /*
+ * The addresses of one host (a smarthost), without looking for MX
+ * records: one host named name with preference 0, or DNS_NXDOMAIN /
+ * DNS_TEMPFAIL as dns_mx() says them.
+ */
+void	dns_host(const char *, dns_mx_cb, void *);
+/*
  * rDNS of an address (AF_INET, AF_INET6; v4-mapped IPv6 counts as
  * IPv4), then the forward check of up to DNS_MAX_PTR names.  The name
  * is the confirmed one on FCRDNS_PASS, the first PTR name on

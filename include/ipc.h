@@ -56,7 +56,8 @@ enum ipc_type {
 	IMSG_CTL_SHOW_QUEUE_RES, /* text lines, empty = end */
 	/* queue <-> relay */
 	IMSG_R_DELIVER,		/* evpid u64, sender, rcpt (struct mailaddr),
-				   flags u32 (EF_*), dkim str; fd: message */
+				   flags u32 (EF_*), dkim str, action str
+				   (dest.path); fd: message */
 	IMSG_R_RESULT,		/* evpid u64, status u32 (RELAY_*), reason
 				   str (< 256), remote host str */
 	/* relay <-> lookup */
@@ -64,6 +65,8 @@ enum ipc_type {
 	IMSG_L_MX_RES,		/* reqid u64, status u32 (enum dns_status),
 				   nhosts u32, per host: name str, pref u32,
 				   naddr u32, naddr * sockaddr_storage */
+	IMSG_L_HOST,		/* reqid u64, host str (a smarthost: its
+				   addresses, no MX); answer IMSG_L_MX_RES */
 };
 
 #define RELAY_OK	0	/* IMSG_R_RESULT, IMSG_D_RESULT status */

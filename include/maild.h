@@ -126,6 +126,7 @@ struct table {
 	char			 path[PATH_MAX];
 	int			 flags;
 #define T_SECRET	0x01	/* holds password hashes: refuse mode & 004 */
+#define T_RELAY		0x02	/* relay credentials: to the relay only */
 	int			 loaded;
 	/* contents: open hash of key -> value, owned by table.c */
 	struct tentry		**buckets;
@@ -210,6 +211,16 @@ struct action {
 	struct table		*alias;		/* alias <t> */
 	struct table		*userbase;	/* userbase <t> */
 	int			 line;
+	/* relay [tls verify|tls require] [host URL [auth <t>]] */
+	int			 relay_flags;
+#define AR_TLS_REQUIRE	0x01	/* tls require: STARTTLS must succeed */
+#define AR_TLS_VERIFY	0x02	/* tls verify: and the certificate verify */
+#define AR_STARTTLS	0x04	/* host smtp+tls://: STARTTLS required */
+#define AR_SMTPS	0x08	/* host smtps://: implicit TLS */
+	char			 relay_host[DOMAIN_MAX + 1];	/* "": MX */
+	int			 relay_port;
+	char			 relay_label[LOCALPART_MAX + 1];	/* label@ */
+	struct table		*relay_auth;	/* auth <t>: label user:pass */
 };
 TAILQ_HEAD(actionlist, action);
 
@@ -253,6 +264,9 @@ struct maild_conf {
 	char			 rdns_msg[128];	/* after "550 5.7.25", or "" */
 	char			 fcrdns_msg[128];
 	int			 resolver_port;
+	char			 ca_file[PATH_MAX];	/* "": system CA */
+	char			*ca;		/* PEM of ca_file, parent */
+	size_t			 ca_len;
 	struct tablelist	 tables;
 	struct listenerlist	 listeners;
 	struct actionlist	 actions;

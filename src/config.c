@@ -73,7 +73,7 @@ enum setting {
 	S_HOSTNAME, S_SPOOL, S_SOCKET, S_USER, S_VMAIL_USER, S_MSG_SIZE,
 	S_MAX_RCPT, S_MAX_PER_IP, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
 	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_RESOLVER, S_RETRY_REMOTE,
-	S_RELAY_PORT, S_RDNS_MSG, S_FCRDNS_MSG, S_COUNT
+	S_RELAY_PORT, S_RDNS_MSG, S_FCRDNS_MSG, S_CA, S_COUNT
 };
 
 struct parser {
@@ -167,6 +167,12 @@ static int	 parse_smtp(struct parser *);
 static int	 parse_imap(struct parser *);
 static int	 parse_dkim(struct parser *);
 static int	 parse_resolver(struct parser *);
+static int	 parse_ca(struct parser *);
+static int	 parse_relay(struct parser *, struct action *);
+static int	 parse_relay_url(struct parser *, const char *,
+		    struct action *);
+static int	 relay_table_check(struct parser *);
+static void	 dump_relay(FILE *, const struct action *);
 static int	 valid_selector(const char *);
 static int	 parse_queue(struct parser *);
 static int	 parse_pki(struct parser *);
@@ -204,6 +210,7 @@ static const struct {
 	int		(*parse)(struct parser *);
 } statements[] = {
 	{ "action",	parse_action },
+	{ "ca",		parse_ca },
 	{ "dkim",	parse_dkim },
 	{ "hostname",	parse_hostname },
 	{ "listen",	parse_listen },
@@ -1273,6 +1280,24 @@ parse_resolver(struct parser *p)
 	return 0;
 }
 
+/*
+ * ca FILE: the CA certificates that "tls verify" trusts instead of the
+ * system's; read by the parent, used by the relay.
+ */
+static int
+parse_ca(struct parser *p)
+{
+	const char	*s;
+
+	if (dup_setting(p, S_CA, "ca") == -1 ||
+	    expect_string(p, "a CA file", &s) == -1 ||
+	    check_path(p, "ca file", s, p->conf->ca_file,
+	    sizeof(p->conf->ca_file)) == -1)
+		return -1;
+	p->seen[S_CA] = p->line;
+	return 0;
+}
+
 /* table NAME file:PATH, or table NAME PATH; the file is read later. */
 static int
 parse_table(struct parser *p)
@@ -1795,6 +1820,8 @@ parse_action(struct parser *p)
 	tok = next(p);
 	if (is_word(tok, "relay")) {
 		a.type = A_RELAY;
+		if (parse_relay(p, &a) == -1)
+			return -1;
 	} else if (is_word(tok, "maildir")) {
 		a.type = A_MAILDIR;
 		if (expect_string(p, "a maildir location", &s) == -1 ||
@@ -1840,6 +1867,171 @@ parse_action(struct parser *p)
 	*ap = a;
 	TAILQ_INSERT_TAIL(&p->conf->actions, ap, entry);
 	return 0;
+}
+
+/*
+ * The options of a relay action, in any order, each once:
+ * tls verify | tls require, host URL, auth <table>.  Credentials never
+ * cross a connection in the clear: auth needs TLS (smtp+tls://,
+ * smtps:// or tls require/verify).
+ */
+static int
+parse_relay(struct parser *p, struct action *a)
+{
+	struct token	*tok;
+	const char	*s;
+	int		 tls = 0, host = 0;
+
+	while ((tok = next(p)) != NULL) {
+		if (is_word(tok, "tls")) {
+			if (tls++) {
+				perr(p, "option tls given twice");
+				return -1;
+			}
+			if (kw_accept(p, "verify"))
+				a->relay_flags |= AR_TLS_VERIFY |
+				    AR_TLS_REQUIRE;
+			else if (kw_accept(p, "require"))
+				a->relay_flags |= AR_TLS_REQUIRE;
+			else {
+				expected(p, peek(p), "verify or require after "
+				    "tls");
+				return -1;
+			}
+		} else if (is_word(tok, "host")) {
+			if (host++) {
+				perr(p, "option host given twice");
+				return -1;
+			}
+			if (expect_string(p, "a relay URL", &s) == -1 ||
+			    parse_relay_url(p, s, a) == -1)
+				return -1;
+		} else if (is_word(tok, "auth")) {
+			if (a->relay_auth != NULL) {
+				perr(p, "option auth given twice");
+				return -1;
+			}
+			if (expect_table(p, "<table> after auth",
+			    &a->relay_auth) == -1)
+				return -1;
+			/* Clear-text passwords: for the relay's eyes only. */
+			a->relay_auth->flags |= T_SECRET | T_RELAY;
+		} else {
+			expected(p, tok, "tls, host or auth");
+			return -1;
+		}
+	}
+	if (a->relay_auth != NULL && !host) {
+		perr(p, "auth needs a host: relay host smtp+tls://label@host "
+		    "auth <%s>", a->relay_auth->name);
+		return -1;
+	}
+	if (a->relay_auth != NULL && a->relay_label[0] == '\0') {
+		perr(p, "auth needs a label in the host URL, the key of its "
+		    "line in <%s>: smtp+tls://label@%s", a->relay_auth->name,
+		    a->relay_host);
+		return -1;
+	}
+	if (a->relay_auth == NULL && a->relay_label[0] != '\0') {
+		perr(p, "the label %s@ in the host URL needs auth <table>",
+		    a->relay_label);
+		return -1;
+	}
+	if (a->relay_auth != NULL && !(a->relay_flags &
+	    (AR_TLS_REQUIRE | AR_STARTTLS | AR_SMTPS))) {
+		perr(p, "auth over smtp:// could send the password in clear "
+		    "text: use smtp+tls://, smtps:// or tls require");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * smtp://[label@]host[:port] (STARTTLS when offered, port 25),
+ * smtp+tls://... (STARTTLS required, port 25), smtps://... (implicit
+ * TLS, port 465).  host: a name, an IPv4 address or [IPv6].
+ */
+static int
+parse_relay_url(struct parser *p, const char *url, struct action *a)
+{
+	static const struct {
+		const char	*prefix;
+		int		 flags;
+		int		 port;
+	} schemes[] = {
+		{ "smtp://",	 0,		25 },
+		{ "smtp+tls://", AR_STARTTLS,	25 },
+		{ "smtps://",	 AR_SMTPS,	465 },
+	};
+	struct in6_addr		 a6;
+	struct in_addr		 a4;
+	unsigned long long	 v;
+	const char		*s, *at, *end, *c;
+	char			 host[DOMAIN_MAX + 1];
+	size_t			 i, n;
+
+	for (i = 0; i < nitems(schemes); i++)
+		if (strncmp(url, schemes[i].prefix,
+		    strlen(schemes[i].prefix)) == 0)
+			break;
+	if (i == nitems(schemes)) {
+		perr(p, "relay host \"%.64s\": use smtp://, smtp+tls:// or "
+		    "smtps://", url);
+		return -1;
+	}
+	a->relay_flags |= schemes[i].flags;
+	a->relay_port = schemes[i].port;
+	s = url + strlen(schemes[i].prefix);
+	if ((at = strrchr(s, '@')) != NULL) {
+		n = (size_t)(at - s);
+		for (c = s; c < at; c++)
+			if ((unsigned char)*c <= 0x20 || *c == 0x7f ||
+			    *c == '/' || *c == ':' || *c == '<' || *c == '>')
+				break;
+		if (n == 0 || n >= sizeof(a->relay_label) || c != at) {
+			perr(p, "relay host \"%.64s\": invalid label before "
+			    "'@'", url);
+			return -1;
+		}
+		memcpy(a->relay_label, s, n);
+		a->relay_label[n] = '\0';
+		s = at + 1;
+	}
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL ||
+		    (n = (size_t)(end - s - 1)) >= sizeof(host))
+			goto bad;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			goto bad;
+		end++;
+	} else {
+		n = strcspn(s, ":/");
+		end = s + n;
+		if (n >= sizeof(host))
+			goto bad;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET, host, &a4) != 1 &&
+		    !valid_hostname(host))
+			goto bad;
+	}
+	if (*end == ':') {
+		if (parse_ull(end + 1, &v, &c) == -1 || *c != '\0' || v == 0 ||
+		    v > 65535) {
+			perr(p, "relay host \"%.64s\": port out of range (1 "
+			    "to 65535)", url);
+			return -1;
+		}
+		a->relay_port = (int)v;
+	} else if (*end != '\0')
+		goto bad;
+	(void)strlcpy(a->relay_host, host, sizeof(a->relay_host));
+	return 0;
+ bad:
+	perr(p, "relay host \"%.64s\": invalid host name", url);
+	return -1;
 }
 
 /* "example.org" or "*.example.org", already lowercased. */
@@ -2012,9 +2204,13 @@ finish(struct parser *p)
 			(void)strlcpy(l->hostname, c->hostname,
 			    sizeof(l->hostname));
 	derive_vmail_root(c);
+	(void)relay_table_check(p);
 
 	if (p->errors > 0 || (p->flags & CONF_NOFILES))
 		return;
+	if (c->ca_file[0] != '\0')
+		(void)read_pki_file(p, p->seen[S_CA], "ca", c->ca_file, 0,
+		    &c->ca, &c->ca_len);
 	TAILQ_FOREACH(pl, &p->pkilines, entry) {
 		if (read_pki_file(p, pl->line, "cert", pl->pki->cert_file, 0,
 		    &pl->pki->cert, &pl->pki->cert_len) == -1)
@@ -2025,6 +2221,45 @@ finish(struct parser *p)
 	TAILQ_FOREACH(d, &c->dkims, entry)
 		(void)read_pki_file(p, d->line, "dkim key", d->key_file, 1,
 		    &d->key, &d->key_len);
+}
+
+/*
+ * A table of relay credentials goes to the relay process only: it may
+ * not serve as anything else (and the lookup process never sees it).
+ */
+static int
+relay_table_check(struct parser *p)
+{
+	struct maild_conf	*c = p->conf;
+	struct listener		*l;
+	struct action		*a;
+	struct rule		*r;
+	struct table		*t;
+	int			 rv = 0, lastline = 0;
+
+#define RELAY_TABLE_USED(tp, line, what) do {				\
+	if ((tp) != NULL && ((tp)->flags & T_RELAY)) {			\
+		perr_line(p, (line), "table <%s> holds relay credentials "	\
+		    "and cannot be used as %s", (tp)->name, (what));	\
+		rv = -1;						\
+	}								\
+} while (0)
+	TAILQ_FOREACH(l, &c->listeners, entry)
+		/* One message per statement, not per address. */
+		if ((l->flags & L_AUTH) && l->line != lastline) {
+			lastline = l->line;
+			t = config_table(c, l->authtable);
+			RELAY_TABLE_USED(t, l->line, "a passwd table");
+		}
+	TAILQ_FOREACH(a, &c->actions, entry) {
+		RELAY_TABLE_USED(a->virtual, a->line, "virtual");
+		RELAY_TABLE_USED(a->alias, a->line, "alias");
+		RELAY_TABLE_USED(a->userbase, a->line, "userbase");
+	}
+	TAILQ_FOREACH(r, &c->rules, entry)
+		RELAY_TABLE_USED(r->domains, r->line, "a domain table");
+#undef RELAY_TABLE_USED
+	return rv;
 }
 
 /*
@@ -2316,6 +2551,7 @@ config_free(struct maild_conf *c)
 	if (c == NULL)
 		return;
 	config_purge_keys(c);
+	free(c->ca);
 	while ((pki = TAILQ_FIRST(&c->pkis)) != NULL) {
 		TAILQ_REMOVE(&c->pkis, pki, entry);
 		free(pki->cert);
@@ -2404,6 +2640,32 @@ dump_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+static void
+dump_relay(FILE *fp, const struct action *a)
+{
+	char	 url[DOMAIN_MAX + LOCALPART_MAX + 32];
+	int	 v6 = strchr(a->relay_host, ':') != NULL;
+
+	fprintf(fp, " relay");
+	if (a->relay_flags & AR_TLS_VERIFY)
+		fprintf(fp, " tls verify");
+	else if (a->relay_flags & AR_TLS_REQUIRE)
+		fprintf(fp, " tls require");
+	if (a->relay_host[0] != '\0') {
+		(void)snprintf(url, sizeof(url), "%s://%s%s%s%s%s:%d",
+		    (a->relay_flags & AR_SMTPS) ? "smtps" :
+		    (a->relay_flags & AR_STARTTLS) ? "smtp+tls" : "smtp",
+		    a->relay_label, a->relay_label[0] != '\0' ? "@" : "",
+		    v6 ? "[" : "", a->relay_host, v6 ? "]" : "",
+		    a->relay_port);
+		fprintf(fp, " host ");
+		dump_str(fp, url);
+	}
+	if (a->relay_auth != NULL)
+		fprintf(fp, " auth <%s>", a->relay_auth->name);
+	fprintf(fp, "\n");
+}
+
 /*
  * The canonical form, stable for golden tests, and itself a valid
  * configuration that parses back to the same dump.  One statement per
@@ -2433,7 +2695,8 @@ dump_str(FILE *fp, const char *s)
  *	listen on ADDR port N [smtps|imaps|imap] [tls|tls-require]
  *	    [pki "NAME"] hostname "H" [auth <T>] [mask-src]
  *	    [check rdns|check fcrdns|check { rdns, fcrdns }]
- *	action "NAME" relay
+ *	action "NAME" relay [tls verify|tls require]
+ *	    [host "SCHEME://[LABEL@]HOST:PORT" [auth <T>]]
  *	action "NAME" maildir "PATTERN" [virtual <T>] [alias <T>]
  *	    [userbase <T>]
  *	match [auth ]from any|local for any|local|domain "D"|domain <T>
@@ -2480,6 +2743,11 @@ config_dump(const struct maild_conf *c, FILE *fp)
 	if (c->resolver[0] != '\0')
 		fprintf(fp, "resolver %s port %d\n", c->resolver,
 		    c->resolver_port);
+	if (c->ca_file[0] != '\0') {
+		fprintf(fp, "ca ");
+		dump_str(fp, c->ca_file);
+		fprintf(fp, "\n");
+	}
 	if (c->rdns_msg[0] != '\0') {
 		fprintf(fp, "smtp rdns-message ");
 		dump_str(fp, c->rdns_msg);
@@ -2553,7 +2821,7 @@ config_dump(const struct maild_conf *c, FILE *fp)
 		fprintf(fp, "action ");
 		dump_str(fp, a->name);
 		if (a->type == A_RELAY) {
-			fprintf(fp, " relay\n");
+			dump_relay(fp, a);
 			continue;
 		}
 		fprintf(fp, " maildir ");

@@ -278,6 +278,32 @@ dns_mx(const char *domain, dns_mx_cb cb, void *arg)
 	req_release(req);
 }
 
+/* An MX request whose answer is known: the name is its own host. */
+void
+dns_host(const char *name, dns_mx_cb cb, void *arg)
+{
+	struct dns_req	*req;
+
+	req = req_new(REQ_MX, arg);
+	req->mx_cb = cb;
+	if ((req->hosts = calloc(DNS_MAX_HOSTS, sizeof(*req->hosts))) == NULL)
+		fatal("calloc");
+	if (channel == NULL) {
+		req->tempfail = 1;
+		req_release(req);
+		return;
+	}
+	if (name == NULL || !name_valid(name, req->name, sizeof(req->name))) {
+		log_debug("dns: host: invalid name");
+		req_release(req);
+		return;
+	}
+	mx_add(req, req->name, 0);
+	req_query(req, req->name, ns_t_aaaa, 0);
+	req_query(req, req->name, ns_t_a, 0);
+	req_release(req);
+}
+
 void
 dns_fcrdns(const struct sockaddr_storage *ss, dns_fcrdns_cb cb, void *arg)
 {

@@ -166,6 +166,9 @@ add_dest(struct expctx *c, enum dest_type type, const struct mailaddr *a,
 	if (type == DEST_MAILDIR && maildir_pattern(action->pattern, a,
 	    d.path, sizeof(d.path)) == -1)
 		return fail(c, EXP_FAIL, "unsafe mailbox name", a->user);
+	/* The relay applies this action's TLS policy and smarthost. */
+	if (type == DEST_RELAY)
+		(void)strlcpy(d.path, action->name, sizeof(d.path));
 	for (i = 0; i < c->n; i++) {
 		if (c->dests[i].type != type)
 			continue;

@@ -6,6 +6,9 @@
  * checks passwords, so no network-facing process holds a hash.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@ static void	lookup_sender(struct ipc_msg *);
 static void	lookup_fcrdns(struct ipc_msg *);
 static void	lookup_fcrdns_done(void *, enum dns_fcrdns, const char *);
 static void	lookup_mx(struct ipc_msg *);
+static void	lookup_host(struct ipc_msg *);
 static void	lookup_mx_done(void *, enum dns_status, const struct dns_host *,
 		    size_t);
 static int	lookup_maildir(const struct mailaddr *, char *, size_t);
@@ -309,6 +313,48 @@ lookup_mx(struct ipc_msg *m)
 	dns_mx(domain, lookup_mx_done, reqid);
 }
 
+/*
+ * The addresses of a smarthost: an address literal is its own answer
+ * (c-ares would look it up as a name), a name gets A and AAAA, no MX.
+ */
+static void
+lookup_host(struct ipc_msg *m)
+{
+	struct dns_host		*h;
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	struct in_addr		 a4;
+	struct in6_addr		 a6;
+	uint64_t		*reqid;
+	const char		*name;
+
+	if ((reqid = malloc(sizeof(*reqid))) == NULL)
+		fatal("malloc");
+	*reqid = ipc_get_u64(m);
+	name = ipc_get_strp(m);
+	ipc_end(m);
+	if (inet_pton(AF_INET, name, &a4) != 1 &&
+	    inet_pton(AF_INET6, name, &a6) != 1) {
+		dns_host(name, lookup_mx_done, reqid);
+		return;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fatal("calloc");
+	(void)strlcpy(h->name, name, sizeof(h->name));
+	h->naddr = 1;
+	if (inet_pton(AF_INET, name, &a4) == 1) {
+		sin = (struct sockaddr_in *)&h->addr[0];
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a4;
+	} else {
+		sin6 = (struct sockaddr_in6 *)&h->addr[0];
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = a6;
+	}
+	lookup_mx_done(reqid, DNS_OK, h, 1);
+	free(h);
+}
+
 /* At most DNS_MAX_HOSTS * DNS_MAX_ADDRS addresses: about 37 KB. */
 static void
 lookup_mx_done(void *arg, enum dns_status st, const struct dns_host *hosts,
@@ -390,6 +436,11 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		if (ipc != &peers[PROC_RELAY])
 			fatalx("lookup: MX request from %s", m->peer);
 		lookup_mx(m);
+		break;
+	case IMSG_L_HOST:
+		if (ipc != &peers[PROC_RELAY])
+			fatalx("lookup: host request from %s", m->peer);
+		lookup_host(m);
 		break;
 	default:
 		fatalx("lookup: unexpected message %u from %s", m->type,

@@ -325,7 +325,9 @@ parent_send_tables(struct maild_conf *c)
 		}
 		ipc_buf_init(&b);
 		ipc_add_str(&b, t->name);
-		proc_send_buf(PROC_LOOKUP, IMSG_CONF_TABLE, fd, &b);
+		/* Relay credentials are clear text: the relay alone gets them. */
+		proc_send_buf((t->flags & T_RELAY) ? PROC_RELAY : PROC_LOOKUP,
+		    IMSG_CONF_TABLE, fd, &b);
 	}
 }
 

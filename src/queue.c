@@ -475,6 +475,7 @@ queue_deliver(struct qenv *q)
 		ipc_add(&b, &q->evp.dest.addr, sizeof(q->evp.dest.addr));
 		ipc_add_u32(&b, q->evp.flags & (EF_8BITMIME | EF_SMTPUTF8));
 		ipc_add_str(&b, q->evp.dkim);
+		ipc_add_str(&b, q->evp.dest.path);	/* the relay action */
 		proc_send_buf(PROC_RELAY, IMSG_R_DELIVER, fd, &b);
 		q->relay = 1;
 		nrelay++;

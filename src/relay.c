@@ -1,10 +1,15 @@
 /*
  * The relay process: outbound SMTP.  It runs as _maild in an empty
- * chroot and holds only a TLS client configuration.  The queue hands it
- * one job per envelope (with the message as an fd); jobs are grouped by
- * recipient domain, each domain gets one MX lookup (through the lookup
- * process) and one connection at a time (relay_session.c), and every
- * job's outcome goes back to the queue, which owns retries and bounces.
+ * chroot and holds its TLS client configurations (one opportunistic,
+ * one verifying against the CA file loaded before the chroot) and the
+ * tables of smarthost credentials, which the parent sends it alone.
+ * The queue hands it one job per envelope (with the message as an fd
+ * and the name of its relay action); jobs are grouped by action and
+ * recipient domain (by action alone for a smarthost), each group gets
+ * one MX lookup, or one address lookup of its smarthost, through the
+ * lookup process and one connection at a time (relay_session.c), and
+ * every job's outcome goes back to the queue, which owns retries and
+ * bounces.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,7 +24,11 @@
 
 static void	relay_job(struct ipc_msg *);
 static void	relay_mx_res(struct ipc_msg *);
-static struct rdomain *relay_domain(const char *);
+static void	relay_policy(const char *, struct relay_policy *);
+static struct rdomain *relay_domain(const char *,
+		    const struct relay_policy *);
+static void	relay_table(struct ipc_msg *);
+static void	relay_tls_setup(void);
 static void	relay_run(int, short, void *);
 static void	relay_start(struct rdomain *);
 static void	relay_domain_free(struct rdomain *);
@@ -30,23 +39,14 @@ static TAILQ_HEAD(, rdomain)	 waitq = TAILQ_HEAD_INITIALIZER(waitq);
 static size_t			 nsessions;
 static uint64_t			 nextid;
 static struct event		 ev_run;
-static struct tls_config	*tlscfg;
+static struct tls_config	*tlscfg;	/* opportunistic */
+static struct tls_config	*tlsverify;	/* tls verify */
 
 void
 relay_main(void)
 {
-	struct tls	*t;
-
 	config_purge_keys(conf);
-	/* libtls and its library state are set up before the chroot. */
-	if (tls_init() == -1 || (tlscfg = tls_config_new()) == NULL)
-		fatalx("relay: cannot set up TLS");
-	/* Opportunistic STARTTLS: any certificate beats plain text. */
-	tls_config_insecure_noverifycert(tlscfg);
-	tls_config_insecure_noverifyname(tlscfg);
-	if ((t = tls_client()) == NULL || tls_configure(t, tlscfg) == -1)
-		fatalx("relay: cannot configure a TLS client");
-	tls_free(t);
+	relay_tls_setup();
 	proc_drop(MAILD_EMPTY);
 	proc_setup_peers();
 	if (pledge("stdio inet recvfd", NULL) == -1)
@@ -55,23 +55,107 @@ relay_main(void)
 	event_dispatch();
 }
 
-struct tls_config *
-relay_tls_config(void)
+/*
+ * libtls and its library state are set up before the chroot, and so is
+ * the CA bundle of "tls verify" read: the file named by "ca" (read by
+ * the parent) or the system's.  Without one, verification fails, and
+ * so do the actions that ask for it (temporarily).
+ */
+static void
+relay_tls_setup(void)
 {
-	return tlscfg;
+	struct tls	*t;
+	uint8_t		*ca = NULL;
+	size_t		 calen = 0;
+	const char	*cafile = tls_default_ca_cert_file();
+
+	if (tls_init() == -1 || (tlscfg = tls_config_new()) == NULL ||
+	    (tlsverify = tls_config_new()) == NULL)
+		fatalx("relay: cannot set up TLS");
+	/* Opportunistic STARTTLS: any certificate beats plain text. */
+	tls_config_insecure_noverifycert(tlscfg);
+	tls_config_insecure_noverifyname(tlscfg);
+	if ((t = tls_client()) == NULL || tls_configure(t, tlscfg) == -1)
+		fatalx("relay: cannot configure a TLS client");
+	tls_free(t);
+
+	if (conf->ca != NULL) {
+		cafile = conf->ca_file;
+		if (tls_config_set_ca_mem(tlsverify, (uint8_t *)conf->ca,
+		    conf->ca_len) == -1)
+			log_warnx("relay: ca %s: %s", cafile,
+			    tls_config_error(tlsverify));
+	} else if ((ca = tls_load_file(cafile, &calen, NULL)) == NULL) {
+		log_warnx("relay: cannot read the CA bundle %s: tls verify "
+		    "will fail", cafile);
+		cafile = "nothing";
+	} else {
+		if (tls_config_set_ca_mem(tlsverify, ca, calen) == -1)
+			log_warnx("relay: CA bundle %s: %s", cafile,
+			    tls_config_error(tlsverify));
+		tls_unload_file(ca, calen);
+	}
+	free(conf->ca);
+	conf->ca = NULL;
+	conf->ca_len = 0;
+	log_debug("relay: tls verify trusts %s", cafile);
+}
+
+struct tls_config *
+relay_tls_config(int verify)
+{
+	return verify ? tlsverify : tlscfg;
+}
+
+/*
+ * The policy of the relay action a job was queued for.  Mail queued
+ * before a reload that removed or renamed its action goes through the
+ * first relay action of the configuration; with none, by MX with
+ * opportunistic TLS.
+ */
+static void
+relay_policy(const char *name, struct relay_policy *pol)
+{
+	struct action	*a, *first = NULL;
+
+	memset(pol, 0, sizeof(*pol));
+	TAILQ_FOREACH(a, &conf->actions, entry) {
+		if (a->type != A_RELAY)
+			continue;
+		if (first == NULL)
+			first = a;
+		if (strcmp(a->name, name) == 0)
+			break;
+	}
+	if (a == NULL && (a = first) != NULL)
+		log_debug("relay: no relay action \"%s\", using \"%s\"",
+		    name, a->name);
+	if (a == NULL)
+		return;
+	(void)strlcpy(pol->action, a->name, sizeof(pol->action));
+	pol->flags = a->relay_flags;
+	(void)strlcpy(pol->host, a->relay_host, sizeof(pol->host));
+	pol->port = a->relay_port;
+	(void)strlcpy(pol->label, a->relay_label, sizeof(pol->label));
+	str_lower(pol->label);		/* table keys are lowercase */
+	if (a->relay_auth != NULL)
+		(void)strlcpy(pol->auth, a->relay_auth->name,
+		    sizeof(pol->auth));
 }
 
 static struct rdomain *
-relay_domain(const char *name)
+relay_domain(const char *name, const struct relay_policy *pol)
 {
 	struct rdomain	*d;
 
 	TAILQ_FOREACH(d, &domains, entry)
-		if (strcmp(d->name, name) == 0)
+		if (strcmp(d->name, name) == 0 &&
+		    strcmp(d->pol.action, pol->action) == 0)
 			return d;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatal("calloc");
 	(void)strlcpy(d->name, name, sizeof(d->name));
+	d->pol = *pol;
 	TAILQ_INIT(&d->jobs);
 	TAILQ_INSERT_TAIL(&domains, d, entry);
 	return d;
@@ -89,11 +173,12 @@ relay_domain_free(struct rdomain *d)
 static void
 relay_job(struct ipc_msg *m)
 {
-	struct timeval	 tv = { 0, 0 };
-	struct rjob	*j;
-	struct rdomain	*d;
-	const char	*dkim;
-	char		 domain[DOMAIN_MAX + 1];
+	struct timeval		 tv = { 0, 0 };
+	struct relay_policy	 pol;
+	struct rjob		*j;
+	struct rdomain		*d;
+	const char		*dkim, *action;
+	char			 domain[DOMAIN_MAX + 1];
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatal("calloc");
@@ -102,6 +187,7 @@ relay_job(struct ipc_msg *m)
 	ipc_get(m, &j->rcpt, sizeof(j->rcpt));
 	j->flags = ipc_get_u32(m);
 	dkim = ipc_get_strp(m);
+	action = ipc_get_strp(m);
 	ipc_end(m);
 	j->fd = ipc_get_fd(m);
 	j->sender.user[sizeof(j->sender.user) - 1] = '\0';
@@ -121,7 +207,9 @@ relay_job(struct ipc_msg *m)
 		    "address", NULL, NULL);
 		return;
 	}
-	d = relay_domain(domain);
+	relay_policy(action, &pol);
+	/* A smarthost takes every domain: one group, one connection. */
+	d = relay_domain(pol.host[0] != '\0' ? pol.host : domain, &pol);
 	TAILQ_INSERT_TAIL(&d->jobs, j, entry);
 	d->njobs++;
 	/* Start once every job already received is in: one batch. */
@@ -179,7 +267,8 @@ relay_start(struct rdomain *d)
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, nextid);
 	ipc_add_str(&b, d->name);
-	proc_send_buf(PROC_LOOKUP, IMSG_L_MX, -1, &b);
+	proc_send_buf(PROC_LOOKUP, d->pol.host[0] != '\0' ? IMSG_L_HOST :
+	    IMSG_L_MX, -1, &b);
 }
 
 /*
@@ -291,14 +380,54 @@ relay_result(struct rjob *j, int status, const char *reason,
 	free(j);
 }
 
+/*
+ * A table of smarthost credentials from the parent: for the staged
+ * configuration during a reload, for the running one at start (when
+ * it is not loaded yet); otherwise a reload failed here: dropped.
+ */
+static void
+relay_table(struct ipc_msg *m)
+{
+	struct maild_conf	*c;
+	struct table		*t;
+	char			 name[NAME_MAX_CONF], err[512];
+	int			 fd;
+
+	ipc_get_str(m, name, sizeof(name));
+	ipc_end(m);
+	fd = ipc_get_fd(m);
+	c = proc_conf_staged() != NULL ? proc_conf_staged() : conf;
+	t = config_table(c, name);
+	if (c != conf && (t == NULL || !(t->flags & T_RELAY)))
+		fatalx("relay: parent sent table %s", name);
+	if (t == NULL || !(t->flags & T_RELAY) || (c == conf && t->loaded))
+		log_debug("relay: table %s dropped (reload failed)", name);
+	else if (table_load_fd(t, fd, err, sizeof(err)) == -1)
+		log_warnx("%s", err);	/* stays unloaded: 4xx */
+	else
+		log_debug("relay: table %s: %zu entries", t->name, t->count);
+	close(fd);
+}
+
 void
 relay_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
+	struct maild_conf	*nc;
+
 	switch (m->type) {
 	case IMSG_CONF_RELOAD:
 		proc_conf_stage(m);
 		break;
+	case IMSG_CONF_TABLE:
+		if (ipc != &peers[PROC_PARENT])
+			fatalx("relay: table from %s", m->peer);
+		relay_table(m);
+		break;
 	case IMSG_CONF_END:
+		nc = proc_conf_staged();
+		if (nc != NULL && strcmp(nc->ca_file, conf->ca_file) != 0)
+			log_warnx("relay: ca changes take effect after a "
+			    "restart");
 		(void)proc_conf_commit(m);
 		break;
 	case IMSG_R_DELIVER:

@@ -7,6 +7,15 @@
  * the same connection until the domain has no jobs left, then QUIT.
  * With PIPELINING, MAIL, the RCPTs and DATA go out together.
  *
+ * The relay action decides the rest: a smarthost instead of the MX
+ * hosts (its own port, STARTTLS required with smtp+tls://, implicit
+ * TLS with smtps://), "tls require" (no TLS, no mail) and "tls verify"
+ * (the certificate must verify for the host's name), and AUTH PLAIN or
+ * LOGIN with the action's credentials, only ever over TLS.  Without
+ * such demands a failed TLS handshake is retried once in plain text
+ * with the same address, as Postfix does: a broken TLS stack should
+ * not keep mail from a server that would take it without.
+ *
  * Replies come from a stranger: lines are bounded, codes parsed
  * strictly, and a reply that breaks the rules ends the connection.
  * A connection lost mid-transaction puts the unfinished jobs back for
@@ -25,12 +34,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sodium.h>
 #include <tls.h>
 #include <unistd.h>
 
 #include "io.h"
 #include "proc.h"
 #include "relay.h"
+#include "smtp_reply.h"
 
 #define BODY_CHUNK	16384
 #define BODY_QUEUE	65536		/* refill below this much queued */
@@ -43,6 +54,9 @@ enum rstate {
 	RS_HELO,
 	RS_STARTTLS,
 	RS_TLS,			/* handshake */
+	RS_AUTH,		/* the reply to AUTH PLAIN, or the password */
+	RS_AUTH_LOGIN1,		/* 334 to AUTH LOGIN */
+	RS_AUTH_LOGIN2,		/* 334 to the user name */
 	RS_MAIL,		/* replies to MAIL, RCPTs, DATA */
 	RS_BODY,		/* sending the message */
 	RS_FINAL,		/* reply to the final dot */
@@ -56,11 +70,16 @@ enum rstate {
 #define EXT_8BITMIME	0x04
 #define EXT_SMTPUTF8	0x08
 #define EXT_SIZE	0x10
+#define EXT_AUTH_PLAIN	0x20
+#define EXT_AUTH_LOGIN	0x40
+
+#define SASL_CRED_MAX	1024	/* user, password and two NULs */
 
 struct relay_session {
 	TAILQ_ENTRY(relay_session) entry;
 	uint64_t		 id;
 	struct rdomain		*dom;		/* NULL once detached */
+	struct relay_policy	 pol;
 	enum rstate		 state;
 	struct dns_host		*hosts;
 	size_t			 nhosts;
@@ -71,12 +90,14 @@ struct relay_session {
 	int			 ext;
 	int			 tls;		/* TLS is up */
 	int			 helo;		/* fell back to HELO */
+	int			 greeted;	/* greeting read */
+	int			 notls;		/* this connection: no TLS */
+	int			 plainretry;	/* the next one: no TLS */
+	int			 authed;
+	int			 port;
 	char			 host[DNS_NAME_MAX + 3];
 	char			 addr[64];
-	/* the reply being read */
-	int			 code;
-	int			 nlines;
-	char			 reply[ERRMSG_MAX];
+	struct smtp_reply	 rep;		/* the reply being read */
 	/* the transaction */
 	struct rjob		*tx[RELAY_MAX_RCPT];
 	int			 accepted[RELAY_MAX_RCPT];
@@ -86,7 +107,7 @@ struct relay_session {
 	int			 mailfail;
 	int			 pipelined;
 	int			 bodyfd;
-	int			 bol, cr;	/* dot-stuffing state */
+	struct smtp_stuff	 stuff;
 	char			 lasterr[ERRMSG_MAX];
 	int			 incb;		/* inside the io callback */
 	int			 dead;		/* freed when it returns */
@@ -99,12 +120,20 @@ static void	rs_connect_next(struct relay_session *);
 static void	rs_connect_done(int, short, void *);
 static void	rs_io(struct io *, int, void *);
 static void	rs_read(struct relay_session *);
-static int	rs_reply_line(struct relay_session *, char *, size_t);
 static void	rs_ehlo_line(struct relay_session *, const char *);
+static void	rs_ehlo_auth(struct relay_session *, const char *);
 static void	rs_reply(struct relay_session *);
+static void	rs_ehlo_reply(struct relay_session *);
 static void	rs_send(struct relay_session *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 static void	rs_starttls(struct relay_session *);
+static void	rs_tls_failed(struct relay_session *, const char *);
+static void	rs_ready(struct relay_session *);
+static int	rs_creds(struct relay_session *, const char **, size_t *,
+		    const char **);
+static void	rs_auth(struct relay_session *);
+static void	rs_auth_reply(struct relay_session *);
+static int	rs_b64(const void *, size_t, char *, size_t);
 static void	rs_next_tx(struct relay_session *);
 static void	rs_mail(struct relay_session *);
 static void	rs_send_rcpt(struct relay_session *, size_t);
@@ -113,8 +142,6 @@ static void	rs_after_rcpts(struct relay_session *);
 static void	rs_data_reply(struct relay_session *);
 static void	rs_final_reply(struct relay_session *);
 static void	rs_body(struct relay_session *);
-static size_t	rs_stuff(struct relay_session *, const char *, size_t,
-		    char *);
 static void	rs_result(struct relay_session *, struct rjob *, int,
 		    const char *);
 static void	rs_tx_fail(struct relay_session *, int, const char *);
@@ -128,7 +155,6 @@ static void	rs_free(struct relay_session *);
 static int	rs_status(int);
 static int	rs_needs_utf8(const struct relay_session *);
 static int	rs_8bit(const char *);
-static void	rs_clean(char *);
 
 struct relay_session *
 relay_session_new(struct rdomain *d, uint64_t id)
@@ -139,10 +165,13 @@ relay_session_new(struct rdomain *d, uint64_t id)
 		fatal("calloc");
 	s->id = id;
 	s->dom = d;
+	s->pol = d->pol;
+	s->port = s->pol.host[0] != '\0' ? s->pol.port : conf->relay_port;
 	s->state = RS_MX;
 	s->fd = -1;
 	s->bodyfd = -1;
-	(void)strlcpy(s->lasterr, "no MX host could be reached",
+	(void)strlcpy(s->lasterr, s->pol.host[0] != '\0' ? "the smarthost "
+	    "could not be reached" : "no MX host could be reached",
 	    sizeof(s->lasterr));
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	return s;
@@ -165,6 +194,13 @@ relay_session_mx(struct relay_session *s, enum dns_status st,
 {
 	char	 why[ERRMSG_MAX];
 
+	if (s->pol.host[0] != '\0' && st != DNS_OK) {
+		/* Our smarthost not found is our problem: retry later. */
+		(void)snprintf(why, sizeof(why), "451 4.4.3 smarthost %.128s: "
+		    "no address (%s)", s->dom->name, dns_strstatus(st));
+		rs_fail_all(s, RELAY_TEMPFAIL, why);
+		return;
+	}
 	switch (st) {
 	case DNS_OK:
 		break;
@@ -190,8 +226,13 @@ relay_session_mx(struct relay_session *s, enum dns_status st,
 	s->nhosts = n;
 	s->hi = 0;
 	s->ai = 0;
-	log_debug("%s: %zu MX host%s, first %s", s->dom->name, n,
-	    n == 1 ? "" : "s", hosts[0].name);
+	if (s->pol.host[0] != '\0')
+		log_debug("smarthost %s of action %s: %zu address%s",
+		    hosts[0].name, s->pol.action, hosts[0].naddr,
+		    hosts[0].naddr == 1 ? "" : "es");
+	else
+		log_debug("%s: %zu MX host%s, first %s", s->dom->name, n,
+		    n == 1 ? "" : "s", hosts[0].name);
 	rs_connect_next(s);
 }
 
@@ -223,15 +264,18 @@ rs_connect_next(struct relay_session *s)
 			continue;
 		}
 		ss = h->addr[s->ai++];
+		/* After a failed handshake, this address once without TLS. */
+		s->notls = s->plainretry;
+		s->plainretry = 0;
 		(void)strlcpy(s->host, h->name, sizeof(s->host));
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			sin->sin_port = htons(conf->relay_port);
+			sin->sin_port = htons(s->port);
 			len = sizeof(*sin);
 			ap = &sin->sin_addr;
 		} else {
 			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-			sin6->sin6_port = htons(conf->relay_port);
+			sin6->sin6_port = htons(s->port);
 			len = sizeof(*sin6);
 			ap = &sin6->sin6_addr;
 		}
@@ -291,8 +335,11 @@ rs_connect_done(int fd, short ev, void *arg)
 	s->ext = 0;
 	s->tls = 0;
 	s->helo = 0;
-	s->code = 0;
-	s->nlines = 0;
+	s->greeted = 0;
+	s->authed = 0;
+	smtp_reply_init(&s->rep);
+	if (s->pol.flags & AR_SMTPS)
+		rs_starttls(s);		/* the greeting comes over TLS */
 }
 
 static void
@@ -307,9 +354,13 @@ rs_io(struct io *io, int evt, void *arg)
 	case IO_TLSREADY:
 		s->tls = 1;
 		io_tls_info(s->io, info, sizeof(info));
-		log_debug("TLS with %s [%s]: %s", s->host, s->addr,
-		    info);
+		log_debug("TLS with %s [%s]%s: %s", s->host, s->addr,
+		    (s->pol.flags & AR_TLS_VERIFY) ? " (verified)" : "", info);
 		s->ext = 0;
+		if (!s->greeted) {
+			s->state = RS_GREETING;
+			break;
+		}
 		s->state = RS_EHLO;
 		rs_send(s, "EHLO %s", conf->hostname);
 		break;
@@ -323,6 +374,8 @@ rs_io(struct io *io, int evt, void *arg)
 	case IO_TIMEOUT:
 		if (s->state == RS_QUIT)
 			rs_free(s);
+		else if (s->state == RS_TLS)
+			rs_tls_failed(s, "timeout");
 		else
 			rs_conn_fail(s, "timeout waiting for %s [%s]",
 			    s->host, s->addr);
@@ -330,6 +383,8 @@ rs_io(struct io *io, int evt, void *arg)
 	case IO_DISCONNECTED:
 		if (s->state == RS_QUIT)
 			rs_free(s);
+		else if (s->state == RS_TLS)
+			rs_tls_failed(s, "connection closed");
 		else
 			rs_conn_fail(s, "connection closed by %s [%s]",
 			    s->host, s->addr);
@@ -338,8 +393,7 @@ rs_io(struct io *io, int evt, void *arg)
 		if (s->state == RS_QUIT)
 			rs_free(s);
 		else if (s->state == RS_TLS)
-			rs_conn_fail(s, "TLS with %s [%s] failed: %s",
-			    s->host, s->addr, io_error(s->io));
+			rs_tls_failed(s, io_error(s->io));
 		else
 			rs_conn_fail(s, "%s [%s]: %s", s->host, s->addr,
 			    io_error(s->io));
@@ -355,6 +409,7 @@ rs_io(struct io *io, int evt, void *arg)
 static void
 rs_read(struct relay_session *s)
 {
+	const char	*text;
 	char		*line;
 	size_t		 len;
 	int		 partial, r;
@@ -368,50 +423,20 @@ rs_read(struct relay_session *s)
 			    s->host, s->addr);
 			return;
 		}
-		if ((r = rs_reply_line(s, line, len)) == -1) {
+		r = smtp_reply_line(&s->rep, line, len, &text);
+		if (r == SMTP_REPLY_BAD) {
 			rs_conn_fail(s, "%s [%s]: malformed reply", s->host,
 			    s->addr);
 			return;
 		}
-		if (r == 1)
+		/* EHLO keywords: the lines after the first of a 250. */
+		if (s->state == RS_EHLO && s->rep.nlines > 1 &&
+		    s->rep.code == 250)
+			rs_ehlo_line(s, text);
+		if (r == SMTP_REPLY_DONE)
 			rs_reply(s);
 	}
 	/* A server talking while we send the body is not read yet. */
-}
-
-/*
- * One reply line: "ddd-text" continues, "ddd text" or "ddd" ends a
- * reply.  Returns 1 at the end of a reply, 0 for more, -1 if bad.
- */
-static int
-rs_reply_line(struct relay_session *s, char *line, size_t len)
-{
-	int	 code;
-	char	 sep;
-
-	if (len > 0 && line[len - 1] == '\r')
-		line[--len] = '\0';
-	if (len < 3 || line[0] < '2' || line[0] > '5' ||
-	    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9')
-		return -1;
-	sep = len > 3 ? line[3] : ' ';
-	if (sep != ' ' && sep != '-')
-		return -1;
-	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + line[2] - '0';
-	if (s->nlines == 0) {
-		s->code = code;
-		(void)strlcpy(s->reply, line, sizeof(s->reply));
-		rs_clean(s->reply);
-	} else if (code != s->code)
-		return -1;
-	if (++s->nlines > RELAY_REPLY_LINES)
-		return -1;
-	if (s->state == RS_EHLO && s->nlines > 1 && code == 250)
-		rs_ehlo_line(s, len > 4 ? line + 4 : "");
-	if (sep == '-')
-		return 0;
-	s->nlines = 0;
-	return 1;
 }
 
 static void
@@ -429,20 +454,33 @@ rs_ehlo_line(struct relay_session *s, const char *kw)
 	};
 	size_t	 i, n;
 
-	n = strcspn(kw, " ");
+	n = strcspn(kw, " =");
+	if (n == 4 && strncasecmp(kw, "AUTH", 4) == 0) {
+		rs_ehlo_auth(s, kw + 4);
+		return;
+	}
 	for (i = 0; i < nitems(exts); i++)
 		if (strlen(exts[i].name) == n &&
 		    strncasecmp(kw, exts[i].name, n) == 0)
 			s->ext |= exts[i].ext;
 }
 
-/* Replace what must not reach logs and DSNs: controls, 8-bit bytes. */
+/* "AUTH PLAIN LOGIN ..." (or the old "AUTH=LOGIN PLAIN"). */
 static void
-rs_clean(char *p)
+rs_ehlo_auth(struct relay_session *s, const char *p)
 {
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?';
+	size_t	 n;
+
+	for (;;) {
+		p += strspn(p, " =");
+		if ((n = strcspn(p, " ")) == 0)
+			break;
+		if (n == 5 && strncasecmp(p, "PLAIN", 5) == 0)
+			s->ext |= EXT_AUTH_PLAIN;
+		else if (n == 5 && strncasecmp(p, "LOGIN", 5) == 0)
+			s->ext |= EXT_AUTH_LOGIN;
+		p += n;
+	}
 }
 
 static void
@@ -456,55 +494,50 @@ rs_send(struct relay_session *s, const char *fmt, ...)
 	io_write(s->io, "\r\n", 2);
 }
 
-/* A complete reply in s->code, s->reply. */
+/* A complete reply in s->rep. */
 static void
 rs_reply(struct relay_session *s)
 {
-	int	 c = s->code / 100;
+	int	 c = s->rep.code / 100;
 
 	switch (s->state) {
 	case RS_GREETING:
 		if (c != 2) {
 			rs_conn_fail(s, "%s [%s] greeting: %s", s->host,
-			    s->addr, s->reply);
+			    s->addr, s->rep.text);
 			return;
 		}
+		s->greeted = 1;
 		s->state = RS_EHLO;
 		rs_send(s, "EHLO %s", conf->hostname);
 		break;
 	case RS_EHLO:
-		if (c == 2) {
-			if ((s->ext & EXT_STARTTLS) && !s->tls) {
-				s->state = RS_STARTTLS;
-				rs_send(s, "STARTTLS");
-			} else
-				rs_next_tx(s);
-		} else if (c == 5 && !s->tls) {
-			/* An old server: no extensions, no TLS. */
-			s->helo = 1;
-			s->ext = 0;
-			s->state = RS_HELO;
-			rs_send(s, "HELO %s", conf->hostname);
-		} else
-			rs_conn_fail(s, "%s [%s] EHLO: %s", s->host, s->addr,
-			    s->reply);
+		rs_ehlo_reply(s);
 		break;
 	case RS_HELO:
 		if (c == 2)
-			rs_next_tx(s);
+			rs_ready(s);
 		else
 			rs_conn_fail(s, "%s [%s] HELO: %s", s->host, s->addr,
-			    s->reply);
+			    s->rep.text);
 		break;
 	case RS_STARTTLS:
-		if (s->code == 220)
+		if (s->rep.code == 220)
 			rs_starttls(s);
+		else if (POLICY_TLS(&s->pol))
+			rs_conn_fail(s, "TLS required but %s [%s] refused "
+			    "STARTTLS: %s", s->host, s->addr, s->rep.text);
 		else {
 			/* Opportunistic: go on in plain text. */
 			log_info("%s [%s] refused STARTTLS: %s",
-			    s->host, s->addr, s->reply);
-			rs_next_tx(s);
+			    s->host, s->addr, s->rep.text);
+			rs_ready(s);
 		}
+		break;
+	case RS_AUTH:
+	case RS_AUTH_LOGIN1:
+	case RS_AUTH_LOGIN2:
+		rs_auth_reply(s);
 		break;
 	case RS_MAIL:
 		rs_mail_reply(s);
@@ -516,7 +549,7 @@ rs_reply(struct relay_session *s)
 	case RS_RSET:
 		if (c != 2) {
 			rs_conn_fail(s, "%s [%s] RSET: %s", s->host, s->addr,
-			    s->reply);
+			    s->rep.text);
 			return;
 		}
 		rs_next_tx(s);
@@ -527,9 +560,42 @@ rs_reply(struct relay_session *s)
 	default:
 		/* RS_BODY, RS_TLS: not reading; RS_MX, RS_CONNECT: no io */
 		rs_conn_fail(s, "%s [%s]: unexpected reply: %s", s->host,
-		    s->addr, s->reply);
+		    s->addr, s->rep.text);
 		break;
 	}
+}
+
+/*
+ * EHLO answered: upgrade to TLS when offered (unless this connection
+ * is the plain-text retry), insist on it when the action does, else
+ * go on.  A server refusing EHLO gets HELO, which cannot do TLS.
+ */
+static void
+rs_ehlo_reply(struct relay_session *s)
+{
+	int	 c = s->rep.code / 100;
+
+	if (c == 2) {
+		if (!s->tls && (s->ext & EXT_STARTTLS) && !s->notls) {
+			s->state = RS_STARTTLS;
+			rs_send(s, "STARTTLS");
+		} else if (!s->tls && POLICY_TLS(&s->pol))
+			rs_conn_fail(s, "TLS required but not offered by %s "
+			    "[%s]", s->host, s->addr);
+		else
+			rs_ready(s);
+	} else if (c == 5 && !s->tls && POLICY_TLS(&s->pol))
+		rs_conn_fail(s, "TLS required but %s [%s] refused EHLO: %s",
+		    s->host, s->addr, s->rep.text);
+	else if (c == 5 && !s->tls) {
+		/* An old server: no extensions, no TLS. */
+		s->helo = 1;
+		s->ext = 0;
+		s->state = RS_HELO;
+		rs_send(s, "HELO %s", conf->hostname);
+	} else
+		rs_conn_fail(s, "%s [%s] EHLO: %s", s->host, s->addr,
+		    s->rep.text);
 }
 
 static void
@@ -541,12 +607,14 @@ rs_starttls(struct relay_session *s)
 	io_drop_input(s->io);
 	if ((ctx = tls_client()) == NULL)
 		fatal("tls_client");
-	if (tls_configure(ctx, relay_tls_config()) == -1) {
+	if (tls_configure(ctx,
+	    relay_tls_config(s->pol.flags & AR_TLS_VERIFY)) == -1) {
 		log_warnx("tls_configure: %s", tls_error(ctx));
 		tls_free(ctx);
 		rs_conn_fail(s, "TLS setup failed");
 		return;
 	}
+	/* The name checked by "tls verify": the MX or the smarthost. */
 	if (io_start_tls_client(s->io, ctx, s->host) == -1) {
 		tls_free(ctx);
 		rs_conn_fail(s, "TLS with %s [%s] failed: %s", s->host,
@@ -554,6 +622,170 @@ rs_starttls(struct relay_session *s)
 		return;
 	}
 	s->state = RS_TLS;
+}
+
+/*
+ * The handshake failed (or the certificate did not verify).  When TLS
+ * is only opportunistic, the same address is tried once more without
+ * STARTTLS; then the next address as usual.
+ */
+static void
+rs_tls_failed(struct relay_session *s, const char *why)
+{
+	if (POLICY_TLS(&s->pol)) {
+		rs_conn_fail(s, "TLS required but failed with %s [%s]: %s",
+		    s->host, s->addr, why);
+		return;
+	}
+	if (s->ai > 0) {
+		s->ai--;
+		s->plainretry = 1;
+	}
+	rs_conn_fail(s, "TLS with %s [%s] failed: %s; trying again without "
+	    "TLS", s->host, s->addr, why);
+}
+
+/* The session may send mail once it has logged in, if it must. */
+static void
+rs_ready(struct relay_session *s)
+{
+	if (s->pol.auth[0] != '\0' && !s->authed)
+		rs_auth(s);
+	else
+		rs_next_tx(s);
+}
+
+/*
+ * The credentials of the action: "user:password", the value of the
+ * label's line in the auth table (looked up each time, never kept).
+ * 0, or -1 with the session failed temporarily.
+ */
+static int
+rs_creds(struct relay_session *s, const char **user, size_t *ulen,
+    const char **pass)
+{
+	struct table	*t;
+	const char	*v, *colon;
+	char		 why[ERRMSG_MAX];
+	int		 r = -1;
+
+	if ((t = config_table(conf, s->pol.auth)) != NULL)
+		r = table_lookup(t, s->pol.label, &v);
+	if (r == 1 && ((colon = strchr(v, ':')) == NULL || colon == v))
+		r = -2;
+	if (r != 1) {
+		(void)snprintf(why, sizeof(why), "451 4.7.0 %s for %.64s in "
+		    "<%s>", r == -1 ? "table not loaded: no credentials" :
+		    r == 0 ? "no credentials" : "credentials not user:password",
+		    s->pol.label, s->pol.auth);
+		log_warnx("relay action %s: %s", s->pol.action, why);
+		rs_fail_all(s, RELAY_TEMPFAIL, why);
+		return -1;
+	}
+	*user = v;
+	*ulen = (size_t)(colon - v);
+	*pass = colon + 1;
+	return 0;
+}
+
+/* base64 of in, NUL-terminated; 0, or -1 if out is too small. */
+static int
+rs_b64(const void *in, size_t len, char *out, size_t outlen)
+{
+	if (sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL) >
+	    outlen)
+		return -1;
+	(void)sodium_bin2base64(out, outlen, in, len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+/* AUTH PLAIN when offered, else LOGIN; over TLS only, always. */
+static void
+rs_auth(struct relay_session *s)
+{
+	const char	*user, *pass;
+	char		 msg[SASL_CRED_MAX], b64[2 * SASL_CRED_MAX];
+	size_t		 ulen, plen;
+
+	if (!s->tls) {
+		/* The configuration makes this impossible; still. */
+		rs_conn_fail(s, "%s [%s]: no AUTH without TLS", s->host,
+		    s->addr);
+		return;
+	}
+	if (!(s->ext & (EXT_AUTH_PLAIN | EXT_AUTH_LOGIN))) {
+		rs_conn_fail(s, "%s [%s] offers neither AUTH PLAIN nor AUTH "
+		    "LOGIN", s->host, s->addr);
+		return;
+	}
+	if (rs_creds(s, &user, &ulen, &pass) == -1)
+		return;
+	if (!(s->ext & EXT_AUTH_PLAIN)) {
+		s->state = RS_AUTH_LOGIN1;
+		rs_send(s, "AUTH LOGIN");
+		return;
+	}
+	/* RFC 4616: [authzid] NUL authcid NUL passwd */
+	plen = strlen(pass);
+	if (ulen + plen + 2 > sizeof(msg)) {
+		rs_fail_all(s, RELAY_TEMPFAIL, "451 4.7.0 relay credentials "
+		    "too long");
+		return;
+	}
+	msg[0] = '\0';
+	memcpy(msg + 1, user, ulen);
+	msg[1 + ulen] = '\0';
+	memcpy(msg + 2 + ulen, pass, plen);
+	(void)rs_b64(msg, ulen + plen + 2, b64, sizeof(b64));
+	s->state = RS_AUTH;
+	rs_send(s, "AUTH PLAIN %s", b64);
+	explicit_bzero(msg, sizeof(msg));
+	explicit_bzero(b64, sizeof(b64));
+}
+
+/*
+ * 235: logged in.  334: the next LOGIN step.  Anything else: our
+ * credentials are wrong or not welcome, which no other address of the
+ * same server will change; the jobs wait for a retry (no bounce: the
+ * mail is fine, our setup is not).
+ */
+static void
+rs_auth_reply(struct relay_session *s)
+{
+	const char	*user, *pass;
+	char		 b64[2 * SASL_CRED_MAX], why[ERRMSG_MAX];
+	size_t		 ulen;
+
+	if (s->state == RS_AUTH && s->rep.code == 235) {
+		s->authed = 1;
+		log_info("authenticated to %s [%s] as label %s", s->host,
+		    s->addr, s->pol.label);
+		rs_next_tx(s);
+		return;
+	}
+	if (s->state != RS_AUTH && s->rep.code == 334) {
+		if (rs_creds(s, &user, &ulen, &pass) == -1)
+			return;
+		if (s->state == RS_AUTH_LOGIN1) {
+			if (rs_b64(user, ulen, b64, sizeof(b64)) == -1)
+				goto toolong;
+			s->state = RS_AUTH_LOGIN2;
+		} else {
+			if (rs_b64(pass, strlen(pass), b64, sizeof(b64)) == -1)
+				goto toolong;
+			s->state = RS_AUTH;
+		}
+		rs_send(s, "%s", b64);
+		explicit_bzero(b64, sizeof(b64));
+		return;
+	}
+	(void)snprintf(why, sizeof(why), "451 4.7.0 %.64s [%.45s] refused "
+	    "AUTH: %.100s", s->host, s->addr, s->rep.text);
+	rs_fail_all(s, RELAY_TEMPFAIL, why);
+	return;
+ toolong:
+	rs_fail_all(s, RELAY_TEMPFAIL, "451 4.7.0 relay credentials too long");
 }
 
 /* Would this transaction need SMTPUTF8: UTF-8 in the envelope? */
@@ -683,9 +915,9 @@ rs_mail_reply(struct relay_session *s)
 
 	if (s->step == 0) {
 		s->step++;
-		if (s->code / 100 != 2) {
+		if (s->rep.code / 100 != 2) {
 			s->mailfail = 1;
-			rs_tx_fail(s, rs_status(s->code), s->reply);
+			rs_tx_fail(s, rs_status(s->rep.code), s->rep.text);
 			if (!s->pipelined) {
 				s->state = RS_RSET;
 				rs_send(s, "RSET");
@@ -700,12 +932,12 @@ rs_mail_reply(struct relay_session *s)
 		i = s->step - 1;
 		s->step++;
 		if (!s->mailfail && s->tx[i] != NULL) {
-			if (s->code / 100 == 2) {
+			if (s->rep.code / 100 == 2) {
 				s->accepted[i] = 1;
 				s->naccepted++;
 			} else {
-				rs_result(s, s->tx[i], rs_status(s->code),
-				    s->reply);
+				rs_result(s, s->tx[i], rs_status(s->rep.code),
+				    s->rep.text);
 				s->tx[i] = NULL;
 			}
 		}
@@ -739,9 +971,9 @@ rs_data_reply(struct relay_session *s)
 	char		*out;
 	size_t		 i, n;
 
-	if (s->code != 354) {
+	if (s->rep.code != 354) {
 		/* DATA refused: the accepted recipients share its fate. */
-		rs_tx_fail(s, rs_status(s->code), s->reply);
+		rs_tx_fail(s, rs_status(s->rep.code), s->rep.text);
 		s->state = RS_RSET;
 		rs_send(s, "RSET");
 		return;
@@ -765,69 +997,24 @@ rs_data_reply(struct relay_session *s)
 	}
 	s->bodyfd = j->fd;
 	s->state = RS_BODY;
-	s->bol = 1;
-	s->cr = 0;
+	smtp_stuff_init(&s->stuff);
 	/* The DKIM signature goes first, as the first header field. */
 	if ((n = strlen(j->dkim)) > 0) {
-		if ((out = malloc(2 * n + 2)) == NULL)
+		if ((out = malloc(SMTP_STUFF_ROOM(n) + 2)) == NULL)
 			fatal("malloc");
-		n = rs_stuff(s, j->dkim, n, out);
-		if (s->cr || !s->bol) {
-			out[n++] = '\r';
-			out[n++] = '\n';
-			s->cr = 0;
-			s->bol = 1;
-		}
+		n = smtp_stuff(&s->stuff, j->dkim, n, out);
+		n += smtp_stuff_eol(&s->stuff, out + n);
 		io_write(s->io, out, n);
 		free(out);
 	}
 	rs_body(s);
 }
 
-/*
- * Dot-stuff in into out (room for 2 * len): a "." at the start of a
- * line gets another, and every line ends in CRLF (bare CR and LF
- * included), so no line of the message can end the DATA early.
- */
-static size_t
-rs_stuff(struct relay_session *s, const char *in, size_t len, char *out)
-{
-	size_t	 i, o = 0;
-	char	 c;
-
-	for (i = 0; i < len; i++) {
-		c = in[i];
-		if (s->cr) {
-			out[o++] = '\r';
-			out[o++] = '\n';
-			s->cr = 0;
-			s->bol = 1;
-			if (c == '\n')
-				continue;
-		}
-		if (c == '\r') {
-			s->cr = 1;
-			continue;
-		}
-		if (c == '\n') {
-			out[o++] = '\r';
-			out[o++] = '\n';
-			s->bol = 1;
-			continue;
-		}
-		if (s->bol && c == '.')
-			out[o++] = '.';
-		out[o++] = c;
-		s->bol = 0;
-	}
-	return o;
-}
-
 /* Queue more of the message while little is waiting to be sent. */
 static void
 rs_body(struct relay_session *s)
 {
-	char	 in[BODY_CHUNK], out[2 * BODY_CHUNK + 8];
+	char	 in[BODY_CHUNK], out[SMTP_STUFF_ROOM(BODY_CHUNK) + 8];
 	ssize_t	 n;
 	size_t	 o;
 
@@ -842,21 +1029,14 @@ rs_body(struct relay_session *s)
 			return;
 		}
 		if (n == 0) {
-			o = 0;
-			if (s->cr || !s->bol) {
-				out[o++] = '\r';
-				out[o++] = '\n';
-			}
-			out[o++] = '.';
-			out[o++] = '\r';
-			out[o++] = '\n';
+			o = smtp_stuff_end(&s->stuff, out);
 			io_write(s->io, out, o);
 			s->state = RS_FINAL;
 			s->bodyfd = -1;
 			io_set_timeout(s->io, RELAY_FINAL_TIMEOUT * 1000);
 			return;
 		}
-		o = rs_stuff(s, in, (size_t)n, out);
+		o = smtp_stuff(&s->stuff, in, (size_t)n, out);
 		io_write(s->io, out, o);
 	}
 }
@@ -865,7 +1045,7 @@ static void
 rs_final_reply(struct relay_session *s)
 {
 	io_set_timeout(s->io, RELAY_REPLY_TIMEOUT * 1000);
-	rs_tx_fail(s, rs_status(s->code), s->reply);
+	rs_tx_fail(s, rs_status(s->rep.code), s->rep.text);
 	rs_next_tx(s);
 }
 
@@ -944,7 +1124,7 @@ rs_conn_fail(struct relay_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(s->lasterr, sizeof(s->lasterr), fmt, ap);
 	va_end(ap);
-	rs_clean(s->lasterr);
+	smtp_reply_clean(s->lasterr);
 	log_info("%s", s->lasterr);
 	rs_tx_requeue(s);
 	rs_close(s);

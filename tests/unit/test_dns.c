@@ -83,6 +83,7 @@ static int	has_addr(const struct dns_host *, const char *);
 static double	now(void);
 static void	test_input(void);
 static void	test_mx(void);
+static void	test_host(void);
 static void	test_fcrdns(void);
 static void	test_txt(void);
 static void	test_reentry(int);
@@ -496,6 +497,29 @@ test_mx(void)
 	}
 }
 
+/* dns_host(): the addresses of a smarthost, never its MX records. */
+static void
+test_host(void)
+{
+	static struct mx_res	 mx1, two, nx, bad;
+
+	fired = 0;
+	dns_host("mx1.two.test", mx_cb, &mx1);
+	dns_host("two.test", mx_cb, &two);
+	dns_host("nope.test", mx_cb, &nx);
+	dns_host("bad name", mx_cb, &bad);
+	is_int(fired, 0, "host: no callback from inside dns_host()");
+	ok(run(4, 10), "host: all 4 callbacks fired");
+	is_int(mx1.st, DNS_OK, "host mx1.two.test: OK");
+	is_int(mx1.n, 1, "host mx1.two.test: one host");
+	is_str(mx1.h[0].name, "mx1.two.test", "host: its own name");
+	is_int(mx1.h[0].naddr, 2, "host: AAAA and A");
+	is_int(has_addr(&mx1.h[0], "127.0.0.11"), 1, "host: AAAA, then A");
+	is_int(two.st, DNS_NXDOMAIN, "host two.test: its MX is not used");
+	is_int(nx.st, DNS_NXDOMAIN, "host nope.test: NXDOMAIN");
+	is_int(bad.st, DNS_NXDOMAIN, "host: invalid name refused");
+}
+
 static void
 test_fcrdns(void)
 {
@@ -738,6 +762,7 @@ main(void)
 	}
 	ok(dns_init("127.0.0.1", port) == -1, "init: twice refused");
 	test_mx();
+	test_host();
 	test_fcrdns();
 	test_txt();
 	test_reentry(port);

@@ -233,7 +233,9 @@ has_relay(const char *addr)
 		if (dests[i].type != DEST_RELAY ||
 		    addr_to_text(&dests[i].addr, buf, sizeof(buf)) == -1)
 			continue;
-		if (strcmp(buf, addr) == 0 && dests[i].path[0] == '\0')
+		/* A relay destination carries its action's name. */
+		if (strcmp(buf, addr) == 0 &&
+		    strcmp(dests[i].path, "relay") == 0)
 			return 1;
 	}
 	return 0;
