@@ -75,6 +75,7 @@ static struct qmsg *queue_msg_find(uint32_t);
 static void	queue_msg_free(struct qmsg *);
 static void	queue_show(struct ipc_msg *);
 static void	queue_conf_dkim(struct ipc_msg *);
+static void	queue_make_ready(struct qenv *);
 static time_t	queue_retry_delay(const struct qenv *);
 static void	queue_drop(struct qenv *);
 static void	queue_bounce_add(struct qenv *, int);
@@ -87,7 +88,10 @@ static void	queue_dsn_status(const struct qenv *, char *, size_t);
 
 static TAILQ_HEAD(, qmsg)	 incoming = TAILQ_HEAD_INITIALIZER(incoming);
 static TAILQ_HEAD(, qmsg)	 batch = TAILQ_HEAD_INITIALIZER(batch);
+/* Ready envelopes, by the process that takes them (limits of their own). */
 static struct qenvlist		 ready = TAILQ_HEAD_INITIALIZER(ready);
+static struct qenvlist		 ready_relay =
+    TAILQ_HEAD_INITIALIZER(ready_relay);
 static struct qenvlist		 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct qenvlist		 inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static size_t			 ninflight;
@@ -129,7 +133,7 @@ queue_load(struct envelope *e, void *arg)
 		fatal("calloc");
 	q->evp = *e;
 	q->evp.nexttry = 0;
-	TAILQ_INSERT_TAIL(&ready, q, entry);
+	queue_make_ready(q);
 	log_debug("queue: loaded envelope %016llx",
 	    (unsigned long long)e->id);
 }
@@ -407,7 +411,7 @@ queue_commit_run(int fd, short ev, void *arg)
 				if ((q = calloc(1, sizeof(*q))) == NULL)
 					fatal("calloc");
 				q->evp = evps[i][j];
-				TAILQ_INSERT_TAIL(&ready, q, entry);
+				queue_make_ready(q);
 			}
 			if (m->bounce)
 				queue_bounce_committed(m, 1);
@@ -489,21 +493,29 @@ queue_deliver(struct qenv *q)
 	ninflight++;
 }
 
+/* Ready for delivery: queued for the process that will take it. */
+static void
+queue_make_ready(struct qenv *q)
+{
+	TAILQ_INSERT_TAIL(q->evp.dest.type == DEST_RELAY ? &ready_relay :
+	    &ready, q, entry);
+}
+
 static void
 queue_schedule(void)
 {
-	struct qenv	*q, *tq;
+	struct qenv	*q;
 	struct timeval	 tv;
 	time_t		 now = time(NULL), next = 0;
 
 	/* Local and remote deliveries have limits of their own. */
-	TAILQ_FOREACH_SAFE(q, &ready, entry, tq) {
-		if (ninflight >= MAX_INFLIGHT && nrelay >= MAX_RELAY)
-			break;
-		if (q->evp.dest.type == DEST_RELAY ? nrelay >= MAX_RELAY :
-		    ninflight >= MAX_INFLIGHT)
-			continue;
+	while (ninflight < MAX_INFLIGHT && (q = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, q, entry);
+		queue_deliver(q);
+	}
+	while (nrelay < MAX_RELAY &&
+	    (q = TAILQ_FIRST(&ready_relay)) != NULL) {
+		TAILQ_REMOVE(&ready_relay, q, entry);
 		queue_deliver(q);
 	}
 	/* The timer always points at the earliest retry. */
@@ -531,7 +543,7 @@ queue_timer(int fd, short ev, void *arg)
 		if (q->evp.nexttry > now)
 			continue;
 		TAILQ_REMOVE(&waiting, q, entry);
-		TAILQ_INSERT_TAIL(&ready, q, entry);
+		queue_make_ready(q);
 	}
 	queue_schedule();
 }
@@ -930,7 +942,8 @@ queue_bounce_committed(struct qmsg *m, int ok)
 static void
 queue_show(struct ipc_msg *im)
 {
-	struct qenvlist	*lists[] = { &inflight, &ready, &waiting, &bouncing };
+	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay, &waiting,
+			    &bouncing };
 	const char	*names[] = { "delivering", "ready", "waiting",
 	    "bouncing" };
 	struct qenv	*q;
