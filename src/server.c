@@ -405,6 +405,8 @@ srv_accept(int lfd, short ev, void *arg)
 			srv_pause();
 			return;
 		}
+		/* Whole: it travels to other processes (rDNS checks). */
+		memset(&ss, 0, sizeof(ss));
 		len = sizeof(ss);
 		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
