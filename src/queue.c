@@ -944,8 +944,8 @@ queue_show(struct ipc_msg *im)
 {
 	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay, &waiting,
 			    &bouncing };
-	const char	*names[] = { "delivering", "ready", "waiting",
-	    "bouncing" };
+	const char	*names[nitems(lists)] = { "delivering", "ready",
+			    "ready", "waiting", "bouncing" };
 	struct qenv	*q;
 	struct ipc_buf	 b;
 	char		 line[2048];
