@@ -42,7 +42,8 @@ MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
 		src/control.o src/imap.o src/imap_session.o \
 		src/relay.o src/relay_session.o $(LIB_OBJS)
-MAILCTL_OBJS =	src/mailctl.o src/compat.o src/log.o src/passwd.o
+MAILCTL_OBJS =	src/mailctl.o src/compat.o src/log.o src/passwd.o \
+		src/dkim.o src/util.o
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
 		tests/unit/test_expand tests/unit/test_envelope \

@@ -37,4 +37,11 @@ int	compat_getpeereid(int, uid_t *, gid_t *);
 #define nitems(_a)	(sizeof((_a)) / sizeof((_a)[0]))
 #endif
 
+/* Parse another argument vector with getopt(3) (sub-commands). */
+#ifdef __OpenBSD__
+#define getopt_reset()	do { optreset = 1; optind = 1; } while (0)
+#else
+#define getopt_reset()	do { optind = 1; } while (0)
+#endif
+
 #endif
