@@ -9,9 +9,7 @@
 # alice's INBOX at A (RFC 3464); a failing mail from <> bounces nowhere.
 import os
 import re
-import socket
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the tree
@@ -29,39 +27,16 @@ OLD_ADDR = "127.0.%d.5" % N      # MX of old.test: no EHLO, only HELO
 RELAY_PORT = t.test_port(5)
 
 
-class FakeMX(threading.Thread):
+class FakeMX(t.FakeServer):
     """A small SMTP server: PIPELINING, 8BITMIME, SIZE, no STARTTLS.
     The first RCPT of a "dave" address gets 451 (greylisting); the
     greeting comes after 0.3 s (so that jobs queue up meanwhile); every
     connection's lines and every message's raw DATA are kept."""
 
     def __init__(self, addr, port, mode="grey"):
-        super().__init__(daemon=True)
+        super().__init__(addr, port)
         self.mode = mode
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
         self.seen = set()
-        self.conns = []          # per connection: list of command lines
-        self.messages = []       # raw DATA, dot-stuffed as received
-        self.stopping = False
-
-    def run(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            try:
-                self.session(c)
-            except OSError:
-                pass
-            finally:
-                c.close()
 
     def session(self, c):
         c.settimeout(10)
@@ -105,16 +80,8 @@ class FakeMX(threading.Thread):
                     c.sendall(b"554 5.5.1 no valid recipients\r\n")
                     continue
                 c.sendall(b"354 go ahead\r\n")
-                data = b""
-                while True:
-                    d = f.readline()
-                    if not d:
-                        return
-                    if d == b".\r\n":
-                        break
-                    data += d
-                self.messages.append(data)
-                c.sendall(b"250 2.0.0 queued\r\n")
+                if not self.read_data(c, f):
+                    return
             elif verb == "RSET":
                 c.sendall(b"250 2.0.0 ok\r\n")
             elif verb == "QUIT":
@@ -122,10 +89,6 @@ class FakeMX(threading.Thread):
                 return
             else:
                 c.sendall(b"502 5.5.2 what\r\n")
-
-    def stop(self):
-        self.stopping = True
-        self.sock.close()
 
 
 def submit(m, port, sender, rcpts, data):

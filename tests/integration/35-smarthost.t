@@ -18,12 +18,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the tree
@@ -44,7 +42,7 @@ B_DOMAINS = ("remote.test", "other.test", "badpw.test", "verify.test",
 MAILCTL = os.path.join(t.REPO, "mailctl")
 
 
-class FakeSMTP(threading.Thread):
+class FakeSMTP(t.FakeServer):
     """A small SMTP server, one connection at a time.  tls: "no" (no
     STARTTLS), "broken" (STARTTLS answered 220, then no TLS but
     garbage) or "ok" (a real handshake with cert/key); AUTH LOGIN is
@@ -52,30 +50,9 @@ class FakeSMTP(threading.Thread):
     command lines, each message's DATA and the AUTH LOGIN credentials."""
 
     def __init__(self, addr, port, tls="no", login=False, cert=None):
-        super().__init__(daemon=True)
+        super().__init__(addr, port)
         self.tls, self.login, self.cert = tls, login, cert
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.conns, self.messages, self.creds = [], [], []
-        self.stopping = False
-
-    def run(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            try:
-                self.session(c)
-            except (OSError, ValueError):
-                pass
-            finally:
-                c.close()
+        self.creds = []
 
     def session(self, c):
         c.settimeout(10)
@@ -122,25 +99,13 @@ class FakeSMTP(threading.Thread):
                 c.sendall(b"250 2.0.0 ok\r\n")
             elif verb == "DATA":
                 c.sendall(b"354 go ahead\r\n")
-                data = b""
-                while True:
-                    d = f.readline()
-                    if not d:
-                        return
-                    if d == b".\r\n":
-                        break
-                    data += d
-                self.messages.append(data)
-                c.sendall(b"250 2.0.0 queued\r\n")
+                if not self.read_data(c, f):
+                    return
             elif verb == "QUIT":
                 c.sendall(b"221 2.0.0 bye\r\n")
                 return
             else:
                 c.sendall(b"502 5.5.2 what\r\n")
-
-    def stop(self):
-        self.stopping = True
-        self.sock.close()
 
 
 def openssl(*args):

@@ -34,6 +34,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -760,6 +761,62 @@ class Dnsmasq:
     def stop_all(cls):
         for d in cls.instances:
             d.stop()
+
+
+class FakeServer(threading.Thread):
+    """Base of the scripted SMTP servers some tests talk to (a server
+    that greylists, breaks TLS, offers only AUTH LOGIN: what a second
+    maild cannot be made to do).  It accepts one connection at a time
+    on addr:port and hands it to self.session(sock); conns keeps each
+    connection's command lines, messages each message's raw DATA."""
+
+    def __init__(self, addr, port):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.conns = []
+        self.messages = []
+        self.stopping = False
+
+    def run(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            try:
+                self.session(c)
+            except (OSError, ValueError):
+                pass
+            finally:
+                c.close()
+
+    def session(self, c):
+        raise NotImplementedError
+
+    def read_data(self, c, f):
+        """After 354: the lines up to ".", kept in messages; then 250.
+        False if the client went away first."""
+        data = b""
+        while True:
+            d = f.readline()
+            if not d:
+                return False
+            if d == b".\r\n":
+                break
+            data += d
+        self.messages.append(data)
+        c.sendall(b"250 2.0.0 queued\r\n")
+        return True
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
 
 
 class MaildError(Exception):
