@@ -471,19 +471,12 @@ class Reply:
         return "Reply(%r)" % str(self)
 
 
-class SMTPConn:
-    """A raw SMTP client over one socket: send bytes, read replies."""
+class LineConn:
+    """Buffered reading of lines and bytes from self.sock (TLS or not),
+    with deadlines; SMTPConn and IMAPConn are built on it.  closed_error
+    is what a closed connection raises."""
 
-    def __init__(self, addr, port, timeout=10.0, greet=True):
-        self.addr, self.port = addr, port
-        self.timeout = timeout
-        self.sock = socket.create_connection((addr, port), timeout=timeout)
-        self.buf = b""
-        self.tls = False
-        self.closed = False
-        self.greeting = self.reply() if greet else None
-
-    # -- I/O
+    closed_error = OSError
 
     def send(self, data):
         if isinstance(data, str):
@@ -497,13 +490,14 @@ class SMTPConn:
         else:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise socket.timeout("timed out waiting for a reply")
+                raise socket.timeout("timed out waiting for the server "
+                                     "(buffer %r)" % self.buf[:200])
             self.sock.settimeout(left)
             chunk = self.sock.recv(65536)
         if not chunk:
             self.closed = True
-            raise SMTPError("connection closed by server (buffer %r)"
-                            % self.buf)
+            raise self.closed_error("connection closed by server "
+                                    "(buffer %r)" % self.buf[:200])
         self.buf += chunk
 
     def readline(self, timeout=None):
@@ -512,6 +506,28 @@ class SMTPConn:
             self._fill(deadline)
         line, self.buf = self.buf.split(b"\n", 1)
         return line + b"\n"
+
+    def read_exact(self, n, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while len(self.buf) < n:
+            self._fill(deadline)
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+
+class SMTPConn(LineConn):
+    """A raw SMTP client over one socket: send bytes, read replies."""
+
+    closed_error = SMTPError
+
+    def __init__(self, addr, port, timeout=10.0, greet=True):
+        self.addr, self.port = addr, port
+        self.timeout = timeout
+        self.sock = socket.create_connection((addr, port), timeout=timeout)
+        self.buf = b""
+        self.tls = False
+        self.closed = False
+        self.greeting = self.reply() if greet else None
 
     def reply(self, timeout=None):
         """Read one (possibly multi-line) reply."""
@@ -1380,9 +1396,11 @@ class IMAPResult:
         return "IMAPResult(%r, untagged=%r)" % (self.raw, self.untagged)
 
 
-class IMAPConn:
+class IMAPConn(LineConn):
     """A raw IMAP client over one socket (implicit TLS or not): tagged
     commands, literals both ways, untagged responses kept in order."""
+
+    closed_error = IMAPError
 
     def __init__(self, addr, port, tls=True, timeout=10.0, greet=True):
         self.addr, self.port = addr, port
@@ -1397,44 +1415,6 @@ class IMAPConn:
         self.closed = False
         self.tagn = 0
         self.greeting = self.response() if greet else None
-
-    # -- I/O
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.settimeout(self.timeout)
-        self.sock.sendall(data)
-
-    def _fill(self, deadline):
-        if self.tls and self.sock.pending():
-            chunk = self.sock.recv(65536)
-        else:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise socket.timeout("timed out waiting for the server "
-                                     "(buffer %r)" % self.buf[:200])
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-        if not chunk:
-            self.closed = True
-            raise IMAPError("connection closed by server (buffer %r)"
-                            % self.buf[:200])
-        self.buf += chunk
-
-    def readline(self, timeout=None):
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while b"\n" not in self.buf:
-            self._fill(deadline)
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line + b"\n"
-
-    def read_exact(self, n, timeout=None):
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while len(self.buf) < n:
-            self._fill(deadline)
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
 
     def response(self, timeout=None):
         """One whole response: a line plus any literals it carries
