@@ -42,8 +42,7 @@ MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
 		src/control.o src/imap.o src/imap_session.o \
 		src/relay.o src/relay_session.o $(LIB_OBJS)
-MAILCTL_OBJS =	src/mailctl.o src/compat.o src/log.o src/passwd.o \
-		src/dkim.o src/util.o
+MAILCTL_OBJS =	src/mailctl.o $(LIB_OBJS)
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
 		tests/unit/test_expand tests/unit/test_envelope \
@@ -61,7 +60,7 @@ HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/dns.h include/dkim.h include/queue.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
 		include/mflags.h include/passwd.h include/search.h \
-		include/relay.h include/smtp_reply.h
+		include/relay.h include/smtp_reply.h include/mailctl.h
 
 all: maild mailctl
 

@@ -17,6 +17,8 @@
 
 #define PASSWD_MAX		1024	/* bytes of a password */
 #define PASSWD_HASH_MAX		256	/* bytes of a hash field, with NUL */
+#define PASSWD_BCRYPT_MAX	72	/* bytes bcrypt reads of a password */
+#define PASSWD_BCRYPT_COST	10	/* new bcrypt hashes: 2^10 rounds */
 #define PASSWD_BCRYPT_COST_MAX	18	/* 2^18 rounds: seconds, not hours */
 #define PASSWD_ARGON2_MEM_MAX	(1024 * 1024)	/* KiB (1 GiB) */
 #define PASSWD_ARGON2_T_MAX	32	/* passes */
@@ -41,6 +43,13 @@ int	passwd_verify(const char *, const char *, size_t);
  * out (at least PASSWD_HASH_MAX bytes is plenty).  0 or -1.
  */
 int	passwd_hash_new(const char *, size_t, char *, size_t);
+/*
+ * Make a new bcrypt hash ($2b$, cost PASSWD_BCRYPT_COST) of password in
+ * out, for tables shared with OpenSMTPD or Dovecot.  -1 also for
+ * passwords longer than PASSWD_BCRYPT_MAX, of which bcrypt would ignore
+ * the end.
+ */
+int	passwd_bcrypt_new(const char *, size_t, char *, size_t);
 
 /*
  * Dummy check for unknown users, so a failure takes as long whether the

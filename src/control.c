@@ -145,7 +145,7 @@ control_request(struct ctl_conn *c, const char *req)
 
 	if (strcmp(req, "reload") == 0) {
 		proc_send(PROC_PARENT, IMSG_CTL_RELOAD, -1, NULL, 0);
-		io_printf(c->io, "reload requested\n");
+		io_printf(c->io, "reload requested\nok\n");
 		control_done(c);
 	} else if (strcmp(req, "show queue") == 0) {
 		ipc_buf_init(&b);
@@ -182,8 +182,10 @@ control_dispatch(struct ipc *ipc, struct ipc_msg *m)
 				break;
 		if (c == NULL)
 			return;
-		if (*line == '\0')
+		if (*line == '\0') {
+			io_printf(c->io, "ok\n");
 			control_done(c);
+		}
 		else
 			io_printf(c->io, "%s\n", line);
 		break;

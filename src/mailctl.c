@@ -1,11 +1,13 @@
 /*
  * mailctl: talk to a running maild over its control socket, and the
- * commands that need no daemon (encrypt).
+ * commands that need no daemon (encrypt, dkim keygen, dns, and the
+ * table edits, which end with a reload).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,22 +21,51 @@
 #include <openssl/pem.h>
 
 #include "dkim.h"
-#include "maild.h"
+#include "log.h"
+#include "mailctl.h"
 #include "passwd.h"
 
-static void	usage(void) __attribute__((__noreturn__));
 static int	encrypt(int, char **);
 static int	read_password(char *, size_t);
 static int	dkim_keygen(int, char **);
+static int	daemon_cmd(int, char **);
 
-static void
-usage(void)
+const char		*mailctl_conf_path = MAILD_CONF;
+static const char	*sock_path;
+static struct maild_conf *conf;
+
+void
+mailctl_usage(void)
 {
-	fprintf(stderr, "usage: mailctl [-s socket] reload | show queue\n"
-	    "       mailctl encrypt [password]\n"
-	    "       mailctl dkim keygen [-b bits] [-o file] [-s selector] "
-	    "[-t rsa|ed25519] domain\n");
-	exit(1);
+	fprintf(stderr,
+	    "usage: mailctl [-f file] [-s socket] command [argument ...]\n"
+	    "commands:\n"
+	    "  reload\n"
+	    "  show config | queue | stats\n"
+	    "  schedule id | all\n"
+	    "  remove id | all\n"
+	    "  pause smtp | relay | imap\n"
+	    "  resume smtp | relay | imap\n"
+	    "  log brief | verbose\n"
+	    "  encrypt [-b] [password]\n"
+	    "  user add | passwd [user@domain] | del user@domain | list "
+	    "[domain]\n"
+	    "  alias add alias@domain target ... | del alias@domain | "
+	    "list [domain]\n"
+	    "  dkim keygen [-b bits] [-o file] [-s selector] "
+	    "[-t rsa | ed25519] domain\n"
+	    "  dns [check] [domain]\n");
+	exit(MAILCTL_USAGE);
+}
+
+struct maild_conf *
+mailctl_conf(void)
+{
+	if (conf == NULL &&
+	    (conf = config_parse_file(mailctl_conf_path, CONF_NOFILES, NULL,
+	    NULL)) == NULL)
+		exit(MAILCTL_FAIL);
+	return conf;
 }
 
 /*
@@ -96,7 +127,7 @@ dkim_keygen(int argc, char **argv)
 			bits = strtol(optarg, (char **)(uintptr_t)&e, 10);
 			if (*e != '\0' || bits < 1024 || bits > 4096) {
 				fprintf(stderr, "mailctl: -b: 1024 to 4096\n");
-				return 1;
+				return MAILCTL_FAIL;
 			}
 			break;
 		case 'o':
@@ -109,21 +140,21 @@ dkim_keygen(int argc, char **argv)
 			type = optarg;
 			break;
 		default:
-			usage();
+			mailctl_usage();
 		}
 	}
 	if (argc - optind != 1)
-		usage();
+		mailctl_usage();
 	dom = argv[optind];
 	if ((ed = strcmp(type, "ed25519") == 0) == 0 &&
 	    strcmp(type, "rsa") != 0) {
 		fprintf(stderr, "mailctl: -t: rsa or ed25519\n");
-		return 1;
+		return MAILCTL_FAIL;
 	}
 	if (out == NULL) {
 		if (snprintf(path, sizeof(path), "/etc/mail/dkim/%s.%s.key",
 		    dom, sel) >= (int)sizeof(path))
-			usage();
+			mailctl_usage();
 		out = path;
 	}
 	if ((ctx = EVP_PKEY_CTX_new_id(ed ? EVP_PKEY_ED25519 : EVP_PKEY_RSA,
@@ -131,30 +162,30 @@ dkim_keygen(int argc, char **argv)
 	    (!ed && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) <= 0) ||
 	    EVP_PKEY_keygen(ctx, &pkey) <= 0) {
 		fprintf(stderr, "mailctl: cannot make a %s key\n", type);
-		return 1;
+		return MAILCTL_FAIL;
 	}
 	EVP_PKEY_CTX_free(ctx);
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
 	    NULL) != 1 || (len = BIO_get_mem_data(bio, &pem)) <= 0) {
 		fprintf(stderr, "mailctl: cannot write the key\n");
-		return 1;
+		return MAILCTL_FAIL;
 	}
 	/* The checks of maild itself: the key must load as maild loads it. */
 	if ((k = dkim_key_new(dom, sel, pem, len, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mailctl: %s\n", err);
-		return 1;
+		return MAILCTL_FAIL;
 	}
 	if ((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
 	    0600)) == -1) {
 		fprintf(stderr, "mailctl: %s: %s\n", out, strerror(errno));
-		return 1;
+		return MAILCTL_FAIL;
 	}
 	if (write_full(fd, pem, len) == -1 || fsync(fd) == -1 ||
 	    close(fd) == -1) {
 		fprintf(stderr, "mailctl: %s: %s\n", out, strerror(errno));
 		(void)unlink(out);
-		return 1;
+		return MAILCTL_FAIL;
 	}
 	BIO_free(bio);
 	EVP_PKEY_free(pkey);
@@ -167,97 +198,210 @@ dkim_keygen(int argc, char **argv)
 		printf(" \"%.*s\"", (int)(n - i < 255 ? n - i : 255), txt + i);
 	printf(" )\n");
 	free(txt);
-	return 0;
+	return MAILCTL_OK;
 }
 
-/* mailctl encrypt [password]: an Argon2id hash for a passwd table. */
+/* mailctl encrypt [-b] [password]: an Argon2id (or bcrypt) hash. */
 static int
 encrypt(int argc, char **argv)
 {
 	char	 pw[PASSWD_MAX + 2], hash[PASSWD_HASH_MAX];
+	int	 ch, bcrypt = 0, r;
 
-	if (argc > 2)
-		usage();
-	if (argc == 2) {
-		if (strlcpy(pw, argv[1], sizeof(pw)) > PASSWD_MAX) {
+	getopt_reset();
+	while ((ch = getopt(argc, argv, "b")) != -1) {
+		switch (ch) {
+		case 'b':
+			bcrypt = 1;
+			break;
+		default:
+			mailctl_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		mailctl_usage();
+	if (argc == 1) {
+		if (strlcpy(pw, argv[0], sizeof(pw)) > PASSWD_MAX) {
 			fprintf(stderr, "mailctl: password too long\n");
-			return 1;
+			return MAILCTL_FAIL;
 		}
 	} else if (read_password(pw, sizeof(pw)) == -1 ||
 	    strlen(pw) > PASSWD_MAX) {
 		fprintf(stderr, "mailctl: cannot read the password\n");
-		return 1;
+		return MAILCTL_FAIL;
 	}
 	if (pw[0] == '\0') {
 		fprintf(stderr, "mailctl: empty password\n");
-		return 1;
+		return MAILCTL_FAIL;
 	}
-	if (passwd_hash_new(pw, strlen(pw), hash, sizeof(hash)) == -1) {
+	if (bcrypt && strlen(pw) > PASSWD_BCRYPT_MAX) {
 		explicit_bzero(pw, sizeof(pw));
-		fprintf(stderr, "mailctl: cannot make the hash\n");
-		return 1;
+		fprintf(stderr, "mailctl: bcrypt reads only %d bytes of a "
+		    "password: use Argon2id (no -b)\n", PASSWD_BCRYPT_MAX);
+		return MAILCTL_FAIL;
 	}
+	r = bcrypt ? passwd_bcrypt_new(pw, strlen(pw), hash, sizeof(hash)) :
+	    passwd_hash_new(pw, strlen(pw), hash, sizeof(hash));
 	explicit_bzero(pw, sizeof(pw));
+	if (r == -1) {
+		fprintf(stderr, "mailctl: cannot make the hash\n");
+		return MAILCTL_FAIL;
+	}
 	printf("%s\n", hash);
-	return 0;
+	return MAILCTL_OK;
+}
+
+/*
+ * One request line to the control socket; the answer is lines of text,
+ * the last "ok" or "error: reason".
+ */
+int
+mailctl_request(const char *req, int quiet)
+{
+	struct sockaddr_un	 sun;
+	FILE			*fp;
+	char			*line = NULL, *prev = NULL;
+	size_t			 size = 0;
+	ssize_t			 n;
+	int			 fd, r = MAILCTL_FAIL;
+
+	if (sock_path == NULL)
+		sock_path = access(mailctl_conf_path, R_OK) == 0 ?
+		    mailctl_conf()->socket : MAILD_SOCKET;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sock_path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		fprintf(stderr, "mailctl: %s: socket path too long\n",
+		    sock_path);
+		return MAILCTL_FAIL;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1) {
+		fprintf(stderr, "mailctl: socket: %s\n", strerror(errno));
+		return MAILCTL_FAIL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "mailctl: %s: %s%s\n", sock_path,
+		    strerror(errno), errno == ENOENT || errno == ECONNREFUSED ?
+		    " (is maild running?)" : "");
+		close(fd);
+		return errno == EACCES ? MAILCTL_FAIL : MAILCTL_DOWN;
+	}
+	if (write_full(fd, req, strlen(req)) == -1 ||
+	    write_full(fd, "\n", 1) == -1) {
+		fprintf(stderr, "mailctl: %s: %s\n", sock_path,
+		    strerror(errno));
+		close(fd);
+		return MAILCTL_FAIL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return MAILCTL_FAIL;
+	}
+	/* Each line is printed once the next shows it is not the last. */
+	while ((n = getline(&line, &size, fp)) != -1) {
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if (prev != NULL && !quiet)
+			printf("%s\n", prev);
+		free(prev);
+		if ((prev = strdup(line)) == NULL)
+			err(MAILCTL_FAIL, "strdup");
+	}
+	if (prev == NULL)
+		fprintf(stderr, "mailctl: no answer from maild\n");
+	else if (strcmp(prev, "ok") == 0)
+		r = MAILCTL_OK;
+	else if (strncmp(prev, "error: ", 7) == 0)
+		fprintf(stderr, "mailctl: %s\n", prev + 7);
+	else
+		fprintf(stderr, "mailctl: answer cut short: %s\n", prev);
+	free(prev);
+	free(line);
+	fclose(fp);
+	return r;
+}
+
+/*
+ * The commands maild carries out: the arguments are checked here, for a
+ * usage message, and again by maild.
+ */
+static int
+daemon_cmd(int argc, char **argv)
+{
+	char		 req[256];
+	const char	*e;
+	int		 i;
+
+	if (strcmp(argv[0], "reload") == 0 && argc == 1)
+		;
+	else if (strcmp(argv[0], "show") == 0 && argc == 2 &&
+	    (strcmp(argv[1], "config") == 0 ||
+	    strcmp(argv[1], "queue") == 0 || strcmp(argv[1], "stats") == 0))
+		;
+	else if ((strcmp(argv[0], "schedule") == 0 ||
+	    strcmp(argv[0], "remove") == 0) && argc == 2) {
+		if (strcmp(argv[1], "all") != 0) {
+			(void)strtoull(argv[1], (char **)(uintptr_t)&e, 16);
+			if (argv[1][0] == '\0' || *e != '\0' ||
+			    strlen(argv[1]) > 16) {
+				fprintf(stderr, "mailctl: %s: not a message "
+				    "or envelope id (hex, as in show queue)\n",
+				    argv[1]);
+				return MAILCTL_USAGE;
+			}
+		}
+	} else if ((strcmp(argv[0], "pause") == 0 ||
+	    strcmp(argv[0], "resume") == 0) && argc == 2 &&
+	    (strcmp(argv[1], "smtp") == 0 || strcmp(argv[1], "relay") == 0 ||
+	    strcmp(argv[1], "imap") == 0))
+		;
+	else if (strcmp(argv[0], "log") == 0 && argc == 2 &&
+	    (strcmp(argv[1], "verbose") == 0 || strcmp(argv[1], "brief") == 0))
+		;
+	else
+		mailctl_usage();
+	req[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			(void)strlcat(req, " ", sizeof(req));
+		if (strlcat(req, argv[i], sizeof(req)) >= sizeof(req))
+			mailctl_usage();
+	}
+	return mailctl_request(req, 0);
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_un	 sun;
-	const char		*path = MAILD_SOCKET;
-	char			 req[256], buf[4096];
-	ssize_t			 n;
-	int			 ch, fd, i;
+	int	 ch;
 
-	while ((ch = getopt(argc, argv, "+s:")) != -1) {
+	log_init(1, 0);
+	log_procname("mailctl");
+	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
 		switch (ch) {
+		case 'f':
+			mailctl_conf_path = optarg;
+			break;
 		case 's':
-			path = optarg;
+			sock_path = optarg;
 			break;
 		default:
-			usage();
+			mailctl_usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		usage();
+		mailctl_usage();
 	if (strcmp(argv[0], "encrypt") == 0)
 		return encrypt(argc, argv);
-	if (argc >= 2 && strcmp(argv[0], "dkim") == 0 &&
-	    strcmp(argv[1], "keygen") == 0)
+	if (strcmp(argv[0], "dkim") == 0) {
+		if (argc < 2 || strcmp(argv[1], "keygen") != 0)
+			mailctl_usage();
 		return dkim_keygen(argc - 1, argv + 1);
-	req[0] = '\0';
-	for (i = 0; i < argc; i++) {
-		if (i > 0)
-			strlcat(req, " ", sizeof(req));
-		if (strlcat(req, argv[i], sizeof(req)) >= sizeof(req))
-			usage();
 	}
-	if (strcmp(req, "reload") != 0 && strcmp(req, "show queue") != 0)
-		usage();
-	strlcat(req, "\n", sizeof(req));
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		fprintf(stderr, "mailctl: socket path too long\n");
-		return 1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "mailctl: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		fprintf(stderr, "mailctl: write: %s\n", strerror(errno));
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, n, stdout);
-	close(fd);
-	return n == -1;
+	return daemon_cmd(argc, argv);
 }

@@ -325,6 +325,61 @@ passwd_hash_new(const char *password, size_t passlen, char *out,
 	return r;
 }
 
+/*
+ * A bcrypt hash ($2b$, cost PASSWD_BCRYPT_COST), for tables shared with
+ * OpenSMTPD or Dovecot's BLF-CRYPT.  Passwords past 72 bytes are cut by
+ * bcrypt itself; refused here so nobody believes the rest counts.
+ */
+#ifdef __OpenBSD__
+static int
+bcrypt_new(const char *pw, char *out, size_t outlen)
+{
+	char	 pref[16];
+
+	(void)snprintf(pref, sizeof(pref), "bcrypt,%d", PASSWD_BCRYPT_COST);
+	return crypt_newhash(pw, pref, out, outlen) == 0 ? 0 : -1;
+}
+#else
+static int
+bcrypt_new(const char *pw, char *out, size_t outlen)
+{
+	struct crypt_data	*cd;
+	char			 salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	const char		*res;
+	int			 r = -1;
+
+	if (crypt_gensalt_rn("$2b$", PASSWD_BCRYPT_COST, NULL, 0, salt,
+	    sizeof(salt)) == NULL)
+		return -1;
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		fatal("calloc");
+	res = crypt_r(pw, salt, cd);
+	if (res != NULL && res[0] != '*' && strlcpy(out, res, outlen) < outlen)
+		r = 0;
+	sodium_memzero(cd, sizeof(*cd));
+	free(cd);
+	return r;
+}
+#endif
+
+int
+passwd_bcrypt_new(const char *password, size_t passlen, char *out,
+    size_t outlen)
+{
+	char	 pw[PASSWD_BCRYPT_MAX + 1];
+	int	 r;
+
+	if (password == NULL || passlen == 0 || passlen > PASSWD_BCRYPT_MAX ||
+	    memchr(password, '\0', passlen) != NULL)
+		return -1;
+	memcpy(pw, password, passlen);
+	pw[passlen] = '\0';
+	if ((r = bcrypt_new(pw, out, outlen)) == -1 && outlen > 0)
+		sodium_memzero(out, outlen);
+	sodium_memzero(pw, sizeof(pw));
+	return r;
+}
+
 /* A hash of a random password, with the scheme and cost of sample. */
 static int
 dummy_make(const char *sample)

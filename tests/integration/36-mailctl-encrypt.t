@@ -41,7 +41,7 @@ def main():
     rc, out, err = mailctl("encrypt", stdin="")
     t.is_(rc, 1, "no password on standard input: exit 1")
     rc, out, err = mailctl("encrypt", "a", "b")
-    t.is_(rc, 1, "two arguments: usage, exit 1")
+    t.is_(rc, 2, "two arguments: usage, exit 2")
 
     sub = t.test_port(1)
     m = t.Maild(imap=True, extra="listen on %s port %d tls-require pki "
