@@ -48,12 +48,11 @@ enum ipc_type {
 	/* queue <-> deliver */
 	IMSG_D_DELIVER,		/* evpid, sender, dest; fd: message */
 	IMSG_D_RESULT,		/* evpid, status, reason */
-	/* control <-> parent, control <-> queue */
-	IMSG_CTL_STATS,		/* request */
-	IMSG_CTL_STATS_RES,	/* text */
-	IMSG_CTL_RELOAD,
-	IMSG_CTL_SHOW_QUEUE,	/* request */
-	IMSG_CTL_SHOW_QUEUE_RES, /* text lines, empty = end */
+	/* control <-> any process: mailctl requests */
+	IMSG_CTL_REQ,		/* id u64, request str (one mailctl line) */
+	IMSG_CTL_RES,		/* id u64, status u32 (CTL_*), text str */
+	/* parent -> children */
+	IMSG_CTL_LOG,		/* verbose u32 (mailctl log verbose|brief) */
 	/* queue <-> relay */
 	IMSG_R_DELIVER,		/* evpid u64, sender, rcpt (struct mailaddr),
 				   flags u32 (EF_*), dkim str, action str
@@ -72,6 +71,10 @@ enum ipc_type {
 #define RELAY_OK	0	/* IMSG_R_RESULT, IMSG_D_RESULT status */
 #define RELAY_TEMPFAIL	1
 #define RELAY_PERMFAIL	2
+
+#define CTL_LINE	0	/* IMSG_CTL_RES: one line of the answer */
+#define CTL_OK		1	/* the end: done (text "" or a last line) */
+#define CTL_ERR		2	/* the end: failed, text says why */
 
 #define AUTHF_MAILDIR	0x01	/* IMSG_L_AUTH: also find the Maildir */
 

@@ -9,6 +9,12 @@
 void	log_init(int, int);		/* foreground, verbose */
 void	log_procname(const char *);
 int	log_verbose(void);
+void	log_setverbose(int);
+/*
+ * Also collect warnings in buf ("; " between them) until called with
+ * NULL: the reasons a reload failed, for mailctl.
+ */
+void	log_capture(char *, size_t);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_warnx(const char *, ...)

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
+
 #include "ipc.h"
 #include "maild.h"
 
@@ -68,6 +70,45 @@ void	relay_dispatch(struct ipc *, struct ipc_msg *);
 void	control_main(void);
 void	control_dispatch(struct ipc *, struct ipc_msg *);
 void	parent_dispatch(struct ipc *, struct ipc_msg *);
+
+/*
+ * Counters for mailctl show stats.  Each process counts what it sees;
+ * a counter named "smtp.*" is reported by the smtp process, and so on.
+ */
+enum stat_counter {
+	ST_SMTP_SESSIONS,	/* connections accepted */
+	ST_SMTP_TLS,		/* ... that went TLS (STARTTLS or smtps) */
+	ST_SMTP_REFUSED_DNS,	/* turned away by the rDNS / FCrDNS check */
+	ST_SMTP_AUTH_OK,
+	ST_SMTP_AUTH_FAIL,
+	ST_SMTP_MESSAGES,	/* messages accepted (250 after DATA) */
+	ST_SMTP_RECIPIENTS,	/* ... and their recipients */
+	ST_IMAP_SESSIONS,
+	ST_IMAP_TLS,
+	ST_IMAP_AUTH_OK,
+	ST_IMAP_AUTH_FAIL,
+	ST_QUEUE_DELIVERED,	/* local deliveries done */
+	ST_QUEUE_RELAYED,	/* remote deliveries done */
+	ST_QUEUE_DEFERRED,	/* temporary failures (retried later) */
+	ST_QUEUE_FAILED,	/* permanent failures and expiries */
+	ST_QUEUE_BOUNCES,	/* bounces (DSN) written */
+	ST_QUEUE_REMOVED,	/* by mailctl remove */
+	ST_RELAY_SESSIONS,	/* connections to other servers */
+	ST_RELAY_TLS,		/* ... that went TLS */
+	ST_COUNT
+};
+extern uint64_t		 stats[ST_COUNT];
+#define STAT_INC(s)	(stats[(s)]++)
+
+/* Answers to a mailctl request (IMSG_CTL_REQ id) go to control. */
+void	proc_ctl_line(uint64_t, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
+void	proc_ctl_end(uint64_t, int, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+/* This process's counters as "name=value" lines (no end). */
+void	proc_ctl_stats(uint64_t);
+/* IMSG_CTL_LOG from the parent: log verbose or brief from now on. */
+void	proc_ctl_log(struct ipc_msg *);
 
 /* Reload handling shared by children: parse the text, NOFILES. */
 struct maild_conf *proc_conf_from_fd(int);

@@ -50,5 +50,7 @@ int		 srv_addr_equal(const struct sockaddr_storage *,
 int		 srv_auth_failed(const struct sockaddr_storage *);
 void		 srv_auth_ok(const struct sockaddr_storage *);
 size_t		 srv_max_sessions(void);
+/* IMSG_CTL_REQ: pause, resume, show stats. */
+void		 srv_ctl(struct ipc_msg *);
 
 #endif

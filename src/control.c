@@ -1,7 +1,9 @@
 /*
  * The control process: answers mailctl on the control socket (mode 0600,
- * owned by root, and the peer's uid is checked again).  Requests are one
- * line of text; answers are lines of text, then the connection closes.
+ * owned by root, and the peer's uid is checked again).  A request is one
+ * line of text, passed to the process that can carry it out (or to each
+ * in turn, for show stats); the answer is lines of text ending in "ok"
+ * or "error: reason", then the connection closes.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,6 +21,10 @@ struct ctl_conn {
 	uint64_t		 id;
 	struct io		*io;
 	int			 closing;
+	char			 req[128];
+	enum proc_type		 chain[PROC_COUNT];	/* asked in turn */
+	int			 nchain;
+	int			 next;
 };
 
 static void	control_accept(int, short, void *);
@@ -26,6 +32,8 @@ static void	control_unpause(int, short, void *);
 static void	control_io(struct io *, int, void *);
 static void	control_request(struct ctl_conn *, const char *);
 static void	control_close(struct ctl_conn *);
+static void	control_ask(struct ctl_conn *);
+static void	control_result(struct ipc_msg *);
 
 static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct event		 ev_accept, ev_pause;
@@ -138,21 +146,130 @@ control_done(struct ctl_conn *c)
 		c->closing = 1;	/* closed once the answer is out */
 }
 
+/* Which processes carry out a request, or NULL if it is not one. */
+static int
+control_route(struct ctl_conn *c, const char *req)
+{
+	static const struct {
+		const char	*req;
+		enum proc_type	 proc;
+	} routes[] = {
+		{ "reload",		PROC_PARENT },
+		{ "show config",	PROC_PARENT },
+		{ "log verbose",	PROC_PARENT },
+		{ "log brief",		PROC_PARENT },
+		{ "show queue",		PROC_QUEUE },
+		{ "schedule ",		PROC_QUEUE },	/* + id or all */
+		{ "remove ",		PROC_QUEUE },
+		{ "pause relay",	PROC_QUEUE },
+		{ "resume relay",	PROC_QUEUE },
+		{ "pause smtp",		PROC_SMTP },
+		{ "resume smtp",	PROC_SMTP },
+		{ "pause imap",		PROC_IMAP },
+		{ "resume imap",	PROC_IMAP },
+	};
+	static const enum proc_type stats_chain[] = { PROC_PARENT, PROC_SMTP,
+	    PROC_IMAP, PROC_QUEUE, PROC_RELAY };
+	size_t		 i, len;
+
+	c->nchain = c->next = 0;
+	if (strcmp(req, "show stats") == 0) {
+		for (i = 0; i < nitems(stats_chain); i++)
+			if (stats_chain[i] == PROC_PARENT ||
+			    procs[stats_chain[i]].enabled)
+				c->chain[c->nchain++] = stats_chain[i];
+		return 0;
+	}
+	for (i = 0; i < nitems(routes); i++) {
+		len = strlen(routes[i].req);
+		if (routes[i].req[len - 1] == ' ' ?
+		    strncmp(req, routes[i].req, len) != 0 :
+		    strcmp(req, routes[i].req) != 0)
+			continue;
+		if (routes[i].proc != PROC_PARENT &&
+		    !procs[routes[i].proc].enabled)
+			return -2;
+		c->chain[c->nchain++] = routes[i].proc;
+		return 0;
+	}
+	return -1;
+}
+
 static void
-control_request(struct ctl_conn *c, const char *req)
+control_ask(struct ctl_conn *c)
 {
 	struct ipc_buf	 b;
 
-	if (strcmp(req, "reload") == 0) {
-		proc_send(PROC_PARENT, IMSG_CTL_RELOAD, -1, NULL, 0);
-		io_printf(c->io, "reload requested\nok\n");
-		control_done(c);
-	} else if (strcmp(req, "show queue") == 0) {
-		ipc_buf_init(&b);
-		ipc_add_u64(&b, c->id);
-		proc_send_buf(PROC_QUEUE, IMSG_CTL_SHOW_QUEUE, -1, &b);
-	} else {
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, c->id);
+	ipc_add_str(&b, c->req);
+	proc_send_buf(c->chain[c->next++], IMSG_CTL_REQ, -1, &b);
+}
+
+static void
+control_request(struct ctl_conn *c, const char *req)
+{
+	int	 r;
+
+	if (strlcpy(c->req, req, sizeof(c->req)) >= sizeof(c->req) ||
+	    (r = control_route(c, req)) == -1) {
 		io_printf(c->io, "error: unknown request\n");
+		control_done(c);
+	} else if (r == -2) {
+		io_printf(c->io, "error: %s is not running (no listener "
+		    "or action uses it)\n", strchr(req, ' ') + 1);
+		control_done(c);
+	} else
+		control_ask(c);
+}
+
+/* A line of an answer, made safe for a terminal and for the framing. */
+static void
+control_print(struct ctl_conn *c, const char *prefix, const char *text)
+{
+	char	 line[2048];
+	size_t	 i;
+
+	(void)strlcpy(line, text, sizeof(line));
+	for (i = 0; line[i] != '\0'; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    line[i] == 0x7f)
+			line[i] = '?';
+	io_printf(c->io, "%s%s\n", prefix, line);
+}
+
+static void
+control_result(struct ipc_msg *m)
+{
+	struct ctl_conn	*c;
+	const char	*text;
+	uint64_t	 id;
+	uint32_t	 status;
+
+	id = ipc_get_u64(m);
+	status = ipc_get_u32(m);
+	text = ipc_get_strp(m);
+	ipc_end(m);
+	if (status > CTL_ERR)
+		fatalx("control: bad answer status from %s", m->peer);
+	TAILQ_FOREACH(c, &conns, entry)
+		if (c->id == id)
+			break;
+	if (c == NULL || c->closing)
+		return;		/* mailctl went away */
+	if (status == CTL_ERR) {
+		control_print(c, "error: ", text);
+		control_done(c);
+		return;
+	}
+	if (*text != '\0')
+		control_print(c, "", text);
+	if (status == CTL_LINE)
+		return;
+	if (c->next < c->nchain)
+		control_ask(c);
+	else {
+		io_printf(c->io, "ok\n");
 		control_done(c);
 	}
 }
@@ -160,10 +277,6 @@ control_request(struct ctl_conn *c, const char *req)
 void
 control_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
-	struct ctl_conn	*c;
-	const char	*line;
-	uint64_t	 id;
-
 	(void)ipc;
 	switch (m->type) {
 	case IMSG_CONF_RELOAD:
@@ -173,21 +286,11 @@ control_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	case IMSG_CONF_END:
 		ipc_end(m);
 		break;
-	case IMSG_CTL_SHOW_QUEUE_RES:
-		id = ipc_get_u64(m);
-		line = ipc_get_strp(m);
-		ipc_end(m);
-		TAILQ_FOREACH(c, &conns, entry)
-			if (c->id == id)
-				break;
-		if (c == NULL)
-			return;
-		if (*line == '\0') {
-			io_printf(c->io, "ok\n");
-			control_done(c);
-		}
-		else
-			io_printf(c->io, "%s\n", line);
+	case IMSG_CTL_LOG:
+		proc_ctl_log(m);
+		break;
+	case IMSG_CTL_RES:
+		control_result(m);
 		break;
 	default:
 		fatalx("control: unexpected message %u from %s", m->type,

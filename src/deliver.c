@@ -179,6 +179,9 @@ deliver_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		ipc_end(m);
 		close(ipc_get_fd(m));	/* nothing here depends on it */
 		break;
+	case IMSG_CTL_LOG:
+		proc_ctl_log(m);
+		break;
 	case IMSG_CONF_END:
 		ipc_end(m);
 		break;

@@ -35,6 +35,12 @@ imap_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	case IMSG_CONF_PKI:
 		srv_tls_reload(m);
 		break;
+	case IMSG_CTL_LOG:
+		proc_ctl_log(m);
+		break;
+	case IMSG_CTL_REQ:
+		srv_ctl(m);
+		break;
 	case IMSG_CONF_END:
 		(void)proc_conf_commit(m);
 		break;

@@ -238,6 +238,7 @@ imap_session_new(int fd, const struct listener *l,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
 	s->id = ++next_id;
+	STAT_INC(ST_IMAP_SESSIONS);
 	s->l = l;
 	s->ss = *ss;
 	if (ss->ss_family == AF_INET)
@@ -386,6 +387,7 @@ s_io(struct io *io, int ev, void *arg)
 	(void)io;
 	switch (ev) {
 	case IO_TLSREADY:
+		STAT_INC(ST_IMAP_TLS);
 		if (s->state == S_HANDSHAKE) {
 			s->state = S_NOAUTH;
 			s_capability(s, caps, sizeof(caps));
@@ -1110,6 +1112,7 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 		return;
 	}
 	if (res != AUTH_OK) {
+		STAT_INC(ST_IMAP_AUTH_FAIL);
 		log_info("imap %llu: login %s from %s failed",
 		    (unsigned long long)s->id, s->user, s->addr);
 		s->user[0] = '\0';
@@ -1118,6 +1121,7 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 		evtimer_add(&s->ev_delay, &tv);
 		return;
 	}
+	STAT_INC(ST_IMAP_AUTH_OK);
 	srv_auth_ok(&s->ss);
 	strlcpy(s->user, user, sizeof(s->user));
 	if (s_user_sessions(user) >= conf->imap_max_per_user) {

@@ -10,11 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "log.h"
 
 static int	 foreground = 1;
 static int	 verbose;
 static const char *procname = "maild";
+static char	*capture;		/* warnings also go here, "; "-joined */
+static size_t	 capture_len;
 
 static void	 vlog(int, const char *, va_list);
 
@@ -40,12 +43,38 @@ log_verbose(void)
 	return verbose;
 }
 
+void
+log_setverbose(int v)
+{
+	verbose = v;
+}
+
+void
+log_capture(char *buf, size_t len)
+{
+	capture = buf;
+	capture_len = len;
+	if (buf != NULL && len > 0)
+		buf[0] = '\0';
+}
+
+static void
+log_captured(int pri, const char *msg)
+{
+	if (capture == NULL || pri > LOG_WARNING)
+		return;
+	if (capture[0] != '\0')
+		(void)strlcat(capture, "; ", capture_len);
+	(void)strlcat(capture, msg, capture_len);
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap)
 {
 	char	 buf[2048];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_captured(pri, buf);
 	if (foreground)
 		fprintf(stderr, "%s: %s\n", procname, buf);
 	else
@@ -55,9 +84,14 @@ vlog(int pri, const char *fmt, va_list ap)
 static void
 vlog_errno(int pri, int saved, const char *fmt, va_list ap)
 {
-	char	 buf[2048];
+	char	 buf[2048], full[2048 + 128];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (capture != NULL) {
+		(void)snprintf(full, sizeof(full), "%s: %s", buf,
+		    strerror(saved));
+		log_captured(pri, full);
+	}
 	if (foreground)
 		fprintf(stderr, "%s: %s: %s\n", procname, buf,
 		    strerror(saved));

@@ -409,6 +409,9 @@ lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		break;
 	case IMSG_CONF_PKI:
 		fatalx("lookup: unexpected pki");
+	case IMSG_CTL_LOG:
+		proc_ctl_log(m);
+		break;
 	case IMSG_CONF_END:
 		if (proc_conf_commit(m))
 			log_info("configuration reloaded");

@@ -332,7 +332,7 @@ static int
 daemon_cmd(int argc, char **argv)
 {
 	char		 req[256];
-	const char	*e;
+	size_t		 n;
 	int		 i;
 
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
@@ -344,9 +344,8 @@ daemon_cmd(int argc, char **argv)
 	else if ((strcmp(argv[0], "schedule") == 0 ||
 	    strcmp(argv[0], "remove") == 0) && argc == 2) {
 		if (strcmp(argv[1], "all") != 0) {
-			(void)strtoull(argv[1], (char **)(uintptr_t)&e, 16);
-			if (argv[1][0] == '\0' || *e != '\0' ||
-			    strlen(argv[1]) > 16) {
+			n = strspn(argv[1], "0123456789abcdefABCDEF");
+			if (n == 0 || argv[1][n] != '\0' || n > 16) {
 				fprintf(stderr, "mailctl: %s: not a message "
 				    "or envelope id (hex, as in show queue)\n",
 				    argv[1]);

@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "proc.h"
 
 static void	usage(void) __attribute__((__noreturn__));
@@ -30,7 +32,8 @@ static int	parent_check_tables(struct maild_conf *);
 static void	parent_send_tables(struct maild_conf *);
 static void	parent_send_pkis(struct maild_conf *);
 static void	parent_send_dkim(struct maild_conf *);
-static void	parent_reload(void);
+static int	parent_reload(void);
+static void	parent_ctl(struct ipc_msg *);
 static void	parent_lost(struct ipc *);
 static void	parent_child_died(enum proc_type, int);
 static void	bind_listeners(struct maild_conf *);
@@ -42,6 +45,7 @@ static void	raise_fd_limit(void);
 static char		*conf_text;
 static size_t		 conf_len;
 static int		 shutting_down;
+static time_t		 started;
 int			 control_fd = -1;
 
 static void
@@ -166,6 +170,7 @@ main(int argc, char *argv[])
 	parent_send_tables(conf);
 	proc_send(PROC_LOOKUP, IMSG_CONF_END, -1, NULL, 0);
 	log_info("maild %s starting", MAILD_VERSION);
+	started = time(NULL);
 	event_dispatch();
 	return 0;
 }
@@ -402,7 +407,8 @@ listeners_equal(struct maild_conf *a, struct maild_conf *b)
 	return la == NULL && lb == NULL;
 }
 
-static void
+/* 0, or -1 when the new configuration is refused (the old one stays). */
+static int
 parent_reload(void)
 {
 	struct maild_conf	*nc;
@@ -413,13 +419,13 @@ parent_reload(void)
 	log_info("reloading %s", conf->path);
 	if ((nc = config_parse_file(conf->path, 0, &text, &len)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration");
-		return;
+		return -1;
 	}
 	if (parent_check_tables(nc) == -1) {
 		log_warnx("reload failed, keeping the running configuration");
 		config_free(nc);
 		free(text);
-		return;
+		return -1;
 	}
 	if (!listeners_equal(conf, nc))
 		log_warnx("listener changes take effect after a restart");
@@ -445,6 +451,64 @@ parent_reload(void)
 	free(conf_text);
 	conf_text = text;
 	conf_len = len;
+	return 0;
+}
+
+/* mailctl requests for the parent: reload, show config, log. */
+static void
+parent_ctl(struct ipc_msg *m)
+{
+	struct ipc_buf	 b;
+	FILE		*fp;
+	char		 req[128], errs[1024], *buf = NULL, *line, *nl;
+	size_t		 size = 0;
+	uint64_t	 id;
+	time_t		 up;
+	enum proc_type	 p;
+	int		 v;
+
+	id = ipc_get_u64(m);
+	ipc_get_str(m, req, sizeof(req));
+	ipc_end(m);
+	if (strcmp(req, "reload") == 0) {
+		log_capture(errs, sizeof(errs));
+		v = parent_reload();
+		log_capture(NULL, 0);
+		if (v == 0)
+			proc_ctl_end(id, 1, "configuration reloaded");
+		else
+			proc_ctl_end(id, 0, "%s", errs);
+	} else if (strcmp(req, "show config") == 0) {
+		if ((fp = open_memstream(&buf, &size)) == NULL)
+			fatal("open_memstream");
+		config_dump(conf, fp);
+		if (fclose(fp) != 0)
+			fatal("open_memstream");
+		for (line = buf; *line != '\0'; line = nl + 1) {
+			if ((nl = strchr(line, '\n')) == NULL)
+				nl = line + strlen(line) - 1;
+			else
+				*nl = '\0';
+			proc_ctl_line(id, "%s", line);
+		}
+		free(buf);
+		proc_ctl_end(id, 1, "%s", "");
+	} else if (strncmp(req, "log ", 4) == 0) {
+		v = strcmp(req + 4, "verbose") == 0;
+		log_setverbose(v);
+		ipc_buf_init(&b);
+		ipc_add_u32(&b, v);
+		for (p = 1; p < PROC_COUNT; p++)
+			if (procs[p].enabled)
+				proc_send_buf(p, IMSG_CTL_LOG, -1, &b);
+		log_info("logging %s", v ? "verbose" : "brief");
+		proc_ctl_end(id, 1, "logging %s", v ? "verbose" : "brief");
+	} else if (strcmp(req, "show stats") == 0) {
+		up = time(NULL) - started;
+		proc_ctl_line(id, "maild.uptime=%lld", (long long)up);
+		proc_ctl_end(id, 1, "%s", "");
+	} else
+		proc_ctl_end(id, 0, "unknown request");
 }
 
 static void
@@ -490,7 +554,7 @@ parent_sig(int sig, short ev, void *arg)
 	(void)arg;
 	switch (sig) {
 	case SIGHUP:
-		parent_reload();
+		(void)parent_reload();
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -546,11 +610,10 @@ void
 parent_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
 	switch (m->type) {
-	case IMSG_CTL_RELOAD:
+	case IMSG_CTL_REQ:
 		if (ipc != &peers[PROC_CONTROL])
-			fatalx("parent: reload request from %s", m->peer);
-		ipc_end(m);
-		parent_reload();
+			fatalx("parent: control request from %s", m->peer);
+		parent_ctl(m);
 		break;
 	default:
 		fatalx("parent: unexpected message %u from %s", m->type,

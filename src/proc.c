@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,6 +190,74 @@ proc_send_buf(enum proc_type p, uint32_t type, int fd,
     const struct ipc_buf *b)
 {
 	proc_send(p, type, fd, b->data, b->len);
+}
+
+uint64_t	 stats[ST_COUNT];
+static const char *stat_names[ST_COUNT] = {
+	"smtp.sessions", "smtp.sessions.tls", "smtp.refused.rdns",
+	"smtp.auth.ok", "smtp.auth.fail", "smtp.messages", "smtp.recipients",
+	"imap.sessions", "imap.sessions.tls", "imap.auth.ok",
+	"imap.auth.fail",
+	"queue.delivered.local", "queue.delivered.relay", "queue.deferred",
+	"queue.failed", "queue.bounces", "queue.removed",
+	"relay.sessions", "relay.sessions.tls",
+};
+
+static void
+proc_ctl_send(uint64_t id, uint32_t status, const char *fmt, va_list ap)
+{
+	struct ipc_buf	 b;
+	char		 text[2048];
+
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, id);
+	ipc_add_u32(&b, status);
+	ipc_add_str(&b, text);
+	proc_send_buf(PROC_CONTROL, IMSG_CTL_RES, -1, &b);
+}
+
+void
+proc_ctl_line(uint64_t id, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	proc_ctl_send(id, CTL_LINE, fmt, ap);
+	va_end(ap);
+}
+
+void
+proc_ctl_end(uint64_t id, int ok, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	proc_ctl_send(id, ok ? CTL_OK : CTL_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void
+proc_ctl_stats(uint64_t id)
+{
+	const char	*name = procs[proc_self].name;
+	size_t		 i, len = strlen(name);
+
+	for (i = 0; i < ST_COUNT; i++)
+		if (strncmp(stat_names[i], name, len) == 0 &&
+		    stat_names[i][len] == '.')
+			proc_ctl_line(id, "%s=%llu", stat_names[i],
+			    (unsigned long long)stats[i]);
+}
+
+void
+proc_ctl_log(struct ipc_msg *m)
+{
+	uint32_t	 v;
+
+	v = ipc_get_u32(m);
+	ipc_end(m);
+	log_setverbose(v != 0);
 }
 
 int

@@ -55,6 +55,7 @@ struct qenv {
 	int			 inflight;
 	int			 relay;		/* inflight at the relay */
 	int			 expired;	/* bouncing after queue ttl */
+	int			 removing;	/* mailctl remove, once back */
 	char			 rhost[HOST_NAME_MAX + 1];	/* last MX */
 };
 
@@ -73,7 +74,8 @@ static void	queue_timer(int, short, void *);
 static void	queue_load(struct envelope *, void *);
 static struct qmsg *queue_msg_find(uint32_t);
 static void	queue_msg_free(struct qmsg *);
-static void	queue_show(struct ipc_msg *);
+static void	queue_show(uint64_t);
+static void	queue_ctl(struct ipc_msg *);
 static void	queue_conf_dkim(struct ipc_msg *);
 static void	queue_make_ready(struct qenv *);
 static time_t	queue_retry_delay(const struct qenv *);
@@ -101,6 +103,7 @@ static struct event		 ev_commit, ev_timer;
 static struct qenvlist		 bouncing = TAILQ_HEAD_INITIALIZER(bouncing);
 static struct event		 ev_bounce;
 static uint64_t			 bounce_reqid;
+static int			 relay_paused;	/* mailctl pause relay */
 
 void
 queue_main(void)
@@ -513,7 +516,7 @@ queue_schedule(void)
 		TAILQ_REMOVE(&ready, q, entry);
 		queue_deliver(q);
 	}
-	while (nrelay < MAX_RELAY &&
+	while (!relay_paused && nrelay < MAX_RELAY &&
 	    (q = TAILQ_FIRST(&ready_relay)) != NULL) {
 		TAILQ_REMOVE(&ready_relay, q, entry);
 		queue_deliver(q);
@@ -599,19 +602,28 @@ queue_result(struct ipc_msg *im)
 	q->relay = 0;
 	(void)strlcpy(q->rhost, host, sizeof(q->rhost));
 	if (status == RELAY_OK) {
+		STAT_INC(relay ? ST_QUEUE_RELAYED : ST_QUEUE_DELIVERED);
 		if (spool_env_remove(evpid) == -1)
 			log_warn("queue: remove envelope %016llx",
 			    (unsigned long long)evpid);
 		free(q);
+	} else if (q->removing) {
+		log_info("queue: envelope %016llx removed by mailctl",
+		    (unsigned long long)evpid);
+		STAT_INC(ST_QUEUE_REMOVED);
+		queue_drop(q);
 	} else if (status == RELAY_PERMFAIL) {
+		STAT_INC(ST_QUEUE_FAILED);
 		q->evp.lasttry = now;
 		(void)strlcpy(q->evp.errmsg, err, sizeof(q->evp.errmsg));
 		queue_bounce_add(q, 0);
 	} else if (now - q->evp.created > conf->queue_ttl) {
+		STAT_INC(ST_QUEUE_FAILED);
 		q->evp.lasttry = now;
 		(void)strlcpy(q->evp.errmsg, err, sizeof(q->evp.errmsg));
 		queue_bounce_add(q, 1);
 	} else {
+		STAT_INC(ST_QUEUE_DEFERRED);
 		q->evp.retries++;
 		q->evp.lasttry = now;
 		strlcpy(q->evp.errmsg, err, sizeof(q->evp.errmsg));
@@ -927,6 +939,8 @@ queue_bounce_committed(struct qmsg *m, int ok)
 	struct qenvlist	 origs = TAILQ_HEAD_INITIALIZER(origs);
 	struct qenv	*q;
 
+	if (ok)
+		STAT_INC(ST_QUEUE_BOUNCES);
 	while ((q = TAILQ_FIRST(&m->origs)) != NULL) {
 		TAILQ_REMOVE(&m->origs, q, entry);
 		if (ok)
@@ -938,40 +952,152 @@ queue_bounce_committed(struct qmsg *m, int ok)
 		queue_bounce_later(&origs);
 }
 
-/* mailctl show queue: one line per envelope, then an empty line. */
+/* mailctl show queue: one line per envelope. */
 static void
-queue_show(struct ipc_msg *im)
+queue_show(uint64_t id)
 {
 	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay, &waiting,
 			    &bouncing };
 	const char	*names[nitems(lists)] = { "delivering", "ready",
 			    "ready", "waiting", "bouncing" };
 	struct qenv	*q;
-	struct ipc_buf	 b;
-	char		 line[2048];
-	uint64_t	 reqid;
 	size_t		 i;
 
-	reqid = ipc_get_u64(im);
-	ipc_end(im);
 	for (i = 0; i < nitems(lists); i++)
-		TAILQ_FOREACH(q, lists[i], entry) {
-			snprintf(line, sizeof(line), "%016llx %s %s@%s -> "
-			    "%s@%s retries=%d %s",
-			    (unsigned long long)q->evp.id, names[i],
-			    q->evp.sender.user, q->evp.sender.domain,
-			    q->evp.dest.addr.user, q->evp.dest.addr.domain,
-			    q->evp.retries, q->evp.errmsg);
-			ipc_buf_init(&b);
-			ipc_add_u64(&b, reqid);
-			ipc_add_str(&b, line);
-			proc_send_buf(PROC_CONTROL, IMSG_CTL_SHOW_QUEUE_RES,
-			    -1, &b);
+		TAILQ_FOREACH(q, lists[i], entry)
+			proc_ctl_line(id, "%016llx %s %s@%s -> %s@%s "
+			    "retries=%d%s %s", (unsigned long long)q->evp.id,
+			    names[i], q->evp.sender.user,
+			    q->evp.sender.domain, q->evp.dest.addr.user,
+			    q->evp.dest.addr.domain, q->evp.retries,
+			    q->removing ? " removing" : "", q->evp.errmsg);
+	proc_ctl_end(id, 1, "%s", "");
+}
+
+/* Does mailctl's id (a message id, or an envelope id) name q? */
+static int
+queue_match(const struct qenv *q, int all, uint64_t want)
+{
+	return all || q->evp.id == want ||
+	    (want <= UINT32_MAX && evpid_msgid(q->evp.id) == want);
+}
+
+/*
+ * mailctl schedule: retry now.  mailctl remove: drop from the queue
+ * without a bounce; an envelope being delivered is dropped when its
+ * attempt ends, unless it succeeded.
+ */
+static void
+queue_ctl_envelopes(uint64_t id, int remove, const char *arg)
+{
+	struct qenvlist	*lists[] = { &waiting, &ready, &ready_relay,
+			    &bouncing };
+	struct qenv	*q, *tq;
+	uint64_t	 want = 0;
+	size_t		 i, n = 0, later = 0;
+	int		 all;
+	char		*e;
+
+	if (!(all = strcmp(arg, "all") == 0)) {
+		errno = 0;
+		want = strtoull(arg, &e, 16);
+		if (arg[0] == '\0' || *e != '\0' || errno != 0 ||
+		    strlen(arg) > 16) {
+			proc_ctl_end(id, 0, "%s: not a message or envelope id",
+			    arg);
+			return;
 		}
-	ipc_buf_init(&b);
-	ipc_add_u64(&b, reqid);
-	ipc_add_str(&b, "");
-	proc_send_buf(PROC_CONTROL, IMSG_CTL_SHOW_QUEUE_RES, -1, &b);
+	}
+	if (!remove) {
+		TAILQ_FOREACH_SAFE(q, &waiting, entry, tq)
+			if (queue_match(q, all, want)) {
+				TAILQ_REMOVE(&waiting, q, entry);
+				q->evp.nexttry = time(NULL);
+				queue_make_ready(q);
+				n++;
+			}
+		for (i = 1; i < 3; i++)		/* already due */
+			TAILQ_FOREACH(q, lists[i], entry)
+				later += queue_match(q, all, want);
+		TAILQ_FOREACH(q, &inflight, entry)
+			later += queue_match(q, all, want);
+		queue_schedule();
+		if (n == 0 && later == 0 && !all)
+			proc_ctl_end(id, 0, "%s: no such message or envelope "
+			    "waiting", arg);
+		else
+			proc_ctl_end(id, 1, "%zu envelope%s scheduled", n,
+			    n == 1 ? "" : "s");
+		return;
+	}
+	for (i = 0; i < nitems(lists); i++)
+		TAILQ_FOREACH_SAFE(q, lists[i], entry, tq)
+			if (queue_match(q, all, want)) {
+				TAILQ_REMOVE(lists[i], q, entry);
+				log_info("queue: envelope %016llx to %s@%s "
+				    "removed by mailctl",
+				    (unsigned long long)q->evp.id,
+				    q->evp.dest.addr.user,
+				    q->evp.dest.addr.domain);
+				STAT_INC(ST_QUEUE_REMOVED);
+				queue_drop(q);
+				n++;
+			}
+	TAILQ_FOREACH(q, &inflight, entry)
+		if (queue_match(q, all, want) && !q->removing) {
+			q->removing = 1;
+			later++;
+		}
+	queue_schedule();
+	if (n == 0 && later == 0 && !all)
+		proc_ctl_end(id, 0, "%s: no such message or envelope", arg);
+	else if (later > 0)
+		proc_ctl_end(id, 1, "%zu envelope%s removed, %zu more when "
+		    "their delivery attempt ends", n, n == 1 ? "" : "s",
+		    later);
+	else
+		proc_ctl_end(id, 1, "%zu envelope%s removed", n,
+		    n == 1 ? "" : "s");
+}
+
+static void
+queue_ctl(struct ipc_msg *m)
+{
+	struct qenv	*q;
+	char		 req[128];
+	uint64_t	 id;
+	size_t		 n = 0, i;
+	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay, &waiting,
+			    &bouncing };
+
+	id = ipc_get_u64(m);
+	ipc_get_str(m, req, sizeof(req));
+	ipc_end(m);
+	if (strcmp(req, "show queue") == 0)
+		queue_show(id);
+	else if (strncmp(req, "schedule ", 9) == 0)
+		queue_ctl_envelopes(id, 0, req + 9);
+	else if (strncmp(req, "remove ", 7) == 0)
+		queue_ctl_envelopes(id, 1, req + 7);
+	else if (strcmp(req, "pause relay") == 0 ||
+	    strcmp(req, "resume relay") == 0) {
+		relay_paused = req[0] == 'p';
+		log_info("relay %s", relay_paused ? "paused: remote "
+		    "deliveries wait in the queue" : "resumed");
+		if (!relay_paused)
+			queue_schedule();
+		proc_ctl_end(id, 1, "relay %s", relay_paused ? "paused" :
+		    "resumed");
+	} else if (strcmp(req, "show stats") == 0) {
+		proc_ctl_stats(id);
+		for (i = 0; i < nitems(lists); i++)
+			TAILQ_FOREACH(q, lists[i], entry)
+				n++;
+		proc_ctl_line(id, "queue.envelopes=%zu", n);
+		proc_ctl_line(id, "queue.relay.paused=%d", relay_paused);
+		proc_ctl_end(id, 1, "%s", "");
+	} else
+		proc_ctl_end(id, 0, "unknown request");
 }
 
 /* A key of the staged configuration (which was parsed without files). */
@@ -1049,8 +1175,11 @@ queue_dispatch(struct ipc *ipc, struct ipc_msg *m)
 			fatalx("queue: recipient answer from %s", m->peer);
 		queue_bounce_rcpt(m);
 		break;
-	case IMSG_CTL_SHOW_QUEUE:
-		queue_show(m);
+	case IMSG_CTL_REQ:
+		queue_ctl(m);
+		break;
+	case IMSG_CTL_LOG:
+		proc_ctl_log(m);
 		break;
 	default:
 		fatalx("queue: unexpected message %u from %s", m->type,

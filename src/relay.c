@@ -28,6 +28,7 @@ static void	relay_policy(const char *, struct relay_policy *);
 static struct rdomain *relay_domain(const char *,
 		    const struct relay_policy *);
 static void	relay_table(struct ipc_msg *);
+static void	relay_ctl(struct ipc_msg *);
 static void	relay_tls_setup(void);
 static void	relay_run(int, short, void *);
 static void	relay_start(struct rdomain *);
@@ -409,6 +410,25 @@ relay_table(struct ipc_msg *m)
 	close(fd);
 }
 
+/* mailctl show stats (pause relay is the queue's: it holds the mail). */
+static void
+relay_ctl(struct ipc_msg *m)
+{
+	char		 req[128];
+	uint64_t	 id;
+
+	id = ipc_get_u64(m);
+	ipc_get_str(m, req, sizeof(req));
+	ipc_end(m);
+	if (strcmp(req, "show stats") != 0) {
+		proc_ctl_end(id, 0, "unknown request");
+		return;
+	}
+	proc_ctl_stats(id);
+	proc_ctl_line(id, "relay.sessions.active=%zu", nsessions);
+	proc_ctl_end(id, 1, "%s", "");
+}
+
 void
 relay_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
@@ -422,6 +442,12 @@ relay_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		if (ipc != &peers[PROC_PARENT])
 			fatalx("relay: table from %s", m->peer);
 		relay_table(m);
+		break;
+	case IMSG_CTL_LOG:
+		proc_ctl_log(m);
+		break;
+	case IMSG_CTL_REQ:
+		relay_ctl(m);
 		break;
 	case IMSG_CONF_END:
 		nc = proc_conf_staged();

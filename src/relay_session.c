@@ -330,6 +330,7 @@ rs_connect_done(int fd, short ev, void *arg)
 	    s->dom ? s->dom->name : "-");
 	s->io = io_new(s->fd, SMTP_LINE_MAX, rs_io, s);
 	s->fd = -1;
+	STAT_INC(ST_RELAY_SESSIONS);
 	io_set_timeout(s->io, RELAY_REPLY_TIMEOUT * 1000);
 	s->state = RS_GREETING;
 	s->ext = 0;
@@ -353,6 +354,7 @@ rs_io(struct io *io, int evt, void *arg)
 	switch (evt) {
 	case IO_TLSREADY:
 		s->tls = 1;
+		STAT_INC(ST_RELAY_TLS);
 		io_tls_info(s->io, info, sizeof(info));
 		log_debug("TLS with %s [%s]%s: %s", s->host, s->addr,
 		    (s->pol.flags & AR_TLS_VERIFY) ? " (verified)" : "", info);

@@ -79,6 +79,7 @@ static size_t				 max_sessions, nsessions;
 static int				 max_per_ip;
 static const char			*busy_msg;
 static int				 paused;
+static int				 admin_paused;	/* mailctl pause */
 static struct event			 ev_resume;
 static void	(*newconn)(int, const struct listener *,
 		    const struct sockaddr_storage *);
@@ -396,6 +397,7 @@ srv_accept(int lfd, short ev, void *arg)
 	struct sockaddr_storage	 ss;
 	struct ipcount		*ic;
 	struct timeval		 tv = { 1, 0 };
+	const char		*msg;
 	socklen_t		 len;
 	int			 fd, on = 1;
 
@@ -424,6 +426,16 @@ srv_accept(int lfd, short ev, void *arg)
 			log_warn("%s: accept", procs[proc_self].name);
 			return;
 		}
+		if (admin_paused) {
+			/* Try later, says the reply; nothing on TLS ports. */
+			msg = sl->l.proto == PROTO_SMTP ?
+			    "421 4.3.2 Service paused, try again later\r\n" :
+			    "* BYE Service paused, try again later\r\n";
+			if (!(sl->l.flags & (L_SMTPS | L_IMAPS)))
+				(void)send(fd, msg, strlen(msg), MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
 		ic = ip_find(&ss, 1);
 		if (max_per_ip > 0 && ic->count >= max_per_ip) {
 			/* No plaintext on an implicit-TLS port. */
@@ -449,6 +461,44 @@ srv_accept(int lfd, short ev, void *arg)
 		nsessions++;
 		newconn(fd, &sl->l, &ss);
 	}
+}
+
+/*
+ * mailctl requests for smtp and imap: pause and resume (new clients
+ * are told to come back later; sessions in progress go on) and stats.
+ */
+void
+srv_ctl(struct ipc_msg *m)
+{
+	const char	*name = procs[proc_self].name;
+	char		 req[128], *arg;
+	uint64_t	 id;
+
+	id = ipc_get_u64(m);
+	ipc_get_str(m, req, sizeof(req));
+	ipc_end(m);
+	arg = strchr(req, ' ');
+	if (strcmp(req, "show stats") == 0) {
+		proc_ctl_stats(id);
+		proc_ctl_line(id, "%s.sessions.active=%zu", name, nsessions);
+		proc_ctl_line(id, "%s.paused=%d", name, admin_paused);
+		proc_ctl_end(id, 1, "%s", "");
+	} else if (arg != NULL && strcmp(arg + 1, name) == 0 &&
+	    (strncmp(req, "pause ", 6) == 0 ||
+	    strncmp(req, "resume ", 7) == 0)) {
+		if (TAILQ_EMPTY(&listeners)) {
+			proc_ctl_end(id, 0, "%s is not running (no %s "
+			    "listener)", name, name);
+			return;
+		}
+		admin_paused = req[0] == 'p';
+		log_info("%s", admin_paused ?
+		    "paused: new connections are asked to come back later" :
+		    "resumed");
+		proc_ctl_end(id, 1, "%s %s", name, admin_paused ? "paused" :
+		    "resumed");
+	} else
+		proc_ctl_end(id, 0, "unknown request");
 }
 
 /*

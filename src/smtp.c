@@ -34,6 +34,12 @@ smtp_dispatch(struct ipc *ipc, struct ipc_msg *m)
 	case IMSG_CONF_PKI:
 		srv_tls_reload(m);
 		break;
+	case IMSG_CTL_LOG:
+		proc_ctl_log(m);
+		break;
+	case IMSG_CTL_REQ:
+		srv_ctl(m);
+		break;
 	case IMSG_CONF_END:
 		/* Sessions keep their own listener copies: safe to swap. */
 		(void)proc_conf_commit(m);

@@ -226,6 +226,7 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
 	s->id = ++next_id;
+	STAT_INC(ST_SMTP_SESSIONS);
 	s->l = l;
 	s->ss = *ss;
 	s->msgfd = -1;
@@ -300,9 +301,11 @@ smtp_session_fcrdns_result(uint64_t id, int r, const char *name)
 	else if (r == FCRDNS_MISMATCH && (l->flags & L_CHECK_FCRDNS))
 		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 "
 		    "Reverse DNS of %s does not resolve back to it", s->src);
-	if (s->refuse[0] != '\0')
+	if (s->refuse[0] != '\0') {
+		STAT_INC(ST_SMTP_REFUSED_DNS);
 		log_info("%016llx smtp: %s refused: %s", (unsigned long long)
 		    s->id, s->src, dns_strfcrdns(r));
+	}
 	smtp_unwait(s);
 	if (s->state == S_CONNECTED)
 		smtp_greeting(s);
@@ -405,6 +408,7 @@ smtp_io(struct io *io, int evt, void *arg)
 	switch (evt) {
 	case IO_TLSREADY:
 		s->flags |= F_TLS;
+		STAT_INC(ST_SMTP_TLS);
 		log_debug("%016llx smtp tls ok", (unsigned long long)s->id);
 		if (s->state == S_GREETING) {
 			s->state = S_CONNECTED;
@@ -766,6 +770,7 @@ smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
 	    s->state == S_QUIT)
 		return;
 	if (res == AUTH_OK) {
+		STAT_INC(ST_SMTP_AUTH_OK);
 		srv_auth_ok(&s->ss);
 		strlcpy(s->authuser, user, sizeof(s->authuser));
 		s->flags |= F_AUTH;
@@ -781,6 +786,7 @@ smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
 		smtp_unwait(s);
 		return;
 	}
+	STAT_INC(ST_SMTP_AUTH_FAIL);
 	log_info("%016llx smtp: %s failed to authenticate as %s",
 	    (unsigned long long)s->id, s->src, s->authuser);
 	s->authuser[0] = '\0';
@@ -1240,6 +1246,8 @@ smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
 		    s->helo[0] ? s->helo : "-", s->nrcpt, s->datalen,
 		    (s->flags & F_TLS) ? " tls" : "");
 		smtp_reply(s, "250 2.0.0 Ok: queued as %08x", msgid);
+		STAT_INC(ST_SMTP_MESSAGES);
+		stats[ST_SMTP_RECIPIENTS] += s->nrcpt;
 	} else
 		smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
 	smtp_reset(s);
