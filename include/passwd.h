@@ -2,10 +2,12 @@
  * Password hashes of the passwd table (user@domain:hash[:dovecot fields]).
  *
  * Verified: Argon2id/Argon2i ($argon2id$v=19$m=..,t=..,p=..$salt$hash,
- * libsodium) and bcrypt ($2b$, $2a$, $2y$: OpenSMTPD's smtpctl encrypt),
- * optionally behind Dovecot's {ARGON2ID}, {ARGON2I} or {BLF-CRYPT}.
- * Everything else (DES, MD5, SHA-crypt, {PLAIN}, plaintext) is refused:
- * maild never compares plaintext passwords.  New hashes are Argon2id.
+ * libsodium), bcrypt ($2b$, $2a$, $2y$: OpenSMTPD's smtpctl encrypt on
+ * OpenBSD) and SHA-crypt ($6$, $5$: smtpctl encrypt on Debian; where
+ * libcrypt has it), optionally behind Dovecot's {ARGON2ID}, {ARGON2I},
+ * {BLF-CRYPT}, {SHA512-CRYPT} or {SHA256-CRYPT}.  Everything else (DES,
+ * MD5, {PLAIN}, plaintext) is refused: maild never compares plaintext
+ * passwords.  New hashes are Argon2id (or bcrypt when asked).
  *
  * The lookup process is single-threaded, so every cost is bounded: a
  * hostile or mistaken table entry must not stall it for minutes.
@@ -20,6 +22,7 @@
 #define PASSWD_BCRYPT_MAX	72	/* bytes bcrypt reads of a password */
 #define PASSWD_BCRYPT_COST	10	/* new bcrypt hashes: 2^10 rounds */
 #define PASSWD_BCRYPT_COST_MAX	18	/* 2^18 rounds: seconds, not hours */
+#define PASSWD_SHACRYPT_ROUNDS_MAX 1000000	/* glibc default: 5000 */
 #define PASSWD_ARGON2_MEM_MAX	(1024 * 1024)	/* KiB (1 GiB) */
 #define PASSWD_ARGON2_T_MAX	32	/* passes */
 #define PASSWD_ARGON2_P_MAX	16	/* lanes */

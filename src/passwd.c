@@ -1,8 +1,10 @@
 /*
  * Password hashes: extracting the hash from a passwd table value,
  * verifying a password against Argon2 (libsodium) or bcrypt (crypt_r(3)
- * from libcrypt on Linux, crypt_checkpass(3) on OpenBSD) hashes, making
- * new Argon2id hashes, and a dummy check for unknown users.
+ * from libcrypt on Linux, crypt_checkpass(3) on OpenBSD) hashes, or
+ * SHA-crypt ones ($5$, $6$: what Debian's OpenSMTPD smtpctl encrypt
+ * makes; libcrypt only), making new Argon2id or bcrypt hashes, and a
+ * dummy check for unknown users.
  *
  * Hashes are parsed strictly before any work is done, so that a malformed
  * entry is reported as such (-1) rather than as a wrong password, and so
@@ -29,7 +31,8 @@
 enum passwd_scheme {
 	SCHEME_BAD,
 	SCHEME_BCRYPT,
-	SCHEME_ARGON2
+	SCHEME_ARGON2,
+	SCHEME_SHACRYPT
 };
 
 struct argon2_params {
@@ -47,8 +50,9 @@ static int	 parse_num(const char **, const char *, unsigned long long,
 		    unsigned long long *);
 static int	 argon2_parse(const char *, struct argon2_params *);
 static int	 bcrypt_parse(const char *, int *);
+static int	 shacrypt_parse(const char *, unsigned long *);
 static int	 verify_argon2(const char *, const char *, size_t);
-static int	 verify_bcrypt(const char *, const char *, size_t);
+static int	 verify_crypt(const char *, const char *, size_t, int);
 static int	 dummy_make(const char *);
 
 static char	 dummy_hash[PASSWD_HASH_MAX];
@@ -83,7 +87,7 @@ passwd_hash_field(const char *value, char *out, size_t outlen)
 /*
  * Strip a Dovecot "{SCHEME}" prefix.  Returns the hash after it (or the
  * whole hash if there is none) and the scheme the prefix demands, or NULL
- * for a scheme we refuse ({PLAIN}, {CRYPT}, {SHA512-CRYPT}, ...).
+ * for a scheme we refuse ({PLAIN}, {CRYPT}, {MD5-CRYPT}, ...).
  */
 static const char *
 strip_dovecot(const char *hash, enum passwd_scheme *want)
@@ -102,6 +106,11 @@ strip_dovecot(const char *hash, enum passwd_scheme *want)
 	if (strncasecmp(hash, "{ARGON2I}", 9) == 0) {
 		*want = SCHEME_ARGON2;
 		return hash + 9;
+	}
+	if (strncasecmp(hash, "{SHA512-CRYPT}", 14) == 0 ||
+	    strncasecmp(hash, "{SHA256-CRYPT}", 14) == 0) {
+		*want = SCHEME_SHACRYPT;
+		return hash + 14;
 	}
 	return NULL;
 }
@@ -210,6 +219,41 @@ bcrypt_parse(const char *h, int *cost)
 	return 0;
 }
 
+/*
+ * $5$ or $6$, an optional rounds=N$ (at most PASSWD_SHACRYPT_ROUNDS_MAX:
+ * every check costs N hashes), a salt of up to 16 characters, $, and 43
+ * or 86 characters of crypt base64.
+ */
+static int
+shacrypt_parse(const char *h, unsigned long *roundsp)
+{
+	const char	*p, *salt;
+	unsigned long long rounds = 5000;	/* the default */
+	size_t		 n, want;
+
+	if (h[0] != '$' || (h[1] != '5' && h[1] != '6') || h[2] != '$')
+		return -1;
+	want = h[1] == '5' ? 43 : 86;
+	p = h + 3;
+	if (strncmp(p, "rounds=", 7) == 0) {
+		if (parse_num(&p, "rounds=", PASSWD_SHACRYPT_ROUNDS_MAX,
+		    &rounds) == -1 || rounds < 1000 || *p++ != '$')
+			return -1;
+	}
+	salt = p;
+	while (*p != '\0' && *p != '$' && (isalnum((unsigned char)*p) ||
+	    *p == '.' || *p == '/'))
+		p++;
+	if (*p != '$' || p == salt || p - salt > 16)
+		return -1;
+	p++;
+	for (n = 0; p[n] != '\0'; n++)
+		if (!isalnum((unsigned char)p[n]) && p[n] != '.' && p[n] != '/')
+			return -1;
+	*roundsp = rounds;
+	return n == want ? 0 : -1;
+}
+
 static int
 verify_argon2(const char *h, const char *password, size_t passlen)
 {
@@ -225,13 +269,20 @@ verify_argon2(const char *h, const char *password, size_t passlen)
 	return r;
 }
 
+/* bcrypt (cut: bcrypt reads 72 bytes) or SHA-crypt (whole). */
 #ifdef __OpenBSD__
 static int
-verify_bcrypt(const char *h, const char *password, size_t passlen)
+verify_crypt(const char *h, const char *password, size_t passlen, int cut)
 {
 	char	 pw[PASSWD_MAX + 1];
 	int	 r;
 
+	if (!cut) {
+		/* crypt_checkpass(3) knows bcrypt only. */
+		log_warnx("SHA-crypt password hashes are not supported on "
+		    "this system: make a new hash with mailctl encrypt");
+		return -1;
+	}
 	memcpy(pw, password, passlen);
 	pw[passlen] = '\0';
 	r = crypt_checkpass(pw, h) == 0;
@@ -240,21 +291,25 @@ verify_bcrypt(const char *h, const char *password, size_t passlen)
 }
 #else
 static int
-verify_bcrypt(const char *h, const char *password, size_t passlen)
+verify_crypt(const char *h, const char *password, size_t passlen, int cut)
 {
 	struct crypt_data	*cd;
 	char			 pw[PASSWD_MAX + 1];
 	const char		*res;
 	int			 r = 0;
 
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		fatal("calloc");
 	/*
 	 * libcrypt refuses passphrases of CRYPT_MAX_PASSPHRASE_SIZE bytes
-	 * or more; bcrypt reads only the first 72, so cutting there is exact.
+	 * or more; bcrypt reads only the first 72, so cutting there is exact;
+	 * SHA-crypt reads them all, so such a password cannot match.
 	 */
-	if (passlen >= CRYPT_MAX_PASSPHRASE_SIZE)
+	if (passlen >= CRYPT_MAX_PASSPHRASE_SIZE) {
+		if (!cut)
+			return 0;
 		passlen = CRYPT_MAX_PASSPHRASE_SIZE - 1;
+	}
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		fatal("calloc");
 	memcpy(pw, password, passlen);
 	pw[passlen] = '\0';
 	res = crypt_r(pw, h, cd);
@@ -274,6 +329,7 @@ passwd_verify(const char *hash, const char *password, size_t passlen)
 	struct argon2_params	 ap;
 	enum passwd_scheme	 want;
 	const char		*h;
+	unsigned long		 rounds;
 	int			 cost;
 
 	passwd_sodium_init();
@@ -281,13 +337,22 @@ passwd_verify(const char *hash, const char *password, size_t passlen)
 		return -1;
 	if ((h = strip_dovecot(hash, &want)) == NULL)
 		return -1;
-	if (want != SCHEME_ARGON2 && bcrypt_parse(h, &cost) == 0) {
+	if ((want == SCHEME_BAD || want == SCHEME_BCRYPT) &&
+	    bcrypt_parse(h, &cost) == 0) {
 		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
 		    memchr(password, '\0', passlen) != NULL)
 			return 0;
-		return verify_bcrypt(h, password, passlen);
+		return verify_crypt(h, password, passlen, 1);
 	}
-	if (want != SCHEME_BCRYPT && argon2_parse(h, &ap) == 0) {
+	if ((want == SCHEME_BAD || want == SCHEME_SHACRYPT) &&
+	    shacrypt_parse(h, &rounds) == 0) {
+		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
+		    memchr(password, '\0', passlen) != NULL)
+			return 0;
+		return verify_crypt(h, password, passlen, 0);
+	}
+	if ((want == SCHEME_BAD || want == SCHEME_ARGON2) &&
+	    argon2_parse(h, &ap) == 0) {
 		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
 		    memchr(password, '\0', passlen) != NULL)
 			return 0;
@@ -390,8 +455,12 @@ dummy_make(const char *sample)
 	char			 pw[sizeof(rnd) * 2 + 1];
 	char			 str[crypto_pwhash_STRBYTES];
 	const char		*h = NULL;
+	unsigned long		 rounds;
 	int			 cost, r = -1;
 
+#ifdef __OpenBSD__
+	(void)rounds;		/* no SHA-crypt in crypt(3) */
+#endif
 	compat_random(rnd, sizeof(rnd));
 	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
 	if (sample != NULL &&
@@ -411,6 +480,24 @@ dummy_make(const char *sample)
 			fatal("calloc");
 		if (crypt_gensalt_rn("$2b$", cost, NULL, 0, cd->setting,
 		    sizeof(cd->setting)) != NULL &&
+		    (res = crypt_r(pw, cd->setting, cd)) != NULL &&
+		    res[0] != '*' &&
+		    strlcpy(dummy_hash, res, sizeof(dummy_hash)) <
+		    sizeof(dummy_hash))
+			r = 0;
+		sodium_memzero(cd, sizeof(*cd));
+		free(cd);
+#endif
+#ifndef __OpenBSD__
+	} else if (h != NULL && shacrypt_parse(h, &rounds) == 0) {
+		/* Same scheme and rounds: unknown users cost the same. */
+		struct crypt_data	*cd;
+		const char		*res;
+
+		if ((cd = calloc(1, sizeof(*cd))) == NULL)
+			fatal("calloc");
+		if (crypt_gensalt_rn(h[1] == '5' ? "$5$" : "$6$", rounds, NULL,
+		    0, cd->setting, sizeof(cd->setting)) != NULL &&
 		    (res = crypt_r(pw, cd->setting, cd)) != NULL &&
 		    res[0] != '*' &&
 		    strlcpy(dummy_hash, res, sizeof(dummy_hash)) <

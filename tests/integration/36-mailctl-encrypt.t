@@ -40,6 +40,12 @@ def main():
          "an empty password is refused with exit 1")
     rc, out, err = mailctl("encrypt", stdin="")
     t.is_(rc, 1, "no password on standard input: exit 1")
+    rc, out, err = mailctl("encrypt", "-b", "carol-pw")
+    t.ok(rc == 0 and out.startswith("$2b$10$") and len(out.strip()) == 60,
+         "encrypt -b: a bcrypt hash, for tables shared with OpenSMTPD")
+    rc, out, err = mailctl("encrypt", "-b", "x" * 73)
+    t.ok(rc == 1 and "72" in err and out == "",
+         "encrypt -b refuses a password bcrypt would cut at 72 bytes")
     rc, out, err = mailctl("encrypt", "a", "b")
     t.is_(rc, 2, "two arguments: usage, exit 2")
 

@@ -37,6 +37,8 @@ static void	 test_unsupported(void);
 static void	 test_password_bounds(void);
 static void	 test_hash_new(void);
 static void	 test_dummy(void);
+static void	 test_shacrypt(void);
+static void	 test_bcrypt_new(void);
 
 static int
 verify_str(const char *hash, const char *pw)
@@ -304,6 +306,92 @@ test_malformed(void)
 	    "argon2id: hash over 64 bytes");
 }
 
+/* Vectors of Drepper's SHA-crypt specification ("Hello world!"). */
+#define SHA512_HW	"$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl" \
+			"/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+#define SHA256_HW	"$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZ" \
+			"aBBGWEc5"
+#define SHA512_R10K	"$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZ" \
+			"u8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTB" \
+			"mSK6H9qs/y3RnOaw5v."
+
+static void
+test_shacrypt(void)
+{
+#ifdef __OpenBSD__
+	is_int(verify_str(SHA512_HW, "Hello world!"), -1,
+	    "SHA512-crypt: not on OpenBSD");
+#else
+	is_int(verify_str(SHA512_HW, "Hello world!"), 1,
+	    "SHA512-crypt ($6$, smtpctl encrypt on Debian): right password");
+	is_int(verify_str(SHA512_HW, "Hello world"), 0,
+	    "SHA512-crypt: wrong password");
+	is_int(verify_str(SHA256_HW, "Hello world!"), 1,
+	    "SHA256-crypt ($5$): right password");
+	is_int(verify_str(SHA256_HW, "hello world!"), 0,
+	    "SHA256-crypt: wrong password");
+	is_int(verify_str(SHA512_R10K, "Hello world!"), 1,
+	    "SHA512-crypt rounds=10000");
+	is_int(verify_str("{SHA512-CRYPT}" SHA512_HW, "Hello world!"), 1,
+	    "Dovecot {SHA512-CRYPT}");
+	is_int(verify_str("{sha256-crypt}" SHA256_HW, "Hello world!"), 1,
+	    "Dovecot {sha256-crypt}");
+	is_int(passwd_verify(SHA512_HW, "Hello world!\0x", 14), 0,
+	    "SHA512-crypt: NUL refused");
+#endif
+	is_int(verify_str("{BLF-CRYPT}" SHA512_HW, "Hello world!"), -1,
+	    "{BLF-CRYPT} on SHA-crypt refused");
+	is_int(verify_str("{SHA512-CRYPT}" PY_HASH, PY_PASSWORD), -1,
+	    "{SHA512-CRYPT} on bcrypt refused");
+	is_int(verify_str("$6$rounds=2000000$salt$RGtuF2mE05TB6rUyIulb32WWdQa"
+	    "Nk4LHUgzdNP6PnsuK2FA1HE.hfeZI/cdl7pqVICMUhbf61QiS.7lddK/2V0",
+	    "Hello world!"), -1, "SHA512-crypt: 2,000,000 rounds refused");
+	is_int(verify_str("$6$rounds=999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd"
+	    "8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+	    "Hello world!"), -1, "SHA512-crypt: rounds under 1000 refused");
+	is_int(verify_str("$6$rounds=01000$saltstring$svn8UoSVapNtMuq1ukKS4tP"
+	    "Qd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+	    "Hello world!"), -1, "SHA512-crypt: leading zero refused");
+	is_int(verify_str("$6$saltstringsaltstr$svn8UoSVapNtMuq1ukKS4tPQd8iKw"
+	    "SMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+	    "Hello world!"), -1, "SHA512-crypt: 17-byte salt refused");
+	is_int(verify_str("$6$$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnI"
+	    "FNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", "Hello world!"), -1,
+	    "SHA512-crypt: empty salt refused");
+	is_int(verify_str(SHA512_HW "a", "Hello world!"), -1,
+	    "SHA512-crypt: hash one byte too long");
+	is_int(verify_str("$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNoo*"
+	    "aBBGWEc5", "Hello world!"), -1,
+	    "SHA256-crypt: bad character");
+	is_int(verify_str("$7$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZ"
+	    "aBBGWEc5", "Hello world!"), -1, "$7$ refused");
+}
+
+static void
+test_bcrypt_new(void)
+{
+	char	 h[PASSWD_HASH_MAX], pw[PASSWD_BCRYPT_MAX + 2];
+
+	is_int(passwd_bcrypt_new("hunter2", 7, h, sizeof(h)), 0,
+	    "bcrypt_new: ok");
+	ok(strncmp(h, "$2b$10$", 7) == 0 && strlen(h) == 60,
+	    "bcrypt_new: $2b$, cost 10: %s", h);
+	is_int(verify_str(h, "hunter2"), 1, "bcrypt_new: round trip");
+	is_int(verify_str(h, "hunter3"), 0, "bcrypt_new: wrong password");
+	memset(pw, 'x', sizeof(pw) - 1);
+	pw[sizeof(pw) - 1] = '\0';
+	is_int(passwd_bcrypt_new(pw, PASSWD_BCRYPT_MAX, h, sizeof(h)), 0,
+	    "bcrypt_new: 72 bytes");
+	is_int(passwd_bcrypt_new(pw, PASSWD_BCRYPT_MAX + 1, h, sizeof(h)), -1,
+	    "bcrypt_new: 73 bytes refused (bcrypt would ignore the end)");
+	is_int(passwd_bcrypt_new("", 0, h, sizeof(h)), -1,
+	    "bcrypt_new: empty refused");
+	is_int(passwd_bcrypt_new("a\0b", 3, h, sizeof(h)), -1,
+	    "bcrypt_new: NUL refused");
+	is_int(passwd_bcrypt_new("hunter2", 7, h, 20), -1,
+	    "bcrypt_new: output too small");
+}
+
 static void
 test_unsupported(void)
 {
@@ -312,11 +400,8 @@ test_unsupported(void)
 	is_int(verify_str("$1$abc$iCQ2D3nhptRYi27fDYv2s1", "secret"), -1,
 	    "MD5-crypt refused");
 	is_int(verify_str("abNANd1rDfiNc", "secret"), -1, "DES refused");
-	is_int(verify_str("$5$rounds=5000$saltsalt$"
-	    "Gcm6FsVtF/Qa77ZKD.iwsJlCVPY0XSMgLJL0Hnww/c1", "secret"), -1,
-	    "SHA256-crypt refused");
 	is_int(verify_str("$6$saltsalt$abc", "secret"), -1,
-	    "SHA512-crypt refused");
+	    "SHA512-crypt with a short hash refused");
 	is_int(verify_str("$y$j9T$salt$hash", "secret"), -1,
 	    "yescrypt refused");
 	is_int(verify_str("secret", "secret"), -1,
@@ -330,7 +415,7 @@ test_unsupported(void)
 	is_int(verify_str("{MD5-CRYPT}$1$abc$iCQ2D3nhptRYi27fDYv2s1",
 	    "secret"), -1, "{MD5-CRYPT} refused");
 	is_int(verify_str("{SHA512-CRYPT}$6$saltsalt$abc", "secret"), -1,
-	    "{SHA512-CRYPT} refused");
+	    "{SHA512-CRYPT} with a short hash refused");
 	is_int(verify_str("{BLF-CRYPT}$1$abc$iCQ2D3nhptRYi27fDYv2s1",
 	    "secret"), -1, "{BLF-CRYPT} on MD5 refused");
 	is_int(verify_str("", "secret"), -1, "empty hash");
@@ -444,5 +529,7 @@ main(void)
 	test_password_bounds();
 	test_hash_new();
 	test_dummy();
+	test_shacrypt();
+	test_bcrypt_new();
 	return done_testing();
 }
