@@ -10,6 +10,8 @@ PREFIX ?=	/usr/local
 DESTDIR ?=
 BINDIR =	$(PREFIX)/sbin
 MANDIR =	$(PREFIX)/man
+EXAMPLEDIR =	$(PREFIX)/share/examples/maild
+SYSTEMDDIR ?=	/etc/systemd/system
 SANITIZE ?=	0
 
 PKGS =		libevent libtls libsodium libcares libcrypto
@@ -123,16 +125,50 @@ valgrind: all
 demo: all
 	sh scripts/demo
 
+# The service file for the system (systemd unit or rc.d script) with
+# PREFIX in its paths; /etc/mail.conf only when there is none, the sample
+# always in EXAMPLEDIR; then the users and directories (install-users).
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)/etc
 	install -m 0555 maild $(DESTDIR)$(BINDIR)/maild
 	install -m 0555 mailctl $(DESTDIR)$(BINDIR)/mailctl
-	install -m 0444 man/maild.8 man/mailctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0555 scripts/maild-import-opensmtpd \
+	    $(DESTDIR)$(BINDIR)/maild-import-opensmtpd
+	install -m 0444 man/maild.8 man/mailctl.8 \
+	    man/maild-import-opensmtpd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0444 man/mail.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0444 etc/mail.conf $(DESTDIR)$(EXAMPLEDIR)/mail.conf
+	@if [ -e $(DESTDIR)/etc/mail.conf ]; then \
+		echo "kept $(DESTDIR)/etc/mail.conf; the sample is" \
+		    "$(DESTDIR)$(EXAMPLEDIR)/mail.conf"; \
+	else \
+		echo "install -m 0644 etc/mail.conf $(DESTDIR)/etc/mail.conf"; \
+		install -m 0644 etc/mail.conf $(DESTDIR)/etc/mail.conf; \
+	fi
+	@case "$(OS)" in \
+	Linux) \
+		mkdir -p $(DESTDIR)$(SYSTEMDDIR) && \
+		sed 's|/usr/local/|$(PREFIX)/|g' etc/maild.service \
+		    >$(DESTDIR)$(SYSTEMDDIR)/maild.service && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/maild.service && \
+		echo "installed $(DESTDIR)$(SYSTEMDDIR)/maild.service:" \
+		    "systemctl daemon-reload; systemctl enable --now maild";; \
+	OpenBSD) \
+		mkdir -p $(DESTDIR)/etc/rc.d && \
+		sed 's|/usr/local/|$(PREFIX)/|g' etc/rc.d/maild \
+		    >$(DESTDIR)/etc/rc.d/maild && \
+		chmod 0555 $(DESTDIR)/etc/rc.d/maild && \
+		echo "installed $(DESTDIR)/etc/rc.d/maild:" \
+		    "rcctl enable maild; rcctl start maild";; \
+	*) \
+		echo "no service file for $(OS): start maild at boot yourself";; \
+	esac
+	DESTDIR="$(DESTDIR)" sh scripts/install-users
 
 lint:
-	mandoc -Tlint -Wwarning man/maild.8 man/mail.conf.5 man/mailctl.8
+	mandoc -Tlint -Wwarning man/maild.8 man/mail.conf.5 man/mailctl.8 \
+	    man/maild-import-opensmtpd.8
 
 clean:
 	rm -f maild mailctl src/*.o $(UNIT_TESTS)
