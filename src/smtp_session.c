@@ -211,9 +211,11 @@ void
 smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage *ss)
 {
 	struct smtp_session	*s;
+	struct sockaddr_storage	 self;
 	struct ipc_buf		 b;
 	char			 buf[INET6_ADDRSTRLEN];
 	const void		*a;
+	socklen_t		 len;
 	size_t			 i;
 
 	if (!sessions_init) {
@@ -246,7 +248,18 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
 	log_debug("%016llx smtp connect from %s on port %d",
 	    (unsigned long long)s->id, s->src, l->port);
-	if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) {
+	/*
+	 * A client on our own address is a program of this machine (cron,
+	 * a script), which OpenSMTPD served on lo0 without the check.
+	 */
+	memset(&self, 0, sizeof(self));
+	len = sizeof(self);
+	if ((l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) &&
+	    getsockname(fd, (struct sockaddr *)&self, &len) == 0 &&
+	    srv_addr_equal(&self, ss))
+		log_debug("%016llx smtp: %s is this machine: no rDNS check",
+		    (unsigned long long)s->id, s->src);
+	else if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) {
 		/* No greeting, and nothing read, until the check is done. */
 		ipc_buf_init(&b);
 		ipc_add_u64(&b, s->id);

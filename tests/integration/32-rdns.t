@@ -74,6 +74,11 @@ def main():
     t.like(g, rb"^220 ", "check fcrdns: confirmed name -> 220")
     g = greeting(m, m.port, NOPTR)
     t.like(g, rb"^220 ", "a listener without check greets everyone")
+    # This machine's own programs (cron, scripts) connect from the
+    # server's address; it has no PTR here, and they are not checked.
+    g = greeting(m, p_fcrdns, m.addr)
+    t.like(g, rb"^220 ", "check fcrdns: a client on the server's own "
+           "address (a local program) is not checked")
 
     # The confirmed name goes into Received.
     with socket.create_connection((m.addr, p_fcrdns), timeout=10,
