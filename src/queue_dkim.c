@@ -29,6 +29,7 @@ static struct qkey	*qkeys;
 static size_t		 nqkeys;
 
 static int	from_domain(int, char *, size_t);
+static int	dom_related(const char *, const char *);
 
 /* Keys from the configuration; called before they are purged. */
 void
@@ -113,8 +114,33 @@ from_domain(int fd, char *out, size_t outsz)
 }
 
 /*
+ * Is one domain a subdomain of the other (mail.example.org and
+ * example.org)?  Then a signature of one is aligned with a From of the
+ * other under DMARC's relaxed mode.  The parent needs two labels, so
+ * that a key never stands for a whole top-level domain.
+ */
+static int
+dom_related(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b);
+
+	if (la < lb) {
+		const char	*t = a;
+
+		a = b;
+		b = t;
+		la = lb;
+		lb = strlen(b);
+	}
+	return la > lb + 1 && a[la - lb - 1] == '.' &&
+	    strcmp(a + la - lb, b) == 0 && strchr(b, '.') != NULL;
+}
+
+/*
  * Sign the message on fd when flags say it comes from a user of ours
  * and its From domain has keys; out gets the header lines, or "".
+ * Without keys of its own, the keys of one related domain sign (the
+ * seed's filter-dkimsign signed as mail.example.jp for example.jp).
  */
 void
 queue_dkim_sign(int fd, int flags, uint32_t msgid, char *out, size_t outsz)
@@ -131,6 +157,12 @@ queue_dkim_sign(int fd, int flags, uint32_t msgid, char *out, size_t outsz)
 	    from_domain(fd, dom, sizeof(dom)) == -1)
 		return;
 	for (i = 0; i < nqkeys && n < nitems(use); i++)
+		if (strcmp(qkeys[i].domain, dom) == 0)
+			use[n++] = qkeys[i].key;
+	for (i = 0; n == 0 && i < nqkeys; i++)
+		if (dom_related(qkeys[i].domain, dom))
+			(void)strlcpy(dom, qkeys[i].domain, sizeof(dom));
+	for (i = 0; n == 0 && i < nqkeys && n < nitems(use); i++)
 		if (strcmp(qkeys[i].domain, dom) == 0)
 			use[n++] = qkeys[i].key;
 	if (n == 0)

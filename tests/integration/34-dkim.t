@@ -74,6 +74,8 @@ def main():
         txt_option("ed._domainkey.example.org",
                    "v=DKIM1; k=ed25519; p=" + ed_pub),
         txt_option("ed2._domainkey.example.org",
+                   "v=DKIM1; k=ed25519; p=" + ed2_pub),
+        txt_option("selector1._domainkey.mail.example.org",
                    "v=DKIM1; k=ed25519; p=" + ed2_pub)]).start()
     m.extra = "\n".join([
         'dkim example.org selector rsa key "%s"' % rsa,
@@ -153,6 +155,42 @@ def main():
          "after SIGHUP: signed with the new key only")
     rc, out = verify(dns, ro)
     t.is_(rc, 0, "... and it verifies")
+
+    # The seed's filter-dkimsign signed as the mail host's name
+    # (d=mail.example.org) for From: @example.org, which DMARC's relaxed
+    # alignment accepts: a key of a subdomain (or parent) of the From
+    # domain signs when the From domain has none of its own.
+    m.extra = "\n".join([
+        'dkim mail.example.org selector selector1 key "%s"' % ed2,
+        "listen on %s port %d tls-require pki mail auth <passwd>"
+        % (t.test_addr(), sub)])
+    m.write_files()
+    os.kill(m.pid, signal.SIGHUP)
+    t.wait_until(lambda: m.log_text().count("reloaded") >= 2, 5)
+    for subj, frm in (("aligned", "alice@example.org"),
+                      ("unrelated", "alice@example.net"),
+                      ("lookalike", "alice@ample.org")):
+        c = m.connect()
+        c.ehlo()
+        c.send_message("alice@example.org", ["bob@example.org"],
+                       "From: %s\r\nSubject: %s\r\n\r\nx\r\n" % (frm,
+                                                                  subj))
+        c.quit()
+        t.wait_until(lambda: any(("Subject: %s" % subj).encode() in x
+                                 for x in md.messages()), 5)
+    al = [x for x in md.messages() if b"Subject: aligned" in x]
+    al = al[0] if al else b""
+    sigs = email.message_from_bytes(al).get_all("DKIM-Signature") or []
+    t.ok(len(sigs) == 1 and "d=mail.example.org;" in str(sigs[0]),
+         "From @example.org, key of mail.example.org: signed "
+         "d=mail.example.org")
+    rc, out = verify(dns, al)
+    t.is_(rc, 0, "... and it verifies")
+    for subj in ("unrelated", "lookalike"):
+        x = [y for y in md.messages() if ("Subject: %s" % subj).encode()
+             in y]
+        t.ok(x and b"DKIM-Signature" not in x[0],
+             "From domain %s to that key: not signed" % subj)
     t.ok(m.running(), "maild still running")
     t.ok(m.stop(), "maild stops cleanly")
 
