@@ -44,7 +44,7 @@ MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
 		src/control.o src/imap.o src/imap_session.o \
 		src/relay.o src/relay_session.o $(LIB_OBJS)
-MAILCTL_OBJS =	src/mailctl.o $(LIB_OBJS)
+MAILCTL_OBJS =	src/mailctl.o src/mailctl_table.o $(LIB_OBJS)
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
 		tests/unit/test_expand tests/unit/test_envelope \

@@ -31,6 +31,12 @@ struct maild_conf *mailctl_conf(void);
  * the answer is not printed (errors still are, on standard error).
  */
 int	mailctl_request(const char *, int);
+/*
+ * A password after prompt, from the terminal without echo, or one line
+ * of standard input when it is not a terminal.  0, or -1 (none, longer
+ * than the buffer).
+ */
+int	mailctl_read_password(const char *, char *, size_t);
 
 int	mailctl_dns(int, char **);	/* mailctl_dns.c */
 int	mailctl_user(int, char **);	/* mailctl_table.c */

@@ -26,7 +26,6 @@
 #include "passwd.h"
 
 static int	encrypt(int, char **);
-static int	read_password(char *, size_t);
 static int	dkim_keygen(int, char **);
 static int	daemon_cmd(int, char **);
 
@@ -48,8 +47,8 @@ mailctl_usage(void)
 	    "  resume smtp | relay | imap\n"
 	    "  log brief | verbose\n"
 	    "  encrypt [-b] [password]\n"
-	    "  user add | passwd [user@domain] | del user@domain | list "
-	    "[domain]\n"
+	    "  user add | passwd user@domain [hash]\n"
+	    "  user del user@domain | list [domain]\n"
 	    "  alias add alias@domain target ... | del alias@domain | "
 	    "list [domain]\n"
 	    "  dkim keygen [-b bits] [-o file] [-s selector] "
@@ -70,24 +69,26 @@ mailctl_conf(void)
 
 /*
  * A password from the terminal without echo, or one line of standard
- * input when it is not a terminal (scripts).  0 or -1.
+ * input when it is not a terminal (scripts).  0 or -1 (none, too long).
  */
-static int
-read_password(char *buf, size_t len)
+int
+mailctl_read_password(const char *prompt, char *buf, size_t len)
 {
 	struct termios	 t, saved;
 	size_t		 n;
 	int		 tty = isatty(STDIN_FILENO), r = -1;
 
+	buf[0] = '\0';
 	if (tty) {
-		fprintf(stderr, "Password: ");
-		fflush(stderr);
 		if (tcgetattr(STDIN_FILENO, &saved) == -1)
 			return -1;
 		t = saved;
 		t.c_lflag &= ~ECHO;
 		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == -1)
 			return -1;
+		/* After the flush, or an answer typed at once is lost. */
+		fprintf(stderr, "%s", prompt);
+		fflush(stderr);
 	}
 	if (fgets(buf, len, stdin) != NULL) {
 		n = strcspn(buf, "\r\n");
@@ -227,7 +228,7 @@ encrypt(int argc, char **argv)
 			fprintf(stderr, "mailctl: password too long\n");
 			return MAILCTL_FAIL;
 		}
-	} else if (read_password(pw, sizeof(pw)) == -1 ||
+	} else if (mailctl_read_password("Password: ", pw, sizeof(pw)) == -1 ||
 	    strlen(pw) > PASSWD_MAX) {
 		fprintf(stderr, "mailctl: cannot read the password\n");
 		return MAILCTL_FAIL;
@@ -402,5 +403,9 @@ main(int argc, char *argv[])
 			mailctl_usage();
 		return dkim_keygen(argc - 1, argv + 1);
 	}
+	if (strcmp(argv[0], "user") == 0)
+		return mailctl_user(argc, argv);
+	if (strcmp(argv[0], "alias") == 0)
+		return mailctl_alias(argc, argv);
 	return daemon_cmd(argc, argv);
 }
