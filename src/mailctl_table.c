@@ -54,6 +54,7 @@ struct tline {
 
 enum edit { EDIT_ADD, EDIT_SET, EDIT_DEL };
 
+static int	 user_state_ok(int, int, const char *, const char *);
 static int	 user_set(const char *, const char *, int);
 static int	 user_del(const char *);
 static int	 user_list(const char *);
@@ -736,6 +737,22 @@ reload(void)
  * and, unless it is there, the "user@domain vmail" line of the virtual
  * table of its domain), or a new hash for one.
  */
+/* add wants no such user yet, passwd and del want one. */
+static int
+user_state_ok(int add, int found, const char *key, const char *path)
+{
+	if (add && found == 1) {
+		fprintf(stderr, "mailctl: %s already exists in %s\n", key,
+		    path);
+		return -1;
+	}
+	if (!add && found != 1) {
+		fprintf(stderr, "mailctl: no user %s in %s\n", key, path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 user_set(const char *arg, const char *harg, int add)
 {
@@ -772,15 +789,8 @@ user_set(const char *arg, const char *harg, int add)
 		goto done;
 	f = table_lookup(&pf.t, key, NULL);
 	tfile_close(&pf);
-	if (add && f == 1) {
-		fprintf(stderr, "mailctl: %s already exists in %s\n", key,
-		    pt->path);
+	if (user_state_ok(add, f, key, pt->path) == -1)
 		goto done;
-	}
-	if (!add && f != 1) {
-		fprintf(stderr, "mailctl: no user %s in %s\n", key, pt->path);
-		goto done;
-	}
 	if (harg != NULL ? arg_hash(harg, hash, sizeof(hash)) == -1 :
 	    new_hash(hash, sizeof(hash)) == -1)
 		goto done;
@@ -795,15 +805,8 @@ user_set(const char *arg, const char *harg, int add)
 		goto done;
 	}
 	f = table_lookup(&pf.t, key, &val);
-	if (add && f == 1) {
-		fprintf(stderr, "mailctl: %s already exists in %s\n", key,
-		    pt->path);
+	if (user_state_ok(add, f, key, pt->path) == -1)
 		goto done;
-	}
-	if (!add && f != 1) {
-		fprintf(stderr, "mailctl: no user %s in %s\n", key, pt->path);
-		goto done;
-	}
 	if (add) {
 		if (table_lookup(&vf.t, key, &val) == 1) {
 			if (!is_mailbox(val)) {

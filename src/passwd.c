@@ -330,34 +330,25 @@ passwd_verify(const char *hash, const char *password, size_t passlen)
 	enum passwd_scheme	 want;
 	const char		*h;
 	unsigned long		 rounds;
-	int			 cost;
+	int			 cost, badpw;
 
 	passwd_sodium_init();
 	if (hash == NULL || strnlen(hash, PASSWD_HASH_MAX) >= PASSWD_HASH_MAX)
 		return -1;
 	if ((h = strip_dovecot(hash, &want)) == NULL)
 		return -1;
+	/* A malformed hash is -1 whatever the password: checked first. */
+	badpw = password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
+	    memchr(password, '\0', passlen) != NULL;
 	if ((want == SCHEME_BAD || want == SCHEME_BCRYPT) &&
-	    bcrypt_parse(h, &cost) == 0) {
-		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
-		    memchr(password, '\0', passlen) != NULL)
-			return 0;
-		return verify_crypt(h, password, passlen, 1);
-	}
+	    bcrypt_parse(h, &cost) == 0)
+		return badpw ? 0 : verify_crypt(h, password, passlen, 1);
 	if ((want == SCHEME_BAD || want == SCHEME_SHACRYPT) &&
-	    shacrypt_parse(h, &rounds) == 0) {
-		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
-		    memchr(password, '\0', passlen) != NULL)
-			return 0;
-		return verify_crypt(h, password, passlen, 0);
-	}
+	    shacrypt_parse(h, &rounds) == 0)
+		return badpw ? 0 : verify_crypt(h, password, passlen, 0);
 	if ((want == SCHEME_BAD || want == SCHEME_ARGON2) &&
-	    argon2_parse(h, &ap) == 0) {
-		if (password == NULL || passlen == 0 || passlen > PASSWD_MAX ||
-		    memchr(password, '\0', passlen) != NULL)
-			return 0;
-		return verify_argon2(h, password, passlen);
-	}
+	    argon2_parse(h, &ap) == 0)
+		return badpw ? 0 : verify_argon2(h, password, passlen);
 	return -1;
 }
 
