@@ -69,6 +69,11 @@ int	mailbox_name_to_dir(const char *, int, char *, size_t,
 	    const char **);
 /* Directory entry of the Maildir -> canonical UTF-8 name. */
 int	mailbox_dir_to_name(const char *, char *, size_t);
+/*
+ * Dovecot's "subscriptions" file -> canonical names, one a line (NULL
+ * and *outlen 0 when none is valid).  Malloc'd.
+ */
+char	*mailbox_dovecot_subs(const char *, size_t, size_t *);
 
 /*
  * LIST: feed the entry names of the user's Maildir (the caller reads

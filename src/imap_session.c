@@ -1731,23 +1731,41 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 /* -- subscriptions: one canonical name a line in maild-subscriptions -- */
 
 #define SUBS_FILE	"maild-subscriptions"
+#define DOVECOT_SUBS_FILE "subscriptions"
 #define SUBS_MAX	(1024 * 1024)
 
 static char *
 subs_read(struct imap_session *s, size_t *lenp)
 {
-	char	 path[PATH_MAX], *buf;
+	char	 path[PATH_MAX], *buf, *subs;
+	size_t	 len;
 	int	 fd;
 
 	*lenp = 0;
 	if (snprintf(path, sizeof(path), "%s/%s", s->home, SUBS_FILE) >=
 	    (int)sizeof(path))
 		return NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) != -1) {
+		buf = read_fd(fd, SUBS_MAX, lenp);
+		close(fd);
+		return buf;
+	}
+	/*
+	 * None yet: a Maildir Dovecot served has its own list, which is
+	 * read (and written as ours at the first change), so clients keep
+	 * showing the folders their user subscribed to.
+	 */
+	if (errno != ENOENT || snprintf(path, sizeof(path), "%s/%s", s->home,
+	    DOVECOT_SUBS_FILE) >= (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW)) == -1)
 		return NULL;
-	buf = read_fd(fd, SUBS_MAX, lenp);
+	buf = read_fd(fd, SUBS_MAX, &len);
 	close(fd);
-	return buf;
+	if (buf == NULL)
+		return NULL;
+	subs = mailbox_dovecot_subs(buf, len, lenp);
+	free(buf);
+	return subs;
 }
 
 /* 1 if name is a line of the subscriptions text. */

@@ -692,3 +692,53 @@ mailbox_special_use(const char *name)
 			return mailbox_specials[i].attr;
 	return NULL;
 }
+
+/*
+ * Dovecot's "subscriptions" file of a Maildir: "V\t2", an empty line,
+ * then one name a line in modified UTF-7 with a tab between components
+ * (version 2), or, without that header, names with Dovecot's Maildir++
+ * separator "." (version 1).  Lines that are not valid names, or that
+ * hold a "/" (which would change their hierarchy here), are skipped.
+ */
+char *
+mailbox_dovecot_subs(const char *buf, size_t len, size_t *outlen)
+{
+	char		 line[MAILBOX_WIRE_MAX + 1], name[MAILBOX_NAME_MAX + 1];
+	char		*out = NULL, *p;
+	const char	*b = buf, *e, *end = buf + len;
+	size_t		 n, olen = 0, cap = 0, i;
+	char		 sep = '.';
+
+	if (len >= 4 && memcmp(buf, "V\t2\n", 4) == 0) {
+		sep = '\t';
+		b += 4;
+	}
+	for (; b < end; b = e + 1) {
+		if ((e = memchr(b, '\n', end - b)) == NULL)
+			e = end;
+		n = e - b;
+		if (n == 0 || n >= sizeof(line) || memchr(b, '/', n) != NULL ||
+		    memchr(b, '\0', n) != NULL)
+			continue;
+		memcpy(line, b, n);
+		line[n] = '\0';
+		for (i = 0; i < n; i++)
+			if (line[i] == sep)
+				line[i] = MAILBOX_SEP;
+		if (mailbox_name_canon(line, 0, name, sizeof(name), NULL) == -1)
+			continue;
+		n = strlen(name);
+		if (olen + n + 2 > cap) {
+			cap = (olen + n + 2) * 2;
+			if ((p = realloc(out, cap)) == NULL)
+				fatal("realloc");
+			out = p;
+		}
+		memcpy(out + olen, name, n);
+		olen += n;
+		out[olen++] = '\n';
+		out[olen] = '\0';
+	}
+	*outlen = olen;
+	return out;
+}

@@ -125,6 +125,23 @@ def main():
 
     r = c.command('LIST "" "*"')
     t.ok("Lists" in t.list_responses(r.untagged), "LIST shows Lists")
+    # Dovecot's subscriptions file ("V\t2" format) is kept: maild's own
+    # list starts from it (plus the special-use folders it creates).
+    specials = ["Archive", "Drafts", "Junk", "Sent", "Trash"]
+    r = c.command('LSUB "" "*"')
+    t.is_(sorted(t.list_responses(r.untagged, "LSUB")),
+          sorted(["INBOX", "Lists"] + specials),
+          "LSUB: the folders subscribed under Dovecot, and the new ones")
+    r = c.command('LIST (SUBSCRIBED) "" "*"')
+    t.is_(sorted(t.list_responses(r.untagged)),
+          sorted(["INBOX", "Lists"] + specials), "LIST (SUBSCRIBED): the same")
+    t.is_(c.command('SUBSCRIBE "Lists/Old"').status, "OK", "SUBSCRIBE")
+    t.is_(c.command('UNSUBSCRIBE "Junk"').status, "OK", "UNSUBSCRIBE")
+    with open(os.path.join(box, "maild-subscriptions")) as fh:
+        t.is_(sorted(fh.read().split("\n")),
+              sorted(["", "INBOX", "Lists", "Lists/Old", "Archive", "Drafts",
+                      "Sent", "Trash"]),
+              "maild-subscriptions: Dovecot's, the changes, the specials")
     r = c.select("Lists")
     t.ok(r.find(rb"^\* OK \[UIDVALIDITY 1700000456\]"),
          "Lists: its own UIDVALIDITY")

@@ -402,10 +402,41 @@ test_special(void)
 	is_str(to_dir("Trash", 0), ".Trash", "Trash directory");
 }
 
+static void
+subs_is(const char *in, const char *want, const char *name)
+{
+	char	*out;
+	size_t	 len;
+
+	out = mailbox_dovecot_subs(in, strlen(in), &len);
+	ok(strcmp(out != NULL ? out : "", want) == 0 &&
+	    len == strlen(want), "dovecot subscriptions: %s", name);
+	free(out);
+}
+
+static void
+test_dovecot_subs(void)
+{
+	subs_is("V\t2\n\nLists\tfoo\nArchive\nCaf&AOk-\nINBOX\n",
+	    "Lists/foo\nArchive\nCaf\xc3\xa9\nINBOX\n", "version 2, as "
+	    "Dovecot 2.3 writes it");
+	subs_is("Lists.foo\nSent\n", "Lists/foo\nSent\n",
+	    "version 1: \".\" between components");
+	subs_is("V\t2\n\ninbox\nv1.2\n", "INBOX\nv1.2\n",
+	    "inbox in capitals; a dot inside a version 2 name");
+	subs_is("V\t2\n\na/b\n..\n\tx\nx\t\nCaf&AOk\n*\nok\n", "ok\n",
+	    "slashes, empty components, bad UTF-7, wildcards skipped");
+	subs_is("V\t2\n\nA\r\nB", "B\n", "CR refused, last line without "
+	    "a newline");
+	subs_is("", "", "empty file");
+	subs_is("V\t2\n\n", "", "header only");
+}
+
 int
 main(void)
 {
 	log_init(1, 0);
+	test_dovecot_subs();
 	test_mutf7();
 	test_refused_encodings();
 	test_mapping();
