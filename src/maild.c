@@ -255,7 +255,8 @@ bind_listeners(struct maild_conf *c)
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 			fatal("fcntl");
 		if (listen(fd, SOMAXCONN) == -1)
-			fatal("listen");
+			fatal("%s:%d: listen on port %d", c->path, l->line,
+			    l->port);
 		l->fd = fd;
 	}
 }

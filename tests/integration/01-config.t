@@ -131,6 +131,24 @@ def main():
     start_should_fail(m, "an other-writable table file")
     os.chmod(m.virtuals_file, 0o644)
 
+    # -- listeners that pass -n but cannot all listen (on Linux a wildcard
+    # and a specific address on one port): the error names file:line.
+    port = t.test_port(5)
+    for first, second in (("*", m.addr), (m.addr, "*")):
+        m.extra = "listen on %s port %d\nlisten on %s port %d" % (
+            first, port, second, port)
+        m.write_files()
+        if not sys.platform.startswith("linux"):
+            break
+        out = start_should_fail(m, "%s, then %s on one port" % (first,
+                                                                 second))
+        n = len(m.config_text().splitlines())
+        t.like(out, r"mail\.conf:(%d|%d): listen on port %d: Address "
+               r"already in use" % (n - 1, n, port),
+               "the error names file:line, the port and the reason")
+    m.extra = ""
+    m.write_files()
+
     # -- and with the modes fixed it starts and stops
     m.start()
     t.ok(m.running(), "starts with the modes fixed")
