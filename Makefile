@@ -44,7 +44,8 @@ MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
 		src/control.o src/imap.o src/imap_session.o \
 		src/relay.o src/relay_session.o $(LIB_OBJS)
-MAILCTL_OBJS =	src/mailctl.o src/mailctl_table.o $(LIB_OBJS)
+MAILCTL_OBJS =	src/mailctl.o src/mailctl_table.o src/mailctl_dns.o \
+		src/mailctl_dnscheck.o $(LIB_OBJS)
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
 		tests/unit/test_expand tests/unit/test_envelope \
@@ -62,7 +63,8 @@ HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/dns.h include/dkim.h include/queue.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
 		include/mflags.h include/passwd.h include/search.h \
-		include/relay.h include/smtp_reply.h include/mailctl.h
+		include/relay.h include/smtp_reply.h include/mailctl.h \
+		include/mailctl_dns.h
 
 all: maild mailctl
 

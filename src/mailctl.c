@@ -53,7 +53,7 @@ mailctl_usage(void)
 	    "list [domain]\n"
 	    "  dkim keygen [-b bits] [-o file] [-s selector] "
 	    "[-t rsa | ed25519] domain\n"
-	    "  dns [check] [domain]\n");
+	    "  dns [check] [-a address] [domain]\n");
 	exit(MAILCTL_USAGE);
 }
 
@@ -192,7 +192,7 @@ dkim_keygen(int argc, char **argv)
 	EVP_PKEY_free(pkey);
 	txt = dkim_key_txt(k);
 	dkim_key_free(k);
-	printf("# mail.conf: dkim %s selector %s key \"%s\"\n", dom, sel,
+	printf("; mail.conf: dkim %s selector %s key \"%s\"\n", dom, sel,
 	    out);
 	printf("%s._domainkey.%s. IN TXT (", sel, dom);
 	for (i = 0, n = strlen(txt); i < n; i += 255)
@@ -403,6 +403,8 @@ main(int argc, char *argv[])
 			mailctl_usage();
 		return dkim_keygen(argc - 1, argv + 1);
 	}
+	if (strcmp(argv[0], "dns") == 0)
+		return mailctl_dns(argc, argv);
 	if (strcmp(argv[0], "user") == 0)
 		return mailctl_user(argc, argv);
 	if (strcmp(argv[0], "alias") == 0)

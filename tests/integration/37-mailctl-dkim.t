@@ -39,7 +39,7 @@ def main():
         t.is_(rc, 0, "keygen %s exits 0" % typ)
         st = os.stat(key)
         t.is_(stat.S_IMODE(st.st_mode), 0o600, "%s key mode 0600" % typ)
-        line = re.search(r"^# mail\.conf: (dkim .*)$", out, re.M)
+        line = re.search(r"^; mail\.conf: (dkim .*)$", out, re.M)
         txt = re.search(r"^(\S+)\. IN TXT \((.*)\)$", out, re.M)
         t.ok(line and txt, "%s: mail.conf line and TXT record" % typ)
         if not (line and txt):

@@ -1,0 +1,55 @@
+/*
+ * mailctl dns: what the record printer (mailctl_dns.c) and the checker
+ * (mailctl_dnscheck.c) share.
+ */
+#ifndef MAILD_MAILCTL_DNS_H
+#define MAILD_MAILCTL_DNS_H
+
+#include <netinet/in.h>
+
+#include "dns.h"
+#include "maild.h"
+
+#define MAX_ADDRS	16	/* addresses of the mail host */
+#define MAX_NAMES	8	/* MX or PTR names looked at */
+#define MAX_TXT		16	/* TXT records of one name kept */
+#define TXT_MAX		4096	/* bytes of one TXT record */
+#define SHOW_MAX	160	/* bytes of a DNS string shown in a report */
+
+struct ip {
+	int		 af;
+	unsigned char	 a[16];
+	char		 text[INET6_ADDRSTRLEN];
+};
+
+struct dom {
+	char		 name[DOMAIN_MAX + 1];
+	int		 receives;	/* a match rule: MX, SPF, DMARC */
+};
+
+struct ctx {
+	struct maild_conf *conf;
+	char		 host[DNS_NAME_MAX + 1];	/* conf->hostname */
+	struct dom	*doms;
+	size_t		 ndoms;
+	struct ip	 want[MAX_ADDRS];	/* -a, or the listeners */
+	size_t		 nwant;
+	struct ip	 addrs[MAX_ADDRS];	/* want and DNS: PTR checks */
+	size_t		 naddrs;
+	int		 fails;		/* records not ok */
+	int		 mx;		/* a domain receives: the host's records */
+};
+
+/* Add ip to a list of MAX_ADDRS unless it is there; is it there? */
+void	 mdns_ip_add(struct ip *, size_t *, const struct ip *);
+int	 mdns_ip_in(const struct ip *, size_t, const struct ip *);
+/* The in-addr.arpa or ip6.arpa name of an address. */
+int	 mdns_rev_name(const struct ip *, char *, size_t);
+/* A valid DNS name, lower case, without the final dot; 1 or 0. */
+int	 mdns_name_ok(const char *, char *, size_t);
+/* The DKIM TXT value of a configured key (read as root), or NULL. */
+char	*mdns_dkim_txt(const struct dkimconf *, char *, size_t);
+/* mailctl dns check: ask DNS and report; returns the exit code. */
+int	 mdns_check(struct ctx *);
+
+#endif
