@@ -22,6 +22,7 @@ enum ipc_type {
 	IMSG_CONF_PKI,		/* name, cert, key */
 	IMSG_CONF_DKIM,		/* domain, selector, key (to queue) */
 	IMSG_CONF_END,
+	IMSG_CONF_DONE,		/* children -> parent: IMSG_CONF_END applied */
 	/* smtp <-> queue */
 	IMSG_Q_CREATE,		/* reqid */
 	IMSG_Q_CREATE_OK,	/* reqid, msgid; fd: spool file */

@@ -284,7 +284,7 @@ control_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		close(ipc_get_fd(m));
 		break;
 	case IMSG_CONF_END:
-		ipc_end(m);
+		(void)proc_conf_commit(m);
 		break;
 	case IMSG_CTL_LOG:
 		proc_ctl_log(m);

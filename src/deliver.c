@@ -183,7 +183,7 @@ deliver_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		proc_ctl_log(m);
 		break;
 	case IMSG_CONF_END:
-		ipc_end(m);
+		(void)proc_conf_commit(m);
 		break;
 	case IMSG_D_DELIVER:
 		deliver_queue(m);

@@ -46,6 +46,10 @@ static char		*conf_text;
 static size_t		 conf_len;
 static int		 shutting_down;
 static time_t		 started;
+/* Reload acknowledgements still to come, and the mailctl waiting. */
+static int		 reload_acks;
+static uint64_t		 reload_waiting[16];
+static size_t		 nreload_waiting;
 int			 control_fd = -1;
 
 static void
@@ -444,8 +448,10 @@ parent_reload(void)
 	parent_send_pkis(nc);
 	parent_send_dkim(nc);
 	for (p = 1; p < PROC_COUNT; p++)
-		if (procs[p].enabled)
+		if (procs[p].enabled) {
 			proc_send(p, IMSG_CONF_END, -1, NULL, 0);
+			reload_acks++;
+		}
 	config_purge_keys(nc);
 	config_free(conf);
 	conf = nc;
@@ -475,10 +481,12 @@ parent_ctl(struct ipc_msg *m)
 		log_capture(errs, sizeof(errs));
 		v = parent_reload();
 		log_capture(NULL, 0);
-		if (v == 0)
-			proc_ctl_end(id, 1, "configuration reloaded");
-		else
+		if (v == -1)
 			proc_ctl_end(id, 0, "%s", errs);
+		else if (nreload_waiting < nitems(reload_waiting))
+			reload_waiting[nreload_waiting++] = id;
+		else
+			proc_ctl_end(id, 1, "configuration reloaded");
 	} else if (strcmp(req, "show config") == 0) {
 		if ((fp = open_memstream(&buf, &size)) == NULL)
 			fatal("open_memstream");
@@ -610,7 +618,19 @@ parent_lost(struct ipc *ipc)
 void
 parent_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
+	size_t	 i;
+
 	switch (m->type) {
+	case IMSG_CONF_DONE:
+		ipc_end(m);
+		/* Every process has it: mailctl reload can return. */
+		if (reload_acks > 0 && --reload_acks == 0) {
+			for (i = 0; i < nreload_waiting; i++)
+				proc_ctl_end(reload_waiting[i], 1,
+				    "configuration reloaded");
+			nreload_waiting = 0;
+		}
+		break;
 	case IMSG_CTL_REQ:
 		if (ipc != &peers[PROC_CONTROL])
 			fatalx("parent: control request from %s", m->peer);

@@ -310,6 +310,8 @@ int
 proc_conf_commit(struct ipc_msg *m)
 {
 	ipc_end(m);
+	/* Whatever comes next is handled with it: mailctl reload may say so. */
+	proc_send(PROC_PARENT, IMSG_CONF_DONE, -1, NULL, 0);
 	if (staging == NULL)
 		return 0;
 	config_free(conf);
