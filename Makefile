@@ -1,5 +1,5 @@
 # maild - POSIX make (GNU make and OpenBSD make).
-#   make            build maild and mailctl
+#   make            build maild, mailctl and maild-sendmail
 #   make check      build and run every test under prove
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make demo       run maild unprivileged on 127.0.0.1 high ports
@@ -39,11 +39,12 @@ LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/spool.o src/maildir.o src/util.o src/imap_parser.o \
 		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o \
 		src/passwd.o src/search.o src/imap_fetch.o src/imap_mbox.o src/sasl.o src/dsn.o src/dns.o src/dkim.o \
-		src/smtp_reply.o
+		src/smtp_reply.o src/enqueue.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
 		src/control.o src/imap.o src/imap_session.o \
-		src/relay.o src/relay_session.o $(LIB_OBJS)
+		src/relay.o src/relay_session.o src/offline.o $(LIB_OBJS)
+SENDMAIL_OBJS =	src/sendmail.o $(LIB_OBJS)
 MAILCTL_OBJS =	src/mailctl.o src/mailctl_table.o src/mailctl_dns.o \
 		src/mailctl_dnscheck.o $(LIB_OBJS)
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
@@ -56,17 +57,18 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_search tests/unit/test_util \
 		tests/unit/test_imap_fetch tests/unit/test_imap_mbox \
 		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
-		tests/unit/test_dns tests/unit/test_smtp_reply
+		tests/unit/test_dns tests/unit/test_smtp_reply \
+		tests/unit/test_enqueue
 HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/ipc.h include/io.h include/proc.h include/server.h \
 		include/imap.h include/sasl.h include/dsn.h \
 		include/dns.h include/dkim.h include/queue.h include/imap_parser.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
 		include/mflags.h include/passwd.h include/search.h \
-		include/relay.h include/smtp_reply.h include/mailctl.h \
+		include/relay.h include/smtp_reply.h include/mailctl.h include/offline.h include/enqueue.h \
 		include/mailctl_dns.h
 
-all: maild mailctl
+all: maild mailctl maild-sendmail
 
 maild: $(MAILD_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MAILD_OBJS) $(LIBS)
@@ -74,11 +76,14 @@ maild: $(MAILD_OBJS)
 mailctl: $(MAILCTL_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MAILCTL_OBJS) $(LIBS)
 
+maild-sendmail: $(SENDMAIL_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SENDMAIL_OBJS) $(LIBS)
+
 .SUFFIXES: .c .o
 .c.o:
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(MAILD_OBJS) $(MAILCTL_OBJS): $(HEADERS)
+$(MAILD_OBJS) $(MAILCTL_OBJS) $(SENDMAIL_OBJS): $(HEADERS)
 
 tests/unit/test_address: tests/unit/test_address.c
 tests/unit/test_smtp_parse: tests/unit/test_smtp_parse.c
@@ -103,6 +108,7 @@ tests/unit/test_dsn: tests/unit/test_dsn.c
 tests/unit/test_dkim: tests/unit/test_dkim.c
 tests/unit/test_dns: tests/unit/test_dns.c
 tests/unit/test_smtp_reply: tests/unit/test_smtp_reply.c
+tests/unit/test_enqueue: tests/unit/test_enqueue.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)
@@ -135,10 +141,12 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)/etc
 	install -m 0555 maild $(DESTDIR)$(BINDIR)/maild
 	install -m 0555 mailctl $(DESTDIR)$(BINDIR)/mailctl
+	install -m 0555 maild-sendmail $(DESTDIR)$(BINDIR)/maild-sendmail
 	install -m 0555 scripts/maild-import-opensmtpd \
 	    $(DESTDIR)$(BINDIR)/maild-import-opensmtpd
 	install -m 0444 man/maild.8 man/mailctl.8 \
-	    man/maild-import-opensmtpd.8 $(DESTDIR)$(MANDIR)/man8/
+	    man/maild-import-opensmtpd.8 man/maild-sendmail.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0444 man/mail.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0444 etc/mail.conf $(DESTDIR)$(EXAMPLEDIR)/mail.conf
 	@if [ -e $(DESTDIR)/etc/mail.conf ]; then \
@@ -170,9 +178,9 @@ install: all
 
 lint:
 	mandoc -Tlint -Wwarning man/maild.8 man/mail.conf.5 man/mailctl.8 \
-	    man/maild-import-opensmtpd.8
+	    man/maild-import-opensmtpd.8 man/maild-sendmail.8
 
 clean:
-	rm -f maild mailctl src/*.o $(UNIT_TESTS)
+	rm -f maild mailctl maild-sendmail src/*.o $(UNIT_TESTS)
 
 .PHONY: all check unit valgrind demo install lint clean

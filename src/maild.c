@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "offline.h"
 #include "proc.h"
 
 static void	usage(void) __attribute__((__noreturn__));
@@ -109,7 +110,8 @@ main(int argc, char *argv[])
 		lookup_user(conf->user, &uid, &gid);
 		lookup_user(conf->vmail_user, &vuid, &vgid);
 		make_dir(MAILD_EMPTY, 0, 0, 0755);
-		make_dir(conf->spool, uid, gid, 0700);
+		/* 0711: users reach the offline directory, nothing else. */
+		make_dir(conf->spool, uid, gid, 0711);
 		make_dir(conf->vmail_root, vuid, vgid, 0700);
 	} else {
 		log_warnx("running without privileges: no chroot, no "
@@ -173,6 +175,7 @@ main(int argc, char *argv[])
 
 	parent_send_tables(conf);
 	proc_send(PROC_LOOKUP, IMSG_CONF_END, -1, NULL, 0);
+	offline_init(fg, verbose);
 	log_info("maild %s starting", MAILD_VERSION);
 	started = time(NULL);
 	event_dispatch();
@@ -458,6 +461,7 @@ parent_reload(void)
 	free(conf_text);
 	conf_text = text;
 	conf_len = len;
+	offline_scan();
 	return 0;
 }
 
@@ -528,6 +532,7 @@ parent_shutdown(int status)
 	pid_t		 pid;
 
 	shutting_down = 1;
+	offline_stop();
 	/* A child exits when its channel to us closes. */
 	for (p = 1; p < PROC_COUNT; p++)
 		if (peers[p].rbuf != NULL)
@@ -571,6 +576,8 @@ parent_sig(int sig, short ev, void *arg)
 		break;
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (offline_reaped(pid, status))
+				continue;
 			for (p = 1; p < PROC_COUNT; p++)
 				if (procs[p].pid == pid)
 					parent_child_died(p, status);

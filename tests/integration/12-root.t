@@ -82,7 +82,11 @@ def main():
     # Directories the daemon prepared for its users.
     sp = os.stat(m.spool)
     t.is_(sp.st_uid, maild_pw.pw_uid, "spool owned by _maild")
-    t.is_(stat.S_IMODE(sp.st_mode) & 0o077, 0, "spool not open to others")
+    t.is_(stat.S_IMODE(sp.st_mode) & 0o066, 0, "spool not readable or "
+          "writable by others (0711: they only reach offline/)")
+    for sub in ("incoming", "queue", "corrupt"):
+        st = os.stat(os.path.join(m.spool, sub))
+        t.is_(stat.S_IMODE(st.st_mode), 0o700, "spool/%s: 0700" % sub)
     vm = os.stat(m.vmail)
     t.is_(vm.st_uid, vmail_pw.pw_uid, "vmail root owned by vmail")
     try:

@@ -87,9 +87,11 @@ def expected_tree(prefix, me, service, users_exist):
         p + "/sbin/maild": 0o555,
         p + "/sbin/mailctl": 0o555,
         p + "/sbin/maild-import-opensmtpd": 0o555,
+        p + "/sbin/maild-sendmail": 0o555,
         p + "/man/man8/maild.8": 0o444,
         p + "/man/man8/mailctl.8": 0o444,
         p + "/man/man8/maild-import-opensmtpd.8": 0o444,
+        p + "/man/man8/maild-sendmail.8": 0o444,
         p + "/man/man5/mail.conf.5": 0o444,
         p + "/share/examples/maild/mail.conf": 0o444,
         "etc/mail.conf": 0o644,
@@ -102,7 +104,8 @@ def expected_tree(prefix, me, service, users_exist):
         parents(f)
         exp[f] = ("f", mode, me)
     for d, mode, owner in (("var/empty", 0o755, me),
-                           ("var/spool/maild", 0o700, spool_owner),
+                           ("var/spool/maild", 0o711, spool_owner),
+                           ("var/spool/maild/offline", 0o1777, me),
                            ("var/vmail", 0o700, vmail_owner),
                            ("etc/mail", 0o755, me),
                            ("etc/mail/dkim", 0o700, me)):
@@ -344,8 +347,8 @@ def inside(work):
             except (OSError, KeyError) as e:
                 out[p] = str(e)
         return out
-    dirs = ["/var/empty", "/var/spool/maild", "/var/vmail", "/etc/mail",
-            "/etc/mail/dkim"]
+    dirs = ["/var/empty", "/var/spool/maild", "/var/spool/maild/offline",
+            "/var/vmail", "/etc/mail", "/etc/mail/dkim"]
     try:
         subprocess.run(["mount", "--bind", os.path.join(work, "etc"),
                         "/etc"], check=True)
@@ -562,13 +565,15 @@ def check_namespace(work):
 
     def dir_ok(facts, name):
         exp = {"/var/empty": ["root", 0, 0o755],
-               "/var/spool/maild": ["_maild", uid["_maild"][1], 0o700],
+               "/var/spool/maild": ["_maild", uid["_maild"][1], 0o711],
+               "/var/spool/maild/offline": ["root", 0, 0o1777],
                "/var/vmail": ["vmail", uid["vmail"][1], 0o700],
                "/etc/mail": ["root", 0, 0o755],
                "/etc/mail/dkim": ["root", 0, 0o700]}
         good = all(facts.get(k) == v for k, v in exp.items())
         t.ok(good, name) or t.diag(json.dumps(facts, indent=1))
-    dir_ok(R.get("dirs", {}), "directories: /var/spool/maild _maild 0700, "
+    dir_ok(R.get("dirs", {}), "directories: /var/spool/maild _maild 0711 "
+           "with offline/ root 1777, "
            "/var/vmail vmail 0700, /var/empty, /etc/mail 0755, "
            "/etc/mail/dkim 0700")
     rc, out, same = R.get("again", [None, "", False])
