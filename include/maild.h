@@ -77,6 +77,9 @@ int	addr_valid_domain(const char *, int);
 /* "user@domain", or "" for the null address; -1 if it does not fit. */
 int	addr_to_text(const struct mailaddr *, char *, size_t);
 int	addr_is_null(const struct mailaddr *);
+struct sockaddr_storage;
+/* 127.0.0.0/8 or ::1: a client (or listener) on this machine. */
+int	addr_sa_loopback(const struct sockaddr_storage *);
 void	str_lower(char *);
 /*
  * 1 if s may be used as one path component: not empty, not "." or "..",

@@ -81,7 +81,6 @@ static int	 conn_data(struct enq_conn *, const struct enq_msg *);
 static void	 conn_close(struct enq_conn *, int);
 static int	 has_8bit(const char *, size_t);
 static int	 addr_8bit(const struct enq_msg *);
-static int	 is_loopback(const struct sockaddr_storage *);
 static void	 target_text(const struct sockaddr_storage *, char *, size_t);
 static int	 offline_line(const char **, const char *, char *, size_t);
 static int	 offline_addr(const char *, char *, size_t);
@@ -89,19 +88,6 @@ static char	*offline_header(const struct enq_msg *, size_t *, char *,
 		    size_t);
 
 /* -- where to submit -- */
-
-static int
-is_loopback(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in	*sin = (const void *)ss;
-	const struct sockaddr_in6	*sin6 = (const void *)ss;
-
-	if (ss->ss_family == AF_INET)
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	if (ss->ss_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-	return 0;
-}
 
 /*
  * Listeners that ask for AUTH refuse MAIL without it: a local program
@@ -137,7 +123,7 @@ enqueue_target(const struct maild_conf *conf, struct sockaddr_storage *ss,
 			sin6->sin6_port = htons((uint16_t)l->port);
 			*sslen = sizeof(*sin6);
 		}
-		if (is_loopback(ss))
+		if (addr_sa_loopback(ss))
 			return 0;
 	}
 	memset(ss, 0, sizeof(*ss));

@@ -163,39 +163,12 @@ conf_load(const char *path, int given)
 static struct maild_conf *
 conf_defaults(void)
 {
+	static const char	 text[] = "listen on 127.0.0.1 port 25\n";
 	struct maild_conf	*c;
-	struct listener		*l;
-	struct sockaddr_in	*sin;
-	char			 host[HOST_NAME_MAX + 1];
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (l = calloc(1, sizeof(*l))) == NULL)
-		fatal("calloc");
-	TAILQ_INIT(&c->pkis);
-	TAILQ_INIT(&c->dkims);
-	TAILQ_INIT(&c->tables);
-	TAILQ_INIT(&c->listeners);
-	TAILQ_INIT(&c->actions);
-	TAILQ_INIT(&c->rules);
-	memset(host, 0, sizeof(host));
-	if (gethostname(host, sizeof(host) - 1) == -1 ||
-	    !addr_valid_domain(host, 0))
-		(void)strlcpy(host, "localhost", sizeof(host));
-	(void)strlcpy(c->hostname, host, sizeof(c->hostname));
-	(void)strlcpy(c->spool, MAILD_SPOOL, sizeof(c->spool));
-	(void)strlcpy(c->socket, MAILD_SOCKET, sizeof(c->socket));
-	(void)strlcpy(c->path, "the defaults", sizeof(c->path));
-	c->max_msg_size = DEFAULT_MAX_MSG_SIZE;
-	c->max_rcpt = DEFAULT_MAX_RCPT;
-	sin = (struct sockaddr_in *)&l->ss;
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin->sin_port = htons(25);
-	l->sslen = sizeof(*sin);
-	l->port = 25;
-	l->proto = PROTO_SMTP;
-	l->fd = -1;
-	TAILQ_INSERT_TAIL(&c->listeners, l, entry);
+	if ((c = config_parse_buf("the defaults", text, sizeof(text) - 1,
+	    CONF_NOFILES)) == NULL)
+		fatalx("the default configuration does not parse");
 	return c;
 }
 

@@ -194,19 +194,6 @@ smtp_find(uint64_t id)
 	return NULL;
 }
 
-static int
-addr_is_loopback(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in	*sin = (const void *)ss;
-	const struct sockaddr_in6	*sin6 = (const void *)ss;
-
-	if (ss->ss_family == AF_INET)
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	if (ss->ss_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-	return 0;
-}
-
 void
 smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage *ss)
 {
@@ -240,7 +227,7 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 		strlcpy(buf, "unknown", sizeof(buf));
 	snprintf(s->src, sizeof(s->src), "%s%s",
 	    ss->ss_family == AF_INET6 ? "IPv6:" : "", buf);
-	if (addr_is_loopback(ss))
+	if (addr_sa_loopback(ss))
 		s->flags |= F_LOCAL;
 	s->io = io_new(fd, SMTP_LINE_MAX, smtp_io, s);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
