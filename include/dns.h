@@ -95,6 +95,12 @@ void	dns_fcrdns(const struct sockaddr_storage *, dns_fcrdns_cb, void *);
 void	dns_txt(const char *, dns_txt_cb, void *);
 
 /* Text for logs and replies. */
+/*
+ * A host name, ours or from an answer: letters, digits, '-', '_'; labels
+ * of 1 to 63; at most DNS_NAME_MAX without the final dot.  Copied to out
+ * lowercased, without the final dot.  1 valid, 0 not.
+ */
+int	dns_name_valid(const char *, char *, size_t);
 const char	*dns_strstatus(enum dns_status);
 const char	*dns_strfcrdns(enum dns_fcrdns);
 

@@ -45,8 +45,6 @@ void	 mdns_ip_add(struct ip *, size_t *, const struct ip *);
 int	 mdns_ip_in(const struct ip *, size_t, const struct ip *);
 /* The in-addr.arpa or ip6.arpa name of an address. */
 int	 mdns_rev_name(const struct ip *, char *, size_t);
-/* A valid DNS name, lower case, without the final dot; 1 or 0. */
-int	 mdns_name_ok(const char *, char *, size_t);
 /* The DKIM TXT value of a configured key (read as root), or NULL. */
 char	*mdns_dkim_txt(const struct dkimconf *, char *, size_t);
 /* mailctl dns check: ask DNS and report; returns the exit code. */

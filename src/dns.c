@@ -129,7 +129,6 @@ static void	 req_deliver(struct dns_req *);
 static void	 req_free(struct dns_req *);
 static int	 temporary(int);
 static int	 unusable(const char *, int);
-static int	 name_valid(const char *, char *, size_t);
 static int	 parse_a(ARES_ABUF *, int, struct in_addr *, size_t, size_t *);
 static int	 parse_aaaa(ARES_ABUF *, int, struct in6_addr *, size_t,
 		    size_t *);
@@ -269,7 +268,7 @@ dns_mx(const char *domain, dns_mx_cb cb, void *arg)
 		return;
 	}
 	if (domain == NULL ||
-	    !name_valid(domain, req->name, sizeof(req->name))) {
+	    !dns_name_valid(domain, req->name, sizeof(req->name))) {
 		log_debug("dns: MX: invalid domain name");
 		req_release(req);
 		return;
@@ -293,7 +292,7 @@ dns_host(const char *name, dns_mx_cb cb, void *arg)
 		req_release(req);
 		return;
 	}
-	if (name == NULL || !name_valid(name, req->name, sizeof(req->name))) {
+	if (name == NULL || !dns_name_valid(name, req->name, sizeof(req->name))) {
 		log_debug("dns: host: invalid name");
 		req_release(req);
 		return;
@@ -373,7 +372,7 @@ dns_txt(const char *name, dns_txt_cb cb, void *arg)
 		req_release(req);
 		return;
 	}
-	if (name == NULL || !name_valid(name, req->name, sizeof(req->name))) {
+	if (name == NULL || !dns_name_valid(name, req->name, sizeof(req->name))) {
 		log_debug("dns: TXT: invalid name");
 		req_release(req);
 		return;
@@ -678,7 +677,7 @@ temporary(int status)
 /*
  * An answer that came but does not parse holds bad names (c-ares 1.18
  * refuses PTR and CNAME targets that are not host names; newer ones
- * escape them and name_valid() refuses them): that is the zone's data,
+ * escape them and dns_name_valid() refuses them): that is the zone's data,
  * which asking again will not fix, so it counts as no data.  Used for
  * addresses and PTR; an unparsable MX or TXT answer stays temporary.
  */
@@ -697,8 +696,8 @@ unusable(const char *what, int status)
  * c-ares writes odd bytes as \DDD escapes, so they end up refused
  * here too.  Copies it lowercased, without the final dot.
  */
-static int
-name_valid(const char *in, char *out, size_t outsz)
+int
+dns_name_valid(const char *in, char *out, size_t outsz)
 {
 	size_t		 len, i, label = 0;
 	unsigned char	 c;
@@ -722,6 +721,8 @@ name_valid(const char *in, char *out, size_t outsz)
 		if (++label > 63)
 			return 0;
 	}
+	if (label == 0)
+		return 0;	/* "name.." */
 	for (i = 0; i < len; i++) {
 		c = in[i];
 		out[i] = (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
@@ -779,7 +780,7 @@ mx_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
 				continue;
 			if (m->host[0] == '\0' || strcmp(m->host, ".") == 0)
 				req->nullmx = 1;
-			else if (name_valid(m->host, name, sizeof(name)))
+			else if (dns_name_valid(m->host, name, sizeof(name)))
 				mx_add(req, name, m->priority);
 			else
 				nbad++;
@@ -955,7 +956,7 @@ ptr_add(struct dns_req *req, const char *name)
 
 	if (req->nptr >= DNS_MAX_PTR)
 		return;
-	if (!name_valid(name, buf, sizeof(buf))) {
+	if (!dns_name_valid(name, buf, sizeof(buf))) {
 		log_debug("dns: PTR %s: bad name skipped", req->name);
 		return;
 	}

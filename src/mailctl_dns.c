@@ -65,7 +65,7 @@ mailctl_dns(int argc, char **argv)
 	if ((r = parse_args(argc, argv, &c, &only)) != MAILCTL_OK)
 		return r;
 	c.conf = mailctl_conf();
-	if (!mdns_name_ok(c.conf->hostname, c.host, sizeof(c.host))) {
+	if (!dns_name_valid(c.conf->hostname, c.host, sizeof(c.host))) {
 		fprintf(stderr, "mailctl: hostname %s: not a DNS name\n",
 		    c.conf->hostname);
 		return MAILCTL_FAIL;
@@ -214,42 +214,6 @@ mdns_rev_name(const struct ip *ip, char *buf, size_t len)
 	return r < 0 || (size_t)r >= len ? -1 : 0;
 }
 
-/*
- * A host name, ours or from an answer: letters, digits, '-' and '_',
- * labels of 1 to 63, at most DNS_NAME_MAX; copied lowercase without
- * the final dot.  c-ares writes odd bytes as escapes: refused too.
- */
-int
-mdns_name_ok(const char *in, char *out, size_t outsz)
-{
-	size_t		 len, i, label = 0;
-	unsigned char	 ch;
-
-	len = strnlen(in, DNS_NAME_MAX + 2);
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > DNS_NAME_MAX || len >= outsz)
-		return 0;
-	for (i = 0; i < len; i++) {
-		ch = in[i];
-		if (ch == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isascii(ch) || (!isalnum(ch) && ch != '-' && ch != '_') ||
-		    ++label > 63)
-			return 0;
-	}
-	if (label == 0)
-		return 0;
-	for (i = 0; i < len; i++)
-		out[i] = tolower((unsigned char)in[i]);
-	out[len] = '\0';
-	return 1;
-}
-
 /* -- what to print or check -- */
 
 static int
@@ -270,7 +234,7 @@ dom_add(struct ctx *c, const char *name, int receives)
 	c->doms = d;
 	d = &c->doms[c->ndoms++];
 	memset(d, 0, sizeof(*d));
-	(void)strlcpy(d->name, name, sizeof(d->name));	/* mdns_name_ok() */
+	(void)strlcpy(d->name, name, sizeof(d->name));	/* dns_name_valid() */
 	d->receives = receives;
 	return 0;
 }
@@ -290,7 +254,7 @@ doms_collect(struct ctx *c, const char *only)
 	int		 recv = 0, known = 0;
 
 	if (only != NULL) {
-		if (!mdns_name_ok(only, name, sizeof(name))) {
+		if (!dns_name_valid(only, name, sizeof(name))) {
 			fprintf(stderr, "mailctl: %s: not a domain name\n",
 			    only);
 			return -1;
@@ -326,12 +290,12 @@ doms_collect(struct ctx *c, const char *only)
 		if (strncmp(r->domain, "*.", 2) == 0)
 			printf("; match ... for domain \"%s\": give each of "
 			    "its domains as argument\n", r->domain);
-		else if (mdns_name_ok(r->domain, name, sizeof(name)) &&
+		else if (dns_name_valid(r->domain, name, sizeof(name)) &&
 		    dom_add(c, name, 1) == -1)
 			return -1;
 	}
 	TAILQ_FOREACH(d, &c->conf->dkims, entry)
-		if (mdns_name_ok(d->domain, name, sizeof(name)) &&
+		if (dns_name_valid(d->domain, name, sizeof(name)) &&
 		    dom_add(c, name, 0) == -1)
 			return -1;
 	if (c->ndoms == 0) {

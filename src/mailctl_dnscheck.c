@@ -205,7 +205,7 @@ q_get(int type, const char *name)
 		fatal("calloc");
 	q->type = type;
 	q->status = ARES_ETIMEOUT;
-	(void)strlcpy(q->name, name, sizeof(q->name));	/* mdns_name_ok() */
+	(void)strlcpy(q->name, name, sizeof(q->name));	/* dns_name_valid() */
 	TAILQ_INSERT_TAIL(&queries, q, entry);
 	return q;
 }
@@ -447,7 +447,7 @@ name_add(char (*names)[DNS_NAME_MAX + 1], size_t max, size_t *n,
 		return;
 	if (mx && (s[0] == '\0' || strcmp(s, ".") == 0))
 		(void)strlcpy(name, ".", sizeof(name));
-	else if (!mdns_name_ok(s, name, sizeof(name)))
+	else if (!dns_name_valid(s, name, sizeof(name)))
 		(void)strlcpy(name, "(bad name)", sizeof(name));
 	for (i = 0; i < *n; i++)
 		if (strcmp(names[i], name) == 0)
@@ -975,7 +975,7 @@ spf_mentions(struct ctx *c, const char *dom, const char *t)
 			return 0;
 		memcpy(arg, t, len);
 		arg[len] = '\0';
-		if (!mdns_name_ok(arg, name, sizeof(name)))
+		if (!dns_name_valid(arg, name, sizeof(name)))
 			return 0;
 		/* mx:DOMAIN is mx; a:NAME lets through NAME's addresses. */
 		return strcmp(name, len == 2 ? dom : c->host) == 0;

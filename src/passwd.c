@@ -53,6 +53,8 @@ static int	 bcrypt_parse(const char *, int *);
 static int	 shacrypt_parse(const char *, unsigned long *);
 static int	 verify_argon2(const char *, const char *, size_t);
 static int	 verify_crypt(const char *, const char *, size_t, int);
+static int	 crypt_make(const char *, unsigned long, const char *, char *,
+		    size_t);
 static int	 dummy_make(const char *);
 
 static char	 dummy_hash[PASSWD_HASH_MAX];
@@ -382,35 +384,36 @@ passwd_hash_new(const char *password, size_t passlen, char *out,
 }
 
 /*
- * A bcrypt hash ($2b$, cost PASSWD_BCRYPT_COST), for tables shared with
- * OpenSMTPD or Dovecot's BLF-CRYPT.  Passwords past 72 bytes are cut by
- * bcrypt itself; refused here so nobody believes the rest counts.
+ * A new crypt(3) hash of pw: scheme "$2b$" (bcrypt, cost = log2 rounds)
+ * or, with libcrypt, "$5$" / "$6$" (SHA-crypt, cost = rounds).  0 or -1.
  */
 #ifdef __OpenBSD__
 static int
-bcrypt_new(const char *pw, char *out, size_t outlen)
+crypt_make(const char *scheme, unsigned long cost, const char *pw, char *out,
+    size_t outlen)
 {
-	char	 pref[16];
+	char	 pref[32];
 
-	(void)snprintf(pref, sizeof(pref), "bcrypt,%d", PASSWD_BCRYPT_COST);
+	if (strcmp(scheme, "$2b$") != 0)
+		return -1;	/* crypt_newhash(3) knows bcrypt only */
+	(void)snprintf(pref, sizeof(pref), "bcrypt,%lu", cost);
 	return crypt_newhash(pw, pref, out, outlen) == 0 ? 0 : -1;
 }
 #else
 static int
-bcrypt_new(const char *pw, char *out, size_t outlen)
+crypt_make(const char *scheme, unsigned long cost, const char *pw, char *out,
+    size_t outlen)
 {
 	struct crypt_data	*cd;
-	char			 salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	const char		*res;
 	int			 r = -1;
 
-	if (crypt_gensalt_rn("$2b$", PASSWD_BCRYPT_COST, NULL, 0, salt,
-	    sizeof(salt)) == NULL)
-		return -1;
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		fatal("calloc");
-	res = crypt_r(pw, salt, cd);
-	if (res != NULL && res[0] != '*' && strlcpy(out, res, outlen) < outlen)
+	if (crypt_gensalt_rn(scheme, cost, NULL, 0, cd->setting,
+	    sizeof(cd->setting)) != NULL &&
+	    (res = crypt_r(pw, cd->setting, cd)) != NULL && res[0] != '*' &&
+	    strlcpy(out, res, outlen) < outlen)
 		r = 0;
 	sodium_memzero(cd, sizeof(*cd));
 	free(cd);
@@ -418,6 +421,11 @@ bcrypt_new(const char *pw, char *out, size_t outlen)
 }
 #endif
 
+/*
+ * A bcrypt hash ($2b$, cost PASSWD_BCRYPT_COST), for tables shared with
+ * OpenSMTPD or Dovecot's BLF-CRYPT.  Passwords past 72 bytes are cut by
+ * bcrypt itself; refused here so nobody believes the rest counts.
+ */
 int
 passwd_bcrypt_new(const char *password, size_t passlen, char *out,
     size_t outlen)
@@ -430,7 +438,8 @@ passwd_bcrypt_new(const char *password, size_t passlen, char *out,
 		return -1;
 	memcpy(pw, password, passlen);
 	pw[passlen] = '\0';
-	if ((r = bcrypt_new(pw, out, outlen)) == -1 && outlen > 0)
+	if ((r = crypt_make("$2b$", PASSWD_BCRYPT_COST, pw, out, outlen)) ==
+	    -1 && outlen > 0)
 		sodium_memzero(out, outlen);
 	sodium_memzero(pw, sizeof(pw));
 	return r;
@@ -449,55 +458,19 @@ dummy_make(const char *sample)
 	unsigned long		 rounds;
 	int			 cost, r = -1;
 
-#ifdef __OpenBSD__
-	(void)rounds;		/* no SHA-crypt in crypt(3) */
-#endif
 	compat_random(rnd, sizeof(rnd));
 	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
 	if (sample != NULL &&
 	    strnlen(sample, PASSWD_HASH_MAX) < PASSWD_HASH_MAX)
 		h = strip_dovecot(sample, &want);
-	if (h != NULL && bcrypt_parse(h, &cost) == 0) {
-#ifdef __OpenBSD__
-		char	 pref[32];
-
-		(void)snprintf(pref, sizeof(pref), "bcrypt,%d", cost);
-		r = crypt_newhash(pw, pref, dummy_hash, sizeof(dummy_hash));
-#else
-		struct crypt_data	*cd;
-		const char		*res;
-
-		if ((cd = calloc(1, sizeof(*cd))) == NULL)
-			fatal("calloc");
-		if (crypt_gensalt_rn("$2b$", cost, NULL, 0, cd->setting,
-		    sizeof(cd->setting)) != NULL &&
-		    (res = crypt_r(pw, cd->setting, cd)) != NULL &&
-		    res[0] != '*' &&
-		    strlcpy(dummy_hash, res, sizeof(dummy_hash)) <
-		    sizeof(dummy_hash))
-			r = 0;
-		sodium_memzero(cd, sizeof(*cd));
-		free(cd);
-#endif
-#ifndef __OpenBSD__
-	} else if (h != NULL && shacrypt_parse(h, &rounds) == 0) {
-		/* Same scheme and rounds: unknown users cost the same. */
-		struct crypt_data	*cd;
-		const char		*res;
-
-		if ((cd = calloc(1, sizeof(*cd))) == NULL)
-			fatal("calloc");
-		if (crypt_gensalt_rn(h[1] == '5' ? "$5$" : "$6$", rounds, NULL,
-		    0, cd->setting, sizeof(cd->setting)) != NULL &&
-		    (res = crypt_r(pw, cd->setting, cd)) != NULL &&
-		    res[0] != '*' &&
-		    strlcpy(dummy_hash, res, sizeof(dummy_hash)) <
-		    sizeof(dummy_hash))
-			r = 0;
-		sodium_memzero(cd, sizeof(*cd));
-		free(cd);
-#endif
-	} else if (h != NULL && argon2_parse(h, &ap) == 0) {
+	/* Same scheme and cost: unknown users take as long as known. */
+	if (h != NULL && bcrypt_parse(h, &cost) == 0)
+		r = crypt_make("$2b$", cost, pw, dummy_hash,
+		    sizeof(dummy_hash));
+	else if (h != NULL && shacrypt_parse(h, &rounds) == 0)
+		r = crypt_make(h[1] == '5' ? "$5$" : "$6$", rounds, pw,
+		    dummy_hash, sizeof(dummy_hash));
+	else if (h != NULL && argon2_parse(h, &ap) == 0) {
 		if (crypto_pwhash_str_alg(str, pw, strlen(pw), ap.t,
 		    ap.m * 1024, crypto_pwhash_ALG_ARGON2ID13) == 0 &&
 		    strlcpy(dummy_hash, str, sizeof(dummy_hash)) <

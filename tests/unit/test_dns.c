@@ -722,11 +722,41 @@ test_silent(void)
 	close(s);
 }
 
+static void
+test_name_valid(void)
+{
+	char	 out[DNS_NAME_MAX + 1], big[300];
+
+	ok(dns_name_valid("Mail.Example.ORG.", out, sizeof(out)) &&
+	    strcmp(out, "mail.example.org") == 0,
+	    "name: lowercased, final dot dropped");
+	ok(dns_name_valid("_dmarc.x-y.example", out, sizeof(out)),
+	    "name: '_' and '-'");
+	ok(!dns_name_valid("", out, sizeof(out)), "name: empty");
+	ok(!dns_name_valid(".", out, sizeof(out)), "name: the root");
+	ok(!dns_name_valid("a..b", out, sizeof(out)), "name: empty label");
+	ok(!dns_name_valid("a..", out, sizeof(out)),
+	    "name: empty last label");
+	ok(!dns_name_valid(".a", out, sizeof(out)), "name: empty first label");
+	ok(!dns_name_valid("a b.org", out, sizeof(out)), "name: space");
+	ok(!dns_name_valid("a\\065.org", out, sizeof(out)),
+	    "name: c-ares escape");
+	ok(!dns_name_valid("caf\xc3\xa9.org", out, sizeof(out)),
+	    "name: not ASCII");
+	memset(big, 'a', 64);
+	strlcpy(big + 64, ".org", sizeof(big) - 64);
+	ok(!dns_name_valid(big, out, sizeof(out)), "name: 64-byte label");
+	strlcpy(big + 63, ".org", sizeof(big) - 63);
+	ok(dns_name_valid(big, out, sizeof(out)), "name: 63-byte label");
+	ok(!dns_name_valid("example.org", out, 5), "name: output too small");
+}
+
 int
 main(void)
 {
 	int	 port, s, p6;
 
+	test_name_valid();
 	if (access(DNSMASQ, X_OK) == -1) {
 		printf("1..0 # SKIP %s not installed\n", DNSMASQ);
 		return 0;
