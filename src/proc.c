@@ -193,7 +193,7 @@ proc_send_buf(enum proc_type p, uint32_t type, int fd,
 }
 
 uint64_t	 stats[ST_COUNT];
-static const char *stat_names[ST_COUNT] = {
+static const char *stat_names[] = {
 	"smtp.sessions", "smtp.sessions.tls", "smtp.refused.rdns",
 	"smtp.auth.ok", "smtp.auth.fail", "smtp.messages", "smtp.recipients",
 	"imap.sessions", "imap.sessions.tls", "imap.auth.ok",
@@ -202,6 +202,8 @@ static const char *stat_names[ST_COUNT] = {
 	"queue.failed", "queue.bounces", "queue.removed",
 	"relay.sessions", "relay.sessions.tls",
 };
+_Static_assert(nitems(stat_names) == ST_COUNT,
+    "one name for each counter of enum stat_counter");
 
 static void
 proc_ctl_send(uint64_t id, uint32_t status, const char *fmt, va_list ap)
