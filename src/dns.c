@@ -120,6 +120,7 @@ static void	 sock_ready(int, short, void *);
 static void	 timer_fire(int, short, void *);
 static void	 timer_update(void);
 static struct dns_req *req_new(enum req_type, void *);
+static struct dns_req *mx_req(const char *, dns_mx_cb, void *, const char *);
 static void	 req_query(struct dns_req *, const char *, int, size_t);
 static void	 req_answer(void *, int, int, ARES_ABUF *, int);
 static void	 req_release(struct dns_req *);
@@ -253,8 +254,9 @@ dns_shutdown(void)
 	closing = 0;
 }
 
-void
-dns_mx(const char *domain, dns_mx_cb cb, void *arg)
+/* An MX-shaped request for a checked name, or NULL (already answered). */
+static struct dns_req *
+mx_req(const char *name, dns_mx_cb cb, void *arg, const char *what)
 {
 	struct dns_req	*req;
 
@@ -265,14 +267,23 @@ dns_mx(const char *domain, dns_mx_cb cb, void *arg)
 	if (channel == NULL) {
 		req->tempfail = 1;
 		req_release(req);
-		return;
+		return NULL;
 	}
-	if (domain == NULL ||
-	    !dns_name_valid(domain, req->name, sizeof(req->name))) {
-		log_debug("dns: MX: invalid domain name");
+	if (name == NULL || !dns_name_valid(name, req->name, sizeof(req->name))) {
+		log_debug("dns: %s: invalid name", what);
 		req_release(req);
-		return;
+		return NULL;
 	}
+	return req;
+}
+
+void
+dns_mx(const char *domain, dns_mx_cb cb, void *arg)
+{
+	struct dns_req	*req;
+
+	if ((req = mx_req(domain, cb, arg, "MX")) == NULL)
+		return;
 	req_query(req, req->name, ns_t_mx, 0);
 	req_release(req);
 }
@@ -283,20 +294,8 @@ dns_host(const char *name, dns_mx_cb cb, void *arg)
 {
 	struct dns_req	*req;
 
-	req = req_new(REQ_MX, arg);
-	req->mx_cb = cb;
-	if ((req->hosts = calloc(DNS_MAX_HOSTS, sizeof(*req->hosts))) == NULL)
-		fatal("calloc");
-	if (channel == NULL) {
-		req->tempfail = 1;
-		req_release(req);
+	if ((req = mx_req(name, cb, arg, "host")) == NULL)
 		return;
-	}
-	if (name == NULL || !dns_name_valid(name, req->name, sizeof(req->name))) {
-		log_debug("dns: host: invalid name");
-		req_release(req);
-		return;
-	}
 	mx_add(req, req->name, 0);
 	req_query(req, req->name, ns_t_aaaa, 0);
 	req_query(req, req->name, ns_t_a, 0);

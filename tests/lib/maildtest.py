@@ -507,6 +507,37 @@ class LineConn:
         line, self.buf = self.buf.split(b"\n", 1)
         return line + b"\n"
 
+    def quiet_for(self, seconds):
+        """True when no data at all arrives within seconds (and no EOF).
+        With TLS the socket can be readable with records that carry no
+        data (TLS 1.3 session tickets): only application data counts."""
+        if self.buf:
+            return False
+        end = time.monotonic() + seconds
+        while True:
+            if self.tls and self.sock.pending():
+                return False
+            left = end - time.monotonic()
+            if left <= 0:
+                return True
+            r, _, _ = select.select([self.sock], [], [], left)
+            if not r:
+                return True
+            self.sock.setblocking(False)
+            try:
+                chunk = self.sock.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                return False
+            finally:
+                self.sock.setblocking(True)
+            if not chunk:
+                self.closed = True
+                return False
+            self.buf += chunk
+            return False
+
     def read_exact(self, n, timeout=None):
         deadline = time.monotonic() + (timeout or self.timeout)
         while len(self.buf) < n:
@@ -552,37 +583,7 @@ class SMTPConn(LineConn):
 
     def no_reply_within(self, seconds):
         """True when nothing at all arrives within seconds (and no EOF)."""
-        if self.buf:
-            return False
-        if not self.tls:
-            r, _, _ = select.select([self.sock], [], [], seconds)
-            return not r
-        # TLS: the socket can be readable with records that carry no
-        # data (TLS 1.3 session tickets); only application data counts.
-        end = time.monotonic() + seconds
-        while True:
-            if self.sock.pending():
-                return False
-            left = end - time.monotonic()
-            if left <= 0:
-                return True
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
-                return True
-            self.sock.setblocking(False)
-            try:
-                chunk = self.sock.recv(65536)
-            except ssl.SSLWantReadError:
-                continue
-            except OSError:
-                return False
-            finally:
-                self.sock.setblocking(True)
-            if not chunk:
-                self.closed = True
-                return False
-            self.buf += chunk
-            return False
+        return self.quiet_for(seconds)
 
     def cmd(self, line, timeout=None):
         """Send line + CRLF and read its reply."""
@@ -1516,32 +1517,7 @@ class IMAPConn(LineConn):
 
     def no_response_within(self, seconds):
         """True when no data at all arrives within seconds (and no EOF)."""
-        if self.buf:
-            return False
-        end = time.monotonic() + seconds
-        while True:
-            if self.tls and self.sock.pending():
-                return False
-            left = end - time.monotonic()
-            if left <= 0:
-                return True
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
-                return True
-            self.sock.setblocking(False)
-            try:
-                chunk = self.sock.recv(65536)
-            except ssl.SSLWantReadError:
-                continue
-            except OSError:
-                return False
-            finally:
-                self.sock.setblocking(True)
-            if not chunk:
-                self.closed = True
-                return False
-            self.buf += chunk
-            return False
+        return self.quiet_for(seconds)
 
     # -- commands
 
