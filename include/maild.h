@@ -17,6 +17,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "passwd.h"
 
 #define MAILD_VERSION		"0.1"
 #define MAILD_CONF		"/etc/mail.conf"
@@ -135,6 +136,11 @@ struct table {
 	struct tentry		**buckets;
 	size_t			 nbuckets;
 	size_t			 count;
+	/*
+	 * Auth tables in the lookup process: the hash an unknown user's
+	 * password is checked against (lookup.c), wiped with the contents.
+	 */
+	char			 dummy[PASSWD_HASH_MAX];
 };
 TAILQ_HEAD(tablelist, table);
 
@@ -148,6 +154,9 @@ int	table_load_buf(struct table *, const char *, size_t, char *, size_t);
 /* 1 found (*value set), 0 not found, -1 table not loaded. */
 int	table_lookup(const struct table *, const char *, const char **);
 void	table_clear(struct table *);
+/* Call fn(key, value, arg) for every entry, in no particular order. */
+void	table_foreach(const struct table *,
+	    void (*)(const char *, const char *, void *), void *);
 /* Check an open table file's owner and mode; 0 or -1 with err. */
 int	table_check_mode(const struct table *, int, char *, size_t);
 

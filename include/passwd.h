@@ -55,14 +55,19 @@ int	passwd_hash_new(const char *, size_t, char *, size_t);
 int	passwd_bcrypt_new(const char *, size_t, char *, size_t);
 
 /*
- * Dummy check for unknown users, so a failure takes as long whether the
- * user exists or not.  passwd_dummy_init(sample) makes, at startup, a
- * hash of a random password with the scheme and cost of sample (e.g. the
- * first hash of the passwd table; NULL or unsupported: Argon2id
- * INTERACTIVE).  passwd_dummy_verify() always fails; it initialises
- * itself with NULL if needed.
+ * The cost class of a hash ("bcrypt cost 10", "argon2id m=65536,t=2,p=1"):
+ * hashes of one class take as long to check, whatever the password.  0,
+ * or -1 for a hash passwd_verify() refuses.
  */
-void	passwd_dummy_init(const char *);
-void	passwd_dummy_verify(const char *, size_t);
+int	passwd_cost_key(const char *, char *, size_t);
+
+/*
+ * A check that always fails, for unknown users: it costs what checking
+ * against dummy costs, a hash of the table's own (a real user's: the
+ * answer is never used), so a failure takes as long whether the user
+ * exists or not.  NULL or "": an Argon2id INTERACTIVE hash of a random
+ * password, the scheme of new hashes.
+ */
+void	passwd_dummy_verify(const char *, const char *, size_t);
 
 #endif

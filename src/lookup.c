@@ -19,6 +19,8 @@
 #include "proc.h"
 
 static void	lookup_table(struct maild_conf *, struct ipc_msg *);
+static void	lookup_dummy(struct table *);
+static void	dummy_count(const char *, const char *, void *);
 static void	lookup_rcpt(enum proc_type, struct ipc_msg *);
 static void	lookup_auth(enum proc_type, struct ipc_msg *);
 static void	lookup_sender(struct ipc_msg *);
@@ -61,9 +63,84 @@ lookup_table(struct maild_conf *c, struct ipc_msg *m)
 		fatalx("lookup: parent sent unknown table %s", name);
 	if (table_load_fd(t, fd, err, sizeof(err)) == -1)
 		log_warnx("%s", err);	/* stays unloaded: 4xx */
-	else
+	else {
 		log_debug("table %s: %zu entries", t->name, t->count);
+		if ((t->flags & (T_SECRET | T_RELAY)) == T_SECRET)
+			lookup_dummy(t);
+	}
 	close(fd);
+}
+
+#define COST_CLASSES	8
+
+struct cost_count {
+	struct {
+		char		 key[64];
+		const char	*value;		/* the first of its class */
+		size_t		 n;
+	}		 class[COST_CLASSES];
+	size_t		 nclass, total;
+};
+
+static void
+dummy_count(const char *key, const char *value, void *arg)
+{
+	struct cost_count	*cc = arg;
+	char			 hash[PASSWD_HASH_MAX], ck[64];
+	size_t			 i;
+
+	(void)key;
+	cc->total++;
+	if (passwd_hash_field(value, hash, sizeof(hash)) == -1 ||
+	    passwd_cost_key(hash, ck, sizeof(ck)) == -1)
+		goto done;
+	for (i = 0; i < cc->nclass; i++)
+		if (strcmp(cc->class[i].key, ck) == 0)
+			break;
+	if (i == cc->nclass) {
+		if (i == COST_CLASSES)
+			goto done;
+		(void)strlcpy(cc->class[i].key, ck, sizeof(cc->class[i].key));
+		cc->class[i].value = value;
+		cc->nclass++;
+	}
+	cc->class[i].n++;
+ done:
+	explicit_bzero(hash, sizeof(hash));
+}
+
+/*
+ * The dummy hash of an auth table: a copy of one of its hashes, of the
+ * cost class most of its users have, so that checking an unknown user
+ * costs what checking a known one does (the answer is never used).
+ * Users of other classes stay told apart by the time a failure takes:
+ * said once per load, with the remedy.
+ */
+static void
+lookup_dummy(struct table *t)
+{
+	struct cost_count	 cc;
+	size_t			 i, best = 0;
+
+	memset(&cc, 0, sizeof(cc));
+	table_foreach(t, dummy_count, &cc);
+	if (cc.nclass == 0) {
+		t->dummy[0] = '\0';	/* the default: Argon2id */
+		return;
+	}
+	for (i = 1; i < cc.nclass; i++)
+		if (cc.class[i].n > cc.class[best].n)
+			best = i;
+	if (passwd_hash_field(cc.class[best].value, t->dummy,
+	    sizeof(t->dummy)) == -1)
+		t->dummy[0] = '\0';
+	log_debug("table %s: unknown users cost a %s check", t->name,
+	    cc.class[best].key);
+	if (cc.class[best].n < cc.total)
+		log_info("table %s: %zu of %zu hashes are not %s, so a failed "
+		    "login tells those users from unknown ones by its time; "
+		    "give them new passwords (mailctl user passwd)", t->name,
+		    cc.total - cc.class[best].n, cc.total, cc.class[best].key);
 }
 
 /* A recipient from smtp, or the sender of a bounce from the queue. */
@@ -156,7 +233,7 @@ lookup_auth(enum proc_type from, struct ipc_msg *m)
 		res = AUTH_TEMPFAIL;
 	else if (strlcpy(login, user, sizeof(login)) >= sizeof(login) ||
 	    addr_parse(login, &addr, ADDR_ALLOW_UTF8) == -1) {
-		passwd_dummy_verify(pass, passlen);
+		passwd_dummy_verify(t->dummy, pass, passlen);
 		login[0] = '\0';
 	} else {
 		str_lower(login);
@@ -164,7 +241,7 @@ lookup_auth(enum proc_type from, struct ipc_msg *m)
 			res = AUTH_TEMPFAIL;
 		else if (r == 0 || passwd_hash_field(value, hash,
 		    sizeof(hash)) == -1)
-			passwd_dummy_verify(pass, passlen);
+			passwd_dummy_verify(t->dummy, pass, passlen);
 		else if ((r = passwd_verify(hash, pass, passlen)) == 1)
 			res = AUTH_OK;
 		else if (r == -1)

@@ -55,7 +55,7 @@ static int	 verify_argon2(const char *, const char *, size_t);
 static int	 verify_crypt(const char *, const char *, size_t, int);
 static int	 crypt_make(const char *, unsigned long, const char *, char *,
 		    size_t);
-static int	 dummy_make(const char *);
+static int	 dummy_make(void);
 
 static char	 dummy_hash[PASSWD_HASH_MAX];
 
@@ -445,48 +445,55 @@ passwd_bcrypt_new(const char *password, size_t passlen, char *out,
 	return r;
 }
 
-/* A hash of a random password, with the scheme and cost of sample. */
-static int
-dummy_make(const char *sample)
+/*
+ * The cost class of a hash: the scheme and its parameters, which set how
+ * long a check takes whatever the password.
+ */
+int
+passwd_cost_key(const char *hash, char *key, size_t keylen)
 {
 	struct argon2_params	 ap;
 	enum passwd_scheme	 want;
-	unsigned char		 rnd[16];
-	char			 pw[sizeof(rnd) * 2 + 1];
-	char			 str[crypto_pwhash_STRBYTES];
-	const char		*h = NULL;
+	const char		*h;
 	unsigned long		 rounds;
-	int			 cost, r = -1;
+	int			 cost, n;
+
+	if (hash == NULL || strnlen(hash, PASSWD_HASH_MAX) >= PASSWD_HASH_MAX ||
+	    (h = strip_dovecot(hash, &want)) == NULL)
+		return -1;
+	if ((want == SCHEME_BAD || want == SCHEME_BCRYPT) &&
+	    bcrypt_parse(h, &cost) == 0)
+		n = snprintf(key, keylen, "bcrypt cost %d", cost);
+	else if ((want == SCHEME_BAD || want == SCHEME_SHACRYPT) &&
+	    shacrypt_parse(h, &rounds) == 0)
+		n = snprintf(key, keylen, "SHA%s-crypt rounds=%lu",
+		    h[1] == '5' ? "256" : "512", rounds);
+	else if ((want == SCHEME_BAD || want == SCHEME_ARGON2) &&
+	    argon2_parse(h, &ap) == 0)
+		n = snprintf(key, keylen, "%.*s m=%llu,t=%llu,p=%llu",
+		    (int)strcspn(h + 1, "$"), h + 1, ap.m, ap.t, ap.p);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= keylen ? -1 : 0;
+}
+
+/* Argon2id INTERACTIVE of a random password: the scheme of new hashes. */
+static int
+dummy_make(void)
+{
+	unsigned char	 rnd[16];
+	char		 pw[sizeof(rnd) * 2 + 1];
+	char		 str[crypto_pwhash_STRBYTES];
+	int		 r = -1;
 
 	compat_random(rnd, sizeof(rnd));
 	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
-	if (sample != NULL &&
-	    strnlen(sample, PASSWD_HASH_MAX) < PASSWD_HASH_MAX)
-		h = strip_dovecot(sample, &want);
-	/* Same scheme and cost: unknown users take as long as known. */
-	if (h != NULL && bcrypt_parse(h, &cost) == 0)
-		r = crypt_make("$2b$", cost, pw, dummy_hash,
-		    sizeof(dummy_hash));
-	else if (h != NULL && shacrypt_parse(h, &rounds) == 0)
-		r = crypt_make(h[1] == '5' ? "$5$" : "$6$", rounds, pw,
-		    dummy_hash, sizeof(dummy_hash));
-	else if (h != NULL && argon2_parse(h, &ap) == 0) {
-		if (crypto_pwhash_str_alg(str, pw, strlen(pw), ap.t,
-		    ap.m * 1024, crypto_pwhash_ALG_ARGON2ID13) == 0 &&
-		    strlcpy(dummy_hash, str, sizeof(dummy_hash)) <
-		    sizeof(dummy_hash))
-			r = 0;
-	}
-	if (r == -1) {
-		dummy_hash[0] = '\0';
-		if (crypto_pwhash_str_alg(str, pw, strlen(pw),
-		    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-		    crypto_pwhash_MEMLIMIT_INTERACTIVE,
-		    crypto_pwhash_ALG_ARGON2ID13) == 0 &&
-		    strlcpy(dummy_hash, str, sizeof(dummy_hash)) <
-		    sizeof(dummy_hash))
-			r = 0;
-	}
+	if (crypto_pwhash_str_alg(str, pw, strlen(pw),
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	    crypto_pwhash_ALG_ARGON2ID13) == 0 &&
+	    strlcpy(dummy_hash, str, sizeof(dummy_hash)) < sizeof(dummy_hash))
+		r = 0;
 	sodium_memzero(rnd, sizeof(rnd));
 	sodium_memzero(pw, sizeof(pw));
 	sodium_memzero(str, sizeof(str));
@@ -494,17 +501,15 @@ dummy_make(const char *sample)
 }
 
 void
-passwd_dummy_init(const char *sample)
+passwd_dummy_verify(const char *dummy, const char *password, size_t passlen)
 {
-	passwd_sodium_init();
-	if (dummy_make(sample) == -1)
-		fatalx("%s: cannot make a dummy password hash", __func__);
-}
-
-void
-passwd_dummy_verify(const char *password, size_t passlen)
-{
-	if (dummy_hash[0] == '\0')
-		passwd_dummy_init(NULL);
-	(void)passwd_verify(dummy_hash, password, passlen);
+	if (dummy == NULL || dummy[0] == '\0') {
+		passwd_sodium_init();
+		if (dummy_hash[0] == '\0' && dummy_make() == -1)
+			fatalx("%s: cannot make a dummy password hash",
+			    __func__);
+		dummy = dummy_hash;
+	}
+	/* The answer is never used: only the time it takes. */
+	(void)passwd_verify(dummy, password, passlen);
 }

@@ -200,6 +200,7 @@ table_load_buf(struct table *t, const char *buf, size_t len, char *err,
 	}
 
 	free_buckets(t->buckets, t->nbuckets, t->flags & T_SECRET);
+	explicit_bzero(t->dummy, sizeof(t->dummy));
 	t->buckets = b;
 	t->nbuckets = nb;
 	t->count = count;
@@ -288,10 +289,23 @@ void
 table_clear(struct table *t)
 {
 	free_buckets(t->buckets, t->nbuckets, t->flags & T_SECRET);
+	explicit_bzero(t->dummy, sizeof(t->dummy));
 	t->buckets = NULL;
 	t->nbuckets = 0;
 	t->count = 0;
 	t->loaded = 0;
+}
+
+void
+table_foreach(const struct table *t,
+    void (*fn)(const char *, const char *, void *), void *arg)
+{
+	const struct tentry	*e;
+	size_t			 i;
+
+	for (i = 0; i < t->nbuckets; i++)
+		for (e = t->buckets[i]; e != NULL; e = e->next)
+			fn(e->key, e->value, arg);
 }
 
 int

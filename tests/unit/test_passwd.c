@@ -499,19 +499,47 @@ test_hash_new(void)
 static void
 test_dummy(void)
 {
-	char	 a[128];
+	char	 a[128], ai[128], key[64];
 
-	/* bcrypt sample: a bcrypt dummy of the same cost */
-	passwd_dummy_init(PY_HASH);
-	passwd_dummy_verify(PY_PASSWORD, strlen(PY_PASSWORD));
-	passwd_dummy_verify("sec\0ret", 7);
+	is_int(passwd_cost_key(PY_HASH, key, sizeof(key)), 0, "cost: bcrypt");
+	is_str(key, "bcrypt cost 4", "cost: bcrypt 4");
+	is_int(passwd_cost_key(OW_HASH, key, sizeof(key)), 0, "cost: $2a$");
+	is_str(key, "bcrypt cost 5", "cost: $2a$ 5");
+	is_int(passwd_cost_key("{BLF-CRYPT}" OW_HASH, key, sizeof(key)), 0,
+	    "cost: Dovecot BLF-CRYPT");
+	is_str(key, "bcrypt cost 5", "cost: Dovecot prefix ignored");
+	is_int(passwd_cost_key(SHA512_HW, key, sizeof(key)), 0, "cost: $6$");
+	is_str(key, "SHA512-crypt rounds=5000", "cost: $6$ default rounds");
+	is_int(passwd_cost_key(SHA256_HW, key, sizeof(key)), 0, "cost: $5$");
+	is_str(key, "SHA256-crypt rounds=5000", "cost: $5$ default rounds");
+	is_int(passwd_cost_key(SHA512_R10K, key, sizeof(key)), 0,
+	    "cost: $6$rounds=");
+	is_str(key, "SHA512-crypt rounds=10000", "cost: $6$ rounds=10000");
 	argon2_make("x", 1, crypto_pwhash_ALG_ARGON2ID13, a, sizeof(a));
-	passwd_dummy_init(a);
-	passwd_dummy_verify("x", 1);
-	passwd_dummy_init("{PLAIN}nonsense");
-	passwd_dummy_verify("nonsense", 8);
-	passwd_dummy_verify(NULL, 0);
-	ok(1, "dummy: init from bcrypt, argon2 and bad samples, verify");
+	argon2_make("x", 1, crypto_pwhash_ALG_ARGON2I13, ai, sizeof(ai));
+	is_int(passwd_cost_key(a, key, sizeof(key)), 0, "cost: argon2id");
+	ok(strncmp(key, "argon2id m=", 11) == 0 &&
+	    strcmp(key + 11 + strspn(key + 11, "0123456789"), ",t=1,p=1") == 0,
+	    "cost: argon2id m,t,p");
+	is_int(passwd_cost_key(ai, key, sizeof(key)), 0, "cost: argon2i");
+	ok(strncmp(key, "argon2i m=", 10) == 0 &&
+	    strcmp(key + 10 + strspn(key + 10, "0123456789"), ",t=3,p=1") == 0,
+	    "cost: argon2i m,t,p");
+	is_int(passwd_cost_key("{PLAIN}nonsense", key, sizeof(key)), -1,
+	    "cost: refused scheme");
+	is_int(passwd_cost_key("$1$abc$def", key, sizeof(key)), -1,
+	    "cost: MD5-crypt refused");
+	is_int(passwd_cost_key(PY_HASH, key, 8), -1, "cost: key too small");
+	is_int(passwd_cost_key(NULL, key, sizeof(key)), -1, "cost: NULL");
+
+	/* never a match, whatever the password and the dummy */
+	passwd_dummy_verify(PY_HASH, PY_PASSWORD, strlen(PY_PASSWORD));
+	passwd_dummy_verify(PY_HASH, "sec\0ret", 7);
+	passwd_dummy_verify(a, "x", 1);
+	passwd_dummy_verify("{PLAIN}nonsense", "nonsense", 8);
+	passwd_dummy_verify(NULL, "x", 1);
+	passwd_dummy_verify("", NULL, 0);
+	ok(1, "dummy: real, bad and default dummies return (nothing to leak)");
 }
 
 int
