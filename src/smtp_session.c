@@ -34,11 +34,15 @@
 /*
  * In DATA: idle for at most twice the command timeout (10 minutes by
  * default, RFC 5321 4.5.3.2.6), and done within twelve times it (an
- * hour): a client dribbling a line now and then cannot hold a session
- * and a spool file forever.
+ * hour).  Outside DATA a session gets as long to bring its next message
+ * (from the connection or the last one taken).  Both are timers, not
+ * checks made when input arrives: a client dribbling a byte now and
+ * then, without ever ending a line, holds neither a session nor a spool
+ * file forever.
  */
 #define DATA_IDLE(c)		(2 * (c)->smtp_timeout)
 #define DATA_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
+#define SESSION_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
 #define HEADER_MAX		(1024 * 1024)
 #define DATA_BUFSIZE		65536
 
@@ -99,8 +103,8 @@ struct smtp_session {
 	uint32_t		 ndest;
 	uint32_t		 msgid;
 	int			 msgfd;
+	struct event		 ev_deadline;	/* of DATA, or of the session */
 	/* DATA */
-	time_t			 deadline;
 	int			 dflags;
 	int			 midline;	/* last chunk had no LF */
 	int			 prevcrlf;	/* last line ended in CRLF */
@@ -121,6 +125,8 @@ struct smtp_cmd {
 };
 
 static void	smtp_io(struct io *, int, void *);
+static void	smtp_deadline_set(struct smtp_session *, time_t);
+static void	smtp_deadline(int, short, void *);
 static void	smtp_process(struct smtp_session *);
 static void	smtp_command(struct smtp_session *, char *);
 static void	smtp_data_line(struct smtp_session *, char *, size_t, int);
@@ -232,6 +238,8 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 	s->io = io_new(fd, SMTP_LINE_MAX, smtp_io, s);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
 	evtimer_set(&s->ev_delay, smtp_auth_delay, s);
+	evtimer_set(&s->ev_deadline, smtp_deadline, s);
+	smtp_deadline_set(s, SESSION_DEADLINE(conf));
 	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
 	log_debug("%016llx smtp connect from %s on port %d",
 	    (unsigned long long)s->id, s->src, l->port);
@@ -377,6 +385,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->msgfd != -1)
 		close(s->msgfd);
 	evtimer_del(&s->ev_delay);
+	evtimer_del(&s->ev_deadline);
 	TAILQ_REMOVE(&sessions[s->id % SESS_HASH], s, entry);
 	srv_session_gone(&s->ss);
 	io_free(s->io);
@@ -384,6 +393,38 @@ smtp_free(struct smtp_session *s, const char *why)
 		srv_tls_put(s->tls);	/* after the connection is gone */
 	free(s->dbuf);
 	free(s);
+}
+
+static void
+smtp_deadline_set(struct smtp_session *s, time_t secs)
+{
+	struct timeval	 tv = { secs, 0 };
+
+	evtimer_add(&s->ev_deadline, &tv);
+}
+
+/* DATA, or the wait for the next message, took too long. */
+static void
+smtp_deadline(int fd, short ev, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)ev;
+	if (s->state == S_QUIT)
+		return;		/* closing already, under its own timeout */
+	if (s->flags & F_WAITING) {
+		/* lookup or queue answers first; the verdict then */
+		smtp_deadline_set(s, 1);
+		return;
+	}
+	log_info("%016llx smtp: %s from %s took too long", (unsigned long long)
+	    s->id, s->state == S_DATA ? "DATA" : "session", s->src);
+	smtp_reply(s, "421 4.4.2 %s %s took too long, closing",
+	    smtp_hostname(s), s->state == S_DATA ? "DATA" : "Session");
+	s->state = S_QUIT;	/* a message in DATA is rolled back */
+	io_drop_input(s->io);
+	io_set_timeout(s->io, 5000);
 }
 
 static void
@@ -1029,7 +1070,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 	smtp_received(s);
 	io_set_maxline(s->io, DATA_LINE_MAX);
 	io_set_timeout(s->io, DATA_IDLE(conf) * 1000);
-	s->deadline = time(NULL) + DATA_DEADLINE(conf);
+	smtp_deadline_set(s, DATA_DEADLINE(conf));
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -1129,12 +1170,6 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
 {
 	int	 crlf = 0, linestart = !s->midline;
 
-	if (time(NULL) > s->deadline) {
-		smtp_reply(s, "421 4.4.2 %s DATA took too long, closing",
-		    smtp_hostname(s));
-		s->state = S_QUIT;	/* the message is rolled back */
-		return;
-	}
 	if (!partial) {
 		if (len > 0 && line[len - 1] == '\r') {
 			crlf = 1;
@@ -1246,6 +1281,7 @@ smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
 		    s->helo[0] ? s->helo : "-", s->nrcpt, s->datalen,
 		    (s->flags & F_TLS) ? " tls" : "");
 		smtp_reply(s, "250 2.0.0 Ok: queued as %08x", msgid);
+		smtp_deadline_set(s, SESSION_DEADLINE(conf));
 		STAT_INC(ST_SMTP_MESSAGES);
 		stats[ST_SMTP_RECIPIENTS] += s->nrcpt;
 	} else
