@@ -73,6 +73,8 @@ struct mailaddr {
 int	addr_parse_path(const char **, struct mailaddr *, int);
 /* Parse a bare "user@domain"; 0 or -1. */
 int	addr_parse(const char *, struct mailaddr *, int);
+/* The one address of a From header value ("Name <a@b>"); 0 or -1. */
+int	addr_from_header(const char *, struct mailaddr *, int);
 int	addr_valid_localpart(const char *, int);
 int	addr_valid_domain(const char *, int);
 /* "user@domain", or "" for the null address; -1 if it does not fit. */
@@ -186,6 +188,13 @@ struct dkimconf {
 };
 TAILQ_HEAD(dkimlist, dkimconf);
 
+/* dkim local domain NAME: mail from this machine From NAME is signed. */
+struct dkimlocal {
+	TAILQ_ENTRY(dkimlocal)	 entry;
+	char			 domain[DOMAIN_MAX + 1];	/* lowercase */
+};
+TAILQ_HEAD(dkimlocallist, dkimlocal);
+
 enum listen_proto { PROTO_SMTP, PROTO_IMAP };
 
 struct listener {
@@ -204,6 +213,7 @@ struct listener {
 #define L_CHECK_RDNS	0x0040
 #define L_CHECK_FCRDNS	0x0080
 #define L_ANYSENDER	0x0100	/* AUTH users may use any MAIL FROM */
+#define L_FROM_UNSIGNED	0x0200	/* a From not the user's: unsigned, not 550 */
 	char			 pki[NAME_MAX_CONF];
 	char			 hostname[HOST_NAME_MAX + 1];
 	char			 authtable[NAME_MAX_CONF];
@@ -272,6 +282,7 @@ struct maild_conf {
 	int			 relay_port;	/* tests: MX hosts' port */
 	struct pkilist		 pkis;
 	struct dkimlist		 dkims;
+	struct dkimlocallist	 dkim_local;
 	char			 resolver[64];	/* "" system resolver */
 	char			 rdns_msg[128];	/* after "550 5.7.25", or "" */
 	char			 fcrdns_msg[128];
@@ -299,6 +310,8 @@ void	config_free(struct maild_conf *);
 /* Print the configuration in canonical form (maild -nv, golden tests). */
 void	config_dump(const struct maild_conf *, FILE *);
 struct table	*config_table(const struct maild_conf *, const char *);
+/* Is mail from this machine From domain signed (dkim local domain)? */
+int		 config_dkim_local(const struct maild_conf *, const char *);
 struct pki	*config_pki(const struct maild_conf *, const char *);
 /* Free every pki key and wipe it (processes that hold no TLS). */
 void	config_purge_keys(struct maild_conf *);

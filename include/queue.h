@@ -10,6 +10,6 @@
 #include "maild.h"
 
 void	queue_dkim_init(struct maild_conf *);
-void	queue_dkim_sign(int, int, uint32_t, char *, size_t);
+void	queue_dkim_sign(int, const char *, uint32_t, char *, size_t);
 
 #endif

@@ -24,6 +24,8 @@ static int	valid_literal(const char *, size_t);
 static int	valid_label(const unsigned char *, size_t, int);
 static int	valid_domain_n(const char *, size_t, int);
 static int	split_mailbox(const char *, size_t, struct mailaddr *, int);
+static const char *skip_quoted(const char *);
+static const char *skip_comment(const char *);
 
 /* RFC 5322 atext. */
 static int
@@ -382,4 +384,111 @@ addr_sa_loopback(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET6)
 		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
 	return 0;
+}
+
+/* Past the quoted-string starting at *s ('"'); NULL if unterminated. */
+static const char *
+skip_quoted(const char *s)
+{
+	for (s++; *s != '"'; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '\0')
+			return NULL;
+	}
+	return s + 1;
+}
+
+/* Past the comment starting at *s ('('), nested; NULL if unterminated. */
+static const char *
+skip_comment(const char *s)
+{
+	int	 depth = 0;
+
+	do {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '(')
+			depth++;
+		else if (*s == ')')
+			depth--;
+		else if (*s == '\0')
+			return NULL;
+		s++;
+	} while (depth > 0);
+	return s;
+}
+
+/*
+ * The address of a From header value holding one mailbox (RFC 5322
+ * 3.4): "a@b", "Name <a@b>", "\"x@y, z\" <a@b>", comments anywhere.  The
+ * angle-addr wins over everything else; without one, the value less its
+ * comments is the addr-spec.  -1 for none, a list, a group, or an
+ * address that does not parse: DKIM must not sign what a reader would
+ * see differently from what was checked.
+ */
+int
+addr_from_header(const char *v, struct mailaddr *a, int flags)
+{
+	char		 spec[ADDR_MAX + 1];
+	const char	*p = v, *angle = NULL, *angle_end = NULL;
+	size_t		 n = 0;
+
+	while (*p != '\0') {
+		switch (*p) {
+		case '"':
+			if ((p = skip_quoted(p)) == NULL)
+				return -1;
+			continue;
+		case '(':
+			if ((p = skip_comment(p)) == NULL)
+				return -1;
+			continue;
+		case '<':
+			if (angle != NULL ||
+			    (angle_end = strchr(p, '>')) == NULL)
+				return -1;
+			angle = p + 1;
+			p = angle_end + 1;
+			continue;
+		case ',':
+		case ':':
+		case ';':
+		case '>':
+			return -1;	/* a list, a group, or junk */
+		}
+		p++;
+	}
+	if (angle != NULL) {
+		if ((size_t)(angle_end - angle) > ADDR_MAX)
+			return -1;
+		memcpy(spec, angle, angle_end - angle);
+		spec[angle_end - angle] = '\0';
+		return addr_parse(spec, a, flags);
+	}
+	/* a bare addr-spec: drop comments and folding white space */
+	for (p = v; *p != '\0';) {
+		if (*p == '(') {
+			p = skip_comment(p);
+			continue;
+		}
+		if (*p == '"') {
+			const char *q = skip_quoted(p);
+
+			if ((size_t)(q - p) >= sizeof(spec) - n)
+				return -1;
+			memcpy(spec + n, p, q - p);
+			n += q - p;
+			p = q;
+			continue;
+		}
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+			if (n + 1 >= sizeof(spec))
+				return -1;
+			spec[n++] = *p;
+		}
+		p++;
+	}
+	spec[n] = '\0';
+	return n == 0 ? -1 : addr_parse(spec, a, flags);
 }

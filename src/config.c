@@ -107,6 +107,7 @@ struct parser {
 #define O_MASKSRC	0x0400
 #define O_CHECK		0x0800
 #define O_ANYSENDER	0x1000
+#define O_FROMMISMATCH	0x2000
 #define O_ANYTLS	(O_TLS | O_TLS_REQUIRE | O_SMTPS | O_IMAPS)
 
 struct listen_opts {
@@ -140,6 +141,7 @@ static struct token *peek(struct parser *);
 static struct token *next(struct parser *);
 static int	 kw_accept(struct parser *, const char *);
 static int	 is_word(const struct token *, const char *);
+static int	 parse_dkim_local(struct parser *);
 static int	 expect_string(struct parser *, const char *, const char **);
 static int	 expect_name(struct parser *, const char *, char *, size_t);
 static int	 expect_table(struct parser *, const char *,
@@ -182,6 +184,7 @@ static int	 parse_action(struct parser *);
 static int	 parse_match(struct parser *);
 static int	 lopt_port(struct parser *, struct listen_opts *);
 static int	 lopt_family(struct parser *, struct listen_opts *);
+static int	 lopt_frommismatch(struct parser *, struct listen_opts *);
 static int	 lopt_pki(struct parser *, struct listen_opts *);
 static int	 lopt_hostname(struct parser *, struct listen_opts *);
 static int	 lopt_auth(struct parser *, struct listen_opts *);
@@ -232,6 +235,7 @@ static const struct listen_option listen_options[] = {
 	{ "auth",		O_AUTH,		lopt_auth },
 	{ "check",		O_CHECK,	lopt_check },
 	{ "family",		O_FAMILY,	lopt_family },
+	{ "from-mismatch",	O_FROMMISMATCH,	lopt_frommismatch },
 	{ "hostname",		O_HOSTNAME,	lopt_hostname },
 	{ "imap",		O_IMAP,		NULL },
 	{ "imaps",		O_IMAPS,	NULL },
@@ -1205,6 +1209,12 @@ parse_dkim(struct parser *p)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatal("calloc");
 	d->line = p->line;
+	if (is_word(peek(p), "local") && p->pos + 1 < p->ntok &&
+	    is_word(&p->toks[p->pos + 1], "domain")) {
+		free(d);
+		p->pos += 2;
+		return parse_dkim_local(p);
+	}
 	if (expect_string(p, "a domain", &s) == -1)
 		goto fail;
 	if (strlcpy(d->domain, s, sizeof(d->domain)) >= sizeof(d->domain) ||
@@ -1244,6 +1254,48 @@ parse_dkim(struct parser *p)
  fail:
 	free(d);
 	return -1;
+}
+
+/*
+ * dkim local domain NAME: mail from programs of this machine (loopback
+ * clients that did not log in) is signed only when its From domain is
+ * named so; anything else there could sign for every hosted domain.
+ */
+static int
+parse_dkim_local(struct parser *p)
+{
+	struct dkimlocal	*d;
+	const char		*s;
+	char			 dom[DOMAIN_MAX + 1];
+
+	if (expect_string(p, "a domain", &s) == -1)
+		return -1;
+	if (strlcpy(dom, s, sizeof(dom)) >= sizeof(dom) ||
+	    !valid_hostname(dom)) {
+		perr(p, "invalid dkim local domain \"%.64s\"", s);
+		return -1;
+	}
+	str_lower(dom);
+	if (config_dkim_local(p->conf, dom)) {
+		perr(p, "dkim local domain %s is already given", dom);
+		return -1;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	(void)strlcpy(d->domain, dom, sizeof(d->domain));
+	TAILQ_INSERT_TAIL(&p->conf->dkim_local, d, entry);
+	return 0;
+}
+
+int
+config_dkim_local(const struct maild_conf *c, const char *domain)
+{
+	const struct dkimlocal	*d;
+
+	TAILQ_FOREACH(d, &c->dkim_local, entry)
+		if (strcasecmp(d->domain, domain) == 0)
+			return 1;
+	return 0;
 }
 
 /* resolver ADDRESS [port N]: the DNS server (tests run their own). */
@@ -1374,6 +1426,22 @@ lopt_family(struct parser *p, struct listen_opts *o)
 	return 0;
 }
 
+/*
+ * from-mismatch refuse|unsigned: what becomes of a logged-in user's
+ * message whose From header is not theirs.
+ */
+static int
+lopt_frommismatch(struct parser *p, struct listen_opts *o)
+{
+	if (kw_accept(p, "unsigned"))
+		o->l.flags |= L_FROM_UNSIGNED;
+	else if (!kw_accept(p, "refuse")) {
+		expected(p, peek(p), "refuse or unsigned after from-mismatch");
+		return -1;
+	}
+	return 0;
+}
+
 /* The pki may be defined later in the file: resolved by finish(). */
 static int
 lopt_pki(struct parser *p, struct listen_opts *o)
@@ -1491,6 +1559,10 @@ listen_check(struct parser *p, struct listen_opts *o)
 		    "listeners");
 	if ((s & O_ANYSENDER) && !(s & O_AUTH))
 		perr(p, "any-sender requires auth <table>");
+	if ((s & O_FROMMISMATCH) && (!(s & O_AUTH) || (s & O_ANYSENDER) ||
+	    (s & (O_IMAPS | O_IMAP))))
+		perr(p, "from-mismatch applies to SMTP listeners with auth "
+		    "<table> and without any-sender");
 	return p->errors == errors ? 0 : -1;
 }
 
@@ -2420,6 +2492,7 @@ config_parse_buf(const char *name, const char *buf, size_t len, int flags)
 	TAILQ_INIT(&p->pkilines);
 	TAILQ_INIT(&c->pkis);
 	TAILQ_INIT(&c->dkims);
+	TAILQ_INIT(&c->dkim_local);
 	TAILQ_INIT(&c->tables);
 	TAILQ_INIT(&c->listeners);
 	TAILQ_INIT(&c->actions);
@@ -2541,6 +2614,7 @@ config_parse_file(const char *path, int flags, char **bufp, size_t *lenp)
 void
 config_free(struct maild_conf *c)
 {
+	struct dkimlocal *dl;
 	struct dkimconf	*d;
 	struct pki	*pki;
 	struct table	*t;
@@ -2556,6 +2630,10 @@ config_free(struct maild_conf *c)
 		TAILQ_REMOVE(&c->pkis, pki, entry);
 		free(pki->cert);
 		free(pki);
+	}
+	while ((dl = TAILQ_FIRST(&c->dkim_local)) != NULL) {
+		TAILQ_REMOVE(&c->dkim_local, dl, entry);
+		free(dl);
 	}
 	while ((d = TAILQ_FIRST(&c->dkims)) != NULL) {
 		TAILQ_REMOVE(&c->dkims, d, entry);
@@ -2708,6 +2786,7 @@ dump_relay(FILE *fp, const struct action *a)
 void
 config_dump(const struct maild_conf *c, FILE *fp)
 {
+	struct dkimlocal *dl;
 	struct dkimconf	*d;
 	struct pki	*pki;
 	struct table	*t;
@@ -2777,6 +2856,11 @@ config_dump(const struct maild_conf *c, FILE *fp)
 		dump_str(fp, d->key_file);
 		fprintf(fp, "\n");
 	}
+	TAILQ_FOREACH(dl, &c->dkim_local, entry) {
+		fprintf(fp, "dkim local domain ");
+		dump_str(fp, dl->domain);
+		fprintf(fp, "\n");
+	}
 	TAILQ_FOREACH(t, &c->tables, entry) {
 		fprintf(fp, "table ");
 		dump_str(fp, t->name);
@@ -2809,6 +2893,8 @@ config_dump(const struct maild_conf *c, FILE *fp)
 			fprintf(fp, " mask-src");
 		if (l->flags & L_ANYSENDER)
 			fprintf(fp, " any-sender");
+		if (l->flags & L_FROM_UNSIGNED)
+			fprintf(fp, " from-mismatch unsigned");
 		if ((l->flags & L_CHECK_RDNS) && (l->flags & L_CHECK_FCRDNS))
 			fprintf(fp, " check { rdns, fcrdns }");
 		else if (l->flags & L_CHECK_RDNS)

@@ -45,6 +45,7 @@ struct qmsg {
 	int			 overflow;	/* too many destinations */
 	uint32_t		 expected;	/* dests announced by smtp */
 	struct envelope		 tmpl;
+	char			 signdom[DOMAIN_MAX + 1];	/* DKIM */
 	int			 bounce;	/* a DSN of ours, not smtp's */
 	TAILQ_HEAD(, qenv)	 origs;		/* the envelopes it reports */
 };
@@ -278,11 +279,13 @@ queue_commit(struct ipc_msg *im)
 	uint64_t	 reqid;
 	uint32_t	 msgid, expected;
 	struct envelope	 tmpl;
+	char		 signdom[DOMAIN_MAX + 1];
 
 	reqid = ipc_get_u64(im);
 	msgid = ipc_get_u32(im);
 	expected = ipc_get_u32(im);
 	ipc_get(im, &tmpl, sizeof(tmpl));
+	ipc_get_str(im, signdom, sizeof(signdom));
 	ipc_end(im);
 	if ((m = queue_msg_find(msgid)) == NULL || m->reqid != reqid ||
 	    m->committing || m->bounce) {
@@ -307,6 +310,7 @@ queue_commit(struct ipc_msg *im)
 	m->committing = 1;
 	m->expected = expected;
 	m->tmpl = tmpl;
+	(void)strlcpy(m->signdom, signdom, sizeof(m->signdom));
 	m->tmpl.helo[sizeof(m->tmpl.helo) - 1] = '\0';
 	m->tmpl.src[sizeof(m->tmpl.src) - 1] = '\0';
 	m->tmpl.sender.user[sizeof(m->tmpl.sender.user) - 1] = '\0';
@@ -358,7 +362,7 @@ queue_commit_run(int fd, short ev, void *arg)
 		fds[n] = m->fd;
 		nevp[n] = m->ndest;
 		/* Signed before commit: the signature goes in every envelope. */
-		queue_dkim_sign(m->fd, m->tmpl.flags, m->msgid, m->tmpl.dkim,
+		queue_dkim_sign(m->fd, m->signdom, m->msgid, m->tmpl.dkim,
 		    sizeof(m->tmpl.dkim));
 		if ((evps[n] = calloc(m->ndest ? m->ndest : 1,
 		    sizeof(struct envelope))) == NULL)

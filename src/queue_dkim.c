@@ -1,7 +1,8 @@
 /*
- * DKIM signing in the queue process: when a message from a logged-in
- * user or from this machine is committed, it is signed with every key
- * of the domain in its From header.  The signature travels in the
+ * DKIM signing in the queue process: when a message is committed, it is
+ * signed with every key of the domain smtp found its sender may sign for
+ * (the From domain of a logged-in user's own address, or a "dkim local"
+ * domain for mail from this machine).  The signature travels in the
  * envelopes and is written in front of the message by deliver and
  * relay, so the spool file itself is never rewritten.
  */
@@ -13,11 +14,9 @@
 #include <unistd.h>
 
 #include "dkim.h"
-#include "mime.h"
 #include "proc.h"
 #include "queue.h"
 
-#define SIGN_HEADER_MAX	(256 * 1024)	/* header read to find From */
 #define SIGN_CHUNK	65536
 
 struct qkey {
@@ -28,7 +27,6 @@ struct qkey {
 static struct qkey	*qkeys;
 static size_t		 nqkeys;
 
-static int	from_domain(int, char *, size_t);
 static int	dom_related(const char *, const char *);
 
 /* Keys from the configuration; called before they are purged. */
@@ -64,56 +62,6 @@ queue_dkim_init(struct maild_conf *c)
 }
 
 /*
- * The domain of the first address of the From header of the message
- * open on fd: "a@b", "Name <a@b>", "\"x@y\" <a@b>".  0 or -1.
- */
-static int
-from_domain(int fd, char *out, size_t outsz)
-{
-	char		*buf, *v, *p, *e, *at;
-	size_t		 len = 0, i;
-	ssize_t		 n;
-	int		 r = -1;
-
-	if ((buf = malloc(SIGN_HEADER_MAX + 1)) == NULL)
-		fatal("malloc");
-	while (len < SIGN_HEADER_MAX) {
-		if ((n = pread(fd, buf + len, SIGN_HEADER_MAX - len,
-		    len)) <= 0)
-			break;
-		len += n;
-		if (memmem(buf, len, "\r\n\r\n", 4) != NULL)
-			break;
-	}
-	buf[len] = '\0';
-	if ((v = mime_header_get(buf, len, "From")) == NULL)
-		goto done;
-	/* The address in angle brackets if there is one, else the value. */
-	if ((p = strrchr(v, '<')) != NULL && (e = strchr(p, '>')) != NULL) {
-		*e = '\0';
-		p++;
-	} else
-		p = v;
-	if ((e = strchr(p, ',')) != NULL)
-		*e = '\0';		/* a list: the first address */
-	if ((at = strrchr(p, '@')) == NULL)
-		goto done;
-	at++;
-	for (i = 0; at[i] != '\0' && at[i] != ' ' && at[i] != '>' &&
-	    at[i] != '\t' && at[i] != ')'; i++)
-		;
-	at[i] = '\0';
-	if (i == 0 || strlcpy(out, at, outsz) >= outsz)
-		goto done;
-	str_lower(out);
-	r = 0;
- done:
-	free(v);
-	free(buf);
-	return r;
-}
-
-/*
  * Is one domain a subdomain of the other (mail.example.org and
  * example.org)?  Then a signature of one is aligned with a From of the
  * other under DMARC's relaxed mode.  The parent needs two labels, so
@@ -137,13 +85,15 @@ dom_related(const char *a, const char *b)
 }
 
 /*
- * Sign the message on fd when flags say it comes from a user of ours
- * and its From domain has keys; out gets the header lines, or "".
- * Without keys of its own, the keys of one related domain sign (the
- * seed's filter-dkimsign signed as mail.example.jp for example.jp).
+ * Sign the message on fd with the keys of domain, the From domain smtp
+ * found the sender may sign for ("": none); out gets the header lines,
+ * or "".  Without keys of its own, the keys of one related domain sign
+ * (the seed's filter-dkimsign signed as mail.example.jp for example.jp).
+ * The queue holds the keys and never parses the message to choose.
  */
 void
-queue_dkim_sign(int fd, int flags, uint32_t msgid, char *out, size_t outsz)
+queue_dkim_sign(int fd, const char *domain, uint32_t msgid, char *out,
+    size_t outsz)
 {
 	struct dkim_key		*use[8];
 	struct dkim_signer	*sg;
@@ -153,9 +103,10 @@ queue_dkim_sign(int fd, int flags, uint32_t msgid, char *out, size_t outsz)
 	ssize_t			 r;
 
 	out[0] = '\0';
-	if (nqkeys == 0 || !(flags & (EF_AUTH | EF_LOCAL)) ||
-	    from_domain(fd, dom, sizeof(dom)) == -1)
+	if (nqkeys == 0 || domain[0] == '\0' ||
+	    strlcpy(dom, domain, sizeof(dom)) >= sizeof(dom))
 		return;
+	str_lower(dom);
 	for (i = 0; i < nqkeys && n < nitems(use); i++)
 		if (strcmp(qkeys[i].domain, dom) == 0)
 			use[n++] = qkeys[i].key;

@@ -44,6 +44,7 @@
 #define DATA_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
 #define SESSION_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
 #define HEADER_MAX		(1024 * 1024)
+#define FROM_MAX		2048	/* bytes of a From field we read */
 #define DATA_BUFSIZE		65536
 
 enum smtp_state {
@@ -65,6 +66,7 @@ enum smtp_state {
 #define F_LINGER	0x0040	/* closing: reading what is left */
 #define F_AUTH		0x0080	/* logged in as authuser */
 #define F_RDNS		0x0100	/* greeting waits for the rDNS check */
+#define F_FROMCHECK	0x0200	/* lookup: is the From header the user's? */
 
 /* SASL exchange in progress (s->sasl). */
 #define SASL_NONE	0
@@ -106,6 +108,12 @@ struct smtp_session {
 	struct event		 ev_deadline;	/* of DATA, or of the session */
 	/* DATA */
 	int			 dflags;
+	char			*fromhdr;	/* the From field's value */
+	size_t			 fromlen;	/* FROM_MAX + 1: too long */
+	int			 nfrom;		/* From fields seen */
+	int			 infrom;	/* reading the From field */
+	struct mailaddr		 fromaddr;
+	char			 signdom[DOMAIN_MAX + 1];	/* DKIM */
 	int			 midline;	/* last chunk had no LF */
 	int			 prevcrlf;	/* last line ended in CRLF */
 	int			 inheader;
@@ -131,6 +139,11 @@ static void	smtp_process(struct smtp_session *);
 static void	smtp_command(struct smtp_session *, char *);
 static void	smtp_data_line(struct smtp_session *, char *, size_t, int);
 static void	smtp_data_end(struct smtp_session *);
+static void	smtp_from_field(struct smtp_session *, const char *, size_t,
+		    int);
+static int	smtp_sign_check(struct smtp_session *);
+static void	smtp_from_mismatch(struct smtp_session *, const char *);
+static void	smtp_commit(struct smtp_session *);
 static void	smtp_data_write(struct smtp_session *, const void *, size_t);
 static void	smtp_data_flush(struct smtp_session *);
 static void	smtp_reply(struct smtp_session *, const char *, ...)
@@ -392,6 +405,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->tls != NULL)
 		srv_tls_put(s->tls);	/* after the connection is gone */
 	free(s->dbuf);
+	free(s->fromhdr);
 	free(s);
 }
 
@@ -913,6 +927,25 @@ smtp_session_sender_result(uint64_t id, int ok)
 	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
 	    s->state == S_QUIT)
 		return;
+	if (s->flags & F_FROMCHECK) {
+		/* the From header of a message at the end of DATA */
+		s->flags &= ~(F_FROMCHECK | F_WAITING);
+		if (addr_to_text(&s->fromaddr, from, sizeof(from)) == -1)
+			from[0] = '\0';
+		if (ok) {
+			(void)strlcpy(s->signdom, s->fromaddr.domain,
+			    sizeof(s->signdom));
+			smtp_commit(s);
+		} else {
+			char	 what[ADDR_MAX + 32];
+
+			(void)snprintf(what, sizeof(what), "From <%s>", from);
+			smtp_from_mismatch(s, what);
+			if (!(s->flags & F_WAITING))
+				smtp_unwait(s);	/* refused: read on */
+		}
+		return;
+	}
 	if (!ok) {
 		if (addr_to_text(&s->sender, from, sizeof(from)) == -1)
 			from[0] = '\0';
@@ -1066,6 +1099,9 @@ cmd_data(struct smtp_session *s, const char *arg)
 	s->inheader = 1;
 	s->hdrlen = 0;
 	s->datalen = 0;
+	s->fromlen = 0;
+	s->nfrom = 0;
+	s->infrom = 0;
 	s->state = S_DATA;
 	smtp_received(s);
 	io_set_maxline(s->io, DATA_LINE_MAX);
@@ -1193,6 +1229,8 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
 			s->inheader = 0;
 		else if ((s->hdrlen += len + 2) > HEADER_MAX)
 			s->dflags |= D_HDRBIG;
+		else
+			smtp_from_field(s, line, len, linestart);
 	}
 	/* RFC 1870: the size counts CRLFs but not the quoting dots. */
 	s->datalen += len + (partial ? 0 : 2);
@@ -1208,9 +1246,6 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
 static void
 smtp_data_end(struct smtp_session *s)
 {
-	struct envelope	*e;
-	struct ipc_buf	 b;
-
 	smtp_data_flush(s);
 	free(s->dbuf);		/* idle sessions stay small */
 	s->dbuf = NULL;
@@ -1236,6 +1271,132 @@ smtp_data_end(struct smtp_session *s)
 		    (unsigned long long)s->id, s->src);
 	close(s->msgfd);
 	s->msgfd = -1;
+	if (smtp_sign_check(s))
+		smtp_commit(s);
+}
+
+/*
+ * The From field of the header, unfolded, kept to decide about DKIM at
+ * the end of DATA.  Called with each header line (or piece of an
+ * overlong one) after the quoting dot is gone.
+ */
+static void
+smtp_from_field(struct smtp_session *s, const char *line, size_t len,
+    int linestart)
+{
+	size_t	 n;
+
+	if (linestart && len > 0 && line[0] != ' ' && line[0] != '\t') {
+		/* a new field: "From" [WSP] ":" (RFC 5322 and obs-) */
+		n = strspn(line, "FfRrOoMm");
+		s->infrom = n == 4 && strncasecmp(line, "from", 4) == 0;
+		if (s->infrom) {
+			n += strspn(line + n, " \t");
+			if (n >= len || line[n] != ':') {
+				s->infrom = 0;
+				return;
+			}
+			s->nfrom++;
+			line += n + 1;
+			len -= n + 1;
+		}
+	}
+	if (!s->infrom || s->fromlen > FROM_MAX)
+		return;
+	if (s->fromhdr == NULL &&
+	    (s->fromhdr = malloc(FROM_MAX + 1)) == NULL)
+		fatal("malloc");
+	if (len > FROM_MAX - s->fromlen) {
+		s->fromlen = FROM_MAX + 1;	/* not ours to judge */
+		return;
+	}
+	/* NUL inside the value would cut it short: a different address */
+	if (memchr(line, '\0', len) != NULL) {
+		s->fromlen = FROM_MAX + 1;
+		return;
+	}
+	memcpy(s->fromhdr + s->fromlen, line, len);
+	s->fromlen += len;
+	s->fromhdr[s->fromlen] = '\0';
+}
+
+/*
+ * Which domain's DKIM keys may sign the message: the From domain of a
+ * logged-in user's message when the From address is theirs (as MAIL
+ * FROM: lookup_sender), or any with the listener's any-sender; of mail
+ * from this machine, only a domain of "dkim local domain".  A From that
+ * is not the user's is refused (550 5.7.1), or with from-mismatch
+ * unsigned sent unsigned.  1 when decided, 0 while lookup answers.
+ */
+static int
+smtp_sign_check(struct smtp_session *s)
+{
+	struct mailaddr	 user;
+	struct ipc_buf	 b;
+	int		 one;
+
+	s->signdom[0] = '\0';
+	if (!(s->flags & (F_AUTH | F_LOCAL)))
+		return 1;
+	one = s->nfrom == 1 && s->fromlen <= FROM_MAX &&
+	    addr_from_header(s->fromhdr, &s->fromaddr, ADDR_ALLOW_UTF8) == 0;
+	free(s->fromhdr);
+	s->fromhdr = NULL;
+	if (!(s->flags & F_AUTH)) {
+		if (one && config_dkim_local(conf, s->fromaddr.domain))
+			(void)strlcpy(s->signdom, s->fromaddr.domain,
+			    sizeof(s->signdom));
+		return 1;
+	}
+	if (s->nfrom == 0)
+		return 1;		/* nothing to sign for */
+	if (one && (s->l->flags & L_ANYSENDER)) {
+		(void)strlcpy(s->signdom, s->fromaddr.domain,
+		    sizeof(s->signdom));
+		return 1;
+	}
+	if (!one) {
+		smtp_from_mismatch(s, s->nfrom > 1 ? "more than one From "
+		    "field" : "a From field that is not one address");
+		return 0;
+	}
+	if (addr_parse(s->authuser, &user, ADDR_ALLOW_UTF8) == -1) {
+		smtp_from_mismatch(s, "a From address not of the user");
+		return 0;
+	}
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, s->id);
+	ipc_add(&b, &user, sizeof(user));
+	ipc_add(&b, &s->fromaddr, sizeof(s->fromaddr));
+	proc_send_buf(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
+	s->flags |= F_FROMCHECK;
+	smtp_wait(s);
+	return 0;
+}
+
+/* A From that is not the user's: 550, or on unsigned. */
+static void
+smtp_from_mismatch(struct smtp_session *s, const char *what)
+{
+	log_info("%016llx smtp: %s (%s) sent %s%s", (unsigned long long)s->id,
+	    s->src, s->authuser, what, (s->l->flags & L_FROM_UNSIGNED) ?
+	    ": not signed" : ": refused");
+	if (s->l->flags & L_FROM_UNSIGNED) {
+		s->signdom[0] = '\0';
+		smtp_commit(s);
+		return;
+	}
+	smtp_reply(s, "550 5.7.1 From header not owned by user %s",
+	    s->authuser);
+	smtp_reset(s);
+}
+
+/* The queue makes the message durable; "250" once it says so. */
+static void
+smtp_commit(struct smtp_session *s)
+{
+	struct envelope	*e;
+	struct ipc_buf	 b;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		fatal("calloc");
@@ -1256,6 +1417,7 @@ smtp_data_end(struct smtp_session *s)
 	ipc_add_u32(&b, s->msgid);
 	ipc_add_u32(&b, s->ndest);
 	ipc_add(&b, e, sizeof(*e));
+	ipc_add_str(&b, s->signdom);
 	free(e);
 	proc_send_buf(PROC_QUEUE, IMSG_Q_COMMIT, -1, &b);
 	smtp_wait(s);

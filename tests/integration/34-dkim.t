@@ -133,8 +133,10 @@ def main():
          "From domain without a key: not signed")
 
     # Key rotation: a new selector after SIGHUP, without a restart.
+    # (mail from this machine is signed for "dkim local" domains only)
     m.extra = "\n".join([
         'dkim example.org selector ed2 key "%s"' % ed2,
+        'dkim local domain "example.org"',
         "listen on %s port %d tls-require pki mail auth <passwd>"
         % (t.test_addr(), sub)])
     m.write_files()
@@ -162,6 +164,9 @@ def main():
     # domain signs when the From domain has none of its own.
     m.extra = "\n".join([
         'dkim mail.example.org selector selector1 key "%s"' % ed2,
+        'dkim local domain "example.org"',
+        'dkim local domain "example.net"',
+        'dkim local domain "ample.org"',
         "listen on %s port %d tls-require pki mail auth <passwd>"
         % (t.test_addr(), sub)])
     m.write_files()

@@ -14,6 +14,7 @@ static void	test_parse(void);
 static void	test_path(void);
 static void	test_text(void);
 static void	test_safe(void);
+static void	test_from_header(void);
 static char	*repeat(char, size_t);
 
 static char *
@@ -331,6 +332,50 @@ test_unquote(void)
 	    "path \"bob\" is bob");
 }
 
+/* The From header values DKIM signing trusts, and those it refuses. */
+static void
+test_from_header(void)
+{
+	static const struct {
+		const char	*value, *user, *domain;
+	} good[] = {
+		{ " alice@example.org", "alice", "example.org" },
+		{ " Alice <alice@Example.ORG>", "alice", "example.org" },
+		{ " \"Smith, Alice\" <alice@example.org>", "alice",
+		    "example.org" },
+		{ " \"boss@example.jp\" <alice@example.org>", "alice",
+		    "example.org" },
+		{ " alice@example.org (Alice (the one))", "alice",
+		    "example.org" },
+		{ " (c) alice @ example.org", "alice", "example.org" },
+		{ " =?utf-8?q?J=C3=B6rg?= <j@example.org>", "j",
+		    "example.org" },
+		{ " \"a\\\"b\" <x@example.org>", "x", "example.org" },
+		{ " \"q x\"@example.org", "\"q x\"", "example.org" },
+	};
+	static const char *bad[] = {
+		"", " ", " Alice", " a@b.org, c@d.org", " <a@b.org> <c@d.org>",
+		" team: a@b.org;", " team:;", " \"unterminated <a@b.org>",
+		" (unterminated a@b.org", " <a@b.org", " a@b.org>",
+		" Alice <>", " <@relay.org:a@b.org>", " a@b.org@c.org",
+		" <a@b.org> trailing, x@y.org",
+	};
+	struct mailaddr	 a;
+	size_t		 i;
+
+	for (i = 0; i < nitems(good); i++) {
+		memset(&a, 0, sizeof(a));
+		ok(addr_from_header(good[i].value, &a, ADDR_ALLOW_UTF8) == 0 &&
+		    strcmp(a.user, good[i].user) == 0 &&
+		    strcmp(a.domain, good[i].domain) == 0,
+		    "From:%s is %s@%s", good[i].value, good[i].user,
+		    good[i].domain);
+	}
+	for (i = 0; i < nitems(bad); i++)
+		ok(addr_from_header(bad[i], &a, ADDR_ALLOW_UTF8) == -1,
+		    "From:%s refused", bad[i]);
+}
+
 int
 main(void)
 {
@@ -341,5 +386,6 @@ main(void)
 	test_path();
 	test_text();
 	test_safe();
+	test_from_header();
 	return done_testing();
 }
