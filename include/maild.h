@@ -340,6 +340,8 @@ enum exp_result {
 /* The first rule matching rcpt for a client with these flags, or NULL. */
 struct rule	*rule_match(const struct maild_conf *, const struct mailaddr *,
 		    int);
+/* Where a bare "postmaster" goes if not to the host name: or NULL. */
+const char	*rule_primary_domain(const struct maild_conf *);
 /*
  * Expand rcpt through the rules and the virtual/alias/userbase tables
  * into at most max destinations (deduplicated).  err gets a reason.

@@ -113,6 +113,23 @@ rule_match(const struct maild_conf *conf, const struct mailaddr *rcpt,
 	return match(conf, rcpt, flags, &tempfail);
 }
 
+/*
+ * The domain that mail to a bare "postmaster" (RFC 5321 4.5.1) goes to
+ * when the host name is not one we deliver for: the first domain a rule
+ * delivers to a Maildir.  NULL when there is none.
+ */
+const char *
+rule_primary_domain(const struct maild_conf *conf)
+{
+	const struct rule	*r;
+
+	TAILQ_FOREACH(r, &conf->rules, entry)
+		if (r->for_ == FOR_DOMAIN && r->domain[0] != '*' &&
+		    r->action->type == A_MAILDIR)
+			return r->domain;
+	return NULL;
+}
+
 static enum exp_result
 fail(struct expctx *c, enum exp_result r, const char *msg, const char *arg)
 {

@@ -22,6 +22,8 @@ static void	lookup_table(struct maild_conf *, struct ipc_msg *);
 static void	lookup_dummy(struct table *);
 static void	dummy_count(const char *, const char *, void *);
 static void	lookup_rcpt(enum proc_type, struct ipc_msg *);
+static enum exp_result lookup_postmaster(struct mailaddr *, uint32_t,
+		    struct dest *, size_t *, char *, size_t);
 static void	lookup_auth(enum proc_type, struct ipc_msg *);
 static void	lookup_sender(struct ipc_msg *);
 static void	lookup_fcrdns(struct ipc_msg *);
@@ -163,13 +165,13 @@ lookup_rcpt(enum proc_type from, struct ipc_msg *m)
 	ipc_end(m);
 	rcpt.user[sizeof(rcpt.user) - 1] = '\0';
 	rcpt.domain[sizeof(rcpt.domain) - 1] = '\0';
-	if (rcpt.domain[0] == '\0')		/* RCPT TO:<postmaster> */
-		strlcpy(rcpt.domain, conf->hostname, sizeof(rcpt.domain));
-
 	if ((dests = calloc(MAX_EXPAND_DEST, sizeof(*dests))) == NULL)
 		fatal("calloc");
 	if (!ready)
 		r = EXP_TEMPFAIL;
+	else if (rcpt.domain[0] == '\0')	/* RCPT TO:<postmaster> */
+		r = lookup_postmaster(&rcpt, flags, dests, &n, err,
+		    sizeof(err));
 	else
 		r = expand_rcpt(conf, &rcpt, flags, dests, MAX_EXPAND_DEST,
 		    &n, err, sizeof(err));
@@ -197,6 +199,33 @@ lookup_rcpt(enum proc_type from, struct ipc_msg *m)
 	ipc_add_u32(&b, n);
 	ipc_add_str(&b, err);
 	proc_send_buf(from, IMSG_L_RCPT_RES, -1, &b);
+}
+
+/*
+ * RFC 5321 4.5.1: "postmaster" without a domain must be accepted.  It
+ * is postmaster at the host name when a rule delivers there, else at
+ * the first domain a rule delivers to a Maildir.
+ */
+static enum exp_result
+lookup_postmaster(struct mailaddr *rcpt, uint32_t flags, struct dest *dests,
+    size_t *np, char *err, size_t errlen)
+{
+	const char	*dom;
+	enum exp_result	 r;
+
+	(void)strlcpy(rcpt->domain, conf->hostname, sizeof(rcpt->domain));
+	r = expand_rcpt(conf, rcpt, flags, dests, MAX_EXPAND_DEST, np, err,
+	    errlen);
+	/* not delivered here (relayed mail would come back): the domain */
+	if ((r == EXP_RELAY_DENIED || r == EXP_NOTFOUND ||
+	    (r == EXP_OK && *np > 0 && dests[0].type == DEST_RELAY)) &&
+	    (dom = rule_primary_domain(conf)) != NULL &&
+	    strcmp(dom, rcpt->domain) != 0) {
+		(void)strlcpy(rcpt->domain, dom, sizeof(rcpt->domain));
+		r = expand_rcpt(conf, rcpt, flags, dests, MAX_EXPAND_DEST, np,
+		    err, errlen);
+	}
+	return r;
 }
 
 /*
