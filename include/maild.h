@@ -41,6 +41,7 @@
 
 #define DEFAULT_MAX_MSG_SIZE	(35 * 1024 * 1024)
 #define DEFAULT_MAX_RCPT	100
+#define DEFAULT_MAX_LINE	998	/* RFC 5322 2.1.1 */
 #define DEFAULT_MAX_PER_IP	20
 #define DEFAULT_IMAP_PER_IP	50	/* households and offices behind NAT */
 #define DEFAULT_IMAP_PER_USER	20	/* Thunderbird uses 5 per account */
@@ -271,6 +272,7 @@ struct maild_conf {
 	char			 vmail_root[PATH_MAX];	/* derived: deliver's root */
 	size_t			 max_msg_size;
 	int			 max_rcpt;
+	int			 max_line;	/* of DATA, without CRLF */
 	int			 max_per_ip;
 	int			 imap_max_per_ip;
 	int			 imap_max_per_user;

@@ -71,7 +71,7 @@ struct pkiline {
 /* Global settings; each may be given once. */
 enum setting {
 	S_HOSTNAME, S_SPOOL, S_SOCKET, S_USER, S_VMAIL_USER, S_MSG_SIZE,
-	S_MAX_RCPT, S_MAX_PER_IP, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
+	S_MAX_RCPT, S_MAX_PER_IP, S_MAX_LINE, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
 	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_RESOLVER, S_RETRY_REMOTE,
 	S_RELAY_PORT, S_RDNS_MSG, S_FCRDNS_MSG, S_CA, S_COUNT
 };
@@ -1040,8 +1040,23 @@ parse_smtp(struct parser *p)
 				return -1;
 			c->max_per_ip = n;
 			p->seen[S_MAX_PER_IP] = p->line;
+		} else if (kw_accept(p, "max-line-length")) {
+			/* RFC 5321 4.5.3.1.6: at least 998 and CRLF */
+			if (dup_setting(p, S_MAX_LINE,
+			    "smtp limit max-line-length") == -1 ||
+			    get_count(p, "max-line-length", "a number of bytes",
+			    &n) == -1)
+				return -1;
+			if (n < 998) {
+				perr(p, "max-line-length %d is below the 998 "
+				    "of RFC 5322", n);
+				return -1;
+			}
+			c->max_line = n;
+			p->seen[S_MAX_LINE] = p->line;
 		} else {
-			expected(p, peek(p), "max-rcpt or max-per-ip");
+			expected(p, peek(p), "max-rcpt, max-per-ip or "
+			    "max-line-length");
 			return -1;
 		}
 	} while (peek(p) != NULL);
@@ -2506,6 +2521,7 @@ config_parse_buf(const char *name, const char *buf, size_t len, int flags)
 	(void)strlcpy(c->vmail_user, MAILD_VMAIL_USER, sizeof(c->vmail_user));
 	c->max_msg_size = DEFAULT_MAX_MSG_SIZE;
 	c->max_rcpt = DEFAULT_MAX_RCPT;
+	c->max_line = DEFAULT_MAX_LINE;
 	c->max_per_ip = DEFAULT_MAX_PER_IP;
 	c->imap_max_per_ip = DEFAULT_IMAP_PER_IP;
 	c->imap_max_per_user = DEFAULT_IMAP_PER_USER;
@@ -2809,6 +2825,7 @@ config_dump(const struct maild_conf *c, FILE *fp)
 	dump_str(fp, c->vmail_root);
 	fprintf(fp, "\nsmtp max-message-size %zu\n", c->max_msg_size);
 	fprintf(fp, "smtp limit max-rcpt %d\n", c->max_rcpt);
+	fprintf(fp, "smtp limit max-line-length %d\n", c->max_line);
 	fprintf(fp, "smtp limit max-per-ip %d\n", c->max_per_ip);
 	fprintf(fp, "imap limit max-per-ip %d max-per-user %d\n",
 	    c->imap_max_per_ip, c->imap_max_per_user);

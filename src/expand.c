@@ -13,7 +13,8 @@
 
 #include "maild.h"
 
-enum source { SRC_VIRTUAL, SRC_ALIAS, SRC_USERBASE };
+/* SRC_CATCHALL: the virtual table's "@domain" entry. */
+enum source { SRC_VIRTUAL, SRC_CATCHALL, SRC_ALIAS, SRC_USERBASE };
 
 struct expctx {
 	const struct maild_conf	*conf;
@@ -254,6 +255,18 @@ expand_item(struct expctx *c, const struct action *action,
 	/* The table format eats a leading ':' (":include:"): check names. */
 	if (!addr_valid_localpart(item, ADDR_ALLOW_UTF8))
 		return fail(c, EXP_FAIL, "invalid alias target", item);
+	/*
+	 * "@example.jp vmail" would give every local part anyone makes up
+	 * a Maildir of its own ("a b", "-rf", ...): only users a table
+	 * names get one.
+	 */
+	if (src == SRC_CATCHALL) {
+		log_info("catch-all @%s delivers to the recipient's own "
+		    "Maildir: refused %s; name the users in the table, or "
+		    "point the catch-all at one address", cur->domain,
+		    cur->user);
+		return fail(c, EXP_NOTFOUND, "no such user", cur->user);
+	}
 	if (src != SRC_ALIAS) {
 		/* "user@example.jp vmail": names the owner, mail stays. */
 		strip_tag(cur, &base);
@@ -299,8 +312,9 @@ expand_addr(struct expctx *c, const struct action *action,
 			f = lookup(action->virtual, a->user, NULL, &val);
 		if (f == 0 && has_base)
 			f = lookup(action->virtual, base.user, NULL, &val);
-		if (f == 0)
-			f = lookup(action->virtual, "", a->domain, &val);
+		if (f == 0 && (f = lookup(action->virtual, "", a->domain,
+		    &val)) == 1)
+			src = SRC_CATCHALL;
 	}
 	if (f == 0 && action->alias != NULL) {
 		src = SRC_ALIAS;

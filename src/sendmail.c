@@ -31,6 +31,7 @@
 #define FULLNAME_MAX	256		/* -F, bytes kept */
 #define INPUT_CHUNK	65536
 #define ERR_MAX		16384		/* refusals of every recipient */
+#define LINE_MAX_RFC	998		/* RFC 5322 2.1.1, without CRLF */
 
 struct rcptlist {
 	char	**v;
@@ -498,27 +499,43 @@ read_input(int iflag, size_t max, size_t *lenp)
 	return buf;
 }
 
-/* CRLF line ends (LF, CRLF and a lone CR all end a line). */
+/*
+ * CRLF line ends (LF, CRLF and a lone CR all end a line), and lines of at
+ * most 998 characters (RFC 5322 2.1.1, which maild enforces): a longer
+ * one, such as a long line of a cron job's output, is broken with CRLF
+ * and a space, as Postfix's smtp_line_length_limit does, rather than
+ * refused.
+ */
 static char *
 to_crlf(const char *in, size_t len, size_t *lenp)
 {
 	char	*out;
-	size_t	 i, o = 0;
+	size_t	 i, o = 0, col = 0;
 
-	if (len > (SIZE_MAX - 3) / 2)
+	if (len > (SIZE_MAX - 3) / 3)
 		die(EX_DATAERR, "message too large");
-	if ((out = malloc(2 * len + 3)) == NULL)
+	/* LF to CRLF doubles at worst; each break adds 3 per 997 */
+	if ((out = malloc(2 * len + 3 * (len / (LINE_MAX_RFC - 1) + 1) +
+	    3)) == NULL)
 		fatal("malloc");
 	for (i = 0; i < len; i++) {
 		if (in[i] == '\r') {
 			if (i + 1 < len && in[i + 1] == '\n')
 				i++;
 		} else if (in[i] != '\n') {
+			if (col == LINE_MAX_RFC) {
+				out[o++] = '\r';
+				out[o++] = '\n';
+				out[o++] = ' ';
+				col = 1;
+			}
 			out[o++] = in[i];
+			col++;
 			continue;
 		}
 		out[o++] = '\r';
 		out[o++] = '\n';
+		col = 0;
 	}
 	if (o > 0 && out[o - 1] != '\n') {
 		out[o++] = '\r';

@@ -79,6 +79,10 @@ enum smtp_state {
 #define D_BARELF	0x04
 #define D_IOERR		0x08
 #define D_HDRBIG	0x10
+#define D_NUL		0x20
+#define D_LONGLINE	0x40
+#define D_REFUSED	(D_TOOBIG | D_BARECR | D_IOERR | D_HDRBIG | D_NUL | \
+			    D_LONGLINE)
 
 struct smtp_session {
 	TAILQ_ENTRY(smtp_session) entry;
@@ -115,6 +119,7 @@ struct smtp_session {
 	struct mailaddr		 fromaddr;
 	char			 signdom[DOMAIN_MAX + 1];	/* DKIM */
 	int			 midline;	/* last chunk had no LF */
+	size_t			 linelen;	/* so far, of the line read */
 	int			 prevcrlf;	/* last line ended in CRLF */
 	int			 inheader;
 	size_t			 hdrlen;
@@ -1100,6 +1105,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 	s->hdrlen = 0;
 	s->datalen = 0;
 	s->fromlen = 0;
+	s->linelen = 0;
 	s->nfrom = 0;
 	s->infrom = 0;
 	s->state = S_DATA;
@@ -1165,7 +1171,7 @@ smtp_received(struct smtp_session *s)
 static void
 smtp_data_write(struct smtp_session *s, const void *data, size_t len)
 {
-	if (s->dflags & (D_TOOBIG | D_IOERR | D_BARECR | D_HDRBIG))
+	if (s->dflags & D_REFUSED)
 		return;
 	while (len > 0) {
 		size_t n = DATA_BUFSIZE - s->dlen;
@@ -1220,6 +1226,13 @@ smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
 	}
 	if (memchr(line, '\r', len) != NULL)
 		s->dflags |= D_BARECR;
+	/* RFC 5322 2.1.1 and 2.3: no NUL, lines of at most 998 */
+	if (memchr(line, '\0', len) != NULL)
+		s->dflags |= D_NUL;
+	s->linelen = linestart ? len : s->linelen + len;
+	if (s->linelen > (size_t)conf->max_line + (linestart && len > 0 &&
+	    line[0] == '.' ? 1 : 0))
+		s->dflags |= D_LONGLINE;
 	if (linestart && len > 0 && line[0] == '.') {
 		line++;
 		len--;
@@ -1252,7 +1265,7 @@ smtp_data_end(struct smtp_session *s)
 	io_set_maxline(s->io, SMTP_LINE_MAX);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
 	s->state = S_RCPT;
-	if (s->dflags & (D_TOOBIG | D_HDRBIG | D_BARECR | D_IOERR)) {
+	if (s->dflags & D_REFUSED) {
 		if (s->dflags & D_IOERR)
 			smtp_reply(s, "451 4.3.0 Temporary failure, try again "
 			    "later");
@@ -1260,9 +1273,15 @@ smtp_data_end(struct smtp_session *s)
 			smtp_reply(s, "552 5.3.4 Message too big");
 		else if (s->dflags & D_HDRBIG)
 			smtp_reply(s, "552 5.3.4 Header section too big");
-		else
+		else if (s->dflags & D_BARECR)
 			smtp_reply(s, "550 5.6.0 Bare CR in message refused "
 			    "(RFC 5321 2.3.8)");
+		else if (s->dflags & D_NUL)
+			smtp_reply(s, "550 5.6.0 NUL byte in message refused "
+			    "(RFC 5322 2.3)");
+		else
+			smtp_reply(s, "500 5.5.2 Line longer than %d bytes in "
+			    "message refused (RFC 5322 2.1.1)", conf->max_line);
 		smtp_reset(s);
 		return;
 	}

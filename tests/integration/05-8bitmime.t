@@ -22,7 +22,7 @@ def main():
             b"..two dots\r\n"
             b".\xff dot then high byte\r\n"
             b"tabs\tand  spaces \r\n"
-            + b"x" * 5000 + b"\r\n"
+            + b"x" * 998 + b"\r\n"          # the longest line (RFC 5322)
             b"\x7f\x01\x1b control bytes\r\n"
             b"\r\n"
             b"last line\r\n")

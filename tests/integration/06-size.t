@@ -85,7 +85,10 @@ def main():
     # stores after adding its own headers.
     for n, want in ((LIMIT, 250), (LIMIT + 1, 552)):
         head = b"Subject: boundary\r\nMessage-ID: <b%d@x>\r\n\r\n" % n
-        data = head + b"y" * (n - len(head) - 2) + b"\r\n"
+        left = n - len(head)
+        lines = [b"y" * 98 + b"\r\n"] * (left // 100)
+        data = head + b"".join(lines) + b"z" * (left % 100 - 2) + b"\r\n"
+        assert len(data) == n
         c = m.connect()
         c.ehlo()
         r = c.cmd("MAIL FROM:<sender@client.test> SIZE=%d" % n)

@@ -234,6 +234,19 @@ def test_recipients(m):
     t.ok(rc == 0 and len(msgs) == 1 and b"postmaster@mx.test" in added,
          "a bare name is at the hostname: postmaster@mx.test reached alice"
          " (%s)" % err.strip())
+    # A line longer than maild takes (998, RFC 5322 2.1.1), as cron's
+    # output may have: broken with CRLF and a space, nothing lost.
+    long_line = "".join("%07d," % i for i in range(400))     # 3200 bytes
+    rc, _, err = sendmail(m, ["alice@example.org"],
+                          "Subject: long\n\n" + long_line + "\nend\n")
+    msgs = find(m, "alice", "long")
+    body = msgs[0].split(b"\r\n\r\n", 1)[1] if msgs else b""
+    t.ok(rc == 0 and len(msgs) == 1, "a 3200-byte line: sent (%s)"
+         % err.strip())
+    t.ok(body and max(len(x) for x in body.split(b"\r\n")) <= 998,
+         "... as lines of at most 998 characters")
+    t.is_(body.replace(b"\r\n ", b""), long_line.encode() + b"\r\nend\r\n",
+          "... which unfold to the original")
     rc, _, err = sendmail(m, ["nosuch@example.org"], "Subject: unknown\n\nx\n")
     t.is_(rc, 67, "an unknown recipient: exit 67 (EX_NOUSER)")
     t.like(err, r"(?m)^maild-sendmail: nosuch@example\.org: 550 5\.1\.1",

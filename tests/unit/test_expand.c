@@ -539,7 +539,7 @@ test_limits(void)
 {
 	struct mailaddr	 a;
 	struct table	*t;
-	char		 buf[4096], line[64], e[256];
+	char		 buf[8192], line[64], e[256];
 	size_t		 n;
 	int		 i;
 
@@ -560,16 +560,26 @@ test_limits(void)
 		    i ? "," : "", i);
 		strlcat(buf, line, sizeof(buf));
 	}
-	strlcat(buf, "\n@example.jp vmail\n", sizeof(buf));
+	strlcat(buf, "\n", sizeof(buf));
+	for (i = 0; i <= MAX_EXPAND_DEST; i++) {
+		snprintf(line, sizeof(line), "m%d@example.jp vmail\n", i);
+		strlcat(buf, line, sizeof(buf));
+	}
+	strlcat(buf, "@example.jp vmail\n", sizeof(buf));
 	t = mktable("big", NULL, 0);
 	ok(table_load_buf(t, buf, strlen(buf), e, sizeof(e)) == 0,
 	    "big table");
 	a_vusers->virtual = t;
 	is_int(ex("big@example.jp", 0), EXP_FAIL, "101 destinations");
 	is_str(err, "too many destinations", "fan-out reason");
-	is_int(ex("other@example.jp", 0), EXP_OK, "catch-all vmail");
-	ok(has_maildir("other@example.jp", "/var/vmail/example.jp/other"),
-	    "catch-all owner");
+	/* A catch-all to the recipient's own Maildir would make one for
+	 * every name anyone makes up: only named users get one. */
+	is_int(ex("other@example.jp", 0), EXP_NOTFOUND, "catch-all vmail: "
+	    "refused");
+	is_str(err, "no such user: other", "... as an unknown user");
+	is_int(ex("m7@example.jp", 0), EXP_OK, "a named user in that table");
+	ok(has_maildir("m7@example.jp", "/var/vmail/example.jp/m7"),
+	    "... gets their Maildir");
 	a_vusers->virtual = t_virtual;
 }
 
