@@ -41,6 +41,7 @@ LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/passwd.o src/search.o src/imap_fetch.o src/imap_mbox.o src/sasl.o src/dsn.o src/dns.o src/dkim.o \
 		src/smtp_reply.o src/enqueue.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
+		src/server_auth.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
 		src/control.o src/imap.o src/imap_session.o \
 		src/relay.o src/relay_session.o src/offline.o $(LIB_OBJS)

@@ -10,6 +10,7 @@
 #include <event.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <tls.h>
 
 enum io_event {
@@ -34,8 +35,15 @@ struct io {
 #define IO_WANTREAD	0x0040	/* tls_write wants POLLIN */
 #define IO_FULL		0x0080	/* last read stopped on a full buffer */
 #define IO_HELDCR	0x0100	/* rbuf[rpos] is a CR hidden by a NUL */
+#define IO_LINEDL	0x0200	/* a line must end within the timeout */
 	struct event	 ev;
 	int		 timeout;	/* msec, 0 none */
+	/*
+	 * Deadlines no trickle of bytes moves (monotonic msec, 0 none): of
+	 * the TLS handshake, and with IO_LINEDL of the line being read.
+	 */
+	int64_t		 hs_deadline;
+	int64_t		 line_since;
 	char		*rbuf;
 	size_t		 rpos, rlen, rsize;	/* rsize: allocated */
 	size_t		 rmax;		/* longest line + 2 */
@@ -53,6 +61,11 @@ struct io	*io_new(int, size_t, void (*)(struct io *, int, void *),
 		    void *);
 void		 io_free(struct io *);
 void		 io_set_timeout(struct io *, int);
+/*
+ * With on, a line begun must end within the timeout, however its bytes
+ * trickle in (the timeout otherwise restarts with each read).
+ */
+void		 io_set_line_deadline(struct io *, int);
 /* Input buffer limit: the longest line io_getline() can return. */
 void		 io_set_maxline(struct io *, size_t);
 /*

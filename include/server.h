@@ -42,13 +42,27 @@ void		 srv_run(enum listen_proto, int, const char *,
 		    const struct sockaddr_storage *), const char *,
 		    const char *);
 /* A session ended: its address count drops, accept may resume. */
-void		 srv_session_gone(const struct sockaddr_storage *);
+void		 srv_session_gone(const struct sockaddr_storage *,
+		    const struct listener *);
 size_t		 srv_sessions(void);
 int		 srv_addr_equal(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);
-/* A failed login from an address: seconds to wait before answering. */
-int		 srv_auth_failed(const struct sockaddr_storage *);
-void		 srv_auth_ok(const struct sockaddr_storage *);
+/*
+ * Login throttling (server_auth.c): srv_auth_send() hands lookup the
+ * IMSG_L_AUTH request b of a login as user from ss, now or when the
+ * failures of the network and of the account allow, and returns what it
+ * counted as a failure already (AUTH_COUNTED_*), which the answer
+ * passes to srv_auth_failed(); or srv_auth_ok().  AUTH_THROTTLED: not
+ * sent, the wait would be too long; the client is to try again later.
+ */
+#define AUTH_COUNTED_NET	0x01
+#define AUTH_COUNTED_USER	0x02
+#define AUTH_THROTTLED		0x04
+int		 srv_auth_send(const struct sockaddr_storage *, const char *,
+		    const struct ipc_buf *);
+void		 srv_auth_failed(const struct sockaddr_storage *, const char *,
+		    int);
+void		 srv_auth_ok(const struct sockaddr_storage *, const char *);
 size_t		 srv_max_sessions(void);
 /* IMSG_CTL_REQ: pause, resume, show stats. */
 void		 srv_ctl(struct ipc_msg *);

@@ -60,7 +60,6 @@ enum state {
 enum wait {
 	W_NONE,
 	W_LOOKUP,		/* password check */
-	W_DELAY,		/* answer of a failed login */
 	W_SASL,			/* AUTHENTICATE continuation line */
 	W_IDLE,			/* DONE */
 	W_FETCH,		/* output to drain before more FETCH */
@@ -100,6 +99,7 @@ struct imap_session {
 	int			 enabled;	/* EN_* */
 	char			 tag[IMAP_TAG_MAX + 1];
 	char			 user[ADDR_MAX + 1];
+	int			 authcounted;	/* srv_auth_send() */
 	char			 home[PATH_MAX];	/* user's Maildir */
 	struct event		 ev_delay;
 
@@ -252,6 +252,8 @@ imap_session_new(int fd, const struct listener *l,
 		strlcpy(s->addr, "local", sizeof(s->addr));
 	s->io = io_new(fd, IMAP_LINE_MAX, s_io, s);
 	io_set_timeout(s->io, IMAP_TIMEOUT_PRE);
+	/* Before login a command line must end within that minute. */
+	io_set_line_deadline(s->io, 1);
 	s->p = imap_parser_new(NULL);
 	s_limits(s);
 	evtimer_set(&s->ev_delay, s_delay_done, s);
@@ -323,7 +325,7 @@ s_close(struct imap_session *s, const char *why)
 	if (s->tls != NULL)
 		srv_tls_put(s->tls);	/* after the connection is gone */
 	imap_parser_free(s->p);
-	srv_session_gone(&s->ss);
+	srv_session_gone(&s->ss, s->l);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -417,8 +419,11 @@ s_io(struct io *io, int ev, void *arg)
 		}
 		break;
 	case IO_TIMEOUT:
-		if (s->wait == W_FETCH || s->wait == W_LOOKUP ||
-		    s->wait == W_DELAY)
+		if (s->io->flags & IO_HANDSHAKE) {
+			s_close(s, "TLS handshake timeout");
+			return;
+		}
+		if (s->wait == W_FETCH || s->wait == W_LOOKUP)
 			break;	/* our own wait, not the client's */
 		s_printf(s, "* BYE Autologout; idle for too long\r\n");
 		s->state = S_LOGOUT;
@@ -993,9 +998,16 @@ s_login(struct imap_session *s, const char *user, const char *pass,
 	ipc_add_str(b, user);
 	ipc_add_u32(b, plen);
 	ipc_add(b, pass, plen);
-	proc_send_buf(PROC_LOOKUP, IMSG_L_AUTH, -1, b);
+	s->authcounted = srv_auth_send(&s->ss, user, b);
 	explicit_bzero(b, sizeof(*b));
 	free(b);
+	if (s->authcounted == AUTH_THROTTLED) {
+		log_info("imap %llu: login %s from %s throttled",
+		    (unsigned long long)s->id, user, s->addr);
+		s_tagged(s, "NO", "[UNAVAILABLE] Too many login attempts, try "
+		    "again later");
+		return;
+	}
 	strlcpy(s->user, user, sizeof(s->user));
 	s->wait = W_LOOKUP;
 	io_pause(s->io);
@@ -1009,15 +1021,11 @@ s_delay_done(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (s->wait == W_IDLE) {
-		/* NAT boxes forget quiet connections (Dovecot does this). */
-		s_printf(s, "* OK Still here\r\n");
-		evtimer_add(&s->ev_delay, &tv);
+	if (s->wait != W_IDLE)
 		return;
-	}
-	s->wait = W_NONE;
-	s_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
-	io_resume(s->io);
+	/* NAT boxes forget quiet connections (Dovecot does this). */
+	s_printf(s, "* OK Still here\r\n");
+	evtimer_add(&s->ev_delay, &tv);
 }
 
 static int
@@ -1097,7 +1105,6 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
     const char *home)
 {
 	struct imap_session	*s;
-	struct timeval		 tv = { 0, 0 };
 	char			 caps[512];
 
 	if ((s = s_find(id)) == NULL || s->wait != W_LOOKUP)
@@ -1115,14 +1122,16 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 		STAT_INC(ST_IMAP_AUTH_FAIL);
 		log_info("imap %llu: login %s from %s failed",
 		    (unsigned long long)s->id, s->user, s->addr);
+		/* Slower and slower for guessers: their next check waits. */
+		srv_auth_failed(&s->ss, s->user, s->authcounted);
 		s->user[0] = '\0';
-		tv.tv_sec = srv_auth_failed(&s->ss);
-		s->wait = W_DELAY;
-		evtimer_add(&s->ev_delay, &tv);
+		s_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication "
+		    "failed");
+		io_resume(s->io);
 		return;
 	}
 	STAT_INC(ST_IMAP_AUTH_OK);
-	srv_auth_ok(&s->ss);
+	srv_auth_ok(&s->ss, user);
 	strlcpy(s->user, user, sizeof(s->user));
 	if (s_user_sessions(user) >= conf->imap_max_per_user) {
 		s->user[0] = '\0';
@@ -1144,6 +1153,7 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 	s->state = S_AUTH;
 	s_limits(s);
 	io_set_timeout(s->io, IMAP_TIMEOUT);
+	io_set_line_deadline(s->io, 0);		/* literals may be slow */
 	s_capability(s, caps, sizeof(caps));
 	s_tagged(s, "OK", "[CAPABILITY %s] Logged in", caps);
 	io_resume(s->io);

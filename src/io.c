@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -23,6 +24,8 @@
 
 static void	io_dispatch(int, short, void *);
 static void	io_rearm(struct io *);
+static int64_t	io_now(void);
+static int64_t	io_wait_ms(struct io *);
 static int	io_do_read(struct io *);
 static int	io_do_write(struct io *);
 static int	io_do_handshake(struct io *);
@@ -72,6 +75,26 @@ io_free(struct io *io)
 		return;
 	}
 	io_destroy(io);
+}
+
+static int64_t
+io_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+io_set_line_deadline(struct io *io, int on)
+{
+	if (on)
+		io->flags |= IO_LINEDL;
+	else
+		io->flags &= ~IO_LINEDL;
+	io->line_since = 0;
 }
 
 void
@@ -304,6 +327,9 @@ io_start_tls(struct io *io, struct tls *ctx)
 		return -1;
 	}
 	io->flags |= IO_HANDSHAKE;
+	/* A ClientHello sent a byte at a time holds the session no longer. */
+	if (io->timeout > 0)
+		io->hs_deadline = io_now() + io->timeout;
 	if (!(io->flags & IO_INCB))
 		io_rearm(io);
 	return 0;
@@ -359,6 +385,7 @@ static void
 io_rearm(struct io *io)
 {
 	struct timeval	 tv;
+	int64_t		 ms;
 	short		 ev = 0;
 
 	if (io->flags & IO_FREED)
@@ -374,11 +401,40 @@ io_rearm(struct io *io)
 	}
 	event_set(&io->ev, io->fd, ev, io_dispatch, io);
 	if (io->timeout > 0) {
-		tv.tv_sec = io->timeout / 1000;
-		tv.tv_usec = (io->timeout % 1000) * 1000;
+		ms = io_wait_ms(io);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
 		event_add(&io->ev, &tv);
 	} else if (ev)
 		event_add(&io->ev, NULL);
+}
+
+/*
+ * The timeout to wait for: the idle timeout, or less when a deadline
+ * (of the handshake, of the line being read) comes sooner.
+ */
+static int64_t
+io_wait_ms(struct io *io)
+{
+	int64_t	 now, ms = io->timeout, left;
+
+	if (!(io->flags & IO_HANDSHAKE))
+		io->hs_deadline = 0;
+	if ((io->flags & IO_LINEDL) && !(io->flags & IO_PAUSED) &&
+	    io_datalen(io) > 0) {
+		if (io->line_since == 0)
+			io->line_since = io_now();
+	} else
+		io->line_since = 0;
+	if (io->hs_deadline == 0 && io->line_since == 0)
+		return ms;
+	now = io_now();
+	if (io->hs_deadline != 0 && (left = io->hs_deadline - now) < ms)
+		ms = left;
+	if (io->line_since != 0 &&
+	    (left = io->line_since + io->timeout - now) < ms)
+		ms = left;
+	return ms > 0 ? ms : 1;
 }
 
 /* Returns 1 if new data arrived, 0 if none, -1 on error. */
@@ -497,6 +553,7 @@ io_do_handshake(struct io *io)
 		return -1;
 	}
 	io->flags &= ~IO_HANDSHAKE;
+	io->hs_deadline = 0;
 	return 1;
 }
 

@@ -41,6 +41,7 @@ struct srv_listener {
 	TAILQ_ENTRY(srv_listener) entry;
 	struct listener		 l;
 	struct event		 ev;
+	int			 full;	/* open listener, at its share */
 };
 
 struct ipcount {
@@ -48,19 +49,19 @@ struct ipcount {
 	struct sockaddr_storage	 ss;
 	int			 count;
 };
+TAILQ_HEAD(iplist, ipcount);
 
 #define IPHASH	1024
 
-/* Failed logins per address, forgotten after AUTHFAIL_FORGET seconds. */
-#define AUTHFAIL_SLOTS	4096
-#define AUTHFAIL_FORGET	600
-#define AUTHFAIL_MAXDELAY 15
+/*
+ * Listeners without auth (port 25) share all sessions but a reserve,
+ * kept for those who log in (587, 465, IMAP): a flood of port 25 leaves
+ * submission room.  One network (IPv4 /24, IPv6 /64) may hold
+ * NET_PER_IP times the sessions of one address.
+ */
+#define RESERVE(max)	((max) / 10 > 16 ? (max) / 10 : 16)
+#define NET_PER_IP	4
 
-struct authfail {
-	struct sockaddr_storage	 ss;
-	time_t			 last;
-	int			 count;
-};
 
 static struct tls *srv_tls_new(const char *, const char *, size_t,
 		    const char *, size_t);
@@ -68,14 +69,20 @@ static void	srv_pki_set(const char *, struct tls *);
 static void	srv_accept(int, short, void *);
 static void	srv_pause(void);
 static void	srv_resume(int, short, void *);
-static struct ipcount *ip_find(const struct sockaddr_storage *, int);
-static struct authfail *authfail_find(const struct sockaddr_storage *, int);
+static struct ipcount *ip_find(struct iplist *,
+		    const struct sockaddr_storage *, int);
+static void	ip_put(struct iplist *, struct ipcount *);
+static void	net_of(const struct sockaddr_storage *,
+		    struct sockaddr_storage *);
+static int	open_full(void);
+static void	open_resume(void);
 
 static TAILQ_HEAD(, srv_pki)		 pkis = TAILQ_HEAD_INITIALIZER(pkis);
 static TAILQ_HEAD(, srv_listener)	 listeners =
     TAILQ_HEAD_INITIALIZER(listeners);
-static TAILQ_HEAD(, ipcount)		 iptab[IPHASH];
-static size_t				 max_sessions, nsessions;
+static struct iplist			 iptab[IPHASH];
+static struct iplist			 nettab[IPHASH];
+static size_t				 max_sessions, nsessions, nopen;
 static int				 max_per_ip;
 static const char			*busy_msg;
 static int				 paused;
@@ -83,7 +90,6 @@ static int				 admin_paused;	/* mailctl pause */
 static struct event			 ev_resume;
 static void	(*newconn)(int, const struct listener *,
 		    const struct sockaddr_storage *);
-static struct authfail			 authfail[AUTHFAIL_SLOTS];
 
 void
 srv_tls_setup(void)
@@ -228,8 +234,10 @@ srv_listen(enum listen_proto proto, int per_ip, size_t fds_per_session,
 		sl->l = *l;
 		TAILQ_INSERT_TAIL(&listeners, sl, entry);
 	}
-	for (i = 0; i < IPHASH; i++)
+	for (i = 0; i < IPHASH; i++) {
 		TAILQ_INIT(&iptab[i]);
+		TAILQ_INIT(&nettab[i]);
+	}
 	max_per_ip = per_ip;
 	busy_msg = busy;
 	newconn = cb;
@@ -241,6 +249,8 @@ srv_listen(enum listen_proto proto, int per_ip, size_t fds_per_session,
 		fds_per_session = 1;
 	max_sessions = rl.rlim_cur > 128 ?
 	    (rl.rlim_cur - 64) / fds_per_session : 16;
+	if (max_sessions < 2 * 16)
+		max_sessions = 2 * 16;	/* room for the reserve */
 	evtimer_set(&ev_resume, srv_resume, NULL);
 }
 
@@ -257,10 +267,11 @@ srv_run(enum listen_proto proto, int per_ip, const char *busy,
 {
 	srv_tls_setup();
 	/*
-	 * A session holds its socket and, briefly, one more file (an SMTP
-	 * spool file, an IMAP message).
+	 * An SMTP session holds its socket and, in DATA, its spool file; an
+	 * IMAP session its socket only (a message file is open a moment,
+	 * one at a time: the 64 spare descriptors cover that).
 	 */
-	srv_listen(proto, per_ip, 2, busy, cb);
+	srv_listen(proto, per_ip, proto == PROTO_SMTP ? 2 : 1, busy, cb);
 	proc_drop(root);
 	proc_setup_peers();
 	if (pledge(promises, NULL) == -1)
@@ -279,8 +290,8 @@ srv_start(void)
 		    srv_accept, sl);
 		event_add(&sl->ev, NULL);
 	}
-	log_debug("%s: up to %zu sessions", procs[proc_self].name,
-	    max_sessions);
+	log_debug("%s: up to %zu sessions, %zu without login", procs[proc_self].name,
+	    max_sessions, max_sessions - RESERVE(max_sessions));
 }
 
 size_t
@@ -331,12 +342,12 @@ srv_addr_equal(const struct sockaddr_storage *a,
 }
 
 static struct ipcount *
-ip_find(const struct sockaddr_storage *ss, int create)
+ip_find(struct iplist *tab, const struct sockaddr_storage *ss, int create)
 {
 	struct ipcount	*ic;
 	unsigned int	 h = ip_hash(ss);
 
-	TAILQ_FOREACH(ic, &iptab[h], entry)
+	TAILQ_FOREACH(ic, &tab[h], entry)
 		if (srv_addr_equal(&ic->ss, ss))
 			return ic;
 	if (!create)
@@ -344,22 +355,69 @@ ip_find(const struct sockaddr_storage *ss, int create)
 	if ((ic = calloc(1, sizeof(*ic))) == NULL)
 		fatal("calloc");
 	ic->ss = *ss;
-	TAILQ_INSERT_HEAD(&iptab[h], ic, entry);
+	TAILQ_INSERT_HEAD(&tab[h], ic, entry);
 	return ic;
 }
 
-void
-srv_session_gone(const struct sockaddr_storage *ss)
+/* One session less from an address or network; the entry goes at 0. */
+static void
+ip_put(struct iplist *tab, struct ipcount *ic)
 {
-	struct ipcount	*ic;
-
-	nsessions--;
-	if ((ic = ip_find(ss, 0)) != NULL && --ic->count == 0) {
-		TAILQ_REMOVE(&iptab[ip_hash(ss)], ic, entry);
+	if (ic != NULL && --ic->count <= 0) {
+		TAILQ_REMOVE(&tab[ip_hash(&ic->ss)], ic, entry);
 		free(ic);
 	}
+}
+
+/* The /24 of an IPv4 address, the /64 of an IPv6 one. */
+static void
+net_of(const struct sockaddr_storage *ss, struct sockaddr_storage *net)
+{
+	memset(net, 0, sizeof(*net));
+	net->ss_family = ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(&((struct sockaddr_in *)net)->sin_addr,
+		    &((const struct sockaddr_in *)ss)->sin_addr, 3);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(&((struct sockaddr_in6 *)net)->sin6_addr,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
+}
+
+void
+srv_session_gone(const struct sockaddr_storage *ss, const struct listener *l)
+{
+	struct sockaddr_storage	 net;
+
+	nsessions--;
+	if (!(l->flags & L_AUTH))
+		nopen--;
+	ip_put(iptab, ip_find(iptab, ss, 0));
+	net_of(ss, &net);
+	ip_put(nettab, ip_find(nettab, &net, 0));
 	if (paused && nsessions < max_sessions)
 		srv_resume(-1, 0, NULL);
+	if (!open_full())
+		open_resume();
+}
+
+static int
+open_full(void)
+{
+	return nopen >= max_sessions - RESERVE(max_sessions);
+}
+
+/* The open listeners stopped at their share accept again. */
+static void
+open_resume(void)
+{
+	struct srv_listener	*sl;
+
+	TAILQ_FOREACH(sl, &listeners, entry)
+		if (sl->full) {
+			sl->full = 0;
+			if (!paused)
+				event_add(&sl->ev, NULL);
+		}
 }
 
 static void
@@ -387,15 +445,16 @@ srv_resume(int fd, short ev, void *arg)
 	paused = 0;
 	evtimer_del(&ev_resume);
 	TAILQ_FOREACH(sl, &listeners, entry)
-		event_add(&sl->ev, NULL);
+		if (!sl->full)
+			event_add(&sl->ev, NULL);
 }
 
 static void
 srv_accept(int lfd, short ev, void *arg)
 {
 	struct srv_listener	*sl = arg;
-	struct sockaddr_storage	 ss;
-	struct ipcount		*ic;
+	struct sockaddr_storage	 ss, net;
+	struct ipcount		*ic, *nc;
 	struct timeval		 tv = { 1, 0 };
 	const char		*msg;
 	socklen_t		 len;
@@ -405,6 +464,16 @@ srv_accept(int lfd, short ev, void *arg)
 	for (;;) {
 		if (nsessions >= max_sessions) {
 			srv_pause();
+			return;
+		}
+		if (!(sl->l.flags & L_AUTH) && open_full()) {
+			/* The rest is for those who log in. */
+			if (!sl->full)
+				log_info("%s: %zu sessions without login: port "
+				    "%d waits", procs[proc_self].name, nopen,
+				    sl->l.port);
+			sl->full = 1;
+			event_del(&sl->ev);
 			return;
 		}
 		/* Whole: it travels to other processes (rDNS checks). */
@@ -436,18 +505,21 @@ srv_accept(int lfd, short ev, void *arg)
 			close(fd);
 			continue;
 		}
-		ic = ip_find(&ss, 1);
-		if (max_per_ip > 0 && ic->count >= max_per_ip) {
+		ic = ip_find(iptab, &ss, 1);
+		net_of(&ss, &net);
+		nc = ip_find(nettab, &net, 1);
+		if (max_per_ip > 0 && (ic->count >= max_per_ip ||
+		    nc->count >= NET_PER_IP * max_per_ip)) {
 			/* No plaintext on an implicit-TLS port. */
 			if (busy_msg != NULL &&
 			    !(sl->l.flags & (L_SMTPS | L_IMAPS)))
 				(void)send(fd, busy_msg, strlen(busy_msg),
 				    MSG_NOSIGNAL);
 			close(fd);
-			if (ic->count == 0) {
-				TAILQ_REMOVE(&iptab[ip_hash(&ss)], ic, entry);
-				free(ic);
-			}
+			ic->count++;		/* undone at once */
+			nc->count++;
+			ip_put(iptab, ic);
+			ip_put(nettab, nc);
 			continue;
 		}
 		/*
@@ -458,7 +530,10 @@ srv_accept(int lfd, short ev, void *arg)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
 			    sizeof(on));
 		ic->count++;
+		nc->count++;
 		nsessions++;
+		if (!(sl->l.flags & L_AUTH))
+			nopen++;
 		newconn(fd, &sl->l, &ss);
 	}
 }
@@ -501,59 +576,3 @@ srv_ctl(struct ipc_msg *m)
 		proc_ctl_end(id, 0, "unknown request");
 }
 
-/*
- * The slot of an address.  The table is small and fixed: when it is
- * full the stalest slot is reused, so a flood of addresses costs memory
- * never and at worst forgets an old offender.
- */
-static struct authfail *
-authfail_find(const struct sockaddr_storage *ss, int create)
-{
-	struct authfail	*a, *victim = NULL;
-	time_t		 now = time(NULL);
-	size_t		 i;
-
-	for (i = 0; i < AUTHFAIL_SLOTS; i++) {
-		a = &authfail[i];
-		if (a->count > 0 && now - a->last > AUTHFAIL_FORGET)
-			a->count = 0;
-		if (a->count > 0 && srv_addr_equal(&a->ss, ss))
-			return a;
-		/* An empty slot, else the stalest one. */
-		if (a->count == 0) {
-			if (victim == NULL || victim->count > 0)
-				victim = a;
-		} else if (victim == NULL ||
-		    (victim->count > 0 && a->last < victim->last))
-			victim = a;
-	}
-	if (!create)
-		return NULL;
-	memset(victim, 0, sizeof(*victim));
-	victim->ss = *ss;
-	return victim;
-}
-
-/* Seconds to wait before answering a failed login from ss. */
-int
-srv_auth_failed(const struct sockaddr_storage *ss)
-{
-	struct authfail	*a = authfail_find(ss, 1);
-	int		 d;
-
-	a->count++;
-	a->last = time(NULL);
-	if (a->count <= 1)
-		return 0;
-	d = a->count - 2 < 4 ? 1 << (a->count - 2) : AUTHFAIL_MAXDELAY;
-	return d > AUTHFAIL_MAXDELAY ? AUTHFAIL_MAXDELAY : d;
-}
-
-void
-srv_auth_ok(const struct sockaddr_storage *ss)
-{
-	struct authfail	*a;
-
-	if ((a = authfail_find(ss, 0)) != NULL)
-		a->count = 0;
-}

@@ -43,6 +43,12 @@
 #define DATA_IDLE(c)		(2 * (c)->smtp_timeout)
 #define DATA_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
 #define SESSION_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
+/*
+ * And after the first timeout's worth of DATA, at least this many bytes
+ * a second on average (Postfix's smtpd_min_data_rate): a flood of slow
+ * clients cannot hold sessions and spool files for the whole hour.
+ */
+#define DATA_MIN_RATE		500
 #define HEADER_MAX		(1024 * 1024)
 #define FROM_MAX		2048	/* bytes of a From field we read */
 #define DATA_BUFSIZE		65536
@@ -97,7 +103,7 @@ struct smtp_session {
 	struct srv_tlsctx	*tls;		/* held while the io uses it */
 	int			 sasl;		/* SASL_* */
 	char			 authuser[ADDR_MAX + 1];
-	struct event		 ev_delay;	/* answer of a failed AUTH */
+	int			 authcounted;	/* srv_auth_send() */
 	char			 rdns[256];	/* checked PTR name, or "" */
 	char			 refuse[192];	/* rDNS verdict, instead of 220 */
 	char			 helo[HOST_NAME_MAX + 1];
@@ -110,6 +116,7 @@ struct smtp_session {
 	uint32_t		 msgid;
 	int			 msgfd;
 	struct event		 ev_deadline;	/* of DATA, or of the session */
+	time_t			 data_start;
 	/* DATA */
 	int			 dflags;
 	char			*fromhdr;	/* the From field's value */
@@ -164,7 +171,6 @@ static void	smtp_received(struct smtp_session *);
 static void	smtp_sasl_line(struct smtp_session *, char *, size_t);
 static void	smtp_auth_send(struct smtp_session *, const char *,
 		    const char *, size_t);
-static void	smtp_auth_delay(int, short, void *);
 static void	smtp_mail_create(struct smtp_session *);
 
 static void	cmd_helo(struct smtp_session *, const char *);
@@ -255,7 +261,8 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 		s->flags |= F_LOCAL;
 	s->io = io_new(fd, SMTP_LINE_MAX, smtp_io, s);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
-	evtimer_set(&s->ev_delay, smtp_auth_delay, s);
+	/* A line trickled in a byte at a time ends within the timeout too. */
+	io_set_line_deadline(s->io, 1);
 	evtimer_set(&s->ev_deadline, smtp_deadline, s);
 	smtp_deadline_set(s, SESSION_DEADLINE(conf));
 	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
@@ -402,10 +409,9 @@ smtp_free(struct smtp_session *s, const char *why)
 	}
 	if (s->msgfd != -1)
 		close(s->msgfd);
-	evtimer_del(&s->ev_delay);
 	evtimer_del(&s->ev_deadline);
 	TAILQ_REMOVE(&sessions[s->id % SESS_HASH], s, entry);
-	srv_session_gone(&s->ss);
+	srv_session_gone(&s->ss, s->l);
 	io_free(s->io);
 	if (s->tls != NULL)
 		srv_tls_put(s->tls);	/* after the connection is gone */
@@ -510,6 +516,10 @@ smtp_io(struct io *io, int evt, void *arg)
 	case IO_TIMEOUT:
 		if (s->state == S_QUIT) {
 			smtp_free(s, "timeout while closing");
+			return;
+		}
+		if (io->flags & IO_HANDSHAKE) {
+			smtp_free(s, "TLS handshake timeout");
 			return;
 		}
 		smtp_reply(s, "421 4.4.2 %s Timeout exceeded, closing",
@@ -814,9 +824,17 @@ smtp_auth_send(struct smtp_session *s, const char *user, const char *pass,
 	ipc_add_str(b, user);
 	ipc_add_u32(b, plen);
 	ipc_add(b, pass, plen);
-	proc_send_buf(PROC_LOOKUP, IMSG_L_AUTH, -1, b);
+	s->authcounted = srv_auth_send(&s->ss, user, b);
 	explicit_bzero(b, sizeof(*b));
 	free(b);
+	if (s->authcounted == AUTH_THROTTLED) {
+		log_info("%016llx smtp: %s: login as %s throttled",
+		    (unsigned long long)s->id, s->src, s->authuser);
+		s->authuser[0] = '\0';
+		smtp_reply(s, "454 4.7.0 Too many login attempts, try again "
+		    "later");
+		return;
+	}
 	smtp_wait(s);
 }
 
@@ -824,14 +842,13 @@ void
 smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
 {
 	struct smtp_session	*s;
-	struct timeval		 tv = { 0, 0 };
 
 	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
 	    s->state == S_QUIT)
 		return;
 	if (res == AUTH_OK) {
 		STAT_INC(ST_SMTP_AUTH_OK);
-		srv_auth_ok(&s->ss);
+		srv_auth_ok(&s->ss, s->authuser);
 		strlcpy(s->authuser, user, sizeof(s->authuser));
 		s->flags |= F_AUTH;
 		log_info("%016llx smtp: %s authenticated as %s",
@@ -849,19 +866,9 @@ smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
 	STAT_INC(ST_SMTP_AUTH_FAIL);
 	log_info("%016llx smtp: %s failed to authenticate as %s",
 	    (unsigned long long)s->id, s->src, s->authuser);
+	/* Slower and slower for guessers: their next check waits. */
+	srv_auth_failed(&s->ss, s->authuser, s->authcounted);
 	s->authuser[0] = '\0';
-	/* Slower and slower for guessers; the session stays waiting. */
-	tv.tv_sec = srv_auth_failed(&s->ss);
-	evtimer_add(&s->ev_delay, &tv);
-}
-
-static void
-smtp_auth_delay(int fd, short ev, void *arg)
-{
-	struct smtp_session	*s = arg;
-
-	(void)fd;
-	(void)ev;
 	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
 	s->errors++;
 	smtp_unwait(s);
@@ -1113,6 +1120,7 @@ cmd_data(struct smtp_session *s, const char *arg)
 	io_set_maxline(s->io, DATA_LINE_MAX);
 	io_set_timeout(s->io, DATA_IDLE(conf) * 1000);
 	smtp_deadline_set(s, DATA_DEADLINE(conf));
+	s->data_start = time(NULL);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -1211,6 +1219,20 @@ static void
 smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
 {
 	int	 crlf = 0, linestart = !s->midline;
+	time_t	 late;
+
+	late = time(NULL) - s->data_start - conf->smtp_timeout;
+	if (late > 0 && s->datalen < (size_t)late * DATA_MIN_RATE) {
+		log_info("%016llx smtp: DATA from %s too slow: %zu bytes in "
+		    "%lld s", (unsigned long long)s->id, s->src, s->datalen,
+		    (long long)(late + conf->smtp_timeout));
+		smtp_reply(s, "421 4.4.2 %s DATA too slow, closing",
+		    smtp_hostname(s));
+		s->state = S_QUIT;	/* the message is rolled back */
+		io_drop_input(s->io);
+		io_set_timeout(s->io, 5000);
+		return;
+	}
 
 	if (!partial) {
 		if (len > 0 && line[len - 1] == '\r') {

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-# Session deadlines are timers (issue 10, finding 2).  With "smtp
+# Session deadlines are timers (issue 10, findings 2 and 6).  With "smtp
 # timeout 1s" DATA may last 12 s and a session gets 12 s to bring its
 # next message.  A client sending one byte of DATA every half second and
 # never a line end used to hold the session and its spool file for ever
 # (the deadline was checked only when a line ended); one sending NOOP
-# every half second was never closed.  Now both get 421 on time, the
-# spool file is removed, and a message accepted restarts the session's
-# clock.
+# every half second was never closed.  Now a line must end within the
+# timeout however its bytes trickle (2 s in DATA, 1 s for a command),
+# DATA must bring 500 bytes a second after its first timeout (Postfix's
+# smtpd_min_data_rate) and end within 12 s, a session gets 12 s to
+# bring a message, a message accepted restarts that clock, and the
+# spool file of a message cut short is removed.
 import os
 import sys
 import threading
@@ -44,14 +47,39 @@ def drip(c, payload, until):
     return None, ""
 
 
-def data_dribble(m, out):
+def in_data(m):
     c = m.connect(timeout=GIVE_UP + 5)
     c.ehlo()
     c.cmd("MAIL FROM:<a@client.test>")
     c.cmd("RCPT TO:<alice@example.org>")
-    r = c.cmd("DATA")
-    out["data354"] = r.code
+    return c, c.cmd("DATA").code
+
+
+def data_dribble(m, out):
+    """A byte every half second, no line end."""
+    c, out["data354"] = in_data(m)
     out["data"] = drip(c, b"x", GIVE_UP)
+    c.close()
+
+
+def data_slow(m, out):
+    """Short lines: 6 bytes a second."""
+    c, _ = in_data(m)
+    out["slow"] = drip(c, b"xxx\r\n", GIVE_UP)
+    c.close()
+
+
+def data_long(m, out):
+    """2 KB a second: fast enough, but never done."""
+    c, _ = in_data(m)
+    out["long"] = drip(c, b"y" * 1022 + b"\r\n", GIVE_UP)
+    c.close()
+
+
+def command_dribble(m, out):
+    c = m.connect(timeout=GIVE_UP + 5)
+    c.ehlo()
+    out["cmd"] = drip(c, b"N", GIVE_UP)
     c.close()
 
 
@@ -89,7 +117,8 @@ def main():
     m.start()
     out = {}
     threads = [threading.Thread(target=f, args=(m, out))
-               for f in (data_dribble, noop_loop, renewed)]
+               for f in (data_dribble, data_slow, data_long, command_dribble,
+                         noop_loop, renewed)]
     for th in threads:
         th.start()
     for th in threads:
@@ -97,10 +126,24 @@ def main():
 
     t.is_(out.get("data354"), 354, "DATA started")
     d, text = out.get("data", (None, ""))
+    t.ok(d is not None and 1.5 <= d <= 4,
+         "a byte of DATA every half second, no line end: closed when the "
+         "line is 2 s old (%s s: %s)" % (d and round(d, 1), text))
+    t.like(text, r"^421 4\.4\.2 .*Timeout", "... with 421 4.4.2")
+    d, text = out.get("slow", (None, ""))
+    t.ok(d is not None and 1 <= d <= 4,
+         "6 bytes of DATA a second: closed after the first second "
+         "(%s s: %s)" % (d and round(d, 1), text))
+    t.like(text, r"^421 4\.4\.2 .*DATA too slow", "... with 421 4.4.2")
+    d, text = out.get("long", (None, ""))
     t.ok(d is not None and LIMIT - 1 <= d <= LIMIT + 3,
-         "byte-a-second DATA without a line end closed at the DATA "
-         "deadline (%s s: %s)" % (d and round(d, 1), text))
+         "2 KB of DATA a second: closed at the DATA deadline (%s s: %s)"
+         % (d and round(d, 1), text))
     t.like(text, r"^421 4\.4\.2 .*DATA took too long", "... with 421 4.4.2")
+    d, text = out.get("cmd", (None, ""))
+    t.ok(d is not None and 0.5 <= d <= 3,
+         "a command a byte at a time: closed when the line is 1 s old "
+         "(%s s: %s)" % (d and round(d, 1), text))
     d, text = out.get("noop", (None, ""))
     t.ok(d is not None and LIMIT - 1 <= d <= LIMIT + 3,
          "NOOP every half second: closed at the session deadline "
