@@ -28,6 +28,7 @@
 #include "compat.h"
 #include "log.h"
 #include "maild.h"
+#include "safepath.h"
 #include "uidlist.h"
 
 #define UIDLIST_MAGIC		"maild-uidlist"
@@ -251,11 +252,12 @@ read_file(const char *dir, const char *name, char **out, size_t *outlen)
 		errno = ENAMETOOLONG;
 		return UIDLIST_ERROR;
 	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1) {
+	if ((fd = safe_open(path, O_RDONLY | O_NONBLOCK, 0)) == -1) {
 		if (errno == ENOENT)
 			return UIDLIST_NOFILE;
-		if (errno == ELOOP)
+		/* A link as the list: replaced; above it: an error. */
+		if (errno == ELOOP && safe_lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
 			return UIDLIST_CORRUPT;
 		return UIDLIST_ERROR;
 	}
@@ -620,11 +622,11 @@ uidlist_write(struct uidlist *ul, int sync)
 		obuf_add(&b, line, n);
 	}
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1 && errno == EEXIST) {
+	if ((fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 &&
+	    errno == EEXIST) {
 		/* Left over by a crash of a process with our pid. */
-		(void)unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		(void)safe_unlink(tmp);
+		fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	}
 	if (fd == -1) {
 		log_warn("%s", tmp);
@@ -641,7 +643,7 @@ uidlist_write(struct uidlist *ul, int sync)
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1) {
+	if (safe_rename(tmp, path) == -1) {
 		log_warn("rename %s", path);
 		goto fail;
 	}
@@ -653,7 +655,7 @@ uidlist_write(struct uidlist *ul, int sync)
 	if (fd != -1)
 		close(fd);
 	fd = -1;
-	(void)unlink(tmp);
+	(void)safe_unlink(tmp);
 	errno = saved;
  done:
 	free(b.data);
@@ -703,7 +705,7 @@ scan_dir(struct uidlist *ul, const char *sub, struct nfvec *nf)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((d = opendir(path)) == NULL) {
+	if ((d = safe_opendir(path)) == NULL) {
 		log_warn("%s", path);
 		return -1;
 	}
