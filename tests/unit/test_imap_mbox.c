@@ -6,8 +6,8 @@
  * reopen with the cache, a corrupt cache, a Dovecot Maildir, reading
  * with LF -> CRLF and the LRU, files that vanish or turn into symbolic
  * links, create/remove and hostile names, symbolic links as the
- * mailbox, a directory above it or its cur/ new/ tmp/.  Fixtures: tests/data/mbox
- * (run from the top directory).
+ * mailbox, a directory above it or its cur/ new/ tmp/.  Fixtures:
+ * tests/data/mbox (run from the top directory).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
