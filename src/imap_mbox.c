@@ -2309,6 +2309,32 @@ mbox_create(const char *dir)
 	return 0;
 }
 
+int
+mbox_renew_uidvalidity(const char *dir)
+{
+	struct uidlist	*ul;
+	char		 path[PATH_MAX];
+	int		 r;
+
+	if (!dir_valid(dir)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* A list made now (none yet, or corrupt) has a new value already. */
+	if ((r = uidlist_open(dir, &ul)) == -1)
+		return -1;
+	if (r == 1)
+		ul->uidvalidity = uidlist_new_uidvalidity();
+	r = uidlist_save(ul);
+	if (r == -1)
+		log_warn("%s: cannot renew UIDVALIDITY", dir);
+	uidlist_free(ul);
+	/* Its renderings are keyed by the old value: useless now. */
+	if (mkpath(path, sizeof(path), dir, MBOX_CACHE_FILE) == 0)
+		(void)safe_unlink(path);
+	return r;
+}
+
 /* Files of maild and Dovecot that a mailbox directory may hold. */
 static int
 state_file(const char *name)

@@ -1750,7 +1750,8 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 					s_tagged(s, "NO", "[SERVERBUG] "
 					    "Rename failed");
 					failed = 1;
-				}
+				} else
+					(void)mbox_renew_uidvalidity(b);
 			}
 		}
 	for (i = 0; i < n; i++)
