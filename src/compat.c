@@ -19,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__linux__) && defined(SYS_openat2)
+#if defined(__linux__) && defined(SYS_openat2) && \
+    __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
 #define HAVE_OPENAT2
 #endif

@@ -2313,6 +2313,7 @@ int
 mbox_renew_uidvalidity(const char *dir)
 {
 	struct uidlist	*ul;
+	struct stat	 st;
 	char		 path[PATH_MAX];
 	int		 r;
 
@@ -2320,6 +2321,10 @@ mbox_renew_uidvalidity(const char *dir)
 		errno = EINVAL;
 		return -1;
 	}
+	/* RENAME moves whatever bears the name: only Maildirs have lists. */
+	if (mkpath(path, sizeof(path), dir, "cur") == -1 ||
+	    safe_lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0;
 	/* A list made now (none yet, or corrupt) has a new value already. */
 	if ((r = uidlist_open(dir, &ul)) == -1)
 		return -1;
