@@ -7,6 +7,7 @@
 #define MAILD_COMPAT_H
 
 #include <sys/types.h>
+#include <fcntl.h>
 #include <stddef.h>
 
 #ifndef __OpenBSD__
@@ -36,6 +37,17 @@ int	compat_getpeereid(int, uid_t *, gid_t *);
 int	compat_open_beneath(int, const char *, int, mode_t);
 /* Set (by unit tests) to use the portable walk even where openat2 works. */
 extern int	compat_no_openat2;
+/*
+ * Open flag for a directory that is only the base of *at() calls: where
+ * the system has one, it needs no read permission, only search.
+ */
+#if defined(O_PATH)
+#define COMPAT_O_SEARCH		O_PATH
+#elif defined(O_SEARCH)
+#define COMPAT_O_SEARCH		O_SEARCH
+#else
+#define COMPAT_O_SEARCH		O_RDONLY
+#endif
 
 #include <sys/queue.h>
 #ifndef TAILQ_FOREACH_SAFE

@@ -156,7 +156,7 @@ beneath_walk(int dfd, const char *path, int flags, mode_t mode)
 			fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC,
 			    mode);
 		else
-			fd = openat(cur, comp, O_RDONLY | O_DIRECTORY |
+			fd = openat(cur, comp, COMPAT_O_SEARCH | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1) {
 			saved = errno;

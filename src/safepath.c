@@ -2,7 +2,8 @@
  * Path operations for the mailbox tree that follow no symbolic link:
  * the directory holding the last component is opened with
  * compat_open_beneath() (openat2 RESOLVE_NO_SYMLINKS, or a walk with
- * O_NOFOLLOW | O_DIRECTORY), then the *at() call acts on the last
+ * O_NOFOLLOW | O_DIRECTORY), for search only (COMPAT_O_SEARCH: no read
+ * permission needed on Linux), then the *at() call acts on the last
  * component itself.  Holding the directory's fd, the call cannot be
  * turned elsewhere by a link swapped in between two steps.
  */
@@ -35,7 +36,8 @@ sp_root(const char *path, const char **rel, int *root)
 		return 0;
 	while (**rel == '/')
 		(*rel)++;
-	if ((*root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((*root = open("/", COMPAT_O_SEARCH | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
 		return -1;
 	return 0;
 }
@@ -75,7 +77,8 @@ sp_parent(const char *path, int *dfd, const char **base)
 	}
 	memcpy(dir, rel, len);
 	dir[len] = '\0';
-	*dfd = compat_open_beneath(root, dir, O_RDONLY | O_DIRECTORY, 0);
+	*dfd = compat_open_beneath(root, dir, COMPAT_O_SEARCH | O_DIRECTORY,
+	    0);
 	saved = errno;
 	sp_close(root);
 	errno = saved;
@@ -182,7 +185,7 @@ safe_mkdirs(const char *path, mode_t mode)
 			saved = errno;
 			goto fail;
 		}
-		if ((fd = openat(cur, comp, O_RDONLY | O_DIRECTORY |
+		if ((fd = openat(cur, comp, COMPAT_O_SEARCH | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 			saved = errno;
 			if (sp_is_link(cur, comp))
@@ -308,7 +311,8 @@ safe_find_link(const char *path, char *out, size_t outlen)
 			break;
 		}
 		if (!S_ISDIR(st.st_mode) || (fd = openat(cur, comp,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		    COMPAT_O_SEARCH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) ==
+		    -1)
 			break;
 		if (cur != root)
 			close(cur);
