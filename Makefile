@@ -124,11 +124,20 @@ check: all unit
 	    prove -e '' tests/integration/*.t
 
 # The integration suite with every maild process under valgrind memcheck.
+# Valgrind 3.19 (Debian 12) does not know openat2 (syscall 437): it
+# answers ENOSYS, maild walks paths itself (compat_open_beneath), and the
+# warning valgrind prints about it once per process is not a finding.
+VG_NOISE =	-e '^--[0-9]+-- WARNING: unhandled [a-z0-9_]+-linux syscall: 437$$' \
+		-e '^--[0-9]+-- You may be able to write your own handler' \
+		-e '^--[0-9]+-- Read the file README_MISSING_SYSCALL_OR_IOCTL' \
+		-e '^--[0-9]+-- Nevertheless we consider this a bug' \
+		-e '^--[0-9]+-- it at http://valgrind.org/support/bug_reports'
 valgrind: all
 	rm -rf /tmp/maild-valgrind
 	ASAN_OPTIONS=detect_leaks=0 MAILD=scripts/valgrind-maild \
 	    prove -e '' tests/integration/*.t
-	@if [ -n "$$(cat /tmp/maild-valgrind/vg.* 2>/dev/null)" ]; then \
+	@if [ -n "$$(cat /tmp/maild-valgrind/vg.* 2>/dev/null | \
+	    grep -Ev $(VG_NOISE))" ]; then \
 		cat /tmp/maild-valgrind/vg.*; exit 1; fi
 
 demo: all
