@@ -13,7 +13,6 @@
 # removed and made again by a delivery; and across a restart, after the
 # counter ran ahead of the clock.  Every UIDVALIDITY a name ever had
 # must differ.  A Maildir Dovecot served keeps Dovecot's values.
-import imaplib
 import os
 import re
 import shutil
