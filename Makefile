@@ -39,7 +39,7 @@ LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
 		src/spool.o src/maildir.o src/util.o src/imap_parser.o \
 		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o \
 		src/passwd.o src/search.o src/imap_fetch.o src/imap_mbox.o src/sasl.o src/dsn.o src/dns.o src/dkim.o \
-		src/smtp_reply.o src/enqueue.o
+		src/smtp_reply.o src/enqueue.o src/safepath.o
 MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
 		src/server_auth.o \
 		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
@@ -59,7 +59,7 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_imap_fetch tests/unit/test_imap_mbox \
 		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
-		tests/unit/test_enqueue
+		tests/unit/test_enqueue tests/unit/test_safepath
 HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/ipc.h include/io.h include/proc.h include/server.h \
 		include/imap.h include/sasl.h include/dsn.h \
@@ -67,7 +67,7 @@ HEADERS =	include/maild.h include/compat.h include/log.h \
 		include/mime.h include/mailbox.h include/uidlist.h \
 		include/mflags.h include/passwd.h include/search.h \
 		include/relay.h include/smtp_reply.h include/mailctl.h include/offline.h include/enqueue.h \
-		include/mailctl_dns.h
+		include/mailctl_dns.h include/safepath.h
 
 all: maild mailctl maild-sendmail
 
@@ -110,6 +110,7 @@ tests/unit/test_dkim: tests/unit/test_dkim.c
 tests/unit/test_dns: tests/unit/test_dns.c
 tests/unit/test_smtp_reply: tests/unit/test_smtp_reply.c
 tests/unit/test_enqueue: tests/unit/test_enqueue.c
+tests/unit/test_safepath: tests/unit/test_safepath.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)
@@ -124,11 +125,20 @@ check: all unit
 	    prove -e '' tests/integration/*.t
 
 # The integration suite with every maild process under valgrind memcheck.
+# Valgrind 3.19 (Debian 12) does not know openat2 (syscall 437): it
+# answers ENOSYS, maild walks paths itself (compat_open_beneath), and the
+# warning valgrind prints about it once per process is not a finding.
+VG_NOISE =	-e '^--[0-9]+-- WARNING: unhandled [a-z0-9_]+-linux syscall: 437$$' \
+		-e '^--[0-9]+-- You may be able to write your own handler' \
+		-e '^--[0-9]+-- Read the file README_MISSING_SYSCALL_OR_IOCTL' \
+		-e '^--[0-9]+-- Nevertheless we consider this a bug' \
+		-e '^--[0-9]+-- it at http://valgrind.org/support/bug_reports'
 valgrind: all
 	rm -rf /tmp/maild-valgrind
 	ASAN_OPTIONS=detect_leaks=0 MAILD=scripts/valgrind-maild \
 	    prove -e '' tests/integration/*.t
-	@if [ -n "$$(cat /tmp/maild-valgrind/vg.* 2>/dev/null)" ]; then \
+	@if [ -n "$$(cat /tmp/maild-valgrind/vg.* 2>/dev/null | \
+	    grep -Ev $(VG_NOISE))" ]; then \
 		cat /tmp/maild-valgrind/vg.*; exit 1; fi
 
 demo: all

@@ -7,6 +7,7 @@
 #define MAILD_COMPAT_H
 
 #include <sys/types.h>
+#include <fcntl.h>
 #include <stddef.h>
 
 #ifndef __OpenBSD__
@@ -24,6 +25,29 @@ void	compat_random(void *, size_t);
 void	compat_no_new_privs(void);
 /* Uid of the peer of a connected AF_UNIX socket. */
 int	compat_getpeereid(int, uid_t *, gid_t *);
+/*
+ * openat(2) of a relative path below dfd (AT_FDCWD: the current
+ * directory) that follows no symbolic link, in any component, the
+ * last one included: ELOOP when it meets one, EXDEV for an absolute
+ * path or a ".." component.  O_NOFOLLOW and O_CLOEXEC are added to
+ * flags.  openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS on
+ * Linux, a walk of the components with O_NOFOLLOW | O_DIRECTORY
+ * elsewhere (and where the kernel or a seccomp filter lacks openat2).
+ */
+int	compat_open_beneath(int, const char *, int, mode_t);
+/* Set (by unit tests) to use the portable walk even where openat2 works. */
+extern int	compat_no_openat2;
+/*
+ * Open flag for a directory that is only the base of *at() calls: where
+ * the system has one, it needs no read permission, only search.
+ */
+#if defined(O_PATH)
+#define COMPAT_O_SEARCH		O_PATH
+#elif defined(O_SEARCH)
+#define COMPAT_O_SEARCH		O_SEARCH
+#else
+#define COMPAT_O_SEARCH		O_RDONLY
+#endif
 
 #include <sys/queue.h>
 #ifndef TAILQ_FOREACH_SAFE

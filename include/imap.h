@@ -133,6 +133,12 @@ int		 mbox_copy(struct mbox *, uint32_t, struct mbox *, uint32_t *);
 /* Make/remove folder directories (not open ones: callers check). */
 int		 mbox_create(const char *);	/* 0, -1 errno (EEXIST) */
 int		 mbox_remove(const char *);	/* files and directory */
+/*
+ * After a RENAME: the mailbox now at dir gets a new UIDVALIDITY (its UIDs
+ * stay), since clients may have cached messages under its new name with
+ * the value it brings along.  0, or -1 (logged).
+ */
+int		 mbox_renew_uidvalidity(const char *);
 
 /* -- imap_fetch.c -- */
 

@@ -10,6 +10,14 @@
  * never reused or renumbered.  On first open a Dovecot dovecot-uidlist
  * (version 3) is imported so clients keep their caches.
  *
+ * A new list gets a UIDVALIDITY never used before under the mail root:
+ * max(now, last + 1), "last" kept in <root>/maild-uidvalidity (and
+ * raised by every UIDVALIDITY read from a list), so a mailbox deleted
+ * and created again, renamed onto an old name or removed behind our
+ * back and made again by a delivery never gets a value a client may
+ * have cached for the old one, even within one second or across a
+ * restart (RFC 3501 2.3.1.1, RFC 9051 2.3.1.1).
+ *
  * Entries are kept sorted by UID: sequence number n is entry n - 1.
  */
 #ifndef MAILD_UIDLIST_H
@@ -20,6 +28,7 @@
 
 #define UIDLIST_FILE		"maild-uidlist"
 #define UIDLIST_DOVECOT		"dovecot-uidlist"
+#define UIDLIST_STATE		"maild-uidvalidity"	/* in the mail root */
 #define UIDLIST_VERSION		1
 #define UIDLIST_NAME_MAX	240		/* bytes of a Maildir file name */
 #define UIDLIST_MAX_ENTRIES	5000000		/* messages in one mailbox */
@@ -76,6 +85,18 @@ int		 uidlist_import_dovecot(const char *, struct uidlist **);
  * The caller then calls uidlist_sync() and uidlist_save().
  */
 int		 uidlist_open(const char *, struct uidlist **);
+
+/*
+ * A UIDVALIDITY never handed out before under the mail root, recorded
+ * (temp, fsync, rename) before it is returned; if that fails, it is
+ * logged and the value is still new for the life of the process.
+ */
+uint32_t	 uidlist_new_uidvalidity(void);
+/*
+ * Where the counter lives: UIDLIST_STATE in the current directory (the
+ * mail root of the imap process) unless set, for tests.
+ */
+void		 uidlist_set_state(const char *);
 
 /* Write the list atomically (temp, fsync, rename): 0 or -1. */
 int		 uidlist_save(struct uidlist *);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "safepath.h"
 
 #define DELIVER_BATCH	64
 
@@ -128,7 +129,7 @@ deliver_run(int fd, short ev, void *arg)
 		for (k = i; k < n; k++)
 			if (batch[k]->result == 0 && batch[k]->path != NULL &&
 			    strcmp(batch[k]->path, batch[i]->path) == 0) {
-				(void)unlink(batch[k]->newfile);
+				(void)safe_unlink(batch[k]->newfile);
 				batch[k]->result = -1;
 				strlcpy(batch[k]->err, err,
 				    sizeof(batch[k]->err));

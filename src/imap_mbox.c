@@ -47,6 +47,7 @@
 #include "maild.h"
 #include "mflags.h"
 #include "mime.h"
+#include "safepath.h"
 #include "uidlist.h"
 
 #define MBOX_READ_MAX		(100 * 1024 * 1024)	/* a message */
@@ -147,6 +148,7 @@ struct lru {
 };
 
 static int	 dir_valid(const char *);
+static int	 mbox_log_link(const char *, const char *);
 static int	 is_folder(const char *);
 static int	 make_maildir(const char *, int);
 static void	 mbox_free(struct mbox *);
@@ -226,6 +228,36 @@ dir_valid(const char *dir)
 	return 1;
 }
 
+/*
+ * After a failure with ELOOP: a log line that names the symbolic link
+ * (the client only hears that the mailbox was refused).  1 if it was
+ * ELOOP; errno is kept.
+ */
+static int
+mbox_log_link(const char *dir, const char *what)
+{
+	static const char *const sub[] = { "", "/cur", "/new", "/tmp" };
+	char		 path[PATH_MAX], link[PATH_MAX];
+	size_t		 i;
+	int		 saved = errno;
+
+	if (saved != ELOOP)
+		return 0;
+	for (i = 0; i < nitems(sub); i++)
+		if ((size_t)snprintf(path, sizeof(path), "%s%s", dir,
+		    sub[i]) < sizeof(path) &&
+		    safe_find_link(path, link, sizeof(link)))
+			break;
+	if (i < nitems(sub))
+		log_warnx("%s: %s: %s is a symbolic link, not followed", dir,
+		    what, link);
+	else
+		log_warnx("%s: %s: symbolic link in the path, not followed",
+		    dir, what);
+	errno = saved;
+	return 1;
+}
+
 /* A Maildir++ folder is a ".<name>" directory; the user's root is not. */
 static int
 is_folder(const char *dir)
@@ -245,19 +277,18 @@ make_maildir(const char *dir, int excl)
 	size_t		 i;
 	int		 fd;
 
-	if (mkdir(dir, 0700) == -1 && (excl || errno != EEXIST))
+	if (safe_mkdir(dir, 0700) == -1 && (excl || errno != EEXIST))
 		return -1;
 	for (i = 0; i < nitems(sub); i++) {
 		if (mkpath(path, sizeof(path), dir, sub[i]) == -1)
 			return -1;
-		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		if (safe_mkdir(path, 0700) == -1 && errno != EEXIST)
 			return -1;
 	}
 	if (is_folder(dir)) {
 		if (mkpath(path, sizeof(path), dir, "maildirfolder") == -1)
 			return -1;
-		if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC, 0600)) == -1)
+		if ((fd = safe_open(path, O_WRONLY | O_CREAT, 0600)) == -1)
 			return -1;
 		close(fd);
 	}
@@ -277,7 +308,7 @@ mkpath(char *buf, size_t len, const char *dir, const char *name)
 struct mbox *
 mbox_open(const char *dir, int create)
 {
-	static const char *const sub[] = { "cur", "new" };
+	static const char *const sub[] = { "cur", "new", "tmp" };
 	struct uidlist	*ul;
 	struct mbox	*m;
 	struct stat	 st;
@@ -297,14 +328,29 @@ mbox_open(const char *dir, int create)
 		}
 	}
 	if (create && make_maildir(dir, 0) == -1) {
-		log_warn("%s: cannot create", dir);
+		if (!mbox_log_link(dir, "cannot create"))
+			log_warn("%s: cannot create", dir);
 		return NULL;
 	}
+	/*
+	 * A symbolic link as the folder, a directory above it or one of
+	 * cur/ new/ tmp/ (tmp/ may be missing, never a link): ELOOP, and
+	 * nothing is read or written through it.
+	 */
 	for (i = 0; i < nitems(sub); i++) {
 		if (mkpath(path, sizeof(path), dir, sub[i]) == -1)
 			return NULL;
-		if (stat(path, &st) == -1)
+		if (safe_lstat(path, &st) == -1) {
+			if (errno == ENOENT && i == 2)
+				continue;
+			(void)mbox_log_link(dir, "cannot open");
 			return NULL;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			errno = ELOOP;
+			(void)mbox_log_link(dir, "cannot open");
+			return NULL;
+		}
 		if (!S_ISDIR(st.st_mode)) {
 			errno = ENOENT;
 			return NULL;
@@ -443,7 +489,7 @@ scan_dir(struct mbox *m, const char *sub, struct dvec *dv)
 
 	if (mkpath(path, sizeof(path), m->dir, sub) == -1)
 		return -1;
-	if ((d = opendir(path)) == NULL) {
+	if ((d = safe_opendir(path)) == NULL) {
 		log_warn("%s", path);
 		return -1;
 	}
@@ -522,10 +568,16 @@ mbox_scan(struct mbox *m, int force, int first)
 	int		 c, changed = 0, ret = -1;
 
 	if (mkpath(path, sizeof(path), m->dir, "new") == -1 ||
-	    stat(path, &sn) == -1 ||
+	    safe_lstat(path, &sn) == -1 ||
 	    mkpath(path, sizeof(path), m->dir, "cur") == -1 ||
-	    stat(path, &sc) == -1) {
+	    safe_lstat(path, &sc) == -1) {
 		log_warn("%s", path);
+		return -1;
+	}
+	/* Made a link behind our back: never scanned through. */
+	if (!S_ISDIR(sn.st_mode) || !S_ISDIR(sc.st_mode)) {
+		log_warnx("%s: new/ or cur/ is not a directory", m->dir);
+		errno = ENOTDIR;
 		return -1;
 	}
 	/*
@@ -829,8 +881,7 @@ msg_open(struct mbox *m, uint32_t idx, struct stat *st)
 	for (tries = 0; ; tries++) {
 		if (msg_path(m, idx, path, sizeof(path)) == -1)
 			return -1;
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC);
+		fd = safe_open(path, O_RDONLY | O_NONBLOCK, 0);
 		if (fd != -1)
 			break;
 		saved = errno;
@@ -927,7 +978,7 @@ dir_fsync(const struct mbox *m, const char *sub)
 
 	if (mkpath(path, sizeof(path), m->dir, sub) == -1)
 		return -1;
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((fd = safe_open(path, O_RDONLY | O_DIRECTORY, 0)) == -1) {
 		log_warn("%s", path);
 		return -1;
 	}
@@ -1286,7 +1337,7 @@ mbox_date(struct mbox *m, uint32_t idx, time_t *date)
 	for (tries = 0; ; tries++) {
 		if (msg_path(m, idx, path, sizeof(path)) == -1)
 			return -1;
-		if (lstat(path, &st) == 0)
+		if (safe_lstat(path, &st) == 0)
 			break;
 		if (errno != ENOENT) {
 			log_warn("%s", path);
@@ -1640,7 +1691,7 @@ mbox_expunge(struct mbox *m, uint32_t idx)
 	for (tries = 0; ; tries++) {
 		if (msg_path(m, idx, path, sizeof(path)) == -1)
 			return -1;
-		if (unlink(path) == 0)
+		if (safe_unlink(path) == 0)
 			break;
 		if (errno != ENOENT) {
 			log_warn("unlink %s", path);
@@ -1758,20 +1809,20 @@ new_file(struct mbox *m, const char *base, const struct mflags *f,
 		goto fail;
 	}
 	/* link(2), unlike rename(2), never replaces an existing name. */
-	if (link(tmp, path) == -1) {
+	if (safe_link(tmp, path) == -1) {
 		if (errno != EPERM && errno != ENOSYS && errno != EOPNOTSUPP)
 			goto fail;
-		if (rename(tmp, path) == -1)
+		if (safe_rename(tmp, path) == -1)
 			goto fail;
 	} else
-		(void)unlink(tmp);
+		(void)safe_unlink(tmp);
 	return 0;
  fail:
 	saved = errno;
 	log_warn("%s: cannot add %s", m->dir, base);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp/%s", m->dir, base) <
 	    sizeof(tmp))
-		(void)unlink(tmp);
+		(void)safe_unlink(tmp);
 	errno = saved;
 	return -1;
 }
@@ -1819,8 +1870,7 @@ mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
+	if ((fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1) {
 		log_warn("%s", tmp);
 		return -1;
 	}
@@ -1848,7 +1898,7 @@ mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
 		/* Not durable: do not report it stored. */
 		saved = errno;
 		if (mkpath(tmp, sizeof(tmp), m->dir, rel) == 0)
-			(void)unlink(tmp);
+			(void)safe_unlink(tmp);
 		errno = saved;
 		return -1;
 	}
@@ -1868,7 +1918,7 @@ mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
 	log_warn("%s", tmp);
 	if (fd != -1)
 		close(fd);
-	(void)unlink(tmp);
+	(void)safe_unlink(tmp);
 	errno = saved;
 	return -1;
 }
@@ -1947,12 +1997,12 @@ mbox_copy(struct mbox *src, uint32_t idx, struct mbox *dst, uint32_t *uid)
 	    sizeof(rel) || mkpath(dpath, sizeof(dpath), dst->dir, rel) == -1)
 		goto fail;
 
-	if (link(spath, dpath) == 0) {
+	if (safe_link(spath, dpath) == 0) {
 		linked = 1;
 		/* Must be the very file we checked, not a swapped-in link. */
-		if (lstat(dpath, &lst) == -1 || !S_ISREG(lst.st_mode) ||
+		if (safe_lstat(dpath, &lst) == -1 || !S_ISREG(lst.st_mode) ||
 		    lst.st_ino != st.st_ino || lst.st_dev != st.st_dev) {
-			(void)unlink(dpath);
+			(void)safe_unlink(dpath);
 			log_warnx("%s: changed while being copied", spath);
 			errno = EPERM;
 			goto fail;
@@ -1967,8 +2017,8 @@ mbox_copy(struct mbox *src, uint32_t idx, struct mbox *dst, uint32_t *uid)
 			errno = ENAMETOOLONG;
 			goto fail;
 		}
-		if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		if ((out = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL,
+		    0600)) == -1)
 			goto fail;
 		ts[0].tv_sec = ts[1].tv_sec = st.st_mtime;
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
@@ -1976,13 +2026,13 @@ mbox_copy(struct mbox *src, uint32_t idx, struct mbox *dst, uint32_t *uid)
 		    futimens(out, ts) == -1) {
 			saved = errno;
 			close(out);
-			(void)unlink(tmp);
+			(void)safe_unlink(tmp);
 			errno = saved;
 			goto fail;
 		}
 		if (close(out) == -1) {
 			saved = errno;
-			(void)unlink(tmp);
+			(void)safe_unlink(tmp);
 			errno = saved;
 			goto fail;
 		}
@@ -2149,8 +2199,7 @@ cache_load(struct mbox *m)
 
 	if (mkpath(path, sizeof(path), m->dir, MBOX_CACHE_FILE) == -1)
 		return;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1) {
+	if ((fd = safe_open(path, O_RDONLY | O_NONBLOCK, 0)) == -1) {
 		if (errno != ENOENT)
 			log_warn("%s", path);
 		return;
@@ -2218,9 +2267,8 @@ cache_save(struct mbox *m)
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%ld", m->dir,
 	    MBOX_CACHE_FILE, (long)getpid()) >= sizeof(tmp))
 		goto done;
-	(void)unlink(tmp);	/* left over by a crash of our pid */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
+	(void)safe_unlink(tmp);	/* left over by a crash of our pid */
+	if ((fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1) {
 		log_warn("%s", tmp);
 		goto done;
 	}
@@ -2228,15 +2276,15 @@ cache_save(struct mbox *m)
 	    close(fd) == -1) {
 		saved = errno;
 		log_warn("%s", tmp);
-		(void)unlink(tmp);
+		(void)safe_unlink(tmp);
 		errno = saved;
 		fd = -1;
 		goto done;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1) {
+	if (safe_rename(tmp, path) == -1) {
 		log_warn("rename %s", path);
-		(void)unlink(tmp);
+		(void)safe_unlink(tmp);
 		goto done;
 	}
 	m->cache_dirty = 0;
@@ -2254,11 +2302,42 @@ mbox_create(const char *dir)
 		return -1;
 	}
 	if (make_maildir(dir, 1) == -1) {
-		if (errno != EEXIST)
+		if (errno != EEXIST && !mbox_log_link(dir, "cannot create"))
 			log_warn("%s: cannot create", dir);
 		return -1;
 	}
 	return 0;
+}
+
+int
+mbox_renew_uidvalidity(const char *dir)
+{
+	struct uidlist	*ul;
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int		 r;
+
+	if (!dir_valid(dir)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* RENAME moves whatever bears the name: only Maildirs have lists. */
+	if (mkpath(path, sizeof(path), dir, "cur") == -1 ||
+	    safe_lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0;
+	/* A list made now (none yet, or corrupt) has a new value already. */
+	if ((r = uidlist_open(dir, &ul)) == -1)
+		return -1;
+	if (r == 1)
+		ul->uidvalidity = uidlist_new_uidvalidity();
+	r = uidlist_save(ul);
+	if (r == -1)
+		log_warn("%s: cannot renew UIDVALIDITY", dir);
+	uidlist_free(ul);
+	/* Its renderings are keyed by the old value: useless now. */
+	if (mkpath(path, sizeof(path), dir, MBOX_CACHE_FILE) == 0)
+		(void)safe_unlink(path);
+	return r;
 }
 
 /* Files of maild and Dovecot that a mailbox directory may hold. */
@@ -2382,8 +2461,7 @@ mbox_remove(const char *dir)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
+	if ((dfd = safe_open(dir, O_RDONLY | O_DIRECTORY, 0)) == -1)
 		return -1;
 	if (remove_check(dfd) == -1)
 		goto fail;
@@ -2408,7 +2486,7 @@ mbox_remove(const char *dir)
 	}
 	closedir(d);
 	close(dfd);
-	if (rmdir(dir) == -1) {
+	if (safe_rmdir(dir) == -1) {
 		log_warn("rmdir %s", dir);
 		return -1;
 	}

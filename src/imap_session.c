@@ -32,6 +32,7 @@
 #include "io.h"
 #include "mailbox.h"
 #include "proc.h"
+#include "safepath.h"
 #include "sasl.h"
 #include "search.h"
 #include "server.h"
@@ -1028,25 +1029,39 @@ s_delay_done(int fd, short ev, void *arg)
 	evtimer_add(&s->ev_delay, &tv);
 }
 
+/* The directories above path (its last component is not made). */
 static int
 mkdirs(const char *path)
 {
 	char	 buf[PATH_MAX], *p;
 
-	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
 		return -1;
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
 	}
-	return 0;
+	if ((p = strrchr(buf, '/')) == NULL || p == buf)
+		return 0;
+	*p = '\0';
+	return safe_mkdirs(buf, 0700);
 }
 
 static int	subs_change(struct imap_session *, const char *, int);
+
+/*
+ * NO for a mailbox mbox_open() refused, by its errno: missing (the
+ * text given), a symbolic link in its path (never followed), or else.
+ */
+static void
+s_mbox_refused(struct imap_session *s, const char *missing)
+{
+	if (errno == ENOENT)
+		s_tagged(s, "NO", "%s", missing);
+	else if (errno == ELOOP)
+		s_tagged(s, "NO", "[NOPERM] Mailbox refused: symbolic link "
+		    "in its path");
+	else
+		s_tagged(s, "NO", "[SERVERBUG] Cannot open mailbox");
+}
 
 /*
  * First use of a mailbox: the Maildir itself (a user may log in before
@@ -1067,7 +1082,7 @@ s_home_setup(struct imap_session *s)
 	if (snprintf(path, sizeof(path), "%s/maild-specials", s->home) >=
 	    (int)sizeof(path))
 		return -1;
-	if (stat(path, &st) == 0)
+	if (safe_lstat(path, &st) == 0)
 		return 0;
 	for (i = 0; i < mailbox_nspecials; i++) {
 		if (mailbox_name_to_dir(mailbox_specials[i].name,
@@ -1081,8 +1096,8 @@ s_home_setup(struct imap_session *s)
 		(void)subs_change(s, mailbox_specials[i].name, 1);
 	}
 	if (snprintf(path, sizeof(path), "%s/maild-specials", s->home) <
-	    (int)sizeof(path) && (fd = open(path, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_NOFOLLOW, 0600)) != -1)
+	    (int)sizeof(path) && (fd = safe_open(path, O_WRONLY | O_CREAT |
+	    O_TRUNC, 0600)) != -1)
 		close(fd);
 	return 0;
 }
@@ -1106,6 +1121,7 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 {
 	struct imap_session	*s;
 	char			 caps[512];
+	int			 saved;
 
 	if ((s = s_find(id)) == NULL || s->wait != W_LOOKUP)
 		return;		/* gone meanwhile */
@@ -1141,10 +1157,16 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 	}
 	if (strlcpy(s->home, home, sizeof(s->home)) >= sizeof(s->home) ||
 	    s_home_setup(s) == -1) {
+		saved = errno;
 		log_warn("imap %llu: %s: mailbox %s", (unsigned long long)s->id,
 		    user, home);
 		s->user[0] = '\0';
-		s_tagged(s, "NO", "[UNAVAILABLE] Mailbox not available");
+		if (saved == ELOOP)
+			s_tagged(s, "NO", "[UNAVAILABLE] Mailbox refused: "
+			    "symbolic link in its path");
+		else
+			s_tagged(s, "NO", "[UNAVAILABLE] Mailbox not "
+			    "available");
 		io_resume(s->io);
 		return;
 	}
@@ -1428,10 +1450,7 @@ cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	    sizeof(path)) == -1)
 		return;
 	if ((mb = mbox_open(path, 0)) == NULL) {
-		if (errno == ENOENT)
-			s_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
-		else
-			s_tagged(s, "NO", "[SERVERBUG] Cannot open mailbox");
+		s_mbox_refused(s, "[NONEXISTENT] No such mailbox");
 		return;
 	}
 	if (opt != NULL)
@@ -1597,7 +1616,7 @@ cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 		s_unselect(s);
 	/* Sessions that have it selected are told at their next command. */
 	if ((mb = mbox_open(path, 0)) == NULL) {
-		s_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+		s_mbox_refused(s, "[NONEXISTENT] No such mailbox");
 		return;
 	}
 	mbox_set_gone(mb);
@@ -1617,17 +1636,22 @@ s_rename_inbox(struct imap_session *s, const char *to)
 {
 	struct mbox	*src, *dst;
 	uint32_t	 uid;
+	int		 saved;
 
 	if (mbox_create(to) == -1) {
-		s_tagged(s, "NO", errno == EEXIST ? "[ALREADYEXISTS] Mailbox "
-		    "exists" : "[SERVERBUG] Cannot create mailbox");
+		if (errno == EEXIST)
+			s_tagged(s, "NO", "[ALREADYEXISTS] Mailbox exists");
+		else
+			s_mbox_refused(s, "[SERVERBUG] Cannot create mailbox");
 		return;
 	}
 	if ((src = mbox_open(s->home, 0)) == NULL ||
 	    (dst = mbox_open(to, 0)) == NULL) {
+		saved = errno;
 		if (src != NULL)
 			mbox_close(src);
-		s_tagged(s, "NO", "[SERVERBUG] Cannot open mailbox");
+		errno = saved;
+		s_mbox_refused(s, "[SERVERBUG] Cannot open mailbox");
 		return;
 	}
 	while (mbox_count(src) > 0) {
@@ -1656,7 +1680,7 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	const char	*fdir, *tdir;
 	size_t		 flen, hlen = strlen(s->home), i, n = 0;
 	char		**names = NULL;
-	int		 pass, failed = 0;
+	int		 pass, r, failed = 0;
 
 	if (cmd->nargs != 2) {
 		s_tagged(s, "BAD", "RENAME takes two mailbox names");
@@ -1673,8 +1697,15 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 		s_rename_inbox(s, to);
 		return;
 	}
-	if (lstat(from, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		s_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+	if ((r = safe_lstat(from, &st)) == 0 && S_ISLNK(st.st_mode)) {
+		errno = ELOOP;
+		r = -1;
+	}
+	if (r == -1 || !S_ISDIR(st.st_mode)) {
+		if (r == -1 && errno == ELOOP)
+			s_mbox_refused(s, "");
+		else
+			s_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
 	}
 	if (s_path_busy(from, NULL)) {
@@ -1689,7 +1720,7 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 		s_tagged(s, "NO", "[CANNOT] Cannot move a mailbox into itself");
 		return;
 	}
-	if ((d = opendir(s->home)) == NULL) {
+	if ((d = safe_opendir(s->home)) == NULL) {
 		s_tagged(s, "NO", "[SERVERBUG] Cannot read mailboxes");
 		return;
 	}
@@ -1713,7 +1744,8 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 			    strlen(b) - hlen - 1 > MAILBOX_DIR_MAX) {
 				s_tagged(s, "NO", "[CANNOT] Name too long");
 				failed = 1;
-			} else if (pass == 0 && lstat(b, &st) == 0) {
+			} else if (pass == 0 && (safe_lstat(b, &st) == 0 ||
+			    errno != ENOENT)) {
 				s_tagged(s, "NO", "[ALREADYEXISTS] Mailbox "
 				    "exists");
 				failed = 1;
@@ -1723,12 +1755,13 @@ cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 					mbox_set_gone(mb);
 					mbox_close(mb);
 				}
-				if (rename(a, b) == -1) {
+				if (safe_rename(a, b) == -1) {
 					log_warn("imap: rename %s", a);
 					s_tagged(s, "NO", "[SERVERBUG] "
 					    "Rename failed");
 					failed = 1;
-				}
+				} else
+					(void)mbox_renew_uidvalidity(b);
 			}
 		}
 	for (i = 0; i < n; i++)
@@ -1755,7 +1788,7 @@ subs_read(struct imap_session *s, size_t *lenp)
 	if (snprintf(path, sizeof(path), "%s/%s", s->home, SUBS_FILE) >=
 	    (int)sizeof(path))
 		return NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) != -1) {
+	if ((fd = safe_open(path, O_RDONLY, 0)) != -1) {
 		buf = read_fd(fd, SUBS_MAX, lenp);
 		close(fd);
 		return buf;
@@ -1767,7 +1800,7 @@ subs_read(struct imap_session *s, size_t *lenp)
 	 */
 	if (errno != ENOENT || snprintf(path, sizeof(path), "%s/%s", s->home,
 	    DOVECOT_SUBS_FILE) >= (int)sizeof(path) ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW)) == -1)
+	    (fd = safe_open(path, O_RDONLY, 0)) == -1)
 		return NULL;
 	buf = read_fd(fd, SUBS_MAX, &len);
 	close(fd);
@@ -1851,17 +1884,16 @@ subs_change(struct imap_session *s, const char *name, int add)
 	    (int)sizeof(path) || snprintf(tmp, sizeof(tmp), "%s/tmp/%s.%llu",
 	    s->home, SUBS_FILE, (unsigned long long)s->id) >= (int)sizeof(tmp))
 		goto done;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
-	    0600)) == -1)
+	if ((fd = safe_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
 		goto done;
 	if (write_full(fd, out.data, out.len) == -1 || fsync(fd) == -1) {
 		close(fd);
-		(void)unlink(tmp);
+		(void)safe_unlink(tmp);
 		goto done;
 	}
 	close(fd);
-	if (rename(tmp, path) == -1)
-		(void)unlink(tmp);
+	if (safe_rename(tmp, path) == -1)
+		(void)safe_unlink(tmp);
 	else
 		r = 0;
 done:
@@ -1942,8 +1974,10 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	uint64_t	 size, total = 0;
 	uint32_t	 i, n, del = 0;
 
-	if (s_name_out(name, enc, sizeof(enc)) == -1)
+	if (s_name_out(name, enc, sizeof(enc)) == -1) {
+		errno = ENOENT;
 		return -1;
+	}
 	if ((mb = mbox_open(path, 0)) == NULL)
 		return -1;
 	if (mb != s->mb && mbox_sync(mb) == 1)
@@ -1999,7 +2033,7 @@ cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	    sizeof(path)) == -1)
 		return;
 	if (s_status(s, name, path, items) == -1) {
-		s_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+		s_mbox_refused(s, "[NONEXISTENT] No such mailbox");
 		return;
 	}
 	s_tagged(s, "OK", "Status completed");
@@ -2069,14 +2103,14 @@ s_list_dirs(struct imap_session *s, struct mailbox_list *ml)
 	size_t		 n = 0, i;
 
 	mailbox_list_init(ml);
-	if ((d = opendir(s->home)) != NULL) {
+	if ((d = safe_opendir(s->home)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
 				continue;
 			if (snprintf(path, sizeof(path), "%s/%s", s->home,
 			    de->d_name) >= (int)sizeof(path) ||
-			    lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+			    safe_lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
 				continue;
 			if ((names = reallocarray(names, n + 1,
 			    sizeof(*names))) == NULL ||
@@ -2364,10 +2398,7 @@ cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	if (s_mailbox_arg(s, a, NULL, 0, path, sizeof(path)) == -1)
 		return;
 	if ((mb = mbox_open(path, 0)) == NULL) {
-		if (errno == ENOENT)
-			s_tagged(s, "NO", "[TRYCREATE] No such mailbox");
-		else
-			s_tagged(s, "NO", "[SERVERBUG] Cannot open mailbox");
+		s_mbox_refused(s, "[TRYCREATE] No such mailbox");
 		return;
 	}
 	if (mbox_append(mb, msg->str, msg->len, sys, kws, nkw, date,
@@ -2998,8 +3029,7 @@ cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	if ((dst = mbox_open(path, 0)) == NULL) {
 		free(uids);
-		s_tagged(s, "NO", errno == ENOENT ? "[TRYCREATE] No such "
-		    "mailbox" : "[SERVERBUG] Cannot open mailbox");
+		s_mbox_refused(s, "[TRYCREATE] No such mailbox");
 		return;
 	}
 	if ((src = calloc(n + 1, sizeof(*src))) == NULL ||

@@ -4,7 +4,10 @@
  * linked into new/ and new/ fsynced, so that a reader never sees a
  * partial file and a crash never loses one that was reported
  * delivered.  Failures are sorted into temporary (the queue retries)
- * and permanent (the path itself is wrong).
+ * and permanent (the path itself is wrong).  No symbolic link is ever
+ * followed below the mail root (safepath.c): one planted in the user's
+ * path, or as tmp/ new/ cur/, fails the delivery temporarily, so the
+ * message waits in the queue until someone removes the link.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "maild.h"
+#include "safepath.h"
 
 #define MD_CHUNK	(64 * 1024)	/* body copy, as read with pread */
 #define MD_HOST_MAX	128		/* escaped host name in file names */
@@ -25,6 +29,7 @@
 
 static int	 md_path_check(const char *, char *, size_t);
 static int	 md_errclass(int);
+static int	 md_find_link(const char *, char *, size_t);
 static int	 md_fail(int, char *, size_t, const char *, const char *,
 		    ...) __attribute__((__format__ (printf, 5, 6)));
 static int	 md_mkdirs(const char *, char *, size_t);
@@ -79,18 +84,40 @@ md_path_check(const char *path, char *why, size_t whylen)
 	return 0;
 }
 
-/* -2 when retrying cannot help: the path itself is unusable. */
+/*
+ * -2 when retrying cannot help: the path itself is unusable.  A
+ * symbolic link (ELOOP) is temporary: removing it repairs the Maildir.
+ */
 static int
 md_errclass(int e)
 {
 	switch (e) {
 	case ENAMETOOLONG:
-	case ELOOP:
 	case ENOTDIR:
 		return -2;
 	default:
 		return -1;
 	}
+}
+
+/* After ELOOP: which part of the Maildir at path is a symbolic link. */
+static int
+md_find_link(const char *path, char *link, size_t linklen)
+{
+	static const char *const sub[] = { "tmp", "new", "cur" };
+	char		 dir[PATH_MAX];
+	size_t		 i;
+	int		 r;
+
+	if (safe_find_link(path, link, linklen))
+		return 1;
+	for (i = 0; i < nitems(sub); i++) {
+		r = snprintf(dir, sizeof(dir), "%s/%s", path, sub[i]);
+		if (r >= 0 && (size_t)r < sizeof(dir) &&
+		    safe_find_link(dir, link, linklen))
+			return 1;
+	}
+	return 0;
 }
 
 /* Format "path: what: strerror" into err and return ret. */
@@ -99,45 +126,47 @@ md_fail(int ret, char *err, size_t errlen, const char *path,
     const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 what[MD_NAME_MAX + 64];
+	char	 what[MD_NAME_MAX + 64], link[PATH_MAX];
 	int	 saved = errno;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	(void)snprintf(err, errlen, "%s: %s: %s", path, what,
-	    strerror(saved));
+	if (saved == ELOOP && md_find_link(path, link, sizeof(link)))
+		(void)snprintf(err, errlen, "%s: %s: %s is a symbolic link, "
+		    "not followed", path, what, link);
+	else if (saved == ELOOP)
+		(void)snprintf(err, errlen, "%s: %s: symbolic link in the "
+		    "path, not followed", path, what);
+	else
+		(void)snprintf(err, errlen, "%s: %s: %s", path, what,
+		    strerror(saved));
 	errno = saved;
 	return ret;
 }
 
 /*
  * mkdir -p path, then path/{cur,new,tmp}, all 0700.  An existing file
- * where a directory should be shows up as ENOTDIR below it.
+ * where a directory should be shows up as ENOTDIR, a symbolic link as
+ * ELOOP, even as cur/ (which delivery never writes: the IMAP server
+ * would move the message there).
  */
 static int
 md_mkdirs(const char *path, char *err, size_t errlen)
 {
 	static const char *const sub[] = { "cur", "new", "tmp" };
+	struct stat	 st;
 	char		 dir[PATH_MAX];
-	size_t		 i, len;
+	size_t		 i;
 	int		 r;
 
-	len = strlen(path);
-	if (len >= sizeof(dir)) {
+	if (strlen(path) >= sizeof(dir)) {
 		errno = ENAMETOOLONG;
 		return md_fail(-2, err, errlen, path, "mkdir");
 	}
-	memcpy(dir, path, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (dir[i] != '/' && dir[i] != '\0')
-			continue;
-		dir[i] = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-			return md_fail(md_errclass(errno), err, errlen, path,
-			    "mkdir %s", dir);
-		dir[i] = path[i];
-	}
+	if (safe_mkdirs(path, 0700) == -1)
+		return md_fail(md_errclass(errno), err, errlen, path,
+		    "mkdir");
 	for (i = 0; i < nitems(sub); i++) {
 		r = snprintf(dir, sizeof(dir), "%s/%s", path, sub[i]);
 		if (r < 0 || (size_t)r >= sizeof(dir)) {
@@ -145,9 +174,17 @@ md_mkdirs(const char *path, char *err, size_t errlen)
 			return md_fail(-2, err, errlen, path, "mkdir %s",
 			    sub[i]);
 		}
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		if (safe_mkdir(dir, 0700) == -1 && errno != EEXIST)
 			return md_fail(md_errclass(errno), err, errlen, path,
 			    "mkdir %s", sub[i]);
+		if (safe_lstat(dir, &st) == -1)
+			return md_fail(md_errclass(errno), err, errlen, path,
+			    "stat %s", sub[i]);
+		if (!S_ISDIR(st.st_mode)) {
+			errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+			return md_fail(md_errclass(errno), err, errlen, path,
+			    "%s", sub[i]);
+		}
 	}
 	return 0;
 }
@@ -233,8 +270,7 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 	ssize_t	 n;
 	int	 out, ret;
 
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1)
+	if ((out = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
 		return md_fail(md_errclass(errno), err, errlen, path,
 		    "open tmp file");
 	if (write_full(out, hdr, hdrlen) == -1) {
@@ -271,7 +307,7 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
  fail:
 	if (out != -1)
 		close(out);
-	(void)unlink(tmp);
+	(void)safe_unlink(tmp);
 	return ret;
 }
 
@@ -332,14 +368,14 @@ maildir_deliver_nosync(const char *path, int fd,
 		r = md_fail(-2, err, errlen, path, "new/%s", name);
 		goto fail;
 	}
-	if (link(tmp, new) == 0)
-		(void)unlink(tmp);	/* a stale tmp file harms nobody */
+	if (safe_link(tmp, new) == 0)
+		(void)safe_unlink(tmp);	/* a stale tmp file harms nobody */
 	else if (errno != EPERM && errno != EXDEV && errno != ENOSYS &&
 	    errno != EOPNOTSUPP) {
 		r = md_fail(md_errclass(errno), err, errlen, path,
 		    "link into new/");
 		goto fail;
-	} else if (rename(tmp, new) == -1) {
+	} else if (safe_rename(tmp, new) == -1) {
 		/* File systems without hard links (some FUSE, AFS). */
 		r = md_fail(md_errclass(errno), err, errlen, path,
 		    "rename into new/");
@@ -349,13 +385,13 @@ maildir_deliver_nosync(const char *path, int fd,
 	if (strlcpy(newp, new, newlen) >= newlen) {
 		errno = ENAMETOOLONG;
 		r = md_fail(-2, err, errlen, path, "new/%s", name);
-		(void)unlink(new);
+		(void)safe_unlink(new);
 		goto fail;
 	}
 	return 0;
 
  fail:
-	(void)unlink(tmp);
+	(void)safe_unlink(tmp);
 	return r;
 }
 
@@ -370,7 +406,7 @@ maildir_sync(const char *path, char *err, size_t errlen)
 		errno = ENAMETOOLONG;
 		return md_fail(-1, err, errlen, path, "new/");
 	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((dfd = safe_open(dir, O_RDONLY | O_DIRECTORY, 0)) == -1)
 		return md_fail(-1, err, errlen, path, "open new/");
 	if (fsync(dfd) == -1) {
 		r = md_fail(-1, err, errlen, path, "fsync new/");
@@ -392,6 +428,6 @@ maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
 	    sizeof(new), err, errlen)) != 0)
 		return r;
 	if ((r = maildir_sync(path, err, errlen)) != 0)
-		(void)unlink(new);	/* not durable: the queue retries */
+		(void)safe_unlink(new);	/* not durable: the queue retries */
 	return r;
 }

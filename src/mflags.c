@@ -24,6 +24,7 @@
 #include "log.h"
 #include "maild.h"
 #include "mflags.h"
+#include "safepath.h"
 
 static const struct {
 	char		 letter;
@@ -196,6 +197,7 @@ mflags_rename(const char *dir, const char *file, const struct mflags *f,
     char *newfile, size_t newfilesz)
 {
 	struct mflags	 cur, want;
+	struct stat	 st;
 	char		 base[MFLAGS_NAME_MAX + 1], name[MFLAGS_NAME_MAX + 1];
 	char		 from[PATH_MAX], to[PATH_MAX], rel[MFLAGS_NAME_MAX + 5];
 
@@ -225,11 +227,11 @@ mflags_rename(const char *dir, const char *file, const struct mflags *f,
 	}
 	if (strcmp(file, rel) == 0) {
 		/* Nothing to rename, but say if the file is gone. */
-		if (access(from, F_OK) == -1)
+		if (safe_lstat(from, &st) == -1)
 			return errno == ENOENT ? 0 : -1;
 		return 1;
 	}
-	if (rename(from, to) == -1) {
+	if (safe_rename(from, to) == -1) {
 		if (errno == ENOENT) {
 			log_debug("%s: gone before flag change", from);
 			return 0;
@@ -368,7 +370,7 @@ mflags_kw_load(const char *dir, struct mflags_keywords *kw)
 		errno = ENAMETOOLONG;
 		return MFLAGS_KW_ERROR;
 	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if ((fd = safe_open(path, O_RDONLY, 0)) == -1)
 		return errno == ENOENT ? MFLAGS_KW_NOFILE : MFLAGS_KW_ERROR;
 	if (fstat(fd, &st) == -1)
 		goto done;
@@ -424,11 +426,11 @@ mflags_kw_save(const char *dir, const struct mflags_keywords *kw)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1 && errno == EEXIST) {
+	if ((fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 &&
+	    errno == EEXIST) {
 		/* Left over by a crash of a process with our pid. */
-		(void)unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		(void)safe_unlink(tmp);
+		fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	}
 	if (fd == -1) {
 		log_warn("%s", tmp);
@@ -445,14 +447,14 @@ mflags_kw_save(const char *dir, const struct mflags_keywords *kw)
 		log_warn("%s", tmp);
 		goto fail;
 	}
-	if (rename(tmp, path) == -1) {
+	if (safe_rename(tmp, path) == -1) {
 		saved = errno;
 		log_warn("rename %s", path);
 		goto fail;
 	}
 	return 0;
  fail:
-	(void)unlink(tmp);
+	(void)safe_unlink(tmp);
 	errno = saved;
 	return -1;
 }

@@ -12,6 +12,13 @@
  * HIGHESTMODSEQ; base names valid and unique; exactly <count> records.
  * Anything else makes the whole file corrupt: a wrong UID is worse than
  * a new UIDVALIDITY.
+ *
+ * The UIDVALIDITY counter of the mail root (maild-uidvalidity):
+ *	maild-uidvalidity 1 V<last UIDVALIDITY handed out>
+ * Only the imap process writes it (one process, no lock needed).  A
+ * missing or unreadable file counts as 0: the clock still gives values
+ * above any a client could have seen, unless the counter had run ahead
+ * of the clock, which every list read in the meantime corrects.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -28,10 +35,13 @@
 #include "compat.h"
 #include "log.h"
 #include "maild.h"
+#include "safepath.h"
 #include "uidlist.h"
 
 #define UIDLIST_MAGIC		"maild-uidlist"
 #define HEADER_MAX		256	/* bytes of a header line */
+#define STATE_MAGIC		"maild-uidvalidity 1 V"
+#define STATE_MAX		64	/* bytes of the state file */
 
 /* A file found by a sync that is not in the list yet. */
 struct newfile {
@@ -66,9 +76,14 @@ static int	 newfile_cmp(const void *, const void *);
 static int	 entry_cmp(const void *, const void *);
 static void	 obuf_add(struct obuf *, const char *, size_t);
 static void	 nfvec_free(struct nfvec *);
+static void	 uv_seen(uint32_t);
+static uint32_t	 uv_read(void);
+static int	 uv_write(uint32_t);
 
 static uint32_t	 hash_seed;
 static int	 hash_seeded;
+static uint32_t	 uv_last;		/* highest UIDVALIDITY known */
+static char	 uv_path[1024] = UIDLIST_STATE;
 
 struct uidlist *
 uidlist_new(const char *dir, uint32_t uidvalidity)
@@ -251,11 +266,12 @@ read_file(const char *dir, const char *name, char **out, size_t *outlen)
 		errno = ENAMETOOLONG;
 		return UIDLIST_ERROR;
 	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1) {
+	if ((fd = safe_open(path, O_RDONLY | O_NONBLOCK, 0)) == -1) {
 		if (errno == ENOENT)
 			return UIDLIST_NOFILE;
-		if (errno == ELOOP)
+		/* A link as the list: replaced; above it: an error. */
+		if (errno == ELOOP && safe_lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
 			return UIDLIST_CORRUPT;
 		return UIDLIST_ERROR;
 	}
@@ -522,13 +538,14 @@ uidlist_import_dovecot(const char *dir, struct uidlist **out)
 int
 uidlist_open(const char *dir, struct uidlist **out)
 {
-	time_t	 now;
 	int	 r;
 
 	*out = NULL;
 	r = uidlist_load(dir, out);
-	if (r == UIDLIST_OK)
+	if (r == UIDLIST_OK) {
+		uv_seen((*out)->uidvalidity);
 		return 1;
+	}
 	if (r == UIDLIST_ERROR) {
 		log_warn("%s/%s", dir, UIDLIST_FILE);
 		return -1;
@@ -536,7 +553,9 @@ uidlist_open(const char *dir, struct uidlist **out)
 	if (r == UIDLIST_NOFILE) {
 		r = uidlist_import_dovecot(dir, out);
 		if (r == UIDLIST_OK) {
+			/* Dovecot's UIDVALIDITY is kept: clients know it. */
 			log_info("%s: imported %s", dir, UIDLIST_DOVECOT);
+			uv_seen((*out)->uidvalidity);
 			return 1;
 		}
 		if (r == UIDLIST_ERROR) {
@@ -545,16 +564,132 @@ uidlist_open(const char *dir, struct uidlist **out)
 		}
 	} else
 		log_warnx("%s: new UIDVALIDITY, clients will resync", dir);
-	/* A new list: UIDVALIDITY from the clock, as Dovecot does. */
-	now = time(NULL);
-	if (now <= 0 || (uint64_t)now > UINT32_MAX)
-		now = 1;
-	if ((*out = uidlist_new(dir, (uint32_t)now)) == NULL) {
+	if ((*out = uidlist_new(dir, 1)) == NULL) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	(*out)->uidvalidity = uidlist_new_uidvalidity();
 	(*out)->dirty = 1;
 	return 0;
+}
+
+void
+uidlist_set_state(const char *path)
+{
+	if (strlcpy(uv_path, path, sizeof(uv_path)) >= sizeof(uv_path))
+		fatalx("uidlist_set_state: path too long");
+	uv_last = 0;
+}
+
+static void
+uv_seen(uint32_t uv)
+{
+	if (uv > uv_last)
+		uv_last = uv;
+}
+
+/* The counter on disk, 0 if there is none (or it cannot be read). */
+static uint32_t
+uv_read(void)
+{
+	char		 buf[STATE_MAX + 1];
+	const char	*p;
+	uint64_t	 v;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = safe_open(uv_path, O_RDONLY | O_NONBLOCK, 0)) == -1) {
+		if (errno != ENOENT)
+			log_warn("%s", uv_path);
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n == -1) {
+		log_warn("%s", uv_path);
+		return 0;
+	}
+	buf[n] = '\0';
+	p = buf + sizeof(STATE_MAGIC) - 1;
+	if ((size_t)n < sizeof(STATE_MAGIC) ||
+	    memcmp(buf, STATE_MAGIC, sizeof(STATE_MAGIC) - 1) != 0 ||
+	    parse_num(&p, buf + n, UINT32_MAX, &v) == -1 ||
+	    strcmp(p, "\n") != 0) {
+		log_warnx("%s: corrupt, ignored", uv_path);
+		return 0;
+	}
+	return (uint32_t)v;
+}
+
+/* Replace the counter atomically and durably: 0 or -1. */
+static int
+uv_write(uint32_t uv)
+{
+	char	 tmp[sizeof(uv_path) + 32], line[STATE_MAX], *slash;
+	int	 fd, n, saved;
+
+	n = snprintf(line, sizeof(line), "%s%u\n", STATE_MAGIC, uv);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", uv_path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(void)safe_unlink(tmp);		/* left over by a crash of our pid */
+	if ((fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
+		return -1;
+	if (write_full(fd, line, n) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		(void)safe_unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) == -1 || safe_rename(tmp, uv_path) == -1) {
+		saved = errno;
+		(void)safe_unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	/* The rename itself must survive a crash of the machine. */
+	if ((slash = strrchr(tmp, '/')) == NULL)
+		(void)strlcpy(tmp, ".", sizeof(tmp));
+	else if (slash == tmp)
+		tmp[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	n = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return n;
+}
+
+uint32_t
+uidlist_new_uidvalidity(void)
+{
+	time_t		 now;
+	uint32_t	 last, uv;
+
+	last = uv_read();
+	uv_seen(last);
+	last = uv_last;
+	now = time(NULL);
+	if (now <= 0 || (uint64_t)now > UINT32_MAX)
+		now = 1;
+	if (last == UINT32_MAX) {
+		/* Nothing above: 136 years of one-per-second won't get here. */
+		log_warnx("%s: UIDVALIDITY exhausted, using the clock",
+		    uv_path);
+		uv = (uint32_t)now;
+	} else
+		uv = (uint32_t)now > last ? (uint32_t)now : last + 1;
+	uv_seen(uv);
+	if (uv_write(uv) == -1)
+		log_warn("%s: cannot record UIDVALIDITY %u", uv_path, uv);
+	return uv;
 }
 
 static void
@@ -620,11 +755,11 @@ uidlist_write(struct uidlist *ul, int sync)
 		obuf_add(&b, line, n);
 	}
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1 && errno == EEXIST) {
+	if ((fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 &&
+	    errno == EEXIST) {
 		/* Left over by a crash of a process with our pid. */
-		(void)unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		(void)safe_unlink(tmp);
+		fd = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	}
 	if (fd == -1) {
 		log_warn("%s", tmp);
@@ -641,7 +776,7 @@ uidlist_write(struct uidlist *ul, int sync)
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1) {
+	if (safe_rename(tmp, path) == -1) {
 		log_warn("rename %s", path);
 		goto fail;
 	}
@@ -653,7 +788,7 @@ uidlist_write(struct uidlist *ul, int sync)
 	if (fd != -1)
 		close(fd);
 	fd = -1;
-	(void)unlink(tmp);
+	(void)safe_unlink(tmp);
 	errno = saved;
  done:
 	free(b.data);
@@ -703,7 +838,7 @@ scan_dir(struct uidlist *ul, const char *sub, struct nfvec *nf)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((d = opendir(path)) == NULL) {
+	if ((d = safe_opendir(path)) == NULL) {
 		log_warn("%s", path);
 		return -1;
 	}

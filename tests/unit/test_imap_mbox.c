@@ -5,8 +5,9 @@
  * and VANISHED history, APPEND, COPY between mailboxes, commit and
  * reopen with the cache, a corrupt cache, a Dovecot Maildir, reading
  * with LF -> CRLF and the LRU, files that vanish or turn into symbolic
- * links, create/remove and hostile names.  Fixtures: tests/data/mbox
- * (run from the top directory).
+ * links, create/remove and hostile names, symbolic links as the
+ * mailbox, a directory above it or its cur/ new/ tmp/.  Fixtures:
+ * tests/data/mbox (run from the top directory).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -53,6 +54,7 @@ static void	 test_hostile(void);
 static void	 test_create_remove(void);
 static void	 test_big(void);
 static void	 test_header(void);
+static void	 test_links(void);
 
 static void
 put(const char *path, const char *s)
@@ -998,6 +1000,83 @@ test_big(void)
 	mbox_close(m);
 }
 
+/*
+ * A symbolic link as the mailbox, the user's directory above it or one
+ * of cur/ new/ tmp/: never opened through (ELOOP), nothing created or
+ * written where it points.  Message files that are links: not messages.
+ */
+static void
+test_links(void)
+{
+	static const char *const sub[] = { "cur", "new", "tmp" };
+	struct mbox	*m;
+	uint32_t	 uid;
+	char		 path[PATH_MAX], target[PATH_MAX];
+	size_t		 i;
+
+	if ((m = mbox_open("v1", 1)) == NULL) {
+		ok(0, "open v1");
+		return;
+	}
+	put("v1/cur/1700000001.A.host:2,S", "Subject: secret\r\n\r\nx\r\n");
+	mbox_close(m);
+
+	if (symlink("v1", "l1") == -1 || mkdir("l2", 0700) == -1 ||
+	    symlink("../v1", "l2/.F") == -1)
+		fatal("symlink");
+	errno = 0;
+	ok(mbox_open("l1", 0) == NULL && errno == ELOOP,
+	    "mailbox a link: ELOOP");
+	errno = 0;
+	ok(mbox_open("l1", 1) == NULL && errno == ELOOP,
+	    "mailbox a link, create: ELOOP");
+	errno = 0;
+	ok(mbox_open("l1/.G", 1) == NULL && errno == ELOOP &&
+	    access("v1/.G", F_OK) == -1, "below a link: ELOOP, nothing made");
+	errno = 0;
+	ok(mbox_create("l1/.G") == -1 && errno == ELOOP &&
+	    access("v1/.G", F_OK) == -1, "create below a link: ELOOP");
+	errno = 0;
+	ok(mbox_open("l2/.F", 0) == NULL && errno == ELOOP,
+	    "folder a link: ELOOP");
+	ok(mbox_remove("l2/.F") == -1 && access("v1/cur", F_OK) == 0,
+	    "remove of a folder link: refused");
+
+	for (i = 0; i < nitems(sub); i++) {
+		(void)snprintf(path, sizeof(path), "w%zu", i);
+		if ((m = mbox_open(path, 1)) == NULL)
+			fatal("open %s", path);
+		mbox_close(m);
+		(void)snprintf(path, sizeof(path), "w%zu/%s", i, sub[i]);
+		(void)snprintf(target, sizeof(target), "../v1/%s", sub[i]);
+		if (rmdir(path) == -1 || symlink(target, path) == -1)
+			fatal("symlink %s", path);
+		(void)snprintf(path, sizeof(path), "w%zu", i);
+		errno = 0;
+		ok(mbox_open(path, 0) == NULL && errno == ELOOP,
+		    "%s/ a link: ELOOP", sub[i]);
+	}
+
+	/* Message files that are links are skipped, never read. */
+	if ((m = mbox_open("v2", 1)) == NULL) {
+		ok(0, "open v2");
+		return;
+	}
+	if (symlink("../../v1/cur/1700000001.A.host:2,S",
+	    "v2/cur/1700000002.B.host:2,S") == -1 ||
+	    symlink("../../v1/cur/1700000001.A.host:2,S",
+	    "v2/new/1700000003.C.host") == -1)
+		fatal("symlink");
+	(void)mbox_sync(m);
+	is_int(mbox_count(m), 0, "links in cur/ and new/: no messages");
+	ok(mbox_append(m, "Subject: a\r\n\r\na\r\n", 16, 0, NULL, 0, 0,
+	    &uid) == 0 && mbox_count(m) == 1, "append beside them");
+	mbox_close(m);
+	ok(access("v1/new", F_OK) == 0 && count_dir("v1/new") == 0 &&
+	    count_dir("v1/tmp") == 0 && count_dir("v1/cur") == 1,
+	    "v1 untouched");
+}
+
 int
 main(void)
 {
@@ -1022,6 +1101,7 @@ main(void)
 	test_hostile();
 	test_create_remove();
 	test_big();
+	test_links();
 
 	if (chdir(top) == -1)
 		fatal("chdir");

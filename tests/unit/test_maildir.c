@@ -36,6 +36,7 @@ static void	 test_unique(void);
 static void	 test_refused(void);
 static void	 test_errors(void);
 static void	 test_nosync(void);
+static void	 test_symlinks(void);
 
 static void
 make_body(void)
@@ -391,11 +392,13 @@ test_errors(void)
 	r = maildir_deliver(longpath, fd, &from, &to, err, sizeof(err));
 	is_int(r, -2, "component longer than NAME_MAX: permanent");
 
-	/* A symlink loop. */
+	/* A symlink loop: a link, never followed; removing it repairs. */
 	if (symlink("loop", "loop") == -1)
 		fatal("symlink");
 	r = maildir_deliver("loop/box", fd, &from, &to, err, sizeof(err));
-	is_int(r, -2, "symlink loop: permanent");
+	is_int(r, -1, "symlink loop: temporary");
+	ok(strstr(err, "loop is a symbolic link, not followed") != NULL,
+	    "err: %s", err);
 
 	/* An unreadable message: temporary, nothing left behind. */
 	r = maildir_deliver("badfd", -1, &from, &to, err, sizeof(err));
@@ -439,6 +442,77 @@ test_errors(void)
 		ok(count_dir("rotmp/tmp") == 0 && count_dir("rotmp/new") == 1,
 		    "failed deliveries left nothing behind");
 	}
+	close(fd);
+}
+
+/*
+ * A symbolic link anywhere in the Maildir's path, or as one of its
+ * sub-directories, is never followed: the delivery fails temporarily
+ * (the queue keeps the message), says which link, and writes nothing
+ * where the link points.  Without the link it succeeds.
+ */
+static void
+test_symlinks(void)
+{
+	static const char *const sub[] = { "tmp", "new", "cur" };
+	struct mailaddr	 from, to;
+	char		 err[512], path[PATH_MAX], want[PATH_MAX];
+	size_t		 i;
+	int		 fd, r;
+
+	set_addr(&from, "sender", "example.org");
+	set_addr(&to, "rcpt", "example.com");
+	fd = msg_fd("Subject: x\r\n\r\nbody\r\n", 21);
+	if (maildir_deliver("ln/victim", fd, &from, &to, err,
+	    sizeof(err)) != 0)
+		fatal("victim: %s", err);
+
+	/* The user's directory. */
+	if (mkdir("ln/d", 0700) == -1 || symlink("../ln/victim",
+	    "ln/d/user") == -1)
+		fatal("symlink");
+	err[0] = '\0';
+	r = maildir_deliver("ln/d/user", fd, &from, &to, err, sizeof(err));
+	is_int(r, -1, "user directory a link: temporary");
+	ok(strstr(err, "ln/d/user is a symbolic link, not followed") != NULL,
+	    "err: %s", err);
+	/* A directory above it. */
+	if (symlink("d", "ln/dd") == -1)
+		fatal("symlink");
+	r = maildir_deliver("ln/dd/user", fd, &from, &to, err, sizeof(err));
+	is_int(r, -1, "parent directory a link: temporary");
+	ok(strstr(err, "ln/dd is a symbolic link") != NULL, "err: %s", err);
+
+	for (i = 0; i < nitems(sub); i++) {
+		(void)snprintf(path, sizeof(path), "ln/u%zu", i);
+		if (maildir_deliver(path, fd, &from, &to, err,
+		    sizeof(err)) != 0)
+			fatal("u: %s", err);
+		(void)snprintf(path, sizeof(path), "ln/u%zu/%s", i, sub[i]);
+		(void)snprintf(want, sizeof(want), "../victim/%s", sub[i]);
+		if (rename(path, "ln/saved") == -1 ||
+		    symlink(want, path) == -1)
+			fatal("symlink %s", path);
+		(void)snprintf(path, sizeof(path), "ln/u%zu", i);
+		err[0] = '\0';
+		r = maildir_deliver(path, fd, &from, &to, err, sizeof(err));
+		ok(r == -1, "%s/ a link: temporary (%d)", sub[i], r);
+		(void)snprintf(want, sizeof(want), "ln/u%zu/%s is a symbolic "
+		    "link, not followed", i, sub[i]);
+		ok(strstr(err, want) != NULL, "err: %s", err);
+		/* Put the directory back: delivered. */
+		(void)snprintf(path, sizeof(path), "ln/u%zu/%s", i, sub[i]);
+		if (unlink(path) == -1 || rename("ln/saved", path) == -1)
+			fatal("restore %s", path);
+		(void)snprintf(path, sizeof(path), "ln/u%zu", i);
+		r = maildir_deliver(path, fd, &from, &to, err, sizeof(err));
+		ok(r == 0, "%s/ restored: delivered (%s)", sub[i], err);
+		(void)snprintf(path, sizeof(path), "ln/u%zu/new", i);
+		ok(count_dir(path) == 2, "%s: both files in the user's new/",
+		    sub[i]);
+	}
+	is_int(count_dir("ln/victim/new"), 1, "nothing reached the victim");
+	is_int(count_dir("ln/victim/tmp"), 0, "nor its tmp/");
 	close(fd);
 }
 
@@ -507,6 +581,7 @@ main(void)
 	test_refused();
 	test_errors();
 	test_nosync();
+	test_symlinks();
 
 	(void)chmod("ro", 0700);
 	free(body);

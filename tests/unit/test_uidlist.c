@@ -1,7 +1,8 @@
 /*
  * Unit tests for uidlist.c: first sync of a Maildir, save and reload,
  * UID stability across adds, expunges and new/ -> cur/ moves, Dovecot
- * import, corrupt lists, hostile file names and a 100,000-message sync.
+ * import, corrupt lists, hostile file names, a 100,000-message sync and
+ * the UIDVALIDITY counter (never a value twice, across a restart too).
  * Fixtures are in tests/data/uidlist (run from the top directory).
  */
 #include <sys/types.h>
@@ -40,6 +41,12 @@ static void	 test_dovecot(void);
 static void	 test_corrupt(void);
 static void	 test_hostile(void);
 static void	 test_big(void);
+static void	 test_uidvalidity(void);
+static void	 put_file(const char *, const char *);
+static int	 read_all(const char *, char *, size_t);
+
+static char	 state_dir[64];
+static char	 state[PATH_MAX];
 
 static void
 mkmaildir(char *dir, size_t len)
@@ -306,6 +313,111 @@ test_changes(void)
 }
 
 static void
+put_file(const char *path, const char *text)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		fatal("%s", path);
+	close(fd);
+}
+
+/* The whole (small) file as a string: 1, or 0. */
+static int
+read_all(const char *path, char *buf, size_t len)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return 1;
+}
+
+/*
+ * Each new list gets a value above every one handed out before, also
+ * many in one second and after a restart (the counter on disk), and
+ * above any value read from a list; Dovecot's value is kept as it is.
+ */
+static void
+test_uidvalidity(void)
+{
+	struct uidlist	*ul;
+	char		 dir[64], text[128], path[PATH_MAX];
+	uint32_t	 prev = 0, uv, first, high;
+	time_t		 now = time(NULL);
+	int		 i, up = 1;
+
+	for (i = 0; i < 50; i++) {
+		uv = uidlist_new_uidvalidity();
+		if (uv <= prev)
+			up = 0;
+		prev = uv;
+	}
+	ok(up, "50 values in a row: strictly increasing");
+	ok(prev >= (uint32_t)now + 49, "ahead of the clock when needed (%u)",
+	    prev);
+	snprintf(text, sizeof(text), "maild-uidvalidity 1 V%u\n", prev);
+	if (!read_all(state, path, sizeof(path)))
+		path[0] = '\0';
+	ok(strcmp(path, text) == 0, "recorded: %.*s",
+	    (int)strcspn(path, "\n"), path);
+
+	/* A restart: nothing in memory, the file remembers. */
+	uidlist_set_state(state);
+	ok(uidlist_new_uidvalidity() == prev + 1, "after a restart: last + 1");
+	prev++;
+
+	/* A new list takes the next one. */
+	mkmaildir(dir, sizeof(dir));
+	is_int(uidlist_open(dir, &ul), 0, "open without a list: new list");
+	ok(ul != NULL && ul->uidvalidity == prev + 1, "new list: next value");
+	first = ul->uidvalidity;
+	ok(uidlist_save(ul) == 0, "saved");
+	uidlist_free(ul);
+	/* Deleted and made again at once: another value. */
+	rm_tree(dir);
+	mkmaildir(dir, sizeof(dir));
+	is_int(uidlist_open(dir, &ul), 0, "made again: new list");
+	ok(ul != NULL && ul->uidvalidity > first, "made again: new value");
+	uidlist_free(ul);
+
+	/* A value read from a list raises the counter, in memory. */
+	high = (uint32_t)now + 100000;
+	snprintf(path, sizeof(path), "%s/%s", dir, UIDLIST_FILE);
+	snprintf(text, sizeof(text), "maild-uidlist 1 V%u N1 M1 C0\n", high);
+	put_file(path, text);
+	is_int(uidlist_open(dir, &ul), 1, "open a list from the future");
+	uidlist_free(ul);
+	ok(uidlist_new_uidvalidity() == high + 1, "next value above it");
+	rm_tree(dir);
+
+	/* Dovecot's UIDVALIDITY is imported as it is, even a low one. */
+	mkmaildir(dir, sizeof(dir));
+	copy_fixture(DATA "dovecot-uidlist", dir, UIDLIST_DOVECOT);
+	is_int(uidlist_open(dir, &ul), 1, "dovecot list");
+	is_int(ul != NULL ? ul->uidvalidity : 0, 1700000123,
+	    "dovecot's UIDVALIDITY kept");
+	uidlist_free(ul);
+	rm_tree(dir);
+
+	/* A corrupt counter: ignored, the clock and memory still rule. */
+	put_file(state, "garbage\n");
+	uv = uidlist_new_uidvalidity();
+	ok(uv == high + 2, "corrupt file: memory still counts (%u)", uv);
+	uidlist_set_state(state);
+	put_file(state, "maild-uidvalidity 1 V12x\n");
+	uv = uidlist_new_uidvalidity();
+	ok(uv >= (uint32_t)now, "corrupt file after a restart: the clock");
+}
+
+static void
 test_dovecot(void)
 {
 	struct uidlist		*ul, *ul2;
@@ -527,11 +639,19 @@ int
 main(void)
 {
 	log_init(1, 0);
+	if (strlcpy(state_dir, "/tmp/test_uidlist.state.XXXXXX",
+	    sizeof(state_dir)) >= sizeof(state_dir) ||
+	    mkdtemp(state_dir) == NULL)
+		fatal("mkdtemp");
+	snprintf(state, sizeof(state), "%s/%s", state_dir, UIDLIST_STATE);
+	uidlist_set_state(state);
+	test_uidvalidity();
 	test_first_sync();
 	test_changes();
 	test_dovecot();
 	test_corrupt();
 	test_hostile();
 	test_big();
+	rm_tree(state_dir);
 	return done_testing();
 }
