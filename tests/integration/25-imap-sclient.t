@@ -304,7 +304,8 @@ def path_escapes(m):
     with m.imap_connect() as c:
         t.is_(c.login("bob@example.org", PW).status, "NO",
               "bob with alice's password: NO")
-    b = m.imap_login("bob@example.org")
+    # five failures from this address: the next check waits up to 15 s
+    b = m.imap_login("bob@example.org", timeout=30)
     r = b.command('LIST "" "*"')
     names = t.list_responses(r.untagged)
     t.ok("litpl" not in names, "bob does not see alice's folders")
