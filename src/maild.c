@@ -410,7 +410,9 @@ listeners_equal(struct maild_conf *a, struct maild_conf *b)
 	    entry))
 		if (la->sslen != lb->sslen ||
 		    memcmp(&la->ss, &lb->ss, la->sslen) != 0 ||
-		    la->flags != lb->flags || la->proto != lb->proto)
+		    la->flags != lb->flags || la->proto != lb->proto ||
+		    strcmp(la->pki, lb->pki) != 0 ||
+		    strcmp(la->ciphers, lb->ciphers) != 0)
 			return 0;
 	return la == NULL && lb == NULL;
 }
