@@ -160,6 +160,11 @@ int	table_lookup(const struct table *, const char *, const char **);
 void	table_clear(struct table *);
 /* Check an open table file's owner and mode; 0 or -1 with err. */
 int	table_check_mode(const struct table *, int, char *, size_t);
+/*
+ * Open t's file for reading: path_open_trusted(), then
+ * table_check_mode().  fd, or -1 with "path: why" in err.
+ */
+int	table_open(const struct table *, char *, size_t);
 
 /* -- configuration (config.c) -- */
 
@@ -417,6 +422,18 @@ int	spool_walk(void (*)(struct envelope *, void *), void *);
 int	write_full(int, const void *, size_t);
 char	*read_fd(int, size_t, size_t *);
 const char *path_inside(const char *, const char *);
+/*
+ * The directories above an absolute path (symbolic links followed, and
+ * the directories holding them checked too) are owned by root or the
+ * running user and not writable by group or others unless sticky.
+ * 0, or -1 with "path: why" in err.
+ */
+int	path_check_dirs(const char *, char *, size_t);
+/*
+ * Open a table or key file: path_check_dirs(), no symbolic link as the
+ * file itself, a regular file.  fd, or -1 with "path: why" in err.
+ */
+int	path_open_trusted(const char *, char *, size_t);
 
 /* -- Maildir delivery (maildir.c), used by the deliver process -- */
 

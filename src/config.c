@@ -2372,20 +2372,29 @@ derive_vmail_root(struct maild_conf *c)
 
 /*
  * Read a certificate or key (at most PKI_FILE_MAX bytes) into a
- * NUL-terminated buffer.  A key open to others is refused: whoever can
- * read it can impersonate the server.
+ * NUL-terminated buffer.  A private key (TLS or DKIM) is read as a
+ * table is: not through a symbolic link, below directories only root
+ * (or the running user) can change, owned by root (or that user), not
+ * writable by group or others: whoever can swap it can impersonate the
+ * server or sign as its domains.  Nor may others read it.
  */
 static int
 read_pki_file(struct parser *p, int line, const char *what,
     const char *path, int iskey, char **bufp, size_t *lenp)
 {
 	struct stat	 st;
-	char		*buf = NULL;
+	char		*buf = NULL, err[PATH_MAX + 256];
 	size_t		 len = 0, size = 0;
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+	if (iskey) {
+		if ((fd = path_open_trusted(path, err, sizeof(err))) == -1) {
+			perr_line(p, line, "%s file %s", what, err);
+			return -1;
+		}
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1) {
 		perr_line(p, line, "%s file %s: %s", what, path,
 		    strerror(errno));
 		return -1;
@@ -2398,6 +2407,16 @@ read_pki_file(struct parser *p, int line, const char *what,
 	if (!S_ISREG(st.st_mode)) {
 		perr_line(p, line, "%s file %s is not a regular file", what,
 		    path);
+		goto fail;
+	}
+	if (iskey && st.st_uid != 0 && st.st_uid != geteuid()) {
+		perr_line(p, line, "%s file %s is owned by uid %lu, must be "
+		    "owned by root", what, path, (unsigned long)st.st_uid);
+		goto fail;
+	}
+	if (iskey && (st.st_mode & 022)) {
+		perr_line(p, line, "%s file %s is writable by group or "
+		    "others (chmod 600)", what, path);
 		goto fail;
 	}
 	if (iskey && (st.st_mode & 007)) {
