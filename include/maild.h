@@ -38,6 +38,16 @@
 #define SMTP_LINE_MAX		4096	/* command line, with extensions */
 #define DATA_LINE_MAX		65536	/* one line of message data */
 #define ERRMSG_MAX		256
+#define CIPHERS_MAX		512	/* a TLS cipher string */
+
+/*
+ * TLS 1.2 suites offered unless "ciphers" says otherwise: ephemeral
+ * ECDH only (forward secrecy), AEAD only (no CBC, so no padding
+ * oracles such as LUCKY13).  Spelled out because libretls's "secure"
+ * is OpenSSL's DEFAULT, which has both.  TLS 1.3 suites are all AEAD
+ * with ephemeral keys and stay on.
+ */
+#define MAILD_CIPHERS_DEFAULT	"ECDHE+AESGCM:ECDHE+CHACHA20"
 
 #define DEFAULT_MAX_MSG_SIZE	(35 * 1024 * 1024)
 #define DEFAULT_MAX_RCPT	100
@@ -162,6 +172,11 @@ void	table_foreach(const struct table *,
 	    void (*)(const char *, const char *, void *), void *);
 /* Check an open table file's owner and mode; 0 or -1 with err. */
 int	table_check_mode(const struct table *, int, char *, size_t);
+/*
+ * Open t's file for reading: path_open_trusted(), then
+ * table_check_mode().  fd, or -1 with "path: why" in err.
+ */
+int	table_open(const struct table *, char *, size_t);
 
 /* -- configuration (config.c) -- */
 
@@ -218,6 +233,7 @@ struct listener {
 	char			 pki[NAME_MAX_CONF];
 	char			 hostname[HOST_NAME_MAX + 1];
 	char			 authtable[NAME_MAX_CONF];
+	char			 ciphers[CIPHERS_MAX];	/* "": default */
 	int			 fd;		/* bound socket, parent */
 	int			 line;		/* in the config file */
 };
@@ -234,7 +250,7 @@ struct action {
 	struct table		*alias;		/* alias <t> */
 	struct table		*userbase;	/* userbase <t> */
 	int			 line;
-	/* relay [tls verify|tls require] [host URL [auth <t>]] */
+	/* relay [tls verify|tls require] [host URL [auth <t>]] [ciphers] */
 	int			 relay_flags;
 #define AR_TLS_REQUIRE	0x01	/* tls require: STARTTLS must succeed */
 #define AR_TLS_VERIFY	0x02	/* tls verify: and the certificate verify */
@@ -244,6 +260,7 @@ struct action {
 	int			 relay_port;
 	char			 relay_label[LOCALPART_MAX + 1];	/* label@ */
 	struct table		*relay_auth;	/* auth <t>: label user:pass */
+	char			 relay_ciphers[CIPHERS_MAX];	/* "": default */
 };
 TAILQ_HEAD(actionlist, action);
 
@@ -317,6 +334,8 @@ int		 config_dkim_local(const struct maild_conf *, const char *);
 struct pki	*config_pki(const struct maild_conf *, const char *);
 /* Free every pki key and wipe it (processes that hold no TLS). */
 void	config_purge_keys(struct maild_conf *);
+/* The cipher string for libtls of a "ciphers" value ("" the default). */
+const char *config_ciphers(const char *);
 
 /* -- recipient expansion (expand.c) -- */
 
@@ -429,6 +448,18 @@ int	spool_walk(void (*)(struct envelope *, void *), void *);
 int	write_full(int, const void *, size_t);
 char	*read_fd(int, size_t, size_t *);
 const char *path_inside(const char *, const char *);
+/*
+ * The directories above an absolute path (symbolic links followed, and
+ * the directories holding them checked too) are owned by root or the
+ * running user and not writable by group or others unless sticky.
+ * 0, or -1 with "path: why" in err.
+ */
+int	path_check_dirs(const char *, char *, size_t);
+/*
+ * Open a table or key file: path_check_dirs(), no symbolic link as the
+ * file itself, a regular file.  fd, or -1 with "path: why" in err.
+ */
+int	path_open_trusted(const char *, char *, size_t);
 
 /* -- Maildir delivery (maildir.c), used by the deliver process -- */
 

@@ -31,6 +31,7 @@ struct relay_policy {
 	int			 port;
 	char			 label[LOCALPART_MAX + 1];	/* key in auth */
 	char			 auth[NAME_MAX_CONF];	/* table, "" none */
+	char			 ciphers[CIPHERS_MAX];	/* "": default */
 };
 
 /* TLS demanded: STARTTLS must succeed (or implicit TLS). */
@@ -70,8 +71,11 @@ struct rdomain {
 void	relay_result(struct rjob *, int, const char *, const char *,
 	    const char *);
 void	relay_session_done(struct rdomain *);
-/* The TLS client configuration: verifying certificates or not. */
-struct tls_config *relay_tls_config(int);
+/*
+ * The TLS client configuration of a policy (verifying certificates or
+ * not, its ciphers); NULL if libtls refuses it.
+ */
+struct tls_config *relay_tls_config(const struct relay_policy *);
 
 /* relay_session.c */
 struct relay_session *relay_session_new(struct rdomain *, uint64_t);

@@ -16,10 +16,16 @@
 
 struct srv_tlsctx;
 
-/* Contexts for every pki of conf (keys in memory); then purge keys. */
+/*
+ * Contexts for every pki of conf, and for each "ciphers" of a listener
+ * using it (keys in memory); then purge keys.
+ */
 void		 srv_tls_setup(void);
-/* The context of a pki, held until srv_tls_put(); NULL if none. */
-struct srv_tlsctx *srv_tls_get(const char *);
+/*
+ * The context of a listener's pki and ciphers, held until
+ * srv_tls_put(); NULL if none.
+ */
+struct srv_tlsctx *srv_tls_get(const struct listener *);
 void		 srv_tls_put(struct srv_tlsctx *);
 struct tls	*srv_tls_ctx(const struct srv_tlsctx *);
 /* IMSG_CONF_PKI: a reloaded certificate. */

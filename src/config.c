@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <tls.h>
 #include <unistd.h>
 
 #include "maild.h"
@@ -108,6 +110,7 @@ struct parser {
 #define O_CHECK		0x0800
 #define O_ANYSENDER	0x1000
 #define O_FROMMISMATCH	0x2000
+#define O_CIPHERS	0x4000
 #define O_ANYTLS	(O_TLS | O_TLS_REQUIRE | O_SMTPS | O_IMAPS)
 
 struct listen_opts {
@@ -189,6 +192,8 @@ static int	 lopt_pki(struct parser *, struct listen_opts *);
 static int	 lopt_hostname(struct parser *, struct listen_opts *);
 static int	 lopt_auth(struct parser *, struct listen_opts *);
 static int	 lopt_check(struct parser *, struct listen_opts *);
+static int	 lopt_ciphers(struct parser *, struct listen_opts *);
+static int	 check_ciphers(struct parser *, const char *, char *, size_t);
 static int	 check_one(struct parser *, struct listen_opts *);
 static int	 listen_check(struct parser *, struct listen_opts *);
 static int	 resolve_addr(struct parser *, const char *, int,
@@ -234,6 +239,7 @@ static const struct listen_option listen_options[] = {
 	{ "any-sender",		O_ANYSENDER,	NULL },
 	{ "auth",		O_AUTH,		lopt_auth },
 	{ "check",		O_CHECK,	lopt_check },
+	{ "ciphers",		O_CIPHERS,	lopt_ciphers },
 	{ "family",		O_FAMILY,	lopt_family },
 	{ "from-mismatch",	O_FROMMISMATCH,	lopt_frommismatch },
 	{ "hostname",		O_HOSTNAME,	lopt_hostname },
@@ -1522,6 +1528,47 @@ lopt_check(struct parser *p, struct listen_opts *o)
 }
 
 static int
+lopt_ciphers(struct parser *p, struct listen_opts *o)
+{
+	const char	*s;
+
+	if (expect_string(p, "a cipher string", &s) == -1)
+		return -1;
+	return check_ciphers(p, s, o->l.ciphers, sizeof(o->l.ciphers));
+}
+
+/*
+ * A "ciphers" value, copied to buf.  The parent (not the children, nor
+ * mailctl) asks libtls whether it selects any cipher, so that a typo
+ * stops "maild -n", a start or a reload rather than every handshake.
+ */
+static int
+check_ciphers(struct parser *p, const char *s, char *buf, size_t len)
+{
+	struct tls_config	*cfg;
+	int			 rv = 0;
+
+	if (*s == '\0') {
+		perr(p, "empty cipher string");
+		return -1;
+	}
+	if (strlcpy(buf, s, len) >= len) {
+		perr(p, "cipher string too long (over %zu bytes)", len - 1);
+		return -1;
+	}
+	if (p->flags & CONF_NOFILES)
+		return 0;
+	if ((cfg = tls_config_new()) == NULL)
+		fatal("tls_config_new");
+	if (tls_config_set_ciphers(cfg, config_ciphers(s)) == -1) {
+		perr(p, "ciphers \"%.64s\": %s", s, tls_config_error(cfg));
+		rv = -1;
+	}
+	tls_config_free(cfg);
+	return rv;
+}
+
+static int
 check_one(struct parser *p, struct listen_opts *o)
 {
 	if (kw_accept(p, "rdns"))
@@ -1562,6 +1609,9 @@ listen_check(struct parser *p, struct listen_opts *o)
 	if ((s & O_PKI) && !(s & O_ANYTLS))
 		perr(p, "pki \"%s\" is not used without tls, tls-require, "
 		    "smtps or imaps", o->l.pki);
+	if ((s & O_CIPHERS) && !(s & O_ANYTLS))
+		perr(p, "ciphers is not used without tls, tls-require, smtps "
+		    "or imaps");
 	if ((s & O_AUTH) && !(s & O_ANYTLS))
 		perr(p, "auth requires tls, tls-require or smtps: no AUTH "
 		    "before TLS");
@@ -1958,7 +2008,8 @@ parse_action(struct parser *p)
 
 /*
  * The options of a relay action, in any order, each once:
- * tls verify | tls require, host URL, auth <table>.  Credentials never
+ * tls verify | tls require, host URL, auth <table>, ciphers STRING
+ * (for every TLS connection of the action).  Credentials never
  * cross a connection in the clear: auth needs TLS (smtp+tls://,
  * smtps:// or tls require/verify).
  */
@@ -2003,8 +2054,17 @@ parse_relay(struct parser *p, struct action *a)
 				return -1;
 			/* Clear-text passwords: for the relay's eyes only. */
 			a->relay_auth->flags |= T_SECRET | T_RELAY;
+		} else if (is_word(tok, "ciphers")) {
+			if (a->relay_ciphers[0] != '\0') {
+				perr(p, "option ciphers given twice");
+				return -1;
+			}
+			if (expect_string(p, "a cipher string", &s) == -1 ||
+			    check_ciphers(p, s, a->relay_ciphers,
+			    sizeof(a->relay_ciphers)) == -1)
+				return -1;
 		} else {
-			expected(p, tok, "tls, host or auth");
+			expected(p, tok, "tls, host, auth or ciphers");
 			return -1;
 		}
 	}
@@ -2399,20 +2459,29 @@ derive_vmail_root(struct maild_conf *c)
 
 /*
  * Read a certificate or key (at most PKI_FILE_MAX bytes) into a
- * NUL-terminated buffer.  A key open to others is refused: whoever can
- * read it can impersonate the server.
+ * NUL-terminated buffer.  A private key (TLS or DKIM) is read as a
+ * table is: not through a symbolic link, below directories only root
+ * (or the running user) can change, owned by root (or that user), not
+ * writable by group or others: whoever can swap it can impersonate the
+ * server or sign as its domains.  Nor may others read it.
  */
 static int
 read_pki_file(struct parser *p, int line, const char *what,
     const char *path, int iskey, char **bufp, size_t *lenp)
 {
 	struct stat	 st;
-	char		*buf = NULL;
+	char		*buf = NULL, err[PATH_MAX + 256];
 	size_t		 len = 0, size = 0;
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+	if (iskey) {
+		if ((fd = path_open_trusted(path, err, sizeof(err))) == -1) {
+			perr_line(p, line, "%s file %s", what, err);
+			return -1;
+		}
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1) {
 		perr_line(p, line, "%s file %s: %s", what, path,
 		    strerror(errno));
 		return -1;
@@ -2425,6 +2494,16 @@ read_pki_file(struct parser *p, int line, const char *what,
 	if (!S_ISREG(st.st_mode)) {
 		perr_line(p, line, "%s file %s is not a regular file", what,
 		    path);
+		goto fail;
+	}
+	if (iskey && st.st_uid != 0 && st.st_uid != geteuid()) {
+		perr_line(p, line, "%s file %s is owned by uid %lu, must be "
+		    "owned by root", what, path, (unsigned long)st.st_uid);
+		goto fail;
+	}
+	if (iskey && (st.st_mode & 022)) {
+		perr_line(p, line, "%s file %s is writable by group or "
+		    "others (chmod 600)", what, path);
 		goto fail;
 	}
 	if (iskey && (st.st_mode & 007)) {
@@ -2722,6 +2801,20 @@ config_purge_keys(struct maild_conf *c)
 	}
 }
 
+/*
+ * libtls's "secure" and "default" are OpenSSL's DEFAULT under libretls
+ * (static RSA and CBC included): here they mean maild's default, as on
+ * LibreSSL, where they name the same kind of set.
+ */
+const char *
+config_ciphers(const char *s)
+{
+	if (*s == '\0' || strcasecmp(s, "secure") == 0 ||
+	    strcasecmp(s, "default") == 0)
+		return MAILD_CIPHERS_DEFAULT;
+	return s;
+}
+
 static void
 dump_str(FILE *fp, const char *s)
 {
@@ -2757,6 +2850,10 @@ dump_relay(FILE *fp, const struct action *a)
 	}
 	if (a->relay_auth != NULL)
 		fprintf(fp, " auth <%s>", a->relay_auth->name);
+	if (a->relay_ciphers[0] != '\0') {
+		fprintf(fp, " ciphers ");
+		dump_str(fp, a->relay_ciphers);
+	}
 	fprintf(fp, "\n");
 }
 
@@ -2901,6 +2998,10 @@ config_dump(const struct maild_conf *c, FILE *fp)
 		if (l->pki[0] != '\0') {
 			fprintf(fp, " pki ");
 			dump_str(fp, l->pki);
+		}
+		if (l->ciphers[0] != '\0') {
+			fprintf(fp, " ciphers ");
+			dump_str(fp, l->ciphers);
 		}
 		fprintf(fp, " hostname ");
 		dump_str(fp, l->hostname);

@@ -265,7 +265,7 @@ imap_session_new(int fd, const struct listener *l,
 
 	if (l->flags & L_IMAPS) {
 		s->state = S_HANDSHAKE;
-		if ((s->tls = srv_tls_get(l->pki)) == NULL ||
+		if ((s->tls = srv_tls_get(l)) == NULL ||
 		    io_start_tls(s->io, srv_tls_ctx(s->tls)) == -1) {
 			s_close(s, "no TLS context");
 			return;
@@ -879,7 +879,7 @@ cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 		s_tagged(s, "BAD", "TLS is already active or not offered");
 		return;
 	}
-	if ((s->tls = srv_tls_get(s->l->pki)) == NULL) {
+	if ((s->tls = srv_tls_get(s->l)) == NULL) {
 		s_tagged(s, "NO", "[UNAVAILABLE] TLS not available");
 		return;
 	}

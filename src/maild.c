@@ -308,13 +308,12 @@ parent_check_tables(struct maild_conf *c)
 	int		 fd, rv = 0;
 
 	TAILQ_FOREACH(t, &c->tables, entry) {
-		if ((fd = open(t->path, O_RDONLY | O_CLOEXEC)) == -1) {
-			log_warn("table %s: %s", t->name, t->path);
+		if ((fd = table_open(t, err, sizeof(err))) == -1) {
+			log_warnx("table %s: %s", t->name, err);
 			rv = -1;
 			continue;
 		}
-		if (table_check_mode(t, fd, err, sizeof(err)) == -1 ||
-		    table_load_fd(t, fd, err, sizeof(err)) == -1) {
+		if (table_load_fd(t, fd, err, sizeof(err)) == -1) {
 			log_warnx("%s", err);
 			rv = -1;
 		}
@@ -329,11 +328,13 @@ parent_send_tables(struct maild_conf *c)
 {
 	struct table	*t;
 	struct ipc_buf	 b;
+	char		 err[512];
 	int		 fd;
 
 	TAILQ_FOREACH(t, &c->tables, entry) {
-		if ((fd = open(t->path, O_RDONLY | O_CLOEXEC)) == -1) {
-			log_warn("table %s: %s", t->name, t->path);
+		/* Checked again: it may have changed since. */
+		if ((fd = table_open(t, err, sizeof(err))) == -1) {
+			log_warnx("table %s: %s", t->name, err);
 			continue;	/* lookup answers 4xx for it */
 		}
 		ipc_buf_init(&b);
@@ -410,7 +411,9 @@ listeners_equal(struct maild_conf *a, struct maild_conf *b)
 	    entry))
 		if (la->sslen != lb->sslen ||
 		    memcmp(&la->ss, &lb->ss, la->sslen) != 0 ||
-		    la->flags != lb->flags || la->proto != lb->proto)
+		    la->flags != lb->flags || la->proto != lb->proto ||
+		    strcmp(la->pki, lb->pki) != 0 ||
+		    strcmp(la->ciphers, lb->ciphers) != 0)
 			return 0;
 	return la == NULL && lb == NULL;
 }

@@ -1,8 +1,9 @@
 /*
  * The relay process: outbound SMTP.  It runs as _maild in an empty
- * chroot and holds its TLS client configurations (one opportunistic,
- * one verifying against the CA file loaded before the chroot) and the
- * tables of smarthost credentials, which the parent sends it alone.
+ * chroot and holds its TLS client configurations (opportunistic or
+ * verifying against the CA file loaded before the chroot, for each
+ * cipher string of the relay actions) and the tables of smarthost
+ * credentials, which the parent sends it alone.
  * The queue hands it one job per envelope (with the message as an fd
  * and the name of its relay action); jobs are grouped by action and
  * recipient domain (by action alone for a smarthost), each group gets
@@ -35,13 +36,23 @@ static void	relay_start(struct rdomain *);
 static void	relay_domain_free(struct rdomain *);
 static int	relay_addr_ok(const struct mailaddr *);
 
+/* A TLS client configuration, made when a policy first needs it. */
+struct relay_tlscfg {
+	TAILQ_ENTRY(relay_tlscfg) entry;
+	int			 verify;
+	char			 ciphers[CIPHERS_MAX];	/* "": default */
+	struct tls_config	*cfg;
+};
+
 static TAILQ_HEAD(, rdomain)	 domains = TAILQ_HEAD_INITIALIZER(domains);
 static TAILQ_HEAD(, rdomain)	 waitq = TAILQ_HEAD_INITIALIZER(waitq);
 static size_t			 nsessions;
 static uint64_t			 nextid;
 static struct event		 ev_run;
-static struct tls_config	*tlscfg;	/* opportunistic */
-static struct tls_config	*tlsverify;	/* tls verify */
+static TAILQ_HEAD(, relay_tlscfg) tlscfgs = TAILQ_HEAD_INITIALIZER(tlscfgs);
+static uint8_t			*ca;		/* PEM trusted by tls verify */
+static size_t			 calen;
+static const char		*cafile;
 
 void
 relay_main(void)
@@ -59,53 +70,81 @@ relay_main(void)
 /*
  * libtls and its library state are set up before the chroot, and so is
  * the CA bundle of "tls verify" read: the file named by "ca" (read by
- * the parent) or the system's.  Without one, verification fails, and
- * so do the actions that ask for it (temporarily).
+ * the parent) or the system's, kept for the configurations made later.
+ * Without one, verification fails, and so do the actions that ask for
+ * it (temporarily).
  */
 static void
 relay_tls_setup(void)
 {
-	struct tls	*t;
-	uint8_t		*ca = NULL;
-	size_t		 calen = 0;
-	const char	*cafile = tls_default_ca_cert_file();
+	struct relay_policy	 pol;
 
-	if (tls_init() == -1 || (tlscfg = tls_config_new()) == NULL ||
-	    (tlsverify = tls_config_new()) == NULL)
+	if (tls_init() == -1)
 		fatalx("relay: cannot set up TLS");
-	/* Opportunistic STARTTLS: any certificate beats plain text. */
-	tls_config_insecure_noverifycert(tlscfg);
-	tls_config_insecure_noverifyname(tlscfg);
-	if ((t = tls_client()) == NULL || tls_configure(t, tlscfg) == -1)
-		fatalx("relay: cannot configure a TLS client");
-	tls_free(t);
-
+	cafile = tls_default_ca_cert_file();
 	if (conf->ca != NULL) {
 		cafile = conf->ca_file;
-		if (tls_config_set_ca_mem(tlsverify, (uint8_t *)conf->ca,
-		    conf->ca_len) == -1)
-			log_warnx("relay: ca %s: %s", cafile,
-			    tls_config_error(tlsverify));
+		ca = (uint8_t *)conf->ca;	/* ours now */
+		calen = conf->ca_len;
+		conf->ca = NULL;
+		conf->ca_len = 0;
 	} else if ((ca = tls_load_file(cafile, &calen, NULL)) == NULL) {
 		log_warnx("relay: cannot read the CA bundle %s: tls verify "
 		    "will fail", cafile);
 		cafile = "nothing";
-	} else {
-		if (tls_config_set_ca_mem(tlsverify, ca, calen) == -1)
-			log_warnx("relay: CA bundle %s: %s", cafile,
-			    tls_config_error(tlsverify));
-		tls_unload_file(ca, calen);
 	}
-	free(conf->ca);
-	conf->ca = NULL;
-	conf->ca_len = 0;
 	log_debug("relay: tls verify trusts %s", cafile);
+
+	/* Opportunistic STARTTLS with the default ciphers must work. */
+	memset(&pol, 0, sizeof(pol));
+	if (relay_tls_config(&pol) == NULL)
+		fatalx("relay: cannot configure a TLS client");
 }
 
 struct tls_config *
-relay_tls_config(int verify)
+relay_tls_config(const struct relay_policy *pol)
 {
-	return verify ? tlsverify : tlscfg;
+	struct relay_tlscfg	*c;
+	struct tls		*t;
+	int			 verify = (pol->flags & AR_TLS_VERIFY) != 0;
+
+	TAILQ_FOREACH(c, &tlscfgs, entry)
+		if (c->verify == verify && strcmp(c->ciphers,
+		    pol->ciphers) == 0)
+			return c->cfg;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->cfg = tls_config_new()) == NULL)
+		fatal("relay: tls_config_new");
+	c->verify = verify;
+	(void)strlcpy(c->ciphers, pol->ciphers, sizeof(c->ciphers));
+	if (tls_config_set_ciphers(c->cfg, config_ciphers(c->ciphers)) ==
+	    -1) {
+		log_warnx("relay action %s: ciphers \"%s\": %s", pol->action,
+		    c->ciphers, tls_config_error(c->cfg));
+		goto fail;
+	}
+	if (!verify) {
+		/* Opportunistic STARTTLS: any certificate beats plain text. */
+		tls_config_insecure_noverifycert(c->cfg);
+		tls_config_insecure_noverifyname(c->cfg);
+	} else if (ca != NULL &&
+	    tls_config_set_ca_mem(c->cfg, ca, calen) == -1)
+		log_warnx("relay: CA bundle %s: %s", cafile,
+		    tls_config_error(c->cfg));
+	if ((t = tls_client()) == NULL)
+		fatal("tls_client");
+	if (tls_configure(t, c->cfg) == -1) {
+		log_warnx("relay action %s: %s", pol->action, tls_error(t));
+		tls_free(t);
+		goto fail;
+	}
+	tls_free(t);
+	TAILQ_INSERT_TAIL(&tlscfgs, c, entry);
+	return c->cfg;
+ fail:
+	tls_config_free(c->cfg);
+	free(c);
+	return NULL;
 }
 
 /*
@@ -139,6 +178,7 @@ relay_policy(const char *name, struct relay_policy *pol)
 	pol->port = a->relay_port;
 	(void)strlcpy(pol->label, a->relay_label, sizeof(pol->label));
 	str_lower(pol->label);		/* table keys are lowercase */
+	(void)strlcpy(pol->ciphers, a->relay_ciphers, sizeof(pol->ciphers));
 	if (a->relay_auth != NULL)
 		(void)strlcpy(pol->auth, a->relay_auth->name,
 		    sizeof(pol->auth));

@@ -603,15 +603,17 @@ rs_ehlo_reply(struct relay_session *s)
 static void
 rs_starttls(struct relay_session *s)
 {
-	struct tls	*ctx;
+	struct tls_config	*cfg;
+	struct tls		*ctx;
 
 	/* Nothing sent before the handshake may count after it. */
 	io_drop_input(s->io);
 	if ((ctx = tls_client()) == NULL)
 		fatal("tls_client");
-	if (tls_configure(ctx,
-	    relay_tls_config(s->pol.flags & AR_TLS_VERIFY)) == -1) {
-		log_warnx("tls_configure: %s", tls_error(ctx));
+	if ((cfg = relay_tls_config(&s->pol)) == NULL ||
+	    tls_configure(ctx, cfg) == -1) {
+		if (cfg != NULL)	/* else relay_tls_config() said why */
+			log_warnx("tls_configure: %s", tls_error(ctx));
 		tls_free(ctx);
 		rs_conn_fail(s, "TLS setup failed");
 		return;

@@ -1,6 +1,7 @@
 /*
  * Shared by the smtp and imap processes: TLS server contexts (built
- * from the keys the parent read, replaced on reload), the accept loop
+ * from the keys the parent read, one per pki and cipher string of the
+ * listeners, replaced on reload), the accept loop
  * of the listeners, within the session limit that the descriptor limit
  * allows and the per-address limit, and the growing delay that slows
  * password guessing from one address.
@@ -31,9 +32,11 @@ struct srv_tlsctx {
 	int			 retired;
 };
 
+/* The context of a pki for the listeners with one "ciphers" value. */
 struct srv_pki {
 	TAILQ_ENTRY(srv_pki)	 entry;
 	char			 name[NAME_MAX_CONF];
+	char			 ciphers[CIPHERS_MAX];	/* "": default */
 	struct srv_tlsctx	*tls;
 };
 
@@ -63,9 +66,10 @@ TAILQ_HEAD(iplist, ipcount);
 #define NET_PER_IP	4
 
 
-static struct tls *srv_tls_new(const char *, const char *, size_t,
-		    const char *, size_t);
-static void	srv_pki_set(const char *, struct tls *);
+static struct tls *srv_tls_new(const char *, const char *, const char *,
+		    size_t, const char *, size_t);
+static struct srv_pki *srv_pki_find(const char *, const char *);
+static void	srv_pki_set(const char *, const char *, struct tls *);
 static void	srv_accept(int, short, void *);
 static void	srv_pause(void);
 static void	srv_resume(int, short, void *);
@@ -91,32 +95,54 @@ static struct event			 ev_resume;
 static void	(*newconn)(int, const struct listener *,
 		    const struct sockaddr_storage *);
 
+/*
+ * A context for every pki with the default ciphers, and one for every
+ * other cipher string a listener gives it.  Listeners change only on
+ * restart, so these pairs are the ones sessions ask for until then.
+ */
 void
 srv_tls_setup(void)
 {
 	struct pki	*k;
+	struct listener	*l;
 	struct tls	*ctx;
 
 	if (tls_init() == -1)
 		fatalx("tls_init");
 	TAILQ_FOREACH(k, &conf->pkis, entry) {
-		if ((ctx = srv_tls_new(k->name, k->cert, k->cert_len,
+		if ((ctx = srv_tls_new(k->name, "", k->cert, k->cert_len,
 		    k->key, k->key_len)) == NULL)
 			fatalx("pki %s: cannot set up TLS", k->name);
-		srv_pki_set(k->name, ctx);
+		srv_pki_set(k->name, "", ctx);
+	}
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->pki[0] == '\0' || l->ciphers[0] == '\0' ||
+		    srv_pki_find(l->pki, l->ciphers) != NULL ||
+		    (k = config_pki(conf, l->pki)) == NULL)
+			continue;
+		if ((ctx = srv_tls_new(k->name, l->ciphers, k->cert,
+		    k->cert_len, k->key, k->key_len)) == NULL)
+			fatalx("pki %s: cannot set up TLS", k->name);
+		srv_pki_set(k->name, l->ciphers, ctx);
 	}
 	config_purge_keys(conf);
 }
 
 static struct tls *
-srv_tls_new(const char *name, const char *cert, size_t certlen,
-    const char *key, size_t keylen)
+srv_tls_new(const char *name, const char *ciphers, const char *cert,
+    size_t certlen, const char *key, size_t keylen)
 {
 	struct tls_config	*cfg;
 	struct tls		*ctx;
 
 	if ((cfg = tls_config_new()) == NULL)
 		fatal("tls_config_new");
+	if (tls_config_set_ciphers(cfg, config_ciphers(ciphers)) == -1) {
+		log_warnx("pki %s: ciphers \"%s\": %s", name, ciphers,
+		    tls_config_error(cfg));
+		tls_config_free(cfg);
+		return NULL;
+	}
 	if (tls_config_set_keypair_mem(cfg, (const uint8_t *)cert, certlen,
 	    (const uint8_t *)key, keylen) == -1) {
 		log_warnx("pki %s: %s", name, tls_config_error(cfg));
@@ -136,18 +162,28 @@ srv_tls_new(const char *name, const char *cert, size_t certlen,
 	return ctx;
 }
 
-static void
-srv_pki_set(const char *name, struct tls *ctx)
+static struct srv_pki *
+srv_pki_find(const char *name, const char *ciphers)
 {
 	struct srv_pki	*p;
 
 	TAILQ_FOREACH(p, &pkis, entry)
-		if (strcmp(p->name, name) == 0)
-			break;
-	if (p == NULL) {
+		if (strcmp(p->name, name) == 0 &&
+		    strcmp(p->ciphers, ciphers) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+srv_pki_set(const char *name, const char *ciphers, struct tls *ctx)
+{
+	struct srv_pki	*p;
+
+	if ((p = srv_pki_find(name, ciphers)) == NULL) {
 		if ((p = calloc(1, sizeof(*p))) == NULL)
 			fatal("calloc");
 		strlcpy(p->name, name, sizeof(p->name));
+		strlcpy(p->ciphers, ciphers, sizeof(p->ciphers));
 		TAILQ_INSERT_TAIL(&pkis, p, entry);
 	} else {
 		p->tls->retired = 1;
@@ -160,16 +196,14 @@ srv_pki_set(const char *name, struct tls *ctx)
 }
 
 struct srv_tlsctx *
-srv_tls_get(const char *name)
+srv_tls_get(const struct listener *l)
 {
 	struct srv_pki	*p;
 
-	TAILQ_FOREACH(p, &pkis, entry)
-		if (strcmp(p->name, name) == 0) {
-			p->tls->refs++;
-			return p->tls;
-		}
-	return NULL;
+	if ((p = srv_pki_find(l->pki, l->ciphers)) == NULL)
+		return NULL;
+	p->tls->refs++;
+	return p->tls;
 }
 
 void
@@ -193,6 +227,7 @@ srv_tls_reload(struct ipc_msg *m)
 	char		 name[NAME_MAX_CONF];
 	const uint8_t	*cert, *key;
 	uint32_t	 certlen, keylen;
+	struct srv_pki	*p;
 	struct tls	*ctx;
 
 	ipc_get_str(m, name, sizeof(name));
@@ -207,12 +242,23 @@ srv_tls_reload(struct ipc_msg *m)
 	key = m->data + m->pos;
 	m->pos += keylen;
 	ipc_end(m);
-	if ((ctx = srv_tls_new(name, (const char *)cert, certlen,
+	/* The default context first: it may be new, and has no ciphers. */
+	if ((ctx = srv_tls_new(name, "", (const char *)cert, certlen,
 	    (const char *)key, keylen)) == NULL) {
 		log_warnx("pki %s: keeping the previous certificate", name);
 		return;
 	}
-	srv_pki_set(name, ctx);
+	srv_pki_set(name, "", ctx);
+	TAILQ_FOREACH(p, &pkis, entry) {
+		if (strcmp(p->name, name) != 0 || p->ciphers[0] == '\0')
+			continue;
+		if ((ctx = srv_tls_new(name, p->ciphers, (const char *)cert,
+		    certlen, (const char *)key, keylen)) == NULL)
+			log_warnx("pki %s: keeping the previous certificate "
+			    "for ciphers \"%s\"", name, p->ciphers);
+		else
+			srv_pki_set(name, p->ciphers, ctx);
+	}
 	log_info("pki %s: certificate reloaded", name);
 }
 

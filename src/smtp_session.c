@@ -348,7 +348,7 @@ smtp_session_fcrdns_result(uint64_t id, int r, const char *name)
 static int
 smtp_start_tls(struct smtp_session *s)
 {
-	if ((s->tls = srv_tls_get(s->l->pki)) == NULL)
+	if ((s->tls = srv_tls_get(s->l)) == NULL)
 		return -1;
 	return io_start_tls(s->io, srv_tls_ctx(s->tls));
 }

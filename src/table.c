@@ -308,6 +308,27 @@ table_foreach(const struct table *t,
 			fn(e->key, e->value, arg);
 }
 
+/*
+ * The parent's way to open a table file: no symbolic link, directories
+ * that only root (or the running user) can change, owner and mode as
+ * table_check_mode() wants them.  As OpenSMTPD does for ~/.forward, a
+ * doubtful file is refused, not read with a warning: a table routes
+ * mail and holds passwords.
+ */
+int
+table_open(const struct table *t, char *err, size_t errlen)
+{
+	int	 fd;
+
+	if ((fd = path_open_trusted(t->path, err, errlen)) == -1)
+		return -1;
+	if (table_check_mode(t, fd, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 table_check_mode(const struct table *t, int fd, char *err, size_t errlen)
 {

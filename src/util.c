@@ -1,13 +1,24 @@
 /*
  * Small helpers shared by the spool, Maildir delivery and the process
- * plumbing.
+ * plumbing, and the checks of the directories above the files the
+ * parent trusts (tables, private keys).
  */
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "maild.h"
+
+#define PATH_LINKS_MAX	32	/* symbolic links followed, as the kernel */
+
+static int	dir_trusted(const char *, const char *, const struct stat *,
+		    char *, size_t);
+static const char *owners(char *, size_t);
 
 /* Write all of buf, retrying short writes and EINTR; 0 or -1. */
 int
@@ -86,4 +97,182 @@ path_inside(const char *root, const char *path)
 	    path[len + 1] == '\0')
 		return NULL;
 	return path + len + 1;
+}
+
+/* "root", or "root or uid N" when maild runs as another user. */
+static const char *
+owners(char *buf, size_t len)
+{
+	if (geteuid() == 0)
+		return "root";
+	(void)snprintf(buf, len, "root or uid %lu",
+	    (unsigned long)geteuid());
+	return buf;
+}
+
+/*
+ * Whoever may change a directory on the way to a file may put another
+ * file (or link) in its place: the directory must be owned by root or
+ * the running user, and not writable by group or others, unless it is
+ * sticky (/tmp), where only an entry's owner may rename or remove it.
+ */
+static int
+dir_trusted(const char *path, const char *dir, const struct stat *st,
+    char *err, size_t errlen)
+{
+	char	 who[64];
+
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: directory %s is owned by uid %lu, "
+		    "must be owned by %s", path, dir,
+		    (unsigned long)st->st_uid, owners(who, sizeof(who)));
+		return -1;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "%s: directory %s is writable by group "
+		    "or others; run chmod go-w %s", path, dir, dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Check every directory that leads to path (absolute), from / down,
+ * following symbolic links as the kernel does so that each directory
+ * actually passed through is checked, including the ones holding the
+ * links.  The last component is the caller's (opened O_NOFOLLOW).
+ * 0, or -1 with "path: why" in err.
+ */
+int
+path_check_dirs(const char *path, char *err, size_t errlen)
+{
+	char		 cur[PATH_MAX], rest[PATH_MAX], next[PATH_MAX];
+	char		 target[PATH_MAX], *p, *comp, *last;
+	struct stat	 st;
+	ssize_t		 n;
+	int		 links = 0;
+
+	if (path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path", path);
+		return -1;
+	}
+	/* rest: the directories still to walk, as a relative path. */
+	if (strlcpy(rest, path + 1, sizeof(rest)) >= sizeof(rest))
+		goto toolong;
+	if ((last = strrchr(rest, '/')) != NULL)
+		*last = '\0';
+	else
+		rest[0] = '\0';
+	(void)strlcpy(cur, "/", sizeof(cur));
+	if (stat("/", &st) == -1) {
+		snprintf(err, errlen, "%s: /: %s", path, strerror(errno));
+		return -1;
+	}
+	if (dir_trusted(path, "/", &st, err, errlen) == -1)
+		return -1;
+	p = rest;
+	while (*p != '\0') {
+		comp = p;
+		if ((p = strchr(comp, '/')) != NULL)
+			*p++ = '\0';
+		else
+			p = comp + strlen(comp);
+		if (*comp == '\0' || strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			/* The parent of a checked directory was checked. */
+			if ((last = strrchr(cur, '/')) != NULL)
+				last[last == cur ? 1 : 0] = '\0';
+			continue;
+		}
+		if (snprintf(next, sizeof(next), "%s%s%s", cur,
+		    strcmp(cur, "/") == 0 ? "" : "/", comp) >=
+		    (int)sizeof(next))
+			goto toolong;
+		if (lstat(next, &st) == -1) {
+			snprintf(err, errlen, "%s: %s: %s", path, next,
+			    strerror(errno));
+			return -1;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			/* Its directory, cur, is checked: follow it. */
+			if (++links > PATH_LINKS_MAX) {
+				snprintf(err, errlen, "%s: %s", path,
+				    strerror(ELOOP));
+				return -1;
+			}
+			if ((n = readlink(next, target,
+			    sizeof(target) - 1)) == -1) {
+				snprintf(err, errlen, "%s: %s: %s", path,
+				    next, strerror(errno));
+				return -1;
+			}
+			target[n] = '\0';
+			if (snprintf(next, sizeof(next), "%s/%s", target,
+			    p) >= (int)sizeof(next))
+				goto toolong;
+			(void)strlcpy(rest, next, sizeof(rest));
+			p = rest;
+			if (target[0] == '/')
+				(void)strlcpy(cur, "/", sizeof(cur));
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s: %s: %s", path, next,
+			    strerror(ENOTDIR));
+			return -1;
+		}
+		if (dir_trusted(path, next, &st, err, errlen) == -1)
+			return -1;
+		(void)strlcpy(cur, next, sizeof(cur));
+	}
+	return 0;
+ toolong:
+	snprintf(err, errlen, "%.100s...: %s", path, strerror(ENAMETOOLONG));
+	return -1;
+}
+
+/*
+ * Open a file the parent trusts (a table, a private key) for reading:
+ * the directories above it checked by path_check_dirs(), the file
+ * itself not a symbolic link and a regular file.  Owner and mode are
+ * the caller's to check.  fd, or -1 with "path: why" in err.
+ */
+int
+path_open_trusted(const char *path, char *err, size_t errlen)
+{
+	char		 target[PATH_MAX];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if (path_check_dirs(path, err, errlen) == -1)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1) {
+		saved = errno;
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+			if ((n = readlink(path, target,
+			    sizeof(target) - 1)) == -1)
+				n = 0;
+			target[n] = '\0';
+			snprintf(err, errlen, "%s: a symbolic link (to %s) is "
+			    "not followed: name the file itself", path,
+			    target);
+		} else
+			snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: fstat: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -127,8 +127,9 @@ def main():
          None, "two angle addresses")
     case(m, sub, "From: \"Alice <alice@example.org>\r\n", 550, None,
          "an unterminated quote")
-    case(m, sub, "From: " + "x" * 3000 + " <alice@example.org>\r\n", 550,
-         None, "a From field too long to judge")
+    case(m, sub, "From: " + "x" * 900 + "\r\n " + "y" * 900 + "\r\n " +
+         "z" * 900 + " <alice@example.org>\r\n", 550, None,
+         "a From field too long to judge (2,700 bytes, folded)")
     case(m, sub, "To: bob@example.org\r\n", 250, [],
          "no From: accepted, nothing to sign")
     t.like(m.log_text(), r"\(alice@example\.org\) sent From "
