@@ -19,6 +19,7 @@
 static int	dir_trusted(const char *, const char *, const struct stat *,
 		    char *, size_t);
 static const char *owners(char *, size_t);
+static int	open_trusted(const char *, const char *, int, char *, size_t);
 
 /* Write all of buf, retrying short writes and EINTR; 0 or -1. */
 int
@@ -234,14 +235,24 @@ path_check_dirs(const char *path, char *err, size_t errlen)
 
 /*
  * Open a file the parent trusts (a table, a private key) for reading:
- * the directories above it checked by path_check_dirs(), the file
- * itself not a symbolic link and a regular file.  Owner and mode are
- * the caller's to check.  fd, or -1 with "path: why" in err.
+ * the directories above it checked by path_check_dirs(), a regular file.
+ * A symbolic link is followed when its target passes the same checks
+ * (certbot's live/ keys are links into archive/): only who may change a
+ * directory on the way can swap a file, and those were all checked.
+ * Owner and mode are the caller's to check.  fd, or -1 with "path: why"
+ * in err.
  */
 int
 path_open_trusted(const char *path, char *err, size_t errlen)
 {
-	char		 target[PATH_MAX];
+	return open_trusted(path, path, 0, err, errlen);
+}
+
+static int
+open_trusted(const char *name, const char *path, int links, char *err,
+    size_t errlen)
+{
+	char		 target[PATH_MAX], next[PATH_MAX], *slash;
 	struct stat	 st;
 	ssize_t		 n;
 	int		 fd, saved;
@@ -251,26 +262,48 @@ path_open_trusted(const char *path, char *err, size_t errlen)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1) {
 		saved = errno;
-		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-			if ((n = readlink(path, target,
-			    sizeof(target) - 1)) == -1)
-				n = 0;
-			target[n] = '\0';
-			snprintf(err, errlen, "%s: a symbolic link (to %s) is "
-			    "not followed: name the file itself", path,
-			    target);
-		} else
-			snprintf(err, errlen, "%s: %s", path, strerror(saved));
-		return -1;
+		if (lstat(path, &st) == -1 || !S_ISLNK(st.st_mode)) {
+			snprintf(err, errlen, "%s: %s", name, strerror(saved));
+			return -1;
+		}
+		if (++links > PATH_LINKS_MAX) {
+			snprintf(err, errlen, "%s: %s", name, strerror(ELOOP));
+			return -1;
+		}
+		if ((n = readlink(path, target, sizeof(target) - 1)) == -1) {
+			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			return -1;
+		}
+		target[n] = '\0';
+		/* relative to the link's directory, already checked */
+		(void)strlcpy(next, path, sizeof(next));
+		if ((slash = strrchr(next, '/')) != NULL)
+			slash[1] = '\0';
+		if (target[0] == '/')
+			next[0] = '\0';
+		if (strlcat(next, target, sizeof(next)) >= sizeof(next)) {
+			snprintf(err, errlen, "%s: %s", name,
+			    strerror(ENAMETOOLONG));
+			return -1;
+		}
+		if ((fd = open_trusted(name, next, links, err,
+		    errlen)) == -1 && strstr(err, "symbolic link") == NULL) {
+			char	 why[512];
+
+			(void)strlcpy(why, err, sizeof(why));
+			snprintf(err, errlen, "%s (a symbolic link to %s): %s",
+			    name, target, why);
+		}
+		return fd;
 	}
 	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: fstat: %s", path,
+		snprintf(err, errlen, "%s: fstat: %s", name,
 		    strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		snprintf(err, errlen, "%s: not a regular file", name);
 		close(fd);
 		return -1;
 	}

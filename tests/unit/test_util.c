@@ -145,6 +145,12 @@ trees(void)
 	make("loop", 'l', 0, "loop");
 	make("dangling", 'l', 0, "nowhere");
 	make("good/link-f", 'l', 0, "f");
+	snprintf(cmd, sizeof(cmd), "%s/good/f", top);
+	make("good/link-abs", 'l', 0, cmd);
+	make("good/link-ww", 'l', 0, "../ww/sub/f");
+	make("good/link-chain", 'l', 0, "link-f");
+	make("good/link-loop", 'l', 0, "link-loop");
+	make("ww/link-f", 'l', 0, "../good/f");
 
 	dirs("good/f", NULL);
 	dirs("sticky/f", NULL);
@@ -167,7 +173,13 @@ trees(void)
 
 	opens("good/f", NULL);
 	opens("to-good/f", NULL);
-	opens("good/link-f", "a symbolic link (to f) is not followed");
+	/* links are followed to targets that pass the same checks */
+	opens("good/link-f", NULL);
+	opens("good/link-chain", NULL);
+	opens("good/link-abs", NULL);
+	opens("good/link-ww", "a symbolic link to ../ww/sub/f");
+	opens("good/link-loop", strerror(ELOOP));
+	opens("ww/link-f", "writable by group or others");
 	opens("good/fifo", "not a regular file");
 	opens("good", "not a regular file");
 	opens("good/none", strerror(ENOENT));
