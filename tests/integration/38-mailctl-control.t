@@ -61,7 +61,8 @@ def submit(m, rcpt, tag):
     t.is_(r.code, 235, "%s: alice logs in" % tag)
     _, _, _, fr = c.send_message(
         "alice@example.org", [rcpt],
-        t.make_message("%s.%d@example.org" % (tag, os.getpid())))
+        t.make_message("%s.%d@example.org" % (tag, os.getpid()),
+                       sender="alice@example.org"))
     c.quit()
     t.is_(fr and fr.code, 250, "%s: accepted" % tag)
     m_ = re.search(r"queued as ([0-9a-f]{8})", fr.text if fr else "")
