@@ -47,8 +47,12 @@ enum ipc_type {
 	/* lookup -> queue */
 	IMSG_Q_DEST,		/* msgid, rcpt, dest */
 	/* queue <-> deliver */
-	IMSG_D_DELIVER,		/* evpid, sender, dest; fd: message */
+	IMSG_D_DELIVER,		/* evpid, sender, rcpt, dest, dkim str, retry
+				   u32 (an attempt may have been made: look
+				   for it first); fd: message */
 	IMSG_D_RESULT,		/* evpid, status, reason */
+	IMSG_D_DONE,		/* evpid: delivered and removed from the
+				   queue (deliver drops its mark) */
 	/* control <-> any process: mailctl requests */
 	IMSG_CTL_REQ,		/* id u64, request str (one mailctl line) */
 	IMSG_CTL_RES,		/* id u64, status u32 (CTL_*), text str */

@@ -476,11 +476,18 @@ int	maildir_deliver(const char *, int, const struct mailaddr *,
  * in new/ goes to the caller, which calls maildir_sync() once for many
  * deliveries to one Maildir and unlinks the files if that fails.  The
  * header lines in prepend (DKIM-Signature; NULL or "" for none) follow
- * Delivered-To.
+ * Delivered-To.  A non-zero evpid (the queue envelope) goes into the
+ * file's name, for maildir_find().
  */
 int	maildir_deliver_nosync(const char *, int, const struct mailaddr *,
-	    const struct mailaddr *, const char *, char *, size_t, char *,
-	    size_t);
+	    const struct mailaddr *, const char *, uint64_t, char *, size_t,
+	    char *, size_t);
+/*
+ * Whether the file of envelope evpid is in new/ or cur/ of the Maildir
+ * at path, whatever its flags: 1 (its path in found), 0 not, -1 error.
+ * Leftovers of an interrupted attempt in tmp/ are removed.
+ */
+int	maildir_find(const char *, uint64_t, char *, size_t, char *, size_t);
 int	maildir_sync(const char *, char *, size_t);
 /* This host's name as unique Maildir file names carry it. */
 void	maildir_hostname(char *, size_t);

@@ -6,17 +6,37 @@
  * Deliveries that arrive together are committed together: each file is
  * written and fsynced on its own, but the new/ directory of a Maildir is
  * fsynced once for all of them before any result goes back to the queue.
+ *
+ * Each delivery happens once, also across crashes.  The queue removes an
+ * envelope only after our result, so a crash in between makes it send
+ * the envelope again after the restart, flagged as a retry.  Before a
+ * retry writes anything, it looks for the earlier delivery: a mark (an
+ * empty file named after the envelope in MARK_DIR, made after new/ was
+ * fsynced and removed when the queue says the envelope is gone), else
+ * the file itself, whose name carries the envelope id (maildir_find()).
+ * The mark answers even after the user expunged the file.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc.h"
 #include "safepath.h"
 
 #define DELIVER_BATCH	64
+#define MARK_DIR	".maild-delivered"	/* in the mailbox root */
+
+/* struct job.found: the retry found the delivery done by */
+#define FOUND_MARK	1
+#define FOUND_FILE	2
 
 struct job {
 	TAILQ_ENTRY(job)	 entry;
@@ -27,17 +47,24 @@ struct job {
 	const char		*path;		/* inside our root, or NULL */
 	char			 dkim[DKIM_HDR_MAX];	/* header lines or "" */
 	char			 newfile[PATH_MAX];
+	int			 retry;		/* an attempt may have been made */
+	int			 found;		/* FOUND_*: done before */
 	int			 result;	/* 0, -1 temporary, -2 permanent */
 	char			 err[ERRMSG_MAX];
 };
 
 static void	deliver_queue(struct ipc_msg *);
 static void	deliver_run(int, short, void *);
+static int	deliver_done_before(struct job *);
 static void	deliver_report(struct job *);
+static void	deliver_marks_open(void);
+static void	deliver_mark(uint64_t);
+static void	deliver_unmark(struct ipc_msg *);
 
 static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static struct event		 ev_run;
 static char			 root[PATH_MAX];
+static int			 marks = -1;	/* MARK_DIR, or -1: none */
 
 void
 deliver_main(void)
@@ -45,6 +72,7 @@ deliver_main(void)
 	config_purge_keys(conf);
 	strlcpy(root, conf->vmail_root, sizeof(root));
 	proc_drop(root);
+	deliver_marks_open();
 	proc_setup_peers();
 	if (pledge("stdio rpath wpath cpath fattr recvfd", NULL) == -1)
 		fatal("pledge");
@@ -66,6 +94,7 @@ deliver_queue(struct ipc_msg *m)
 	ipc_get(m, &rcpt, sizeof(rcpt));
 	ipc_get(m, &j->dest, sizeof(j->dest));
 	ipc_get_str(m, j->dkim, sizeof(j->dkim));
+	j->retry = ipc_get_u32(m) != 0;
 	ipc_end(m);
 	j->fd = ipc_get_fd(m);
 	j->sender.user[sizeof(j->sender.user) - 1] = '\0';
@@ -87,6 +116,7 @@ deliver_run(int fd, short ev, void *arg)
 	struct ipc_buf	 b;
 	size_t		 n = 0, i, k;
 	char		 err[ERRMSG_MAX];
+	int		 r;
 
 	(void)fd;
 	(void)ev;
@@ -104,10 +134,13 @@ deliver_run(int fd, short ev, void *arg)
 			    "mailbox root %s", j->dest.path, root) < 0)
 				j->err[0] = '\0';
 			j->result = -2;
-		} else
+		} else if (j->retry && (r = deliver_done_before(j)) != 0)
+			j->result = r == 1 ? 0 : -1;
+		else
 			j->result = maildir_deliver_nosync(j->path, j->fd,
-			    &j->sender, &j->dest.addr, j->dkim, j->newfile,
-			    sizeof(j->newfile), j->err, sizeof(j->err));
+			    &j->sender, &j->dest.addr, j->dkim, j->evpid,
+			    j->newfile, sizeof(j->newfile), j->err,
+			    sizeof(j->err));
 		close(j->fd);
 	}
 	if (!TAILQ_EMPTY(&jobs))
@@ -115,10 +148,12 @@ deliver_run(int fd, short ev, void *arg)
 
 	/* One fsync of new/ per Maildir covers the whole batch. */
 	for (i = 0; i < n; i++) {
-		if (batch[i]->result != 0 || batch[i]->path == NULL)
+		if (batch[i]->result != 0 || batch[i]->path == NULL ||
+		    batch[i]->found == FOUND_MARK)
 			continue;
 		for (k = 0; k < i; k++)
-			if (batch[k]->path != NULL &&
+			if (batch[k]->result == 0 && batch[k]->path != NULL &&
+			    batch[k]->found != FOUND_MARK &&
 			    strcmp(batch[k]->path, batch[i]->path) == 0)
 				break;
 		if (k < i)
@@ -128,14 +163,20 @@ deliver_run(int fd, short ev, void *arg)
 		/* Not durable: take those files back, the queue retries. */
 		for (k = i; k < n; k++)
 			if (batch[k]->result == 0 && batch[k]->path != NULL &&
+			    batch[k]->found != FOUND_MARK &&
 			    strcmp(batch[k]->path, batch[i]->path) == 0) {
-				(void)safe_unlink(batch[k]->newfile);
+				/* An earlier attempt's file stays. */
+				if (!batch[k]->found)
+					(void)safe_unlink(batch[k]->newfile);
 				batch[k]->result = -1;
 				strlcpy(batch[k]->err, err,
 				    sizeof(batch[k]->err));
 			}
 	}
 	for (i = 0; i < n; i++) {
+		/* Durable in new/: a retry after a crash must not redo it. */
+		if (batch[i]->result == 0 && batch[i]->found != FOUND_MARK)
+			deliver_mark(batch[i]->evpid);
 		deliver_report(batch[i]);
 		/* IDLE sessions learn of it now, not at their next poll. */
 		for (k = 0; k < i; k++)
@@ -152,12 +193,43 @@ deliver_run(int fd, short ev, void *arg)
 		free(batch[i]);
 }
 
+/*
+ * A retry: was the envelope delivered by an attempt that a crash
+ * interrupted before the queue heard of it?  1 yes, 0 no, -1 cannot
+ * tell now (err says why; the queue retries later).
+ */
+static int
+deliver_done_before(struct job *j)
+{
+	struct stat	 st;
+	char		 name[17];
+	int		 r;
+
+	(void)snprintf(name, sizeof(name), "%016llx",
+	    (unsigned long long)j->evpid);
+	if (marks != -1 && fstatat(marks, name, &st, AT_SYMLINK_NOFOLLOW) ==
+	    0) {
+		j->found = FOUND_MARK;
+		return 1;
+	}
+	r = maildir_find(j->path, j->evpid, j->newfile, sizeof(j->newfile),
+	    j->err, sizeof(j->err));
+	if (r == 1)
+		j->found = FOUND_FILE;	/* new/ is fsynced again below */
+	return r;
+}
+
 static void
 deliver_report(struct job *j)
 {
 	struct ipc_buf	 b;
 
-	if (j->result == 0)
+	if (j->result == 0 && j->found)
+		log_info("delivered %016llx to %s@%s (%s): already delivered "
+		    "before a restart (%s)", (unsigned long long)j->evpid,
+		    j->dest.addr.user, j->dest.addr.domain, j->dest.path,
+		    j->found == FOUND_MARK ? "marked" : j->newfile);
+	else if (j->result == 0)
 		log_info("delivered %016llx to %s@%s (%s)",
 		    (unsigned long long)j->evpid, j->dest.addr.user,
 		    j->dest.addr.domain, j->dest.path);
@@ -171,10 +243,86 @@ deliver_report(struct job *j)
 	proc_send_buf(PROC_QUEUE, IMSG_D_RESULT, -1, &b);
 }
 
+/*
+ * MARK_DIR, created when missing; marks older than the queue's ttl are
+ * left over by a crash between the envelope's removal and IMSG_D_DONE
+ * and go.  Without the directory (a root we may not write), retries
+ * still find delivered files by their names.
+ */
+static void
+deliver_marks_open(void)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	time_t		 now = time(NULL);
+	int		 fd;
+
+	if (mkdir(MARK_DIR, 0700) == -1 && errno != EEXIST) {
+		log_warn("deliver: mkdir %s/%s", root, MARK_DIR);
+		return;
+	}
+	if ((marks = open(MARK_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		log_warn("deliver: open %s/%s", root, MARK_DIR);
+		return;
+	}
+	if ((fd = dup(marks)) == -1 || (d = fdopendir(fd)) == NULL) {
+		log_warn("deliver: read %s/%s", root, MARK_DIR);
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 16 ||
+		    strspn(de->d_name, "0123456789abcdef") != 16)
+			continue;
+		if (fstatat(marks, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && now - st.st_mtime > conf->queue_ttl)
+			(void)unlinkat(marks, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Best effort: without the mark, a retry still finds the file. */
+static void
+deliver_mark(uint64_t evpid)
+{
+	char	 name[17];
+	int	 fd;
+
+	if (marks == -1)
+		return;
+	(void)snprintf(name, sizeof(name), "%016llx",
+	    (unsigned long long)evpid);
+	if ((fd = openat(marks, name, O_WRONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		log_warn("deliver: mark %s", name);
+		return;
+	}
+	close(fd);
+}
+
+/* IMSG_D_DONE: the queue removed the envelope; its mark can go. */
+static void
+deliver_unmark(struct ipc_msg *m)
+{
+	char		 name[17];
+	uint64_t	 evpid;
+
+	evpid = ipc_get_u64(m);
+	ipc_end(m);
+	if (marks == -1)
+		return;
+	(void)snprintf(name, sizeof(name), "%016llx",
+	    (unsigned long long)evpid);
+	if (unlinkat(marks, name, 0) == -1 && errno != ENOENT)
+		log_warn("deliver: unmark %s", name);
+}
+
 void
 deliver_dispatch(struct ipc *ipc, struct ipc_msg *m)
 {
-	(void)ipc;
 	switch (m->type) {
 	case IMSG_CONF_RELOAD:
 		ipc_end(m);
@@ -188,6 +336,11 @@ deliver_dispatch(struct ipc *ipc, struct ipc_msg *m)
 		break;
 	case IMSG_D_DELIVER:
 		deliver_queue(m);
+		break;
+	case IMSG_D_DONE:
+		if (ipc != &peers[PROC_QUEUE])
+			fatalx("deliver: envelope done from %s", m->peer);
+		deliver_unmark(m);
 		break;
 	default:
 		fatalx("deliver: unexpected message %u from %s", m->type,

@@ -195,6 +195,7 @@ static uint32_t	 kw_remap(struct mbox *, struct mbox *, uint32_t);
 static int	 new_file(struct mbox *, const char *, const struct mflags *,
 		    char *, size_t);
 static int	 state_file(const char *);
+static void	 stale_purge(const char *);
 static int	 remove_check(int);
 static int	 remove_sub(int, const char *);
 
@@ -356,6 +357,7 @@ mbox_open(const char *dir, int create)
 			return NULL;
 		}
 	}
+	stale_purge(dir);
 	if (uidlist_open(dir, &ul) == -1)
 		return NULL;
 
@@ -2347,6 +2349,42 @@ state_file(const char *name)
 	return strcmp(name, "maildirfolder") == 0 ||
 	    strncmp(name, "maild-", 6) == 0 ||
 	    strncmp(name, "dovecot", 7) == 0;
+}
+
+/*
+ * The state files are written as <name>.tmp.<pid> and renamed within one
+ * call, by this process only: one there when the mailbox is opened was
+ * left by a crash (under another pid, so no later write replaces it).
+ */
+static void
+stale_purge(const char *dir)
+{
+	static const char *const names[] = { UIDLIST_FILE, MBOX_CACHE_FILE,
+	    MFLAGS_KW_FILE };
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[PATH_MAX];
+	const char	*p;
+	size_t		 i, len;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		for (i = 0; i < nitems(names); i++) {
+			len = strlen(names[i]);
+			p = de->d_name + len;
+			if (strncmp(de->d_name, names[i], len) == 0 &&
+			    strncmp(p, ".tmp.", 5) == 0 && p[5] != '\0' &&
+			    strspn(p + 5, "0123456789") == strlen(p + 5))
+				break;
+		}
+		if (i < nitems(names) &&
+		    mkpath(path, sizeof(path), dir, de->d_name) == 0 &&
+		    unlink(path) == 0)
+			log_info("%s: removed %s, left by a crash", dir,
+			    de->d_name);
+	}
+	closedir(d);
 }
 
 /* Nothing but files in cur/ new/ tmp/, nothing unknown beside them. */

@@ -8,11 +8,18 @@
  * followed below the mail root (safepath.c): one planted in the user's
  * path, or as tmp/ new/ cur/, fails the delivery temporarily, so the
  * message waits in the queue until someone removes the link.
+ *
+ * A file delivered for a queue envelope carries the envelope's id in its
+ * unique name ("E<16 hex digits>" at the end of the middle part), so
+ * that a retry after a crash can tell that the delivery already
+ * happened, even if the file has been moved to cur/ and renamed with
+ * flags since (maildir_find()).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -24,7 +31,11 @@
 #include "safepath.h"
 
 #define MD_CHUNK	(64 * 1024)	/* body copy, as read with pread */
-#define MD_HOST_MAX	128		/* escaped host name in file names */
+/*
+ * Escaped host name in file names: short enough that a name with the
+ * envelope id, ",S=" and every flag fits what IMAP keeps (240 bytes).
+ */
+#define MD_HOST_MAX	64
 #define MD_NAME_MAX	256
 
 static int	 md_path_check(const char *, char *, size_t);
@@ -33,7 +44,10 @@ static int	 md_find_link(const char *, char *, size_t);
 static int	 md_fail(int, char *, size_t, const char *, const char *,
 		    ...) __attribute__((__format__ (printf, 5, 6)));
 static int	 md_mkdirs(const char *, char *, size_t);
-static int	 md_uniq(char *, size_t);
+static int	 md_uniq(char *, size_t, uint64_t);
+static uint64_t	 md_name_evpid(const char *);
+static int	 md_find_in(const char *, const char *, uint64_t, char *,
+		    size_t, char *, size_t);
 static int	 md_addr_text(const struct mailaddr *, char *, size_t);
 static int	 md_write(const char *, const char *, int, const char *,
 		    size_t, off_t *, char *, size_t);
@@ -219,28 +233,125 @@ maildir_hostname(char *buf, size_t len)
 	buf[o] = '\0';
 }
 
-/* <seconds>.M<usec>P<pid>Q<counter>R<random>.<host> */
+/* <seconds>.M<usec>P<pid>Q<counter>R<random>[E<evpid>].<host> */
 static int
-md_uniq(char *buf, size_t len)
+md_uniq(char *buf, size_t len, uint64_t evpid)
 {
 	static unsigned long	 counter;
 	struct timeval		 tv;
 	unsigned char		 rnd[8];
-	char			 host[MD_HOST_MAX + 8];
+	char			 host[MD_HOST_MAX + 1], id[24] = "";
 	int			 r;
 
 	maildir_hostname(host, sizeof(host));
+	if (evpid != 0)
+		(void)snprintf(id, sizeof(id), "E%016llx",
+		    (unsigned long long)evpid);
 	compat_random(rnd, sizeof(rnd));
 	(void)gettimeofday(&tv, NULL);
 	counter++;
 	r = snprintf(buf, len, "%lld.M%06ldP%ldQ%luR"
-	    "%02x%02x%02x%02x%02x%02x%02x%02x.%s",
+	    "%02x%02x%02x%02x%02x%02x%02x%02x%s.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), counter,
 	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
-	    host);
+	    id, host);
 	if (r < 0 || (size_t)r >= len)
 		return -1;
 	return 0;
+}
+
+/*
+ * The envelope id in a file name made by md_uniq(), or 0: the middle
+ * part (between the first two dots) must end in "E" and 16 lower-case
+ * hex digits, so that nothing in the host name can pass for one.
+ */
+static uint64_t
+md_name_evpid(const char *name)
+{
+	const char	*mid, *end, *p;
+	uint64_t	 v = 0;
+
+	if ((mid = strchr(name, '.')) == NULL ||
+	    (end = strchr(mid + 1, '.')) == NULL || end - (mid + 1) < 17 ||
+	    end[-17] != 'E')
+		return 0;
+	for (p = end - 16; p < end; p++) {
+		if (*p >= '0' && *p <= '9')
+			v = v << 4 | (uint64_t)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			v = v << 4 | (uint64_t)(*p - 'a' + 10);
+		else
+			return 0;
+	}
+	return v;
+}
+
+/*
+ * Look through path/sub for the file of evpid: 1 (its path in found), 0
+ * none, -1 error.  In tmp/ such a file is what an attempt interrupted
+ * before its link into new/ left behind: it is removed.
+ */
+static int
+md_find_in(const char *path, const char *sub, uint64_t evpid, char *found,
+    size_t foundlen, char *err, size_t errlen)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 dir[PATH_MAX], file[PATH_MAX];
+	int		 r, ret = 0;
+
+	r = snprintf(dir, sizeof(dir), "%s/%s", path, sub);
+	if (r < 0 || (size_t)r >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return md_fail(-1, err, errlen, path, "%s/", sub);
+	}
+	if ((d = safe_opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;	/* nothing was ever delivered there */
+		return md_fail(-1, err, errlen, path, "open %s/", sub);
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (md_name_evpid(de->d_name) != evpid)
+			continue;
+		r = snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
+		if (r < 0 || (size_t)r >= sizeof(file))
+			continue;
+		if (strcmp(sub, "tmp") == 0) {
+			(void)safe_unlink(file);
+			continue;
+		}
+		if (strlcpy(found, file, foundlen) >= foundlen)
+			continue;
+		ret = 1;
+		break;
+	}
+	if (ret == 0 && errno != 0)
+		ret = md_fail(-1, err, errlen, path, "read %s/", sub);
+	closedir(d);
+	return ret;
+}
+
+int
+maildir_find(const char *path, uint64_t evpid, char *found,
+    size_t foundlen, char *err, size_t errlen)
+{
+	int	 r;
+
+	if (evpid == 0)
+		return 0;
+	/*
+	 * new/ before cur/: a file that IMAP moves from new/ to cur/
+	 * meanwhile is in cur/ by the time cur/ is read.
+	 */
+	if ((r = md_find_in(path, "tmp", evpid, found, foundlen, err,
+	    errlen)) != 0 ||
+	    (r = md_find_in(path, "new", evpid, found, foundlen, err,
+	    errlen)) != 0)
+		return r;
+	return md_find_in(path, "cur", evpid, found, foundlen, err, errlen);
 }
 
 
@@ -314,8 +425,8 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 int
 maildir_deliver_nosync(const char *path, int fd,
     const struct mailaddr *sender, const struct mailaddr *rcpt,
-    const char *prepend, char *newp, size_t newlen, char *err,
-    size_t errlen)
+    const char *prepend, uint64_t evpid, char *newp, size_t newlen,
+    char *err, size_t errlen)
 {
 	char	 why[64], name[MD_NAME_MAX], from[ADDR_MAX + 1];
 	char	 to[ADDR_MAX + 1], hdr[2 * ADDR_MAX + 64 + DKIM_HDR_MAX];
@@ -347,7 +458,7 @@ maildir_deliver_nosync(const char *path, int fd,
 	if ((r = md_mkdirs(path, err, errlen)) != 0)
 		return r;
 
-	if (md_uniq(name, sizeof(name)) == -1) {
+	if (md_uniq(name, sizeof(name), evpid) == -1) {
 		errno = ENAMETOOLONG;
 		return md_fail(-1, err, errlen, path, "unique name");
 	}
@@ -424,7 +535,7 @@ maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
 	char	 new[PATH_MAX];
 	int	 r;
 
-	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, NULL, new,
+	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, NULL, 0, new,
 	    sizeof(new), err, errlen)) != 0)
 		return r;
 	if ((r = maildir_sync(path, err, errlen)) != 0)

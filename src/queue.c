@@ -57,6 +57,7 @@ struct qenv {
 	int			 relay;		/* inflight at the relay */
 	int			 expired;	/* bouncing after queue ttl */
 	int			 removing;	/* mailctl remove, once back */
+	int			 attempted;	/* since start: deliver checks */
 	char			 rhost[HOST_NAME_MAX + 1];	/* last MX */
 };
 
@@ -137,6 +138,8 @@ queue_load(struct envelope *e, void *arg)
 		fatal("calloc");
 	q->evp = *e;
 	q->evp.nexttry = 0;
+	/* A crash may have come between a delivery and its removal. */
+	q->attempted = 1;
 	queue_make_ready(q);
 	log_debug("queue: loaded envelope %016llx",
 	    (unsigned long long)e->id);
@@ -495,6 +498,9 @@ queue_deliver(struct qenv *q)
 	ipc_add(&b, &q->evp.rcpt, sizeof(q->evp.rcpt));
 	ipc_add(&b, &q->evp.dest, sizeof(q->evp.dest));
 	ipc_add_str(&b, q->evp.dkim);
+	/* Only a retry makes deliver look for an earlier delivery. */
+	ipc_add_u32(&b, q->attempted);
+	q->attempted = 1;
 	proc_send_buf(PROC_DELIVER, IMSG_D_DELIVER, fd, &b);
 	q->relay = 0;
 	ninflight++;
@@ -576,6 +582,7 @@ static void
 queue_result(struct ipc_msg *im)
 {
 	struct timeval	 tv = { 0, 0 };
+	struct ipc_buf	 b;
 	struct qenv	*q;
 	char		 err[ERRMSG_MAX], host[HOST_NAME_MAX + 1] = "";
 	uint64_t	 evpid;
@@ -610,6 +617,12 @@ queue_result(struct ipc_msg *im)
 		if (spool_env_remove(evpid) == -1)
 			log_warn("queue: remove envelope %016llx",
 			    (unsigned long long)evpid);
+		else if (!relay) {
+			/* Gone for good: deliver's mark of it can go. */
+			ipc_buf_init(&b);
+			ipc_add_u64(&b, evpid);
+			proc_send_buf(PROC_DELIVER, IMSG_D_DONE, -1, &b);
+		}
 		free(q);
 	} else if (q->removing) {
 		log_info("queue: envelope %016llx removed by mailctl",

@@ -859,6 +859,8 @@ class Maild:
       imap             an imaps listener on imap_port (auth <passwd>);
                        the passwd table then defaults to imap_passwd()
       imap_starttls    an imap tls-require listener on imap_port2
+      own_group        start maild in a process group of its own, so that
+                       kill9_group() can SIGKILL all of it at one instant
     """
 
     instances = []
@@ -870,7 +872,9 @@ class Maild:
                                                   "example.net"),
                  extra="", user=None, vmail_user=None, run_as=None,
                  tmpdir=None, name="maild", nofile=None, imap=False,
-                 imap_starttls=False, imap_port=None, imap_port2=None):
+                 imap_starttls=False, imap_port=None, imap_port2=None,
+                 own_group=False):
+        self.own_group = own_group
         self.addr = addr or test_addr()
         self.port = port or test_port(len(Maild.instances))
         self.cert_kind = cert
@@ -1010,6 +1014,8 @@ class Maild:
             def limit():
                 resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
             kw["preexec_fn"] = limit
+        if self.own_group:
+            kw["start_new_session"] = True
         env = dict(os.environ)
         if is_root() and not self.run_as and "ASAN_OPTIONS" not in env:
             # LeakSanitizer cannot read /proc from inside a chroot.
@@ -1144,6 +1150,25 @@ class Maild:
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+        self.proc.wait()
+        wait_until(lambda: not any(pid_alive(p) for p in pids), 5)
+        self.proc = None
+        if self.log_fh:
+            self.log_fh.close()
+            self.log_fh = None
+        return pids
+
+    def kill9_group(self):
+        """SIGKILL maild's whole process group with one kill(2), as a
+        power cut of the daemon would (needs own_group).  Returns the
+        PIDs that were in it."""
+        if not self.own_group:
+            raise MaildError("kill9_group needs Maild(own_group=True)")
+        pids = [self.pid] + proc_descendants(self.pid)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
         wait_until(lambda: not any(pid_alive(p) for p in pids), 5)
         self.proc = None

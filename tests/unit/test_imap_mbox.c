@@ -6,8 +6,9 @@
  * reopen with the cache, a corrupt cache, a Dovecot Maildir, reading
  * with LF -> CRLF and the LRU, files that vanish or turn into symbolic
  * links, create/remove and hostile names, symbolic links as the
- * mailbox, a directory above it or its cur/ new/ tmp/.  Fixtures:
- * tests/data/mbox (run from the top directory).
+ * mailbox, a directory above it or its cur/ new/ tmp/, state files
+ * half-written by a crash.  Fixtures: tests/data/mbox (run from the
+ * top directory).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -55,6 +56,7 @@ static void	 test_create_remove(void);
 static void	 test_big(void);
 static void	 test_header(void);
 static void	 test_links(void);
+static void	 test_stale(void);
 
 static void
 put(const char *path, const char *s)
@@ -1077,6 +1079,38 @@ test_links(void)
 	    "v1 untouched");
 }
 
+/* What a crash leaves while writing state files goes at the next open. */
+static void
+test_stale(void)
+{
+	struct mbox	*m;
+
+	if ((m = mbox_open("u9", 1)) == NULL) {
+		ok(0, "open u9");
+		return;
+	}
+	mbox_close(m);
+	put("u9/maild-uidlist.tmp.4242", "maild-uidlist 1 V1 N1 M1 C0\n");
+	put("u9/maild-cache.tmp.7", "half");
+	put("u9/dovecot-keywords.tmp.99", "0 $Junk\n");
+	put("u9/maild-uidlist.tmp.x1", "not ours");
+	put("u9/dovecot-uidlist.tmp.5", "Dovecot's");
+	put("u9/maild-uidlist.tmp.", "no pid");
+	if ((m = mbox_open("u9", 0)) == NULL) {
+		ok(0, "reopen u9");
+		return;
+	}
+	ok(!exists("u9/maild-uidlist.tmp.4242") &&
+	    !exists("u9/maild-cache.tmp.7") &&
+	    !exists("u9/dovecot-keywords.tmp.99"),
+	    "half-written state files of another pid removed at open");
+	ok(exists("u9/maild-uidlist.tmp.x1") &&
+	    exists("u9/dovecot-uidlist.tmp.5") &&
+	    exists("u9/maild-uidlist.tmp."), "other names kept");
+	ok(exists("u9/maild-uidlist"), "the list itself stays");
+	mbox_close(m);
+}
+
 int
 main(void)
 {
@@ -1102,6 +1136,7 @@ main(void)
 	test_create_remove();
 	test_big();
 	test_links();
+	test_stale();
 
 	if (chdir(top) == -1)
 		fatal("chdir");

@@ -1,7 +1,7 @@
 /*
  * Unit tests for maildir.c: delivery into a fresh tree, the file's
- * name, size and bytes, unique names, refused paths and how failures
- * are classified.
+ * name, size and bytes, unique names, refused paths, how failures
+ * are classified, and finding the file of a queue envelope again.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -37,6 +37,8 @@ static void	 test_refused(void);
 static void	 test_errors(void);
 static void	 test_nosync(void);
 static void	 test_symlinks(void);
+static void	 test_find(void);
+static int	 touch(const char *);
 
 static void
 make_body(void)
@@ -528,10 +530,10 @@ test_nosync(void)
 	set_addr(&from, "s", "example.net");
 	set_addr(&to, "g", "example.org");
 	fd = msg_fd("Subject: g\r\n\r\nx\r\n", 17);
-	ok(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, f1,
+	ok(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, 0, f1,
 	    sizeof(f1), err, sizeof(err)) == 0, "nosync delivery 1");
 	ok(maildir_deliver_nosync("group/g", fd, &from, &to,
-	    "DKIM-Signature: v=1;\r\n\tb=x\r\n", f2, sizeof(f2),
+	    "DKIM-Signature: v=1;\r\n\tb=x\r\n", 0, f2, sizeof(f2),
 	    err, sizeof(err)) == 0, "nosync delivery 2");
 	close(fd);
 	ok(strncmp(f1, "group/g/new/", 12) == 0 && stat(f1, &sb) == 0,
@@ -557,10 +559,98 @@ test_nosync(void)
 	ok(strstr(err, "group/none") != NULL, "error names the path: %s",
 	    err);
 	fd = msg_fd("x", 1);
-	is_int(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, f1, 8, err,
-	    sizeof(err)), -2, "a too small path buffer is refused");
+	is_int(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, 0, f1, 8,
+	    err, sizeof(err)), -2, "a too small path buffer is refused");
 	close(fd);
 	is_int(count_dir("group/g/new"), 2, "and leaves nothing behind");
+}
+
+static int
+touch(const char *path)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* A queue envelope's delivery is found again, wherever IMAP moved it. */
+static void
+test_find(void)
+{
+	struct mailaddr	 from, to;
+	const uint64_t	 id = 0x1234abcd00c0ffeeULL;
+	char		 f[PATH_MAX], found[PATH_MAX], cur[PATH_MAX];
+	char		 err[256], want[40];
+	const char	*base;
+	int		 fd;
+
+	set_addr(&from, "s", "example.net");
+	set_addr(&to, "f", "example.org");
+	fd = msg_fd("Subject: f\r\n\r\nx\r\n", 17);
+	is_int(maildir_find("find/none", id, found, sizeof(found), err,
+	    sizeof(err)), 0, "no Maildir: not delivered");
+	ok(maildir_deliver_nosync("find/f", fd, &from, &to, NULL, id, f,
+	    sizeof(f), err, sizeof(err)) == 0, "delivery with an envelope id");
+	close(fd);
+	base = strrchr(f, '/') + 1;
+	(void)snprintf(want, sizeof(want), "E%016llx.",
+	    (unsigned long long)id);
+	ok(strstr(base, want) != NULL && strchr(base, '.') <
+	    strstr(base, want), "the id ends the middle part: %s", base);
+	ok(strchr(base, ':') == NULL && strchr(base, '/') == NULL &&
+	    strstr(base, ",S=") != NULL, "still a plain Maildir name");
+
+	/* A crash between the link and the unlink of the tmp/ name. */
+	(void)snprintf(cur, sizeof(cur), "find/f/tmp/%s", base);
+	if (link(f, cur) == -1)
+		fatal("link");
+	is_int(maildir_find("find/f", id, found, sizeof(found), err,
+	    sizeof(err)), 1, "found in new/");
+	is_str(found, f, "by its path");
+	ok(access(cur, F_OK) == -1 && errno == ENOENT,
+	    "its second name in tmp/ is removed");
+	is_int(maildir_find("find/f", id + 1, found, sizeof(found), err,
+	    sizeof(err)), 0, "another envelope's id is not found");
+	is_int(maildir_find("find/f", 0, found, sizeof(found), err,
+	    sizeof(err)), 0, "id 0 (no envelope) is never found");
+
+	/* Seen by IMAP: moved to cur/ and renamed with flags. */
+	(void)snprintf(cur, sizeof(cur), "find/f/cur/%s:2,FS", base);
+	if (rename(f, cur) == -1)
+		fatal("rename");
+	found[0] = '\0';
+	is_int(maildir_find("find/f", id, found, sizeof(found), err,
+	    sizeof(err)), 1, "found in cur/ with flags");
+	is_str(found, cur, "under its new name");
+
+	/* Expunged: gone.  A leftover in tmp/ is removed. */
+	if (unlink(cur) == -1)
+		fatal("unlink");
+	(void)snprintf(f, sizeof(f), "find/f/tmp/1.M1P1Q1R00%s", want);
+	(void)strlcat(f, "host", sizeof(f));
+	if (touch(f) == -1 || touch("find/f/tmp/other") == -1)
+		fatal("touch");
+	is_int(maildir_find("find/f", id, found, sizeof(found), err,
+	    sizeof(err)), 0, "expunged: not found");
+	ok(access(f, F_OK) == -1 && errno == ENOENT,
+	    "the interrupted attempt's tmp/ file is removed");
+	ok(access("find/f/tmp/other", F_OK) == 0, "other tmp/ files stay");
+
+	/* The id must end the middle part: a host name cannot fake one. */
+	(void)snprintf(f, sizeof(f), "find/f/new/1.M1P1Q1R00.host%s,S=5",
+	    want);
+	if (touch(f) == -1)
+		fatal("touch");
+	(void)snprintf(f, sizeof(f), "find/f/new/1.M1P1Q1R00%s", want);
+	f[strlen(f) - 2] = 'g';		/* not hex */
+	(void)strlcat(f, ".host", sizeof(f));
+	if (touch(f) == -1)
+		fatal("touch");
+	is_int(maildir_find("find/f", id, found, sizeof(found), err,
+	    sizeof(err)), 0, "look-alike names are not taken for it");
 }
 
 int
@@ -582,6 +672,7 @@ main(void)
 	test_errors();
 	test_nosync();
 	test_symlinks();
+	test_find();
 
 	(void)chmod("ro", 0700);
 	free(body);
