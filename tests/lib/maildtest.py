@@ -1150,6 +1150,10 @@ class Maild:
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+        return self._reaped(pids)
+
+    def _reaped(self, pids):
+        """After a SIGKILL: wait for pids to be gone; forget the run."""
         self.proc.wait()
         wait_until(lambda: not any(pid_alive(p) for p in pids), 5)
         self.proc = None
@@ -1169,13 +1173,7 @@ class Maild:
             os.killpg(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        self.proc.wait()
-        wait_until(lambda: not any(pid_alive(p) for p in pids), 5)
-        self.proc = None
-        if self.log_fh:
-            self.log_fh.close()
-            self.log_fh = None
-        return pids
+        return self._reaped(pids)
 
     def cleanup(self):
         self.stop()
