@@ -445,6 +445,8 @@ int	spool_walk(void (*)(struct envelope *, void *), void *);
 
 /* -- helpers (util.c) -- */
 
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines the wall clock moves. */
+int64_t	mono_ms(void);
 int	write_full(int, const void *, size_t);
 char	*read_fd(int, size_t, size_t *);
 const char *path_inside(const char *, const char *);

@@ -13,18 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
 #include "io.h"
 #include "log.h"
+#include "maild.h"
 
 #define IO_READ_CHUNK	16384
 
 static void	io_dispatch(int, short, void *);
 static void	io_rearm(struct io *);
-static int64_t	io_now(void);
 static int64_t	io_wait_ms(struct io *);
 static int	io_do_read(struct io *);
 static int	io_do_write(struct io *);
@@ -75,16 +74,6 @@ io_free(struct io *io)
 		return;
 	}
 	io_destroy(io);
-}
-
-static int64_t
-io_now(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		fatal("clock_gettime");
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void
@@ -329,7 +318,7 @@ io_start_tls(struct io *io, struct tls *ctx)
 	io->flags |= IO_HANDSHAKE;
 	/* A ClientHello sent a byte at a time holds the session no longer. */
 	if (io->timeout > 0)
-		io->hs_deadline = io_now() + io->timeout;
+		io->hs_deadline = mono_ms() + io->timeout;
 	if (!(io->flags & IO_INCB))
 		io_rearm(io);
 	return 0;
@@ -423,12 +412,12 @@ io_wait_ms(struct io *io)
 	if ((io->flags & IO_LINEDL) && !(io->flags & IO_PAUSED) &&
 	    io_datalen(io) > 0) {
 		if (io->line_since == 0)
-			io->line_since = io_now();
+			io->line_since = mono_ms();
 	} else
 		io->line_since = 0;
 	if (io->hs_deadline == 0 && io->line_since == 0)
 		return ms;
-	now = io_now();
+	now = mono_ms();
 	if (io->hs_deadline != 0 && (left = io->hs_deadline - now) < ms)
 		ms = left;
 	if (io->line_since != 0 &&

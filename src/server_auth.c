@@ -71,7 +71,6 @@ struct authwait {
 
 static void	 key_net(const struct sockaddr_storage *, struct tkey *);
 static void	 key_user(const char *, struct tkey *);
-static int64_t	 now_ms(void);
 static struct tslot *slot_find(const struct tkey *, int);
 static int64_t	 step(int);
 static int64_t	 slot_wait(struct tslot *, int64_t);
@@ -83,16 +82,6 @@ static struct tslot	 slots[THROTTLE_SLOTS];
 static struct trust	 trusts[TRUST_SLOTS];
 static unsigned char	 hkey[crypto_shorthash_KEYBYTES];
 static int		 hkey_set;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		fatal("clock_gettime");
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 key_net(const struct sockaddr_storage *ss, struct tkey *k)
@@ -129,7 +118,7 @@ static struct tslot *
 slot_find(const struct tkey *k, int create)
 {
 	struct tslot	*s, *victim = NULL;
-	int64_t		 now = now_ms();
+	int64_t		 now = mono_ms();
 	size_t		 i;
 
 	for (i = 0; i < THROTTLE_SLOTS; i++) {
@@ -220,7 +209,7 @@ srv_auth_send(const struct sockaddr_storage *ss, const char *user,
 	struct tslot	*sn, *su = NULL;
 	struct tkey	 kn, ku;
 	struct timeval	 tv;
-	int64_t		 now = now_ms(), dn, du = 0;
+	int64_t		 now = mono_ms(), dn, du = 0;
 	int		 cn, cu = 0;
 
 	key_net(ss, &kn);
@@ -273,7 +262,7 @@ srv_auth_failed(const struct sockaddr_storage *ss, const char *user,
 {
 	struct tslot	*s;
 	struct tkey	 k[2];
-	int64_t		 now = now_ms();
+	int64_t		 now = mono_ms();
 	size_t		 i;
 
 	key_net(ss, &k[0]);

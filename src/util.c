@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maild.h"
@@ -22,6 +23,16 @@ static const char *owners(char *, size_t);
 static int	open_trusted(const char *, const char *, int, char *, size_t);
 
 /* Write all of buf, retrying short writes and EINTR; 0 or -1. */
+int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 write_full(int fd, const void *buf, size_t len)
 {
