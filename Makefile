@@ -5,6 +5,8 @@
 #   make demo       run maild unprivileged on 127.0.0.1 high ports
 #   make SANITIZE=1 ASan + UBSan build
 #   make CC=clang
+#   make fuzz       libFuzzer targets in tests/fuzz/bin (clang)
+#   make fuzz-smoke run each of them briefly from its corpus
 
 PREFIX ?=	/usr/local
 DESTDIR ?=
@@ -117,10 +119,30 @@ $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 
 unit: $(UNIT_TESTS)
 
+# libFuzzer targets (tests/fuzz/README): the library modules compiled
+# again by FUZZ_CC with ASan + UBSan into tests/fuzz/obj, never mixed
+# with the objects above.  check runs fuzz-smoke when FUZZ_CC can link
+# a libFuzzer program, and says so when it cannot.
+FUZZ_CC =	clang
+FUZZ_ENV =	CC="$(FUZZ_CC)" WARN="$(WARN)" PKG_CFLAGS="$(PKG_CFLAGS)" \
+		LIBS="$(LIBS)"
+
+fuzz:
+	$(FUZZ_ENV) sh tests/fuzz/build $(LIB_OBJS)
+
+fuzz-smoke: fuzz
+	sh tests/fuzz/smoke
+
 # Chrooted children cannot read /proc, which LeakSanitizer needs: leaks
 # are checked in the unit tests, not in the daemons.
 check: all unit
 	prove -e '' $(UNIT_TESTS)
+	@if $(FUZZ_ENV) sh tests/fuzz/build -c; then \
+		$(MAKE) fuzz-smoke; \
+	else \
+		echo "fuzz-smoke: skipped, $(FUZZ_CC) cannot link" \
+		    "-fsanitize=fuzzer (Debian: libclang-rt-dev)"; \
+	fi
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=0} \
 	    prove -e '' tests/integration/*.t
 
@@ -193,5 +215,6 @@ lint:
 
 clean:
 	rm -f maild mailctl maild-sendmail src/*.o $(UNIT_TESTS)
+	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
-.PHONY: all check unit valgrind demo install lint clean
+.PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean

@@ -134,12 +134,14 @@ static int	 parse_a(ARES_ABUF *, int, struct in_addr *, size_t, size_t *);
 static int	 parse_aaaa(ARES_ABUF *, int, struct in6_addr *, size_t,
 		    size_t *);
 static void	 mx_answer(struct dns_req *, int, ARES_ABUF *, int);
+static void	 mx_parse(struct dns_req *, int, ARES_ABUF *, int);
 static void	 mx_add(struct dns_req *, const char *, int);
 static void	 mx_addr_answer(struct dns_req *, struct dns_query *, int,
 		    ARES_ABUF *, int);
 static void	 mx_complete(struct dns_req *);
 static void	 sa_set(struct sockaddr_storage *, int, const void *);
 static void	 ptr_answer(struct dns_req *, int, ARES_ABUF *, int);
+static void	 ptr_parse(struct dns_req *, int, ARES_ABUF *, int);
 static void	 ptr_add(struct dns_req *, const char *);
 static void	 fwd_answer(struct dns_req *, struct dns_query *, int,
 		    ARES_ABUF *, int);
@@ -764,9 +766,22 @@ parse_aaaa(ARES_ABUF *abuf, int alen, struct in6_addr *a, size_t max,
 static void
 mx_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
 {
+	size_t	 i;
+
+	mx_parse(req, status, abuf, alen);
+	for (i = 0; i < req->nhosts; i++) {
+		req_query(req, req->hosts[i].name, ns_t_aaaa, i);
+		req_query(req, req->hosts[i].name, ns_t_a, i);
+	}
+}
+
+/* The hosts of an MX answer into req: no queries, no I/O. */
+static void
+mx_parse(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
+{
 	struct ares_mx_reply	*mx = NULL, *m;
 	char			 name[DNS_NAME_MAX + 1];
-	size_t			 i, nbad = 0;
+	size_t			 nbad = 0;
 
 	if (status == ARES_SUCCESS)
 		status = ares_parse_mx_reply(abuf, alen, &mx);
@@ -796,10 +811,6 @@ mx_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
 	}
 	if (mx != NULL)
 		ares_free_data(mx);
-	for (i = 0; i < req->nhosts; i++) {
-		req_query(req, req->hosts[i].name, ns_t_aaaa, i);
-		req_query(req, req->hosts[i].name, ns_t_a, i);
-	}
 }
 
 /* Insert by preference, stable, without duplicates, keeping the best. */
@@ -921,6 +932,18 @@ sa_set(struct sockaddr_storage *ss, int family, const void *a)
 static void
 ptr_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
 {
+	size_t	 i;
+
+	ptr_parse(req, status, abuf, alen);
+	for (i = 0; i < req->nptr; i++)
+		req_query(req, req->ptr[i], req->family == AF_INET ?
+		    ns_t_a : ns_t_aaaa, i);
+}
+
+/* The names of a PTR answer into req: no queries, no I/O. */
+static void
+ptr_parse(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
+{
 	struct hostent	*he = NULL;
 	size_t		 i;
 
@@ -942,9 +965,6 @@ ptr_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
 	}
 	if (he != NULL)
 		ares_free_hostent(he);
-	for (i = 0; i < req->nptr; i++)
-		req_query(req, req->ptr[i], req->family == AF_INET ?
-		    ns_t_a : ns_t_aaaa, i);
 }
 
 static void

@@ -46,7 +46,7 @@ static const char *rcpt_status(const struct dsn_rcpt *, enum dsn_kind);
 static const char *rcpt_remote(const struct dsn_rcpt *);
 static int	 is_smtp_reply(const char *);
 static size_t	 utf8_decode(const unsigned char *, uint32_t *);
-static void	 put_address(struct mbuf *, const char *);
+static void	 put_address(struct mbuf *, size_t, const char *);
 static void	 build_text(struct mbuf *, const struct dsn_info *, size_t,
 		    int, int);
 static void	 build_status(struct mbuf *, const struct dsn_info *, size_t);
@@ -326,31 +326,43 @@ utf8_decode(const unsigned char *p, uint32_t *cp)
 }
 
 /*
- * An address field value: "rfc822; addr" for ASCII, else RFC 6533
- * "utf-8; " with the 7-bit utf-8-addr-xtext form that
+ * An address field value, at column col: "rfc822; addr" for ASCII, else
+ * RFC 6533 "utf-8; " with the 7-bit utf-8-addr-xtext form that
  * message/delivery-status requires (\x{HEX} for non-ASCII, space, '\',
- * '+' and '=').
+ * '+' and '=').  That form is up to 3.5 times the address, so a long
+ * one is folded, between two characters, before a line would pass 998
+ * bytes.
  */
 static void
-put_address(struct mbuf *o, const char *addr)
+put_address(struct mbuf *o, size_t col, const char *addr)
 {
 	const unsigned char	*p = (const unsigned char *)addr;
 	uint32_t		 cp;
+	char			 enc[16];
+	size_t			 n;
 
 	if (!has_8bit(addr, strlen(addr))) {
 		mbuf_printf(o, "rfc822; %s", addr);
 		return;
 	}
 	mbuf_add(o, "utf-8; ", 7);
+	col += 7;
 	while (*p != '\0') {
 		if (*p > 0x20 && *p < 0x7f && *p != '\\' && *p != '+' &&
 		    *p != '=') {
-			mbuf_add(o, p, 1);
-			p++;
-			continue;
+			enc[0] = *p++;
+			n = 1;
+		} else {
+			p += utf8_decode(p, &cp);
+			n = snprintf(enc, sizeof(enc), "\\x{%02X}",
+			    (unsigned int)cp);
 		}
-		p += utf8_decode(p, &cp);
-		mbuf_printf(o, "\\x{%02X}", (unsigned int)cp);
+		if (col + n > LINE_MAX_RFC) {
+			mbuf_add(o, "\r\n ", 3);
+			col = 1;
+		}
+		mbuf_add(o, enc, n);
+		col += n;
 	}
 }
 
@@ -458,7 +470,7 @@ build_status(struct mbuf *o, const struct dsn_info *di, size_t n)
 	for (i = 0; i < n; i++) {
 		r = &di->rcpts[i];
 		mbuf_add(o, "\r\nFinal-Recipient: ", 19);
-		put_address(o, r->rcpt);
+		put_address(o, 17, r->rcpt);
 		mbuf_printf(o, "\r\nAction: %s\r\n",
 		    di->kind == DSN_FAILED ? "failed" : "delayed");
 		mbuf_printf(o, "Status: %s\r\n", rcpt_status(r, di->kind));

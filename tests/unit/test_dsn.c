@@ -48,6 +48,7 @@ static void	 test_hostile(void);
 static void	 test_long_lines(void);
 static void	 test_bare_lf(void);
 static void	 test_utf8(void);
+static void	 test_long_utf8_rcpt(void);
 static void	 test_many_rcpts(void);
 static void	 test_bad_params(void);
 
@@ -910,6 +911,75 @@ test_utf8(void)
 	free(orig);
 }
 
+/*
+ * The longest UTF-8 address RCPT TO takes (128 bytes of local part, 255
+ * of domain, all two-byte characters) triples in the \x{HEX} form of
+ * RFC 6533: its Final-Recipient field is folded to stay within 998
+ * bytes a line, only between two characters, and unfolds to it whole.
+ * Found by tests/fuzz/dsn.
+ */
+static void
+test_long_utf8_rcpt(void)
+{
+	struct dsn_rcpt	 r = { NULL, "5.1.1", "mx.example.net",
+	    "550 5.1.1 Unknown", T_NOW };
+	struct dsn_info	 di = { DSN_FAILED, "mail.example.org",
+	    "alice@example.org", "6f6533f9", T_NOW - 5, T_NOW, 0, &r, 1, 0 };
+	struct mbuf	 rcpt, want;
+	const char	*f;
+	char		*orig, *out, *got;
+	size_t		 olen, len, i, n;
+	int		 rc;
+
+	memset(&rcpt, 0, sizeof(rcpt));
+	memset(&want, 0, sizeof(want));
+	mbuf_add(&want, "utf-8; ", 7);
+	for (i = 0; i < 64; i++) {
+		mbuf_add(&rcpt, "\xc3\xa9", 2);
+		mbuf_add(&want, "\\x{E9}", 6);
+	}
+	mbuf_add(&rcpt, "@", 1);
+	mbuf_add(&want, "@", 1);
+	for (i = 0; i < 4; i++) {
+		if (i > 0) {
+			mbuf_add(&rcpt, ".", 1);
+			mbuf_add(&want, ".", 1);
+		}
+		for (n = 0; n < 31; n++) {
+			mbuf_add(&rcpt, "\xc3\xbc", 2);
+			mbuf_add(&want, "\\x{FC}", 6);
+		}
+	}
+	ok(rcpt.len == 128 + 1 + 251, "long utf-8 rcpt: %zu bytes", rcpt.len);
+	r.rcpt = rcpt.data;
+	orig = load("simple.eml", &olen);
+	out = run(&di, orig, olen, &len, &rc);
+	is_int(rc, DSN_8BIT, "long utf-8 rcpt: written, 8-bit");
+	ok(lines_ok(out, len, "long utf-8 rcpt"),
+	    "long utf-8 rcpt: CRLF lines of at most 998 bytes");
+	/* Unfolded (CRLF before WSP removed, and that WSP), it is whole. */
+	if ((got = malloc(len + 1)) == NULL)
+		exit(1);
+	n = 0;
+	if ((f = strstr(out, "Final-Recipient: ")) != NULL) {
+		for (f += 17; *f != '\0'; f++) {
+			if (f[0] == '\r' && f[1] == '\n' && f[2] == ' ')
+				f += 2;
+			else if (f[0] == '\r')
+				break;
+			else
+				got[n++] = *f;
+		}
+	}
+	got[n] = '\0';
+	is_str(got, want.data, "long utf-8 rcpt: Final-Recipient unfolds whole");
+	free(got);
+	free(out);
+	free(orig);
+	mbuf_free(&rcpt);
+	mbuf_free(&want);
+}
+
 static void
 test_many_rcpts(void)
 {
@@ -1026,6 +1096,7 @@ main(void)
 	test_long_lines();
 	test_bare_lf();
 	test_utf8();
+	test_long_utf8_rcpt();
 	test_many_rcpts();
 	test_bad_params();
 	return done_testing();
