@@ -330,7 +330,9 @@ parse_num(const char **pp, const char *end, uint64_t max, uint64_t *out)
 	while (p < end && *p >= '0' && *p <= '9') {
 		if (digits == 1 && v == 0)
 			return -1;	/* leading zero */
-		if (v > (max - (uint64_t)(*p - '0')) / 10)
+		/* v * 10 + digit <= max, without max - digit wrapping */
+		if ((uint64_t)(*p - '0') > max ||
+		    v > (max - (uint64_t)(*p - '0')) / 10)
 			return -1;
 		v = v * 10 + (uint64_t)(*p - '0');
 		digits++;

@@ -2,7 +2,8 @@
  * Addresses (address.c): a bare "user@domain" as tables, logins and
  * maild-sendmail give it, an SMTP path "<...>" with its source route,
  * the local part and domain checks, the path component check that keeps
- * a name inside its directory, and dns_name_valid() for host names.
+ * a name inside its directory, dns_name_valid() for host names, and the
+ * one address of a From header value that DKIM signing trusts.
  * The first byte chooses the flags (ADDR_ALLOW_UTF8, ADDR_ALLOW_NULL).
  *
  * Properties: a parsed address has a valid domain and a local part the
@@ -63,6 +64,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_parsed(&a, flags & ADDR_ALLOW_UTF8);
 	} else
 		FUZZ_ASSERT(sp == s);
+
+	/* From: the address found is one a bare parse accepts too */
+	if (addr_from_header(s, &a, flags & ADDR_ALLOW_UTF8) == 0)
+		check_parsed(&a, flags & ADDR_ALLOW_UTF8);
 
 	(void)addr_valid_localpart(s, flags);
 	(void)addr_valid_domain(s, flags);

@@ -29,13 +29,7 @@ check(const struct uidlist *ul)
 	for (i = 0; i < ul->n; i++) {
 		e = &ul->ent[i];
 		FUZZ_ASSERT(e->uid > 0 && e->uid < ul->uidnext);
-		/*
-		 * Not yet e->modseq <= ul->highestmodseq: parse_num() lets a
-		 * one-digit MODSEQ above a HIGHESTMODSEQ under 9 through
-		 * (its bound check underflows); reported, reproducer in
-		 * tests/fuzz/known/uidlist-modseq-over-highest.
-		 */
-		FUZZ_ASSERT(e->modseq > 0);
+		FUZZ_ASSERT(e->modseq > 0 && e->modseq <= ul->highestmodseq);
 		if (i > 0)
 			FUZZ_ASSERT(ul->ent[i - 1].uid < e->uid);
 		FUZZ_ASSERT(uidlist_by_uid(ul, e->uid, &seq) == e &&
