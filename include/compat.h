@@ -35,6 +35,11 @@ int	compat_getpeereid(int, uid_t *, gid_t *);
  * elsewhere (and where the kernel or a seccomp filter lacks openat2).
  */
 int	compat_open_beneath(int, const char *, int, mode_t);
+/*
+ * The next component of a relative path at *pp into comp (NAME_MAX + 1
+ * bytes), *pp moved past it and its slashes; -1 ENAMETOOLONG.
+ */
+int	compat_path_next(const char **, char *);
 /* Set (by unit tests) to use the portable walk even where openat2 works. */
 extern int	compat_no_openat2;
 /*

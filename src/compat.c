@@ -112,6 +112,25 @@ compat_getpeereid(int fd, uid_t *uid, gid_t *gid)
 #endif
 }
 
+int
+compat_path_next(const char **pp, char *comp)
+{
+	const char	*p = *pp;
+	size_t		 len;
+
+	len = strcspn(p, "/");
+	if (len > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(comp, p, len);
+	comp[len] = '\0';
+	for (p += len; *p == '/'; p++)
+		;
+	*pp = p;
+	return 0;
+}
+
 /*
  * Open path below dfd one component at a time, each directory with
  * O_NOFOLLOW | O_DIRECTORY, the last with O_NOFOLLOW.  A symbolic link
@@ -124,7 +143,6 @@ beneath_walk(int dfd, const char *path, int flags, mode_t mode)
 	struct stat	 st;
 	char		 comp[NAME_MAX + 1];
 	const char	*p = path;
-	size_t		 len;
 	int		 cur = dfd, fd, last, saved;
 
 	if (*p == '/') {
@@ -136,15 +154,10 @@ beneath_walk(int dfd, const char *path, int flags, mode_t mode)
 		return -1;
 	}
 	for (;;) {
-		len = strcspn(p, "/");
-		if (len > NAME_MAX) {
-			saved = ENAMETOOLONG;
+		if (compat_path_next(&p, comp) == -1) {
+			saved = errno;
 			goto fail;
 		}
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		for (p += len; *p == '/'; p++)
-			;
 		last = *p == '\0';
 		if (strcmp(comp, "..") == 0) {
 			saved = EXDEV;

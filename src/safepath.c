@@ -161,22 +161,16 @@ safe_mkdirs(const char *path, mode_t mode)
 {
 	char		 comp[NAME_MAX + 1];
 	const char	*p;
-	size_t		 len;
 	int		 root, cur, fd, saved;
 
 	if (sp_root(path, &p, &root) == -1)
 		return -1;
 	cur = root;
 	while (*p != '\0') {
-		len = strcspn(p, "/");
-		if (len > NAME_MAX) {
-			saved = ENAMETOOLONG;
+		if (compat_path_next(&p, comp) == -1) {
+			saved = errno;
 			goto fail;
 		}
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		for (p += len; *p == '/'; p++)
-			;
 		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
 			saved = EXDEV;
 			goto fail;
