@@ -35,21 +35,35 @@ ALL_CFLAGS =	$(CFLAGS) $(WARN) $(SAN_CFLAGS) -Iinclude $(PKG_CFLAGS) \
 ALL_LDFLAGS =	$(LDFLAGS) $(SAN_CFLAGS)
 LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
 
-# Modules without process or event-loop state: unit-testable.
-LIB_OBJS =	src/compat.o src/log.o src/address.o src/smtp_parse.o \
-		src/table.o src/config.o src/expand.o src/envelope.o \
-		src/spool.o src/maildir.o src/util.o src/imap_parser.o \
-		src/mime.o src/mailbox.o src/uidlist.o src/mflags.o \
-		src/passwd.o src/search.o src/imap_fetch.o src/imap_mbox.o src/sasl.o src/dsn.o src/dns.o src/dkim.o \
-		src/smtp_reply.o src/enqueue.o src/safepath.o
-MAILD_OBJS =	src/maild.o src/proc.o src/ipc.o src/io.o src/lookup.o \
-		src/server_auth.o \
-		src/server.o src/smtp.o src/smtp_session.o src/queue.o src/queue_dkim.o src/deliver.o \
-		src/control.o src/imap.o src/imap_session.o \
-		src/relay.o src/relay_session.o src/offline.o $(LIB_OBJS)
-SENDMAIL_OBJS =	src/sendmail.o $(LIB_OBJS)
-MAILCTL_OBJS =	src/mailctl.o src/mailctl_table.o src/mailctl_dns.o \
-		src/mailctl_dnscheck.o $(LIB_OBJS)
+# The object lists follow the folders:
+#   src/lib       modules the three programs share: parsers, storage,
+#                 hashes, DKIM; no process state.  dns.c is the one with
+#                 an event-loop timer (c-ares over libevent), used by the
+#                 lookup process and by "mailctl dns check".
+#   src/maild     the daemon: one file per process role, the sessions
+#   src/mailctl   the control and administration tool
+#   src/sendmail  maild-sendmail, the sendmail(8) interface
+# The unit tests and the fuzz targets link LIB_OBJS.
+LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
+		src/lib/smtp_parse.o src/lib/table.o src/lib/config.o \
+		src/lib/expand.o src/lib/envelope.o src/lib/spool.o \
+		src/lib/maildir.o src/lib/util.o src/lib/imap_parser.o \
+		src/lib/mime.o src/lib/mailbox.o src/lib/uidlist.o \
+		src/lib/mflags.o src/lib/passwd.o src/lib/search.o \
+		src/lib/imap_fetch.o src/lib/imap_mbox.o src/lib/sasl.o \
+		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
+		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o
+MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
+		src/maild/io.o src/maild/lookup.o src/maild/server_auth.o \
+		src/maild/server.o src/maild/smtp.o src/maild/smtp_session.o \
+		src/maild/queue.o src/maild/queue_dkim.o src/maild/deliver.o \
+		src/maild/control.o src/maild/imap.o src/maild/imap_session.o \
+		src/maild/relay.o src/maild/relay_session.o \
+		src/maild/offline.o $(LIB_OBJS)
+SENDMAIL_OBJS =	src/sendmail/sendmail.o $(LIB_OBJS)
+MAILCTL_OBJS =	src/mailctl/mailctl.o src/mailctl/mailctl_table.o \
+		src/mailctl/mailctl_dns.o src/mailctl/mailctl_dnscheck.o \
+		$(LIB_OBJS)
 UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
 		tests/unit/test_expand tests/unit/test_envelope \
@@ -62,14 +76,8 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath
-HEADERS =	include/maild.h include/compat.h include/log.h \
-		include/ipc.h include/io.h include/proc.h include/server.h \
-		include/imap.h include/sasl.h include/dsn.h \
-		include/dns.h include/dkim.h include/queue.h include/imap_parser.h \
-		include/mime.h include/mailbox.h include/uidlist.h \
-		include/mflags.h include/passwd.h include/search.h \
-		include/relay.h include/smtp_reply.h include/mailctl.h include/offline.h include/enqueue.h \
-		include/mailctl_dns.h include/safepath.h
+# Every header: any of them changed rebuilds everything.
+HEADERS !=	ls include/*.h
 
 all: maild mailctl maild-sendmail
 
@@ -214,7 +222,7 @@ lint:
 	    man/maild-import-opensmtpd.8 man/maild-sendmail.8
 
 clean:
-	rm -f maild mailctl maild-sendmail src/*.o $(UNIT_TESTS)
+	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS)
 	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
 .PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean

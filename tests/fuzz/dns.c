@@ -16,7 +16,7 @@
  * are valid and distinct; TXT records hold no NUL and fit DNS_TXT_MAX;
  * the result agrees with what came in (null MX, temporary failure).
  */
-#include "../../src/dns.c"
+#include "../../src/lib/dns.c"
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Man pages that cannot rot: mandoc -Tlint finds nothing in man/*.[58];
-# every keyword that src/config.c accepts (its keyword tables and the
+# every keyword that src/lib/config.c accepts (its keyword tables and the
 # words its parser compares tokens with) is defined in mail.conf(5), and
 # every keyword mail.conf(5) defines is one config.c accepts; every
 # configuration in its EXAMPLES passes "maild -n", with the table files
@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import maildtest as t  # noqa: E402
 
-CONFIG_C = os.path.join(t.REPO, "src", "config.c")
+CONFIG_C = os.path.join(t.REPO, "src", "lib", "config.c")
 PAGE = os.path.join(t.REPO, "man", "mail.conf.5")
 MAILCTL = os.path.join(t.REPO, "mailctl")
 
