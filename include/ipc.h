@@ -138,9 +138,6 @@ void	ipc_init(struct ipc *, int, const char *,
 void	ipc_close(struct ipc *);
 /* Queue a message; fd (or -1) is closed by ipc once sent. */
 void	ipc_send(struct ipc *, uint32_t, int, const void *, size_t);
-void	ipc_send_buf(struct ipc *, uint32_t, int, const struct ipc_buf *);
-/* Block until everything queued is written (shutdown, start-up). */
-void	ipc_flush(struct ipc *);
 
 void	ipc_buf_init(struct ipc_buf *);
 void	ipc_add(struct ipc_buf *, const void *, size_t);

@@ -8,7 +8,6 @@
 
 void	log_init(int, int);		/* foreground, verbose */
 void	log_procname(const char *);
-int	log_verbose(void);
 void	log_setverbose(int);
 /*
  * Also collect warnings in buf ("; " between them) until called with

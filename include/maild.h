@@ -468,18 +468,14 @@ int	path_open_trusted(const char *, char *, size_t);
 /*
  * Deliver the message open on fd into the Maildir at path (created as
  * needed, Maildir++ layout, mode 0700): Return-Path and Delivered-To
- * are prepended, tmp/ written and fsynced, linked into new/, new/
- * fsynced.  0 ok, -1 temporary failure, -2 permanent; reason in err.
- */
-int	maildir_deliver(const char *, int, const struct mailaddr *,
-	    const struct mailaddr *, char *, size_t);
-/*
- * The same without the fsync of new/, for group commit: the file's path
- * in new/ goes to the caller, which calls maildir_sync() once for many
- * deliveries to one Maildir and unlinks the files if that fails.  The
- * header lines in prepend (DKIM-Signature; NULL or "" for none) follow
- * Delivered-To.  A non-zero evpid (the queue envelope) goes into the
- * file's name, for maildir_find().
+ * are prepended, then the header lines in prepend (DKIM-Signature; NULL
+ * or "" for none); tmp/ is written and fsynced and linked into new/.
+ * new/ itself is not fsynced, for group commit: the file's path in new/
+ * goes to the caller, which calls maildir_sync() once for many
+ * deliveries to one Maildir and unlinks the files if that fails.  A
+ * non-zero evpid (the queue envelope) goes into the file's name, for
+ * maildir_find().  0 ok, -1 temporary failure, -2 permanent; reason in
+ * err.
  */
 int	maildir_deliver_nosync(const char *, int, const struct mailaddr *,
 	    const struct mailaddr *, const char *, uint64_t, char *, size_t,

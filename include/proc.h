@@ -27,7 +27,6 @@ enum proc_type {
 struct proc_info {
 	const char	*name;		/* "smtp" */
 	const char	*title;		/* "maild-smtp" */
-	int		 enabled;
 	pid_t		 pid;
 	int		 vmail;		/* runs as the vmail user */
 	void		(*main)(void);

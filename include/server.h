@@ -50,7 +50,6 @@ void		 srv_run(enum listen_proto, int, const char *,
 /* A session ended: its address count drops, accept may resume. */
 void		 srv_session_gone(const struct sockaddr_storage *,
 		    const struct listener *);
-size_t		 srv_sessions(void);
 int		 srv_addr_equal(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);
 /*
@@ -69,7 +68,6 @@ int		 srv_auth_send(const struct sockaddr_storage *, const char *,
 void		 srv_auth_failed(const struct sockaddr_storage *, const char *,
 		    int);
 void		 srv_auth_ok(const struct sockaddr_storage *, const char *);
-size_t		 srv_max_sessions(void);
 /* IMSG_CTL_REQ: pause, resume, show stats. */
 void		 srv_ctl(struct ipc_msg *);
 

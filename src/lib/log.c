@@ -37,12 +37,6 @@ log_procname(const char *name)
 	procname = name;
 }
 
-int
-log_verbose(void)
-{
-	return verbose;
-}
-
 void
 log_setverbose(int v)
 {

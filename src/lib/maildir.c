@@ -528,17 +528,3 @@ maildir_sync(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int
-maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
-    const struct mailaddr *rcpt, char *err, size_t errlen)
-{
-	char	 new[PATH_MAX];
-	int	 r;
-
-	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, NULL, 0, new,
-	    sizeof(new), err, errlen)) != 0)
-		return r;
-	if ((r = maildir_sync(path, err, errlen)) != 0)
-		(void)safe_unlink(new);	/* not durable: the queue retries */
-	return r;
-}

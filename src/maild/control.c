@@ -175,9 +175,7 @@ control_route(struct ctl_conn *c, const char *req)
 	c->nchain = c->next = 0;
 	if (strcmp(req, "show stats") == 0) {
 		for (i = 0; i < nitems(stats_chain); i++)
-			if (stats_chain[i] == PROC_PARENT ||
-			    procs[stats_chain[i]].enabled)
-				c->chain[c->nchain++] = stats_chain[i];
+			c->chain[c->nchain++] = stats_chain[i];
 		return 0;
 	}
 	for (i = 0; i < nitems(routes); i++) {
@@ -186,9 +184,6 @@ control_route(struct ctl_conn *c, const char *req)
 		    strncmp(req, routes[i].req, len) != 0 :
 		    strcmp(req, routes[i].req) != 0)
 			continue;
-		if (routes[i].proc != PROC_PARENT &&
-		    !procs[routes[i].proc].enabled)
-			return -2;
 		c->chain[c->nchain++] = routes[i].proc;
 		return 0;
 	}
@@ -214,10 +209,6 @@ control_request(struct ctl_conn *c, const char *req)
 	if (strlcpy(c->req, req, sizeof(c->req)) >= sizeof(c->req) ||
 	    (r = control_route(c, req)) == -1) {
 		io_printf(c->io, "error: unknown request\n");
-		control_done(c);
-	} else if (r == -2) {
-		io_printf(c->io, "error: %s is not running (no listener "
-		    "or action uses it)\n", strchr(req, ' ') + 1);
 		control_done(c);
 	} else
 		control_ask(c);

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,12 +108,6 @@ ipc_send(struct ipc *ipc, uint32_t type, int fd, const void *data,
 		event_add(&ipc->evw, NULL);
 }
 
-void
-ipc_send_buf(struct ipc *ipc, uint32_t type, int fd, const struct ipc_buf *b)
-{
-	ipc_send(ipc, type, fd, b->data, b->len);
-}
-
 /* Write what we can; 0 when the queue is empty, 1 if more remains. */
 static int
 ipc_write_some(struct ipc *ipc)
@@ -175,19 +168,6 @@ ipc_writecb(int fd, short ev, void *arg)
 	(void)ev;
 	if (ipc_write_some(ipc))
 		event_add(&ipc->evw, NULL);
-}
-
-void
-ipc_flush(struct ipc *ipc)
-{
-	struct pollfd	 pfd;
-
-	while (ipc_write_some(ipc)) {
-		pfd.fd = ipc->fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
-			fatal("poll");
-	}
 }
 
 static void

@@ -177,14 +177,6 @@ lookup_rcpt(enum proc_type from, struct ipc_msg *m)
 		    &n, err, sizeof(err));
 	if (r != EXP_OK)
 		n = 0;
-	/* Never accept what nothing can deliver: the sender retries. */
-	for (i = 0; i < n; i++)
-		if (dests[i].type == DEST_RELAY && !procs[PROC_RELAY].enabled) {
-			r = EXP_TEMPFAIL;
-			strlcpy(err, "no outbound relay in this version",
-			    sizeof(err));
-			n = 0;
-		}
 	for (i = 0; i < n; i++) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, msgid);

@@ -131,20 +131,15 @@ main(int argc, char *argv[])
 			pairfd[a][b] = -1;
 	for (a = 0; a < PROC_COUNT; a++)
 		for (b = a + 1; b < PROC_COUNT; b++) {
-			if (!procs[a].enabled || !procs[b].enabled)
-				continue;
 			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
 				fatal("socketpair");
 			pairfd[a][b] = sp[0];
 			pairfd[b][a] = sp[1];
 		}
 	signal(SIGPIPE, SIG_IGN);
-	for (p = 1; p < PROC_COUNT; p++) {
-		if (!procs[p].enabled)
-			continue;
+	for (p = 1; p < PROC_COUNT; p++)
 		procs[p].pid = proc_fork(p, procs[p].vmail ? vuid : uid,
 		    procs[p].vmail ? vgid : gid, procs[p].title);
-	}
 	/* The parent keeps only its own channels. */
 	for (a = 1; a < PROC_COUNT; a++)
 		for (b = 0; b < PROC_COUNT; b++)
@@ -181,11 +176,6 @@ main(int argc, char *argv[])
 	event_dispatch();
 	return 0;
 }
-
-/*
- * Listener options that this version parses but does not act on yet:
- * say so rather than let them look active.
- */
 
 /* Every process may use as many descriptors as the hard limit allows. */
 static void
@@ -444,20 +434,16 @@ parent_reload(void)
 	    strcmp(conf->vmail_root, nc->vmail_root) != 0)
 		log_warnx("spool and mailbox root changes take effect after "
 		    "a restart");
-	for (p = 1; p < PROC_COUNT; p++) {
-		if (!procs[p].enabled)
-			continue;
+	for (p = 1; p < PROC_COUNT; p++)
 		proc_send(p, IMSG_CONF_RELOAD, proc_blob_fd(text, len),
 		    NULL, 0);
-	}
 	parent_send_tables(nc);
 	parent_send_pkis(nc);
 	parent_send_dkim(nc);
-	for (p = 1; p < PROC_COUNT; p++)
-		if (procs[p].enabled) {
-			proc_send(p, IMSG_CONF_END, -1, NULL, 0);
-			reload_acks++;
-		}
+	for (p = 1; p < PROC_COUNT; p++) {
+		proc_send(p, IMSG_CONF_END, -1, NULL, 0);
+		reload_acks++;
+	}
 	config_purge_keys(nc);
 	config_free(conf);
 	conf = nc;
@@ -515,8 +501,7 @@ parent_ctl(struct ipc_msg *m)
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, v);
 		for (p = 1; p < PROC_COUNT; p++)
-			if (procs[p].enabled)
-				proc_send_buf(p, IMSG_CTL_LOG, -1, &b);
+			proc_send_buf(p, IMSG_CTL_LOG, -1, &b);
 		log_info("logging %s", v ? "verbose" : "brief");
 		proc_ctl_end(id, 1, "logging %s", v ? "verbose" : "brief");
 	} else if (strcmp(req, "show stats") == 0) {

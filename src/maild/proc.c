@@ -23,20 +23,20 @@
 #include "proc.h"
 
 struct proc_info procs[PROC_COUNT] = {
-	[PROC_PARENT] =	 { "parent", "maild", 1, 0, 0, NULL, parent_dispatch },
-	[PROC_LOOKUP] =	 { "lookup", "maild-lookup", 1, 0, 0, lookup_main,
+	[PROC_PARENT] =	 { "parent", "maild", 0, 0, NULL, parent_dispatch },
+	[PROC_LOOKUP] =	 { "lookup", "maild-lookup", 0, 0, lookup_main,
 	    lookup_dispatch },
-	[PROC_SMTP] =	 { "smtp", "maild-smtp", 1, 0, 0, smtp_main,
+	[PROC_SMTP] =	 { "smtp", "maild-smtp", 0, 0, smtp_main,
 	    smtp_dispatch },
-	[PROC_QUEUE] =	 { "queue", "maild-queue", 1, 0, 0, queue_main,
+	[PROC_QUEUE] =	 { "queue", "maild-queue", 0, 0, queue_main,
 	    queue_dispatch },
-	[PROC_DELIVER] = { "deliver", "maild-deliver", 1, 0, 1, deliver_main,
+	[PROC_DELIVER] = { "deliver", "maild-deliver", 0, 1, deliver_main,
 	    deliver_dispatch },
-	[PROC_CONTROL] = { "control", "maild-control", 1, 0, 0, control_main,
+	[PROC_CONTROL] = { "control", "maild-control", 0, 0, control_main,
 	    control_dispatch },
-	[PROC_RELAY] =	 { "relay", "maild-relay", 1, 0, 0, relay_main,
+	[PROC_RELAY] =	 { "relay", "maild-relay", 0, 0, relay_main,
 	    relay_dispatch },
-	[PROC_IMAP] =	 { "imap", "maild-imap", 1, 0, 1, imap_main,
+	[PROC_IMAP] =	 { "imap", "maild-imap", 0, 1, imap_main,
 	    imap_dispatch },
 };
 

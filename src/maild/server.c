@@ -340,18 +340,6 @@ srv_start(void)
 	    max_sessions, max_sessions - RESERVE(max_sessions));
 }
 
-size_t
-srv_sessions(void)
-{
-	return nsessions;
-}
-
-size_t
-srv_max_sessions(void)
-{
-	return max_sessions;
-}
-
 static unsigned int
 ip_hash(const struct sockaddr_storage *ss)
 {

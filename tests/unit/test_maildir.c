@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "maild.h"
+#include "safepath.h"
 #include "tap.h"
 
 #define BODY_LEN	(200 * 1024 + 17)	/* crosses 64 KiB chunks */
@@ -22,6 +23,8 @@
 static char	*body;
 
 static void	 make_body(void);
+static int	 maildir_deliver(const char *, int, const struct mailaddr *,
+		    const struct mailaddr *, char *, size_t);
 static int	 msg_fd(const char *, size_t);
 static int	 count_dir(const char *);
 static int	 only_entry(const char *, char *, size_t);
@@ -39,6 +42,25 @@ static void	 test_nosync(void);
 static void	 test_symlinks(void);
 static void	 test_find(void);
 static int	 touch(const char *);
+
+/*
+ * One delivery the way the deliver process makes it: the file into new/,
+ * then new/ fsynced (a group of one), the file removed if that fails.
+ */
+static int
+maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
+    const struct mailaddr *rcpt, char *err, size_t errlen)
+{
+	char	 new[PATH_MAX];
+	int	 r;
+
+	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, NULL, 0, new,
+	    sizeof(new), err, errlen)) != 0)
+		return r;
+	if ((r = maildir_sync(path, err, errlen)) != 0)
+		(void)safe_unlink(new);
+	return r;
+}
 
 static void
 make_body(void)
