@@ -30,20 +30,20 @@
 #include "mailctl.h"
 #include "mailctl_dns.h"
 
-static int	 parse_args(int, char **, struct ctx *, const char **);
-static int	 ip_parse(const char *, struct ip *);
-static int	 ip_from_sa(const struct sockaddr_storage *, struct ip *);
-static int	 ip_public(const struct ip *);
-static int	 dom_add(struct ctx *, const char *, int);
-static int	 doms_collect(struct ctx *, const char *);
-static int	 doms_receive(const struct ctx *);
+static int	 parse_args(int, char **, struct mdns_ctx *, const char **);
+static int	 ip_parse(const char *, struct mdns_ip *);
+static int	 ip_from_sa(const struct sockaddr_storage *, struct mdns_ip *);
+static int	 ip_public(const struct mdns_ip *);
+static int	 dom_add(struct mdns_ctx *, const char *, int);
+static int	 doms_collect(struct mdns_ctx *, const char *);
+static int	 doms_receive(const struct mdns_ctx *);
 static int	 table_has(struct table *, const char *);
-static void	 want_collect(struct ctx *);
+static void	 want_collect(struct mdns_ctx *);
 static void	 put_txt(const char *, const char *, size_t);
-static int	 gen(struct ctx *);
-static void	 gen_host(struct ctx *);
-static int	 gen_domain(struct ctx *, const struct dom *);
-static void	 gen_ptr(struct ctx *);
+static int	 gen(struct mdns_ctx *);
+static void	 gen_host(struct mdns_ctx *);
+static int	 gen_domain(struct mdns_ctx *, const struct mdns_dom *);
+static void	 gen_ptr(struct mdns_ctx *);
 
 /*
  * mailctl dns [-a address] [domain]
@@ -52,7 +52,7 @@ static void	 gen_ptr(struct ctx *);
 int
 mailctl_dns(int argc, char **argv)
 {
-	struct ctx	 c;
+	struct mdns_ctx	 c;
 	const char	*only;
 	int		 checking = 0, r;
 
@@ -83,9 +83,9 @@ mailctl_dns(int argc, char **argv)
 }
 
 static int
-parse_args(int argc, char **argv, struct ctx *c, const char **only)
+parse_args(int argc, char **argv, struct mdns_ctx *c, const char **only)
 {
-	struct ip	 ip;
+	struct mdns_ip	 ip;
 	int		 ch;
 
 	getopt_reset();
@@ -117,7 +117,7 @@ parse_args(int argc, char **argv, struct ctx *c, const char **only)
 /* -- addresses and names -- */
 
 static int
-ip_parse(const char *s, struct ip *ip)
+ip_parse(const char *s, struct mdns_ip *ip)
 {
 	memset(ip, 0, sizeof(*ip));
 	if (inet_pton(AF_INET, s, ip->a) == 1)
@@ -133,7 +133,7 @@ ip_parse(const char *s, struct ip *ip)
 }
 
 static int
-ip_from_sa(const struct sockaddr_storage *ss, struct ip *ip)
+ip_from_sa(const struct sockaddr_storage *ss, struct mdns_ip *ip)
 {
 	const struct sockaddr_in	*sin = (const struct sockaddr_in *)ss;
 	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)ss;
@@ -158,7 +158,7 @@ ip_from_sa(const struct sockaddr_storage *ss, struct ip *ip)
 
 /* Not the wildcard, loopback or link-local: others may reach it. */
 static int
-ip_public(const struct ip *ip)
+ip_public(const struct mdns_ip *ip)
 {
 	static const unsigned char	 zero[16];
 	struct in6_addr			 a6;
@@ -172,14 +172,14 @@ ip_public(const struct ip *ip)
 }
 
 void
-mdns_ip_add(struct ip *list, size_t *n, const struct ip *ip)
+mdns_ip_add(struct mdns_ip *list, size_t *n, const struct mdns_ip *ip)
 {
 	if (*n < MAX_ADDRS && !mdns_ip_in(list, *n, ip))
 		list[(*n)++] = *ip;
 }
 
 int
-mdns_ip_in(const struct ip *list, size_t n, const struct ip *ip)
+mdns_ip_in(const struct mdns_ip *list, size_t n, const struct mdns_ip *ip)
 {
 	size_t	 i;
 
@@ -192,7 +192,7 @@ mdns_ip_in(const struct ip *list, size_t n, const struct ip *ip)
 
 /* 4.3.2.1.in-addr.arpa, or the nibbles of ip6.arpa; without final dot. */
 int
-mdns_rev_name(const struct ip *ip, char *buf, size_t len)
+mdns_rev_name(const struct mdns_ip *ip, char *buf, size_t len)
 {
 	size_t	 off = 0;
 	int	 i, r;
@@ -217,9 +217,9 @@ mdns_rev_name(const struct ip *ip, char *buf, size_t len)
 /* -- what to print or check -- */
 
 static int
-dom_add(struct ctx *c, const char *name, int receives)
+dom_add(struct mdns_ctx *c, const char *name, int receives)
 {
-	struct dom	*d;
+	struct mdns_dom	*d;
 	size_t		 i;
 
 	for (i = 0; i < c->ndoms; i++)
@@ -245,7 +245,7 @@ dom_add(struct ctx *c, const char *name, int receives)
  * one of them, match a "*.domain" rule or be in a domain table.
  */
 static int
-doms_collect(struct ctx *c, const char *only)
+doms_collect(struct mdns_ctx *c, const char *only)
 {
 	struct rule	*r;
 	struct dkimconf	*d;
@@ -308,7 +308,7 @@ doms_collect(struct ctx *c, const char *only)
 
 /* Does some domain to print or check receive mail (MX to the host)? */
 static int
-doms_receive(const struct ctx *c)
+doms_receive(const struct mdns_ctx *c)
 {
 	size_t	 i;
 
@@ -345,10 +345,10 @@ table_has(struct table *t, const char *name)
 
 /* The addresses maild listens on that others can reach. */
 static void
-want_collect(struct ctx *c)
+want_collect(struct mdns_ctx *c)
 {
 	struct listener	*l;
-	struct ip	 ip;
+	struct mdns_ip	 ip;
 
 	TAILQ_FOREACH(l, &c->conf->listeners, entry)
 		if (l->proto == PROTO_SMTP && ip_from_sa(&l->ss, &ip) == 0 &&
@@ -430,7 +430,7 @@ put_txt(const char *name, const char *s, size_t len)
 }
 
 static int
-gen(struct ctx *c)
+gen(struct mdns_ctx *c)
 {
 	size_t	 i;
 	int	 r = MAILCTL_OK;
@@ -446,7 +446,7 @@ gen(struct ctx *c)
 }
 
 static void
-gen_host(struct ctx *c)
+gen_host(struct mdns_ctx *c)
 {
 	size_t	 i;
 
@@ -465,7 +465,7 @@ gen_host(struct ctx *c)
 }
 
 static int
-gen_domain(struct ctx *c, const struct dom *d)
+gen_domain(struct mdns_ctx *c, const struct mdns_dom *d)
 {
 	struct dkimconf	*k;
 	char		 txt[512], err[PATH_MAX + 512], *key;
@@ -519,7 +519,7 @@ gen_domain(struct ctx *c, const struct dom *d)
 }
 
 static void
-gen_ptr(struct ctx *c)
+gen_ptr(struct mdns_ctx *c)
 {
 	char	 rev[DNS_NAME_MAX + 1];
 	size_t	 i;

@@ -80,7 +80,7 @@ struct txtset {
 };
 
 static const char *esc(const char *, size_t, char *, size_t);
-static void	 report(struct ctx *, int, const char *, const char *,
+static void	 report(struct mdns_ctx *, int, const char *, const char *,
 		    const char *, ...) __attribute__((__format__ (printf, 5,
 		    6)));
 static int	 chk_init(const struct maild_conf *);
@@ -89,32 +89,32 @@ static void	 q_answer(void *, int, int, ARES_ABUF *, int);
 static void	 q_run(void);
 static void	 q_sock(void *, ares_socket_t, int, int);
 static void	 q_free(void);
-static int	 q_state(struct ctx *, const char *, const char *,
+static int	 q_state(struct mdns_ctx *, const char *, const char *,
 		    struct dq *);
 static const char *q_strerror(int);
-static int	 q_addrs(struct dq *, struct ip *, size_t, size_t *);
-static int	 q_names(struct dq *, const struct ip *, char (*)[DNS_NAME_MAX
+static int	 q_addrs(struct dq *, struct mdns_ip *, size_t, size_t *);
+static int	 q_names(struct dq *, const struct mdns_ip *, char (*)[DNS_NAME_MAX
 		    + 1], size_t, size_t *);
 static void	 name_add(char (*)[DNS_NAME_MAX + 1], size_t, size_t *,
 		    const char *, int);
 static int	 q_txt(struct dq *, struct txtset *);
 static void	 txt_free(struct txtset *);
-static const char *ips_text(const struct ip *, size_t, char *, size_t);
-static void	 check_addrs(struct ctx *);
-static int	 ptr_names(const struct ip *, char (*)[DNS_NAME_MAX + 1],
+static const char *ips_text(const struct mdns_ip *, size_t, char *, size_t);
+static void	 check_addrs(struct mdns_ctx *);
+static int	 ptr_names(const struct mdns_ip *, char (*)[DNS_NAME_MAX + 1],
 		    size_t *);
-static void	 check_ptr(struct ctx *, const struct ip *);
-static void	 check_mx(struct ctx *, const char *);
+static void	 check_ptr(struct mdns_ctx *, const struct mdns_ip *);
+static void	 check_mx(struct mdns_ctx *, const char *);
 static int	 is_spf(const struct txtrec *);
-static void	 check_spf(struct ctx *, const char *);
-static int	 spf_eval(struct ctx *, const char *, const struct txtrec *,
+static void	 check_spf(struct mdns_ctx *, const char *);
+static int	 spf_eval(struct mdns_ctx *, const char *, const struct txtrec *,
 		    char *, size_t);
-static int	 spf_mentions(struct ctx *, const char *, const char *);
-static int	 cidr_match(const char *, int, const struct ip *);
-static void	 check_dkim(struct ctx *, const struct dkimconf *);
+static int	 spf_mentions(struct mdns_ctx *, const char *, const char *);
+static int	 cidr_match(const char *, int, const struct mdns_ip *);
+static void	 check_dkim(struct mdns_ctx *, const struct dkimconf *);
 static int	 tag_get(const char *, size_t, const char *, char *, size_t);
 static const char *tail(const char *);
-static void	 check_dmarc(struct ctx *, const char *);
+static void	 check_dmarc(struct mdns_ctx *, const char *);
 
 static ares_channel	 channel;
 static struct dqlist	 queries = TAILQ_HEAD_INITIALIZER(queries);
@@ -336,7 +336,7 @@ q_free(void)
  * none of this type); -1: the lookup failed, reported here.
  */
 static int
-q_state(struct ctx *c, const char *type, const char *name, struct dq *q)
+q_state(struct mdns_ctx *c, const char *type, const char *name, struct dq *q)
 {
 	if (q->status == ARES_SUCCESS)
 		return 1;
@@ -366,11 +366,11 @@ q_strerror(int status)
 
 /* A or AAAA answer. 0, or -1 if it does not parse. */
 static int
-q_addrs(struct dq *q, struct ip *out, size_t max, size_t *n)
+q_addrs(struct dq *q, struct mdns_ip *out, size_t max, size_t *n)
 {
 	struct ares_addrttl	 t4[MAX_ADDRS];
 	struct ares_addr6ttl	 t6[MAX_ADDRS];
-	struct ip		 ip;
+	struct mdns_ip		 ip;
 	int			 nt = MAX_ADDRS, i, r;
 
 	*n = 0;
@@ -403,7 +403,7 @@ q_addrs(struct dq *q, struct ip *out, size_t max, size_t *n)
  * "(bad name)", a null MX ".".  0, or -1 if the answer does not parse.
  */
 static int
-q_names(struct dq *q, const struct ip *ip, char (*names)[DNS_NAME_MAX + 1],
+q_names(struct dq *q, const struct mdns_ip *ip, char (*names)[DNS_NAME_MAX + 1],
     size_t max, size_t *n)
 {
 	struct ares_mx_reply	*mx = NULL, *m;
@@ -540,7 +540,7 @@ esc(const char *s, size_t len, char *buf, size_t bufsz)
 }
 
 static void
-report(struct ctx *c, int ok, const char *type, const char *name,
+report(struct mdns_ctx *c, int ok, const char *type, const char *name,
     const char *fmt, ...)
 {
 	va_list	 ap;
@@ -557,10 +557,10 @@ report(struct ctx *c, int ok, const char *type, const char *name,
 /* -- mailctl dns check: the records -- */
 
 int
-mdns_check(struct ctx *c)
+mdns_check(struct mdns_ctx *c)
 {
 	struct dkimconf	*k;
-	struct ip	 got[MAX_ADDRS];
+	struct mdns_ip	 got[MAX_ADDRS];
 	struct dq	*q;
 	char		 name[DNS_NAME_MAX + 1];
 	char		 names[MAX_NAMES][DNS_NAME_MAX + 1];
@@ -641,7 +641,7 @@ mdns_check(struct ctx *c)
 
 /* "192.0.2.1, 2001:db8::1", or "none". */
 static const char *
-ips_text(const struct ip *ips, size_t n, char *buf, size_t len)
+ips_text(const struct mdns_ip *ips, size_t n, char *buf, size_t len)
 {
 	size_t	 i;
 
@@ -659,17 +659,17 @@ ips_text(const struct ip *ips, size_t n, char *buf, size_t len)
  * when known, else some address at all.
  */
 static void
-check_addrs(struct ctx *c)
+check_addrs(struct mdns_ctx *c)
 {
 	struct fam {
 		const char	*type;
 		int		 af;
 		int		 st;
-		struct ip	 got[MAX_ADDRS];
+		struct mdns_ip	 got[MAX_ADDRS];
 		size_t		 ngot;
 	}		 f[2] = { { "A", AF_INET, 0, { { 0 } }, 0 },
 			    { "AAAA", AF_INET6, 0, { { 0 } }, 0 } };
-	struct ip	 want[MAX_ADDRS];
+	struct mdns_ip	 want[MAX_ADDRS];
 	char		 gs[512], ws[512];
 	size_t		 i, j, nwant, same;
 
@@ -715,7 +715,7 @@ check_addrs(struct ctx *c)
  * names, 0 none, -1 the lookup failed, -2 unparsable answer.
  */
 static int
-ptr_names(const struct ip *ip, char (*names)[DNS_NAME_MAX + 1], size_t *n)
+ptr_names(const struct mdns_ip *ip, char (*names)[DNS_NAME_MAX + 1], size_t *n)
 {
 	struct dq	*q;
 	char		 rev[DNS_NAME_MAX + 1];
@@ -735,11 +735,11 @@ ptr_names(const struct ip *ip, char (*names)[DNS_NAME_MAX + 1], size_t *n)
 
 /* PTR of an address: the host name; and a PTR name resolves back. */
 static void
-check_ptr(struct ctx *c, const struct ip *ip)
+check_ptr(struct mdns_ctx *c, const struct mdns_ip *ip)
 {
 	char		 names[MAX_NAMES][DNS_NAME_MAX + 1], ns[512], gs[512];
 	char		 rev[DNS_NAME_MAX + 1];
-	struct ip	 got[MAX_ADDRS];
+	struct mdns_ip	 got[MAX_ADDRS];
 	struct dq	*q;
 	size_t		 i, n, ngot;
 	int		 st, fail = 0;
@@ -807,7 +807,7 @@ check_ptr(struct ctx *c, const struct ip *ip)
 
 /* Some MX of the domain is the mail host. */
 static void
-check_mx(struct ctx *c, const char *dom)
+check_mx(struct mdns_ctx *c, const char *dom)
 {
 	char		 names[MAX_NAMES][DNS_NAME_MAX + 1], ns[512];
 	struct dq	*q;
@@ -848,7 +848,7 @@ is_spf(const struct txtrec *r)
 
 /* One v=spf1 record (RFC 7208 4.5), letting this host send, then -all. */
 static void
-check_spf(struct ctx *c, const char *dom)
+check_spf(struct mdns_ctx *c, const char *dom)
 {
 	struct txtset	 ts;
 	struct dq	*q;
@@ -889,7 +889,7 @@ check_spf(struct ctx *c, const char *dom)
 
 /* 1 if the record is fine, else 0 with the reason in why. */
 static int
-spf_eval(struct ctx *c, const char *dom, const struct txtrec *r, char *why,
+spf_eval(struct mdns_ctx *c, const char *dom, const struct txtrec *r, char *why,
     size_t whylen)
 {
 	static const char *const mechs[] = { "all", "include", "a", "mx",
@@ -957,7 +957,7 @@ spf_eval(struct ctx *c, const char *dom, const struct txtrec *r, char *why,
 
 /* Does this mechanism let the mail host send for dom? */
 static int
-spf_mentions(struct ctx *c, const char *dom, const char *t)
+spf_mentions(struct mdns_ctx *c, const char *dom, const char *t)
 {
 	char	 arg[DNS_NAME_MAX + 2], name[DNS_NAME_MAX + 1];
 	size_t	 i, len;
@@ -994,7 +994,7 @@ spf_mentions(struct ctx *c, const char *dom, const char *t)
 
 /* "192.0.2.0/24" or "2001:db8::1": does it hold ip? */
 static int
-cidr_match(const char *s, int af, const struct ip *ip)
+cidr_match(const char *s, int af, const struct mdns_ip *ip)
 {
 	unsigned char	 a[16];
 	char		 buf[INET6_ADDRSTRLEN], *end;
@@ -1026,7 +1026,7 @@ cidr_match(const char *s, int af, const struct ip *ip)
 
 /* The record of the selector carries the configured key's p=. */
 static void
-check_dkim(struct ctx *c, const struct dkimconf *k)
+check_dkim(struct mdns_ctx *c, const struct dkimconf *k)
 {
 	struct txtset	 ts;
 	struct dq	*q;
@@ -1149,7 +1149,7 @@ tail(const char *s)
 
 /* One v=DMARC1 record with a policy (RFC 7489 6.3, 6.6.3). */
 static void
-check_dmarc(struct ctx *c, const char *dom)
+check_dmarc(struct mdns_ctx *c, const char *dom)
 {
 	struct txtset	 ts;
 	struct dq	*q;
