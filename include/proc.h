@@ -9,19 +9,19 @@
 
 #include <stdint.h>
 
+#include "imsg.h"
 #include "ipc.h"
 #include "maild.h"
 
-enum proc_type {
-	PROC_PARENT,
-	PROC_LOOKUP,
-	PROC_SMTP,
-	PROC_QUEUE,
-	PROC_DELIVER,
-	PROC_CONTROL,
-	PROC_RELAY,		/* outbound SMTP */
-	PROC_IMAP,		/* IMAP server */
-	PROC_COUNT
+/*
+ * One handler per message type a process receives, in a table ended by
+ * { IMSG_NONE, NULL }.  proc_dispatch() has checked the sender (m->from),
+ * the descriptor and the fields as declared in imsg.h; after the
+ * handler it checks that the whole payload was read.
+ */
+struct proc_handler {
+	uint32_t	 type;
+	void		(*fn)(struct ipc_msg *);
 };
 
 struct proc_info {
@@ -30,7 +30,7 @@ struct proc_info {
 	pid_t		 pid;
 	int		 vmail;		/* runs as the vmail user */
 	void		(*main)(void);
-	void		(*dispatch)(struct ipc *, struct ipc_msg *);
+	const struct proc_handler *handlers;
 };
 
 /* Per-process globals. */
@@ -48,27 +48,36 @@ pid_t	proc_fork(enum proc_type, uid_t, gid_t, const char *);
 /* Child side helpers. */
 void	proc_drop(const char *);
 void	proc_setup_peers(void);
-void	proc_send(enum proc_type, uint32_t, int, const void *, size_t);
+/*
+ * Send a message (b NULL: no payload).  That this process may send it to
+ * p, the descriptor and the fields are checked against imsg.h: a
+ * mismatch is a bug, fatal.
+ */
 void	proc_send_buf(enum proc_type, uint32_t, int, const struct ipc_buf *);
+/* The same check alone, for a message sent later (proc_send_raw). */
+void	proc_check(enum proc_type, uint32_t, int, const struct ipc_buf *);
+void	proc_send_raw(enum proc_type, uint32_t, int, const void *, size_t);
+/* The parent: every child's first message, its version (IMSG_HELLO). */
+void	proc_hello(void);
 /* A temporary, unlinked file holding buf (to pass large data as an fd). */
 int	proc_blob_fd(const void *, size_t);
 
-/* Role entry points and IPC handlers. */
+/* Role entry points and handler tables. */
 void	lookup_main(void);
-void	lookup_dispatch(struct ipc *, struct ipc_msg *);
+extern const struct proc_handler lookup_handlers[];
 void	smtp_main(void);
-void	smtp_dispatch(struct ipc *, struct ipc_msg *);
+extern const struct proc_handler smtp_handlers[];
 void	queue_main(void);
-void	queue_dispatch(struct ipc *, struct ipc_msg *);
+extern const struct proc_handler queue_handlers[];
 void	deliver_main(void);
-void	deliver_dispatch(struct ipc *, struct ipc_msg *);
+extern const struct proc_handler deliver_handlers[];
 void	imap_main(void);
-void	imap_dispatch(struct ipc *, struct ipc_msg *);
+extern const struct proc_handler imap_handlers[];
 void	relay_main(void);
-void	relay_dispatch(struct ipc *, struct ipc_msg *);
+extern const struct proc_handler relay_handlers[];
 void	control_main(void);
-void	control_dispatch(struct ipc *, struct ipc_msg *);
-void	parent_dispatch(struct ipc *, struct ipc_msg *);
+extern const struct proc_handler control_handlers[];
+extern const struct proc_handler parent_handlers[];
 
 /*
  * Counters for mailctl show stats.  Each process counts what it sees;
@@ -114,5 +123,9 @@ struct maild_conf *proc_conf_from_fd(int);
 void	proc_conf_stage(struct ipc_msg *);	/* IMSG_CONF_RELOAD */
 struct maild_conf *proc_conf_staged(void);	/* NULL if none */
 int	proc_conf_commit(struct ipc_msg *);	/* IMSG_CONF_END; 1 if swapped */
+/* IMSG_CONF_END handler: proc_conf_commit(), nothing else to do. */
+void	proc_conf_end(struct ipc_msg *);
+/* IMSG_CONF_RELOAD handler where no setting matters: the text dropped. */
+void	proc_conf_ignore(struct ipc_msg *);
 
 #endif

@@ -265,26 +265,9 @@ control_result(struct ipc_msg *m)
 	}
 }
 
-void
-control_dispatch(struct ipc *ipc, struct ipc_msg *m)
-{
-	(void)ipc;
-	switch (m->type) {
-	case IMSG_CONF_RELOAD:
-		ipc_end(m);
-		close(ipc_get_fd(m));
-		break;
-	case IMSG_CONF_END:
-		(void)proc_conf_commit(m);
-		break;
-	case IMSG_CTL_LOG:
-		proc_ctl_log(m);
-		break;
-	case IMSG_CTL_RES:
-		control_result(m);
-		break;
-	default:
-		fatalx("control: unexpected message %u from %s", m->type,
-		    m->peer);
-	}
-}
+const struct proc_handler control_handlers[] = {
+	{ IMSG_CONF_RELOAD,	proc_conf_ignore },
+	{ IMSG_CONF_END,	proc_conf_end },
+	{ IMSG_CTL_RES,		control_result },
+	{ IMSG_NONE,		NULL }
+};

@@ -320,30 +320,10 @@ deliver_unmark(struct ipc_msg *m)
 		log_warn("deliver: unmark %s", name);
 }
 
-void
-deliver_dispatch(struct ipc *ipc, struct ipc_msg *m)
-{
-	switch (m->type) {
-	case IMSG_CONF_RELOAD:
-		ipc_end(m);
-		close(ipc_get_fd(m));	/* nothing here depends on it */
-		break;
-	case IMSG_CTL_LOG:
-		proc_ctl_log(m);
-		break;
-	case IMSG_CONF_END:
-		(void)proc_conf_commit(m);
-		break;
-	case IMSG_D_DELIVER:
-		deliver_queue(m);
-		break;
-	case IMSG_D_DONE:
-		if (ipc != &peers[PROC_QUEUE])
-			fatalx("deliver: envelope done from %s", m->peer);
-		deliver_unmark(m);
-		break;
-	default:
-		fatalx("deliver: unexpected message %u from %s", m->type,
-		    m->peer);
-	}
-}
+const struct proc_handler deliver_handlers[] = {
+	{ IMSG_CONF_RELOAD,	proc_conf_ignore },	/* nothing here uses it */
+	{ IMSG_CONF_END,	proc_conf_end },
+	{ IMSG_D_DELIVER,	deliver_queue },
+	{ IMSG_D_DONE,		deliver_unmark },
+	{ IMSG_NONE,		NULL }
+};

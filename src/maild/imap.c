@@ -11,6 +11,9 @@
 #include "proc.h"
 #include "server.h"
 
+static void	imap_auth_result(struct ipc_msg *);
+static void	imap_newmail(struct ipc_msg *);
+
 void
 imap_main(void)
 {
@@ -20,45 +23,37 @@ imap_main(void)
 	    "stdio rpath wpath cpath fattr flock inet recvfd");
 }
 
-void
-imap_dispatch(struct ipc *ipc, struct ipc_msg *m)
+static void
+imap_auth_result(struct ipc_msg *m)
 {
 	char		 user[ADDR_MAX + 1], dir[PATH_MAX];
 	uint64_t	 reqid;
 	uint32_t	 res;
 
-	(void)ipc;
-	switch (m->type) {
-	case IMSG_CONF_RELOAD:
-		proc_conf_stage(m);
-		break;
-	case IMSG_CONF_PKI:
-		srv_tls_reload(m);
-		break;
-	case IMSG_CTL_LOG:
-		proc_ctl_log(m);
-		break;
-	case IMSG_CTL_REQ:
-		srv_ctl(m);
-		break;
-	case IMSG_CONF_END:
-		(void)proc_conf_commit(m);
-		break;
-	case IMSG_L_AUTH_RES:
-		reqid = ipc_get_u64(m);
-		res = ipc_get_u32(m);
-		ipc_get_str(m, user, sizeof(user));
-		ipc_get_str(m, dir, sizeof(dir));
-		ipc_end(m);
-		imap_session_auth_result(reqid, res, user, dir);
-		break;
-	case IMSG_I_NEW:
-		ipc_get_str(m, dir, sizeof(dir));
-		ipc_end(m);
-		imap_session_newmail(dir);
-		break;
-	default:
-		fatalx("imap: unexpected message %u from %s", m->type,
-		    m->peer);
-	}
+	reqid = ipc_get_u64(m);
+	res = ipc_get_u32(m);
+	ipc_get_str(m, user, sizeof(user));
+	ipc_get_str(m, dir, sizeof(dir));
+	ipc_end(m);
+	imap_session_auth_result(reqid, res, user, dir);
 }
+
+static void
+imap_newmail(struct ipc_msg *m)
+{
+	char		 dir[PATH_MAX];
+
+	ipc_get_str(m, dir, sizeof(dir));
+	ipc_end(m);
+	imap_session_newmail(dir);
+}
+
+const struct proc_handler imap_handlers[] = {
+	{ IMSG_CONF_RELOAD,	proc_conf_stage },
+	{ IMSG_CONF_PKI,	srv_tls_reload },
+	{ IMSG_CONF_END,	proc_conf_end },
+	{ IMSG_CTL_REQ,		srv_ctl },
+	{ IMSG_L_AUTH_RES,	imap_auth_result },
+	{ IMSG_I_NEW,		imap_newmail },
+	{ IMSG_NONE,		NULL }
+};

@@ -275,10 +275,12 @@ void
 ipc_buf_init(struct ipc_buf *b)
 {
 	b->len = 0;
+	b->nkinds = 0;
+	b->kinds[0] = '\0';
 }
 
-void
-ipc_add(struct ipc_buf *b, const void *data, size_t len)
+static void
+buf_put(struct ipc_buf *b, const void *data, size_t len)
 {
 	if (len > sizeof(b->data) - b->len)
 		fatalx("ipc_add: message too large");
@@ -286,25 +288,63 @@ ipc_add(struct ipc_buf *b, const void *data, size_t len)
 	b->len += len;
 }
 
+static void
+buf_kind(struct ipc_buf *b, char kind)
+{
+	if (b->nkinds == IPC_KINDS_MAX)
+		fatalx("ipc_add: more than %d fields", IPC_KINDS_MAX);
+	b->kinds[b->nkinds++] = kind;
+	b->kinds[b->nkinds] = '\0';
+}
+
+void
+ipc_add(struct ipc_buf *b, const void *data, size_t len)
+{
+	buf_kind(b, IPC_K_RAW);
+	buf_put(b, data, len);
+}
+
 void
 ipc_add_u32(struct ipc_buf *b, uint32_t v)
 {
-	ipc_add(b, &v, sizeof(v));
+	buf_kind(b, IPC_K_U32);
+	buf_put(b, &v, sizeof(v));
 }
 
 void
 ipc_add_u64(struct ipc_buf *b, uint64_t v)
 {
-	ipc_add(b, &v, sizeof(v));
+	buf_kind(b, IPC_K_U64);
+	buf_put(b, &v, sizeof(v));
 }
 
 void
 ipc_add_str(struct ipc_buf *b, const char *s)
 {
-	size_t	 len = strlen(s);
+	uint32_t	 len = strlen(s);
 
-	ipc_add_u32(b, len);
-	ipc_add(b, s, len + 1);
+	buf_kind(b, IPC_K_STR);
+	buf_put(b, &len, sizeof(len));
+	buf_put(b, s, (size_t)len + 1);
+}
+
+void
+ipc_fields_begin(struct ipc_msg *m, const char *list)
+{
+	memset(&m->fields, 0, sizeof(m->fields));
+	m->fields.list = m->fields.p = list;
+}
+
+/* The reader takes a field of kind k: it must be the list's next one. */
+static void
+msg_kind(struct ipc_msg *m, int k)
+{
+	if (m->fields.list == NULL)
+		return;
+	if (imsg_fields_step(&m->fields, k) == -1)
+		fatalx("ipc: message %u from %s read as %s where its fields "
+		    "are \"%s\"", m->type, m->peer, imsg_kind_name(k),
+		    m->fields.list);
 }
 
 static void
@@ -314,12 +354,31 @@ ipc_need(struct ipc_msg *m, size_t len)
 		fatalx("ipc: short message %u from %s", m->type, m->peer);
 }
 
-void
-ipc_get(struct ipc_msg *m, void *buf, size_t len)
+static void
+msg_take(struct ipc_msg *m, void *buf, size_t len)
 {
 	ipc_need(m, len);
 	memcpy(buf, m->data + m->pos, len);
 	m->pos += len;
+}
+
+void
+ipc_get(struct ipc_msg *m, void *buf, size_t len)
+{
+	msg_kind(m, IPC_K_RAW);
+	msg_take(m, buf, len);
+}
+
+const void *
+ipc_get_raw(struct ipc_msg *m, size_t len)
+{
+	const void	*p;
+
+	msg_kind(m, IPC_K_RAW);
+	ipc_need(m, len);
+	p = m->data + m->pos;
+	m->pos += len;
+	return p;
 }
 
 uint32_t
@@ -327,7 +386,8 @@ ipc_get_u32(struct ipc_msg *m)
 {
 	uint32_t v;
 
-	ipc_get(m, &v, sizeof(v));
+	msg_kind(m, IPC_K_U32);
+	msg_take(m, &v, sizeof(v));
 	return v;
 }
 
@@ -336,7 +396,8 @@ ipc_get_u64(struct ipc_msg *m)
 {
 	uint64_t v;
 
-	ipc_get(m, &v, sizeof(v));
+	msg_kind(m, IPC_K_U64);
+	msg_take(m, &v, sizeof(v));
 	return v;
 }
 
@@ -346,7 +407,8 @@ ipc_get_strp(struct ipc_msg *m)
 	const char	*s;
 	uint32_t	 len;
 
-	len = ipc_get_u32(m);
+	msg_kind(m, IPC_K_STR);
+	msg_take(m, &len, sizeof(len));
 	ipc_need(m, (size_t)len + 1);
 	s = (const char *)m->data + m->pos;
 	if (s[len] != '\0' || memchr(s, '\0', len) != NULL)
@@ -367,11 +429,21 @@ ipc_get_str(struct ipc_msg *m, char *buf, size_t size)
 }
 
 void
+ipc_skip(struct ipc_msg *m)
+{
+	m->pos = m->len;
+	m->fields.list = NULL;
+}
+
+void
 ipc_end(struct ipc_msg *m)
 {
 	if (m->pos != m->len)
 		fatalx("ipc: %zu trailing bytes in message %u from %s",
 		    m->len - m->pos, m->type, m->peer);
+	if (m->fields.list != NULL && imsg_fields_done(&m->fields) == -1)
+		fatalx("ipc: message %u from %s read without all of \"%s\"",
+		    m->type, m->peer, m->fields.list);
 }
 
 int

@@ -21,10 +21,12 @@
 static void	lookup_table(struct maild_conf *, struct ipc_msg *);
 static void	lookup_dummy(struct table *);
 static void	dummy_count(const char *, const char *, void *);
-static void	lookup_rcpt(enum proc_type, struct ipc_msg *);
+static void	lookup_rcpt(struct ipc_msg *);
+static void	lookup_conf_table(struct ipc_msg *);
+static void	lookup_conf_end(struct ipc_msg *);
 static enum exp_result lookup_postmaster(struct mailaddr *, uint32_t,
 		    struct dest *, size_t *, char *, size_t);
-static void	lookup_auth(enum proc_type, struct ipc_msg *);
+static void	lookup_auth(struct ipc_msg *);
 static void	lookup_sender(struct ipc_msg *);
 static void	lookup_fcrdns(struct ipc_msg *);
 static void	lookup_fcrdns_done(void *, enum dns_fcrdns, const char *);
@@ -147,8 +149,9 @@ lookup_dummy(struct table *t)
 
 /* A recipient from smtp, or the sender of a bounce from the queue. */
 static void
-lookup_rcpt(enum proc_type from, struct ipc_msg *m)
+lookup_rcpt(struct ipc_msg *m)
 {
+	enum proc_type	 from = m->from;
 	struct dest	*dests;
 	struct mailaddr	 rcpt;
 	struct ipc_buf	 b;
@@ -226,8 +229,9 @@ lookup_postmaster(struct mailaddr *rcpt, uint32_t flags, struct dest *dests,
  * the mail location is the delivery action of mail.conf).
  */
 static void
-lookup_auth(enum proc_type from, struct ipc_msg *m)
+lookup_auth(struct ipc_msg *m)
 {
+	enum proc_type	 from = m->from;
 	struct ipc_buf	 b;
 	struct mailaddr	 addr;
 	struct table	*t;
@@ -243,10 +247,7 @@ lookup_auth(enum proc_type from, struct ipc_msg *m)
 	table = ipc_get_strp(m);
 	user = ipc_get_strp(m);
 	passlen = ipc_get_u32(m);
-	if (passlen > m->len - m->pos)
-		fatalx("lookup: bad auth message");
-	pass = (const char *)m->data + m->pos;
-	m->pos += passlen;
+	pass = ipc_get_raw(m, passlen);
 	ipc_end(m);
 
 	login[0] = '\0';
@@ -460,7 +461,7 @@ lookup_mx_done(void *arg, enum dns_status st, const struct dns_host *hosts,
 {
 	struct ipc_buf	*b;
 	uint64_t	*reqid = arg;
-	size_t		 i, k;
+	size_t		 i, j, k;
 
 	if ((b = malloc(sizeof(*b))) == NULL)
 		fatal("malloc");
@@ -478,73 +479,49 @@ lookup_mx_done(void *arg, enum dns_status st, const struct dns_host *hosts,
 		k = hosts[i].naddr > DNS_MAX_ADDRS ? DNS_MAX_ADDRS :
 		    hosts[i].naddr;
 		ipc_add_u32(b, k);
-		ipc_add(b, hosts[i].addr, k * sizeof(hosts[i].addr[0]));
+		for (j = 0; j < k; j++)
+			ipc_add(b, &hosts[i].addr[j], sizeof(hosts[i].addr[j]));
 	}
 	proc_send_buf(PROC_RELAY, IMSG_L_MX_RES, -1, b);
 	free(b);
 	free(reqid);
 }
 
-void
-lookup_dispatch(struct ipc *ipc, struct ipc_msg *m)
+/*
+ * IMSG_CONF_TABLE: for the running configuration at start, for the
+ * staged one during a reload; after a failed reload, dropped.
+ */
+static void
+lookup_conf_table(struct ipc_msg *m)
 {
-	switch (m->type) {
-	case IMSG_CONF_RELOAD:
-		proc_conf_stage(m);
-		break;
-	case IMSG_CONF_TABLE:
-		if (!ready)
-			lookup_table(conf, m);
-		else if (proc_conf_staged() != NULL)
-			lookup_table(proc_conf_staged(), m);
-		else {
-			/* a failed reload: drop the table */
-			char name[NAME_MAX_CONF];
-			ipc_get_str(m, name, sizeof(name));
-			ipc_end(m);
-			close(ipc_get_fd(m));
-		}
-		break;
-	case IMSG_CONF_PKI:
-		fatalx("lookup: unexpected pki");
-	case IMSG_CTL_LOG:
-		proc_ctl_log(m);
-		break;
-	case IMSG_CONF_END:
-		if (proc_conf_commit(m))
-			log_info("configuration reloaded");
-		ready = 1;
-		break;
-	case IMSG_L_RCPT:
-		if (ipc != &peers[PROC_SMTP] && ipc != &peers[PROC_QUEUE])
-			fatalx("lookup: recipient request from %s", m->peer);
-		lookup_rcpt(ipc == &peers[PROC_SMTP] ? PROC_SMTP : PROC_QUEUE,
-		    m);
-		break;
-	case IMSG_L_AUTH:
-		if (ipc != &peers[PROC_SMTP] && ipc != &peers[PROC_IMAP])
-			fatalx("lookup: auth request from %s", m->peer);
-		lookup_auth(ipc == &peers[PROC_SMTP] ? PROC_SMTP : PROC_IMAP,
-		    m);
-		break;
-	case IMSG_L_SENDER:
-		lookup_sender(m);
-		break;
-	case IMSG_L_FCRDNS:
-		lookup_fcrdns(m);
-		break;
-	case IMSG_L_MX:
-		if (ipc != &peers[PROC_RELAY])
-			fatalx("lookup: MX request from %s", m->peer);
-		lookup_mx(m);
-		break;
-	case IMSG_L_HOST:
-		if (ipc != &peers[PROC_RELAY])
-			fatalx("lookup: host request from %s", m->peer);
-		lookup_host(m);
-		break;
-	default:
-		fatalx("lookup: unexpected message %u from %s", m->type,
-		    m->peer);
+	if (!ready)
+		lookup_table(conf, m);
+	else if (proc_conf_staged() != NULL)
+		lookup_table(proc_conf_staged(), m);
+	else {
+		(void)ipc_get_strp(m);
+		ipc_end(m);
+		close(ipc_get_fd(m));
 	}
 }
+
+static void
+lookup_conf_end(struct ipc_msg *m)
+{
+	if (proc_conf_commit(m))
+		log_info("configuration reloaded");
+	ready = 1;
+}
+
+const struct proc_handler lookup_handlers[] = {
+	{ IMSG_CONF_RELOAD,	proc_conf_stage },
+	{ IMSG_CONF_TABLE,	lookup_conf_table },
+	{ IMSG_CONF_END,	lookup_conf_end },
+	{ IMSG_L_RCPT,		lookup_rcpt },
+	{ IMSG_L_AUTH,		lookup_auth },
+	{ IMSG_L_SENDER,	lookup_sender },
+	{ IMSG_L_FCRDNS,	lookup_fcrdns },
+	{ IMSG_L_MX,		lookup_mx },
+	{ IMSG_L_HOST,		lookup_host },
+	{ IMSG_NONE,		NULL }
+};

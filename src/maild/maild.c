@@ -35,6 +35,7 @@ static void	parent_send_pkis(struct maild_conf *);
 static void	parent_send_dkim(struct maild_conf *);
 static int	parent_reload(void);
 static void	parent_ctl(struct ipc_msg *);
+static void	parent_conf_done(struct ipc_msg *);
 static void	parent_lost(struct ipc *);
 static void	parent_child_died(enum proc_type, int);
 static void	bind_listeners(struct maild_conf *);
@@ -156,6 +157,7 @@ main(int argc, char *argv[])
 	config_purge_keys(conf);
 
 	proc_setup_peers();
+	proc_hello();
 	ipc_lost_hook = parent_lost;
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -169,7 +171,7 @@ main(int argc, char *argv[])
 	signal_add(&ev_chld, NULL);
 
 	parent_send_tables(conf);
-	proc_send(PROC_LOOKUP, IMSG_CONF_END, -1, NULL, 0);
+	proc_send_buf(PROC_LOOKUP, IMSG_CONF_END, -1, NULL);
 	offline_init(fg, verbose);
 	log_info("maild %s starting", MAILD_VERSION);
 	started = time(NULL);
@@ -435,13 +437,13 @@ parent_reload(void)
 		log_warnx("spool and mailbox root changes take effect after "
 		    "a restart");
 	for (p = 1; p < PROC_COUNT; p++)
-		proc_send(p, IMSG_CONF_RELOAD, proc_blob_fd(text, len),
-		    NULL, 0);
+		proc_send_buf(p, IMSG_CONF_RELOAD, proc_blob_fd(text, len),
+		    NULL);
 	parent_send_tables(nc);
 	parent_send_pkis(nc);
 	parent_send_dkim(nc);
 	for (p = 1; p < PROC_COUNT; p++) {
-		proc_send(p, IMSG_CONF_END, -1, NULL, 0);
+		proc_send_buf(p, IMSG_CONF_END, -1, NULL);
 		reload_acks++;
 	}
 	config_purge_keys(nc);
@@ -610,29 +612,23 @@ parent_lost(struct ipc *ipc)
 	parent_shutdown(1);
 }
 
-void
-parent_dispatch(struct ipc *ipc, struct ipc_msg *m)
+/* A child has applied IMSG_CONF_END: when all have, reload returns. */
+static void
+parent_conf_done(struct ipc_msg *m)
 {
 	size_t	 i;
 
-	switch (m->type) {
-	case IMSG_CONF_DONE:
-		ipc_end(m);
-		/* Every process has it: mailctl reload can return. */
-		if (reload_acks > 0 && --reload_acks == 0) {
-			for (i = 0; i < nreload_waiting; i++)
-				proc_ctl_end(reload_waiting[i], 1,
-				    "configuration reloaded");
-			nreload_waiting = 0;
-		}
-		break;
-	case IMSG_CTL_REQ:
-		if (ipc != &peers[PROC_CONTROL])
-			fatalx("parent: control request from %s", m->peer);
-		parent_ctl(m);
-		break;
-	default:
-		fatalx("parent: unexpected message %u from %s", m->type,
-		    m->peer);
+	ipc_end(m);
+	if (reload_acks > 0 && --reload_acks == 0) {
+		for (i = 0; i < nreload_waiting; i++)
+			proc_ctl_end(reload_waiting[i], 1,
+			    "configuration reloaded");
+		nreload_waiting = 0;
 	}
 }
+
+const struct proc_handler parent_handlers[] = {
+	{ IMSG_CONF_DONE,	parent_conf_done },
+	{ IMSG_CTL_REQ,		parent_ctl },
+	{ IMSG_NONE,		NULL }
+};

@@ -23,22 +23,26 @@
 #include "proc.h"
 
 struct proc_info procs[PROC_COUNT] = {
-	[PROC_PARENT] =	 { "parent", "maild", 0, 0, NULL, parent_dispatch },
+	[PROC_PARENT] =	 { "parent", "maild", 0, 0, NULL, parent_handlers },
 	[PROC_LOOKUP] =	 { "lookup", "maild-lookup", 0, 0, lookup_main,
-	    lookup_dispatch },
+	    lookup_handlers },
 	[PROC_SMTP] =	 { "smtp", "maild-smtp", 0, 0, smtp_main,
-	    smtp_dispatch },
+	    smtp_handlers },
 	[PROC_QUEUE] =	 { "queue", "maild-queue", 0, 0, queue_main,
-	    queue_dispatch },
+	    queue_handlers },
 	[PROC_DELIVER] = { "deliver", "maild-deliver", 0, 1, deliver_main,
-	    deliver_dispatch },
+	    deliver_handlers },
 	[PROC_CONTROL] = { "control", "maild-control", 0, 0, control_main,
-	    control_dispatch },
+	    control_handlers },
 	[PROC_RELAY] =	 { "relay", "maild-relay", 0, 0, relay_main,
-	    relay_dispatch },
+	    relay_handlers },
 	[PROC_IMAP] =	 { "imap", "maild-imap", 0, 1, imap_main,
-	    imap_dispatch },
+	    imap_handlers },
 };
+
+/* This process's handler of each message type; NULL: not received. */
+static void	(*handler[IMSG_COUNT])(struct ipc_msg *);
+static int	 hello_seen;
 
 enum proc_type		 proc_self = PROC_PARENT;
 struct ipc		 peers[PROC_COUNT];
@@ -52,6 +56,9 @@ static uid_t	 drop_uid;
 static gid_t	 drop_gid;
 
 static void	proc_lost(struct ipc *);
+static void	proc_dispatch(struct ipc *, struct ipc_msg *);
+static void	proc_handlers_init(void);
+static void	proc_hello_check(struct ipc_msg *);
 
 pid_t
 proc_fork(enum proc_type t, uid_t uid, gid_t gid, const char *title)
@@ -164,16 +171,138 @@ proc_setup_peers(void)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	ipc_lost_hook = proc_lost;
+	proc_handlers_init();
 	for (p = 0; p < PROC_COUNT; p++) {
 		if (p == proc_self || pairfd[proc_self][p] == -1)
 			continue;
 		ipc_init(&peers[p], pairfd[proc_self][p], procs[p].name,
-		    procs[proc_self].dispatch, NULL);
+		    proc_dispatch, NULL);
 	}
 }
 
+/*
+ * This process's table, checked against imsg.h at start: a handler for
+ * a message it cannot receive, or none for one it can, is a bug.
+ */
+static void
+proc_handlers_init(void)
+{
+	const struct proc_handler	*h;
+	uint32_t			 t, self = 1U << proc_self;
+	char				 err[128];
+
+	for (t = IMSG_NONE + 1; t < IMSG_COUNT; t++)
+		if (imsg_fields_valid(imsg_info[t].fields, err,
+		    sizeof(err)) == -1)
+			fatalx("IMSG_%s: %s", imsg_info[t].name, err);
+	memset(handler, 0, sizeof(handler));
+	for (h = procs[proc_self].handlers; h->fn != NULL; h++) {
+		if (h->type == IMSG_NONE || h->type >= IMSG_COUNT ||
+		    !(imsg_info[h->type].to & self) || handler[h->type] != NULL)
+			fatalx("%s: bad handler for message %u",
+			    procs[proc_self].name, h->type);
+		handler[h->type] = h->fn;
+	}
+	if ((imsg_info[IMSG_HELLO].to & self) && handler[IMSG_HELLO] == NULL)
+		handler[IMSG_HELLO] = proc_hello_check;
+	if ((imsg_info[IMSG_CTL_LOG].to & self) &&
+	    handler[IMSG_CTL_LOG] == NULL)
+		handler[IMSG_CTL_LOG] = proc_ctl_log;
+	for (t = IMSG_NONE + 1; t < IMSG_COUNT; t++)
+		if ((imsg_info[t].to & self) && handler[t] == NULL)
+			fatalx("%s: no handler for IMSG_%s",
+			    procs[proc_self].name, imsg_info[t].name);
+}
+
+/*
+ * Every message comes through here: the type is known, this process may
+ * receive it from that sender, the descriptor is there if and only if
+ * the type has one, the parent has said hello first; the handler reads
+ * the fields in order (ipc.c checks them) and all of them.
+ */
+static void
+proc_dispatch(struct ipc *ipc, struct ipc_msg *m)
+{
+	const struct imsg_info	*mi;
+	const char		*self = procs[proc_self].name;
+	int			 from;
+
+	from = (int)(ipc - peers);
+	if (from < 0 || from >= PROC_COUNT)
+		fatalx("%s: message from an unknown channel", self);
+	if (m->type == IMSG_NONE || m->type >= IMSG_COUNT)
+		fatalx("%s: unknown message %u from %s", self, m->type,
+		    m->peer);
+	mi = &imsg_info[m->type];
+	if (!(mi->from & (1U << from)) || handler[m->type] == NULL)
+		fatalx("%s: unexpected IMSG_%s from %s", self, mi->name,
+		    m->peer);
+	if ((m->fd != -1) != (mi->fd == IMSG_FD))
+		fatalx("%s: IMSG_%s from %s %s a descriptor", self, mi->name,
+		    m->peer, m->fd != -1 ? "with" : "without");
+	if (from == PROC_PARENT && !hello_seen && m->type != IMSG_HELLO)
+		fatalx("%s: IMSG_%s from the parent before IMSG_HELLO", self,
+		    mi->name);
+	m->from = from;
+	ipc_fields_begin(m, mi->fields);
+	handler[m->type](m);
+	ipc_end(m);
+}
+
 void
-proc_send(enum proc_type p, uint32_t type, int fd, const void *data,
+proc_hello(void)
+{
+	struct ipc_buf	 b;
+	enum proc_type	 p;
+
+	ipc_buf_init(&b);
+	ipc_add_u32(&b, IMSG_VERSION);
+	ipc_add_u32(&b, imsg_layout());
+	for (p = 1; p < PROC_COUNT; p++)
+		proc_send_buf(p, IMSG_HELLO, -1, &b);
+}
+
+static void
+proc_hello_check(struct ipc_msg *m)
+{
+	uint32_t	 version, layout;
+
+	version = ipc_get_u32(m);
+	layout = ipc_get_u32(m);
+	ipc_end(m);
+	if (version != IMSG_VERSION || layout != imsg_layout())
+		fatalx("%s: the parent speaks version %u (layout %08x), this "
+		    "process %u (%08x): maild built twice?",
+		    procs[proc_self].name, version, layout, IMSG_VERSION,
+		    imsg_layout());
+	hello_seen = 1;
+}
+
+void
+proc_check(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
+{
+	const struct imsg_info	*mi;
+	char			 err[256];
+
+	if (type == IMSG_NONE || type >= IMSG_COUNT)
+		fatalx("%s: sending unknown message %u",
+		    procs[proc_self].name, type);
+	mi = &imsg_info[type];
+	if (!(mi->from & (1U << proc_self)) || !(mi->to & (1U << p)))
+		fatalx("%s: IMSG_%s is not for %s to send to %s",
+		    procs[proc_self].name, mi->name, procs[proc_self].name,
+		    procs[p].name);
+	if ((fd != -1) != (mi->fd == IMSG_FD))
+		fatalx("%s: IMSG_%s %s a descriptor", procs[proc_self].name,
+		    mi->name, fd != -1 ? "with" : "without");
+	if (imsg_fields_check(mi->fields, b != NULL ? b->kinds : "", err,
+	    sizeof(err)) == -1)
+		fatalx("%s: IMSG_%s to %s: %s", procs[proc_self].name,
+		    mi->name, procs[p].name, err);
+}
+
+void
+proc_send_raw(enum proc_type p, uint32_t type, int fd, const void *data,
     size_t len)
 {
 	if (peers[p].rbuf == NULL) {
@@ -189,7 +318,11 @@ void
 proc_send_buf(enum proc_type p, uint32_t type, int fd,
     const struct ipc_buf *b)
 {
-	proc_send(p, type, fd, b->data, b->len);
+	proc_check(p, type, fd, b);
+	if (b == NULL)
+		proc_send_raw(p, type, fd, NULL, 0);
+	else
+		proc_send_raw(p, type, fd, b->data, b->len);
 }
 
 uint64_t	 stats[ST_COUNT];
@@ -302,6 +435,19 @@ proc_conf_stage(struct ipc_msg *m)
 		log_warnx("reload failed, keeping the running configuration");
 }
 
+void
+proc_conf_end(struct ipc_msg *m)
+{
+	(void)proc_conf_commit(m);
+}
+
+void
+proc_conf_ignore(struct ipc_msg *m)
+{
+	ipc_end(m);
+	close(ipc_get_fd(m));
+}
+
 struct maild_conf *
 proc_conf_staged(void)
 {
@@ -313,7 +459,7 @@ proc_conf_commit(struct ipc_msg *m)
 {
 	ipc_end(m);
 	/* Whatever comes next is handled with it: mailctl reload may say so. */
-	proc_send(PROC_PARENT, IMSG_CONF_DONE, -1, NULL, 0);
+	proc_send_buf(PROC_PARENT, IMSG_CONF_DONE, -1, NULL);
 	if (staging == NULL)
 		return 0;
 	config_free(conf);

@@ -79,6 +79,7 @@ static void	queue_msg_free(struct qmsg *);
 static void	queue_show(uint64_t);
 static void	queue_ctl(struct ipc_msg *);
 static void	queue_conf_dkim(struct ipc_msg *);
+static void	queue_conf_end(struct ipc_msg *);
 static void	queue_make_ready(struct qenv *);
 static time_t	queue_retry_delay(const struct qenv *);
 static void	queue_drop(struct qenv *);
@@ -1123,14 +1124,15 @@ queue_conf_dkim(struct ipc_msg *m)
 {
 	struct maild_conf	*c;
 	struct dkimconf		*d;
+	const uint8_t		*key;
 	char			 domain[DOMAIN_MAX + 1], sel[64];
 	uint32_t		 len;
 
 	ipc_get_str(m, domain, sizeof(domain));
 	ipc_get_str(m, sel, sizeof(sel));
 	len = ipc_get_u32(m);
-	if (len > m->len - m->pos)
-		fatalx("queue: bad dkim message");
+	key = ipc_get_raw(m, len);
+	ipc_end(m);
 	if ((c = proc_conf_staged()) != NULL)
 		TAILQ_FOREACH(d, &c->dkims, entry) {
 			if (strcmp(d->domain, domain) != 0 ||
@@ -1138,68 +1140,34 @@ queue_conf_dkim(struct ipc_msg *m)
 				continue;
 			if ((d->key = malloc(len + 1)) == NULL)
 				fatal("malloc");
-			memcpy(d->key, m->data + m->pos, len);
+			memcpy(d->key, key, len);
 			d->key[len] = '\0';
 			d->key_len = len;
 			break;
 		}
-	m->pos += len;
-	ipc_end(m);
 }
 
-void
-queue_dispatch(struct ipc *ipc, struct ipc_msg *m)
+static void
+queue_conf_end(struct ipc_msg *m)
 {
-	(void)ipc;
-	switch (m->type) {
-	case IMSG_CONF_RELOAD:
-		proc_conf_stage(m);
-		break;
-	case IMSG_CONF_DKIM:
-		queue_conf_dkim(m);
-		break;
-	case IMSG_CONF_END:
-		if (proc_conf_commit(m)) {
-			/* New keys (or none): sign with those from now on. */
-			queue_dkim_init(conf);
-			config_purge_keys(conf);
-		}
-		break;
-	case IMSG_Q_CREATE:
-		queue_create(m);
-		break;
-	case IMSG_Q_DEST:
-		queue_dest(m);
-		break;
-	case IMSG_Q_COMMIT:
-		queue_commit(m);
-		break;
-	case IMSG_Q_ROLLBACK:
-		queue_rollback(m);
-		break;
-	case IMSG_D_RESULT:
-		if (ipc != &peers[PROC_DELIVER])
-			fatalx("queue: delivery result from %s", m->peer);
-		queue_result(m);
-		break;
-	case IMSG_R_RESULT:
-		if (ipc != &peers[PROC_RELAY])
-			fatalx("queue: relay result from %s", m->peer);
-		queue_result(m);
-		break;
-	case IMSG_L_RCPT_RES:
-		if (ipc != &peers[PROC_LOOKUP])
-			fatalx("queue: recipient answer from %s", m->peer);
-		queue_bounce_rcpt(m);
-		break;
-	case IMSG_CTL_REQ:
-		queue_ctl(m);
-		break;
-	case IMSG_CTL_LOG:
-		proc_ctl_log(m);
-		break;
-	default:
-		fatalx("queue: unexpected message %u from %s", m->type,
-		    m->peer);
+	if (proc_conf_commit(m)) {
+		/* New keys (or none): sign with those from now on. */
+		queue_dkim_init(conf);
+		config_purge_keys(conf);
 	}
 }
+
+const struct proc_handler queue_handlers[] = {
+	{ IMSG_CONF_RELOAD,	proc_conf_stage },
+	{ IMSG_CONF_DKIM,	queue_conf_dkim },
+	{ IMSG_CONF_END,	queue_conf_end },
+	{ IMSG_Q_CREATE,	queue_create },
+	{ IMSG_Q_DEST,		queue_dest },
+	{ IMSG_Q_COMMIT,	queue_commit },
+	{ IMSG_Q_ROLLBACK,	queue_rollback },
+	{ IMSG_D_RESULT,	queue_result },
+	{ IMSG_R_RESULT,	queue_result },
+	{ IMSG_L_RCPT_RES,	queue_bounce_rcpt },
+	{ IMSG_CTL_REQ,		queue_ctl },
+	{ IMSG_NONE,		NULL }
+};

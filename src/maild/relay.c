@@ -30,6 +30,7 @@ static struct rdomain *relay_domain(const char *,
 		    const struct relay_policy *);
 static void	relay_table(struct ipc_msg *);
 static void	relay_ctl(struct ipc_msg *);
+static void	relay_conf_end(struct ipc_msg *);
 static void	relay_tls_setup(void);
 static void	relay_run(int, short, void *);
 static void	relay_start(struct rdomain *);
@@ -469,45 +470,22 @@ relay_ctl(struct ipc_msg *m)
 	proc_ctl_end(id, 1, "%s", "");
 }
 
-void
-relay_dispatch(struct ipc *ipc, struct ipc_msg *m)
+static void
+relay_conf_end(struct ipc_msg *m)
 {
-	struct maild_conf	*nc;
+	struct maild_conf	*nc = proc_conf_staged();
 
-	switch (m->type) {
-	case IMSG_CONF_RELOAD:
-		proc_conf_stage(m);
-		break;
-	case IMSG_CONF_TABLE:
-		if (ipc != &peers[PROC_PARENT])
-			fatalx("relay: table from %s", m->peer);
-		relay_table(m);
-		break;
-	case IMSG_CTL_LOG:
-		proc_ctl_log(m);
-		break;
-	case IMSG_CTL_REQ:
-		relay_ctl(m);
-		break;
-	case IMSG_CONF_END:
-		nc = proc_conf_staged();
-		if (nc != NULL && strcmp(nc->ca_file, conf->ca_file) != 0)
-			log_warnx("relay: ca changes take effect after a "
-			    "restart");
-		(void)proc_conf_commit(m);
-		break;
-	case IMSG_R_DELIVER:
-		if (ipc != &peers[PROC_QUEUE])
-			fatalx("relay: job from %s", m->peer);
-		relay_job(m);
-		break;
-	case IMSG_L_MX_RES:
-		if (ipc != &peers[PROC_LOOKUP])
-			fatalx("relay: MX answer from %s", m->peer);
-		relay_mx_res(m);
-		break;
-	default:
-		fatalx("relay: unexpected message %u from %s", m->type,
-		    m->peer);
-	}
+	if (nc != NULL && strcmp(nc->ca_file, conf->ca_file) != 0)
+		log_warnx("relay: ca changes take effect after a restart");
+	(void)proc_conf_commit(m);
 }
+
+const struct proc_handler relay_handlers[] = {
+	{ IMSG_CONF_RELOAD,	proc_conf_stage },
+	{ IMSG_CONF_TABLE,	relay_table },
+	{ IMSG_CONF_END,	relay_conf_end },
+	{ IMSG_CTL_REQ,		relay_ctl },
+	{ IMSG_R_DELIVER,	relay_job },
+	{ IMSG_L_MX_RES,	relay_mx_res },
+	{ IMSG_NONE,		NULL }
+};

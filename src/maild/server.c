@@ -232,15 +232,9 @@ srv_tls_reload(struct ipc_msg *m)
 
 	ipc_get_str(m, name, sizeof(name));
 	certlen = ipc_get_u32(m);
-	if (certlen > m->len - m->pos)
-		fatalx("%s: bad pki message", procs[proc_self].name);
-	cert = m->data + m->pos;
-	m->pos += certlen;
+	cert = ipc_get_raw(m, certlen);
 	keylen = ipc_get_u32(m);
-	if (keylen > m->len - m->pos)
-		fatalx("%s: bad pki message", procs[proc_self].name);
-	key = m->data + m->pos;
-	m->pos += keylen;
+	key = ipc_get_raw(m, keylen);
 	ipc_end(m);
 	/* The default context first: it may be new, and has no ciphers. */
 	if ((ctx = srv_tls_new(name, "", (const char *)cert, certlen,

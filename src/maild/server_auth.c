@@ -228,6 +228,7 @@ srv_auth_send(const struct sockaddr_storage *ss, const char *user,
 	if (dn == 0)
 		proc_send_buf(PROC_LOOKUP, IMSG_L_AUTH, -1, b);
 	else {
+		proc_check(PROC_LOOKUP, IMSG_L_AUTH, -1, b);
 		if ((w = malloc(sizeof(*w) + b->len)) == NULL)
 			fatal("malloc");
 		w->len = b->len;
@@ -251,7 +252,7 @@ auth_wait_done(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	proc_send(PROC_LOOKUP, IMSG_L_AUTH, -1, w->data, w->len);
+	proc_send_raw(PROC_LOOKUP, IMSG_L_AUTH, -1, w->data, w->len);
 	sodium_memzero(w->data, w->len);
 	free(w);
 }

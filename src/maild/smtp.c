@@ -10,6 +10,14 @@
 #include "server.h"
 #include "smtp.h"
 
+static void	smtp_created(struct ipc_msg *);
+static void	smtp_create_failed(struct ipc_msg *);
+static void	smtp_committed(struct ipc_msg *);
+static void	smtp_auth_result(struct ipc_msg *);
+static void	smtp_fcrdns_result(struct ipc_msg *);
+static void	smtp_sender_result(struct ipc_msg *);
+static void	smtp_rcpt_result(struct ipc_msg *);
+
 void
 smtp_main(void)
 {
@@ -19,82 +27,112 @@ smtp_main(void)
 	    smtp_session_new, MAILD_EMPTY, "stdio inet recvfd");
 }
 
-void
-smtp_dispatch(struct ipc *ipc, struct ipc_msg *m)
+static void
+smtp_created(struct ipc_msg *m)
 {
 	uint64_t	 reqid;
-	uint32_t	 msgid, res, n;
-	const char	*s;
+	uint32_t	 msgid;
 
-	(void)ipc;
-	switch (m->type) {
-	case IMSG_CONF_RELOAD:
-		proc_conf_stage(m);
-		break;
-	case IMSG_CONF_PKI:
-		srv_tls_reload(m);
-		break;
-	case IMSG_CTL_LOG:
-		proc_ctl_log(m);
-		break;
-	case IMSG_CTL_REQ:
-		srv_ctl(m);
-		break;
-	case IMSG_CONF_END:
-		/* Sessions keep their own listener copies: safe to swap. */
-		(void)proc_conf_commit(m);
-		break;
-	case IMSG_Q_CREATE_OK:
-		reqid = ipc_get_u64(m);
-		msgid = ipc_get_u32(m);
-		ipc_end(m);
-		smtp_session_created(reqid, msgid, ipc_get_fd(m));
-		break;
-	case IMSG_Q_CREATE_FAIL:
-		reqid = ipc_get_u64(m);
-		res = ipc_get_u32(m);
-		ipc_end(m);
-		smtp_session_create_failed(reqid, res);
-		break;
-	case IMSG_Q_COMMIT_OK:
-	case IMSG_Q_COMMIT_FAIL:
-		reqid = ipc_get_u64(m);
-		msgid = ipc_get_u32(m);
-		ipc_end(m);
-		smtp_session_committed(reqid, msgid,
-		    m->type == IMSG_Q_COMMIT_OK);
-		break;
-	case IMSG_L_AUTH_RES:
-		reqid = ipc_get_u64(m);
-		res = ipc_get_u32(m);
-		s = ipc_get_strp(m);
-		(void)ipc_get_strp(m);		/* no Maildir asked for */
-		ipc_end(m);
-		smtp_session_auth_result(reqid, res, s);
-		break;
-	case IMSG_L_FCRDNS_RES:
-		reqid = ipc_get_u64(m);
-		res = ipc_get_u32(m);
-		s = ipc_get_strp(m);
-		ipc_end(m);
-		smtp_session_fcrdns_result(reqid, res, s);
-		break;
-	case IMSG_L_SENDER_RES:
-		reqid = ipc_get_u64(m);
-		res = ipc_get_u32(m);
-		ipc_end(m);
-		smtp_session_sender_result(reqid, res != 0);
-		break;
-	case IMSG_L_RCPT_RES:
-		reqid = ipc_get_u64(m);
-		res = ipc_get_u32(m);
-		n = ipc_get_u32(m);
-		s = ipc_get_strp(m);
-		ipc_end(m);
-		smtp_session_rcpt_result(reqid, res, n, s);
-		break;
-	default:
-		fatalx("smtp: unexpected message %u from %s", m->type,
-		    m->peer);
-	}
+	reqid = ipc_get_u64(m);
+	msgid = ipc_get_u32(m);
+	ipc_end(m);
+	smtp_session_created(reqid, msgid, ipc_get_fd(m));
 }
+
+static void
+smtp_create_failed(struct ipc_msg *m)
+{
+	uint64_t	 reqid;
+	uint32_t	 reason;
+
+	reqid = ipc_get_u64(m);
+	reason = ipc_get_u32(m);
+	ipc_end(m);
+	smtp_session_create_failed(reqid, reason);
+}
+
+/* IMSG_Q_COMMIT_OK and IMSG_Q_COMMIT_FAIL */
+static void
+smtp_committed(struct ipc_msg *m)
+{
+	uint64_t	 reqid;
+	uint32_t	 msgid;
+
+	reqid = ipc_get_u64(m);
+	msgid = ipc_get_u32(m);
+	ipc_end(m);
+	smtp_session_committed(reqid, msgid, m->type == IMSG_Q_COMMIT_OK);
+}
+
+static void
+smtp_auth_result(struct ipc_msg *m)
+{
+	const char	*user;
+	uint64_t	 reqid;
+	uint32_t	 res;
+
+	reqid = ipc_get_u64(m);
+	res = ipc_get_u32(m);
+	user = ipc_get_strp(m);
+	(void)ipc_get_strp(m);		/* no Maildir asked for */
+	ipc_end(m);
+	smtp_session_auth_result(reqid, res, user);
+}
+
+static void
+smtp_fcrdns_result(struct ipc_msg *m)
+{
+	const char	*name;
+	uint64_t	 reqid;
+	uint32_t	 res;
+
+	reqid = ipc_get_u64(m);
+	res = ipc_get_u32(m);
+	name = ipc_get_strp(m);
+	ipc_end(m);
+	smtp_session_fcrdns_result(reqid, res, name);
+}
+
+static void
+smtp_sender_result(struct ipc_msg *m)
+{
+	uint64_t	 reqid;
+	uint32_t	 allowed;
+
+	reqid = ipc_get_u64(m);
+	allowed = ipc_get_u32(m);
+	ipc_end(m);
+	smtp_session_sender_result(reqid, allowed != 0);
+}
+
+static void
+smtp_rcpt_result(struct ipc_msg *m)
+{
+	const char	*reason;
+	uint64_t	 reqid;
+	uint32_t	 res, ndest;
+
+	reqid = ipc_get_u64(m);
+	res = ipc_get_u32(m);
+	ndest = ipc_get_u32(m);
+	reason = ipc_get_strp(m);
+	ipc_end(m);
+	smtp_session_rcpt_result(reqid, res, ndest, reason);
+}
+
+const struct proc_handler smtp_handlers[] = {
+	{ IMSG_CONF_RELOAD,	proc_conf_stage },
+	{ IMSG_CONF_PKI,	srv_tls_reload },
+	/* Sessions keep their own listener copies: safe to swap. */
+	{ IMSG_CONF_END,	proc_conf_end },
+	{ IMSG_CTL_REQ,		srv_ctl },
+	{ IMSG_Q_CREATE_OK,	smtp_created },
+	{ IMSG_Q_CREATE_FAIL,	smtp_create_failed },
+	{ IMSG_Q_COMMIT_OK,	smtp_committed },
+	{ IMSG_Q_COMMIT_FAIL,	smtp_committed },
+	{ IMSG_L_AUTH_RES,	smtp_auth_result },
+	{ IMSG_L_FCRDNS_RES,	smtp_fcrdns_result },
+	{ IMSG_L_SENDER_RES,	smtp_sender_result },
+	{ IMSG_L_RCPT_RES,	smtp_rcpt_result },
+	{ IMSG_NONE,		NULL }
+};
