@@ -118,7 +118,8 @@ enum proc_type {
 	M(R_RESULT, P_RELAY, P_QUEUE, IMSG_NOFD,			\
 	    "u64:evpid u32:status str:reason str:host")			\
 	/* control <-> the processes that answer mailctl */		\
-	M(CTL_REQ, P_CONTROL, P_CTL, IMSG_NOFD, "u64:id str:request")	\
+	M(CTL_REQ, P_CONTROL, P_CTL, IMSG_NOFD,				\
+	    "u64:id u32:cmd str:arg")					\
 	M(CTL_RES, P_CTL, P_CONTROL, IMSG_NOFD,				\
 	    "u64:id u32:status str:text")
 

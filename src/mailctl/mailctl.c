@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "ctl.h"
 #include "dkim.h"
 #include "log.h"
 #include "mailctl.h"
@@ -332,43 +333,24 @@ mailctl_request(const char *req, int quiet)
 static int
 daemon_cmd(int argc, char **argv)
 {
-	char		 req[256];
-	size_t		 n;
+	struct ctl_req	 r;
+	char		 req[256], err[128];
 	int		 i;
 
-	if (strcmp(argv[0], "reload") == 0 && argc == 1)
-		;
-	else if (strcmp(argv[0], "show") == 0 && argc == 2 &&
-	    (strcmp(argv[1], "config") == 0 ||
-	    strcmp(argv[1], "queue") == 0 || strcmp(argv[1], "stats") == 0))
-		;
-	else if ((strcmp(argv[0], "schedule") == 0 ||
-	    strcmp(argv[0], "remove") == 0) && argc == 2) {
-		if (strcmp(argv[1], "all") != 0) {
-			n = strspn(argv[1], "0123456789abcdefABCDEF");
-			if (n == 0 || argv[1][n] != '\0' || n > 16) {
-				fprintf(stderr, "mailctl: %s: not a message "
-				    "or envelope id (hex, as in show queue)\n",
-				    argv[1]);
-				return MAILCTL_USAGE;
-			}
-		}
-	} else if ((strcmp(argv[0], "pause") == 0 ||
-	    strcmp(argv[0], "resume") == 0) && argc == 2 &&
-	    (strcmp(argv[1], "smtp") == 0 || strcmp(argv[1], "relay") == 0 ||
-	    strcmp(argv[1], "imap") == 0))
-		;
-	else if (strcmp(argv[0], "log") == 0 && argc == 2 &&
-	    (strcmp(argv[1], "verbose") == 0 || strcmp(argv[1], "brief") == 0))
-		;
-	else
-		mailctl_usage();
 	req[0] = '\0';
 	for (i = 0; i < argc; i++) {
 		if (i > 0)
 			(void)strlcat(req, " ", sizeof(req));
 		if (strlcat(req, argv[i], sizeof(req)) >= sizeof(req))
 			mailctl_usage();
+	}
+	switch (ctl_parse(req, &r, err, sizeof(err))) {
+	case -1:
+		mailctl_usage();
+		break;
+	case -2:
+		fprintf(stderr, "mailctl: %s\n", err);
+		return MAILCTL_USAGE;
 	}
 	return mailctl_request(req, 0);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "io.h"
 #include "proc.h"
 
@@ -21,10 +22,9 @@ struct ctl_conn {
 	uint64_t		 id;
 	struct io		*io;
 	int			 closing;
-	char			 req[128];
-	enum proc_type		 chain[PROC_COUNT];	/* asked in turn */
-	int			 nchain;
-	int			 next;
+	struct ctl_req		 req;
+	const struct ctl_info	*info;		/* its chain is asked in turn */
+	size_t			 next;
 };
 
 static void	control_accept(int, short, void *);
@@ -34,6 +34,7 @@ static void	control_request(struct ctl_conn *, const char *);
 static void	control_close(struct ctl_conn *);
 static void	control_ask(struct ctl_conn *);
 static void	control_result(struct ipc_msg *);
+static void	control_print(struct ctl_conn *, const char *, const char *);
 
 static TAILQ_HEAD(, ctl_conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct event		 ev_accept, ev_pause;
@@ -146,50 +147,6 @@ control_done(struct ctl_conn *c)
 		c->closing = 1;	/* closed once the answer is out */
 }
 
-/* Which processes carry out a request, or NULL if it is not one. */
-static int
-control_route(struct ctl_conn *c, const char *req)
-{
-	static const struct {
-		const char	*req;
-		enum proc_type	 proc;
-	} routes[] = {
-		{ "reload",		PROC_PARENT },
-		{ "show config",	PROC_PARENT },
-		{ "log verbose",	PROC_PARENT },
-		{ "log brief",		PROC_PARENT },
-		{ "show queue",		PROC_QUEUE },
-		{ "schedule ",		PROC_QUEUE },	/* + id or all */
-		{ "remove ",		PROC_QUEUE },
-		{ "pause relay",	PROC_QUEUE },
-		{ "resume relay",	PROC_QUEUE },
-		{ "pause smtp",		PROC_SMTP },
-		{ "resume smtp",	PROC_SMTP },
-		{ "pause imap",		PROC_IMAP },
-		{ "resume imap",	PROC_IMAP },
-	};
-	static const enum proc_type stats_chain[] = { PROC_PARENT, PROC_SMTP,
-	    PROC_IMAP, PROC_QUEUE, PROC_RELAY };
-	size_t		 i, len;
-
-	c->nchain = c->next = 0;
-	if (strcmp(req, "show stats") == 0) {
-		for (i = 0; i < nitems(stats_chain); i++)
-			c->chain[c->nchain++] = stats_chain[i];
-		return 0;
-	}
-	for (i = 0; i < nitems(routes); i++) {
-		len = strlen(routes[i].req);
-		if (routes[i].req[len - 1] == ' ' ?
-		    strncmp(req, routes[i].req, len) != 0 :
-		    strcmp(req, routes[i].req) != 0)
-			continue;
-		c->chain[c->nchain++] = routes[i].proc;
-		return 0;
-	}
-	return -1;
-}
-
 static void
 control_ask(struct ctl_conn *c)
 {
@@ -197,21 +154,24 @@ control_ask(struct ctl_conn *c)
 
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, c->id);
-	ipc_add_str(&b, c->req);
-	proc_send_buf(c->chain[c->next++], IMSG_CTL_REQ, -1, &b);
+	ipc_add_u32(&b, c->req.cmd);
+	ipc_add_str(&b, c->req.arg);
+	proc_send_buf(c->info->chain[c->next++], IMSG_CTL_REQ, -1, &b);
 }
 
 static void
 control_request(struct ctl_conn *c, const char *req)
 {
-	int	 r;
+	char	 err[128];
 
-	if (strlcpy(c->req, req, sizeof(c->req)) >= sizeof(c->req) ||
-	    (r = control_route(c, req)) == -1) {
-		io_printf(c->io, "error: unknown request\n");
+	if (ctl_parse(req, &c->req, err, sizeof(err)) == -1) {
+		control_print(c, "error: ", err);
 		control_done(c);
-	} else
-		control_ask(c);
+		return;
+	}
+	c->info = ctl_info(c->req.cmd);
+	c->next = 0;
+	control_ask(c);
 }
 
 /* A line of an answer, made safe for a terminal and for the framing. */
@@ -248,6 +208,12 @@ control_result(struct ipc_msg *m)
 			break;
 	if (c == NULL || c->closing)
 		return;		/* mailctl went away */
+	/* Only the process asked last answers. */
+	if (c->next == 0 || (int)c->info->chain[c->next - 1] != m->from) {
+		log_warnx("control: answer to request %llu from %s, which "
+		    "was not asked", (unsigned long long)id, m->peer);
+		return;
+	}
 	if (status == CTL_ERR) {
 		control_print(c, "error: ", text);
 		control_done(c);
@@ -257,7 +223,7 @@ control_result(struct ipc_msg *m)
 		control_print(c, "", text);
 	if (status == CTL_LINE)
 		return;
-	if (c->next < c->nchain)
+	if (c->next < c->info->nchain)
 		control_ask(c);
 	else {
 		io_printf(c->io, "ok\n");

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "offline.h"
+#include "ctl.h"
 #include "proc.h"
 
 static void	usage(void) __attribute__((__noreturn__));
@@ -462,17 +463,19 @@ parent_ctl(struct ipc_msg *m)
 {
 	struct ipc_buf	 b;
 	FILE		*fp;
-	char		 req[128], errs[1024], *buf = NULL, *line, *nl;
+	char		 errs[1024], *buf = NULL, *line, *nl;
 	size_t		 size = 0;
 	uint64_t	 id;
+	uint32_t	 cmd;
 	time_t		 up;
 	enum proc_type	 p;
 	int		 v;
 
 	id = ipc_get_u64(m);
-	ipc_get_str(m, req, sizeof(req));
+	cmd = ipc_get_u32(m);
+	(void)ipc_get_strp(m);
 	ipc_end(m);
-	if (strcmp(req, "reload") == 0) {
+	if (cmd == CTL_RELOAD) {
 		log_capture(errs, sizeof(errs));
 		v = parent_reload();
 		log_capture(NULL, 0);
@@ -482,7 +485,7 @@ parent_ctl(struct ipc_msg *m)
 			reload_waiting[nreload_waiting++] = id;
 		else
 			proc_ctl_end(id, 1, "configuration reloaded");
-	} else if (strcmp(req, "show config") == 0) {
+	} else if (cmd == CTL_SHOW_CONFIG) {
 		if ((fp = open_memstream(&buf, &size)) == NULL)
 			fatal("open_memstream");
 		config_dump(conf, fp);
@@ -497,8 +500,8 @@ parent_ctl(struct ipc_msg *m)
 		}
 		free(buf);
 		proc_ctl_end(id, 1, "%s", "");
-	} else if (strncmp(req, "log ", 4) == 0) {
-		v = strcmp(req + 4, "verbose") == 0;
+	} else if (cmd == CTL_LOG_VERBOSE || cmd == CTL_LOG_BRIEF) {
+		v = cmd == CTL_LOG_VERBOSE;
 		log_setverbose(v);
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, v);
@@ -506,7 +509,7 @@ parent_ctl(struct ipc_msg *m)
 			proc_send_buf(p, IMSG_CTL_LOG, -1, &b);
 		log_info("logging %s", v ? "verbose" : "brief");
 		proc_ctl_end(id, 1, "logging %s", v ? "verbose" : "brief");
-	} else if (strcmp(req, "show stats") == 0) {
+	} else if (cmd == CTL_SHOW_STATS) {
 		up = time(NULL) - started;
 		proc_ctl_line(id, "maild.uptime=%lld", (long long)up);
 		proc_ctl_end(id, 1, "%s", "");

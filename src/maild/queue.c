@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dsn.h"
+#include "ctl.h"
 #include "proc.h"
 #include "queue.h"
 
@@ -1082,31 +1083,32 @@ static void
 queue_ctl(struct ipc_msg *m)
 {
 	struct qenv	*q;
-	char		 req[128];
+	char		 arg[CTL_ARG_MAX];
 	uint64_t	 id;
+	uint32_t	 cmd;
 	size_t		 n = 0, i;
 	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay, &waiting,
 			    &bouncing };
 
 	id = ipc_get_u64(m);
-	ipc_get_str(m, req, sizeof(req));
+	cmd = ipc_get_u32(m);
+	ipc_get_str(m, arg, sizeof(arg));
 	ipc_end(m);
-	if (strcmp(req, "show queue") == 0)
+	if (cmd == CTL_SHOW_QUEUE)
 		queue_show(id);
-	else if (strncmp(req, "schedule ", 9) == 0)
-		queue_ctl_envelopes(id, 0, req + 9);
-	else if (strncmp(req, "remove ", 7) == 0)
-		queue_ctl_envelopes(id, 1, req + 7);
-	else if (strcmp(req, "pause relay") == 0 ||
-	    strcmp(req, "resume relay") == 0) {
-		relay_paused = req[0] == 'p';
+	else if (cmd == CTL_SCHEDULE)
+		queue_ctl_envelopes(id, 0, arg);
+	else if (cmd == CTL_REMOVE)
+		queue_ctl_envelopes(id, 1, arg);
+	else if (cmd == CTL_PAUSE_RELAY || cmd == CTL_RESUME_RELAY) {
+		relay_paused = cmd == CTL_PAUSE_RELAY;
 		log_info("relay %s", relay_paused ? "paused: remote "
 		    "deliveries wait in the queue" : "resumed");
 		if (!relay_paused)
 			queue_schedule();
 		proc_ctl_end(id, 1, "relay %s", relay_paused ? "paused" :
 		    "resumed");
-	} else if (strcmp(req, "show stats") == 0) {
+	} else if (cmd == CTL_SHOW_STATS) {
 		proc_ctl_stats(id);
 		for (i = 0; i < nitems(lists); i++)
 			TAILQ_FOREACH(q, lists[i], entry)

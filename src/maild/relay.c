@@ -20,6 +20,7 @@
 #include <tls.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "proc.h"
 #include "relay.h"
 
@@ -455,13 +456,14 @@ relay_table(struct ipc_msg *m)
 static void
 relay_ctl(struct ipc_msg *m)
 {
-	char		 req[128];
 	uint64_t	 id;
+	uint32_t	 cmd;
 
 	id = ipc_get_u64(m);
-	ipc_get_str(m, req, sizeof(req));
+	cmd = ipc_get_u32(m);
+	(void)ipc_get_strp(m);
 	ipc_end(m);
-	if (strcmp(req, "show stats") != 0) {
+	if (cmd != CTL_SHOW_STATS) {
 		proc_ctl_end(id, 0, "unknown request");
 		return;
 	}

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "proc.h"
 #include "server.h"
 
@@ -574,27 +575,28 @@ void
 srv_ctl(struct ipc_msg *m)
 {
 	const char	*name = procs[proc_self].name;
-	char		 req[128], *arg;
 	uint64_t	 id;
+	uint32_t	 cmd;
+	int		 pause, resume;
 
 	id = ipc_get_u64(m);
-	ipc_get_str(m, req, sizeof(req));
+	cmd = ipc_get_u32(m);
+	(void)ipc_get_strp(m);
 	ipc_end(m);
-	arg = strchr(req, ' ');
-	if (strcmp(req, "show stats") == 0) {
+	pause = proc_self == PROC_SMTP ? CTL_PAUSE_SMTP : CTL_PAUSE_IMAP;
+	resume = proc_self == PROC_SMTP ? CTL_RESUME_SMTP : CTL_RESUME_IMAP;
+	if (cmd == CTL_SHOW_STATS) {
 		proc_ctl_stats(id);
 		proc_ctl_line(id, "%s.sessions.active=%zu", name, nsessions);
 		proc_ctl_line(id, "%s.paused=%d", name, admin_paused);
 		proc_ctl_end(id, 1, "%s", "");
-	} else if (arg != NULL && strcmp(arg + 1, name) == 0 &&
-	    (strncmp(req, "pause ", 6) == 0 ||
-	    strncmp(req, "resume ", 7) == 0)) {
+	} else if (cmd == (uint32_t)pause || cmd == (uint32_t)resume) {
 		if (TAILQ_EMPTY(&listeners)) {
 			proc_ctl_end(id, 0, "%s is not running (no %s "
 			    "listener)", name, name);
 			return;
 		}
-		admin_paused = req[0] == 'p';
+		admin_paused = cmd == (uint32_t)pause;
 		log_info("%s", admin_paused ?
 		    "paused: new connections are asked to come back later" :
 		    "resumed");
