@@ -50,7 +50,10 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/maildir.o src/lib/util.o src/lib/imap_parser.o \
 		src/lib/mime.o src/lib/mailbox.o src/lib/uidlist.o \
 		src/lib/mflags.o src/lib/passwd.o src/lib/search.o \
-		src/lib/imap_fetch.o src/lib/imap_mbox.o src/lib/sasl.o \
+		src/lib/imap_fetch.o src/lib/imap_mbox.o \
+		src/lib/imap_mbox_sync.o src/lib/imap_mbox_cache.o \
+		src/lib/imap_mbox_write.o src/lib/imap_mbox_folder.o \
+		src/lib/sasl.o \
 		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
