@@ -76,6 +76,7 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_mflags tests/unit/test_passwd \
 		tests/unit/test_search tests/unit/test_util \
 		tests/unit/test_imap_fetch tests/unit/test_imap_mbox \
+		tests/unit/test_imap_mbox_sync \
 		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath
@@ -117,6 +118,7 @@ tests/unit/test_search: tests/unit/test_search.c
 tests/unit/test_util: tests/unit/test_util.c
 tests/unit/test_imap_fetch: tests/unit/test_imap_fetch.c
 tests/unit/test_imap_mbox: tests/unit/test_imap_mbox.c
+tests/unit/test_imap_mbox_sync: tests/unit/test_imap_mbox_sync.c
 tests/unit/test_sasl: tests/unit/test_sasl.c
 tests/unit/test_dsn: tests/unit/test_dsn.c
 tests/unit/test_dkim: tests/unit/test_dkim.c

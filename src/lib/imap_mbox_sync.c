@@ -73,7 +73,7 @@ base_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-/* By base name; on a tie cur/ sorts first and wins, as in uidlist.c. */
+/* By base name; on a tie cur/ sorts first and wins. */
 static int
 dent_cmp(const void *a, const void *b)
 {
