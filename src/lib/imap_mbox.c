@@ -38,7 +38,6 @@ static int	 list_save(struct mbox *, int);
 
 static struct mboxlist	 mboxes = TAILQ_HEAD_INITIALIZER(mboxes);
 
-
 struct mbox *
 mbox_open(const char *dir, int create)
 {

@@ -71,7 +71,6 @@ static int	 cache_parse(struct mbox *, const char *, size_t, int);
 static struct lru	 lrus[MBOX_LRU_MSGS];
 static unsigned long	 lru_tick;
 
-
 /* Dovecot's ",W=<n>" (size with CRLF) in a base name: 1 and *size. */
 static int
 w_hint(const char *base, size_t len, uint64_t *size)

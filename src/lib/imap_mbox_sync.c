@@ -62,7 +62,6 @@ static int	 msg_update(struct mbox *, uint32_t, const struct dent *,
 		    int);
 static void	 move_new(struct mbox *);
 
-
 static int
 base_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {

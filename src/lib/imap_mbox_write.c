@@ -38,7 +38,6 @@ static int	 new_file(struct mbox *, const char *, const struct mflags *,
 		    char *, size_t);
 static uint32_t	 kw_remap(struct mbox *, struct mbox *, uint32_t);
 
-
 int
 mbox_expunge(struct mbox *m, uint32_t idx)
 {
