@@ -50,7 +50,10 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/maildir.o src/lib/util.o src/lib/imap_parser.o \
 		src/lib/mime.o src/lib/mailbox.o src/lib/uidlist.o \
 		src/lib/mflags.o src/lib/passwd.o src/lib/search.o \
-		src/lib/imap_fetch.o src/lib/imap_mbox.o src/lib/sasl.o \
+		src/lib/imap_fetch.o src/lib/imap_mbox.o \
+		src/lib/imap_mbox_sync.o src/lib/imap_mbox_cache.o \
+		src/lib/imap_mbox_write.o src/lib/imap_mbox_folder.o \
+		src/lib/sasl.o \
 		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ctl.o
@@ -74,6 +77,7 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_mflags tests/unit/test_passwd \
 		tests/unit/test_search tests/unit/test_util \
 		tests/unit/test_imap_fetch tests/unit/test_imap_mbox \
+		tests/unit/test_imap_mbox_sync \
 		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath \
@@ -116,6 +120,7 @@ tests/unit/test_search: tests/unit/test_search.c
 tests/unit/test_util: tests/unit/test_util.c
 tests/unit/test_imap_fetch: tests/unit/test_imap_fetch.c
 tests/unit/test_imap_mbox: tests/unit/test_imap_mbox.c
+tests/unit/test_imap_mbox_sync: tests/unit/test_imap_mbox_sync.c
 tests/unit/test_sasl: tests/unit/test_sasl.c
 tests/unit/test_dsn: tests/unit/test_dsn.c
 tests/unit/test_dkim: tests/unit/test_dkim.c

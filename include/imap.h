@@ -1,17 +1,11 @@
 /*
  * Interfaces inside the imap process:
- * - imap_mbox.c: the open mailboxes, one shared object per Maildir
- *   folder however many sessions use it (UID list, flags, keywords,
- *   MODSEQ, the cache of sizes, dates, ENVELOPE and BODYSTRUCTURE, the
- *   content of recently read messages);
+ * - imap_mbox.h: the open mailboxes (src/lib/imap_mbox*.c), included
+ *   here for the sessions;
  * - imap_fetch.c: FETCH items, compiled once per command and rendered
  *   per message;
  * - imap.c (process: listeners, TLS, IPC) and imap_session.c (the
  *   protocol state machine).
- *
- * Paths given to mbox_*() are relative to the current directory, which
- * is the mailbox root (the imap process is chrooted there), e.g.
- * "example.org/alice" for INBOX or "example.org/alice/.Sent".
  */
 #ifndef MAILD_IMAP_H
 #define MAILD_IMAP_H
@@ -22,123 +16,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "imap_mbox.h"
 #include "maild.h"
 #include "mflags.h"
 #include "mime.h"
 
 struct imap_arg;
-
-/* -- imap_mbox.c -- */
-
-struct mbox;
-
-/* What the session needs of one message, by index 0 .. count - 1. */
-struct mbox_msg {
-	uint32_t	 uid;
-	uint64_t	 modseq;
-	uint32_t	 sys;		/* MFLAG_* (no MFLAG_RECENT) */
-	uint32_t	 kw;		/* bit i: keyword i of the mailbox */
-};
-
-/*
- * Open the mailbox in directory dir, or share the object already open.
- * It is synced (mbox_sync) when first opened.  create: make the Maildir
- * (cur/ new/ tmp/, and "maildirfolder" unless it is the user's root,
- * i.e. dir does not end in a "/.<name>" component) if missing.  NULL
- * with errno: ENOENT no such mailbox, anything else an I/O error.
- */
-struct mbox	*mbox_open(const char *, int);
-void		 mbox_close(struct mbox *);	/* drop a reference */
-const char	*mbox_dir(const struct mbox *);
-/* The mailbox was deleted or renamed away: sessions must leave it. */
-int		 mbox_gone(const struct mbox *);
-void		 mbox_set_gone(struct mbox *);
-/*
- * Re-read new/ and cur/: files that appeared get UIDs (new/ files are
- * moved to cur/), files that vanished are removed.  1 something
- * changed, 0 nothing, -1 error (state unchanged).
- */
-int		 mbox_sync(struct mbox *);
-/* Write the UID list, keywords and cache if changed: 0 or -1. */
-int		 mbox_commit(struct mbox *);
-
-uint32_t	 mbox_count(const struct mbox *);
-uint32_t	 mbox_uidvalidity(const struct mbox *);
-uint32_t	 mbox_uidnext(const struct mbox *);
-uint64_t	 mbox_highestmodseq(const struct mbox *);
-/* Messages without \Seen; first unseen index (or -1). */
-uint32_t	 mbox_unseen(const struct mbox *);
-long		 mbox_first_unseen(const struct mbox *);
-const struct mbox_msg *mbox_msg(const struct mbox *, uint32_t);
-/* Index of uid, or -1. */
-long		 mbox_find(const struct mbox *, uint32_t);
-/*
- * Highest MODSEQ of any expunge since the list was made (QRESYNC needs
- * to know whether VANISHED (EARLIER) can be answered exactly), and the
- * UIDs expunged after modseq (ascending, malloc'd, *n set): 0 or -1
- * when that history is not kept any more (then report every UID not
- * present as vanished).
- */
-int		 mbox_vanished_since(const struct mbox *, uint64_t,
-		    uint32_t **, size_t *);
-
-/* Keyword table: name of index i (NULL unused), and lookups. */
-const char	*mbox_keyword(const struct mbox *, int);
-int		 mbox_keyword_count(const struct mbox *);
-/* Index of name, adding it: >= 0, or MFLAGS_KW_INVALID / _FULL. */
-int		 mbox_keyword_assign(struct mbox *, const char *);
-
-/*
- * Set the flags of message idx (rename in cur/), giving it a new MODSEQ
- * (the mailbox's HIGHESTMODSEQ + 1).  Unchanged flags: no rename, no new
- * MODSEQ.  1 done, 0 the file is gone (call mbox_sync), -1 error.
- */
-int		 mbox_store(struct mbox *, uint32_t, uint32_t, uint32_t);
-
-/* Size (RFC822.SIZE, CRLF) and INTERNALDATE (file mtime): 0 or -1. */
-int		 mbox_size(struct mbox *, uint32_t, uint64_t *);
-int		 mbox_date(struct mbox *, uint32_t, time_t *);
-/*
- * The message with CRLF line ends (a file with bare LFs, as Dovecot
- * writes them, is converted) and its MIME tree.  Valid until the next
- * mbox_read() of any mailbox.  0, or -1 (gone: call mbox_sync; or I/O).
- */
-int		 mbox_read(struct mbox *, uint32_t, const char **, size_t *,
-		    const struct mime_msg **);
-/*
- * Only the header block (CRLF, blank line included), read from the
- * start of the file: for SEARCH on header fields.  Valid until the next
- * mbox_header().  0 or -1.
- */
-int		 mbox_header(struct mbox *, uint32_t, const char **, size_t *);
-/* Cached IMAP renderings, computed on first use; NULL on error. */
-const char	*mbox_envelope(struct mbox *, uint32_t);
-const char	*mbox_bodystructure(struct mbox *, uint32_t, int);
-
-/*
- * Expunge message idx: unlink its file and drop it from the list (the
- * expunge is recorded with a new MODSEQ).  0 or -1.
- */
-int		 mbox_expunge(struct mbox *, uint32_t);
-/*
- * New message with these flags and keyword names (nkw of them, assigned
- * in dst) and internal date (0: now); the data is stored with CRLF line
- * ends.  *uid gets its UID.  0, or -1 with errno (EDQUOT/ENOSPC: full).
- */
-int		 mbox_append(struct mbox *, const char *, size_t, uint32_t,
-		    const char *const *, size_t, time_t, uint32_t *);
-/* Copy message idx of src into dst (hard link if possible), flags kept. */
-int		 mbox_copy(struct mbox *, uint32_t, struct mbox *, uint32_t *);
-
-/* Make/remove folder directories (not open ones: callers check). */
-int		 mbox_create(const char *);	/* 0, -1 errno (EEXIST) */
-int		 mbox_remove(const char *);	/* files and directory */
-/*
- * After a RENAME: the mailbox now at dir gets a new UIDVALIDITY (its UIDs
- * stay), since clients may have cached messages under its new name with
- * the value it brings along.  0, or -1 (logged).
- */
-int		 mbox_renew_uidvalidity(const char *);
 
 /* -- imap_fetch.c -- */
 

@@ -1,14 +1,16 @@
 /*
- * Per-mailbox UID list for the IMAP server: maps the base name of each
- * Maildir file (its name without ":2,flags") to a UID and a MODSEQ, and
- * keeps the mailbox's UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ.
+ * The UID list file of a mailbox for the IMAP server: maps the base
+ * name of each Maildir file (its name without ":2,flags") to a UID and
+ * a MODSEQ, and keeps the mailbox's UIDVALIDITY, UIDNEXT and
+ * HIGHESTMODSEQ.
  *
  * The list lives in <mailbox>/maild-uidlist (text, versioned, replaced
- * atomically by uidlist_save()).  uidlist_sync() reconciles it with the
- * files in new/ and cur/: files gone from disk are expunged (their UIDs
- * are reported), new files get UIDs from UIDNEXT in name order.  UIDs are
- * never reused or renumbered.  On first open a Dovecot dovecot-uidlist
- * (version 3) is imported so clients keep their caches.
+ * atomically by uidlist_save()).  On first open a Dovecot
+ * dovecot-uidlist (version 3) is imported so clients keep their caches.
+ * This module is the file format only: the open mailbox
+ * (include/imap_mbox.h) keeps the list in memory, gives new files
+ * UIDs, records flag changes and expunges, and hands the list back
+ * here to be written.
  *
  * A new list gets a UIDVALIDITY never used before under the mail root:
  * max(now, last + 1), "last" kept in <root>/maild-uidvalidity (and
@@ -18,7 +20,7 @@
  * have cached for the old one, even within one second or across a
  * restart (RFC 3501 2.3.1.1, RFC 9051 2.3.1.1).
  *
- * Entries are kept sorted by UID: sequence number n is entry n - 1.
+ * Entries are sorted by UID, base names unique.
  */
 #ifndef MAILD_UIDLIST_H
 #define MAILD_UIDLIST_H
@@ -44,8 +46,6 @@ struct uidlist_entry {
 	uint32_t	 uid;
 	uint64_t	 modseq;
 	char		*name;		/* base name, without ":2,..." */
-	char		*file;		/* "cur/<name>:2,S" after a sync, else NULL */
-	int		 seen;		/* internal to uidlist_sync() */
 };
 
 struct uidlist {
@@ -55,16 +55,7 @@ struct uidlist {
 	uint64_t		 highestmodseq;
 	struct uidlist_entry	*ent;		/* sorted by uid */
 	size_t			 n, cap;
-	uint32_t		*hash;		/* index + 1 into ent, 0 empty */
-	size_t			 hsize;		/* power of two */
-	int			 dirty;		/* changed since load/save */
-};
-
-/* What a sync changed, for EXISTS/EXPUNGE. */
-struct uidlist_changes {
-	size_t		 added;
-	uint32_t	*expunged;	/* ascending */
-	size_t		 nexpunged;
+	int			 dirty;		/* not as on disk */
 };
 
 /* An empty list for dir (NULL if dir is too long). */
@@ -82,7 +73,7 @@ int		 uidlist_import_dovecot(const char *, struct uidlist **);
  * The list of a mailbox: maild's own, else Dovecot's, else a new one with
  * a new UIDVALIDITY (also when maild's list is corrupt).  1 an existing
  * list was read, 0 a new list was made, -1 I/O error (nothing replaced).
- * The caller then calls uidlist_sync() and uidlist_save().
+ * The caller then syncs it with the directories and saves it.
  */
 int		 uidlist_open(const char *, struct uidlist **);
 
@@ -106,24 +97,6 @@ int		 uidlist_save(struct uidlist *);
  * crash of the process cannot.
  */
 int		 uidlist_save_nosync(struct uidlist *);
-
-/*
- * Scan new/ and cur/ and update the list; ch (may be NULL) gets what
- * changed, to be freed with uidlist_changes_free().  0 or -1 (a
- * directory could not be read or UIDs are exhausted: list unchanged).
- */
-int		 uidlist_sync(struct uidlist *, struct uidlist_changes *);
-void		 uidlist_changes_free(struct uidlist_changes *);
-
-/* Lookups; NULL when absent.  by_uid sets *seq (1-based) if not NULL. */
-struct uidlist_entry	*uidlist_by_uid(const struct uidlist *, uint32_t,
-			    uint32_t *);
-struct uidlist_entry	*uidlist_by_seq(const struct uidlist *, uint32_t);
-struct uidlist_entry	*uidlist_by_name(const struct uidlist *,
-			    const char *);
-
-/* New MODSEQ for uid (a flag change): the new value, 0 if no such uid. */
-uint64_t	 uidlist_bump_modseq(struct uidlist *, uint32_t);
 
 /*
  * Copy the base name of Maildir file name fname into buf: 0, or -1 if the

@@ -1,8 +1,9 @@
 /*
  * UID list of a Maildir++ mailbox: reading, validating and atomically
  * writing <mailbox>/maild-uidlist, importing Dovecot's dovecot-uidlist,
- * and syncing the list against the files in new/ and cur/.  Lookups by
- * UID (binary search), by sequence number and by base name (a hash).
+ * and the UIDVALIDITY counter of the mail root.  The file format only:
+ * the open mailbox (imap_mbox*.c) keeps the list in memory and syncs it
+ * with the files in new/ and cur/ (imap_mbox_sync.c).
  *
  * File format (one record per line, LF-terminated, no NUL bytes):
  *	maild-uidlist 1 V<uidvalidity> N<uidnext> M<highestmodseq> C<count>
@@ -43,45 +44,25 @@
 #define STATE_MAGIC		"maild-uidvalidity 1 V"
 #define STATE_MAX		64	/* bytes of the state file */
 
-/* A file found by a sync that is not in the list yet. */
-struct newfile {
-	char	*name;		/* base name */
-	char	*file;		/* "new/..." or "cur/..." */
-};
-
-struct nfvec {
-	struct newfile	*v;
-	size_t		 n, cap;
-};
-
 struct obuf {
 	char	*data;
 	size_t	 len, size;
 };
 
 static int	 uidlist_write(struct uidlist *, int);
-static uint32_t	 name_hash(const char *);
-static void	 hash_rebuild(struct uidlist *);
-static int	 hash_insert(struct uidlist *, size_t);
-static int	 ent_append(struct uidlist *, uint32_t, uint64_t, char *);
+static void	 ent_append(struct uidlist *, uint32_t, uint64_t, char *);
+static int	 name_cmp(const void *, const void *);
+static int	 names_unique(const struct uidlist *);
 static int	 read_file(const char *, const char *, char **, size_t *);
 static int	 parse_num(const char **, const char *, uint64_t, uint64_t *);
 static int	 parse_maild(struct uidlist *, const char *, size_t);
 static int	 parse_dovecot(struct uidlist *, const char *, size_t);
 static int	 name_is_base(const char *, size_t);
-static int	 scan_dir(struct uidlist *, const char *, struct nfvec *);
-static int	 set_file(struct uidlist_entry *, const char *, const char *);
-static char	*make_file(const char *, const char *);
-static int	 newfile_cmp(const void *, const void *);
-static int	 entry_cmp(const void *, const void *);
 static void	 obuf_add(struct obuf *, const char *, size_t);
-static void	 nfvec_free(struct nfvec *);
 static void	 uv_seen(uint32_t);
 static uint32_t	 uv_read(void);
 static int	 uv_write(uint32_t);
 
-static uint32_t	 hash_seed;
-static int	 hash_seeded;
 static uint32_t	 uv_last;		/* highest UIDVALIDITY known */
 static char	 uv_path[1024] = UIDLIST_STATE;
 
@@ -99,7 +80,6 @@ uidlist_new(const char *dir, uint32_t uidvalidity)
 	ul->uidvalidity = uidvalidity;
 	ul->uidnext = 1;
 	ul->highestmodseq = 1;
-	hash_rebuild(ul);
 	return ul;
 }
 
@@ -110,12 +90,9 @@ uidlist_free(struct uidlist *ul)
 
 	if (ul == NULL)
 		return;
-	for (i = 0; i < ul->n; i++) {
+	for (i = 0; i < ul->n; i++)
 		free(ul->ent[i].name);
-		free(ul->ent[i].file);
-	}
 	free(ul->ent);
-	free(ul->hash);
 	free(ul);
 }
 
@@ -165,67 +142,13 @@ name_is_base(const char *name, size_t len)
 	return strlen(buf) == len;
 }
 
-static uint32_t
-name_hash(const char *s)
-{
-	uint32_t	 h;
-
-	if (!hash_seeded) {
-		compat_random(&hash_seed, sizeof(hash_seed));
-		hash_seeded = 1;
-	}
-	/* FNV-1a, seeded so that crafted names cannot force collisions. */
-	h = 2166136261u ^ hash_seed;
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h ^ (h >> 16);
-}
-
+/* Append an entry (uid above the others), taking ownership of name. */
 static void
-hash_rebuild(struct uidlist *ul)
-{
-	size_t	 size, i;
-
-	for (size = 64; size < ul->n * 2 + 2; size *= 2)
-		;
-	free(ul->hash);
-	if ((ul->hash = calloc(size, sizeof(*ul->hash))) == NULL)
-		fatal("calloc");
-	ul->hsize = size;
-	for (i = 0; i < ul->n; i++)
-		(void)hash_insert(ul, i);
-}
-
-/* Index idx of ul->ent into the hash: 0, or -1 if the name is there. */
-static int
-hash_insert(struct uidlist *ul, size_t idx)
-{
-	size_t	 h, mask = ul->hsize - 1;
-
-	h = name_hash(ul->ent[idx].name) & mask;
-	while (ul->hash[h] != 0) {
-		if (strcmp(ul->ent[ul->hash[h] - 1].name,
-		    ul->ent[idx].name) == 0)
-			return -1;
-		h = (h + 1) & mask;
-	}
-	ul->hash[h] = idx + 1;
-	return 0;
-}
-
-/* Append an entry, taking ownership of name: 0, or -1 if a duplicate. */
-static int
 ent_append(struct uidlist *ul, uint32_t uid, uint64_t modseq, char *name)
 {
 	struct uidlist_entry	*e;
 	size_t			 ncap;
 
-	if (uidlist_by_name(ul, name) != NULL) {
-		free(name);
-		return -1;
-	}
 	if (ul->n == ul->cap) {
 		ncap = ul->cap == 0 ? 256 : ul->cap * 2;
 		if ((e = reallocarray(ul->ent, ncap, sizeof(*e))) == NULL)
@@ -233,17 +156,40 @@ ent_append(struct uidlist *ul, uint32_t uid, uint64_t modseq, char *name)
 		ul->ent = e;
 		ul->cap = ncap;
 	}
-	e = &ul->ent[ul->n];
-	memset(e, 0, sizeof(*e));
+	e = &ul->ent[ul->n++];
 	e->uid = uid;
 	e->modseq = modseq;
 	e->name = name;
-	ul->n++;
-	if ((ul->n + 1) * 2 > ul->hsize)
-		hash_rebuild(ul);	/* inserts the new entry too */
-	else
-		(void)hash_insert(ul, ul->n - 1);
-	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	const char *const	*x = a, *const *y = b;
+
+	return strcmp(*x, *y);
+}
+
+/* 1 if no base name is there twice (it would be two UIDs for a file). */
+static int
+names_unique(const struct uidlist *ul)
+{
+	const char	**v;
+	size_t		  i;
+	int		  ret = 1;
+
+	if (ul->n < 2)
+		return 1;
+	if ((v = calloc(ul->n, sizeof(*v))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < ul->n; i++)
+		v[i] = ul->ent[i].name;
+	qsort(v, ul->n, sizeof(*v), name_cmp);
+	for (i = 1; i < ul->n && ret; i++)
+		if (strcmp(v[i - 1], v[i]) == 0)
+			ret = 0;
+	free(v);
+	return ret;
 }
 
 /*
@@ -404,11 +350,10 @@ parse_maild(struct uidlist *ul, const char *buf, size_t len)
 			return -1;
 		if ((name = strndup(p, nlen)) == NULL)
 			fatal("strndup");
-		if (ent_append(ul, uid, modseq, name) == -1)
-			return -1;	/* duplicate name */
+		ent_append(ul, uid, modseq, name);
 		last = uid;
 	}
-	if (ul->n != count)
+	if (ul->n != count || !names_unique(ul))
 		return -1;
 	return 0;
 }
@@ -499,10 +444,11 @@ parse_dovecot(struct uidlist *ul, const char *buf, size_t len)
 			return -1;
 		if ((name = strdup(base)) == NULL)
 			fatal("strdup");
-		if (ent_append(ul, uid, 1, name) == -1)
-			return -1;
+		ent_append(ul, uid, 1, name);
 		last = uid;
 	}
+	if (!names_unique(ul))
+		return -1;
 	ul->uidvalidity = uv;
 	ul->uidnext = next > last ? next : last + 1;
 	ul->highestmodseq = 1;
@@ -795,254 +741,4 @@ uidlist_write(struct uidlist *ul, int sync)
  done:
 	free(b.data);
 	return ret;
-}
-
-static char *
-make_file(const char *sub, const char *dname)
-{
-	char	*s;
-	size_t	 len;
-
-	len = strlen(sub) + 1 + strlen(dname) + 1;
-	if ((s = malloc(len)) == NULL)
-		fatal("malloc");
-	if ((size_t)snprintf(s, len, "%s/%s", sub, dname) >= len)
-		fatalx("make_file");
-	return s;
-}
-
-/* Record where the file of e is now; 1 if that changed. */
-static int
-set_file(struct uidlist_entry *e, const char *sub, const char *dname)
-{
-	size_t	 slen = strlen(sub);
-
-	if (e->file != NULL && strncmp(e->file, sub, slen) == 0 &&
-	    e->file[slen] == '/' && strcmp(e->file + slen + 1, dname) == 0)
-		return 0;
-	free(e->file);
-	e->file = make_file(sub, dname);
-	return 1;
-}
-
-static int
-scan_dir(struct uidlist *ul, const char *sub, struct nfvec *nf)
-{
-	struct uidlist_entry	*e;
-	struct dirent		*de;
-	DIR			*d;
-	char			 path[PATH_MAX], base[UIDLIST_NAME_MAX + 1];
-	struct newfile		*v;
-	size_t			 ncap;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ul->dir, sub) >=
-	    sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((d = safe_opendir(path)) == NULL) {
-		log_warn("%s", path);
-		return -1;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL)
-			break;
-		if (de->d_type == DT_DIR)
-			continue;
-		if (uidlist_basename(de->d_name, base, sizeof(base)) == -1) {
-			if (de->d_name[0] != '.')
-				log_debug("%s: ignoring a bad file name", path);
-			continue;
-		}
-		if ((e = uidlist_by_name(ul, base)) != NULL) {
-			e->seen = 1;
-			(void)set_file(e, sub, de->d_name);
-			continue;
-		}
-		if (nf->n == nf->cap) {
-			ncap = nf->cap == 0 ? 64 : nf->cap * 2;
-			if ((v = reallocarray(nf->v, ncap, sizeof(*v))) ==
-			    NULL)
-				fatal("reallocarray");
-			nf->v = v;
-			nf->cap = ncap;
-		}
-		if ((nf->v[nf->n].name = strdup(base)) == NULL)
-			fatal("strdup");
-		nf->v[nf->n].file = make_file(sub, de->d_name);
-		nf->n++;
-	}
-	if (errno != 0) {
-		log_warn("readdir %s", path);
-		closedir(d);
-		return -1;
-	}
-	closedir(d);
-	return 0;
-}
-
-/* By name; on a tie "cur/" sorts before "new/" and wins. */
-static int
-newfile_cmp(const void *a, const void *b)
-{
-	const struct newfile	*x = a, *y = b;
-	int			 c;
-
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return c;
-	return strcmp(x->file, y->file);
-}
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	const uint32_t	*x = a, *y = b;
-
-	return *x < *y ? -1 : *x > *y;
-}
-
-static void
-nfvec_free(struct nfvec *nf)
-{
-	size_t	 i;
-
-	for (i = 0; i < nf->n; i++) {
-		free(nf->v[i].name);
-		free(nf->v[i].file);
-	}
-	free(nf->v);
-}
-
-int
-uidlist_sync(struct uidlist *ul, struct uidlist_changes *ch)
-{
-	struct nfvec	 nf = { NULL, 0, 0 };
-	size_t		 i, j, nnew, gone = 0;
-	int		 ret = -1;
-
-	if (ch != NULL)
-		memset(ch, 0, sizeof(*ch));
-	for (i = 0; i < ul->n; i++)
-		ul->ent[i].seen = 0;
-	/*
-	 * new/ before cur/: a file renamed from new/ to cur/ between the
-	 * two scans is then seen at least once, never missed.
-	 */
-	if (scan_dir(ul, "new", &nf) == -1 || scan_dir(ul, "cur", &nf) == -1)
-		goto done;
-
-	if (nf.n > 1)
-		qsort(nf.v, nf.n, sizeof(*nf.v), newfile_cmp);
-	/* Drop the second copy of a name seen in both directories. */
-	for (i = 0, nnew = 0; i < nf.n; i++) {
-		if (nnew > 0 && strcmp(nf.v[nnew - 1].name, nf.v[i].name) ==
-		    0) {
-			free(nf.v[i].name);
-			free(nf.v[i].file);
-			continue;
-		}
-		nf.v[nnew++] = nf.v[i];
-	}
-	nf.n = nnew;
-	for (i = 0; i < ul->n; i++)
-		if (!ul->ent[i].seen)
-			gone++;
-	if ((uint64_t)ul->uidnext + nf.n > UINT32_MAX ||
-	    ul->n - gone + nf.n > UIDLIST_MAX_ENTRIES) {
-		log_warnx("%s: UIDs or entries exhausted", ul->dir);
-		goto done;
-	}
-
-	if (gone > 0) {
-		if (ch != NULL && (ch->expunged = calloc(gone,
-		    sizeof(*ch->expunged))) == NULL)
-			fatal("calloc");
-		for (i = 0, j = 0; i < ul->n; i++) {
-			if (!ul->ent[i].seen) {
-				if (ch != NULL)
-					ch->expunged[ch->nexpunged++] =
-					    ul->ent[i].uid;
-				free(ul->ent[i].name);
-				free(ul->ent[i].file);
-				continue;
-			}
-			ul->ent[j++] = ul->ent[i];
-		}
-		ul->n = j;
-		ul->highestmodseq++;
-		hash_rebuild(ul);
-		ul->dirty = 1;
-	}
-	for (i = 0; i < nf.n; i++) {
-		ul->highestmodseq++;
-		if (ent_append(ul, ul->uidnext++, ul->highestmodseq,
-		    nf.v[i].name) == -1)
-			fatalx("uidlist_sync: duplicate");	/* deduped */
-		ul->ent[ul->n - 1].file = nf.v[i].file;
-		ul->ent[ul->n - 1].seen = 1;
-		nf.v[i].name = nf.v[i].file = NULL;
-		ul->dirty = 1;
-	}
-	if (ch != NULL)
-		ch->added = nf.n;
-	ret = 0;
- done:
-	nfvec_free(&nf);
-	return ret;
-}
-
-void
-uidlist_changes_free(struct uidlist_changes *ch)
-{
-	free(ch->expunged);
-	memset(ch, 0, sizeof(*ch));
-}
-
-struct uidlist_entry *
-uidlist_by_uid(const struct uidlist *ul, uint32_t uid, uint32_t *seq)
-{
-	struct uidlist_entry	*e;
-
-	if (ul->n == 0)
-		return NULL;
-	/* uid is the first member: entries compare as uint32_t keys. */
-	e = bsearch(&uid, ul->ent, ul->n, sizeof(*ul->ent), entry_cmp);
-	if (e != NULL && seq != NULL)
-		*seq = (uint32_t)(e - ul->ent) + 1;
-	return e;
-}
-
-struct uidlist_entry *
-uidlist_by_seq(const struct uidlist *ul, uint32_t seq)
-{
-	if (seq == 0 || seq > ul->n)
-		return NULL;
-	return &ul->ent[seq - 1];
-}
-
-struct uidlist_entry *
-uidlist_by_name(const struct uidlist *ul, const char *name)
-{
-	size_t	 h, mask = ul->hsize - 1;
-
-	h = name_hash(name) & mask;
-	while (ul->hash[h] != 0) {
-		if (strcmp(ul->ent[ul->hash[h] - 1].name, name) == 0)
-			return &ul->ent[ul->hash[h] - 1];
-		h = (h + 1) & mask;
-	}
-	return NULL;
-}
-
-uint64_t
-uidlist_bump_modseq(struct uidlist *ul, uint32_t uid)
-{
-	struct uidlist_entry	*e;
-
-	if ((e = uidlist_by_uid(ul, uid, NULL)) == NULL)
-		return 0;
-	e->modseq = ++ul->highestmodseq;
-	ul->dirty = 1;
-	return e->modseq;
 }

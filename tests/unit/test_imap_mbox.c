@@ -1,5 +1,5 @@
 /*
- * Unit tests for imap_mbox.c, each in a Maildir made in a temporary
+ * Unit tests for imap_mbox*.c, each in a Maildir made in a temporary
  * mail root (the process chdirs there, as the imap process does):
  * first sync, flags from names, STORE renames and MODSEQs, expunges
  * and VANISHED history, APPEND, COPY between mailboxes, commit and
@@ -26,8 +26,9 @@
 
 #include "log.h"
 #include "maild.h"
-#include "imap.h"
+#include "imap_mbox.h"
 #include "mflags.h"
+#include "mime.h"
 #include "tap.h"
 
 #define DATA	"tests/data/mbox/"
