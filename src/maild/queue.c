@@ -10,9 +10,11 @@
  *
  * No event walks every envelope: the messages being received are a tree
  * by message id, the envelopes in flight a tree by envelope id (the
- * answers and the bounces ask for them), and the waiting ones a tree by
- * next retry, whose first entry sets the timer.  Every envelope is also
- * on the list of its state, in arrival order, for mailctl.
+ * answers and the bounces ask for them), the waiting ones a tree by
+ * next retry, whose first entry sets the timer, and the failed ones a
+ * tree by message, so that a bounce takes its message's envelopes
+ * together.  Every envelope is also on the list of its state, in
+ * arrival order, for mailctl.
  */
 #include <sys/types.h>
 #include <sys/statvfs.h>
@@ -59,8 +61,8 @@ struct qmsg {
 
 struct qenv {
 	TAILQ_ENTRY(qenv)	 entry;		/* its state's list */
-	RB_ENTRY(qenv)		 node;		/* schedule or inflight_ids */
-	uint64_t		 seq;		/* waiting: order at one time */
+	RB_ENTRY(qenv)		 node;		/* the tree of its state */
+	uint64_t		 seq;		/* arrival in its tree */
 	struct envelope		 evp;
 	int			 inflight;
 	int			 relay;		/* inflight at the relay */
@@ -74,13 +76,16 @@ TAILQ_HEAD(qenvlist, qenv);
 RB_HEAD(qmsg_tree, qmsg);
 RB_HEAD(qenv_sched, qenv);
 RB_HEAD(qenv_ids, qenv);
+RB_HEAD(qenv_bounce, qenv);
 
 static int	qmsg_cmp(const struct qmsg *, const struct qmsg *);
 static int	qenv_sched_cmp(const struct qenv *, const struct qenv *);
 static int	qenv_id_cmp(const struct qenv *, const struct qenv *);
+static int	qenv_bounce_cmp(const struct qenv *, const struct qenv *);
 RB_PROTOTYPE(qmsg_tree, qmsg, node, qmsg_cmp)
 RB_PROTOTYPE(qenv_sched, qenv, node, qenv_sched_cmp)
 RB_PROTOTYPE(qenv_ids, qenv, node, qenv_id_cmp)
+RB_PROTOTYPE(qenv_bounce, qenv, node, qenv_bounce_cmp)
 
 static int	queue_space_ok(void);
 static void	queue_create(struct ipc_msg *);
@@ -100,6 +105,8 @@ static void	queue_unwait(struct qenv *);
 static void	queue_inflight_add(struct qenv *);
 static struct qenv *queue_inflight_find(uint64_t);
 static int	queue_inflight_msg(uint32_t);
+static void	queue_bouncing_add(struct qenv *);
+static void	queue_bouncing_remove(struct qenv *);
 static void	queue_msg_free(struct qmsg *);
 static void	queue_show(uint64_t);
 static void	queue_ctl(struct ipc_msg *);
@@ -123,7 +130,7 @@ static struct qenvlist		 ready_relay =
     TAILQ_HEAD_INITIALIZER(ready_relay);
 static struct qenvlist		 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct qenv_sched	 schedule = RB_INITIALIZER(&schedule);
-static uint64_t			 wait_seq;
+static uint64_t			 arrivals;	/* for qenv.seq */
 static struct qenvlist		 inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static struct qenv_ids		 inflight_ids = RB_INITIALIZER(&inflight_ids);
 static size_t			 ninflight;
@@ -131,6 +138,7 @@ static size_t			 nrelay;
 static struct event		 ev_commit, ev_timer;
 /* Failed envelopes waiting for their bounce to be written. */
 static struct qenvlist		 bouncing = TAILQ_HEAD_INITIALIZER(bouncing);
+static struct qenv_bounce	 bounce_tree = RB_INITIALIZER(&bounce_tree);
 static struct event		 ev_bounce;
 static int			 relay_paused;	/* mailctl pause relay */
 
@@ -193,9 +201,21 @@ qenv_id_cmp(const struct qenv *a, const struct qenv *b)
 	return a->evp.id < b->evp.id ? -1 : a->evp.id > b->evp.id;
 }
 
+/* A message's envelopes together, in the order they failed. */
+static int
+qenv_bounce_cmp(const struct qenv *a, const struct qenv *b)
+{
+	uint32_t	 ma = evpid_msgid(a->evp.id), mb = evpid_msgid(b->evp.id);
+
+	if (ma != mb)
+		return ma < mb ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
 RB_GENERATE(qmsg_tree, qmsg, node, qmsg_cmp)
 RB_GENERATE(qenv_sched, qenv, node, qenv_sched_cmp)
 RB_GENERATE(qenv_ids, qenv, node, qenv_id_cmp)
+RB_GENERATE(qenv_bounce, qenv, node, qenv_bounce_cmp)
 
 static struct qmsg *
 queue_msg_find(uint32_t msgid)
@@ -218,7 +238,7 @@ queue_msg_add(struct qmsg *m)
 static void
 queue_wait(struct qenv *q)
 {
-	q->seq = ++wait_seq;
+	q->seq = ++arrivals;
 	TAILQ_INSERT_TAIL(&waiting, q, entry);
 	RB_INSERT(qenv_sched, &schedule, q);
 }
@@ -247,6 +267,22 @@ queue_inflight_find(uint64_t evpid)
 
 	key.evp.id = evpid;
 	return RB_FIND(qenv_ids, &inflight_ids, &key);
+}
+
+/* Failed, its bounce not written yet. */
+static void
+queue_bouncing_add(struct qenv *q)
+{
+	q->seq = ++arrivals;
+	TAILQ_INSERT_TAIL(&bouncing, q, entry);
+	RB_INSERT(qenv_bounce, &bounce_tree, q);
+}
+
+static void
+queue_bouncing_remove(struct qenv *q)
+{
+	TAILQ_REMOVE(&bouncing, q, entry);
+	RB_REMOVE(qenv_bounce, &bounce_tree, q);
 }
 
 /*
@@ -790,7 +826,7 @@ queue_bounce_add(struct qenv *q, int expired)
 	    q->evp.dest.addr.domain, expired ? "expired" : "failed",
 	    q->evp.errmsg);
 	q->expired = expired;
-	TAILQ_INSERT_TAIL(&bouncing, q, entry);
+	queue_bouncing_add(q);
 	evtimer_del(&ev_bounce);
 	evtimer_add(&ev_bounce, &tv);
 }
@@ -804,7 +840,7 @@ queue_bounce_later(struct qenvlist *list)
 
 	while ((q = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, q, entry);
-		TAILQ_INSERT_TAIL(&bouncing, q, entry);
+		queue_bouncing_add(q);
 	}
 	tv.tv_sec = conf->retry_local;
 	if (!evtimer_pending(&ev_bounce, NULL))
@@ -819,33 +855,31 @@ queue_bounce_later(struct qenvlist *list)
 static void
 queue_bounce_run(int fd, short ev, void *arg)
 {
-	struct qenvlist	 todo = TAILQ_HEAD_INITIALIZER(todo);
 	struct qenvlist	 group;
-	struct qenv	*q, *o, *to;
+	struct qenv	*q, *nq, *next, key;
 	uint32_t	 msgid;
 
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	while ((q = TAILQ_FIRST(&bouncing)) != NULL) {
-		TAILQ_REMOVE(&bouncing, q, entry);
-		TAILQ_INSERT_TAIL(&todo, q, entry);
-	}
-	while ((q = TAILQ_FIRST(&todo)) != NULL) {
+	memset(&key, 0, sizeof(key));
+	for (q = RB_MIN(qenv_bounce, &bounce_tree); q != NULL; q = next) {
+		/* The first envelope of the next message (seq 0 is none). */
 		msgid = evpid_msgid(q->evp.id);
-		TAILQ_INIT(&group);
-		TAILQ_FOREACH_SAFE(o, &todo, entry, to)
-			if (evpid_msgid(o->evp.id) == msgid) {
-				TAILQ_REMOVE(&todo, o, entry);
-				TAILQ_INSERT_TAIL(&group, o, entry);
-			}
-		if (queue_inflight_msg(msgid)) {
-			while ((o = TAILQ_FIRST(&group)) != NULL) {
-				TAILQ_REMOVE(&group, o, entry);
-				TAILQ_INSERT_TAIL(&bouncing, o, entry);
-			}
-			continue;
+		next = NULL;
+		if (msgid < UINT32_MAX) {
+			key.evp.id = (uint64_t)(msgid + 1) << 32;
+			next = RB_NFIND(qenv_bounce, &bounce_tree, &key);
 		}
+		if (queue_inflight_msg(msgid))
+			continue;
+		TAILQ_INIT(&group);
+		for (; q != next; q = nq) {
+			nq = RB_NEXT(qenv_bounce, &bounce_tree, q);
+			queue_bouncing_remove(q);
+			TAILQ_INSERT_TAIL(&group, q, entry);
+		}
+		/* What cannot be written now comes back before next. */
 		queue_bounce_msg(&group);
 	}
 }
@@ -1150,6 +1184,8 @@ queue_ctl_envelopes(uint64_t id, int remove, const char *arg)
 			if (queue_match(q, all, want)) {
 				if (lists[i] == &waiting)
 					queue_unwait(q);
+				else if (lists[i] == &bouncing)
+					queue_bouncing_remove(q);
 				else
 					TAILQ_REMOVE(lists[i], q, entry);
 				log_info("queue: envelope %016llx to %s@%s "
