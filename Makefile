@@ -81,7 +81,8 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath \
-		tests/unit/test_imsg tests/unit/test_ctl
+		tests/unit/test_imsg tests/unit/test_ctl \
+		tests/unit/test_tree
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
 
@@ -130,6 +131,7 @@ tests/unit/test_enqueue: tests/unit/test_enqueue.c
 tests/unit/test_safepath: tests/unit/test_safepath.c
 tests/unit/test_imsg: tests/unit/test_imsg.c
 tests/unit/test_ctl: tests/unit/test_ctl.c
+tests/unit/test_tree: tests/unit/test_tree.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)

@@ -62,6 +62,18 @@ extern int	compat_no_openat2;
 	    (var) = (tvar))
 #endif
 
+/*
+ * Red-black trees: in base on OpenBSD, libbsd's header-only copy on
+ * Linux (libbsd-dev; nothing to link).  Use RB_PROTOTYPE and
+ * RB_GENERATE, not their _STATIC forms: libbsd's expand to __unused,
+ * which glibc leaves undefined (Linux headers have members so named).
+ */
+#ifdef __OpenBSD__
+#include <sys/tree.h>
+#else
+#include <bsd/sys/tree.h>
+#endif
+
 #ifndef nitems
 #define nitems(_a)	(sizeof((_a)) / sizeof((_a)[0]))
 #endif

@@ -136,6 +136,7 @@ int	smtp_parse_helo(const char *, char *, size_t);
 /* -- tables (table.c) -- */
 
 struct tentry;
+RB_HEAD(table_tree, tentry);
 
 struct table {
 	TAILQ_ENTRY(table)	 entry;
@@ -145,9 +146,8 @@ struct table {
 #define T_SECRET	0x01	/* holds password hashes: refuse mode & 004 */
 #define T_RELAY		0x02	/* relay credentials: to the relay only */
 	int			 loaded;
-	/* contents: open hash of key -> value, owned by table.c */
-	struct tentry		**buckets;
-	size_t			 nbuckets;
+	/* contents: RB tree of key -> value, owned by table.c */
+	struct table_tree	 entries;
 	size_t			 count;
 	/*
 	 * Auth tables in the lookup process: the hash an unknown user's

@@ -2736,8 +2736,7 @@ config_free(struct maild_conf *c)
 	}
 	while ((t = TAILQ_FIRST(&c->tables)) != NULL) {
 		TAILQ_REMOVE(&c->tables, t, entry);
-		if (t->buckets != NULL)
-			table_clear(t);
+		table_clear(t);
 		free(t);
 	}
 	while ((l = TAILQ_FIRST(&c->listeners)) != NULL) {

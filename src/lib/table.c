@@ -1,5 +1,5 @@
 /*
- * Tables: files of "key value" lines loaded into an open hash (keys
+ * Tables: files of "key value" lines loaded into an RB tree (keys
  * lowercased), used for virtual users, aliases, domains, user bases
  * and password hashes.  The format follows OpenSMTPD's static tables:
  * the key ends at the first space, tab or ':', then spaces, tabs and
@@ -11,7 +11,7 @@
  * hashes and address lists, and cutting "key pa#ss" at the '#' would
  * silently change a secret.  Blank lines are ignored.
  *
- * A load builds a new hash and swaps it in only when the whole file
+ * A load builds a new tree and swaps it in only when the whole file
  * parsed, so a bad edit never leaves a half-loaded table.
  */
 #include <sys/types.h>
@@ -27,51 +27,41 @@
 
 #define TABLE_LINE_MAX	(64 * 1024)
 #define TABLE_FILE_MAX	(64 * 1024 * 1024)
-#define TABLE_BUCKETS_MAX (1024 * 1024)
 
 struct tentry {
-	struct tentry	*next;
-	char		*value;		/* points into the same allocation */
+	RB_ENTRY(tentry) node;
+	char		*key;		/* both in the same allocation */
+	char		*value;
 	size_t		 vlen;
-	char		 key[];
 };
 
-static uint32_t	 hash_key(const char *);
-static void	 free_buckets(struct tentry **, size_t, int);
+static int	 tentry_cmp(const struct tentry *, const struct tentry *);
+static void	 free_tree(struct table_tree *, int);
 static const char *tpath(const struct table *);
-static int	 parse_line(const struct table *, struct tentry **, size_t,
+static int	 parse_line(const struct table *, struct table_tree *,
 		    const char *, size_t, size_t, size_t *, char *, size_t);
 
-/* FNV-1a: tables are admin files, not attacker-chosen keys. */
-static uint32_t
-hash_key(const char *s)
-{
-	uint32_t	 h = 2166136261U;
+RB_PROTOTYPE(table_tree, tentry, node, tentry_cmp)
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619U;
-	}
-	return h;
+static int
+tentry_cmp(const struct tentry *a, const struct tentry *b)
+{
+	return strcmp(a->key, b->key);
 }
 
+RB_GENERATE(table_tree, tentry, node, tentry_cmp)
+
 static void
-free_buckets(struct tentry **b, size_t n, int secret)
+free_tree(struct table_tree *tree, int secret)
 {
 	struct tentry	*e, *next;
-	size_t		 i;
 
-	if (b == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		for (e = b[i]; e != NULL; e = next) {
-			next = e->next;
-			if (secret)
-				explicit_bzero(e->value, e->vlen);
-			free(e);
-		}
+	RB_FOREACH_SAFE(e, table_tree, tree, next) {
+		RB_REMOVE(table_tree, tree, e);
+		if (secret)
+			explicit_bzero(e->value, e->vlen);
+		free(e);
 	}
-	free(b);
 }
 
 /* Name used in messages: the file, or the table name for buffers. */
@@ -82,18 +72,16 @@ tpath(const struct table *t)
 }
 
 /*
- * Parse one line (without its newline) into the hash b of nb buckets.
- * *countp counts entries.  0, or -1 with "path:line: message" in err.
+ * Parse one line (without its newline) into tree.  *countp counts
+ * entries.  0, or -1 with "path:line: message" in err.
  */
 static int
-parse_line(const struct table *t, struct tentry **b, size_t nb,
-    const char *s, size_t len, size_t lineno, size_t *countp, char *err,
-    size_t errlen)
+parse_line(const struct table *t, struct table_tree *tree, const char *s,
+    size_t len, size_t lineno, size_t *countp, char *err, size_t errlen)
 {
-	struct tentry	*e, *o;
+	struct tentry	*e;
 	const char	*key, *val;
 	size_t		 klen, vlen, i;
-	uint32_t	 h;
 
 	if (len > TABLE_LINE_MAX) {
 		snprintf(err, errlen, "%s:%zu: line too long", tpath(t),
@@ -140,6 +128,7 @@ parse_line(const struct table *t, struct tentry **b, size_t nb,
 
 	if ((e = calloc(1, sizeof(*e) + klen + 1 + vlen + 1)) == NULL)
 		fatal("calloc");
+	e->key = (char *)(e + 1);
 	memcpy(e->key, key, klen);
 	e->key[klen] = '\0';
 	str_lower(e->key);
@@ -148,19 +137,14 @@ parse_line(const struct table *t, struct tentry **b, size_t nb,
 	e->value[vlen] = '\0';
 	e->vlen = vlen;
 
-	h = hash_key(e->key) % nb;
-	for (o = b[h]; o != NULL; o = o->next) {
-		if (strcmp(o->key, e->key) == 0) {
-			snprintf(err, errlen, "%s:%zu: duplicate key \"%s\"",
-			    tpath(t), lineno, e->key);
-			if (t->flags & T_SECRET)
-				explicit_bzero(e->value, vlen);
-			free(e);
-			return -1;
-		}
+	if (RB_INSERT(table_tree, tree, e) != NULL) {
+		snprintf(err, errlen, "%s:%zu: duplicate key \"%s\"",
+		    tpath(t), lineno, e->key);
+		if (t->flags & T_SECRET)
+			explicit_bzero(e->value, vlen);
+		free(e);
+		return -1;
 	}
-	e->next = b[h];
-	b[h] = e;
 	(*countp)++;
 	return 0;
 }
@@ -169,40 +153,30 @@ int
 table_load_buf(struct table *t, const char *buf, size_t len, char *err,
     size_t errlen)
 {
-	struct tentry	**b;
-	const char	 *p, *end, *nl;
-	size_t		  nb, lines = 1, count = 0, lineno = 0, i;
+	struct table_tree tree = RB_INITIALIZER(&tree);
+	const char	*p, *end, *nl;
+	size_t		 count = 0, lineno = 0;
 
 	if (memchr(buf, '\0', len) != NULL) {
 		snprintf(err, errlen, "%s: NUL byte in table", tpath(t));
 		return -1;
 	}
-	/* Twice as many buckets as lines keeps the chains short. */
-	for (i = 0; i < len; i++)
-		if (buf[i] == '\n')
-			lines++;
-	nb = lines * 2;
-	if (nb > TABLE_BUCKETS_MAX)
-		nb = TABLE_BUCKETS_MAX;
-	if ((b = calloc(nb, sizeof(*b))) == NULL)
-		fatal("calloc");
 
 	end = buf + len;
 	for (p = buf; p < end; p = nl + 1) {
 		lineno++;
 		if ((nl = memchr(p, '\n', end - p)) == NULL)
 			nl = end;
-		if (parse_line(t, b, nb, p, nl - p, lineno, &count, err,
+		if (parse_line(t, &tree, p, nl - p, lineno, &count, err,
 		    errlen) == -1) {
-			free_buckets(b, nb, t->flags & T_SECRET);
+			free_tree(&tree, t->flags & T_SECRET);
 			return -1;
 		}
 	}
 
-	free_buckets(t->buckets, t->nbuckets, t->flags & T_SECRET);
+	free_tree(&t->entries, t->flags & T_SECRET);
 	explicit_bzero(t->dummy, sizeof(t->dummy));
-	t->buckets = b;
-	t->nbuckets = nb;
+	t->entries = tree;
 	t->count = count;
 	t->loaded = 1;
 	return 0;
@@ -266,32 +240,29 @@ table_load_fd(struct table *t, int fd, char *err, size_t errlen)
 int
 table_lookup(const struct table *t, const char *key, const char **valuep)
 {
-	const struct tentry	*e;
+	struct tentry		 find, *e;
 	char			 k[ADDR_MAX + 1];
 
 	if (!t->loaded)
 		return -1;
-	if (t->nbuckets == 0 || strlcpy(k, key, sizeof(k)) >= sizeof(k))
+	if (strlcpy(k, key, sizeof(k)) >= sizeof(k))
 		return 0;
 	str_lower(k);
-	for (e = t->buckets[hash_key(k) % t->nbuckets]; e != NULL;
-	    e = e->next) {
-		if (strcmp(e->key, k) == 0) {
-			if (valuep != NULL)
-				*valuep = e->value;
-			return 1;
-		}
-	}
-	return 0;
+	find.key = k;
+	/* RB_FIND takes the head unqualified; it changes nothing. */
+	if ((e = RB_FIND(table_tree, (struct table_tree *)(uintptr_t)
+	    &t->entries, &find)) == NULL)
+		return 0;
+	if (valuep != NULL)
+		*valuep = e->value;
+	return 1;
 }
 
 void
 table_clear(struct table *t)
 {
-	free_buckets(t->buckets, t->nbuckets, t->flags & T_SECRET);
+	free_tree(&t->entries, t->flags & T_SECRET);
 	explicit_bzero(t->dummy, sizeof(t->dummy));
-	t->buckets = NULL;
-	t->nbuckets = 0;
 	t->count = 0;
 	t->loaded = 0;
 }
@@ -301,11 +272,12 @@ table_foreach(const struct table *t,
     void (*fn)(const char *, const char *, void *), void *arg)
 {
 	const struct tentry	*e;
-	size_t			 i;
 
-	for (i = 0; i < t->nbuckets; i++)
-		for (e = t->buckets[i]; e != NULL; e = e->next)
-			fn(e->key, e->value, arg);
+	/* In key order: the same table gives the same walk. */
+	for (e = RB_MIN(table_tree, (struct table_tree *)(uintptr_t)
+	    &t->entries); e != NULL; e = RB_NEXT(table_tree, NULL,
+	    (struct tentry *)(uintptr_t)e))
+		fn(e->key, e->value, arg);
 }
 
 /*

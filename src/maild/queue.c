@@ -7,6 +7,14 @@
  * ones to the deliver process, remote ones to the relay process.  When
  * a delivery fails for good, or too late, it writes a bounce (RFC 3464)
  * to the sender as a new message, expanded by lookup like any other.
+ *
+ * No event walks every envelope: the messages being received are a tree
+ * by message id, the envelopes in flight a tree by envelope id (the
+ * answers and the bounces ask for them), the waiting ones a tree by
+ * next retry, whose first entry sets the timer, and the failed ones a
+ * tree by message, so that a bounce takes its message's envelopes
+ * together.  Every envelope is also on the list of its state, in
+ * arrival order, for mailctl.
  */
 #include <sys/types.h>
 #include <sys/statvfs.h>
@@ -36,7 +44,8 @@ struct qdest {
 
 /* A message being received. */
 struct qmsg {
-	TAILQ_ENTRY(qmsg)	 entry;
+	TAILQ_ENTRY(qmsg)	 entry;		/* on the commit batch */
+	RB_ENTRY(qmsg)		 node;		/* incoming, by msgid */
 	uint32_t		 msgid;
 	int			 fd;
 	uint64_t		 reqid;
@@ -52,7 +61,9 @@ struct qmsg {
 };
 
 struct qenv {
-	TAILQ_ENTRY(qenv)	 entry;
+	TAILQ_ENTRY(qenv)	 entry;		/* its state's list */
+	RB_ENTRY(qenv)		 node;		/* the tree of its state */
+	uint64_t		 seq;		/* arrival in its tree */
 	struct envelope		 evp;
 	int			 inflight;
 	int			 relay;		/* inflight at the relay */
@@ -63,6 +74,19 @@ struct qenv {
 };
 
 TAILQ_HEAD(qenvlist, qenv);
+RB_HEAD(qmsg_tree, qmsg);
+RB_HEAD(qenv_sched, qenv);
+RB_HEAD(qenv_ids, qenv);
+RB_HEAD(qenv_bounce, qenv);
+
+static int	qmsg_cmp(const struct qmsg *, const struct qmsg *);
+static int	qenv_sched_cmp(const struct qenv *, const struct qenv *);
+static int	qenv_id_cmp(const struct qenv *, const struct qenv *);
+static int	qenv_bounce_cmp(const struct qenv *, const struct qenv *);
+RB_PROTOTYPE(qmsg_tree, qmsg, node, qmsg_cmp)
+RB_PROTOTYPE(qenv_sched, qenv, node, qenv_sched_cmp)
+RB_PROTOTYPE(qenv_ids, qenv, node, qenv_id_cmp)
+RB_PROTOTYPE(qenv_bounce, qenv, node, qenv_bounce_cmp)
 
 static int	queue_space_ok(void);
 static void	queue_create(struct ipc_msg *);
@@ -76,6 +100,14 @@ static void	queue_schedule(void);
 static void	queue_timer(int, short, void *);
 static void	queue_load(struct envelope *, void *);
 static struct qmsg *queue_msg_find(uint32_t);
+static void	queue_msg_add(struct qmsg *);
+static void	queue_wait(struct qenv *);
+static void	queue_unwait(struct qenv *);
+static void	queue_inflight_add(struct qenv *);
+static struct qenv *queue_inflight_find(uint64_t);
+static int	queue_inflight_msg(uint32_t);
+static void	queue_bouncing_add(struct qenv *);
+static void	queue_bouncing_remove(struct qenv *);
 static void	queue_msg_free(struct qmsg *);
 static void	queue_show(uint64_t);
 static void	queue_ctl(struct ipc_msg *);
@@ -92,21 +124,24 @@ static void	queue_bounce_rcpt(struct ipc_msg *);
 static void	queue_bounce_committed(struct qmsg *, int);
 static void	queue_dsn_status(const struct qenv *, char *, size_t);
 
-static TAILQ_HEAD(, qmsg)	 incoming = TAILQ_HEAD_INITIALIZER(incoming);
+static struct qmsg_tree		 incoming = RB_INITIALIZER(&incoming);
 static TAILQ_HEAD(, qmsg)	 batch = TAILQ_HEAD_INITIALIZER(batch);
 /* Ready envelopes, by the process that takes them (limits of their own). */
 static struct qenvlist		 ready = TAILQ_HEAD_INITIALIZER(ready);
 static struct qenvlist		 ready_relay =
     TAILQ_HEAD_INITIALIZER(ready_relay);
 static struct qenvlist		 waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static struct qenv_sched	 schedule = RB_INITIALIZER(&schedule);
+static uint64_t			 arrivals;	/* for qenv.seq */
 static struct qenvlist		 inflight = TAILQ_HEAD_INITIALIZER(inflight);
+static struct qenv_ids		 inflight_ids = RB_INITIALIZER(&inflight_ids);
 static size_t			 ninflight;
 static size_t			 nrelay;
 static struct event		 ev_commit, ev_timer;
 /* Failed envelopes waiting for their bounce to be written. */
 static struct qenvlist		 bouncing = TAILQ_HEAD_INITIALIZER(bouncing);
+static struct qenv_bounce	 bounce_tree = RB_INITIALIZER(&bounce_tree);
 static struct event		 ev_bounce;
-static uint64_t			 bounce_reqid;
 static int			 relay_paused;	/* mailctl pause relay */
 
 void
@@ -147,15 +182,124 @@ queue_load(struct envelope *e, void *arg)
 	    (unsigned long long)e->id);
 }
 
+static int
+qmsg_cmp(const struct qmsg *a, const struct qmsg *b)
+{
+	return a->msgid < b->msgid ? -1 : a->msgid > b->msgid;
+}
+
+/* Earliest retry first; at one time, the one that waited first. */
+static int
+qenv_sched_cmp(const struct qenv *a, const struct qenv *b)
+{
+	if (a->evp.nexttry != b->evp.nexttry)
+		return a->evp.nexttry < b->evp.nexttry ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int
+qenv_id_cmp(const struct qenv *a, const struct qenv *b)
+{
+	return a->evp.id < b->evp.id ? -1 : a->evp.id > b->evp.id;
+}
+
+/* A message's envelopes together, in the order they failed. */
+static int
+qenv_bounce_cmp(const struct qenv *a, const struct qenv *b)
+{
+	uint32_t	 ma = evpid_msgid(a->evp.id), mb = evpid_msgid(b->evp.id);
+
+	if (ma != mb)
+		return ma < mb ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+RB_GENERATE(qmsg_tree, qmsg, node, qmsg_cmp)
+RB_GENERATE(qenv_sched, qenv, node, qenv_sched_cmp)
+RB_GENERATE(qenv_ids, qenv, node, qenv_id_cmp)
+RB_GENERATE(qenv_bounce, qenv, node, qenv_bounce_cmp)
+
 static struct qmsg *
 queue_msg_find(uint32_t msgid)
 {
-	struct qmsg	*m;
+	struct qmsg	 key;
 
-	TAILQ_FOREACH(m, &incoming, entry)
-		if (m->msgid == msgid)
-			return m;
-	return NULL;
+	key.msgid = msgid;
+	return RB_FIND(qmsg_tree, &incoming, &key);
+}
+
+/* The spool names every message file once: its id is free here. */
+static void
+queue_msg_add(struct qmsg *m)
+{
+	if (RB_INSERT(qmsg_tree, &incoming, m) != NULL)
+		fatalx("queue: message %08x received twice", m->msgid);
+}
+
+/* Waits for evp.nexttry: on the list for mailctl, in the schedule. */
+static void
+queue_wait(struct qenv *q)
+{
+	q->seq = ++arrivals;
+	TAILQ_INSERT_TAIL(&waiting, q, entry);
+	RB_INSERT(qenv_sched, &schedule, q);
+}
+
+static void
+queue_unwait(struct qenv *q)
+{
+	TAILQ_REMOVE(&waiting, q, entry);
+	RB_REMOVE(qenv_sched, &schedule, q);
+}
+
+static void
+queue_inflight_add(struct qenv *q)
+{
+	q->inflight = 1;
+	if (RB_INSERT(qenv_ids, &inflight_ids, q) != NULL)
+		fatalx("queue: envelope %016llx in flight twice",
+		    (unsigned long long)q->evp.id);
+	TAILQ_INSERT_TAIL(&inflight, q, entry);
+}
+
+static struct qenv *
+queue_inflight_find(uint64_t evpid)
+{
+	struct qenv	 key;
+
+	key.evp.id = evpid;
+	return RB_FIND(qenv_ids, &inflight_ids, &key);
+}
+
+/* Failed, its bounce not written yet. */
+static void
+queue_bouncing_add(struct qenv *q)
+{
+	q->seq = ++arrivals;
+	TAILQ_INSERT_TAIL(&bouncing, q, entry);
+	RB_INSERT(qenv_bounce, &bounce_tree, q);
+}
+
+static void
+queue_bouncing_remove(struct qenv *q)
+{
+	TAILQ_REMOVE(&bouncing, q, entry);
+	RB_REMOVE(qenv_bounce, &bounce_tree, q);
+}
+
+/*
+ * Is an envelope of message msgid in flight?  Envelope ids are the
+ * message id, then 32 random bits that are never 0: the first id at or
+ * after (msgid << 32) tells.
+ */
+static int
+queue_inflight_msg(uint32_t msgid)
+{
+	struct qenv	 key, *q;
+
+	key.evp.id = (uint64_t)msgid << 32;
+	q = RB_NFIND(qenv_ids, &inflight_ids, &key);
+	return q != NULL && evpid_msgid(q->evp.id) == msgid;
 }
 
 static void
@@ -237,7 +381,7 @@ queue_create(struct ipc_msg *im)
 	m->fd = fd;
 	m->reqid = reqid;
 	TAILQ_INIT(&m->dests);
-	TAILQ_INSERT_TAIL(&incoming, m, entry);
+	queue_msg_add(m);
 	ipc_add_u32(&b, msgid);
 	proc_send_buf(PROC_SMTP, IMSG_Q_CREATE_OK, fd2, &b);
 }
@@ -303,7 +447,7 @@ queue_commit(struct ipc_msg *im)
 	if (m->overflow) {
 		log_warnx("queue: message %08x: too many destinations",
 		    m->msgid);
-		TAILQ_REMOVE(&incoming, m, entry);
+		RB_REMOVE(qmsg_tree, &incoming, m);
 		queue_msg_free(m);
 		spool_msg_abort(msgid);
 		ipc_buf_init(&b);
@@ -337,7 +481,7 @@ queue_ready(struct qmsg *m)
 		    m->msgid, m->ndest, m->expected);
 		return;
 	}
-	TAILQ_REMOVE(&incoming, m, entry);
+	RB_REMOVE(qmsg_tree, &incoming, m);
 	TAILQ_INSERT_TAIL(&batch, m, entry);
 	if (!evtimer_pending(&ev_commit, NULL))
 		evtimer_add(&ev_commit, &tv);
@@ -456,7 +600,7 @@ queue_rollback(struct ipc_msg *im)
 	ipc_end(im);
 	if ((m = queue_msg_find(msgid)) == NULL || m->bounce)
 		return;		/* already committed or never created */
-	TAILQ_REMOVE(&incoming, m, entry);
+	RB_REMOVE(qmsg_tree, &incoming, m);
 	queue_msg_free(m);
 	spool_msg_abort(msgid);
 }
@@ -478,14 +622,13 @@ queue_deliver(struct qenv *q)
 			return;
 		}
 		q->evp.nexttry = time(NULL) + conf->retry_local;
-		TAILQ_INSERT_TAIL(&waiting, q, entry);
+		queue_wait(q);
 		return;
 	}
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, q->evp.id);
 	ipc_add(&b, &q->evp.sender, sizeof(q->evp.sender));
-	q->inflight = 1;
-	TAILQ_INSERT_TAIL(&inflight, q, entry);
+	queue_inflight_add(q);
 	if (q->evp.dest.type == DEST_RELAY) {
 		/* The relay needs only where to, not how we got there. */
 		ipc_add(&b, &q->evp.dest.addr, sizeof(q->evp.dest.addr));
@@ -534,9 +677,8 @@ queue_schedule(void)
 		queue_deliver(q);
 	}
 	/* The timer always points at the earliest retry. */
-	TAILQ_FOREACH(q, &waiting, entry)
-		if (next == 0 || q->evp.nexttry < next)
-			next = q->evp.nexttry;
+	if ((q = RB_MIN(qenv_sched, &schedule)) != NULL)
+		next = q->evp.nexttry;
 	evtimer_del(&ev_timer);
 	if (next != 0) {
 		tv.tv_sec = next > now ? next - now : 0;
@@ -548,16 +690,15 @@ queue_schedule(void)
 static void
 queue_timer(int fd, short ev, void *arg)
 {
-	struct qenv	*q, *tq;
+	struct qenv	*q;
 	time_t		 now = time(NULL);
 
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	TAILQ_FOREACH_SAFE(q, &waiting, entry, tq) {
-		if (q->evp.nexttry > now)
-			continue;
-		TAILQ_REMOVE(&waiting, q, entry);
+	while ((q = RB_MIN(qenv_sched, &schedule)) != NULL &&
+	    q->evp.nexttry <= now) {
+		queue_unwait(q);
 		queue_make_ready(q);
 	}
 	queue_schedule();
@@ -600,12 +741,10 @@ queue_result(struct ipc_msg *im)
 	ipc_end(im);
 	if (status > RELAY_PERMFAIL)
 		fatalx("queue: bad status %u from %s", status, im->peer);
-	TAILQ_FOREACH(q, &inflight, entry)
-		if (q->evp.id == evpid)
-			break;
-	if (q == NULL || q->relay != relay)
+	if ((q = queue_inflight_find(evpid)) == NULL || q->relay != relay)
 		fatalx("queue: result for unknown envelope %016llx from %s",
 		    (unsigned long long)evpid, im->peer);
+	RB_REMOVE(qenv_ids, &inflight_ids, q);
 	TAILQ_REMOVE(&inflight, q, entry);
 	if (relay)
 		nrelay--;
@@ -654,7 +793,7 @@ queue_result(struct ipc_msg *im)
 		log_info("queue: envelope %016llx: temporary failure, retry "
 		    "in %llds: %s", (unsigned long long)evpid,
 		    (long long)delay, err);
-		TAILQ_INSERT_TAIL(&waiting, q, entry);
+		queue_wait(q);
 	}
 	/* A bounce may have waited for this envelope of its message. */
 	if (!TAILQ_EMPTY(&bouncing)) {
@@ -689,7 +828,7 @@ queue_bounce_add(struct qenv *q, int expired)
 	    q->evp.dest.addr.domain, expired ? "expired" : "failed",
 	    q->evp.errmsg);
 	q->expired = expired;
-	TAILQ_INSERT_TAIL(&bouncing, q, entry);
+	queue_bouncing_add(q);
 	evtimer_del(&ev_bounce);
 	evtimer_add(&ev_bounce, &tv);
 }
@@ -703,7 +842,7 @@ queue_bounce_later(struct qenvlist *list)
 
 	while ((q = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, q, entry);
-		TAILQ_INSERT_TAIL(&bouncing, q, entry);
+		queue_bouncing_add(q);
 	}
 	tv.tv_sec = conf->retry_local;
 	if (!evtimer_pending(&ev_bounce, NULL))
@@ -718,36 +857,31 @@ queue_bounce_later(struct qenvlist *list)
 static void
 queue_bounce_run(int fd, short ev, void *arg)
 {
-	struct qenvlist	 todo = TAILQ_HEAD_INITIALIZER(todo);
 	struct qenvlist	 group;
-	struct qenv	*q, *o, *to;
+	struct qenv	*q, *nq, *next, key;
 	uint32_t	 msgid;
 
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	while ((q = TAILQ_FIRST(&bouncing)) != NULL) {
-		TAILQ_REMOVE(&bouncing, q, entry);
-		TAILQ_INSERT_TAIL(&todo, q, entry);
-	}
-	while ((q = TAILQ_FIRST(&todo)) != NULL) {
+	memset(&key, 0, sizeof(key));
+	for (q = RB_MIN(qenv_bounce, &bounce_tree); q != NULL; q = next) {
+		/* The first envelope of the next message (seq 0 is none). */
 		msgid = evpid_msgid(q->evp.id);
-		TAILQ_INIT(&group);
-		TAILQ_FOREACH_SAFE(o, &todo, entry, to)
-			if (evpid_msgid(o->evp.id) == msgid) {
-				TAILQ_REMOVE(&todo, o, entry);
-				TAILQ_INSERT_TAIL(&group, o, entry);
-			}
-		TAILQ_FOREACH(o, &inflight, entry)
-			if (evpid_msgid(o->evp.id) == msgid)
-				break;
-		if (o != NULL) {
-			while ((o = TAILQ_FIRST(&group)) != NULL) {
-				TAILQ_REMOVE(&group, o, entry);
-				TAILQ_INSERT_TAIL(&bouncing, o, entry);
-			}
-			continue;
+		next = NULL;
+		if (msgid < UINT32_MAX) {
+			key.evp.id = (uint64_t)(msgid + 1) << 32;
+			next = RB_NFIND(qenv_bounce, &bounce_tree, &key);
 		}
+		if (queue_inflight_msg(msgid))
+			continue;
+		TAILQ_INIT(&group);
+		for (; q != next; q = nq) {
+			nq = RB_NEXT(qenv_bounce, &bounce_tree, q);
+			queue_bouncing_remove(q);
+			TAILQ_INSERT_TAIL(&group, q, entry);
+		}
+		/* What cannot be written now comes back before next. */
 		queue_bounce_msg(&group);
 	}
 }
@@ -868,7 +1002,7 @@ queue_bounce_msg(struct qenvlist *group)
 		fatal("calloc");
 	m->msgid = bmsgid;
 	m->fd = out;
-	m->reqid = ++bounce_reqid;
+	m->reqid = bmsgid;	/* lookup's answer finds it in incoming */
 	m->bounce = 1;
 	TAILQ_INIT(&m->dests);
 	TAILQ_INIT(&m->origs);
@@ -884,7 +1018,7 @@ queue_bounce_msg(struct qenvlist *group)
 	for (i = 0; sender[i] != '\0'; i++)
 		if ((unsigned char)sender[i] >= 0x80)
 			m->tmpl.flags |= EF_SMTPUTF8;
-	TAILQ_INSERT_TAIL(&incoming, m, entry);
+	queue_msg_add(m);
 	log_info("queue: message %08x: bounce %08x to <%s> for %zu "
 	    "recipient%s", evpid_msgid(first->evp.id), bmsgid, sender, n,
 	    n == 1 ? "" : "s");
@@ -920,10 +1054,8 @@ queue_bounce_rcpt(struct ipc_msg *im)
 	n = ipc_get_u32(im);
 	err = ipc_get_strp(im);
 	ipc_end(im);
-	TAILQ_FOREACH(m, &incoming, entry)
-		if (m->bounce && m->reqid == reqid && !m->committing)
-			break;
-	if (m == NULL)
+	if (reqid > UINT32_MAX || (m = queue_msg_find(reqid)) == NULL ||
+	    !m->bounce || m->committing)
 		fatalx("queue: recipient answer for unknown bounce");
 	if (res == EXP_OK && n > 0) {
 		m->committing = 1;
@@ -931,7 +1063,7 @@ queue_bounce_rcpt(struct ipc_msg *im)
 		queue_ready(m);
 		return;
 	}
-	TAILQ_REMOVE(&incoming, m, entry);
+	RB_REMOVE(qmsg_tree, &incoming, m);
 	while ((q = TAILQ_FIRST(&m->origs)) != NULL) {
 		TAILQ_REMOVE(&m->origs, q, entry);
 		TAILQ_INSERT_TAIL(&origs, q, entry);
@@ -1030,7 +1162,7 @@ queue_ctl_envelopes(uint64_t id, int remove, const char *arg)
 	if (!remove) {
 		TAILQ_FOREACH_SAFE(q, &waiting, entry, tq)
 			if (queue_match(q, all, want)) {
-				TAILQ_REMOVE(&waiting, q, entry);
+				queue_unwait(q);
 				q->evp.nexttry = time(NULL);
 				queue_make_ready(q);
 				n++;
@@ -1052,7 +1184,12 @@ queue_ctl_envelopes(uint64_t id, int remove, const char *arg)
 	for (i = 0; i < nitems(lists); i++)
 		TAILQ_FOREACH_SAFE(q, lists[i], entry, tq)
 			if (queue_match(q, all, want)) {
-				TAILQ_REMOVE(lists[i], q, entry);
+				if (lists[i] == &waiting)
+					queue_unwait(q);
+				else if (lists[i] == &bouncing)
+					queue_bouncing_remove(q);
+				else
+					TAILQ_REMOVE(lists[i], q, entry);
 				log_info("queue: envelope %016llx to %s@%s "
 				    "removed by mailctl",
 				    (unsigned long long)q->evp.id,

@@ -4,7 +4,9 @@
  * listeners, replaced on reload), the accept loop
  * of the listeners, within the session limit that the descriptor limit
  * allows and the per-address limit, and the growing delay that slows
- * password guessing from one address.
+ * password guessing from one address.  The sessions of each address and
+ * network are counted in RB trees, which a flood of addresses cannot
+ * make deep.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -49,13 +51,11 @@ struct srv_listener {
 };
 
 struct ipcount {
-	TAILQ_ENTRY(ipcount)	 entry;
+	RB_ENTRY(ipcount)	 node;
 	struct sockaddr_storage	 ss;
 	int			 count;
 };
-TAILQ_HEAD(iplist, ipcount);
-
-#define IPHASH	1024
+RB_HEAD(iptree, ipcount);
 
 /*
  * Listeners without auth (port 25) share all sessions but a reserve,
@@ -74,19 +74,23 @@ static void	srv_pki_set(const char *, const char *, struct tls *);
 static void	srv_accept(int, short, void *);
 static void	srv_pause(void);
 static void	srv_resume(int, short, void *);
-static struct ipcount *ip_find(struct iplist *,
+static const uint8_t *ip_bytes(const struct sockaddr_storage *, size_t *);
+static int	ip_cmp(const struct ipcount *, const struct ipcount *);
+static struct ipcount *ip_find(struct iptree *,
 		    const struct sockaddr_storage *, int);
-static void	ip_put(struct iplist *, struct ipcount *);
+static void	ip_put(struct iptree *, struct ipcount *);
 static void	net_of(const struct sockaddr_storage *,
 		    struct sockaddr_storage *);
 static int	open_full(void);
 static void	open_resume(void);
 
+RB_PROTOTYPE(iptree, ipcount, node, ip_cmp)
+
 static TAILQ_HEAD(, srv_pki)		 pkis = TAILQ_HEAD_INITIALIZER(pkis);
 static TAILQ_HEAD(, srv_listener)	 listeners =
     TAILQ_HEAD_INITIALIZER(listeners);
-static struct iplist			 iptab[IPHASH];
-static struct iplist			 nettab[IPHASH];
+static struct iptree			 iptab = RB_INITIALIZER(&iptab);
+static struct iptree			 nettab = RB_INITIALIZER(&nettab);
 static size_t				 max_sessions, nsessions, nopen;
 static int				 max_per_ip;
 static const char			*busy_msg;
@@ -265,7 +269,6 @@ srv_listen(enum listen_proto proto, int per_ip, size_t fds_per_session,
 	struct rlimit		 rl;
 	struct listener		*l;
 	struct srv_listener	*sl;
-	size_t			 i;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
 		if (l->proto != proto)
@@ -274,10 +277,6 @@ srv_listen(enum listen_proto proto, int per_ip, size_t fds_per_session,
 			fatal("calloc");
 		sl->l = *l;
 		TAILQ_INSERT_TAIL(&listeners, sl, entry);
-	}
-	for (i = 0; i < IPHASH; i++) {
-		TAILQ_INIT(&iptab[i]);
-		TAILQ_INIT(&nettab[i]);
 	}
 	max_per_ip = per_ip;
 	busy_msg = busy;
@@ -335,24 +334,33 @@ srv_start(void)
 	    max_sessions, max_sessions - RESERVE(max_sessions));
 }
 
-static unsigned int
-ip_hash(const struct sockaddr_storage *ss)
+/* The address of ss, ports apart: 4 bytes, or 16. */
+static const uint8_t *
+ip_bytes(const struct sockaddr_storage *ss, size_t *lenp)
 {
-	const uint8_t	*p;
-	size_t		 len, i;
-	unsigned int	 h = 2166136261u;
-
 	if (ss->ss_family == AF_INET) {
-		p = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-		len = 4;
-	} else {
-		p = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-		len = 16;
+		*lenp = 4;
+		return (const uint8_t *)
+		    &((const struct sockaddr_in *)ss)->sin_addr;
 	}
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % IPHASH;
+	*lenp = 16;
+	return (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
 }
+
+static int
+ip_cmp(const struct ipcount *a, const struct ipcount *b)
+{
+	const uint8_t	*pa, *pb;
+	size_t		 len;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return a->ss.ss_family < b->ss.ss_family ? -1 : 1;
+	pa = ip_bytes(&a->ss, &len);
+	pb = ip_bytes(&b->ss, &len);
+	return memcmp(pa, pb, len);
+}
+
+RB_GENERATE(iptree, ipcount, node, ip_cmp)
 
 /* Same client address (ports apart)? */
 int
@@ -371,29 +379,26 @@ srv_addr_equal(const struct sockaddr_storage *a,
 }
 
 static struct ipcount *
-ip_find(struct iplist *tab, const struct sockaddr_storage *ss, int create)
+ip_find(struct iptree *tab, const struct sockaddr_storage *ss, int create)
 {
-	struct ipcount	*ic;
-	unsigned int	 h = ip_hash(ss);
+	struct ipcount	 key, *ic;
 
-	TAILQ_FOREACH(ic, &tab[h], entry)
-		if (srv_addr_equal(&ic->ss, ss))
-			return ic;
-	if (!create)
-		return NULL;
+	key.ss = *ss;
+	if ((ic = RB_FIND(iptree, tab, &key)) != NULL || !create)
+		return ic;
 	if ((ic = calloc(1, sizeof(*ic))) == NULL)
 		fatal("calloc");
 	ic->ss = *ss;
-	TAILQ_INSERT_HEAD(&tab[h], ic, entry);
+	RB_INSERT(iptree, tab, ic);
 	return ic;
 }
 
 /* One session less from an address or network; the entry goes at 0. */
 static void
-ip_put(struct iplist *tab, struct ipcount *ic)
+ip_put(struct iptree *tab, struct ipcount *ic)
 {
 	if (ic != NULL && --ic->count <= 0) {
-		TAILQ_REMOVE(&tab[ip_hash(&ic->ss)], ic, entry);
+		RB_REMOVE(iptree, tab, ic);
 		free(ic);
 	}
 }
@@ -420,9 +425,9 @@ srv_session_gone(const struct sockaddr_storage *ss, const struct listener *l)
 	nsessions--;
 	if (!(l->flags & L_AUTH))
 		nopen--;
-	ip_put(iptab, ip_find(iptab, ss, 0));
+	ip_put(&iptab, ip_find(&iptab, ss, 0));
 	net_of(ss, &net);
-	ip_put(nettab, ip_find(nettab, &net, 0));
+	ip_put(&nettab, ip_find(&nettab, &net, 0));
 	if (paused && nsessions < max_sessions)
 		srv_resume(-1, 0, NULL);
 	if (!open_full())
@@ -534,9 +539,9 @@ srv_accept(int lfd, short ev, void *arg)
 			close(fd);
 			continue;
 		}
-		ic = ip_find(iptab, &ss, 1);
+		ic = ip_find(&iptab, &ss, 1);
 		net_of(&ss, &net);
-		nc = ip_find(nettab, &net, 1);
+		nc = ip_find(&nettab, &net, 1);
 		if (max_per_ip > 0 && (ic->count >= max_per_ip ||
 		    nc->count >= NET_PER_IP * max_per_ip)) {
 			/* No plaintext on an implicit-TLS port. */
@@ -547,8 +552,8 @@ srv_accept(int lfd, short ev, void *arg)
 			close(fd);
 			ic->count++;		/* undone at once */
 			nc->count++;
-			ip_put(iptab, ic);
-			ip_put(nettab, nc);
+			ip_put(&iptab, ic);
+			ip_put(&nettab, nc);
 			continue;
 		}
 		/*

@@ -205,6 +205,13 @@ def main():
                                sender="alice@example.org",
                                to="nobody@remote.test"))
     t.is_(fr.code, 250, "mail for an unknown user at B accepted by A")
+    fr = submit(a, sub, "alice@example.org",
+                ["nobody1@remote.test", "nobody2@remote.test"],
+                t.make_message("pair.%d@test" % os.getpid(),
+                               subject="relay-unknown-pair",
+                               sender="alice@example.org",
+                               to="nobody1@remote.test"))
+    t.is_(fr.code, 250, "mail for two unknown users at B accepted by A")
     fr = submit(a, sub, "alice@example.org", ["x@nullmx.test"],
                 t.make_message("null.%d@test" % os.getpid(),
                                subject="relay-null-mx",
@@ -282,6 +289,14 @@ def main():
            "as the diagnostic")
     t.like(bm, rb"Subject: relay-unknown-user\r\nMessage-ID: <bad\.",
            "the original headers are in it")
+
+    # -- both recipients of one message refused: one bounce names both
+    bl = bounces(inbox, "relay-unknown-pair")
+    t.is_(len(bl), 1, "two 550s for one message: one bounce")
+    bm = bl[0] if bl else b""
+    t.ok(re.search(rb"Final-Recipient: rfc822; ?nobody1@remote\.test", bm)
+         and re.search(rb"Final-Recipient: rfc822; ?nobody2@remote\.test",
+                       bm), "... with both recipients in it")
 
     # -- null MX
     bl = bounces(inbox, "relay-null-mx")

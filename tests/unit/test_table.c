@@ -1,7 +1,8 @@
 /*
  * Unit tests for table.c: the line format, comments, lowercased keys,
  * errors with file and line, keeping old contents on error, file size
- * and mode checks.  Fixtures are in tests/data/table (run from the top
+ * and mode checks, table_foreach's walk (every entry once, in key
+ * order) and many keys found and missed.  Fixtures are in tests/data/table (run from the top
  * of the source tree, as "make check" does).
  */
 #include <sys/types.h>
@@ -22,6 +23,9 @@ static void	test_buf(void);
 static void	test_errors(void);
 static void	test_fd(void);
 static void	test_mode(void);
+static void	test_foreach(void);
+static void	test_many(void);
+static void	walk(const char *, const char *, void *);
 static int	load(struct table *, const char *);
 static int	tmpfile_mode(mode_t);
 static int	has(const struct table *, const char *, const char *);
@@ -146,7 +150,7 @@ test_buf(void)
 	ok(load(&t, "J\xc3\x96RG@Example.ORG x\n") == 0, "UTF-8 key");
 	ok(has(&t, "j\xc3\x96rg@example.org", "x"), "only ASCII lowercased");
 
-	/* Many keys: the hash must find every one. */
+	/* Many keys: the tree must find every one. */
 	if ((big = malloc(20 * 5000 + 1)) == NULL ||
 	    (line = malloc(65 * 1024 + 10)) == NULL)
 		abort();
@@ -320,6 +324,111 @@ test_mode(void)
 	ok(table_check_mode(&t, -1, err, sizeof(err)) == -1, "bad fd");
 }
 
+/* What table_foreach saw: "key=value;" for each entry. */
+struct seen {
+	char	 s[256];
+	size_t	 n;
+};
+
+static void
+walk(const char *key, const char *value, void *arg)
+{
+	struct seen	*w = arg;
+
+	(void)strlcat(w->s, key, sizeof(w->s));
+	(void)strlcat(w->s, "=", sizeof(w->s));
+	(void)strlcat(w->s, value, sizeof(w->s));
+	(void)strlcat(w->s, ";", sizeof(w->s));
+	w->n++;
+}
+
+static void
+test_foreach(void)
+{
+	struct table	 t;
+	struct seen	 w;
+
+	memset(&t, 0, sizeof(t));
+	strlcpy(t.name, "walk", sizeof(t.name));
+	memset(&w, 0, sizeof(w));
+	table_foreach(&t, walk, &w);
+	is_int(w.n, 0, "foreach before load: nothing");
+
+	ok(load(&t, "Zed z\nalpha a\n@dom catch\nmid\nBeta b\n") == 0,
+	    "load for foreach");
+	memset(&w, 0, sizeof(w));
+	table_foreach(&t, walk, &w);
+	is_int(w.n, 5, "foreach: every entry once");
+	is_str(w.s, "@dom=catch;alpha=a;beta=b;mid=;zed=z;",
+	    "foreach: lowercased keys in order, values as loaded");
+
+	ok(load(&t, "x 1\nx 2\n") == -1, "bad load");
+	memset(&w, 0, sizeof(w));
+	table_foreach(&t, walk, &w);
+	is_str(w.s, "@dom=catch;alpha=a;beta=b;mid=;zed=z;",
+	    "foreach after a bad load: the old contents");
+
+	table_clear(&t);
+	memset(&w, 0, sizeof(w));
+	table_foreach(&t, walk, &w);
+	is_int(w.n, 0, "foreach after clear: nothing");
+}
+
+/*
+ * 100,000 keys loaded in a scrambled order: each is found with its own
+ * value, a key between two of them is not, and a reload with half of
+ * them drops the others.
+ */
+static void
+test_many(void)
+{
+	struct table	 t;
+	char		*buf, k[32], v[32];
+	const char	*got;
+	size_t		 i, j, n = 100000, len = 0, cap = n * 32;
+	int		 found = 0, missed = 0, wrong = 0;
+
+	memset(&t, 0, sizeof(t));
+	strlcpy(t.name, "many", sizeof(t.name));
+	if ((buf = malloc(cap)) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		j = (i * 7919) % n;	/* 7919 is prime: a permutation */
+		len += snprintf(buf + len, cap - len, "U%zu@Example.org v%zu\n",
+		    j, j);
+	}
+	ok(table_load_buf(&t, buf, len, err, sizeof(err)) == 0,
+	    "100000 keys loaded");
+	is_int(t.count, n, "100000 entries");
+	for (i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "u%zu@example.ORG", i);
+		snprintf(v, sizeof(v), "v%zu", i);
+		if (table_lookup(&t, k, &got) != 1)
+			missed++;
+		else if (strcmp(got, v) != 0)
+			wrong++;
+		snprintf(k, sizeof(k), "u%zu@example.or", i);
+		found += table_lookup(&t, k, NULL) != 0;
+	}
+	is_int(missed, 0, "every key found");
+	is_int(wrong, 0, "every key with its own value");
+	is_int(found, 0, "no prefix of a key found");
+
+	len = 0;
+	for (i = 0; i < n; i += 2)
+		len += snprintf(buf + len, cap - len, "u%zu@example.org x\n", i);
+	ok(table_load_buf(&t, buf, len, err, sizeof(err)) == 0,
+	    "reload with the even half");
+	is_int(t.count, n / 2, "50000 entries");
+	ok(has(&t, "u0@example.org", "x") && has(&t, "u99998@example.org",
+	    "x"), "even keys, new value");
+	ok(table_lookup(&t, "u1@example.org", NULL) == 0 &&
+	    table_lookup(&t, "u99999@example.org", NULL) == 0,
+	    "odd keys gone");
+	free(buf);
+	table_clear(&t);
+}
+
 int
 main(void)
 {
@@ -328,5 +437,7 @@ main(void)
 	test_errors();
 	test_fd();
 	test_mode();
+	test_foreach();
+	test_many();
 	return done_testing();
 }
