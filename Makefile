@@ -56,7 +56,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/sasl.o \
 		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
-		src/lib/imsg.o src/lib/ctl.o
+		src/lib/imsg.o src/lib/ctl.o src/lib/reqwait.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/io.o src/maild/lookup.o src/maild/server_auth.o \
 		src/maild/server.o src/maild/smtp.o src/maild/smtp_session.o \
@@ -82,7 +82,7 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath \
 		tests/unit/test_imsg tests/unit/test_ctl \
-		tests/unit/test_tree
+		tests/unit/test_tree tests/unit/test_reqwait
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
 
@@ -132,6 +132,7 @@ tests/unit/test_safepath: tests/unit/test_safepath.c
 tests/unit/test_imsg: tests/unit/test_imsg.c
 tests/unit/test_ctl: tests/unit/test_ctl.c
 tests/unit/test_tree: tests/unit/test_tree.c
+tests/unit/test_reqwait: tests/unit/test_reqwait.c
 $(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)

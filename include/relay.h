@@ -82,6 +82,5 @@ struct relay_session *relay_session_new(struct rdomain *, uint64_t);
 /* The MX answer for the session's domain (hosts copied). */
 void	relay_session_mx(struct relay_session *, enum dns_status,
 	    const struct dns_host *, size_t);
-struct relay_session *relay_session_find(uint64_t);
 
 #endif

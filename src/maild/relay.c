@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "proc.h"
 #include "relay.h"
+#include "reqwait.h"
 
 static void	relay_job(struct ipc_msg *);
 static void	relay_mx_res(struct ipc_msg *);
@@ -307,6 +308,8 @@ relay_start(struct rdomain *d)
 
 	nsessions++;
 	d->sess = relay_session_new(d, ++nextid);
+	/* IMSG_L_MX or IMSG_L_HOST: the same answer, the same wait */
+	reqwait_add(nextid, IMSG_L_MX, d->sess);
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, nextid);
 	ipc_add_str(&b, d->name);
@@ -379,9 +382,10 @@ relay_mx_res(struct ipc_msg *m)
 	ipc_end(m);
 	if (status > DNS_NULLMX)
 		fatalx("relay: MX answer with status %u", status);
-	if ((s = relay_session_find(reqid)) == NULL)
-		fatalx("relay: MX answer for unknown request %llu",
-		    (unsigned long long)reqid);
+	if ((s = reqwait_take(reqid, IMSG_L_MX, m->peer)) == NULL) {
+		free(hosts);
+		return;		/* the session is gone */
+	}
 	if (status == DNS_OK && nh == 0)
 		status = DNS_TEMPFAIL;
 	relay_session_mx(s, status, hosts, nh);

@@ -41,6 +41,7 @@
 #include "io.h"
 #include "proc.h"
 #include "relay.h"
+#include "reqwait.h"
 #include "smtp_reply.h"
 
 #define BODY_CHUNK	16384
@@ -175,17 +176,6 @@ relay_session_new(struct rdomain *d, uint64_t id)
 	    sizeof(s->lasterr));
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	return s;
-}
-
-struct relay_session *
-relay_session_find(uint64_t id)
-{
-	struct relay_session	*s;
-
-	TAILQ_FOREACH(s, &sessions, entry)
-		if (s->id == id && s->state == RS_MX)
-			return s;
-	return NULL;
 }
 
 void
@@ -1179,6 +1169,7 @@ rs_free(struct relay_session *s)
 	if (s->dead)
 		return;
 	s->dead = 1;
+	reqwait_forget(s->id);		/* if lookup has not answered yet */
 	rs_tx_requeue(s);
 	rs_detach(s);
 	rs_close(s);
