@@ -57,18 +57,25 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ctl.o src/lib/reqwait.o
-MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
-		src/maild/io.o src/maild/lookup.o src/maild/server_auth.o \
-		src/maild/server.o src/maild/smtp.o src/maild/smtp_session.o \
+# The protocol sessions and what they need of the daemon's modules: the
+# connection (io.c) and IPC payloads (ipc.c).  They reach the rest of
+# their process through a struct session_env, so the session unit tests
+# link them without a process around them.
+SESSION_OBJS =	src/maild/io.o src/maild/ipc.o src/maild/smtp_session.o \
+		src/maild/smtp_data.o src/maild/imap_session.o \
+		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
+		src/maild/imap_idle.o
+MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/lookup.o \
+		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/deliver.o \
-		src/maild/control.o src/maild/imap.o src/maild/imap_session.o \
-		src/maild/relay.o src/maild/relay_session.o \
-		src/maild/offline.o $(LIB_OBJS)
+		src/maild/control.o src/maild/imap.o src/maild/relay.o \
+		src/maild/relay_session.o src/maild/offline.o $(SESSION_OBJS) \
+		$(LIB_OBJS)
 SENDMAIL_OBJS =	src/sendmail/sendmail.o $(LIB_OBJS)
 MAILCTL_OBJS =	src/mailctl/mailctl.o src/mailctl/mailctl_table.o \
 		src/mailctl/mailctl_dns.o src/mailctl/mailctl_dnscheck.o \
 		$(LIB_OBJS)
-UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
+LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
 		tests/unit/test_expand tests/unit/test_envelope \
 		tests/unit/test_spool tests/unit/test_maildir \
@@ -83,6 +90,8 @@ UNIT_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_enqueue tests/unit/test_safepath \
 		tests/unit/test_imsg tests/unit/test_ctl \
 		tests/unit/test_tree tests/unit/test_reqwait
+SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
+UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
 
@@ -133,9 +142,15 @@ tests/unit/test_imsg: tests/unit/test_imsg.c
 tests/unit/test_ctl: tests/unit/test_ctl.c
 tests/unit/test_tree: tests/unit/test_tree.c
 tests/unit/test_reqwait: tests/unit/test_reqwait.c
-$(UNIT_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
+tests/unit/test_imap_session: tests/unit/test_imap_session.c
+tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
+$(LIB_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)
+# Sessions driven in memory: the session objects without maild.c.
+$(SESSION_TESTS): $(SESSION_OBJS) $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
+	    $(SESSION_OBJS) $(LIB_OBJS) $(LIBS)
 
 unit: $(UNIT_TESTS)
 

@@ -22,6 +22,8 @@
 #include "mime.h"
 
 struct imap_arg;
+struct io;
+struct session_env;
 
 /* -- imap_fetch.c -- */
 
@@ -83,8 +85,10 @@ int		 fetch_render(struct mbuf *, const struct fetch_spec *,
 
 /* -- imap_session.c -- */
 
-void		 imap_session_new(int, const struct listener *,
-		    const struct sockaddr_storage *);
+/* A session on the connection io (its callback is set here). */
+void		 imap_session_new(struct io *, const struct listener *,
+		    const struct sockaddr_storage *,
+		    const struct session_env *);
 void		 imap_session_auth_result(uint64_t, uint32_t, const char *,
 		    const char *);
 /* Mail was delivered to the Maildir dir (relative to the root). */

@@ -36,7 +36,10 @@ struct io {
 #define IO_FULL		0x0080	/* last read stopped on a full buffer */
 #define IO_HELDCR	0x0100	/* rbuf[rpos] is a CR hidden by a NUL */
 #define IO_LINEDL	0x0200	/* a line must end within the timeout */
+#define IO_MEM		0x0400	/* no socket: mem is the other end */
+#define IO_MEMTLS	0x0800	/* TLS pretended on a memory connection */
 	struct event	 ev;
+	struct io_mem	*mem;
 	int		 timeout;	/* msec, 0 none */
 	/*
 	 * Deadlines no trickle of bytes moves (monotonic msec, 0 none): of
@@ -54,12 +57,42 @@ struct io {
 	void		*arg;
 };
 
+/*
+ * The other end of a connection without a socket, for driving a session
+ * in a unit test: bytes put in "in" reach the io as if received, what
+ * the io sends lands in "out"; io is NULL once its owner freed it.  No
+ * event loop runs such a connection: io_mem_run() does what one would
+ * do (write, read, call the owner) until nothing moves.  STARTTLS and
+ * implicit TLS are pretended: the handshake succeeds at the next run.
+ */
+struct io_mem {
+	struct io	*io;
+	char		*in;		/* not read by the io yet */
+	size_t		 inlen;
+	char		*out;		/* written by the io, NUL-terminated */
+	size_t		 outlen;
+	int		 eof;		/* we closed: the io reads EOF */
+	int		 shut;		/* the io's owner half-closed */
+};
+
 /* Reading stops while this much output waits: a client must read. */
 #define IO_WMAX		65536
 
 struct io	*io_new(int, size_t, void (*)(struct io *, int, void *),
 		    void *);
 void		 io_free(struct io *);
+/* The owner's callback, for an io made before its owner. */
+void		 io_set_callback(struct io *, void (*)(struct io *, int,
+		    void *), void *);
+/* A connection to m; its callback is set with io_set_callback(). */
+struct io	*io_new_mem(struct io_mem *, size_t);
+/* Send bytes to the io (then run it), close our end, time it out. */
+void		 io_mem_send(struct io_mem *, const void *, size_t);
+void		 io_mem_close(struct io_mem *);
+void		 io_mem_timeout(struct io_mem *);
+void		 io_mem_run(struct io_mem *);
+/* Free the buffers of m, and its io if its owner has not. */
+void		 io_mem_free(struct io_mem *);
 void		 io_set_timeout(struct io *, int);
 /*
  * With on, a line begun must end within the timeout, however its bytes
@@ -95,6 +128,10 @@ int		 io_start_tls(struct io *, struct tls *);
  * owns (and frees) once this returns 0; the handshake starts at once.
  */
 int		 io_start_tls_client(struct io *, struct tls *, const char *);
+/* TLS was started (the handshake may still be running). */
+int		 io_tls_started(const struct io *);
+/* Half-close: nothing more is sent, reading goes on. */
+void		 io_shutdown(struct io *);
 /* "TLSv1.3:TLS_AES_256_GCM_SHA384:256" style summary, or "". */
 void		 io_tls_info(const struct io *, char *, size_t);
 const char	*io_error(const struct io *);

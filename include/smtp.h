@@ -10,14 +10,22 @@
 #include <stdint.h>
 #include <tls.h>
 
+#include "io.h"
 #include "maild.h"
+#include "session_env.h"
 
 struct smtp_session;
 
-/* smtp_session.c */
-void	smtp_session_new(int, const struct listener *,
-	    const struct sockaddr_storage *);
-void	smtp_session_created(uint64_t, uint32_t, int);
+/*
+ * smtp_session.c: a session on the connection io (its callback is set
+ * here) from a client at that address; self: the client's address is
+ * one of ours (no rDNS check).
+ */
+void	smtp_session_new(struct io *, const struct listener *,
+	    const struct sockaddr_storage *, int,
+	    const struct session_env *);
+void	smtp_session_created(const struct session_env *, uint64_t, uint32_t,
+	    int);
 void	smtp_session_create_failed(uint64_t, uint32_t);
 void	smtp_session_rcpt_result(uint64_t, int, uint32_t, const char *);
 void	smtp_session_committed(uint64_t, uint32_t, int);

@@ -8,19 +8,42 @@
 #include <sys/socket.h>
 
 #include "imap.h"
+#include "io.h"
 #include "proc.h"
 #include "server.h"
+#include "session_env.h"
 
+static void	imap_accept(int, const struct listener *,
+		    const struct sockaddr_storage *);
 static void	imap_auth_result(struct ipc_msg *);
 static void	imap_newmail(struct ipc_msg *);
+
+/* What a session asks of this process and of lookup. */
+static const struct session_env imap_env = {
+	.send = proc_send_buf,
+	.auth_send = srv_auth_send,
+	.auth_failed = srv_auth_failed,
+	.auth_ok = srv_auth_ok,
+	.tls_get = srv_tls_get,
+	.tls_ctx = srv_tls_ctx,
+	.tls_put = srv_tls_put,
+	.gone = srv_session_gone,
+};
 
 void
 imap_main(void)
 {
 	srv_run(PROTO_IMAP, conf->imap_max_per_ip,
 	    "* BYE Too many connections from your address\r\n",
-	    imap_session_new, conf->vmail_root,
+	    imap_accept, conf->vmail_root,
 	    "stdio rpath wpath cpath fattr flock inet recvfd");
+}
+
+static void
+imap_accept(int fd, const struct listener *l,
+    const struct sockaddr_storage *ss)
+{
+	imap_session_new(io_new(fd, 0, NULL, NULL), l, ss, &imap_env);
 }
 
 static void

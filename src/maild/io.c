@@ -4,6 +4,8 @@
  * to what libtls wants (TLS_WANT_POLLIN/POLLOUT) and what the owner
  * wants (read unless paused or full, write while output is queued).
  * The owner's callback may free the io; the io notices and stops.
+ * A memory connection (IO_MEM, no socket, no event) lets a unit test
+ * play the client of a session through the same buffers and callbacks.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -32,6 +34,8 @@ static int	io_callback(struct io *, int);
 static void	io_destroy(struct io *);
 static void	io_unhide_cr(struct io *);
 static void	io_compact(struct io *);
+static int	io_mem_read(struct io *);
+static void	io_mem_write(struct io *);
 
 struct io *
 io_new(int fd, size_t maxline, void (*cb)(struct io *, int, void *),
@@ -50,10 +54,36 @@ io_new(int fd, size_t maxline, void (*cb)(struct io *, int, void *),
 	return io;
 }
 
+void
+io_set_callback(struct io *io, void (*cb)(struct io *, int, void *),
+    void *arg)
+{
+	io->cb = cb;
+	io->arg = arg;
+}
+
+struct io *
+io_new_mem(struct io_mem *m, size_t maxline)
+{
+	struct io	*io;
+
+	if ((io = calloc(1, sizeof(*io))) == NULL)
+		fatal("calloc");
+	io->fd = -1;
+	io->rmax = maxline + 2;
+	io->flags = IO_MEM;
+	io->mem = m;
+	m->io = io;
+	return io;
+}
+
 static void
 io_destroy(struct io *io)
 {
-	event_del(&io->ev);
+	if (io->flags & IO_MEM)
+		io->mem->io = NULL;
+	else
+		event_del(&io->ev);
 	if (io->tls) {
 		(void)tls_close(io->tls);
 		tls_free(io->tls);
@@ -70,7 +100,8 @@ io_free(struct io *io)
 {
 	if (io->flags & IO_INCB) {
 		io->flags |= IO_FREED;
-		event_del(&io->ev);
+		if (!(io->flags & IO_MEM))
+			event_del(&io->ev);
 		return;
 	}
 	io_destroy(io);
@@ -294,7 +325,7 @@ io_resume(struct io *io)
 	 * Buffered lines, an EOF seen while paused, or bytes libtls holds
 	 * decrypted: none of them will make the socket readable again.
 	 */
-	if (!(io->flags & IO_HANDSHAKE))
+	if (!(io->flags & (IO_HANDSHAKE | IO_MEM)))
 		event_active(&io->ev, EV_READ, 1);
 }
 
@@ -308,9 +339,11 @@ io_drop_input(struct io *io)
 int
 io_start_tls(struct io *io, struct tls *ctx)
 {
-	if (io->tls != NULL)
+	if (io_tls_started(io))
 		return -1;
-	if (tls_accept_socket(ctx, &io->tls, io->fd) == -1) {
+	if (io->flags & IO_MEM)
+		io->flags |= IO_MEMTLS;
+	else if (tls_accept_socket(ctx, &io->tls, io->fd) == -1) {
 		snprintf(io->err, sizeof(io->err), "tls_accept_socket: %s",
 		    tls_error(ctx));
 		return -1;
@@ -340,6 +373,21 @@ io_start_tls_client(struct io *io, struct tls *ctx, const char *servername)
 	if (!(io->flags & IO_INCB))
 		io_rearm(io);
 	return 0;
+}
+
+int
+io_tls_started(const struct io *io)
+{
+	return io->tls != NULL || (io->flags & IO_MEMTLS);
+}
+
+void
+io_shutdown(struct io *io)
+{
+	if (io->flags & IO_MEM)
+		io->mem->shut = 1;
+	else
+		(void)shutdown(io->fd, SHUT_WR);
 }
 
 void
@@ -377,7 +425,7 @@ io_rearm(struct io *io)
 	int64_t		 ms;
 	short		 ev = 0;
 
-	if (io->flags & IO_FREED)
+	if (io->flags & (IO_FREED | IO_MEM))
 		return;
 	event_del(&io->ev);
 	if (io->flags & IO_HANDSHAKE) {
@@ -440,6 +488,8 @@ io_do_read(struct io *io)
 	}
 	io_compact(io);
 	io->flags &= ~(IO_WANTWRITE | IO_FULL);
+	if (io->flags & IO_MEM)
+		return io_mem_read(io);
 	while (io->rlen < io->rmax - 1 && io->rlen < io->rsize - 1) {
 		size_t room = (io->rmax < io->rsize ? io->rmax : io->rsize) -
 		    1 - io->rlen;
@@ -489,6 +539,8 @@ io_do_write(struct io *io)
 	ssize_t	 n;
 
 	io->flags &= ~IO_WANTREAD;
+	if (io->flags & IO_MEM)
+		io_mem_write(io);
 	while (io_queued(io)) {
 		if (io->tls) {
 			n = tls_write(io->tls, io->wbuf + io->wpos,
@@ -529,7 +581,7 @@ io_do_handshake(struct io *io)
 	int	 r;
 
 	io->flags &= ~IO_WANTWRITE;
-	r = tls_handshake(io->tls);
+	r = io->flags & IO_MEM ? 0 : tls_handshake(io->tls);
 	if (r == TLS_WANT_POLLIN)
 		return 0;
 	if (r == TLS_WANT_POLLOUT) {
@@ -622,4 +674,105 @@ io_dispatch(int fd, short ev, void *arg)
 		return;
 	}
 	io_rearm(io);
+}
+
+/* What the peer sent, as far as the buffer takes it: 1 some, 0 none. */
+static int
+io_mem_read(struct io *io)
+{
+	struct io_mem	*m = io->mem;
+	size_t		 room = (io->rmax < io->rsize ? io->rmax : io->rsize) -
+			    1 - io->rlen, n;
+
+	if ((n = m->inlen < room ? m->inlen : room) > 0) {
+		memcpy(io->rbuf + io->rlen, m->in, n);
+		io->rlen += n;
+		memmove(m->in, m->in + n, m->inlen - n);
+		m->inlen -= n;
+	}
+	if (m->inlen == 0 && m->eof)
+		io->flags |= IO_EOF;
+	if (io->rlen >= io->rmax - 1 || io->rlen >= io->rsize - 1)
+		io->flags |= IO_FULL;
+	return n > 0;
+}
+
+/* All queued output reaches the peer at once. */
+static void
+io_mem_write(struct io *io)
+{
+	struct io_mem	*m = io->mem;
+	size_t		 n = io_queued(io);
+	char		*p;
+
+	if ((p = realloc(m->out, m->outlen + n + 1)) == NULL)
+		fatal("realloc");
+	m->out = p;
+	memcpy(m->out + m->outlen, io->wbuf + io->wpos, n);
+	m->outlen += n;
+	m->out[m->outlen] = '\0';
+	io->wpos = io->wlen;
+}
+
+void
+io_mem_send(struct io_mem *m, const void *data, size_t len)
+{
+	char	*p;
+
+	if ((p = realloc(m->in, m->inlen + len + 1)) == NULL)
+		fatal("realloc");
+	m->in = p;
+	memcpy(m->in + m->inlen, data, len);
+	m->inlen += len;
+	io_mem_run(m);
+}
+
+void
+io_mem_close(struct io_mem *m)
+{
+	m->eof = 1;
+	io_mem_run(m);
+}
+
+void
+io_mem_timeout(struct io_mem *m)
+{
+	if (m->io != NULL && io_callback(m->io, IO_TIMEOUT))
+		io_mem_run(m);
+}
+
+/*
+ * What the event loop would do while the io can move: one io_dispatch()
+ * a pass, as for a socket ready both ways, until a pass changes nothing.
+ */
+void
+io_mem_run(struct io_mem *m)
+{
+	struct io	*io;
+	size_t		 in, out, rpos, rlen, wq;
+	int		 flags;
+
+	while ((io = m->io) != NULL) {
+		in = m->inlen;
+		out = m->outlen;
+		rpos = io->rpos;
+		rlen = io->rlen;
+		wq = io_queued(io);
+		flags = io->flags;
+		io_dispatch(-1, EV_READ | EV_WRITE, io);
+		if ((io = m->io) == NULL || (in == m->inlen &&
+		    out == m->outlen && rpos == io->rpos && rlen == io->rlen &&
+		    wq == io_queued(io) && flags == io->flags))
+			break;
+	}
+}
+
+void
+io_mem_free(struct io_mem *m)
+{
+	if (m->io != NULL)
+		io_destroy(m->io);
+	free(m->in);
+	free(m->out);
+	memset(m, 0, sizeof(*m));
 }

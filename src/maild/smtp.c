@@ -6,10 +6,16 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <string.h>
+
+#include "io.h"
 #include "proc.h"
 #include "server.h"
+#include "session_env.h"
 #include "smtp.h"
 
+static void	smtp_accept(int, const struct listener *,
+		    const struct sockaddr_storage *);
 static void	smtp_created(struct ipc_msg *);
 static void	smtp_create_failed(struct ipc_msg *);
 static void	smtp_committed(struct ipc_msg *);
@@ -18,13 +24,41 @@ static void	smtp_fcrdns_result(struct ipc_msg *);
 static void	smtp_sender_result(struct ipc_msg *);
 static void	smtp_rcpt_result(struct ipc_msg *);
 
+/* What a session asks of this process, of lookup and of the queue. */
+static const struct session_env smtp_env = {
+	.send = proc_send_buf,
+	.auth_send = srv_auth_send,
+	.auth_failed = srv_auth_failed,
+	.auth_ok = srv_auth_ok,
+	.tls_get = srv_tls_get,
+	.tls_ctx = srv_tls_ctx,
+	.tls_put = srv_tls_put,
+	.gone = srv_session_gone,
+};
+
 void
 smtp_main(void)
 {
 	/* The queue holds one fd per message being received, too. */
 	srv_run(PROTO_SMTP, conf->max_per_ip,
 	    "421 4.7.0 Too many connections from your address\r\n",
-	    smtp_session_new, MAILD_EMPTY, "stdio inet recvfd");
+	    smtp_accept, MAILD_EMPTY, "stdio inet recvfd");
+}
+
+/* A session; is the client on one of our own addresses? */
+static void
+smtp_accept(int fd, const struct listener *l,
+    const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage	 self;
+	socklen_t		 len = sizeof(self);
+	int			 local;
+
+	memset(&self, 0, sizeof(self));
+	local = (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) &&
+	    getsockname(fd, (struct sockaddr *)&self, &len) == 0 &&
+	    srv_addr_equal(&self, ss);
+	smtp_session_new(io_new(fd, 0, NULL, NULL), l, ss, local, &smtp_env);
 }
 
 static void
@@ -36,7 +70,7 @@ smtp_created(struct ipc_msg *m)
 	reqid = ipc_get_u64(m);
 	msgid = ipc_get_u32(m);
 	ipc_end(m);
-	smtp_session_created(reqid, msgid, ipc_get_fd(m));
+	smtp_session_created(&smtp_env, reqid, msgid, ipc_get_fd(m));
 }
 
 static void

@@ -1,13 +1,9 @@
 /*
  * SMTP server sessions (RFC 5321): the command table, the state machine,
- * and the DATA reader.  The message body goes straight from the socket
- * into the spool file that the queue process opened for us; the reply
- * 250 after DATA is sent only when the queue says the message is durable.
- *
- * Only CRLF.CRLF ends DATA.  A line ended by a bare LF is stored with
- * CRLF but can never end DATA, nor can a "." line that follows it; a
- * bare CR inside a line makes the message refused.  Together this rules
- * out SMTP smuggling through us or through the servers we relay to.
+ * the commands and their answers from the lookup and queue processes.
+ * The DATA reader, which writes the message into the spool file, is
+ * smtp_data.c.  The session reaches its process only through its
+ * struct io and struct session_env (include/session_env.h).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,113 +23,10 @@
 #include "proc.h"
 #include "sasl.h"
 #include "server.h"
-#include "smtp.h"
+#include "smtp_session.h"
 
 #define SESS_HASH		4096
 #define MAX_ERRORS		20	/* Postfix's hard error limit */
-/*
- * In DATA: idle for at most twice the command timeout (10 minutes by
- * default, RFC 5321 4.5.3.2.6), and done within twelve times it (an
- * hour).  Outside DATA a session gets as long to bring its next message
- * (from the connection or the last one taken).  Both are timers, not
- * checks made when input arrives: a client dribbling a byte now and
- * then, without ever ending a line, holds neither a session nor a spool
- * file forever.
- */
-#define DATA_IDLE(c)		(2 * (c)->smtp_timeout)
-#define DATA_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
-#define SESSION_DEADLINE(c)	(12 * (time_t)(c)->smtp_timeout)
-/*
- * And after the first timeout's worth of DATA, at least this many bytes
- * a second on average (Postfix's smtpd_min_data_rate): a flood of slow
- * clients cannot hold sessions and spool files for the whole hour.
- */
-#define DATA_MIN_RATE		500
-#define HEADER_MAX		(1024 * 1024)
-#define FROM_MAX		2048	/* bytes of a From field we read */
-#define DATA_BUFSIZE		65536
-
-enum smtp_state {
-	S_GREETING,		/* implicit TLS handshake before 220 */
-	S_CONNECTED,		/* before HELO/EHLO */
-	S_HELO,
-	S_MAIL,			/* MAIL FROM accepted */
-	S_RCPT,			/* at least one RCPT */
-	S_DATA,
-	S_QUIT
-};
-
-#define F_EHLO		0x0001
-#define F_TLS		0x0002
-#define F_WAITING	0x0004	/* waiting for lookup or queue */
-#define F_SKIPLINE	0x0008	/* rest of an overlong command line */
-#define F_STARTTLS	0x0010	/* handshake starts once 220 is sent */
-#define F_LOCAL		0x0020	/* loopback client */
-#define F_LINGER	0x0040	/* closing: reading what is left */
-#define F_AUTH		0x0080	/* logged in as authuser */
-#define F_RDNS		0x0100	/* greeting waits for the rDNS check */
-#define F_FROMCHECK	0x0200	/* lookup: is the From header the user's? */
-
-/* SASL exchange in progress (s->sasl). */
-#define SASL_NONE	0
-#define SASL_PLAIN	1	/* waiting for the PLAIN response */
-#define SASL_LOGIN_USER	2	/* LOGIN: waiting for the user name */
-#define SASL_LOGIN_PASS	3	/* LOGIN: waiting for the password */
-
-#define D_TOOBIG	0x01
-#define D_BARECR	0x02
-#define D_BARELF	0x04
-#define D_IOERR		0x08
-#define D_HDRBIG	0x10
-#define D_NUL		0x20
-#define D_LONGLINE	0x40
-#define D_REFUSED	(D_TOOBIG | D_BARECR | D_IOERR | D_HDRBIG | D_NUL | \
-			    D_LONGLINE)
-
-struct smtp_session {
-	TAILQ_ENTRY(smtp_session) entry;
-	uint64_t		 id;
-	struct io		*io;
-	const struct listener	*l;
-	struct sockaddr_storage	 ss;
-	char			 src[INET6_ADDRSTRLEN + 8];
-	enum smtp_state		 state;
-	int			 flags;
-	int			 errors;
-	struct srv_tlsctx	*tls;		/* held while the io uses it */
-	int			 sasl;		/* SASL_* */
-	char			 authuser[ADDR_MAX + 1];
-	int			 authcounted;	/* srv_auth_send() */
-	char			 rdns[256];	/* checked PTR name, or "" */
-	char			 refuse[192];	/* rDNS verdict, instead of 220 */
-	char			 helo[HOST_NAME_MAX + 1];
-	struct mailaddr		 sender;
-	struct mail_params	 params;
-	struct mailaddr		 rcpt;		/* being looked up */
-	struct mailaddr		 first;		/* first accepted, Received */
-	int			 nrcpt;
-	uint32_t		 ndest;
-	uint32_t		 msgid;
-	int			 msgfd;
-	struct event		 ev_deadline;	/* of DATA, or of the session */
-	time_t			 data_start;
-	/* DATA */
-	int			 dflags;
-	char			*fromhdr;	/* the From field's value */
-	size_t			 fromlen;	/* FROM_MAX + 1: too long */
-	int			 nfrom;		/* From fields seen */
-	int			 infrom;	/* reading the From field */
-	struct mailaddr		 fromaddr;
-	char			 signdom[DOMAIN_MAX + 1];	/* DKIM */
-	int			 midline;	/* last chunk had no LF */
-	size_t			 linelen;	/* so far, of the line read */
-	int			 prevcrlf;	/* last line ended in CRLF */
-	int			 inheader;
-	size_t			 hdrlen;
-	size_t			 datalen;
-	char			*dbuf;
-	size_t			 dlen;
-};
 
 typedef void	(*smtp_handler)(struct smtp_session *, const char *);
 
@@ -145,29 +38,12 @@ struct smtp_cmd {
 };
 
 static void	smtp_io(struct io *, int, void *);
-static void	smtp_deadline_set(struct smtp_session *, time_t);
 static void	smtp_deadline(int, short, void *);
 static void	smtp_process(struct smtp_session *);
 static void	smtp_command(struct smtp_session *, char *);
-static void	smtp_data_line(struct smtp_session *, char *, size_t, int);
-static void	smtp_data_end(struct smtp_session *);
-static void	smtp_from_field(struct smtp_session *, const char *, size_t,
-		    int);
-static int	smtp_sign_check(struct smtp_session *);
-static void	smtp_from_mismatch(struct smtp_session *, const char *);
-static void	smtp_commit(struct smtp_session *);
-static void	smtp_data_write(struct smtp_session *, const void *, size_t);
-static void	smtp_data_flush(struct smtp_session *);
-static void	smtp_reply(struct smtp_session *, const char *, ...)
-		    __attribute__((__format__ (printf, 2, 3)));
 static void	smtp_greeting(struct smtp_session *);
 static int	smtp_start_tls(struct smtp_session *);
-static void	smtp_reset(struct smtp_session *);
 static void	smtp_free(struct smtp_session *, const char *);
-static void	smtp_wait(struct smtp_session *);
-static void	smtp_unwait(struct smtp_session *);
-static struct smtp_session *smtp_find(uint64_t);
-static void	smtp_received(struct smtp_session *);
 static void	smtp_sasl_line(struct smtp_session *, char *, size_t);
 static void	smtp_auth_send(struct smtp_session *, const char *,
 		    const char *, size_t);
@@ -179,7 +55,6 @@ static void	cmd_starttls(struct smtp_session *, const char *);
 static void	cmd_auth(struct smtp_session *, const char *);
 static void	cmd_mail(struct smtp_session *, const char *);
 static void	cmd_rcpt(struct smtp_session *, const char *);
-static void	cmd_data(struct smtp_session *, const char *);
 static void	cmd_rset(struct smtp_session *, const char *);
 static void	cmd_noop(struct smtp_session *, const char *);
 static void	cmd_quit(struct smtp_session *, const char *);
@@ -199,7 +74,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ CMD_AUTH,	"AUTH",		ST(S_HELO),		cmd_auth },
 	{ CMD_MAIL,	"MAIL",		ST(S_HELO),		cmd_mail },
 	{ CMD_RCPT,	"RCPT",		ST_TXN,			cmd_rcpt },
-	{ CMD_DATA,	"DATA",		ST(S_RCPT),		cmd_data },
+	{ CMD_DATA,	"DATA",		ST(S_RCPT),		smtp_cmd_data },
 	{ CMD_RSET,	"RSET",		ST_ANY,			cmd_rset },
 	{ CMD_NOOP,	"NOOP",		ST_ANY,			cmd_noop },
 	{ CMD_QUIT,	"QUIT",		ST_ANY,			cmd_quit },
@@ -213,7 +88,7 @@ static TAILQ_HEAD(, smtp_session)	 sessions[SESS_HASH];
 static int				 sessions_init;
 static uint64_t				 next_id;
 
-static struct smtp_session *
+struct smtp_session *
 smtp_find(uint64_t id)
 {
 	struct smtp_session	*s;
@@ -225,14 +100,14 @@ smtp_find(uint64_t id)
 }
 
 void
-smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage *ss)
+smtp_session_new(struct io *io, const struct listener *l,
+    const struct sockaddr_storage *ss, int self,
+    const struct session_env *env)
 {
 	struct smtp_session	*s;
-	struct sockaddr_storage	 self;
 	struct ipc_buf		 b;
 	char			 buf[INET6_ADDRSTRLEN];
 	const void		*a;
-	socklen_t		 len;
 	size_t			 i;
 
 	if (!sessions_init) {
@@ -245,6 +120,7 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
 	s->id = ++next_id;
+	s->env = env;
 	STAT_INC(ST_SMTP_SESSIONS);
 	s->l = l;
 	s->ss = *ss;
@@ -259,7 +135,9 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 	    ss->ss_family == AF_INET6 ? "IPv6:" : "", buf);
 	if (addr_sa_loopback(ss))
 		s->flags |= F_LOCAL;
-	s->io = io_new(fd, SMTP_LINE_MAX, smtp_io, s);
+	s->io = io;
+	io_set_callback(io, smtp_io, s);
+	io_set_maxline(io, SMTP_LINE_MAX);
 	io_set_timeout(s->io, conf->smtp_timeout * 1000);
 	/* A line trickled in a byte at a time ends within the timeout too. */
 	io_set_line_deadline(s->io, 1);
@@ -272,11 +150,7 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 	 * A client on our own address is a program of this machine (cron,
 	 * a script), which OpenSMTPD served on lo0 without the check.
 	 */
-	memset(&self, 0, sizeof(self));
-	len = sizeof(self);
-	if ((l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) &&
-	    getsockname(fd, (struct sockaddr *)&self, &len) == 0 &&
-	    srv_addr_equal(&self, ss))
+	if ((l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) && self)
 		log_debug("%016llx smtp: %s is this machine: no rDNS check",
 		    (unsigned long long)s->id, s->src);
 	else if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) {
@@ -284,7 +158,7 @@ smtp_session_new(int fd, const struct listener *l, const struct sockaddr_storage
 		ipc_buf_init(&b);
 		ipc_add_u64(&b, s->id);
 		ipc_add(&b, &s->ss, sizeof(s->ss));
-		proc_send_buf(PROC_LOOKUP, IMSG_L_FCRDNS, -1, &b);
+		s->env->send(PROC_LOOKUP, IMSG_L_FCRDNS, -1, &b);
 		s->flags |= F_RDNS;
 		smtp_wait(s);
 	}
@@ -348,9 +222,9 @@ smtp_session_fcrdns_result(uint64_t id, int r, const char *name)
 static int
 smtp_start_tls(struct smtp_session *s)
 {
-	if ((s->tls = srv_tls_get(s->l)) == NULL)
+	if ((s->tls = s->env->tls_get(s->l)) == NULL)
 		return -1;
-	return io_start_tls(s->io, srv_tls_ctx(s->tls));
+	return io_start_tls(s->io, s->env->tls_ctx(s->tls));
 }
 
 static void
@@ -367,13 +241,13 @@ smtp_greeting(struct smtp_session *s)
 	    s->l->hostname : conf->hostname);
 }
 
-static const char *
+const char *
 smtp_hostname(struct smtp_session *s)
 {
 	return s->l->hostname[0] ? s->l->hostname : conf->hostname;
 }
 
-static void
+void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	char	 buf[1024];
@@ -405,22 +279,22 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->msgid != 0) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, s->msgid);
-		proc_send_buf(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
+		s->env->send(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
 	}
 	if (s->msgfd != -1)
 		close(s->msgfd);
 	evtimer_del(&s->ev_deadline);
 	TAILQ_REMOVE(&sessions[s->id % SESS_HASH], s, entry);
-	srv_session_gone(&s->ss, s->l);
+	s->env->gone(&s->ss, s->l);
 	io_free(s->io);
 	if (s->tls != NULL)
-		srv_tls_put(s->tls);	/* after the connection is gone */
+		s->env->tls_put(s->tls);	/* after the connection is gone */
 	free(s->dbuf);
 	free(s->fromhdr);
 	free(s);
 }
 
-static void
+void
 smtp_deadline_set(struct smtp_session *s, time_t secs)
 {
 	struct timeval	 tv = { secs, 0 };
@@ -452,14 +326,14 @@ smtp_deadline(int fd, short ev, void *arg)
 	io_set_timeout(s->io, 5000);
 }
 
-static void
+void
 smtp_wait(struct smtp_session *s)
 {
 	s->flags |= F_WAITING;
 	io_pause(s->io);
 }
 
-static void
+void
 smtp_unwait(struct smtp_session *s)
 {
 	s->flags &= ~F_WAITING;
@@ -500,7 +374,7 @@ smtp_io(struct io *io, int evt, void *arg)
 			 */
 			s->flags |= F_LINGER;
 			io_drop_input(io);
-			(void)shutdown(io->fd, SHUT_WR);
+			io_shutdown(io);
 			io_set_timeout(io, 2000);
 			return;
 		}
@@ -625,7 +499,7 @@ smtp_command(struct smtp_session *s, char *line)
 	c->handler(s, arg);
 }
 
-static void
+void
 smtp_reset(struct smtp_session *s)
 {
 	struct ipc_buf	 b;
@@ -633,7 +507,7 @@ smtp_reset(struct smtp_session *s)
 	if (s->msgid != 0) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, s->msgid);
-		proc_send_buf(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
+		s->env->send(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
 		s->msgid = 0;
 	}
 	if (s->msgfd != -1) {
@@ -824,7 +698,7 @@ smtp_auth_send(struct smtp_session *s, const char *user, const char *pass,
 	ipc_add_str(b, user);
 	ipc_add_u32(b, plen);
 	ipc_add(b, pass, plen);
-	s->authcounted = srv_auth_send(&s->ss, user, b);
+	s->authcounted = s->env->auth_send(&s->ss, user, b);
 	explicit_bzero(b, sizeof(*b));
 	free(b);
 	if (s->authcounted == AUTH_THROTTLED) {
@@ -848,7 +722,7 @@ smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
 		return;
 	if (res == AUTH_OK) {
 		STAT_INC(ST_SMTP_AUTH_OK);
-		srv_auth_ok(&s->ss, s->authuser);
+		s->env->auth_ok(&s->ss, s->authuser);
 		strlcpy(s->authuser, user, sizeof(s->authuser));
 		s->flags |= F_AUTH;
 		log_info("%016llx smtp: %s authenticated as %s",
@@ -867,7 +741,7 @@ smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
 	log_info("%016llx smtp: %s failed to authenticate as %s",
 	    (unsigned long long)s->id, s->src, s->authuser);
 	/* Slower and slower for guessers: their next check waits. */
-	srv_auth_failed(&s->ss, s->authuser, s->authcounted);
+	s->env->auth_failed(&s->ss, s->authuser, s->authcounted);
 	s->authuser[0] = '\0';
 	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
 	s->errors++;
@@ -923,7 +797,7 @@ cmd_mail(struct smtp_session *s, const char *arg)
 		ipc_add_u64(&b, s->id);
 		ipc_add(&b, &user, sizeof(user));
 		ipc_add(&b, &s->sender, sizeof(s->sender));
-		proc_send_buf(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
+		s->env->send(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
 		smtp_wait(s);
 		return;
 	}
@@ -981,12 +855,13 @@ smtp_mail_create(struct smtp_session *s)
 
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
-	proc_send_buf(PROC_QUEUE, IMSG_Q_CREATE, -1, &b);
+	s->env->send(PROC_QUEUE, IMSG_Q_CREATE, -1, &b);
 	smtp_wait(s);
 }
 
 void
-smtp_session_created(uint64_t id, uint32_t msgid, int fd)
+smtp_session_created(const struct session_env *env, uint64_t id,
+    uint32_t msgid, int fd)
 {
 	struct smtp_session	*s;
 	struct ipc_buf		 b;
@@ -995,7 +870,7 @@ smtp_session_created(uint64_t id, uint32_t msgid, int fd)
 	    s->state == S_QUIT) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, msgid);
-		proc_send_buf(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
+		env->send(PROC_QUEUE, IMSG_Q_ROLLBACK, -1, &b);
 		close(fd);
 		return;
 	}
@@ -1046,7 +921,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 	ipc_add_u32(&b, s->msgid);
 	ipc_add_u32(&b, flags);
 	ipc_add(&b, &s->rcpt, sizeof(s->rcpt));
-	proc_send_buf(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
+	s->env->send(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
 	smtp_wait(s);
 }
 
@@ -1088,408 +963,6 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 		    "%s", rcpt, reason[0] ? reason : "invalid recipient");
 		break;
 	}
-	smtp_unwait(s);
-}
-
-static void
-cmd_data(struct smtp_session *s, const char *arg)
-{
-	if (*arg != '\0') {
-		smtp_reply(s, "501 5.5.4 Syntax: DATA");
-		return;
-	}
-	if (s->msgfd == -1) {
-		smtp_reply(s, "451 4.3.0 Temporary failure");
-		return;
-	}
-	if (s->dbuf == NULL && (s->dbuf = malloc(DATA_BUFSIZE)) == NULL)
-		fatal("malloc");
-	s->dlen = 0;
-	s->dflags = 0;
-	s->midline = 0;
-	s->prevcrlf = 1;
-	s->inheader = 1;
-	s->hdrlen = 0;
-	s->datalen = 0;
-	s->fromlen = 0;
-	s->linelen = 0;
-	s->nfrom = 0;
-	s->infrom = 0;
-	s->state = S_DATA;
-	smtp_received(s);
-	io_set_maxline(s->io, DATA_LINE_MAX);
-	io_set_timeout(s->io, DATA_IDLE(conf) * 1000);
-	smtp_deadline_set(s, DATA_DEADLINE(conf));
-	s->data_start = time(NULL);
-	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-}
-
-static void
-smtp_date(char *buf, size_t len)
-{
-	time_t		 now = time(NULL);
-	struct tm	*tm = localtime(&now);
-
-	if (tm == NULL || strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z",
-	    tm) == 0)
-		strlcpy(buf, "Thu, 01 Jan 1970 00:00:00 +0000", len);
-}
-
-static void
-smtp_received(struct smtp_session *s)
-{
-	char	 buf[2048], date[64], tls[256], rcpt[ADDR_MAX + 1];
-	char	 proto[16];
-	int	 n;
-
-	smtp_date(date, sizeof(date));
-	io_tls_info(s->io, tls, sizeof(tls));
-	if (addr_to_text(&s->first, rcpt, sizeof(rcpt)) == -1)
-		rcpt[0] = '\0';
-	/* RFC 3848: ESMTP, then S for TLS and A for AUTH. */
-	(void)snprintf(proto, sizeof(proto), "%s%s%s",
-	    (s->flags & F_EHLO) ? "ESMTP" : "SMTP",
-	    (s->flags & F_TLS) ? "S" : "", (s->flags & F_AUTH) ? "A" : "");
-	if (s->l->flags & L_MASKSRC) {
-		/* mask-src: the submitting client's address stays private. */
-		n = snprintf(buf, sizeof(buf), "Received: from localhost "
-		    "(localhost)\r\n\tby %s (maild) with %s id %08x\r\n"
-		    "\t; %s\r\n", smtp_hostname(s), proto, s->msgid, date);
-	} else {
-		n = snprintf(buf, sizeof(buf),
-		    "Received: from %s (%s%s[%s])\r\n"
-		    "\tby %s (maild) with %s id %08x%s%s%s\r\n"
-		    "%s%s%s"
-		    "\t; %s\r\n",
-		    s->helo[0] ? s->helo : "unknown", s->rdns,
-		    s->rdns[0] ? " " : "", s->src,
-		    smtp_hostname(s), proto, s->msgid,
-		    s->nrcpt == 1 ? "\r\n\tfor <" : "",
-		    s->nrcpt == 1 ? rcpt : "", s->nrcpt == 1 ? ">" : "",
-		    tls[0] ? "\t(" : "", tls, tls[0] ? ")\r\n" : "", date);
-	}
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		s->dflags |= D_IOERR;
-		return;
-	}
-	smtp_data_write(s, buf, n);
-}
-
-/* Buffered write to the spool file; what we add ourselves is not counted. */
-static void
-smtp_data_write(struct smtp_session *s, const void *data, size_t len)
-{
-	if (s->dflags & D_REFUSED)
-		return;
-	while (len > 0) {
-		size_t n = DATA_BUFSIZE - s->dlen;
-		if (n > len)
-			n = len;
-		memcpy(s->dbuf + s->dlen, data, n);
-		s->dlen += n;
-		data = (const char *)data + n;
-		len -= n;
-		if (s->dlen == DATA_BUFSIZE)
-			smtp_data_flush(s);
-	}
-}
-
-static void
-smtp_data_flush(struct smtp_session *s)
-{
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < s->dlen && !(s->dflags & D_IOERR)) {
-		n = write(s->msgfd, s->dbuf + off, s->dlen - off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("%016llx smtp: spool write",
-			    (unsigned long long)s->id);
-			s->dflags |= D_IOERR;
-			break;
-		}
-		off += n;
-	}
-	s->dlen = 0;
-}
-
-static void
-smtp_data_line(struct smtp_session *s, char *line, size_t len, int partial)
-{
-	int	 crlf = 0, linestart = !s->midline;
-	time_t	 late;
-
-	late = time(NULL) - s->data_start - conf->smtp_timeout;
-	if (late > 0 && s->datalen < (size_t)late * DATA_MIN_RATE) {
-		log_info("%016llx smtp: DATA from %s too slow: %zu bytes in "
-		    "%lld s", (unsigned long long)s->id, s->src, s->datalen,
-		    (long long)(late + conf->smtp_timeout));
-		smtp_reply(s, "421 4.4.2 %s DATA too slow, closing",
-		    smtp_hostname(s));
-		s->state = S_QUIT;	/* the message is rolled back */
-		io_drop_input(s->io);
-		io_set_timeout(s->io, 5000);
-		return;
-	}
-
-	if (!partial) {
-		if (len > 0 && line[len - 1] == '\r') {
-			crlf = 1;
-			line[--len] = '\0';
-		} else
-			s->dflags |= D_BARELF;
-	}
-	/* The only end of data: CRLF "." CRLF at the start of a line. */
-	if (linestart && crlf && s->prevcrlf && len == 1 && line[0] == '.') {
-		smtp_data_end(s);
-		return;
-	}
-	if (memchr(line, '\r', len) != NULL)
-		s->dflags |= D_BARECR;
-	/* RFC 5322 2.1.1 and 2.3: no NUL, lines of at most 998 */
-	if (memchr(line, '\0', len) != NULL)
-		s->dflags |= D_NUL;
-	s->linelen = linestart ? len : s->linelen + len;
-	if (s->linelen > (size_t)conf->max_line + (linestart && len > 0 &&
-	    line[0] == '.' ? 1 : 0))
-		s->dflags |= D_LONGLINE;
-	if (linestart && len > 0 && line[0] == '.') {
-		line++;
-		len--;
-	}
-	if (s->inheader) {
-		if (linestart && len == 0 && !partial)
-			s->inheader = 0;
-		else if ((s->hdrlen += len + 2) > HEADER_MAX)
-			s->dflags |= D_HDRBIG;
-		else
-			smtp_from_field(s, line, len, linestart);
-	}
-	/* RFC 1870: the size counts CRLFs but not the quoting dots. */
-	s->datalen += len + (partial ? 0 : 2);
-	if (s->datalen > conf->max_msg_size)
-		s->dflags |= D_TOOBIG;
-	smtp_data_write(s, line, len);
-	if (!partial)
-		smtp_data_write(s, "\r\n", 2);
-	s->midline = partial;
-	s->prevcrlf = partial ? 0 : crlf;
-}
-
-static void
-smtp_data_end(struct smtp_session *s)
-{
-	smtp_data_flush(s);
-	free(s->dbuf);		/* idle sessions stay small */
-	s->dbuf = NULL;
-	io_set_maxline(s->io, SMTP_LINE_MAX);
-	io_set_timeout(s->io, conf->smtp_timeout * 1000);
-	s->state = S_RCPT;
-	if (s->dflags & D_REFUSED) {
-		if (s->dflags & D_IOERR)
-			smtp_reply(s, "451 4.3.0 Temporary failure, try again "
-			    "later");
-		else if (s->dflags & D_TOOBIG)
-			smtp_reply(s, "552 5.3.4 Message too big");
-		else if (s->dflags & D_HDRBIG)
-			smtp_reply(s, "552 5.3.4 Header section too big");
-		else if (s->dflags & D_BARECR)
-			smtp_reply(s, "550 5.6.0 Bare CR in message refused "
-			    "(RFC 5321 2.3.8)");
-		else if (s->dflags & D_NUL)
-			smtp_reply(s, "550 5.6.0 NUL byte in message refused "
-			    "(RFC 5322 2.3)");
-		else
-			smtp_reply(s, "500 5.5.2 Line longer than %d bytes in "
-			    "message refused (RFC 5322 2.1.1)", conf->max_line);
-		smtp_reset(s);
-		return;
-	}
-	if (s->dflags & D_BARELF)
-		log_info("%016llx smtp: bare LF from %s normalized to CRLF",
-		    (unsigned long long)s->id, s->src);
-	close(s->msgfd);
-	s->msgfd = -1;
-	if (smtp_sign_check(s))
-		smtp_commit(s);
-}
-
-/*
- * The From field of the header, unfolded, kept to decide about DKIM at
- * the end of DATA.  Called with each header line (or piece of an
- * overlong one) after the quoting dot is gone.
- */
-static void
-smtp_from_field(struct smtp_session *s, const char *line, size_t len,
-    int linestart)
-{
-	size_t	 n;
-
-	if (linestart && len > 0 && line[0] != ' ' && line[0] != '\t') {
-		/* a new field: "From" [WSP] ":" (RFC 5322 and obs-) */
-		n = strspn(line, "FfRrOoMm");
-		s->infrom = n == 4 && strncasecmp(line, "from", 4) == 0;
-		if (s->infrom) {
-			n += strspn(line + n, " \t");
-			if (n >= len || line[n] != ':') {
-				s->infrom = 0;
-				return;
-			}
-			s->nfrom++;
-			line += n + 1;
-			len -= n + 1;
-		}
-	}
-	if (!s->infrom || s->fromlen > FROM_MAX)
-		return;
-	if (s->fromhdr == NULL &&
-	    (s->fromhdr = malloc(FROM_MAX + 1)) == NULL)
-		fatal("malloc");
-	if (len > FROM_MAX - s->fromlen) {
-		s->fromlen = FROM_MAX + 1;	/* not ours to judge */
-		return;
-	}
-	/* NUL inside the value would cut it short: a different address */
-	if (memchr(line, '\0', len) != NULL) {
-		s->fromlen = FROM_MAX + 1;
-		return;
-	}
-	memcpy(s->fromhdr + s->fromlen, line, len);
-	s->fromlen += len;
-	s->fromhdr[s->fromlen] = '\0';
-}
-
-/*
- * Which domain's DKIM keys may sign the message: the From domain of a
- * logged-in user's message when the From address is theirs (as MAIL
- * FROM: lookup_sender), or any with the listener's any-sender; of mail
- * from this machine, only a domain of "dkim local domain".  A From that
- * is not the user's is refused (550 5.7.1), or with from-mismatch
- * unsigned sent unsigned.  1 when decided, 0 while lookup answers.
- */
-static int
-smtp_sign_check(struct smtp_session *s)
-{
-	struct mailaddr	 user;
-	struct ipc_buf	 b;
-	int		 one;
-
-	s->signdom[0] = '\0';
-	if (!(s->flags & (F_AUTH | F_LOCAL)))
-		return 1;
-	one = s->nfrom == 1 && s->fromlen <= FROM_MAX &&
-	    addr_from_header(s->fromhdr, &s->fromaddr, ADDR_ALLOW_UTF8) == 0;
-	free(s->fromhdr);
-	s->fromhdr = NULL;
-	if (!(s->flags & F_AUTH)) {
-		if (one && config_dkim_local(conf, s->fromaddr.domain))
-			(void)strlcpy(s->signdom, s->fromaddr.domain,
-			    sizeof(s->signdom));
-		return 1;
-	}
-	if (s->nfrom == 0)
-		return 1;		/* nothing to sign for */
-	if (one && (s->l->flags & L_ANYSENDER)) {
-		(void)strlcpy(s->signdom, s->fromaddr.domain,
-		    sizeof(s->signdom));
-		return 1;
-	}
-	if (!one) {
-		smtp_from_mismatch(s, s->nfrom > 1 ? "more than one From "
-		    "field" : "a From field that is not one address");
-		return 0;
-	}
-	if (addr_parse(s->authuser, &user, ADDR_ALLOW_UTF8) == -1) {
-		smtp_from_mismatch(s, "a From address not of the user");
-		return 0;
-	}
-	ipc_buf_init(&b);
-	ipc_add_u64(&b, s->id);
-	ipc_add(&b, &user, sizeof(user));
-	ipc_add(&b, &s->fromaddr, sizeof(s->fromaddr));
-	proc_send_buf(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
-	s->flags |= F_FROMCHECK;
-	smtp_wait(s);
-	return 0;
-}
-
-/* A From that is not the user's: 550, or on unsigned. */
-static void
-smtp_from_mismatch(struct smtp_session *s, const char *what)
-{
-	log_info("%016llx smtp: %s (%s) sent %s%s", (unsigned long long)s->id,
-	    s->src, s->authuser, what, (s->l->flags & L_FROM_UNSIGNED) ?
-	    ": not signed" : ": refused");
-	if (s->l->flags & L_FROM_UNSIGNED) {
-		s->signdom[0] = '\0';
-		smtp_commit(s);
-		return;
-	}
-	smtp_reply(s, "550 5.7.1 From header not owned by user %s",
-	    s->authuser);
-	smtp_reset(s);
-}
-
-/* The queue makes the message durable; "250" once it says so. */
-static void
-smtp_commit(struct smtp_session *s)
-{
-	struct envelope	*e;
-	struct ipc_buf	 b;
-
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		fatal("calloc");
-	e->created = time(NULL);
-	strlcpy(e->helo, s->helo[0] ? s->helo : "unknown", sizeof(e->helo));
-	strlcpy(e->src, s->src, sizeof(e->src));
-	e->sender = s->sender;
-	if (s->params.body == BODY_8BITMIME)
-		e->flags |= EF_8BITMIME;
-	if (s->params.smtputf8)
-		e->flags |= EF_SMTPUTF8;
-	if (s->flags & F_AUTH)
-		e->flags |= EF_AUTH;
-	if (s->flags & F_LOCAL)
-		e->flags |= EF_LOCAL;
-	ipc_buf_init(&b);
-	ipc_add_u64(&b, s->id);
-	ipc_add_u32(&b, s->msgid);
-	ipc_add_u32(&b, s->ndest);
-	ipc_add(&b, e, sizeof(*e));
-	ipc_add_str(&b, s->signdom);
-	free(e);
-	proc_send_buf(PROC_QUEUE, IMSG_Q_COMMIT, -1, &b);
-	smtp_wait(s);
-}
-
-void
-smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
-{
-	struct smtp_session	*s;
-	char			 from[ADDR_MAX + 1];
-
-	if ((s = smtp_find(id)) == NULL || s->msgid != msgid)
-		return;
-	s->msgid = 0;		/* the queue owns it now, or dropped it */
-	if (s->state == S_QUIT)
-		return;
-	if (ok) {
-		if (addr_to_text(&s->sender, from, sizeof(from)) == -1)
-			from[0] = '\0';
-		log_info("%016llx smtp: message %08x accepted: from=<%s> "
-		    "src=%s helo=%s nrcpt=%d size=%zu%s",
-		    (unsigned long long)s->id, msgid, from, s->src,
-		    s->helo[0] ? s->helo : "-", s->nrcpt, s->datalen,
-		    (s->flags & F_TLS) ? " tls" : "");
-		smtp_reply(s, "250 2.0.0 Ok: queued as %08x", msgid);
-		smtp_deadline_set(s, SESSION_DEADLINE(conf));
-		STAT_INC(ST_SMTP_MESSAGES);
-		stats[ST_SMTP_RECIPIENTS] += s->nrcpt;
-	} else
-		smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
-	smtp_reset(s);
 	smtp_unwait(s);
 }
 

@@ -1,0 +1,352 @@
+/*
+ * The selected mailbox as a session sees it, and how it catches up.  A
+ * selected session keeps its own view of the mailbox: the UIDs its
+ * sequence numbers stand for.  The shared mailbox (imap_mbox.c) is the
+ * truth; the view catches up at the points where the protocol allows
+ * (EXPUNGE never during FETCH, STORE or SEARCH), by comparing the two,
+ * and sessions waiting in IDLE hear at once what another session or a
+ * delivery changed.
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_session.h"
+#include "proc.h"
+
+static void	ranges_add(struct imap_seqrange **, size_t *, uint32_t,
+		    uint32_t);
+
+/* -- the view of the selected mailbox -- */
+
+void
+imap_view_add(struct imap_session *s, uint32_t uid)
+{
+	uint32_t	*v;
+	size_t		 nc;
+
+	if (s->nview == s->cview) {
+		nc = s->cview ? s->cview * 2 : 64;
+		if ((v = reallocarray(s->view, nc, sizeof(*v))) == NULL)
+			fatal("reallocarray");
+		s->view = v;
+		s->cview = nc;
+	}
+	s->view[s->nview++] = uid;
+}
+
+/* Sequence number (1-based) of uid in the view, or 0. */
+uint32_t
+imap_view_seq(const struct imap_session *s, uint32_t uid)
+{
+	size_t	 lo = 0, hi = s->nview, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->view[mid] == uid)
+			return mid + 1;
+		if (s->view[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void
+imap_flags_render(const struct mbox *mb, uint32_t sys, uint32_t kw, char *buf,
+    size_t len)
+{
+	static const struct {
+		uint32_t	 bit;
+		const char	*name;
+	} sysf[] = {
+		{ MFLAG_SEEN, "\\Seen" }, { MFLAG_ANSWERED, "\\Answered" },
+		{ MFLAG_FLAGGED, "\\Flagged" }, { MFLAG_DELETED, "\\Deleted" },
+		{ MFLAG_DRAFT, "\\Draft" }
+	};
+	const char	*k;
+	size_t		 i;
+	int		 first = 1;
+
+	strlcpy(buf, "(", len);
+	for (i = 0; i < nitems(sysf); i++)
+		if (sys & sysf[i].bit) {
+			if (!first)
+				strlcat(buf, " ", len);
+			strlcat(buf, sysf[i].name, len);
+			first = 0;
+		}
+	for (i = 0; i < MFLAGS_KW_MAX; i++)
+		if ((kw & (1U << i)) && (k = mbox_keyword(mb, i)) != NULL) {
+			if (!first)
+				strlcat(buf, " ", len);
+			strlcat(buf, k, len);
+			first = 0;
+		}
+	strlcat(buf, ")", len);
+}
+
+void
+imap_flags_line(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
+    int uid)
+{
+	char	 flags[MFLAGS_KW_MAX * (MFLAGS_KW_NAME_MAX + 1) + 64];
+	char	 extra[64] = "";
+
+	imap_flags_render(s->mb, m->sys, m->kw, flags, sizeof(flags));
+	if (uid || (s->enabled & EN_QRESYNC))
+		(void)snprintf(extra, sizeof(extra), " UID %u", m->uid);
+	if (s->enabled & EN_CONDSTORE) {
+		size_t	 n = strlen(extra);
+
+		(void)snprintf(extra + n, sizeof(extra) - n, " MODSEQ (%llu)",
+		    (unsigned long long)m->modseq);
+	}
+	imap_printf(s, "* %u FETCH (FLAGS %s%s)\r\n", seq, flags, extra);
+}
+
+/* uid set text ("1:3,7") of a sorted array into an mbuf. */
+void
+imap_uidset_text(struct mbuf *b, const uint32_t *u, size_t n)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && u[j] == u[j - 1] + 1; j++)
+			;
+		if (i > 0)
+			mbuf_add(b, ",", 1);
+		if (j - i == 1)
+			mbuf_printf(b, "%u", u[i]);
+		else
+			mbuf_printf(b, "%u:%u", u[i], u[j - 1]);
+	}
+}
+
+/*
+ * Report to the client what changed in the mailbox since its view was
+ * last brought up to date: expunges (when allowed), new messages, flag
+ * changes made by other sessions or programs.
+ */
+void
+imap_update(struct imap_session *s, int expunge_ok)
+{
+	const struct mbox_msg	*m;
+	struct mbuf		 b;
+	uint32_t		*gone = NULL, last, cnt, j;
+	size_t			 i, k, ngone = 0, before;
+	int			 flags;
+
+	if (s->mb == NULL)
+		return;
+	cnt = mbox_count(s->mb);
+	flags = mbox_highestmodseq(s->mb) > s->seen_modseq;
+	/*
+	 * View and mailbox are both sorted by UID: one merge finds the
+	 * expunged messages and the flag changes, with no lookups (a
+	 * delivery wakes every IDLE session of a mailbox).
+	 */
+	for (i = 0, j = 0, k = 0; i < s->nview; i++) {
+		while (j < cnt && mbox_msg(s->mb, j)->uid < s->view[i])
+			j++;
+		if (j < cnt && (m = mbox_msg(s->mb, j))->uid == s->view[i]) {
+			if (flags && m->modseq > s->seen_modseq)
+				imap_flags_line(s, k + 1, m, 0);
+			s->view[k++] = s->view[i];
+			continue;
+		}
+		if (!expunge_ok) {
+			/* Reported later: the message keeps its number. */
+			s->view[k++] = s->view[i];
+			continue;
+		}
+		if (s->enabled & EN_QRESYNC) {
+			if ((gone = reallocarray(gone, ngone + 1,
+			    sizeof(*gone))) == NULL)
+				fatal("reallocarray");
+			gone[ngone++] = s->view[i];
+		} else
+			imap_printf(s, "* %zu EXPUNGE\r\n", k + 1);
+	}
+	s->nview = k;
+	if (ngone > 0) {
+		memset(&b, 0, sizeof(b));
+		mbuf_add(&b, "* VANISHED ", 11);
+		imap_uidset_text(&b, gone, ngone);
+		mbuf_add(&b, "\r\n", 2);
+		io_write(s->io, b.data, b.len);
+		mbuf_free(&b);
+	}
+	free(gone);
+	/* New messages: UIDs above the view's last one. */
+	before = s->nview;
+	last = s->nview > 0 ? s->view[s->nview - 1] : 0;
+	for (j = cnt; j > 0; j--)
+		if (mbox_msg(s->mb, j - 1)->uid <= last)
+			break;
+	for (; j < cnt; j++)
+		imap_view_add(s, mbox_msg(s->mb, j)->uid);
+	if (s->nview != before)
+		imap_printf(s, "* %zu EXISTS\r\n", s->nview);
+	s->seen_modseq = mbox_highestmodseq(s->mb);
+}
+
+/* Other sessions of mb: those waiting in IDLE hear of it now. */
+void
+imap_mbox_changed(struct mbox *mb, struct imap_session *self)
+{
+	struct imap_session	*s;
+
+	TAILQ_FOREACH(s, &imap_sessions, all)
+		if (s != self && s->mb == mb && s->wait == W_IDLE)
+			imap_update(s, 1);
+}
+
+void
+imap_session_newmail(const char *dir)
+{
+	struct imap_session	*s;
+	struct mbox		*mb = NULL;
+
+	/* Only a mailbox that someone has open needs a look now. */
+	TAILQ_FOREACH(s, &imap_sessions, all)
+		if (s->mb != NULL && strcmp(mbox_dir(s->mb), dir) == 0) {
+			mb = s->mb;
+			break;
+		}
+	if (mb == NULL)
+		return;
+	if (mbox_sync(mb) == 1) {
+		(void)mbox_commit(mb);
+		imap_mbox_changed(mb, NULL);
+	}
+}
+
+void
+imap_unselect(struct imap_session *s)
+{
+	if (s->mb != NULL) {
+		(void)mbox_commit(s->mb);
+		mbox_close(s->mb);
+	}
+	s->mb = NULL;
+	free(s->view);
+	s->view = NULL;
+	s->nview = s->cview = 0;
+	s->mbname[0] = '\0';
+	if (s->state == S_SELECTED)
+		s->state = S_AUTH;
+}
+
+/* Append range [lo, hi] to a growing range list. */
+static void
+ranges_add(struct imap_seqrange **r, size_t *n, uint32_t lo, uint32_t hi)
+{
+	if (*n > 0 && (*r)[*n - 1].hi + 1 == lo) {
+		(*r)[*n - 1].hi = hi;
+		return;
+	}
+	if ((*r = reallocarray(*r, *n + 1, sizeof(**r))) == NULL)
+		fatal("reallocarray");
+	(*r)[*n].lo = lo;
+	(*r)[*n].hi = hi;
+	(*n)++;
+}
+
+/*
+ * "* VANISHED (EARLIER) ..." for the UIDs expunged after modseq, within
+ * only (NULL: any).  Without a history that reaches back so far, every
+ * UID below UIDNEXT that is not in the mailbox is reported: more than
+ * the client needs, which RFC 7162 allows, and never less.
+ */
+void
+imap_vanished_earlier(struct imap_session *s, uint64_t modseq,
+    const struct imap_seqset *only)
+{
+	struct imap_seqrange	*r = NULL, *o = NULL;
+	struct mbuf		 b;
+	uint32_t		*gone = NULL, next = 1, u, lo, hi;
+	size_t			 ngone = 0, n = 0, no = 0, i, j;
+
+	if (mbox_vanished_since(s->mb, modseq, &gone, &ngone) == 0) {
+		for (i = 0; i < ngone; i++)
+			ranges_add(&r, &n, gone[i], gone[i]);
+	} else {
+		for (i = 0; i < mbox_count(s->mb); i++) {
+			u = mbox_msg(s->mb, i)->uid;
+			if (u > next)
+				ranges_add(&r, &n, next, u - 1);
+			next = u + 1;
+		}
+		if (next < mbox_uidnext(s->mb))
+			ranges_add(&r, &n, next, mbox_uidnext(s->mb) - 1);
+	}
+	free(gone);
+	if (only != NULL) {
+		/* Intersection of two sorted lists of disjoint ranges. */
+		for (i = 0, j = 0; i < n && j < only->n;) {
+			lo = r[i].lo > only->r[j].lo ? r[i].lo : only->r[j].lo;
+			hi = r[i].hi < only->r[j].hi ? r[i].hi : only->r[j].hi;
+			if (lo <= hi)
+				ranges_add(&o, &no, lo, hi);
+			if (r[i].hi < only->r[j].hi)
+				i++;
+			else
+				j++;
+		}
+		free(r);
+		r = o;
+		n = no;
+	}
+	if (n > 0) {
+		memset(&b, 0, sizeof(b));
+		mbuf_add(&b, "* VANISHED (EARLIER) ", 21);
+		for (i = 0; i < n; i++) {
+			if (r[i].lo == r[i].hi)
+				mbuf_printf(&b, "%s%u", i ? "," : "", r[i].lo);
+			else
+				mbuf_printf(&b, "%s%u:%u", i ? "," : "",
+				    r[i].lo, r[i].hi);
+		}
+		mbuf_add(&b, "\r\n", 2);
+		io_write(s->io, b.data, b.len);
+		mbuf_free(&b);
+	}
+	free(r);
+}
+
+void
+imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd)
+{
+	struct timeval	 tv = { IMAP_IDLE_KEEPALIVE, 0 };
+
+	if (cmd->nargs != 0) {
+		imap_tagged(s, "BAD", "IDLE takes no arguments");
+		return;
+	}
+	if (s->mb != NULL && mbox_sync(s->mb) == 1) {
+		(void)mbox_commit(s->mb);
+		imap_mbox_changed(s->mb, s);
+	}
+	imap_update(s, 1);
+	imap_printf(s, "+ idling\r\n");
+	s->wait = W_IDLE;
+	evtimer_add(&s->ev_delay, &tv);
+}
+
+void
+imap_idle_timer(int fd, short ev, void *arg)
+{
+	struct imap_session	*s = arg;
+	struct timeval		 tv = { IMAP_IDLE_KEEPALIVE, 0 };
+
+	(void)fd;
+	(void)ev;
+	if (s->wait != W_IDLE)
+		return;
+	/* NAT boxes forget quiet connections (Dovecot does this). */
+	imap_printf(s, "* OK Still here\r\n");
+	evtimer_add(&s->ev_delay, &tv);
+}

@@ -1,0 +1,887 @@
+/*
+ * SMTP sessions driven in memory: the test is the client (an io_mem
+ * connection, no socket) and plays the lookup and queue processes,
+ * reading each IPC request the session makes through its session_env
+ * as they would and answering it after the session has gone back to
+ * wait, as they do.  The spool file the queue would open is a file in a
+ * temporary directory, read back to see what the session wrote.
+ * Covered: the greeting, EHLO/HELO, MAIL/RCPT/DATA with accepted and
+ * refused answers, RSET NOOP QUIT VRFY EXPN HELP BDAT, commands out of
+ * sequence and bad syntax, pipelining, over-long lines, NUL, bare CR
+ * and LF in data (no SMTP smuggling), sizes, STARTTLS and implicit TLS,
+ * AUTH PLAIN and LOGIN, the sender check, the rDNS check, timeouts,
+ * disconnects and too many errors.
+ * Fixtures: tests/data/session (run from the top directory).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "io.h"
+#include "log.h"
+#include "maild.h"
+#include "proc.h"
+#include "server.h"
+#include "session_env.h"
+#include "smtp.h"
+#include "tap.h"
+
+#define DATA	"tests/data/session/"
+
+/* The process globals a session reads (proc.c's in the daemon). */
+struct maild_conf	*conf;
+uint64_t		 stats[ST_COUNT];
+
+/* The last request of each kind, and how the peers answer. */
+static struct {
+	int		 pending;	/* a request to answer */
+	uint32_t	 type;
+	uint64_t	 reqid;
+	int		 n[IMSG_COUNT];	/* requests by type */
+	uint32_t	 msgid;		/* IMSG_L_RCPT, _Q_COMMIT, _ROLLBACK */
+	uint32_t	 rcptflags;
+	struct mailaddr	 addr;		/* RCPT, or SENDER's sender */
+	struct mailaddr	 user;		/* SENDER's user */
+	uint32_t	 ndest;
+	struct envelope	 env;		/* Q_COMMIT */
+	char		 signdom[DOMAIN_MAX + 1];
+	char		 authuser[ADDR_MAX + 1];
+	char		 pass[64];
+	/* answers */
+	int		 rcpt;		/* EXP_* */
+	int		 create_fail;	/* -1: created, else Q_FAIL_* */
+	int		 commit_ok;
+	int		 sender_ok;
+	int		 fcrdns;	/* FCRDNS_* */
+	uint32_t	 auth;		/* AUTH_* */
+	int		 auth_ret;	/* of auth_send() */
+	/* bookkeeping */
+	uint32_t	 next_msgid;
+	int		 failed, ok;	/* auth_failed(), auth_ok() */
+	int		 tls_refs;
+	int		 gone;
+} peer;
+
+static int		 fake_tls;	/* stands for a srv_tlsctx */
+static struct listener	 lis;
+static struct sockaddr_storage client;
+static char		 spool[PATH_MAX];	/* the last spool file */
+static char		 first_eml[256];
+static size_t		 first_len;
+
+static void	 f_send(enum proc_type, uint32_t, int, const struct ipc_buf *);
+static int	 f_auth_send(const struct sockaddr_storage *, const char *,
+		    const struct ipc_buf *);
+static void	 f_auth_failed(const struct sockaddr_storage *, const char *,
+		    int);
+static void	 f_auth_ok(const struct sockaddr_storage *, const char *);
+static struct srv_tlsctx *f_tls_get(const struct listener *);
+static struct tls *f_tls_ctx(const struct srv_tlsctx *);
+static void	 f_tls_put(struct srv_tlsctx *);
+static void	 f_gone(const struct sockaddr_storage *,
+		    const struct listener *);
+
+static const struct session_env test_env = {
+	.send = f_send,
+	.auth_send = f_auth_send,
+	.auth_failed = f_auth_failed,
+	.auth_ok = f_auth_ok,
+	.tls_get = f_tls_get,
+	.tls_ctx = f_tls_ctx,
+	.tls_put = f_tls_put,
+	.gone = f_gone,
+};
+
+static struct ipc_msg msg_of(enum proc_type, uint32_t, int,
+		    const struct ipc_buf *);
+static void	 answer(void);
+static void	 pump(struct io_mem *);
+static void	 connect_to(struct io_mem *, int, int);
+static const char *say(struct io_mem *, const char *);
+static const char *say_n(struct io_mem *, const char *, size_t);
+static void	 quit(struct io_mem *);
+static char	*spooled(void);
+static int	 has(const char *, const char *);
+static void	 defaults(void);
+static void	 test_greeting(void);
+static void	 test_sequence(void);
+static void	 test_transaction(void);
+static void	 test_refusals(void);
+static void	 test_pipelining(void);
+static void	 test_data_checks(void);
+static void	 test_long_lines(void);
+static void	 test_tls_auth(void);
+static void	 test_rdns(void);
+static void	 test_gone_waiting(void);
+static void	 test_ends(void);
+
+/*
+ * The request as proc.c checks it (the smtp process may send it to p,
+ * with or without a descriptor, fields as declared in imsg.h), ready to
+ * be read as the receiver reads it (ipc.c checks each field read).
+ */
+static struct ipc_msg
+msg_of(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
+{
+	const struct imsg_info	*mi;
+	struct ipc_msg		 m;
+	char			 err[256] = "";
+
+	if (type == IMSG_NONE || type >= IMSG_COUNT)
+		fatalx("unknown message %u", type);
+	mi = &imsg_info[type];
+	if (!(mi->from & P_SMTP) || !(mi->to & (1U << p)) ||
+	    (fd != -1) != (mi->fd == IMSG_FD) ||
+	    imsg_fields_check(mi->fields, b->kinds, err, sizeof(err)) == -1)
+		ok(0, "IMSG_%s from smtp as declared", mi->name);
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.data = b->data;
+	m.len = b->len;
+	m.fd = -1;
+	m.peer = "smtp";
+	m.from = PROC_SMTP;
+	ipc_fields_begin(&m, mi->fields);
+	return m;
+}
+
+/* A request, read as lookup or queue reads it; answered later. */
+static void
+f_send(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
+{
+	struct ipc_msg	 m = msg_of(p, type, fd, b);
+	struct sockaddr_storage ss;
+
+	if (type >= IMSG_COUNT || fd != -1)
+		fatalx("unexpected request %u", type);
+	peer.n[type]++;
+	switch (type) {
+	case IMSG_L_FCRDNS:
+		ok(p == PROC_LOOKUP, "FCRDNS to lookup");
+		peer.reqid = ipc_get_u64(&m);
+		ipc_get(&m, &ss, sizeof(ss));
+		break;
+	case IMSG_Q_CREATE:
+		ok(p == PROC_QUEUE, "CREATE to the queue");
+		peer.reqid = ipc_get_u64(&m);
+		break;
+	case IMSG_L_RCPT:
+		peer.reqid = ipc_get_u64(&m);
+		peer.msgid = ipc_get_u32(&m);
+		peer.rcptflags = ipc_get_u32(&m);
+		ipc_get(&m, &peer.addr, sizeof(peer.addr));
+		break;
+	case IMSG_L_SENDER:
+		peer.reqid = ipc_get_u64(&m);
+		ipc_get(&m, &peer.user, sizeof(peer.user));
+		ipc_get(&m, &peer.addr, sizeof(peer.addr));
+		break;
+	case IMSG_Q_COMMIT:
+		peer.reqid = ipc_get_u64(&m);
+		peer.msgid = ipc_get_u32(&m);
+		peer.ndest = ipc_get_u32(&m);
+		ipc_get(&m, &peer.env, sizeof(peer.env));
+		ipc_get_str(&m, peer.signdom, sizeof(peer.signdom));
+		break;
+	case IMSG_Q_ROLLBACK:
+		peer.msgid = ipc_get_u32(&m);
+		ipc_end(&m);
+		return;		/* no answer */
+	default:
+		fatalx("unexpected request %u", type);
+	}
+	ipc_end(&m);
+	if (peer.pending)
+		ok(0, "request %u while %u was pending", type, peer.type);
+	peer.pending = 1;
+	peer.type = type;
+}
+
+static int
+f_auth_send(const struct sockaddr_storage *ss, const char *user,
+    const struct ipc_buf *b)
+{
+	struct ipc_msg	 m = msg_of(PROC_LOOKUP, IMSG_L_AUTH, -1, b);
+	uint32_t	 plen;
+
+	(void)ss;
+	peer.reqid = ipc_get_u64(&m);
+	if (ipc_get_u32(&m) != 0)
+		ok(0, "SMTP asks for no Maildir");
+	ipc_get_str(&m, peer.pass, sizeof(peer.pass));	/* the table */
+	ipc_get_str(&m, peer.authuser, sizeof(peer.authuser));
+	if ((plen = ipc_get_u32(&m)) >= sizeof(peer.pass))
+		fatalx("password too long for the test");
+	ipc_get(&m, peer.pass, plen);
+	peer.pass[plen] = '\0';
+	ipc_end(&m);
+	if (strcmp(user, peer.authuser) != 0)
+		ok(0, "auth request for %s names %s", user, peer.authuser);
+	if (peer.auth_ret == 0) {
+		peer.pending = 1;
+		peer.type = IMSG_L_AUTH;
+	}
+	return peer.auth_ret;
+}
+
+static void
+f_auth_failed(const struct sockaddr_storage *ss, const char *user, int c)
+{
+	(void)ss;
+	(void)user;
+	(void)c;
+	peer.failed++;
+}
+
+static void
+f_auth_ok(const struct sockaddr_storage *ss, const char *user)
+{
+	(void)ss;
+	(void)user;
+	peer.ok++;
+}
+
+static struct srv_tlsctx *
+f_tls_get(const struct listener *l)
+{
+	(void)l;
+	peer.tls_refs++;
+	return (struct srv_tlsctx *)&fake_tls;
+}
+
+static struct tls *
+f_tls_ctx(const struct srv_tlsctx *t)
+{
+	(void)t;
+	return NULL;	/* a memory connection pretends its TLS */
+}
+
+static void
+f_tls_put(struct srv_tlsctx *t)
+{
+	(void)t;
+	peer.tls_refs--;
+}
+
+static void
+f_gone(const struct sockaddr_storage *ss, const struct listener *l)
+{
+	(void)ss;
+	(void)l;
+	peer.gone++;
+}
+
+/* The answer of lookup or the queue to the pending request. */
+static void
+answer(void)
+{
+	int	 fd;
+
+	peer.pending = 0;
+	switch (peer.type) {
+	case IMSG_L_FCRDNS:
+		smtp_session_fcrdns_result(peer.reqid, peer.fcrdns,
+		    peer.fcrdns == FCRDNS_NORDNS ? "" : "client.example.net");
+		break;
+	case IMSG_Q_CREATE:
+		if (peer.create_fail != -1) {
+			smtp_session_create_failed(peer.reqid,
+			    peer.create_fail);
+			break;
+		}
+		snprintf(spool, sizeof(spool), "spool.%u", ++peer.next_msgid);
+		if ((fd = open(spool, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
+			fatal("%s", spool);
+		smtp_session_created(&test_env, peer.reqid, peer.next_msgid, fd);
+		break;
+	case IMSG_L_RCPT:
+		smtp_session_rcpt_result(peer.reqid, peer.rcpt, 1,
+		    peer.rcpt == EXP_TEMPFAIL ? "DNS timeout" : "");
+		break;
+	case IMSG_L_SENDER:
+		smtp_session_sender_result(peer.reqid, peer.sender_ok);
+		break;
+	case IMSG_Q_COMMIT:
+		smtp_session_committed(peer.reqid, peer.msgid, peer.commit_ok);
+		break;
+	case IMSG_L_AUTH:
+		smtp_session_auth_result(peer.reqid, peer.auth,
+		    peer.authuser);
+		break;
+	}
+}
+
+/* Run the session, answering its requests, until it waits for us. */
+static void
+pump(struct io_mem *m)
+{
+	for (;;) {
+		io_mem_run(m);
+		if (!peer.pending)
+			break;
+		answer();
+	}
+}
+
+static void
+defaults(void)
+{
+	peer.rcpt = EXP_OK;
+	peer.create_fail = -1;
+	peer.commit_ok = 1;
+	peer.sender_ok = 1;
+	peer.fcrdns = FCRDNS_PASS;
+	peer.auth = AUTH_OK;
+	peer.auth_ret = 0;
+}
+
+/* A new session on a listener with these flags; its greeting. */
+static void
+connect_to(struct io_mem *m, int flags, int self)
+{
+	memset(m, 0, sizeof(*m));
+	lis.flags = flags;
+	smtp_session_new(io_new_mem(m, 0), &lis, &client, self, &test_env);
+	pump(m);
+}
+
+static const char *
+say_n(struct io_mem *m, const char *text, size_t len)
+{
+	m->outlen = 0;
+	if (m->out != NULL)
+		m->out[0] = '\0';
+	io_mem_send(m, text, len);
+	pump(m);
+	return m->out != NULL ? m->out : "";
+}
+
+static const char *
+say(struct io_mem *m, const char *text)
+{
+	return say_n(m, text, strlen(text));
+}
+
+/* QUIT: 221, the half-close, then our close ends the session. */
+static void
+quit(struct io_mem *m)
+{
+	int	 gone = peer.gone;
+
+	ok(strcmp(say(m, "QUIT\r\n"), "221 2.0.0 Bye\r\n") == 0, "QUIT: 221");
+	if (m->io != NULL) {
+		ok(m->shut, "QUIT: the server half-closes");
+		io_mem_close(m);
+	}
+	ok(m->io == NULL && peer.gone == gone + 1, "QUIT: session ended");
+	io_mem_free(m);
+}
+
+/* What the session wrote into the last spool file. */
+static char *
+spooled(void)
+{
+	static char	 buf[8192];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(spool, O_RDONLY)) == -1 ||
+	    (n = read(fd, buf, sizeof(buf) - 1)) < 0)
+		fatal("%s", spool);
+	close(fd);
+	buf[n] = '\0';
+	return buf;
+}
+
+static int
+has(const char *out, const char *what)
+{
+	if (out != NULL && strstr(out, what) != NULL)
+		return 1;
+	printf("# expected \"%s\" in:\n# %s\n", what, out ? out : "(null)");
+	return 0;
+}
+
+static void
+test_greeting(void)
+{
+	struct io_mem	 m;
+	const char	*r;
+
+	connect_to(&m, 0, 0);
+	ok(m.out != NULL && strcmp(m.out, "220 mx.example.org ESMTP maild\r\n")
+	    == 0, "greeting");
+	r = say(&m, "EHLO client.example.net\r\n");
+	ok(strcmp(r, "250-mx.example.org Hello client.example.net "
+	    "[192.0.2.1]\r\n250-PIPELINING\r\n250-SIZE 36700160\r\n"
+	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n"
+	    "250 HELP\r\n") == 0, "EHLO: the extensions, no STARTTLS, no AUTH");
+	ok(has(say(&m, "HELO client.example.net\r\n"), "250 mx.example.org "
+	    "Hello client.example.net [192.0.2.1]\r\n"), "HELO");
+	ok(has(say(&m, "EHLO\r\n"), "501 5.5.4 Syntax: EHLO hostname"),
+	    "EHLO without a name: 501");
+	ok(has(say(&m, "HELO a b\r\n"), "501 5.5.4"), "HELO with two names: 501");
+	ok(strcmp(say(&m, "NOOP\r\n"), "250 2.0.0 Ok\r\n") == 0, "NOOP");
+	ok(strcmp(say(&m, "RSET\r\n"), "250 2.0.0 Ok\r\n") == 0, "RSET");
+	ok(has(say(&m, "HELP\r\n"), "214 2.0.0 Commands:"), "HELP");
+	ok(has(say(&m, "VRFY alice\r\n"), "252 2.5.2 Cannot VRFY"), "VRFY: 252");
+	ok(has(say(&m, "EXPN staff\r\n"), "502 5.5.1 EXPN not supported"),
+	    "EXPN: 502");
+	ok(has(say(&m, "BDAT 10 LAST\r\n"), "502 5.5.1 CHUNKING not "
+	    "supported"), "BDAT: 502, CHUNKING is not offered");
+	ok(has(say(&m, "ehlo lower.example\r\n"), "250 HELP"),
+	    "verbs in lower case");
+	quit(&m);
+}
+
+static void
+test_sequence(void)
+{
+	struct io_mem	 m;
+
+	connect_to(&m, 0, 0);
+	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "503 5.5.1 Say EHLO "
+	    "first"), "MAIL before EHLO: 503");
+	(void)say(&m, "EHLO client.example.net\r\n");
+	ok(has(say(&m, "RCPT TO:<alice@example.org>\r\n"), "503 5.5.1 Need "
+	    "MAIL command first"), "RCPT before MAIL: 503");
+	ok(has(say(&m, "DATA\r\n"), "503 5.5.1 Need RCPT command first"),
+	    "DATA before RCPT: 503");
+	ok(has(say(&m, "FROB\r\n"), "500 5.5.2 Command unrecognized"),
+	    "unknown command: 500");
+	ok(has(say(&m, "MAIL TO:<bob@example.net>\r\n"), "501 "),
+	    "MAIL with bad syntax: 501");
+	ok(has(say(&m, "MAIL FROM:<bob@@example.net>\r\n"), "553 ") ||
+	    has(m.out, "501 "), "MAIL with a bad address: refused");
+	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "250 2.1.0 Ok") &&
+	    peer.n[IMSG_Q_CREATE] > 0, "MAIL: the queue made a spool file");
+	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "503 5.5.1 Nested "
+	    "MAIL command"), "MAIL twice: 503");
+	ok(has(say(&m, "RCPT TO:alice\r\n"), "501 ") ||
+	    has(m.out, "553 "), "RCPT with bad syntax: refused");
+	ok(has(say(&m, "DATA\r\n"), "503 5.5.1 Need RCPT command first"),
+	    "DATA without a recipient: 503");
+	ok(has(say(&m, "RSET\r\n"), "250 2.0.0 Ok") &&
+	    peer.msgid == peer.next_msgid && peer.n[IMSG_Q_ROLLBACK] == 1,
+	    "RSET rolls the spool file back");
+	ok(has(say(&m, "STARTTLS\r\n"), "502 5.5.1 STARTTLS not available"),
+	    "STARTTLS where not offered: 502");
+	ok(has(say_n(&m, "NO\0OP\r\n", 7), "500 5.5.2 Invalid characters"),
+	    "NUL in a command: 500");
+	quit(&m);
+}
+
+static void
+test_transaction(void)
+{
+	struct io_mem	 m;
+	const char	*r, *s;
+	char		 line[64];
+
+	connect_to(&m, 0, 0);
+	(void)say(&m, "EHLO client.example.net\r\n");
+	ok(strcmp(say(&m, "MAIL FROM:<bob@example.net> SIZE=84 "
+	    "BODY=8BITMIME\r\n"), "250 2.1.0 Ok\r\n") == 0, "MAIL FROM");
+	ok(strcmp(say(&m, "RCPT TO:<alice@example.org>\r\n"),
+	    "250 2.1.5 Ok\r\n") == 0, "RCPT TO");
+	ok(strcmp(peer.addr.user, "alice") == 0 &&
+	    strcmp(peer.addr.domain, "example.org") == 0 &&
+	    peer.msgid == peer.next_msgid && peer.rcptflags == 0,
+	    "lookup got the recipient, the message, no flags");
+	peer.rcpt = EXP_NOTFOUND;
+	ok(has(say(&m, "RCPT TO:<nobody@example.org>\r\n"), "550 5.1.1 "
+	    "<nobody@example.org>: Recipient address rejected: User unknown"),
+	    "unknown recipient: 550");
+	peer.rcpt = EXP_RELAY_DENIED;
+	ok(has(say(&m, "RCPT TO:<x@example.com>\r\n"), "550 5.7.1 "
+	    "<x@example.com>: Relay access denied"), "relaying: 550");
+	peer.rcpt = EXP_TEMPFAIL;
+	ok(has(say(&m, "RCPT TO:<y@example.org>\r\n"), "451 4.3.0 "
+	    "<y@example.org>: DNS timeout, try again later"),
+	    "lookup failure: 451");
+	peer.rcpt = EXP_OK;
+	(void)say(&m, "RCPT TO:<carol@example.org>\r\n");
+	ok(strcmp(say(&m, "DATA\r\n"), "354 End data with "
+	    "<CR><LF>.<CR><LF>\r\n") == 0, "DATA: 354");
+	ok(strcmp(say_n(&m, first_eml, first_len), "") == 0,
+	    "no answer within the data");
+	ok(strcmp(say(&m, "..dot\r\n.\r\n"), "250 2.0.0 Ok: queued as "
+	    "00000002\r\n") == 0, "end of data: queued once the queue says so");
+	ok(peer.ndest == 2 && strcmp(peer.env.sender.user, "bob") == 0 &&
+	    (peer.env.flags & EF_8BITMIME) && strcmp(peer.env.helo,
+	    "client.example.net") == 0 && strcmp(peer.env.src, "192.0.2.1") ==
+	    0 && peer.signdom[0] == '\0', "the envelope sent to the queue");
+	s = spooled();
+	snprintf(line, sizeof(line), " id %08x\r\n", peer.next_msgid);
+	ok(strncmp(s, "Received: from client.example.net (192.0.2.1])", 20) ==
+	    0 && has(s, "by mx.example.org (maild) with ESMTP") &&
+	    has(s, line), "Received header first");
+	r = strstr(s, "\r\n\t; ");
+	ok(r != NULL && (r = strstr(r + 2, "\r\n")) != NULL &&
+	    strncmp(r + 2, first_eml, first_len) == 0 &&
+	    strcmp(r + 2 + first_len, ".dot\r\n") == 0,
+	    "then the message, dot unstuffed, without the final dot");
+	/* The next transaction on the same session. */
+	(void)say(&m, "MAIL FROM:<>\r\n");
+	(void)say(&m, "RCPT TO:<alice@example.org>\r\n");
+	(void)say(&m, "DATA\r\n");
+	peer.commit_ok = 0;
+	ok(has(say(&m, "Subject: x\r\n\r\nbody\r\n.\r\n"), "451 4.3.0 "
+	    "Temporary failure"), "commit failed: 451");
+	peer.commit_ok = 1;
+	peer.create_fail = Q_FAIL_NOSPACE;
+	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "452 4.3.1 "
+	    "Insufficient system storage"), "spool full: 452");
+	peer.create_fail = Q_FAIL_TEMP;
+	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "451 4.3.0 "),
+	    "spool failure: 451");
+	peer.create_fail = -1;
+	ok(has(say(&m, "MAIL FROM:<bob@example.net> SIZE=999999999\r\n"),
+	    "552 5.3.4 Message too big"), "SIZE over the limit: 552");
+	quit(&m);
+}
+
+static void
+test_refusals(void)
+{
+	struct io_mem	 m;
+	int		 i;
+
+	/* Errors in a row: 421 and the end. */
+	connect_to(&m, 0, 0);
+	for (i = 0; i < 19; i++)
+		(void)say(&m, "FROB\r\n");
+	ok(has(say(&m, "FROB\r\n"), "500 5.5.2 Command unrecognized\r\n"
+	    "421 4.7.0 mx.example.org Too many errors, closing\r\n"),
+	    "too many errors: 421");
+	ok(strcmp(say(&m, "NOOP\r\n"), "") == 0, "nothing read after 421");
+	io_mem_close(&m);
+	ok(m.io == NULL, "closed");
+	io_mem_free(&m);
+
+	/* Timeouts: 421, then the session waits for the client to go. */
+	connect_to(&m, 0, 0);
+	m.outlen = 0;
+	io_mem_timeout(&m);
+	ok(has(m.out, "421 4.4.2 mx.example.org Timeout exceeded, closing"),
+	    "timeout: 421");
+	io_mem_close(&m);
+	ok(m.io == NULL, "closed");
+	io_mem_free(&m);
+
+	/* A client that goes away in DATA: the message is rolled back. */
+	connect_to(&m, 0, 0);
+	(void)say(&m, "EHLO c.example\r\nMAIL FROM:<b@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\nSubject: x\r\n");
+	i = peer.n[IMSG_Q_ROLLBACK];
+	io_mem_close(&m);
+	ok(m.io == NULL && peer.n[IMSG_Q_ROLLBACK] == i + 1 &&
+	    peer.msgid == peer.next_msgid, "disconnect in DATA: rollback");
+	io_mem_free(&m);
+}
+
+static void
+test_pipelining(void)
+{
+	struct io_mem	 m;
+	const char	*r;
+
+	connect_to(&m, 0, 0);
+	r = say(&m, "EHLO client.example.net\r\nMAIL FROM:<bob@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nRCPT TO:<carol@example.org>\r\n"
+	    "DATA\r\n");
+	ok(has(r, "250 HELP\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+	    "354 End data"), "pipelined commands answered in order");
+	r = say(&m, "Subject: p\r\n\r\nx\r\n.\r\nMAIL FROM:<bob@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nQUIT\r\n");
+	ok(has(r, "250 2.0.0 Ok: queued as ") && has(r, "\r\n250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n221 2.0.0 Bye\r\n"), "data, then more commands "
+	    "in the same write");
+	io_mem_close(&m);
+	ok(m.io == NULL, "closed after QUIT");
+	io_mem_free(&m);
+}
+
+static void
+test_data_checks(void)
+{
+	struct io_mem	 m;
+	const char	*r;
+	const char	 nul[] = "Subject: n\r\n\r\na\0b\r\n.\r\n";
+
+	connect_to(&m, 0, 0);
+	(void)say(&m, "EHLO client.example.net\r\n");
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
+	    "\r\nDATA\r\n");
+	ok(has(say_n(&m, nul, sizeof(nul) - 1), "550 5.6.0 "
+	    "NUL byte in message refused"), "NUL in data: 550");
+	ok(has(say(&m, "RCPT TO:<alice@example.org>\r\n"), "503 5.5.1 Need "
+	    "MAIL"), "the transaction is over after a refused message");
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
+	    "\r\nDATA\r\n");
+	ok(has(say(&m, "Subject: cr\r\n\r\na\rb\r\n.\r\n"), "550 5.6.0 Bare CR "
+	    "in message refused"), "bare CR in data: 550");
+	/*
+	 * Smuggling: LF.LF and CRLF.LF do not end the data; LF is made CRLF,
+	 * a line's leading dot is taken as the quoting one.
+	 */
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
+	    "\r\nDATA\r\n");
+	r = say(&m, "Subject: lf\r\n\r\none\n.\nMAIL FROM:<evil@example.net>\n"
+	    "two\r\n.\nthree\r\n");
+	ok(strcmp(r, "") == 0, "LF.LF and CRLF.LF do not end DATA");
+	ok(has(say(&m, ".\r\n"), "250 2.0.0 Ok: queued as"), "CRLF.CRLF does");
+	ok(has(spooled(), "\r\n\r\none\r\n\r\nMAIL FROM:<evil@example.net>\r\n"
+	    "two\r\n\r\nthree\r\n") && strstr(spooled(), "three\r\n.") == NULL,
+	    "bare LFs stored as CRLF, the smuggled lines as message text");
+	/* Sizes. */
+	conf->max_msg_size = 100;
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
+	    "\r\nDATA\r\n");
+	(void)say_n(&m, first_eml, first_len);
+	ok(has(say(&m, "more than a hundred bytes now\r\n.\r\n"), "552 5.3.4 "
+	    "Message too big"), "message over the size limit: 552");
+	conf->max_msg_size = 36700160;
+	quit(&m);
+}
+
+static void
+test_long_lines(void)
+{
+	struct io_mem	 m;
+	char		*big;
+	size_t		 n = SMTP_LINE_MAX + 100;
+
+	if ((big = malloc(DATA_LINE_MAX)) == NULL)
+		fatal("malloc");
+	memset(big, 'x', DATA_LINE_MAX);
+	connect_to(&m, 0, 0);
+	memcpy(big, "HELO ", 5);
+	ok(strcmp(say_n(&m, big, n), "500 5.5.2 Line too long\r\n") == 0,
+	    "command line over the limit: 500 at once");
+	ok(strcmp(say_n(&m, big, n), "") == 0, "once only");
+	ok(strcmp(say(&m, "\r\nNOOP\r\n"), "250 2.0.0 Ok\r\n") == 0,
+	    "the rest is skipped, the next command runs");
+	(void)say(&m, "EHLO client.example.net\r\nMAIL FROM:<bob@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\nSubject: long\r\n\r\n");
+	(void)say_n(&m, big, 2000);
+	ok(has(say(&m, "\r\n.\r\n"), "500 5.5.2 Line longer than 998 bytes "
+	    "in message refused"), "a data line over 998: refused");
+	free(big);
+	quit(&m);
+}
+
+static void
+test_tls_auth(void)
+{
+	struct io_mem	 m;
+	const char	*r;
+
+	connect_to(&m, L_TLS | L_AUTH | L_TLS_REQUIRE, 0);
+	r = say(&m, "EHLO client.example.net\r\n");
+	ok(has(r, "250-STARTTLS\r\n") && strstr(r, "AUTH") == NULL,
+	    "submission before TLS: STARTTLS, no AUTH");
+	ok(has(say(&m, "AUTH PLAIN\r\n"), "538 5.7.11 Encryption required"),
+	    "AUTH before TLS: 538");
+	ok(has(say(&m, "MAIL FROM:<alice@example.org>\r\n"), "530 5.7.0 Must "
+	    "issue a STARTTLS command first"), "MAIL before TLS: 530");
+	ok(has(say(&m, "STARTTLS x\r\n"), "501 5.5.4 Syntax: STARTTLS"),
+	    "STARTTLS with an argument: 501");
+	r = say(&m, "STARTTLS\r\nEHLO smuggled.example\r\n");
+	ok(strcmp(r, "220 2.0.0 Ready to start TLS\r\n") == 0,
+	    "STARTTLS: 220, the command behind it dropped");
+	ok(peer.tls_refs == 1, "TLS context held");
+	r = say(&m, "EHLO client.example.net\r\n");
+	ok(has(r, "250-AUTH PLAIN LOGIN\r\n") && strstr(r, "STARTTLS") == NULL,
+	    "after TLS: AUTH, no STARTTLS");
+	ok(has(say(&m, "MAIL FROM:<alice@example.org>\r\n"), "530 5.7.0 "
+	    "Authentication required"), "MAIL before AUTH: 530");
+	ok(has(say(&m, "AUTH CRAM-MD5\r\n"), "504 5.5.4"),
+	    "unknown mechanism: 504");
+	peer.auth = AUTH_FAIL;
+	ok(has(say(&m, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n"),
+	    "535 5.7.8 Authentication credentials invalid") &&
+	    strcmp(peer.authuser, "alice@example.org") == 0 &&
+	    strcmp(peer.pass, "secret") == 0 && peer.failed == 1,
+	    "AUTH PLAIN refused: 535");
+	ok(has(say(&m, "AUTH PLAIN\r\n"), "334 \r\n") &&
+	    has(say(&m, "*\r\n"), "501 5.0.0 Authentication cancelled"),
+	    "AUTH cancelled");
+	ok(has(say(&m, "AUTH PLAIN !!\r\n"), "501 5.5.2 Cannot decode"),
+	    "bad base64: 501");
+	peer.auth_ret = AUTH_THROTTLED;
+	ok(has(say(&m, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n"),
+	    "454 4.7.0 Too many login attempts"), "throttled: 454");
+	peer.auth_ret = 0;
+	peer.auth = AUTH_TEMPFAIL;
+	ok(has(say(&m, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n"),
+	    "454 4.7.0 Temporary authentication failure"),
+	    "lookup failure: 454");
+	peer.auth = AUTH_OK;
+	ok(strcmp(say(&m, "AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n") == 0 &&
+	    strcmp(say(&m, "YWxpY2VAZXhhbXBsZS5vcmc=\r\n"),
+	    "334 UGFzc3dvcmQ6\r\n") == 0, "AUTH LOGIN: user name, password");
+	ok(strcmp(say(&m, "c2VjcmV0\r\n"), "235 2.7.0 Authentication "
+	    "successful\r\n") == 0 && peer.ok == 1, "AUTH LOGIN: 235");
+	ok(has(say(&m, "AUTH PLAIN\r\n"), "503 5.5.1 Already authenticated"),
+	    "AUTH twice: 503");
+	peer.sender_ok = 0;
+	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "553 5.7.1 "
+	    "<bob@example.net>: Sender address not owned by user "
+	    "alice@example.org") && strcmp(peer.user.user, "alice") == 0,
+	    "a sender not the user's: 553");
+	peer.sender_ok = 1;
+	ok(has(say(&m, "MAIL FROM:<alice@example.org>\r\n"), "250 2.1.0 Ok"),
+	    "the user's own address: 250");
+	(void)say(&m, "RCPT TO:<x@example.com>\r\n");
+	ok(peer.rcptflags == EXP_AUTH, "lookup knows the client logged in");
+	(void)say(&m, "DATA\r\n");
+	ok(has(say(&m, "From: Alice <alice@example.org>\r\n\r\nhi\r\n.\r\n"),
+	    "250 2.0.0 Ok: queued as ") && (peer.env.flags & EF_AUTH) &&
+	    strcmp(peer.signdom, "example.org") == 0,
+	    "the user's message, signed for the From domain");
+	ok(has(spooled(), "with ESMTPSA id "), "Received says ESMTPSA");
+	quit(&m);
+	ok(peer.tls_refs == 0, "TLS context given back");
+
+	/* Implicit TLS: the greeting after the handshake. */
+	memset(&m, 0, sizeof(m));
+	lis.flags = L_SMTPS;
+	smtp_session_new(io_new_mem(&m, 0), &lis, &client, 0, &test_env);
+	ok(m.out == NULL, "smtps: nothing before the handshake");
+	pump(&m);
+	ok(m.out != NULL && strcmp(m.out, "220 mx.example.org ESMTP maild\r\n")
+	    == 0, "smtps: greeting after the handshake");
+	(void)say(&m, "QUIT\r\n");
+	ok(m.io == NULL, "QUIT on TLS: closed at once");
+	io_mem_free(&m);
+}
+
+static void
+test_rdns(void)
+{
+	struct io_mem	 m;
+
+	peer.fcrdns = FCRDNS_NORDNS;
+	connect_to(&m, L_CHECK_RDNS, 0);
+	ok(peer.n[IMSG_L_FCRDNS] == 1 && has(m.out, "550 5.7.25 No reverse "
+	    "DNS name for 192.0.2.1\r\n"), "no PTR: 550 instead of 220");
+	io_mem_close(&m);
+	ok(m.io == NULL, "closed");
+	io_mem_free(&m);
+
+	peer.fcrdns = FCRDNS_TEMPFAIL;
+	connect_to(&m, L_CHECK_FCRDNS, 0);
+	ok(has(m.out, "451 4.7.25 Temporary DNS failure"),
+	    "DNS failure: 451");
+	io_mem_close(&m);
+	io_mem_free(&m);
+
+	peer.fcrdns = FCRDNS_PASS;
+	connect_to(&m, L_CHECK_FCRDNS, 0);
+	ok(has(m.out, "220 mx.example.org"), "FCrDNS passed: 220");
+	(void)say(&m, "EHLO c.example\r\nMAIL FROM:<b@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\nSubject: r\r\n\r\nx\r\n"
+	    ".\r\n");
+	ok(has(spooled(), "Received: from c.example (client.example.net "
+	    "[192.0.2.1])"), "the checked name in Received");
+	quit(&m);
+
+	/* A client on our own address: no check. */
+	connect_to(&m, L_CHECK_FCRDNS, 1);
+	ok(peer.n[IMSG_L_FCRDNS] == 3 && has(m.out, "220 "),
+	    "this machine: no rDNS check");
+	quit(&m);
+}
+
+/*
+ * A spool file for a session that is not there (an id nobody asked
+ * with, or one already gone) is rolled back, and nothing else happens.
+ */
+static void
+test_gone_waiting(void)
+{
+	int	 fd, rollbacks = peer.n[IMSG_Q_ROLLBACK];
+
+	if ((fd = open("spool.stray", O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
+		fatal("spool.stray");
+	smtp_session_created(&test_env, 0xdeadbeefULL, 4242, fd);
+	ok(peer.n[IMSG_Q_ROLLBACK] == rollbacks + 1 && peer.msgid == 4242,
+	    "a file for no session is rolled back");
+	ok(fcntl(fd, F_GETFD) == -1, "its descriptor is closed");
+	(void)unlink("spool.stray");
+}
+
+static void
+test_ends(void)
+{
+	ok(peer.tls_refs == 0, "every TLS context given back");
+	ok(!peer.pending, "no request left unanswered");
+}
+
+int
+main(void)
+{
+	struct event_base	*base;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&client;
+	char			 dir[] = "/tmp/test_smtp_session.XXXXXX";
+	char			 top[PATH_MAX];
+	const char		*text = "hostname mx.example.org\n";
+	ssize_t			 n;
+	int			 fd;
+
+	log_init(1, 0);
+	base = event_init();
+	if ((fd = open(DATA "first.eml", O_RDONLY)) == -1 ||
+	    (n = read(fd, first_eml, sizeof(first_eml) - 1)) <= 0)
+		fatal("%s", DATA "first.eml");
+	close(fd);
+	first_len = n;
+	if ((conf = config_parse_buf("test", text, strlen(text),
+	    CONF_NOFILES)) == NULL)
+		fatalx("config");
+	lis.proto = PROTO_SMTP;
+	lis.port = 25;
+	strlcpy(lis.authtable, "passwd", sizeof(lis.authtable));
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
+	if (getcwd(top, sizeof(top)) == NULL || mkdtemp(dir) == NULL ||
+	    chdir(dir) == -1)
+		fatal("%s", dir);
+	defaults();
+
+	test_greeting();
+	test_sequence();
+	test_transaction();
+	test_refusals();
+	test_pipelining();
+	test_data_checks();
+	test_long_lines();
+	test_tls_auth();
+	test_rdns();
+	test_gone_waiting();
+	test_ends();
+
+	if (chdir(top) == -1)
+		fatal("chdir");
+	for (fd = 1; fd <= (int)peer.next_msgid; fd++) {
+		snprintf(top, sizeof(top), "%s/spool.%d", dir, fd);
+		(void)unlink(top);
+	}
+	(void)rmdir(dir);
+	config_free(conf);
+	event_base_free(base);
+	return done_testing();
+}
