@@ -19,6 +19,7 @@
 
 #include <sys/socket.h>
 
+#include "config.h"
 #include "maild.h"
 
 #define ENQ_OK		0

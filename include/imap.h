@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "imap_mbox.h"
 #include "maild.h"
 #include "mflags.h"

@@ -25,6 +25,7 @@
 #include <event.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "imap.h"
 #include "imap_parser.h"
 #include "io.h"

@@ -5,6 +5,7 @@
 #define MAILD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void	log_init(int, int);		/* foreground, verbose */
 void	log_procname(const char *);

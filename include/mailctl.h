@@ -8,6 +8,7 @@
 #ifndef MAILD_MAILCTL_H
 #define MAILD_MAILCTL_H
 
+#include "config.h"
 #include "maild.h"
 
 #define MAILCTL_OK	0

@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 
+#include "config.h"
 #include "dns.h"
 #include "maild.h"
 

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "config.h"
 #include "imsg.h"
 #include "ipc.h"
 #include "maild.h"

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "maild.h"
 
 void	queue_dkim_init(struct maild_conf *);

@@ -10,6 +10,8 @@
 
 #include <sys/queue.h>
 
+#include "address.h"
+#include "config.h"
 #include "dns.h"
 #include "maild.h"
 

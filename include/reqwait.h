@@ -10,6 +10,7 @@
 #ifndef MAILD_REQWAIT_H
 #define MAILD_REQWAIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Record: id must not be waited for already (fatal, a bug). */

@@ -11,6 +11,7 @@
 
 #include <tls.h>
 
+#include "config.h"
 #include "ipc.h"
 #include "maild.h"
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <tls.h>
 
+#include "config.h"
 #include "ipc.h"
 #include "maild.h"
 #include "proc.h"

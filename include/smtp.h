@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <tls.h>
 
+#include "config.h"
 #include "io.h"
 #include "maild.h"
 #include "session_env.h"

@@ -15,10 +15,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "address.h"
+#include "config.h"
 #include "io.h"
 #include "maild.h"
 #include "session_env.h"
 #include "smtp.h"
+#include "smtp_parse.h"
 
 /*
  * In DATA: idle for at most twice the command timeout (10 minutes by

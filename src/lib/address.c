@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
 #include "maild.h"
 
 static int	is_atext(unsigned char);

@@ -32,7 +32,11 @@
 #include <tls.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "maild.h"
+#include "table.h"
+#include "util.h"
 
 #define CONF_LINE_MAX		8192	/* one logical line */
 #define CONF_TOKENS_MAX		256	/* tokens of one statement */

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "maild.h"
 #include "mime.h"
+#include "util.h"
 
 #define LINE_MAX_RFC	998	/* RFC 5322 2.1.1, without CRLF */
 #define LINE_CHUNK	980	/* a hard-wrapped header line's pieces */

@@ -34,8 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "enqueue.h"
 #include "smtp_reply.h"
+#include "util.h"
 
 #define ENQ_TIMEOUT	60	/* seconds for one whole transaction */
 #define ENQ_QUIT_WAIT	5	/* seconds for the answer to QUIT */

@@ -13,6 +13,9 @@
 
 #include <sodium.h>
 
+#include "address.h"
+#include "envelope.h"
+#include "expand.h"
 #include "maild.h"
 
 #define ENVELOPE_MAX	8192

@@ -11,7 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
+#include "config.h"
+#include "expand.h"
 #include "maild.h"
+#include "table.h"
 
 /* SRC_CATCHALL: the virtual table's "@domain" entry. */
 enum source { SRC_VIRTUAL, SRC_CATCHALL, SRC_ALIAS, SRC_USERBASE };

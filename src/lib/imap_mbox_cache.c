@@ -35,6 +35,7 @@
 #include "mime.h"
 #include "safepath.h"
 #include "uidlist.h"
+#include "util.h"
 
 #define MBOX_HEADER_MAX		(256 * 1024)	/* a header, for SEARCH */
 #define MBOX_HDRCACHE_MAX	(64 * 1024 * 1024)	/* headers kept */

@@ -25,9 +25,11 @@
 #include "imap_mbox_priv.h"
 #include "log.h"
 #include "maild.h"
+#include "maildir.h"
 #include "mflags.h"
 #include "safepath.h"
 #include "uidlist.h"
+#include "util.h"
 
 #define MBOX_HOST_MAX		64
 

@@ -27,8 +27,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "envelope.h"
 #include "maild.h"
+#include "maildir.h"
 #include "safepath.h"
+#include "util.h"
 
 #define MD_CHUNK	(64 * 1024)	/* body copy, as read with pread */
 /*

@@ -25,6 +25,7 @@
 #include "maild.h"
 #include "mflags.h"
 #include "safepath.h"
+#include "util.h"
 
 static const struct {
 	char		 letter;

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
 #include "maild.h"
+#include "smtp_parse.h"
 
 #define PARAM_NAME_MAX	32	/* longest keyword echoed in a reply */
 

@@ -18,7 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "envelope.h"
 #include "maild.h"
+#include "spool.h"
+#include "util.h"
 
 #define SPOOL_INCOMING	"incoming"
 #define SPOOL_QUEUE	"queue"

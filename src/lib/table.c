@@ -23,7 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "maild.h"
+#include "table.h"
+#include "util.h"
 
 #define TABLE_LINE_MAX	(64 * 1024)
 #define TABLE_FILE_MAX	(64 * 1024 * 1024)

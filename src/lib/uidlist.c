@@ -38,6 +38,7 @@
 #include "maild.h"
 #include "safepath.h"
 #include "uidlist.h"
+#include "util.h"
 
 #define UIDLIST_MAGIC		"maild-uidlist"
 #define HEADER_MAX		256	/* bytes of a header line */

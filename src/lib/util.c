@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "maild.h"
+#include "util.h"
 
 #define PATH_LINKS_MAX	32	/* symbolic links followed, as the kernel */
 

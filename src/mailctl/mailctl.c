@@ -20,11 +20,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "dkim.h"
 #include "log.h"
 #include "mailctl.h"
 #include "passwd.h"
+#include "util.h"
 
 static int	encrypt(int, char **);
 static int	dkim_keygen(int, char **);

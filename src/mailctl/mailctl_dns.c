@@ -25,10 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dkim.h"
 #include "dns.h"
 #include "mailctl.h"
 #include "mailctl_dns.h"
+#include "table.h"
+#include "util.h"
 
 static int	 parse_args(int, char **, struct mdns_ctx *, const char **);
 static int	 ip_parse(const char *, struct mdns_ip *);

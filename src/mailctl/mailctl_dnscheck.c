@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dkim.h"
 #include "dns.h"
 #include "mailctl.h"

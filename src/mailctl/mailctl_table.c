@@ -24,8 +24,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
+#include "expand.h"
 #include "mailctl.h"
 #include "passwd.h"
+#include "table.h"
+#include "util.h"
 
 #define TFILE_MAX	(64 * 1024 * 1024)	/* what table.c reads */
 #define LOCK_TRIES	10

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "io.h"
 #include "proc.h"

@@ -28,8 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
+#include "envelope.h"
+#include "expand.h"
+#include "maildir.h"
 #include "proc.h"
 #include "safepath.h"
+#include "util.h"
 
 #define DELIVER_BATCH	64
 #define MARK_DIR	".maild-delivered"	/* in the mailbox root */

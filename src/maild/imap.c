@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "imap.h"
 #include "io.h"
 #include "proc.h"

@@ -21,6 +21,7 @@
 #include "imap_session.h"
 #include "proc.h"
 #include "safepath.h"
+#include "util.h"
 
 static void	s_flag_list(struct imap_session *, char *, size_t, int);
 static void	s_qresync(struct imap_session *, const struct imap_arg *);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "imap_session.h"
 #include "proc.h"
 #include "safepath.h"

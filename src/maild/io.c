@@ -21,6 +21,7 @@
 #include "io.h"
 #include "log.h"
 #include "maild.h"
+#include "util.h"
 
 #define IO_READ_CHUNK	16384
 

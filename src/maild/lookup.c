@@ -14,9 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "dns.h"
+#include "expand.h"
 #include "passwd.h"
 #include "proc.h"
+#include "table.h"
+#include "util.h"
 
 static void	lookup_table(struct maild_conf *, struct ipc_msg *);
 static void	lookup_dummy(struct table *);

@@ -22,10 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "ctl.h"
 #include "log.h"
 #include "offline.h"
-#include "ctl.h"
 #include "proc.h"
+#include "table.h"
 
 static void	usage(void) __attribute__((__noreturn__));
 static void	parent_sig(int, short, void *);

@@ -20,7 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "proc.h"
+#include "util.h"
 
 struct proc_info procs[PROC_COUNT] = {
 	[PROC_PARENT] =	 { "parent", "maild", 0, 0, NULL, parent_handlers },

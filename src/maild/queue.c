@@ -26,10 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dsn.h"
+#include "address.h"
+#include "config.h"
 #include "ctl.h"
+#include "dsn.h"
+#include "envelope.h"
+#include "expand.h"
 #include "proc.h"
 #include "queue.h"
+#include "spool.h"
 
 #define MAX_INFLIGHT	64
 #define MAX_RELAY	256	/* jobs at the relay, each holding an fd */

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "dkim.h"
 #include "proc.h"
 #include "queue.h"

@@ -20,10 +20,13 @@
 #include <tls.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "ctl.h"
 #include "proc.h"
 #include "relay.h"
 #include "reqwait.h"
+#include "table.h"
 
 static void	relay_job(struct ipc_msg *);
 static void	relay_mx_res(struct ipc_msg *);

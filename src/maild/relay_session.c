@@ -38,11 +38,15 @@
 #include <tls.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
+#include "envelope.h"
 #include "io.h"
 #include "proc.h"
 #include "relay.h"
 #include "reqwait.h"
 #include "smtp_reply.h"
+#include "table.h"
 
 #define BODY_CHUNK	16384
 #define BODY_QUEUE	65536		/* refill below this much queued */

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "proc.h"
 #include "server.h"

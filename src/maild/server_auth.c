@@ -29,8 +29,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "address.h"
 #include "proc.h"
 #include "server.h"
+#include "util.h"
 
 #define THROTTLE_SLOTS	4096	/* networks and accounts */
 #define TRUST_SLOTS	4096	/* (account, network) that logged in */

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "config.h"
 #include "io.h"
 #include "proc.h"
 #include "server.h"

@@ -19,7 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
+#include "envelope.h"
 #include "proc.h"
+#include "smtp_parse.h"
 #include "smtp_session.h"
 
 static void	smtp_date(char *, size_t);

@@ -18,11 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "address.h"
+#include "config.h"
 #include "dns.h"
+#include "expand.h"
+#include "io.h"
 #include "proc.h"
 #include "sasl.h"
 #include "server.h"
+#include "smtp_parse.h"
 #include "smtp_session.h"
 
 #define SESS_HASH		4096

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "enqueue.h"
 
 #define PROG		"maild-sendmail"

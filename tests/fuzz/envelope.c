@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maild.h"
+#include "envelope.h"
 #include "fuzz.h"
+#include "maild.h"
 
 static void	 same(const struct envelope *, const struct envelope *);
 

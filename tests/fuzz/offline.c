@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "enqueue.h"
 #include "fuzz.h"
 

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maild.h"
+#include "address.h"
 #include "fuzz.h"
+#include "maild.h"
+#include "smtp_parse.h"
 
 static void	 check_reply(const char *);
 static void	 check_addr(const struct mailaddr *, int);

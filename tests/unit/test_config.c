@@ -22,7 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "maild.h"
+#include "table.h"
 #include "tap.h"
 
 static char	*read_all(const char *, size_t *);

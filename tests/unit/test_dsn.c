@@ -23,6 +23,7 @@
 #include "maild.h"
 #include "mime.h"
 #include "tap.h"
+#include "util.h"
 
 static char	*load(const char *, size_t *);
 static char	*run(const struct dsn_info *, const char *, size_t, size_t *,

@@ -24,8 +24,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "enqueue.h"
 #include "tap.h"
+#include "util.h"
 
 /* A scripted SMTP server: replies by command, in order for RCPT. */
 struct script {

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "envelope.h"
+#include "expand.h"
 #include "maild.h"
 #include "tap.h"
 

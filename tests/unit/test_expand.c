@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
+#include "config.h"
+#include "expand.h"
 #include "maild.h"
+#include "table.h"
 #include "tap.h"
 
 #define PATTERN		"/var/vmail/%{dest.domain:lowercase}/" \

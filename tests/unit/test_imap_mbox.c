@@ -24,12 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imap_mbox.h"
 #include "log.h"
 #include "maild.h"
-#include "imap_mbox.h"
 #include "mflags.h"
 #include "mime.h"
 #include "tap.h"
+#include "util.h"
 
 #define DATA	"tests/data/mbox/"
 

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "imap.h"
 #include "io.h"
 #include "log.h"

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "maild.h"
+#include "maildir.h"
 #include "safepath.h"
 #include "tap.h"
 

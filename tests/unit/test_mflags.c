@@ -18,6 +18,7 @@
 #include "maild.h"
 #include "mflags.h"
 #include "tap.h"
+#include "util.h"
 
 #define DATA	"tests/data/mflags/"
 

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "maild.h"
+#include "smtp_parse.h"
 #include "tap.h"
 
 static void	test_verb(void);

@@ -28,7 +28,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "dns.h"
+#include "envelope.h"
+#include "expand.h"
 #include "io.h"
 #include "log.h"
 #include "maild.h"

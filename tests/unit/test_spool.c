@@ -16,7 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "envelope.h"
+#include "expand.h"
 #include "maild.h"
+#include "spool.h"
 #include "tap.h"
 
 #define MAXSEEN		64

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "maild.h"
+#include "table.h"
 #include "tap.h"
 
 #define DATA	"tests/data/table/"

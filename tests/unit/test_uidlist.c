@@ -20,8 +20,9 @@
 
 #include "log.h"
 #include "maild.h"
-#include "uidlist.h"
 #include "tap.h"
+#include "uidlist.h"
+#include "util.h"
 
 #define DATA	"tests/data/uidlist/"
 #define BIG	100000

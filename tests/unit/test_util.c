@@ -16,6 +16,7 @@
 
 #include "maild.h"
 #include "tap.h"
+#include "util.h"
 
 /* An unlinked temporary file holding len bytes of 'a', at offset 0. */
 static int

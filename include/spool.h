@@ -1,0 +1,42 @@
+/*
+ * The spool (spool.c), used by the queue process.
+ */
+#ifndef MAILD_SPOOL_H
+#define MAILD_SPOOL_H
+
+#include <stdint.h>
+
+#include "envelope.h"
+
+/*
+ * <spool>/incoming/<msgid>/message   being received
+ * <spool>/queue/<msgid>/message      committed body
+ * <spool>/queue/<msgid>/<evpid>      one envelope per destination
+ * <spool>/corrupt/                   unparsable envelopes
+ * All functions take paths relative to the current directory, which
+ * is the spool (the queue process is chrooted or chdir'ed there).
+ */
+int	spool_init(void);		/* create dirs, purge incoming */
+/* New message: pick a free msgid, create its file; returns fd or -1. */
+int	spool_msg_create(uint32_t *);
+void	spool_msg_abort(uint32_t);
+/*
+ * Commit messages: fsync each body (fds[i]), write every envelope,
+ * fsync, rename incoming/<msgid> to queue/<msgid>, fsync queue/ once.
+ * evps[i] lists nevp[i] envelopes of msgids[i].  0 or -1 (none done).
+ */
+int	spool_commit(size_t, const uint32_t *, const int *,
+	    struct envelope *const *, const size_t *);
+/*
+ * The same, per message: status[i] 0 committed, -1 failed (left in
+ * incoming/ without envelopes, to be aborted).  0 when all succeeded.
+ */
+int	spool_commit_status(size_t, const uint32_t *, const int *,
+	    struct envelope *const *, const size_t *, int *);
+int	spool_env_update(const struct envelope *);
+int	spool_env_remove(uint64_t);	/* also the message when last */
+int	spool_msg_open(uint32_t);	/* O_RDONLY fd of a committed body */
+/* Call cb for every committed envelope (start-up); bad ones moved. */
+int	spool_walk(void (*)(struct envelope *, void *), void *);
+
+#endif
