@@ -78,6 +78,8 @@ int		 mbox_vanished_since(const struct mbox *, uint64_t,
 
 /* Keyword table: name of index i (NULL unused), and lookups. */
 const char	*mbox_keyword(const struct mbox *, int);
+struct mflags_keywords;
+const struct mflags_keywords *mbox_keywords(const struct mbox *);
 int		 mbox_keyword_count(const struct mbox *);
 /* Index of name, adding it: >= 0, or MFLAGS_KW_INVALID / _FULL. */
 int		 mbox_keyword_assign(struct mbox *, const char *);

@@ -132,7 +132,6 @@ const char		*imap_parser_error(const struct imap_parser *,
 			    enum imap_parse_error *);
 
 /* Tag syntax: 1*<ASTRING-CHAR except "+">, at most IMAP_TAG_MAX. */
-int			 imap_tag_valid(const char *);
 
 /*
  * astring (atom without wildcards or flags, quoted, literal, or NIL as

@@ -432,6 +432,12 @@ mbox_keyword(const struct mbox *m, int i)
 	return m->kw.name[i];
 }
 
+const struct mflags_keywords *
+mbox_keywords(const struct mbox *m)
+{
+	return &m->kw;
+}
+
 int
 mbox_keyword_count(const struct mbox *m)
 {

@@ -767,17 +767,6 @@ imap_parser_error(const struct imap_parser *p, enum imap_parse_error *code)
 }
 
 int
-imap_tag_valid(const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (!tag_char((unsigned char)s[i]) || i >= IMAP_TAG_MAX)
-			return 0;
-	return i > 0;
-}
-
-int
 imap_arg_astring(const struct imap_arg *a, const char **s, size_t *len)
 {
 	size_t	 i;

@@ -54,38 +54,14 @@ imap_view_seq(const struct imap_session *s, uint32_t uid)
 	return 0;
 }
 
+/* The FLAGS list of a message: mflags_render() with the folder's keywords. */
 void
 imap_flags_render(const struct mbox *mb, uint32_t sys, uint32_t kw, char *buf,
     size_t len)
 {
-	static const struct {
-		uint32_t	 bit;
-		const char	*name;
-	} sysf[] = {
-		{ MFLAG_SEEN, "\\Seen" }, { MFLAG_ANSWERED, "\\Answered" },
-		{ MFLAG_FLAGGED, "\\Flagged" }, { MFLAG_DELETED, "\\Deleted" },
-		{ MFLAG_DRAFT, "\\Draft" }
-	};
-	const char	*k;
-	size_t		 i;
-	int		 first = 1;
+	struct mflags	 f = { .sys = sys & ~MFLAG_RECENT, .kw = kw };
 
-	strlcpy(buf, "(", len);
-	for (i = 0; i < nitems(sysf); i++)
-		if (sys & sysf[i].bit) {
-			if (!first)
-				strlcat(buf, " ", len);
-			strlcat(buf, sysf[i].name, len);
-			first = 0;
-		}
-	for (i = 0; i < MFLAGS_KW_MAX; i++)
-		if ((kw & (1U << i)) && (k = mbox_keyword(mb, i)) != NULL) {
-			if (!first)
-				strlcat(buf, " ", len);
-			strlcat(buf, k, len);
-			first = 0;
-		}
-	strlcat(buf, ")", len);
+	(void)mflags_render(&f, mbox_keywords(mb), buf, len);
 }
 
 void

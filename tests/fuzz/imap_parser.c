@@ -18,6 +18,7 @@
 
 #include "imap_parser.h"
 #include "fuzz.h"
+#include "../unit/imap_tag.h"
 
 /* imap_session.c's limits, after login and before it. */
 static const struct imap_limits lim_auth = {
@@ -177,7 +178,7 @@ command(const struct imap_command *cmd, void *arg)
 	struct ctx	*c = arg;
 	const char	*q;
 
-	FUZZ_ASSERT(cmd != NULL && imap_tag_valid(cmd->tag));
+	FUZZ_ASSERT(cmd != NULL && rfc3501_tag(cmd->tag, IMAP_TAG_MAX));
 	FUZZ_ASSERT(strlen(cmd->name) > 0 &&
 	    strlen(cmd->name) <= IMAP_NAME_MAX);
 	for (q = cmd->name; *q != '\0'; q++)

@@ -11,6 +11,7 @@
 
 #include "compat.h"
 #include "imap_parser.h"
+#include "imap_tag.h"
 #include "tap.h"
 
 struct run {
@@ -615,11 +616,12 @@ test_helpers(void)
 	char				 b[64];
 	size_t				 n;
 
-	ok(imap_tag_valid("a001") && imap_tag_valid("A.1]x"), "good tags");
-	ok(!imap_tag_valid("") && !imap_tag_valid("a+1") &&
-	    !imap_tag_valid("a b") && !imap_tag_valid("a*") &&
-	    !imap_tag_valid("a\xc3\xa9") && !imap_tag_valid("{1}"),
-	    "bad tags");
+	ok(rfc3501_tag("a001", IMAP_TAG_MAX) &&
+	    rfc3501_tag("A.1]x", IMAP_TAG_MAX), "oracle: good tags");
+	ok(!rfc3501_tag("", IMAP_TAG_MAX) && !rfc3501_tag("a+1", 8) &&
+	    !rfc3501_tag("a b", 8) && !rfc3501_tag("a*", 8) &&
+	    !rfc3501_tag("a\xc3\xa9", 8) && !rfc3501_tag("{1}", 8) &&
+	    !rfc3501_tag("abc", 2), "oracle: bad tags");
 
 	runs(p, "a X \\Seen BODY[] foo* \"q\" ~{1}\r\nz\r\n");
 	c = imap_parser_command(p);
@@ -714,7 +716,7 @@ test_fuzz(void)
 				done++;
 				c = imap_parser_command(p);
 				total = 0;
-				if (c == NULL || !imap_tag_valid(c->tag) ||
+				if (c == NULL || !rfc3501_tag(c->tag, IMAP_TAG_MAX) ||
 				    !check_tree(c->args, c->nargs, &total) ||
 				    total > lim.args_max)
 					failures++;
