@@ -49,6 +49,7 @@ void		 srv_run(enum listen_proto, int, const char *,
 		    const struct sockaddr_storage *), const char *,
 		    const char *);
 /* A session ended: its address count drops, accept may resume. */
+extern const struct session_env srv_session_env;
 void		 srv_session_gone(const struct sockaddr_storage *,
 		    const struct listener *);
 int		 srv_addr_equal(const struct sockaddr_storage *,

@@ -19,18 +19,6 @@ static void	imap_accept(int, const struct listener *,
 static void	imap_auth_result(struct ipc_msg *);
 static void	imap_newmail(struct ipc_msg *);
 
-/* What a session asks of this process and of lookup. */
-static const struct session_env imap_env = {
-	.send = proc_send_buf,
-	.auth_send = srv_auth_send,
-	.auth_failed = srv_auth_failed,
-	.auth_ok = srv_auth_ok,
-	.tls_get = srv_tls_get,
-	.tls_ctx = srv_tls_ctx,
-	.tls_put = srv_tls_put,
-	.gone = srv_session_gone,
-};
-
 void
 imap_main(void)
 {
@@ -44,7 +32,7 @@ static void
 imap_accept(int fd, const struct listener *l,
     const struct sockaddr_storage *ss)
 {
-	imap_session_new(io_new(fd, 0, NULL, NULL), l, ss, &imap_env);
+	imap_session_new(io_new(fd, 0, NULL, NULL), l, ss, &srv_session_env);
 }
 
 static void

@@ -24,6 +24,7 @@
 #include "ctl.h"
 #include "proc.h"
 #include "server.h"
+#include "session_env.h"
 
 /*
  * A TLS server context.  libtls keeps a pointer to it in each
@@ -612,3 +613,14 @@ srv_ctl(struct ipc_msg *m)
 		proc_ctl_end(id, 0, "unknown request");
 }
 
+/* What an SMTP or IMAP session asks of its process and of the others. */
+const struct session_env srv_session_env = {
+	.send = proc_send_buf,
+	.auth_send = srv_auth_send,
+	.auth_failed = srv_auth_failed,
+	.auth_ok = srv_auth_ok,
+	.tls_get = srv_tls_get,
+	.tls_ctx = srv_tls_ctx,
+	.tls_put = srv_tls_put,
+	.gone = srv_session_gone,
+};

@@ -25,18 +25,6 @@ static void	smtp_fcrdns_result(struct ipc_msg *);
 static void	smtp_sender_result(struct ipc_msg *);
 static void	smtp_rcpt_result(struct ipc_msg *);
 
-/* What a session asks of this process, of lookup and of the queue. */
-static const struct session_env smtp_env = {
-	.send = proc_send_buf,
-	.auth_send = srv_auth_send,
-	.auth_failed = srv_auth_failed,
-	.auth_ok = srv_auth_ok,
-	.tls_get = srv_tls_get,
-	.tls_ctx = srv_tls_ctx,
-	.tls_put = srv_tls_put,
-	.gone = srv_session_gone,
-};
-
 void
 smtp_main(void)
 {
@@ -59,7 +47,7 @@ smtp_accept(int fd, const struct listener *l,
 	local = (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) &&
 	    getsockname(fd, (struct sockaddr *)&self, &len) == 0 &&
 	    srv_addr_equal(&self, ss);
-	smtp_session_new(io_new(fd, 0, NULL, NULL), l, ss, local, &smtp_env);
+	smtp_session_new(io_new(fd, 0, NULL, NULL), l, ss, local, &srv_session_env);
 }
 
 static void
@@ -71,7 +59,7 @@ smtp_created(struct ipc_msg *m)
 	reqid = ipc_get_u64(m);
 	msgid = ipc_get_u32(m);
 	ipc_end(m);
-	smtp_session_created(&smtp_env, reqid, msgid, ipc_get_fd(m));
+	smtp_session_created(&srv_session_env, reqid, msgid, ipc_get_fd(m));
 }
 
 static void
