@@ -43,7 +43,7 @@ LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
 #   src/maild     the daemon: one file per process role, the sessions
 #   src/mailctl   the control and administration tool
 #   src/sendmail  maild-sendmail, the sendmail(8) interface
-# The unit tests and the fuzz targets link LIB_OBJS.
+# The unit tests and the fuzz targets link LIB_OBJS (and SESSION_OBJS).
 LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/smtp_parse.o src/lib/table.o src/lib/config.o \
 		src/lib/expand.o src/lib/envelope.o src/lib/spool.o \
@@ -163,7 +163,7 @@ FUZZ_ENV =	CC="$(FUZZ_CC)" WARN="$(WARN)" PKG_CFLAGS="$(PKG_CFLAGS)" \
 		LIBS="$(LIBS)"
 
 fuzz:
-	$(FUZZ_ENV) sh tests/fuzz/build $(LIB_OBJS)
+	$(FUZZ_ENV) sh tests/fuzz/build $(LIB_OBJS) $(SESSION_OBJS)
 
 fuzz-smoke: fuzz
 	sh tests/fuzz/smoke
