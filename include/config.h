@@ -131,7 +131,8 @@ struct maild_conf {
 	time_t			 retry_local;
 	time_t			 retry_max;
 	time_t			 retry_remote;	/* first relay retry */
-	int			 relay_port;	/* tests: MX hosts' port */
+	/* MX hosts' port: 25, or MAILD_TEST_RELAY_PORT; not in mail.conf. */
+	int			 relay_port;
 	struct pkilist		 pkis;
 	struct dkimlist		 dkims;
 	struct dkimlocallist	 dkim_local;

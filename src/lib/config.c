@@ -79,7 +79,7 @@ enum setting {
 	S_HOSTNAME, S_SPOOL, S_SOCKET, S_USER, S_VMAIL_USER, S_MSG_SIZE,
 	S_MAX_RCPT, S_MAX_PER_IP, S_MAX_LINE, S_SMTP_TIMEOUT, S_QUEUE_TTL, S_RETRY,
 	S_RETRY_MAX, S_IMAP_PER_IP, S_IMAP_PER_USER, S_RESOLVER, S_RETRY_REMOTE,
-	S_RELAY_PORT, S_RDNS_MSG, S_FCRDNS_MSG, S_CA, S_COUNT
+	S_RDNS_MSG, S_FCRDNS_MSG, S_CA, S_COUNT
 };
 
 struct parser {
@@ -1009,27 +1009,9 @@ parse_smtp(struct parser *p)
 		p->seen[fc ? S_FCRDNS_MSG : S_RDNS_MSG] = p->line;
 		return 0;
 	}
-	if (kw_accept(p, "relay-port")) {
-		/* Where MX hosts listen: 25, another port only for tests. */
-		const char		*s, *end;
-		unsigned long long	 v;
-
-		if (dup_setting(p, S_RELAY_PORT, "smtp relay-port") == -1 ||
-		    expect_string(p, "a port number", &s) == -1)
-			return -1;
-		if (parse_ull(s, &v, &end) == -1 || *end != '\0' || v == 0 ||
-		    v > 65535) {
-			perr(p, "smtp relay-port %.64s out of range (1 to "
-			    "65535)", s);
-			return -1;
-		}
-		c->relay_port = (int)v;
-		p->seen[S_RELAY_PORT] = p->line;
-		return 0;
-	}
 	if (!kw_accept(p, "limit")) {
-		expected(p, peek(p), "max-message-size, limit, relay-port, "
-		    "rdns-message, fcrdns-message or timeout");
+		expected(p, peek(p), "max-message-size, limit, rdns-message, "
+		    "fcrdns-message or timeout");
 		return -1;
 	}
 	/* smtp limit max-rcpt N [max-per-ip N] */
@@ -2876,7 +2858,6 @@ dump_relay(FILE *fp, const struct action *a)
  *	smtp limit max-per-ip N
  *	imap limit max-per-ip N max-per-user N
  *	smtp timeout SECONDS
- *	smtp relay-port N
  *	queue ttl SECONDS
  *	queue retry SECONDS
  *	queue retry-remote SECONDS
@@ -2930,7 +2911,6 @@ config_dump(const struct maild_conf *c, FILE *fp)
 	fprintf(fp, "imap limit max-per-ip %d max-per-user %d\n",
 	    c->imap_max_per_ip, c->imap_max_per_user);
 	fprintf(fp, "smtp timeout %d\n", c->smtp_timeout);
-	fprintf(fp, "smtp relay-port %d\n", c->relay_port);
 	fprintf(fp, "queue ttl %lld\n", (long long)c->queue_ttl);
 	fprintf(fp, "queue retry %lld\n", (long long)c->retry_local);
 	fprintf(fp, "queue retry-remote %lld\n", (long long)c->retry_remote);

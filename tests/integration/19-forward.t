@@ -27,9 +27,8 @@ def main():
                      domains=("remote.test",),
                      virtuals="someone@remote.test vmail\n"
                               "x@remote.test vmail\n").start()
-    m = t.Maild(virtuals=VIRTUALS,
+    m = t.Maild(virtuals=VIRTUALS, relay_port=RELAY_PORT,
                 extra="\n".join([dns.conf(),
-                                 "smtp relay-port %d" % RELAY_PORT,
                                  'action "out" relay',
                                  'match from local for any action "out"'])
                 ).start()
