@@ -1,5 +1,6 @@
 /*
- * The configuration (config.c): mail.conf parsed into struct maild_conf.
+ * The configuration: mail.conf parsed into struct maild_conf (config.c
+ * and the config_*.c files beside it, which share config_priv.h).
  */
 #ifndef MAILD_CONFIG_H
 #define MAILD_CONFIG_H
@@ -162,6 +163,8 @@ struct maild_conf *config_parse_file(const char *, int, char **, size_t *);
 void	config_free(struct maild_conf *);
 /* Print the configuration in canonical form (maild -nv, golden tests). */
 void	config_dump(const struct maild_conf *, FILE *);
+/* Every keyword and setting, one a line (maild -K, the man page test). */
+void	config_keywords(FILE *);
 struct table	*config_table(const struct maild_conf *, const char *);
 /* Is mail from this machine From domain signed (dkim local domain)? */
 int		 config_dkim_local(const struct maild_conf *, const char *);

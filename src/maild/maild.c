@@ -76,11 +76,15 @@ main(int argc, char *argv[])
 	int		 ch, fg = 0, check = 0, verbose = 0, a, b, sp[2];
 	enum proc_type	 p;
 
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:Knv")) != -1) {
 		switch (ch) {
 		case 'd':
 			fg = 1;
 			break;
+		case 'K':
+			/* Not in usage: for tests/integration/44-manpages.t. */
+			config_keywords(stdout);
+			exit(0);
 		case 'f':
 			path = optarg;
 			break;
