@@ -68,6 +68,7 @@ static const char *const vars[] = {
 	"dest.domain:lowercase"
 };
 
+/* One statement: a macro, a statement of the grammar or a setting. */
 void
 cf_statement(struct parser *p)
 {

@@ -278,9 +278,10 @@ cf_setting(struct parser *p, const char *first)
 	if ((w = strrchr(prefix, ' ')) != NULL)
 		*w = '\0';
 	while ((tok = cf_peek(p)) != NULL) {
-		(void)snprintf(group, sizeof(group), "%s %s", prefix,
-		    tok->type == TK_WORD ? tok->text : "");
-		if ((i = find(group, 1)) == -1) {
+		if (tok->type != TK_WORD ||
+		    (size_t)snprintf(group, sizeof(group), "%s %s", prefix,
+		    tok->text) >= sizeof(group) ||
+		    (i = find(group, 1)) == -1) {
 			expect_next(p, prefix);
 			return -1;
 		}
