@@ -57,7 +57,7 @@ struct setting {
 	long long	 def_num;	/* of a number; ST_ADDRPORT: port */
 	long long	 min;		/* ST_COUNT: the least, if not 1 */
 	const char	*min_why;	/* ... and where that comes from */
-	const char	*arg;		/* the value, for "expected ..." */
+	const char	*arg;		/* "expected ARG": strings, counts */
 	const char	*name;		/* in messages; NULL: last word */
 	size_t		 port_off;	/* ST_ADDRPORT: the port's field */
 	const char	*desc;		/* one line, for "maild -K" */
@@ -86,7 +86,7 @@ static const struct setting settings[] = {
 	{ "vmail root", ST_PATH, SF_DERIVED, FIELD(vmail_root),
 	  .desc = "the directory of every maildir location (derived)" },
 	{ "smtp max-message-size", ST_SIZE, 0, FIELD(max_msg_size),
-	  .def_num = DEFAULT_MAX_MSG_SIZE, .arg = "a size",
+	  .def_num = DEFAULT_MAX_MSG_SIZE,
 	  .desc = "larger messages are refused, also by IMAP APPEND" },
 	{ "smtp limit max-rcpt", ST_COUNT, SF_GROUP, FIELD(max_rcpt),
 	  .def_num = DEFAULT_MAX_RCPT, .arg = "a number of recipients",
