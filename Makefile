@@ -46,6 +46,9 @@ LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
 # The unit tests and the fuzz targets link LIB_OBJS (and SESSION_OBJS).
 LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/smtp_parse.o src/lib/table.o src/lib/config.o \
+		src/lib/config_lex.o src/lib/config_settings.o \
+		src/lib/config_parse.o src/lib/config_listen.o \
+		src/lib/config_check.o src/lib/config_dump.o \
 		src/lib/expand.o src/lib/envelope.o src/lib/spool.o \
 		src/lib/maildir.o src/lib/util.o src/lib/imap_parser.o \
 		src/lib/mime.o src/lib/mailbox.o src/lib/uidlist.o \

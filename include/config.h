@@ -1,5 +1,6 @@
 /*
- * The configuration (config.c): mail.conf parsed into struct maild_conf.
+ * The configuration: mail.conf parsed into struct maild_conf (config.c
+ * and the config_*.c files beside it, which share config_priv.h).
  */
 #ifndef MAILD_CONFIG_H
 #define MAILD_CONFIG_H
@@ -131,7 +132,8 @@ struct maild_conf {
 	time_t			 retry_local;
 	time_t			 retry_max;
 	time_t			 retry_remote;	/* first relay retry */
-	int			 relay_port;	/* tests: MX hosts' port */
+	/* MX hosts' port: 25, or MAILD_TEST_RELAY_PORT; not in mail.conf. */
+	int			 relay_port;
 	struct pkilist		 pkis;
 	struct dkimlist		 dkims;
 	struct dkimlocallist	 dkim_local;
@@ -161,6 +163,8 @@ struct maild_conf *config_parse_file(const char *, int, char **, size_t *);
 void	config_free(struct maild_conf *);
 /* Print the configuration in canonical form (maild -nv, golden tests). */
 void	config_dump(const struct maild_conf *, FILE *);
+/* Every keyword and setting, one a line (maild -K, the man page test). */
+void	config_keywords(FILE *);
 struct table	*config_table(const struct maild_conf *, const char *);
 /* Is mail from this machine From domain signed (dkim local domain)? */
 int		 config_dkim_local(const struct maild_conf *, const char *);

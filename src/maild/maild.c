@@ -46,6 +46,7 @@ static int	bind_control(const char *);
 static void	make_dir(const char *, uid_t, gid_t, mode_t);
 static void	lookup_user(const char *, uid_t *, gid_t *);
 static void	raise_fd_limit(void);
+static int	test_relay_port(void);
 
 static char		*conf_text;
 static size_t		 conf_len;
@@ -75,11 +76,15 @@ main(int argc, char *argv[])
 	int		 ch, fg = 0, check = 0, verbose = 0, a, b, sp[2];
 	enum proc_type	 p;
 
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:Knv")) != -1) {
 		switch (ch) {
 		case 'd':
 			fg = 1;
 			break;
+		case 'K':
+			/* Not in usage: for tests/integration/44-manpages.t. */
+			config_keywords(stdout);
+			exit(0);
 		case 'f':
 			path = optarg;
 			break;
@@ -102,6 +107,7 @@ main(int argc, char *argv[])
 		exit(1);
 	if (parent_check_tables(conf) == -1)
 		exit(1);
+	conf->relay_port = test_relay_port();
 	if (check) {
 		if (verbose)
 			config_dump(conf, stdout);
@@ -180,6 +186,30 @@ main(int argc, char *argv[])
 	started = time(NULL);
 	event_dispatch();
 	return 0;
+}
+
+/*
+ * The port of MX hosts: 25, or MAILD_TEST_RELAY_PORT for tests that run
+ * the "remote" servers on loopback (maild(8) ENVIRONMENT).  It is not a
+ * mail.conf setting: read once here, it reaches the relay process in
+ * struct maild_conf at fork and is kept across reloads.
+ */
+static int
+test_relay_port(void)
+{
+	const char	*s;
+	char		*end;
+	long		 port;
+
+	if ((s = getenv("MAILD_TEST_RELAY_PORT")) == NULL || *s == '\0')
+		return DEFAULT_RELAY_PORT;
+	errno = 0;
+	port = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || port < 1 || port > 65535)
+		fatalx("MAILD_TEST_RELAY_PORT %.32s is not a port (1 to 65535)",
+		    s);
+	log_info("MAILD_TEST_RELAY_PORT: relaying to port %ld", port);
+	return (int)port;
 }
 
 /* Every process may use as many descriptors as the hard limit allows. */
@@ -433,6 +463,7 @@ parent_reload(void)
 		free(text);
 		return -1;
 	}
+	nc->relay_port = conf->relay_port;
 	if (!listeners_equal(conf, nc))
 		log_warnx("listener changes take effect after a restart");
 	if (strcmp(conf->spool, nc->spool) != 0 ||

@@ -482,5 +482,8 @@ proc_conf_from_fd(int fd)
 	close(fd);
 	c = config_parse_buf(conf->path, buf, len, CONF_NOFILES);
 	free(buf);
+	/* Not in the file: the parent's, from the environment (maild.c). */
+	if (c != NULL)
+		c->relay_port = conf->relay_port;
 	return c;
 }

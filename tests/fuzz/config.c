@@ -1,5 +1,5 @@
 /*
- * mail.conf (config.c): the parser the parent runs at start and on
+ * mail.conf (config.c, config_*.c): the parser the parent runs at start and on
  * reload, and maild -n, with CONF_NOFILES as the children and -n use it
  * (no certificate or key file is read).  Its warnings go to stderr,
  * which the fuzz scripts close (-close_fd_mask=2).

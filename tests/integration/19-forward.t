@@ -3,8 +3,10 @@
 # address, or a relay rule for local clients) is accepted and relayed
 # to the remote domain's MX (here a second maild, found through
 # dnsmasq); other recipients of the same transaction still get their
-# local copy, and the queue is empty afterwards.
+# local copy, and the queue is empty afterwards.  The MX port is the
+# test's (MAILD_TEST_RELAY_PORT), and stays so after a reload.
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True     # no __pycache__ in the tree
@@ -16,6 +18,20 @@ VIRTUALS = t.DEFAULT_VIRTUALS + "fwd@example.org someone@remote.test\n"
 N = t.test_index()
 MX_ADDR = "127.0.%d.1" % N
 RELAY_PORT = t.test_port(5)
+MAILCTL = os.path.join(t.REPO, "mailctl")
+
+
+def send(m, rcpt, msgid):
+    with m.connect() as c:
+        c.ehlo()
+        c.cmd("MAIL FROM:<s@client.test>")
+        if c.cmd("RCPT TO:<%s>" % rcpt).code != 250 or \
+                c.cmd("DATA").code != 354:
+            return False
+        c.send(t.make_message(msgid) + b".\r\n")
+        ok = c.reply(10).code == 250
+        c.quit()
+    return ok
 
 
 def main():
@@ -27,9 +43,8 @@ def main():
                      domains=("remote.test",),
                      virtuals="someone@remote.test vmail\n"
                               "x@remote.test vmail\n").start()
-    m = t.Maild(virtuals=VIRTUALS,
+    m = t.Maild(virtuals=VIRTUALS, relay_port=RELAY_PORT,
                 extra="\n".join([dns.conf(),
-                                 "smtp relay-port %d" % RELAY_PORT,
                                  'action "out" relay',
                                  'match from local for any action "out"'])
                 ).start()
@@ -56,6 +71,18 @@ def main():
            "both remote recipients in one transaction")
     t.ok(t.wait_until(lambda: not any(m.queue_entries().values()), 5),
          "nothing left in the queue")
+
+    # The relay port is not in mail.conf: a reload keeps it.
+    r = subprocess.run([MAILCTL, "-s", m.socket_path, "reload"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=30)
+    t.is_(r.returncode, 0, "mailctl reload exits 0")
+    before = len(remote.maildir("x", "remote.test").messages())
+    t.ok(send(m, "x@remote.test", "again.%d@client.test" % os.getpid()),
+         "after the reload: accepted")
+    t.ok(t.wait_until(lambda: len(remote.maildir(
+        "x", "remote.test").messages()) > before, 10),
+         "after the reload: relayed to the test's MX port")
     m.stop()
     remote.stop()
 

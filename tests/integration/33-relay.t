@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Outbound relay and queue policy (issue 4).  dnsmasq serves the MX
 # records; maild A takes mail from alice after AUTH and relays it to
-# maild B, the MX of remote.test (same port: "smtp relay-port"), over
+# maild B, the MX of remote.test (same port: MAILD_TEST_RELAY_PORT), over
 # STARTTLS, all recipients of a message in one transaction.  A fake MX
 # (python) greylists with 451 and records what A sends: PIPELINING,
 # dot-stuffing.  B stopped then started: A retries and delivers.  B's
@@ -129,7 +129,6 @@ def unfold(data):
 
 def a_conf(dns, sub, ttl=None):
     lines = [dns.conf(),
-             "smtp relay-port %d" % RELAY_PORT,
              "queue retry-remote 1s",
              "listen on %s port %d tls-require pki mail auth <passwd>"
              % (t.test_addr(), sub),
@@ -172,11 +171,13 @@ def main():
                 virtuals="bob@remote.test vmail\ncarol@remote.test vmail\n")
     sub = t.test_port(1)
     a = t.Maild(port=t.test_port(0), passwd=t.imap_passwd(),
-                name="maild-a", extra=a_conf(dns, sub))
+                name="maild-a", extra=a_conf(dns, sub),
+                relay_port=RELAY_PORT)
     # A second sender with a short queue ttl, for expiry.
     sub2 = t.test_port(3)
     a2 = t.Maild(port=t.test_port(2), passwd=t.imap_passwd(),
-                 name="maild-a2", extra=a_conf(dns, sub2, ttl="3s"))
+                 name="maild-a2", extra=a_conf(dns, sub2, ttl="3s"),
+                 relay_port=RELAY_PORT)
     b.start()
     a.start()
     a2.start()

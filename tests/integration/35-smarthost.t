@@ -181,7 +181,6 @@ def a_conf(dns, secrets, ca):
     return "\n".join([
         dns.conf(),
         'ca "%s"' % ca,
-        "smtp relay-port %d" % B_PORT,
         "queue retry-remote 1s",
         "queue retry-max 2s",
         "table secrets file:%s" % secrets,
@@ -247,7 +246,8 @@ def main():
                 "<passwd> any-sender\nlisten on %s port %d smtps pki mail "
                 "auth <passwd> any-sender" % (B_ADDR, B_SUB, B_ADDR, B_SMTPS))
     b.owns_dir = True                # removed with B, kept on failure
-    a = t.Maild(port=A_PORT, passwd=t.imap_passwd(), name="maild-a")
+    a = t.Maild(port=A_PORT, passwd=t.imap_passwd(), name="maild-a",
+                relay_port=B_PORT)
     secrets = os.path.join(a.dir, "secrets")
     t.Maild._write(secrets, "# label user:password\n"
                    "alice alice@example.org:%s\n"

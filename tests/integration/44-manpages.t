@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 # Man pages that cannot rot: mandoc -Tlint finds nothing in man/*.[58];
-# every keyword that src/lib/config.c accepts (its keyword tables and the
-# words its parser compares tokens with) is defined in mail.conf(5), and
-# every keyword mail.conf(5) defines is one config.c accepts; every
-# configuration in its EXAMPLES passes "maild -n", with the table files
-# shown beside it, certificates from make_cert and DKIM keys made by the
-# "mailctl dkim keygen" commands the page shows.  maild is not started.
+# every keyword the parser accepts is defined in mail.conf(5), and every
+# keyword mail.conf(5) defines is one the parser accepts; every global
+# setting has its own .It line; every configuration in its EXAMPLES
+# passes "maild -n", with the table files shown beside it, certificates
+# from make_cert and DKIM keys made by the "mailctl dkim keygen" commands
+# the page shows.  maild is not started.
+#
+# The keywords come from "maild -K", which prints the parser's own
+# tables (statements, listen options, port names, URL schemes, maildir
+# variables, and the settings table of src/lib/config_settings.c), and
+# from the words the grammar's code in src/lib/config*.c compares tokens
+# with.
 #
 # Markup convention checked here (and stated at the top of mail.conf.5):
 # statements and listen options are .Ic on an .It line; the other words
@@ -26,22 +32,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import maildtest as t  # noqa: E402
 
-CONFIG_C = os.path.join(t.REPO, "src", "lib", "config.c")
+CONFIG_SRC = os.path.join(t.REPO, "src", "lib", "config*.c")
 PAGE = os.path.join(t.REPO, "man", "mail.conf.5")
 MAILCTL = os.path.join(t.REPO, "mailctl")
 
-# Keyword tables of config.c, by array name: what their strings are.
-#   statement: first string of each entry, .Ic on an .It line
+# The kinds of keyword "maild -K" prints, strongest first (a word of
+# several kinds is checked as the first):
+#   statement: .Ic on an .It line (the first word of a setting too)
 #   option:    the same, for "listen on" options
-#   value:     first string of each entry, .Cm on an .It line
-#   variable:  every string, written as %{...} in the page
-ARRAYS = {
-    "statements": "statement",
-    "listen_options": "option",
-    "port_names": "value",
-    "schemes": "value",
-    "vars": "variable",
-}
+#   value:     .Cm on an .It line
+#   variable:  written as %{...} in the page
+#   word:      .Ic or .Cm on an .It line (the other words of a setting,
+#              and the words the grammar's code compares tokens with)
+KINDS = ["statement", "option", "value", "variable", "word"]
+# The arrays of strings in src/lib/config*.c whose words "maild -K"
+# prints: a new keyword table must be printed there too.
+KEYWORD_ARRAYS = {"statements", "listen_options", "port_names", "schemes",
+                  "vars", "settings"}
 
 # mdoc macros that may appear on .It lines of mail.conf.5.
 MACROS = set("Ar Bc Bo Cm Dq Em Fl Ic Li Nm No Ns Oc Oo Op Pa Pc Po Pq Ql "
@@ -54,40 +61,56 @@ def read(path):
         return f.read()
 
 
-# ------------------------------------------------------------ config.c
+# ------------------------------------------------------------ the parser
 
-def config_keywords(src):
-    """{keyword: kind} of everything config.c's parser accepts, and the
-    names of arrays of strings it does not know about."""
+def maild_keywords():
+    """([(kind, word)], {setting: description}) from "maild -K"."""
+    r = subprocess.run([t.maild_path(), "-K"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       timeout=60, universal_newlines=True)
+    words, settings = [], {}
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        if f[0] == "setting" and len(f) == 3:
+            settings[f[1]] = f[2]
+            first, *rest = f[1].split()
+            words.append(("statement", first))
+            words += [("word", w) for w in rest]
+        elif f[0] in KINDS and len(f) == 2:
+            words.append((f[0], f[1]))
+        else:
+            words.append(("bad line", line))
+    return words, settings
+
+
+def config_keywords(src, words):
+    """{keyword: kind} of everything the parser accepts: the words of
+    "maild -K" and those its code compares tokens with; and the names
+    of arrays of strings in src that "maild -K" does not print."""
     src = re.sub(r"/\*.*?\*/", "", src, flags=re.S)
-    kws, unknown = {}, []
+    unknown = []
     for m in re.finditer(r"(\w+)\[\]\s*=\s*\{((?:(?!\};).)*)\};", src,
                          re.S):
-        name, body = m.group(1), m.group(2)
-        strings = re.findall(r'"((?:[^"\\]|\\.)*)"', body)
-        if not strings:
-            continue
-        kind = ARRAYS.get(name)
-        if kind is None:
-            unknown.append(name)
-            continue
-        if kind == "variable":
-            words = strings
-        else:
-            words = re.findall(r'\{\s*"((?:[^"\\]|\\.)*)"', body)
-        for w in words:
-            kws.setdefault(w, kind)
-    # Words compared with the next token: kw_accept(p, "x"),
-    # is_word(tok, "x").
-    for w in re.findall(r'\b(?:kw_accept|is_word)\s*\([^,()]+,\s*"([^"]+)"',
-                        src):
-        kws.setdefault(w, "word")
+        if re.search(r'"', m.group(2)) and m.group(1) not in KEYWORD_ARRAYS:
+            unknown.append(m.group(1))
+    # Words compared with the next token: cf_kw_accept(p, "x"),
+    # cf_is_word(tok, "x").
+    for w in re.findall(r'\b(?:cf_)?(?:kw_accept|is_word)\s*\([^,()]+,'
+                        r'\s*"([^"]+)"', src):
+        words.append(("word", w))
     # Prefixes: strncmp(s, "file:", 5).
     for w in re.findall(r'\bstrncmp\s*\(\s*\w+\s*,\s*"([^"]+)"', src):
-        kws.setdefault(w, "value")
+        words.append(("value", w))
     # Literal arguments: strcmp(addr, "*"), strcmp(addr, "localhost").
     for w in re.findall(r'\bstrcmp\s*\(\s*\w+\s*,\s*"([^"]+)"\s*\)', src):
-        kws.setdefault(w, "literal")
+        words.append(("literal", w))
+    rank = KINDS + ["literal"]
+    kws = {}
+    for kind, w in words:
+        if kind not in rank:
+            kws[w] = kind
+        elif w not in kws or rank.index(kind) < rank.index(kws[w]):
+            kws[w] = kind
     return kws, unknown
 
 
@@ -126,6 +149,25 @@ def defined_terms(src, sections):
             elif macro in ("Ic", "Cm") and a not in PUNCT:
                 terms.add((macro, a))
     return terms
+
+
+def it_keywords(src, sections):
+    """[[word, ...]] of the .It lines of sections: the words after
+    their first Ic, up to the next macro."""
+    out = []
+    for section, line in mdoc_lines(src):
+        if section not in sections or not line.startswith(".It "):
+            continue
+        args = mdoc_args(line)
+        if "Ic" not in args:
+            continue
+        words = []
+        for a in args[args.index("Ic") + 1:]:
+            if a in MACROS:
+                break
+            words.append(a)
+        out.append(words)
+    return out
 
 
 def reference_sections(src):
@@ -328,26 +370,37 @@ def test_lint():
             t.diag(r.stdout)
 
 
+def config_sources():
+    return "\n".join(read(f) for f in sorted(glob.glob(CONFIG_SRC)))
+
+
 def test_keywords(page):
-    kws, unknown = config_keywords(read(CONFIG_C))
-    if not t.is_(unknown, [], "every keyword table of config.c is known "
-                 "to this test (add it to ARRAYS)"):
+    words, settings = maild_keywords()
+    bad = [w for k, w in words if k == "bad line"]
+    if not t.is_(bad, [], "maild -K: every line is KIND<tab>WORD or "
+                 "setting<tab>WORDS<tab>DESCRIPTION"):
+        t.diag("\n".join(bad))
+    kws, unknown = config_keywords(config_sources(), words)
+    if not t.is_(unknown, [], "every array of strings in src/lib/config*.c "
+                 "is a keyword table maild -K prints (KEYWORD_ARRAYS)"):
         t.diag("unknown arrays of strings: %s" % ", ".join(unknown))
     kinds = {}
     for w, k in kws.items():
         kinds.setdefault(k, []).append(w)
     t.ok(len(kinds.get("statement", [])) >= 10,
-         "config.c: statements[] parsed (%d)"
+         "maild -K: statements and settings (%d)"
          % len(kinds.get("statement", [])))
     t.ok(len(kinds.get("option", [])) >= 10,
-         "config.c: listen_options[] parsed (%d)"
-         % len(kinds.get("option", [])))
+         "maild -K: listen options (%d)" % len(kinds.get("option", [])))
     t.ok(len(kinds.get("word", [])) >= 20,
-         "config.c: kw_accept/is_word words found (%d)"
+         "maild -K and cf_kw_accept/cf_is_word: words found (%d)"
          % len(kinds.get("word", [])))
+    t.ok(len(settings) >= 15 and all(settings.values()),
+         "maild -K: %d settings, each with a description" % len(settings))
     for w in ("listen", "tls-require", "max-per-user", "submission",
-              "smtp+tls://", "file:", "dest.user"):
-        t.ok(w in kws, "config.c keyword %r is found" % w)
+              "smtp+tls://", "file:", "dest.user", "retry-remote"):
+        t.ok(w in kws, "keyword %r is found" % w)
+    t.ok("relay-port" not in kws, "relay-port is not a setting")
 
     sections = reference_sections(page)
     terms = defined_terms(page, sections)
@@ -369,12 +422,19 @@ def test_keywords(page):
         if not good:
             missing.append("%s (%s)" % (w, kind))
     if not t.is_(missing, [], "mail.conf.5 defines all %d keywords of "
-                 "config.c" % len(kws)):
+                 "the parser" % len(kws)):
         t.diag("statements, options: .It Ic WORD; other words: .It Ic or "
                "Cm; values: .It Cm WORD; variables: %{NAME}")
     stray = sorted(w for _, w in terms if w not in kws)
     t.is_(stray, [], "every keyword mail.conf.5 defines is accepted by "
-          "config.c")
+          "the parser")
+    items = it_keywords(page, sections)
+    undocumented = sorted(k for k in settings
+                          if not any(i[:len(k.split())] == k.split()
+                                     for i in items))
+    if not t.is_(undocumented, [], "every setting of maild -K has an .It "
+                 "line of its own in mail.conf.5"):
+        t.diag("write it as .It Ic WORD WORD ... Ar value")
 
 
 def test_examples(page, tmp):

@@ -852,6 +852,8 @@ class Maild:
       virtuals, passwd table contents (str)
       domains          domains with a match rule
       extra            lines appended to mail.conf
+      relay_port       port of MX hosts for the relay, through
+                       MAILD_TEST_RELAY_PORT (maild(8) ENVIRONMENT)
       user, vmail_user add `user`/`vmail user` lines (root test)
       run_as           when root: run maild as this user (no privsep)
       nofile           RLIMIT_NOFILE for maild (fd exhaustion tests)
@@ -873,8 +875,9 @@ class Maild:
                  extra="", user=None, vmail_user=None, run_as=None,
                  tmpdir=None, name="maild", nofile=None, imap=False,
                  imap_starttls=False, imap_port=None, imap_port2=None,
-                 own_group=False):
+                 own_group=False, relay_port=None):
         self.own_group = own_group
+        self.relay_port = relay_port
         self.addr = addr or test_addr()
         self.port = port or test_port(len(Maild.instances))
         self.cert_kind = cert
@@ -1020,6 +1023,8 @@ class Maild:
         if is_root() and not self.run_as and "ASAN_OPTIONS" not in env:
             # LeakSanitizer cannot read /proc from inside a chroot.
             env["ASAN_OPTIONS"] = "detect_leaks=0"
+        if self.relay_port is not None:
+            env["MAILD_TEST_RELAY_PORT"] = str(self.relay_port)
         self.proc = subprocess.Popen(self.command(), cwd=REPO, env=env,
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.log_fh, stderr=self.log_fh,
