@@ -29,8 +29,7 @@ static int	s_name_out(const char *, char *, size_t);
 static int	s_path_busy(const char *, const struct imap_session *);
 static void	s_rename_inbox(struct imap_session *, const char *);
 static char	*subs_read(struct imap_session *, size_t *);
-static int	subs_has(const char *, size_t, const char *);
-static int	subs_has_child(const char *, size_t, const char *);
+static int	subs_has(const char *, size_t, const char *, int);
 static int	status_items(const struct imap_arg *, int *);
 static int	s_status(struct imap_session *, const char *, const char *,
 		    int);
@@ -567,12 +566,15 @@ subs_read(struct imap_session *s, size_t *lenp)
 	return subs;
 }
 
-/* 1 if name is a line of the subscriptions text. */
+/*
+ * 1 if name is a line of the subscriptions text (child 0), or a name
+ * below it, "name/...", is (child 1).
+ */
 static int
-subs_has(const char *buf, size_t len, const char *name)
+subs_has(const char *buf, size_t len, const char *name, int child)
 {
 	const char	*p = buf, *e, *end;
-	size_t		 n = strlen(name);
+	size_t		 n = strlen(name), l;
 
 	if (buf == NULL)
 		return 0;
@@ -581,28 +583,9 @@ subs_has(const char *buf, size_t len, const char *name)
 	for (; p != NULL && p < end; p = e + 1) {
 		if ((e = memchr(p, '\n', end - p)) == NULL)
 			e = end;
-		if ((size_t)(e - p) == n && memcmp(p, name, n) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* 1 if a name below name ("name/...") is in the subscriptions text. */
-static int
-subs_has_child(const char *buf, size_t len, const char *name)
-{
-	const char	*p = buf, *e, *end;
-	size_t		 n = strlen(name);
-
-	if (buf == NULL)
-		return 0;
-	end = buf + len;
-
-	for (; p != NULL && p < end; p = e + 1) {
-		if ((e = memchr(p, '\n', end - p)) == NULL)
-			e = end;
-		if ((size_t)(e - p) > n + 1 && memcmp(p, name, n) == 0 &&
-		    p[n] == MAILBOX_SEP)
+		l = e - p;
+		if (child ? l > n + 1 && memcmp(p, name, n) == 0 &&
+		    p[n] == MAILBOX_SEP : l == n && memcmp(p, name, n) == 0)
 			return 1;
 	}
 	return 0;
@@ -618,7 +601,7 @@ imap_subs_change(struct imap_session *s, const char *name, int add)
 	int		 fd, r = -1;
 
 	buf = subs_read(s, &len);
-	if ((subs_has(buf, len, name) != 0) == add) {
+	if ((subs_has(buf, len, name, 0) != 0) == add) {
 		free(buf);
 		return 0;
 	}
@@ -973,10 +956,10 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 		e = &ml.ent[i];
 		if (!list_match(pats, ref, e->name))
 			continue;
-		sub = subs != NULL && subs_has(subs, subslen, e->name);
+		sub = subs != NULL && subs_has(subs, subslen, e->name, 0);
 		/* RECURSIVEMATCH: parents of subscribed mailboxes too. */
 		childsub = (opts & LS_RECURSIVE) && subs != NULL &&
-		    subs_has_child(subs, subslen, e->name);
+		    subs_has(subs, subslen, e->name, 1);
 		if ((opts & LS_SUBSCRIBED) && !sub && !childsub)
 			continue;
 		su = mailbox_special_use(e->name);
