@@ -59,16 +59,18 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/sasl.o \
 		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
-		src/lib/imsg.o src/lib/ctl.o src/lib/reqwait.o
+		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
+		src/lib/reqwait.o
 # The protocol sessions and what they need of the daemon's modules: the
-# connection (io.c) and IPC payloads (ipc.c).  They reach the rest of
-# their process through a struct session_env, so the session unit tests
-# link them without a process around them.
-SESSION_OBJS =	src/maild/io.o src/maild/ipc.o src/maild/smtp_session.o \
+# connection (io.c).  They reach the rest of their process through a
+# struct session_env, so the session unit tests link them without a
+# process around them.
+SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/smtp_data.o src/maild/imap_session.o \
 		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
 		src/maild/imap_idle.o
-MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/lookup.o \
+MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
+		src/maild/lookup.o \
 		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/deliver.o \
 		src/maild/control.o src/maild/imap.o src/maild/relay.o \

@@ -24,6 +24,7 @@ struct envelope {
 #define EF_SMTPUTF8	0x02
 #define EF_AUTH		0x04
 #define EF_LOCAL	0x08	/* from this machine (loopback) */
+#define EF_MASK		0x0f	/* all of them: others are refused on IPC */
 	char			 helo[HOST_NAME_MAX + 1];
 	char			 src[64];	/* client address text */
 	struct mailaddr		 sender;

@@ -13,6 +13,11 @@
  *	u32 u64		integers (ipc_add_u32, ipc_get_u64, ...)
  *	str		a NUL-terminated string (ipc_add_str, ipc_get_str)
  *	raw		bytes whose size the reader knows (ipc_add, ipc_get)
+ *	addr		a struct mailaddr (ipc_add_addr, ipc_get_addr)
+ *	sockaddr	an IPv4 or IPv6 socket address (ipc_add_sockaddr, ...)
+ *	dest		a struct dest: where a recipient's mail goes
+ *	envelope	what the envelopes of a new message share (flags,
+ *			helo, src, sender: ipc_add_envelope)
  *	{ ... }		the fields inside, zero or more times; the first of
  *			them must differ from the field that follows the
  *			group, so that the next field read decides
@@ -75,7 +80,7 @@ enum proc_type {
 	M(Q_CREATE_FAIL, P_QUEUE, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:reason")					\
 	M(Q_COMMIT, P_SMTP, P_QUEUE, IMSG_NOFD,				\
-	    "u64:reqid u32:msgid u32:ndest raw:envelope str:signdomain") \
+	    "u64:reqid u32:msgid u32:ndest envelope:tmpl str:signdomain") \
 	M(Q_COMMIT_OK, P_QUEUE, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:msgid")					\
 	M(Q_COMMIT_FAIL, P_QUEUE, P_SMTP, IMSG_NOFD,			\
@@ -83,38 +88,38 @@ enum proc_type {
 	M(Q_ROLLBACK, P_SMTP, P_QUEUE, IMSG_NOFD, "u32:msgid")		\
 	/* lookup: recipients, logins, senders, DNS */			\
 	M(L_RCPT, P_SMTP | P_QUEUE, P_LOOKUP, IMSG_NOFD,		\
-	    "u64:reqid u32:msgid u32:flags raw:rcpt")			\
+	    "u64:reqid u32:msgid u32:flags addr:rcpt")			\
 	M(L_RCPT_RES, P_LOOKUP, P_SMTP | P_QUEUE, IMSG_NOFD,		\
 	    "u64:reqid u32:result u32:ndest str:reason")		\
 	M(Q_DEST, P_LOOKUP, P_QUEUE, IMSG_NOFD,				\
-	    "u32:msgid raw:rcpt raw:dest")				\
+	    "u32:msgid addr:rcpt dest:dest")				\
 	M(L_AUTH, P_SMTP | P_IMAP, P_LOOKUP, IMSG_NOFD,			\
 	    "u64:reqid u32:flags str:table str:user u32:passlen raw:pass") \
 	M(L_AUTH_RES, P_LOOKUP, P_SMTP | P_IMAP, IMSG_NOFD,		\
 	    "u64:reqid u32:result str:user str:maildir")		\
 	M(L_SENDER, P_SMTP, P_LOOKUP, IMSG_NOFD,			\
-	    "u64:reqid raw:user raw:sender")				\
+	    "u64:reqid addr:user addr:sender")				\
 	M(L_SENDER_RES, P_LOOKUP, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:allowed")					\
 	M(L_FCRDNS, P_SMTP, P_LOOKUP, IMSG_NOFD,			\
-	    "u64:reqid raw:sockaddr")					\
+	    "u64:reqid sockaddr:client")				\
 	M(L_FCRDNS_RES, P_LOOKUP, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:result str:name")				\
 	M(L_MX, P_RELAY, P_LOOKUP, IMSG_NOFD, "u64:reqid str:domain")	\
 	M(L_HOST, P_RELAY, P_LOOKUP, IMSG_NOFD, "u64:reqid str:host")	\
 	M(L_MX_RES, P_LOOKUP, P_RELAY, IMSG_NOFD,			\
 	    "u64:reqid u32:status u32:nhosts"				\
-	    " { str:name u32:pref u32:naddr { raw:sockaddr } }")	\
+	    " { str:name u32:pref u32:naddr { sockaddr:addr } }")	\
 	/* deliver -> imap: new mail in a Maildir */			\
 	M(I_NEW, P_DELIVER, P_IMAP, IMSG_NOFD, "str:maildir")		\
 	/* queue <-> deliver, relay */					\
 	M(D_DELIVER, P_QUEUE, P_DELIVER, IMSG_FD,			\
-	    "u64:evpid raw:sender raw:rcpt raw:dest str:dkim u32:retry") \
+	    "u64:evpid addr:sender addr:rcpt dest:dest str:dkim u32:retry") \
 	M(D_RESULT, P_DELIVER, P_QUEUE, IMSG_NOFD,			\
 	    "u64:evpid u32:status str:reason")				\
 	M(D_DONE, P_QUEUE, P_DELIVER, IMSG_NOFD, "u64:evpid")		\
 	M(R_DELIVER, P_QUEUE, P_RELAY, IMSG_FD,				\
-	    "u64:evpid raw:sender raw:rcpt u32:flags str:dkim str:action") \
+	    "u64:evpid addr:sender addr:rcpt u32:flags str:dkim str:action") \
 	M(R_RESULT, P_RELAY, P_QUEUE, IMSG_NOFD,			\
 	    "u64:evpid u32:status str:reason str:host")			\
 	/* control <-> the processes that answer mailctl */		\
@@ -152,6 +157,10 @@ uint32_t	imsg_layout(void);
 #define IPC_K_U64	'U'
 #define IPC_K_STR	's'
 #define IPC_K_RAW	'r'
+#define IPC_K_ADDR	'a'
+#define IPC_K_SOCKADDR	'n'
+#define IPC_K_DEST	'd'
+#define IPC_K_ENVELOPE	'e'
 #define IPC_KINDS_MAX	512
 
 /* Where a reader is in a field list. */

@@ -1,8 +1,9 @@
 /*
  * Framed messages between maild processes over socketpairs: a header
  * (type, length, flags), a payload, and optionally one file descriptor.
- * Payloads are built with ipc_add*() and read with ipc_get*(); a short
- * or over-long payload is a fatal error in the receiver (a bug or an
+ * The channel is src/maild/ipc.c; payloads are built with ipc_add*()
+ * and read with ipc_get*() (src/lib/ipc_payload.c); a short or
+ * over-long payload is a fatal error in the receiver (a bug or an
  * attack, never silently ignored).  Both ends are checked against the
  * message's field list (imsg.h): the kinds a sender added, as it sends
  * (imsg_fields_check), and each field a receiver reads, as it reads it
@@ -78,6 +79,27 @@ void	ipc_add(struct ipc_buf *, const void *, size_t);
 void	ipc_add_u32(struct ipc_buf *, uint32_t);
 void	ipc_add_u64(struct ipc_buf *, uint64_t);
 void	ipc_add_str(struct ipc_buf *, const char *);
+
+/*
+ * Typed fields (src/lib/ipc_payload.c): each has one encoder and one
+ * decoder, which checks what it reads (strings terminated and fitting,
+ * a known address family and its length, a known destination type,
+ * known envelope flags); a payload that fails is fatal in the reader.
+ */
+struct mailaddr;
+struct dest;
+struct envelope;
+struct sockaddr_storage;
+void	ipc_add_addr(struct ipc_buf *, const struct mailaddr *);
+void	ipc_add_sockaddr(struct ipc_buf *, const struct sockaddr_storage *);
+void	ipc_add_dest(struct ipc_buf *, const struct dest *);
+/* What a new message's envelopes share: flags, helo, src, sender. */
+void	ipc_add_envelope(struct ipc_buf *, const struct envelope *);
+void	ipc_get_addr(struct ipc_msg *, struct mailaddr *);
+void	ipc_get_sockaddr(struct ipc_msg *, struct sockaddr_storage *);
+void	ipc_get_dest(struct ipc_msg *, struct dest *);
+/* The fields ipc_add_envelope() sends; the rest of the envelope zero. */
+void	ipc_get_envelope(struct ipc_msg *, struct envelope *);
 
 void	ipc_get(struct ipc_msg *, void *, size_t);
 uint32_t ipc_get_u32(struct ipc_msg *);

@@ -69,6 +69,8 @@ word_parse(const char *p, const char **next)
 	} words[] = {
 		{ "u32", IPC_K_U32 }, { "u64", IPC_K_U64 },
 		{ "str", IPC_K_STR }, { "raw", IPC_K_RAW },
+		{ "addr", IPC_K_ADDR }, { "sockaddr", IPC_K_SOCKADDR },
+		{ "dest", IPC_K_DEST }, { "envelope", IPC_K_ENVELOPE },
 		{ "{", '{' }, { "}", '}' }
 	};
 	size_t	 i, len;
@@ -262,6 +264,14 @@ imsg_kind_name(int k)
 		return "u64";
 	case IPC_K_STR:
 		return "str";
+	case IPC_K_ADDR:
+		return "addr";
+	case IPC_K_SOCKADDR:
+		return "sockaddr";
+	case IPC_K_DEST:
+		return "dest";
+	case IPC_K_ENVELOPE:
+		return "envelope";
 	default:
 		return "raw";
 	}

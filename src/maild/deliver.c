@@ -96,18 +96,13 @@ deliver_queue(struct ipc_msg *m)
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatal("calloc");
 	j->evpid = ipc_get_u64(m);
-	ipc_get(m, &j->sender, sizeof(j->sender));
-	ipc_get(m, &rcpt, sizeof(rcpt));
-	ipc_get(m, &j->dest, sizeof(j->dest));
+	ipc_get_addr(m, &j->sender);
+	ipc_get_addr(m, &rcpt);
+	ipc_get_dest(m, &j->dest);
 	ipc_get_str(m, j->dkim, sizeof(j->dkim));
 	j->retry = ipc_get_u32(m) != 0;
 	ipc_end(m);
 	j->fd = ipc_get_fd(m);
-	j->sender.user[sizeof(j->sender.user) - 1] = '\0';
-	j->sender.domain[sizeof(j->sender.domain) - 1] = '\0';
-	j->dest.addr.user[sizeof(j->dest.addr.user) - 1] = '\0';
-	j->dest.addr.domain[sizeof(j->dest.addr.domain) - 1] = '\0';
-	j->dest.path[sizeof(j->dest.path) - 1] = '\0';
 	TAILQ_INSERT_TAIL(&jobs, j, entry);
 	/* Run once everything already received has been queued. */
 	if (!evtimer_pending(&ev_run, NULL))

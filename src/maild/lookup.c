@@ -169,10 +169,8 @@ lookup_rcpt(struct ipc_msg *m)
 	reqid = ipc_get_u64(m);
 	msgid = ipc_get_u32(m);
 	flags = ipc_get_u32(m);
-	ipc_get(m, &rcpt, sizeof(rcpt));
+	ipc_get_addr(m, &rcpt);
 	ipc_end(m);
-	rcpt.user[sizeof(rcpt.user) - 1] = '\0';
-	rcpt.domain[sizeof(rcpt.domain) - 1] = '\0';
 	if ((dests = calloc(MAX_EXPAND_DEST, sizeof(*dests))) == NULL)
 		fatal("calloc");
 	if (!ready)
@@ -188,8 +186,8 @@ lookup_rcpt(struct ipc_msg *m)
 	for (i = 0; i < n; i++) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, msgid);
-		ipc_add(&b, &rcpt, sizeof(rcpt));
-		ipc_add(&b, &dests[i], sizeof(dests[i]));
+		ipc_add_addr(&b, &rcpt);
+		ipc_add_dest(&b, &dests[i]);
 		proc_send_buf(PROC_QUEUE, IMSG_Q_DEST, -1, &b);
 	}
 	free(dests);
@@ -311,13 +309,9 @@ lookup_sender(struct ipc_msg *m)
 	size_t		 n = 0, i;
 
 	reqid = ipc_get_u64(m);
-	ipc_get(m, &user, sizeof(user));
-	ipc_get(m, &sender, sizeof(sender));
+	ipc_get_addr(m, &user);
+	ipc_get_addr(m, &sender);
 	ipc_end(m);
-	user.user[sizeof(user.user) - 1] = '\0';
-	user.domain[sizeof(user.domain) - 1] = '\0';
-	sender.user[sizeof(sender.user) - 1] = '\0';
-	sender.domain[sizeof(sender.domain) - 1] = '\0';
 
 	if (addr_is_null(&sender) ||
 	    (strcasecmp(user.user, sender.user) == 0 &&
@@ -383,7 +377,7 @@ lookup_fcrdns(struct ipc_msg *m)
 	if ((reqid = malloc(sizeof(*reqid))) == NULL)
 		fatal("malloc");
 	*reqid = ipc_get_u64(m);
-	ipc_get(m, &ss, sizeof(ss));
+	ipc_get_sockaddr(m, &ss);
 	ipc_end(m);
 	dns_fcrdns(&ss, lookup_fcrdns_done, reqid);
 }
@@ -485,7 +479,7 @@ lookup_mx_done(void *arg, enum dns_status st, const struct dns_host *hosts,
 		    hosts[i].naddr;
 		ipc_add_u32(b, k);
 		for (j = 0; j < k; j++)
-			ipc_add(b, &hosts[i].addr[j], sizeof(hosts[i].addr[j]));
+			ipc_add_sockaddr(b, &hosts[i].addr[j]);
 	}
 	proc_send_buf(PROC_RELAY, IMSG_L_MX_RES, -1, b);
 	free(b);

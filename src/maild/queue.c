@@ -401,14 +401,9 @@ queue_dest(struct ipc_msg *im)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatal("calloc");
 	msgid = ipc_get_u32(im);
-	ipc_get(im, &d->rcpt, sizeof(d->rcpt));
-	ipc_get(im, &d->dest, sizeof(d->dest));
+	ipc_get_addr(im, &d->rcpt);
+	ipc_get_dest(im, &d->dest);
 	ipc_end(im);
-	d->rcpt.user[sizeof(d->rcpt.user) - 1] = '\0';
-	d->rcpt.domain[sizeof(d->rcpt.domain) - 1] = '\0';
-	d->dest.addr.user[sizeof(d->dest.addr.user) - 1] = '\0';
-	d->dest.addr.domain[sizeof(d->dest.addr.domain) - 1] = '\0';
-	d->dest.path[sizeof(d->dest.path) - 1] = '\0';
 	/* The session may be gone already (rollback raced the lookup). */
 	if ((m = queue_msg_find(msgid)) == NULL) {
 		free(d);
@@ -438,7 +433,7 @@ queue_commit(struct ipc_msg *im)
 	reqid = ipc_get_u64(im);
 	msgid = ipc_get_u32(im);
 	expected = ipc_get_u32(im);
-	ipc_get(im, &tmpl, sizeof(tmpl));
+	ipc_get_envelope(im, &tmpl);
 	ipc_get_str(im, signdom, sizeof(signdom));
 	ipc_end(im);
 	if ((m = queue_msg_find(msgid)) == NULL || m->reqid != reqid ||
@@ -465,10 +460,6 @@ queue_commit(struct ipc_msg *im)
 	m->expected = expected;
 	m->tmpl = tmpl;
 	(void)strlcpy(m->signdom, signdom, sizeof(m->signdom));
-	m->tmpl.helo[sizeof(m->tmpl.helo) - 1] = '\0';
-	m->tmpl.src[sizeof(m->tmpl.src) - 1] = '\0';
-	m->tmpl.sender.user[sizeof(m->tmpl.sender.user) - 1] = '\0';
-	m->tmpl.sender.domain[sizeof(m->tmpl.sender.domain) - 1] = '\0';
 	queue_ready(m);
 }
 
@@ -632,11 +623,11 @@ queue_deliver(struct qenv *q)
 	}
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, q->evp.id);
-	ipc_add(&b, &q->evp.sender, sizeof(q->evp.sender));
+	ipc_add_addr(&b, &q->evp.sender);
 	queue_inflight_add(q);
 	if (q->evp.dest.type == DEST_RELAY) {
 		/* The relay needs only where to, not how we got there. */
-		ipc_add(&b, &q->evp.dest.addr, sizeof(q->evp.dest.addr));
+		ipc_add_addr(&b, &q->evp.dest.addr);
 		ipc_add_u32(&b, q->evp.flags & (EF_8BITMIME | EF_SMTPUTF8));
 		ipc_add_str(&b, q->evp.dkim);
 		ipc_add_str(&b, q->evp.dest.path);	/* the relay action */
@@ -645,8 +636,8 @@ queue_deliver(struct qenv *q)
 		nrelay++;
 		return;
 	}
-	ipc_add(&b, &q->evp.rcpt, sizeof(q->evp.rcpt));
-	ipc_add(&b, &q->evp.dest, sizeof(q->evp.dest));
+	ipc_add_addr(&b, &q->evp.rcpt);
+	ipc_add_dest(&b, &q->evp.dest);
 	ipc_add_str(&b, q->evp.dkim);
 	/* Only a retry makes deliver look for an earlier delivery. */
 	ipc_add_u32(&b, q->attempted);
@@ -1033,7 +1024,7 @@ queue_bounce_msg(struct qenvlist *group)
 	ipc_add_u64(&b, m->reqid);
 	ipc_add_u32(&b, bmsgid);
 	ipc_add_u32(&b, EXP_FROM_LOCAL | EXP_AUTH);
-	ipc_add(&b, &first->evp.sender, sizeof(first->evp.sender));
+	ipc_add_addr(&b, &first->evp.sender);
 	proc_send_buf(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
 	return;
  drop:

@@ -230,17 +230,13 @@ relay_job(struct ipc_msg *m)
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatal("calloc");
 	j->evpid = ipc_get_u64(m);
-	ipc_get(m, &j->sender, sizeof(j->sender));
-	ipc_get(m, &j->rcpt, sizeof(j->rcpt));
+	ipc_get_addr(m, &j->sender);
+	ipc_get_addr(m, &j->rcpt);
 	j->flags = ipc_get_u32(m);
 	dkim = ipc_get_strp(m);
 	action = ipc_get_strp(m);
 	ipc_end(m);
 	j->fd = ipc_get_fd(m);
-	j->sender.user[sizeof(j->sender.user) - 1] = '\0';
-	j->sender.domain[sizeof(j->sender.domain) - 1] = '\0';
-	j->rcpt.user[sizeof(j->rcpt.user) - 1] = '\0';
-	j->rcpt.domain[sizeof(j->rcpt.domain) - 1] = '\0';
 	if (strlen(dkim) > RELAY_DKIM_MAX)
 		dkim = "";	/* not ours to fix: send it unsigned */
 	if ((j->dkim = strdup(dkim)) == NULL)
@@ -372,13 +368,9 @@ relay_mx_res(struct ipc_msg *m)
 		naddr = ipc_get_u32(m);
 		if (naddr > DNS_MAX_ADDRS)
 			fatalx("relay: MX host with %u addresses", naddr);
-		h->naddr = 0;
-		for (k = 0; k < naddr; k++) {
-			ipc_get(m, &h->addr[h->naddr], sizeof(h->addr[0]));
-			if (h->addr[h->naddr].ss_family == AF_INET ||
-			    h->addr[h->naddr].ss_family == AF_INET6)
-				h->naddr++;
-		}
+		for (k = 0; k < naddr; k++)
+			ipc_get_sockaddr(m, &h->addr[k]);	/* IPv4, IPv6 */
+		h->naddr = naddr;
 		if (h->naddr > 0)
 			nh++;
 	}

@@ -350,8 +350,8 @@ smtp_sign_check(struct smtp_session *s)
 	}
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
-	ipc_add(&b, &user, sizeof(user));
-	ipc_add(&b, &s->fromaddr, sizeof(s->fromaddr));
+	ipc_add_addr(&b, &user);
+	ipc_add_addr(&b, &s->fromaddr);
 	s->env->send(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
 	s->flags |= F_FROMCHECK;
 	smtp_wait(s);
@@ -384,7 +384,7 @@ smtp_commit(struct smtp_session *s)
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		fatal("calloc");
-	e->created = time(NULL);
+	/* what the envelopes share; the queue stamps the times */
 	strlcpy(e->helo, s->helo[0] ? s->helo : "unknown", sizeof(e->helo));
 	strlcpy(e->src, s->src, sizeof(e->src));
 	e->sender = s->sender;
@@ -400,7 +400,7 @@ smtp_commit(struct smtp_session *s)
 	ipc_add_u64(&b, s->id);
 	ipc_add_u32(&b, s->msgid);
 	ipc_add_u32(&b, s->ndest);
-	ipc_add(&b, e, sizeof(*e));
+	ipc_add_envelope(&b, e);
 	ipc_add_str(&b, s->signdom);
 	free(e);
 	s->env->send(PROC_QUEUE, IMSG_Q_COMMIT, -1, &b);

@@ -161,7 +161,7 @@ smtp_session_new(struct io *io, const struct listener *l,
 		/* No greeting, and nothing read, until the check is done. */
 		ipc_buf_init(&b);
 		ipc_add_u64(&b, s->id);
-		ipc_add(&b, &s->ss, sizeof(s->ss));
+		ipc_add_sockaddr(&b, &s->ss);
 		s->env->send(PROC_LOOKUP, IMSG_L_FCRDNS, -1, &b);
 		s->flags |= F_RDNS;
 		smtp_wait(s);
@@ -799,8 +799,8 @@ cmd_mail(struct smtp_session *s, const char *arg)
 		}
 		ipc_buf_init(&b);
 		ipc_add_u64(&b, s->id);
-		ipc_add(&b, &user, sizeof(user));
-		ipc_add(&b, &s->sender, sizeof(s->sender));
+		ipc_add_addr(&b, &user);
+		ipc_add_addr(&b, &s->sender);
 		s->env->send(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
 		smtp_wait(s);
 		return;
@@ -924,7 +924,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 	ipc_add_u64(&b, s->id);
 	ipc_add_u32(&b, s->msgid);
 	ipc_add_u32(&b, flags);
-	ipc_add(&b, &s->rcpt, sizeof(s->rcpt));
+	ipc_add_addr(&b, &s->rcpt);
 	s->env->send(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
 	smtp_wait(s);
 }

@@ -175,7 +175,7 @@ f_send(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
 	case IMSG_L_FCRDNS:
 		ok(p == PROC_LOOKUP, "FCRDNS to lookup");
 		peer.reqid = ipc_get_u64(&m);
-		ipc_get(&m, &ss, sizeof(ss));
+		ipc_get_sockaddr(&m, &ss);
 		break;
 	case IMSG_Q_CREATE:
 		ok(p == PROC_QUEUE, "CREATE to the queue");
@@ -185,18 +185,18 @@ f_send(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
 		peer.reqid = ipc_get_u64(&m);
 		peer.msgid = ipc_get_u32(&m);
 		peer.rcptflags = ipc_get_u32(&m);
-		ipc_get(&m, &peer.addr, sizeof(peer.addr));
+		ipc_get_addr(&m, &peer.addr);
 		break;
 	case IMSG_L_SENDER:
 		peer.reqid = ipc_get_u64(&m);
-		ipc_get(&m, &peer.user, sizeof(peer.user));
-		ipc_get(&m, &peer.addr, sizeof(peer.addr));
+		ipc_get_addr(&m, &peer.user);
+		ipc_get_addr(&m, &peer.addr);
 		break;
 	case IMSG_Q_COMMIT:
 		peer.reqid = ipc_get_u64(&m);
 		peer.msgid = ipc_get_u32(&m);
 		peer.ndest = ipc_get_u32(&m);
-		ipc_get(&m, &peer.env, sizeof(peer.env));
+		ipc_get_envelope(&m, &peer.env);
 		ipc_get_str(&m, peer.signdom, sizeof(peer.signdom));
 		break;
 	case IMSG_Q_ROLLBACK:
