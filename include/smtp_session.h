@@ -57,14 +57,12 @@ enum smtp_state {
 
 #define F_EHLO		0x0001
 #define F_TLS		0x0002
-#define F_WAITING	0x0004	/* waiting for lookup or queue */
 #define F_SKIPLINE	0x0008	/* rest of an overlong command line */
 #define F_STARTTLS	0x0010	/* handshake starts once 220 is sent */
 #define F_LOCAL		0x0020	/* loopback client */
 #define F_LINGER	0x0040	/* closing: reading what is left */
 #define F_AUTH		0x0080	/* logged in as authuser */
-#define F_RDNS		0x0100	/* greeting waits for the rDNS check */
-#define F_FROMCHECK	0x0200	/* lookup: is the From header the user's? */
+#define F_FROMCHECK	0x0200	/* IMSG_L_SENDER on the From header */
 
 /* SASL exchange in progress (s->sasl). */
 #define SASL_NONE	0
@@ -91,6 +89,12 @@ struct smtp_session {
 	char			 src[INET6_ADDRSTRLEN + 8];
 	enum smtp_state		 state;
 	int			 flags;
+	/*
+	 * The request whose answer the session waits for (its IMSG type),
+	 * reading nothing meanwhile; IMSG_NONE when it waits for nothing.
+	 * An answer to anything else is dropped (smtp_answer()).
+	 */
+	uint32_t		 wait;
 	int			 errors;
 	const struct session_env *env;
 	struct srv_tlsctx	*tls;		/* held while the io uses it */
@@ -135,9 +139,15 @@ void		 smtp_reply(struct smtp_session *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 /* The transaction is over: roll the spool file back, if any. */
 void		 smtp_reset(struct smtp_session *);
-/* Read nothing more until lookup or the queue answers. */
-void		 smtp_wait(struct smtp_session *);
+/* Read nothing more until lookup or the queue answers that request. */
+void		 smtp_wait(struct smtp_session *, uint32_t);
 void		 smtp_unwait(struct smtp_session *);
+/*
+ * The session of id if it waits for the answer to a request of that
+ * type, which it no longer waits for; else NULL, and the answer is
+ * logged and dropped.
+ */
+struct smtp_session *smtp_answer(uint64_t, uint32_t);
 void		 smtp_deadline_set(struct smtp_session *, time_t);
 
 /* smtp_data.c */

@@ -6,7 +6,9 @@
  * session may answer 250, and schedules deliveries with retries: local
  * ones to the deliver process, remote ones to the relay process.  When
  * a delivery fails for good, or too late, it writes a bounce (RFC 3464)
- * to the sender as a new message, expanded by lookup like any other.
+ * to the sender as a new message, expanded by lookup like any other
+ * (its request waits in a wait table, reqwait.h: an answer that asks
+ * nothing of ours is logged and dropped).
  *
  * No event walks every envelope: the messages being received are a tree
  * by message id, the envelopes in flight a tree by envelope id (the
@@ -34,6 +36,7 @@
 #include "expand.h"
 #include "proc.h"
 #include "queue.h"
+#include "reqwait.h"
 #include "spool.h"
 
 #define MAX_INFLIGHT	64
@@ -318,6 +321,8 @@ queue_msg_free(struct qmsg *m)
 	}
 	if (m->fd != -1)
 		close(m->fd);
+	if (m->bounce)
+		reqwait_forget(m->reqid);	/* its answer finds nobody */
 	free(m);
 }
 
@@ -998,7 +1003,7 @@ queue_bounce_msg(struct qenvlist *group)
 		fatal("calloc");
 	m->msgid = bmsgid;
 	m->fd = out;
-	m->reqid = bmsgid;	/* lookup's answer finds it in incoming */
+	m->reqid = bmsgid;	/* the wait for lookup's answer */
 	m->bounce = 1;
 	TAILQ_INIT(&m->dests);
 	TAILQ_INIT(&m->origs);
@@ -1026,6 +1031,7 @@ queue_bounce_msg(struct qenvlist *group)
 	ipc_add_u32(&b, EXP_FROM_LOCAL | EXP_AUTH);
 	ipc_add_addr(&b, &first->evp.sender);
 	proc_send_buf(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
+	reqwait_add(m->reqid, IMSG_L_RCPT, m);
 	return;
  drop:
 	while ((q = TAILQ_FIRST(group)) != NULL) {
@@ -1050,9 +1056,8 @@ queue_bounce_rcpt(struct ipc_msg *im)
 	n = ipc_get_u32(im);
 	err = ipc_get_strp(im);
 	ipc_end(im);
-	if (reqid > UINT32_MAX || (m = queue_msg_find(reqid)) == NULL ||
-	    !m->bounce || m->committing)
-		fatalx("queue: recipient answer for unknown bounce");
+	if ((m = reqwait_take(reqid, IMSG_L_RCPT, im->peer)) == NULL)
+		return;		/* logged */
 	if (res == EXP_OK && n > 0) {
 		m->committing = 1;
 		m->expected = n;

@@ -354,7 +354,7 @@ smtp_sign_check(struct smtp_session *s)
 	ipc_add_addr(&b, &s->fromaddr);
 	s->env->send(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
 	s->flags |= F_FROMCHECK;
-	smtp_wait(s);
+	smtp_wait(s, IMSG_L_SENDER);
 	return 0;
 }
 
@@ -404,7 +404,7 @@ smtp_commit(struct smtp_session *s)
 	ipc_add_str(&b, s->signdom);
 	free(e);
 	s->env->send(PROC_QUEUE, IMSG_Q_COMMIT, -1, &b);
-	smtp_wait(s);
+	smtp_wait(s, IMSG_Q_COMMIT);
 }
 
 void
@@ -413,8 +413,14 @@ smtp_session_committed(uint64_t id, uint32_t msgid, int ok)
 	struct smtp_session	*s;
 	char			 from[ADDR_MAX + 1];
 
-	if ((s = smtp_find(id)) == NULL || s->msgid != msgid)
+	if ((s = smtp_answer(id, IMSG_Q_COMMIT)) == NULL)
 		return;
+	if (s->msgid != msgid) {
+		log_warnx("%016llx smtp: an answer for message %08x, not %08x: "
+		    "dropped", (unsigned long long)id, msgid, s->msgid);
+		s->wait = IMSG_Q_COMMIT;	/* its own is still to come */
+		return;
+	}
 	s->msgid = 0;		/* the queue owns it now, or dropped it */
 	if (s->state == S_QUIT)
 		return;

@@ -163,8 +163,7 @@ smtp_session_new(struct io *io, const struct listener *l,
 		ipc_add_u64(&b, s->id);
 		ipc_add_sockaddr(&b, &s->ss);
 		s->env->send(PROC_LOOKUP, IMSG_L_FCRDNS, -1, &b);
-		s->flags |= F_RDNS;
-		smtp_wait(s);
+		smtp_wait(s, IMSG_L_FCRDNS);
 	}
 	if (l->flags & L_SMTPS) {
 		s->state = S_GREETING;
@@ -189,10 +188,9 @@ smtp_session_fcrdns_result(uint64_t id, int r, const char *name)
 	struct smtp_session	*s;
 	const struct listener	*l;
 
-	if ((s = smtp_find(id)) == NULL || !(s->flags & F_RDNS))
+	if ((s = smtp_answer(id, IMSG_L_FCRDNS)) == NULL)
 		return;
 	l = s->l;
-	s->flags &= ~F_RDNS;
 	if (r == FCRDNS_PASS || r == FCRDNS_MISMATCH)
 		strlcpy(s->rdns, name, sizeof(s->rdns));
 	if (r == FCRDNS_TEMPFAIL)
@@ -234,7 +232,7 @@ smtp_start_tls(struct smtp_session *s)
 static void
 smtp_greeting(struct smtp_session *s)
 {
-	if (s->flags & F_RDNS)
+	if (s->wait == IMSG_L_FCRDNS)
 		return;		/* smtp_session_fcrdns_result() greets */
 	if (s->refuse[0] != '\0') {
 		smtp_reply(s, "%s", s->refuse);
@@ -316,7 +314,7 @@ smtp_deadline(int fd, short ev, void *arg)
 	(void)ev;
 	if (s->state == S_QUIT)
 		return;		/* closing already, under its own timeout */
-	if (s->flags & F_WAITING) {
+	if (s->wait != IMSG_NONE) {
 		/* lookup or queue answers first; the verdict then */
 		smtp_deadline_set(s, 1);
 		return;
@@ -331,17 +329,40 @@ smtp_deadline(int fd, short ev, void *arg)
 }
 
 void
-smtp_wait(struct smtp_session *s)
+smtp_wait(struct smtp_session *s, uint32_t type)
 {
-	s->flags |= F_WAITING;
+	s->wait = type;
 	io_pause(s->io);
 }
 
 void
 smtp_unwait(struct smtp_session *s)
 {
-	s->flags &= ~F_WAITING;
+	s->wait = IMSG_NONE;
 	io_resume(s->io);
+}
+
+struct smtp_session *
+smtp_answer(uint64_t id, uint32_t type)
+{
+	struct smtp_session	*s;
+
+	if ((s = smtp_find(id)) == NULL) {
+		/* it timed out or the client left: common */
+		log_debug("%016llx smtp: answer to IMSG_%s for a session "
+		    "gone", (unsigned long long)id, imsg_info[type].name);
+		return NULL;
+	}
+	if (s->wait != type) {
+		log_warnx("%016llx smtp: answer to IMSG_%s while waiting for "
+		    "%s%s: dropped", (unsigned long long)id,
+		    imsg_info[type].name, s->wait == IMSG_NONE ? "nothing" :
+		    "IMSG_", s->wait == IMSG_NONE ? "" :
+		    imsg_info[s->wait].name);
+		return NULL;
+	}
+	s->wait = IMSG_NONE;
+	return s;
 }
 
 static void
@@ -422,8 +443,8 @@ smtp_process(struct smtp_session *s)
 	int	 partial;
 
 	/* A client that does not read its replies is not read either. */
-	while (!(s->flags & (F_WAITING | F_STARTTLS)) && s->state != S_QUIT &&
-	    io_queued(s->io) < IO_WMAX &&
+	while (s->wait == IMSG_NONE && !(s->flags & F_STARTTLS) &&
+	    s->state != S_QUIT && io_queued(s->io) < IO_WMAX &&
 	    (line = io_getline(s->io, &len, &partial)) != NULL) {
 		if (s->state == S_DATA) {
 			smtp_data_line(s, line, len, partial);
@@ -713,7 +734,7 @@ smtp_auth_send(struct smtp_session *s, const char *user, const char *pass,
 		    "later");
 		return;
 	}
-	smtp_wait(s);
+	smtp_wait(s, IMSG_L_AUTH);
 }
 
 void
@@ -721,8 +742,7 @@ smtp_session_auth_result(uint64_t id, uint32_t res, const char *user)
 {
 	struct smtp_session	*s;
 
-	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
-	    s->state == S_QUIT)
+	if ((s = smtp_answer(id, IMSG_L_AUTH)) == NULL || s->state == S_QUIT)
 		return;
 	if (res == AUTH_OK) {
 		STAT_INC(ST_SMTP_AUTH_OK);
@@ -802,7 +822,7 @@ cmd_mail(struct smtp_session *s, const char *arg)
 		ipc_add_addr(&b, &user);
 		ipc_add_addr(&b, &s->sender);
 		s->env->send(PROC_LOOKUP, IMSG_L_SENDER, -1, &b);
-		smtp_wait(s);
+		smtp_wait(s, IMSG_L_SENDER);
 		return;
 	}
 	smtp_mail_create(s);
@@ -814,12 +834,11 @@ smtp_session_sender_result(uint64_t id, int ok)
 	struct smtp_session	*s;
 	char			 from[ADDR_MAX + 1];
 
-	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
-	    s->state == S_QUIT)
+	if ((s = smtp_answer(id, IMSG_L_SENDER)) == NULL || s->state == S_QUIT)
 		return;
 	if (s->flags & F_FROMCHECK) {
 		/* the From header of a message at the end of DATA */
-		s->flags &= ~(F_FROMCHECK | F_WAITING);
+		s->flags &= ~F_FROMCHECK;
 		if (addr_to_text(&s->fromaddr, from, sizeof(from)) == -1)
 			from[0] = '\0';
 		if (ok) {
@@ -831,7 +850,7 @@ smtp_session_sender_result(uint64_t id, int ok)
 
 			(void)snprintf(what, sizeof(what), "From <%s>", from);
 			smtp_from_mismatch(s, what);
-			if (!(s->flags & F_WAITING))
+			if (s->wait == IMSG_NONE)
 				smtp_unwait(s);	/* refused: read on */
 		}
 		return;
@@ -847,7 +866,6 @@ smtp_session_sender_result(uint64_t id, int ok)
 		smtp_unwait(s);
 		return;
 	}
-	s->flags &= ~F_WAITING;
 	smtp_mail_create(s);
 }
 
@@ -860,7 +878,7 @@ smtp_mail_create(struct smtp_session *s)
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
 	s->env->send(PROC_QUEUE, IMSG_Q_CREATE, -1, &b);
-	smtp_wait(s);
+	smtp_wait(s, IMSG_Q_CREATE);
 }
 
 void
@@ -870,7 +888,7 @@ smtp_session_created(const struct session_env *env, uint64_t id,
 	struct smtp_session	*s;
 	struct ipc_buf		 b;
 
-	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
+	if ((s = smtp_answer(id, IMSG_Q_CREATE)) == NULL ||
 	    s->state == S_QUIT) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, msgid);
@@ -890,7 +908,8 @@ smtp_session_create_failed(uint64_t id, uint32_t reason)
 {
 	struct smtp_session	*s;
 
-	if ((s = smtp_find(id)) == NULL || s->state == S_QUIT)
+	if ((s = smtp_answer(id, IMSG_Q_CREATE)) == NULL ||
+	    s->state == S_QUIT)
 		return;
 	if (reason == Q_FAIL_NOSPACE)
 		smtp_reply(s, "452 4.3.1 Insufficient system storage, try "
@@ -926,7 +945,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg)
 	ipc_add_u32(&b, flags);
 	ipc_add_addr(&b, &s->rcpt);
 	s->env->send(PROC_LOOKUP, IMSG_L_RCPT, -1, &b);
-	smtp_wait(s);
+	smtp_wait(s, IMSG_L_RCPT);
 }
 
 void
@@ -937,8 +956,7 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 	char			 rcpt[ADDR_MAX + 1];
 
 	/* Gone, or timed out (421 sent): the answer is for nobody. */
-	if ((s = smtp_find(id)) == NULL || !(s->flags & F_WAITING) ||
-	    s->state == S_QUIT)
+	if ((s = smtp_answer(id, IMSG_L_RCPT)) == NULL || s->state == S_QUIT)
 		return;
 	if (addr_to_text(&s->rcpt, rcpt, sizeof(rcpt)) == -1)
 		rcpt[0] = '\0';

@@ -10,7 +10,8 @@
  * sequence and bad syntax, pipelining, over-long lines, NUL, bare CR
  * and LF in data (no SMTP smuggling), sizes, STARTTLS and implicit TLS,
  * AUTH PLAIN and LOGIN, the sender check, the rDNS check, timeouts,
- * disconnects and too many errors.
+ * disconnects and too many errors, answers of the wrong kind or for no
+ * pending request.
  * Fixtures: tests/data/session (run from the top directory).
  */
 #include <sys/types.h>
@@ -71,6 +72,7 @@ static struct {
 	int		 fcrdns;	/* FCRDNS_* */
 	uint32_t	 auth;		/* AUTH_* */
 	int		 auth_ret;	/* of auth_send() */
+	int		 hold;		/* leave the request unanswered */
 	/* bookkeeping */
 	uint32_t	 next_msgid;
 	int		 failed, ok;	/* auth_failed(), auth_ok() */
@@ -129,6 +131,7 @@ static void	 test_long_lines(void);
 static void	 test_tls_auth(void);
 static void	 test_rdns(void);
 static void	 test_gone_waiting(void);
+static void	 test_wrong_answer(void);
 static void	 test_ends(void);
 
 /*
@@ -333,7 +336,7 @@ pump(struct io_mem *m)
 {
 	for (;;) {
 		io_mem_run(m);
-		if (!peer.pending)
+		if (!peer.pending || peer.hold)
 			break;
 		answer();
 	}
@@ -828,6 +831,60 @@ test_gone_waiting(void)
 	(void)unlink("spool.stray");
 }
 
+/*
+ * A session records what it waits for: an answer of another kind, or
+ * one when it waits for nothing, is dropped; the session goes on as if
+ * it never came.
+ */
+static void
+test_wrong_answer(void)
+{
+	struct io_mem	 m;
+	uint64_t	 id;
+	int		 fd, rollbacks, creates;
+
+	connect_to(&m, 0, 0);
+	(void)say(&m, "EHLO client.example.net\r\n");
+	peer.hold = 1;
+	ok(strcmp(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "") == 0 &&
+	    peer.pending && peer.type == IMSG_Q_CREATE,
+	    "MAIL: the session waits for the queue");
+	id = peer.reqid;
+	creates = peer.n[IMSG_Q_CREATE];
+	m.outlen = 0;
+	smtp_session_rcpt_result(id, EXP_OK, 1, "");
+	smtp_session_sender_result(id, 1);
+	smtp_session_auth_result(id, AUTH_OK, "mallory@example.org");
+	smtp_session_fcrdns_result(id, FCRDNS_NORDNS, "");
+	smtp_session_committed(id, 0, 1);
+	io_mem_run(&m);
+	ok(m.outlen == 0 && peer.n[IMSG_Q_CREATE] == creates,
+	    "answers of other kinds while it waits for CREATE: dropped");
+	peer.hold = 0;
+	pump(&m);
+	ok(has(m.out, "250 2.1.0 Ok"), "then the queue's answer: 250");
+	m.outlen = 0;
+	smtp_session_rcpt_result(id, EXP_OK, 1, "");
+	smtp_session_create_failed(id, Q_FAIL_TEMP);
+	io_mem_run(&m);
+	ok(m.outlen == 0, "answers when it waits for nothing: dropped");
+	rollbacks = peer.n[IMSG_Q_ROLLBACK];
+	if ((fd = open("spool.dup", O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
+		fatal("spool.dup");
+	smtp_session_created(&test_env, id, 4343, fd);
+	(void)unlink("spool.dup");
+	ok(peer.n[IMSG_Q_ROLLBACK] == rollbacks + 1 && peer.msgid == 4343 &&
+	    fcntl(fd, F_GETFD) == -1, "a second spool file: rolled back");
+	ok(has(say(&m, "DATA\r\n"), "503 5.5.1 Need RCPT command first"),
+	    "no recipient came of the stray answer");
+	ok(has(say(&m, "RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok") &&
+	    peer.msgid == peer.next_msgid, "the session's own message goes on");
+	ok(strstr(say(&m, "AUTH PLAIN\r\n"), "Already authenticated") ==
+	    NULL, "and it did not log in");
+	(void)say(&m, "*\r\n");
+	quit(&m);
+}
+
 static void
 test_ends(void)
 {
@@ -876,6 +933,7 @@ main(void)
 	test_tls_auth();
 	test_rdns();
 	test_gone_waiting();
+	test_wrong_answer();
 	test_ends();
 
 	if (chdir(top) == -1)
