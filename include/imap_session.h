@@ -77,7 +77,7 @@ struct fetchjob {
 };
 
 struct imap_session {
-	TAILQ_ENTRY(imap_session) entry;	/* by id */
+	RB_ENTRY(imap_session)	 node;		/* by id */
 	TAILQ_ENTRY(imap_session) all;
 	uint64_t		 id;
 	const struct session_env *env;

@@ -81,7 +81,7 @@ enum smtp_state {
 			    D_LONGLINE)
 
 struct smtp_session {
-	TAILQ_ENTRY(smtp_session) entry;
+	RB_ENTRY(smtp_session)	 node;		/* the sessions, by id */
 	uint64_t		 id;
 	struct io		*io;
 	const struct listener	*l;

@@ -27,8 +27,6 @@
 #include "sasl.h"
 #include "server.h"
 
-#define SESS_HASH	256
-
 static void	s_io(struct io *, int, void *);
 static void	s_input(struct imap_session *);
 static void	s_line(struct imap_session *, char *, size_t);
@@ -41,6 +39,8 @@ static void	s_sasl_line(struct imap_session *, char *, size_t);
 static void	s_login(struct imap_session *, const char *, const char *,
 		    size_t);
 static struct imap_session *s_find(uint64_t);
+static int	s_id_cmp(const struct imap_session *,
+		    const struct imap_session *);
 static int	s_plaintext_refused(struct imap_session *);
 static int	mkdirs(const char *);
 static int	s_home_setup(struct imap_session *);
@@ -91,25 +91,29 @@ static const struct {
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 };
 
+RB_HEAD(imap_ids, imap_session);
+RB_PROTOTYPE(imap_ids, imap_session, node, s_id_cmp)
+
 struct imap_sessions			 imap_sessions =
     TAILQ_HEAD_INITIALIZER(imap_sessions);
-static TAILQ_HEAD(, imap_session)	 byid[SESS_HASH];
-static int				 byid_init;
+static struct imap_ids			 byid = RB_INITIALIZER(&byid);
 static uint64_t				 next_id;
+
+static int
+s_id_cmp(const struct imap_session *a, const struct imap_session *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+RB_GENERATE(imap_ids, imap_session, node, s_id_cmp)
 
 void
 imap_session_new(struct io *io, const struct listener *l,
     const struct sockaddr_storage *ss, const struct session_env *env)
 {
 	struct imap_session	*s;
-	size_t			 i;
 	char			 caps[512];
 
-	if (!byid_init) {
-		for (i = 0; i < SESS_HASH; i++)
-			TAILQ_INIT(&byid[i]);
-		byid_init = 1;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
 	s->id = ++next_id;
@@ -135,7 +139,8 @@ imap_session_new(struct io *io, const struct listener *l,
 	s->p = imap_parser_new(NULL);
 	s_limits(s);
 	evtimer_set(&s->ev_delay, imap_idle_timer, s);
-	TAILQ_INSERT_TAIL(&byid[s->id % SESS_HASH], s, entry);
+	if (RB_INSERT(imap_ids, &byid, s) != NULL)
+		fatalx("imap: session id %llu twice", (unsigned long long)s->id);
 	TAILQ_INSERT_TAIL(&imap_sessions, s, all);
 	log_debug("imap %llu: connection from %s", (unsigned long long)s->id,
 	    s->addr);
@@ -157,12 +162,10 @@ imap_session_new(struct io *io, const struct listener *l,
 static struct imap_session *
 s_find(uint64_t id)
 {
-	struct imap_session	*s;
+	struct imap_session	 key;
 
-	TAILQ_FOREACH(s, &byid[id % SESS_HASH], entry)
-		if (s->id == id)
-			return s;
-	return NULL;
+	key.id = id;
+	return RB_FIND(imap_ids, &byid, &key);
 }
 
 /*
@@ -197,7 +200,7 @@ s_close(struct imap_session *s, const char *why)
 	}
 	imap_unselect(s);
 	evtimer_del(&s->ev_delay);
-	TAILQ_REMOVE(&byid[s->id % SESS_HASH], s, entry);
+	RB_REMOVE(imap_ids, &byid, s);
 	TAILQ_REMOVE(&imap_sessions, s, all);
 	io_free(s->io);
 	if (s->tls != NULL)
@@ -745,8 +748,16 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 	char			 caps[512];
 	int			 saved;
 
-	if ((s = s_find(id)) == NULL || s->wait != W_LOOKUP)
-		return;		/* gone meanwhile */
+	if ((s = s_find(id)) == NULL) {
+		log_debug("imap %llu: login answer for a session gone",
+		    (unsigned long long)id);
+		return;
+	}
+	if (s->wait != W_LOOKUP) {
+		log_warnx("imap %llu: login answer while not waiting for "
+		    "one: dropped", (unsigned long long)id);
+		return;
+	}
 	s->wait = W_NONE;
 	if (res == AUTH_TEMPFAIL) {
 		log_warnx("imap %llu: login %s from %s: temporary failure",

@@ -29,7 +29,6 @@
 #include "smtp_parse.h"
 #include "smtp_session.h"
 
-#define SESS_HASH		4096
 #define MAX_ERRORS		20	/* Postfix's hard error limit */
 
 typedef void	(*smtp_handler)(struct smtp_session *, const char *);
@@ -52,6 +51,8 @@ static void	smtp_sasl_line(struct smtp_session *, char *, size_t);
 static void	smtp_auth_send(struct smtp_session *, const char *,
 		    const char *, size_t);
 static void	smtp_mail_create(struct smtp_session *);
+static int	smtp_id_cmp(const struct smtp_session *,
+		    const struct smtp_session *);
 
 static void	cmd_helo(struct smtp_session *, const char *);
 static void	cmd_ehlo(struct smtp_session *, const char *);
@@ -88,19 +89,28 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ CMD_BDAT,	"BDAT",		ST_ANY,			cmd_bdat },
 };
 
-static TAILQ_HEAD(, smtp_session)	 sessions[SESS_HASH];
-static int				 sessions_init;
-static uint64_t				 next_id;
+RB_HEAD(smtp_ids, smtp_session);
+RB_PROTOTYPE(smtp_ids, smtp_session, node, smtp_id_cmp)
+
+static struct smtp_ids		 sessions = RB_INITIALIZER(&sessions);
+static uint64_t			 next_id;
+static int			 next_id_set;
+
+static int
+smtp_id_cmp(const struct smtp_session *a, const struct smtp_session *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+RB_GENERATE(smtp_ids, smtp_session, node, smtp_id_cmp)
 
 struct smtp_session *
 smtp_find(uint64_t id)
 {
-	struct smtp_session	*s;
+	struct smtp_session	 key;
 
-	TAILQ_FOREACH(s, &sessions[id % SESS_HASH], entry)
-		if (s->id == id)
-			return s;
-	return NULL;
+	key.id = id;
+	return RB_FIND(smtp_ids, &sessions, &key);
 }
 
 void
@@ -112,12 +122,9 @@ smtp_session_new(struct io *io, const struct listener *l,
 	struct ipc_buf		 b;
 	char			 buf[INET6_ADDRSTRLEN];
 	const void		*a;
-	size_t			 i;
 
-	if (!sessions_init) {
-		for (i = 0; i < SESS_HASH; i++)
-			TAILQ_INIT(&sessions[i]);
-		sessions_init = 1;
+	if (!next_id_set) {
+		next_id_set = 1;
 		compat_random(&next_id, sizeof(next_id));
 		next_id &= 0xffffffffffffULL;
 	}
@@ -147,7 +154,9 @@ smtp_session_new(struct io *io, const struct listener *l,
 	io_set_line_deadline(s->io, 1);
 	evtimer_set(&s->ev_deadline, smtp_deadline, s);
 	smtp_deadline_set(s, SESSION_DEADLINE(conf));
-	TAILQ_INSERT_TAIL(&sessions[s->id % SESS_HASH], s, entry);
+	if (RB_INSERT(smtp_ids, &sessions, s) != NULL)
+		fatalx("smtp: session id %016llx twice",
+		    (unsigned long long)s->id);
 	log_debug("%016llx smtp connect from %s on port %d",
 	    (unsigned long long)s->id, s->src, l->port);
 	/*
@@ -286,7 +295,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	if (s->msgfd != -1)
 		close(s->msgfd);
 	evtimer_del(&s->ev_deadline);
-	TAILQ_REMOVE(&sessions[s->id % SESS_HASH], s, entry);
+	RB_REMOVE(smtp_ids, &sessions, s);
 	s->env->gone(&s->ss, s->l);
 	io_free(s->io);
 	if (s->tls != NULL)
