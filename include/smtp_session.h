@@ -133,7 +133,6 @@ struct smtp_session {
 };
 
 /* smtp_session.c */
-struct smtp_session *smtp_find(uint64_t);
 const char	*smtp_hostname(struct smtp_session *);
 void		 smtp_reply(struct smtp_session *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));

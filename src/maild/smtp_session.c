@@ -3,7 +3,9 @@
  * the commands and their answers from the lookup and queue processes.
  * The DATA reader, which writes the message into the spool file, is
  * smtp_data.c.  The session reaches its process only through its
- * struct io and struct session_env (include/session_env.h).
+ * struct io and struct session_env (include/session_env.h).  It waits
+ * for one answer at a time and records which (s->wait): any other is
+ * dropped.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -53,6 +55,7 @@ static void	smtp_auth_send(struct smtp_session *, const char *,
 static void	smtp_mail_create(struct smtp_session *);
 static int	smtp_id_cmp(const struct smtp_session *,
 		    const struct smtp_session *);
+static struct smtp_session *smtp_find(uint64_t);
 
 static void	cmd_helo(struct smtp_session *, const char *);
 static void	cmd_ehlo(struct smtp_session *, const char *);
@@ -104,7 +107,7 @@ smtp_id_cmp(const struct smtp_session *a, const struct smtp_session *b)
 
 RB_GENERATE(smtp_ids, smtp_session, node, smtp_id_cmp)
 
-struct smtp_session *
+static struct smtp_session *
 smtp_find(uint64_t id)
 {
 	struct smtp_session	 key;

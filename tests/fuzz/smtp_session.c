@@ -11,7 +11,8 @@
  * lines and the end of DATA are split anywhere).
  *
  * Properties: every request is one the smtp process may send, to a
- * process that takes it, with the fields declared for it in imsg.h; no
+ * process that takes it, with the fields declared for it in imsg.h,
+ * which its receiver's decoders read whole (ipc_payload.c); no
  * request is made while one is unanswered; every reply line the client
  * gets is a 3-digit code, a space or a dash, and ends in CRLF; once the
  * client has gone and the peers have answered, the session has ended
@@ -29,8 +30,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "config.h"
 #include "dns.h"
+#include "envelope.h"
 #include "expand.h"
 #include "io.h"
 #include "ipc.h"
@@ -72,6 +75,7 @@ static void	 f_gone(const struct sockaddr_storage *,
 		    const struct listener *);
 static uint32_t	 pick(uint32_t);
 static void	 request(uint32_t, const struct ipc_buf *);
+static void	 request_rest(struct ipc_msg *);
 static void	 answer(void);
 static void	 pump(struct io_mem *);
 static void	 check_replies(struct io_mem *);
@@ -121,8 +125,50 @@ request(uint32_t type, const struct ipc_buf *b)
 	peer.reqid = ipc_get_u64(&m);
 	if (type == IMSG_Q_COMMIT)
 		peer.msgid = ipc_get_u32(&m);
+	request_rest(&m);
 	peer.pending = 1;
 	peer.type = type;
+}
+
+/* The rest of a request, read as lookup or the queue reads it. */
+static void
+request_rest(struct ipc_msg *m)
+{
+	struct sockaddr_storage	 ss;
+	struct mailaddr		 a;
+	struct envelope		*e;
+	uint32_t		 n;
+
+	switch (m->type) {
+	case IMSG_L_FCRDNS:
+		ipc_get_sockaddr(m, &ss);
+		break;
+	case IMSG_L_RCPT:
+		(void)ipc_get_u32(m);
+		(void)ipc_get_u32(m);
+		ipc_get_addr(m, &a);
+		break;
+	case IMSG_L_SENDER:
+		ipc_get_addr(m, &a);
+		ipc_get_addr(m, &a);
+		break;
+	case IMSG_Q_COMMIT:
+		if ((e = malloc(sizeof(*e))) == NULL)
+			fuzz_fail("malloc");
+		(void)ipc_get_u32(m);
+		ipc_get_envelope(m, e);
+		(void)ipc_get_strp(m);
+		free(e);
+		break;
+	case IMSG_L_AUTH:
+		(void)ipc_get_u32(m);
+		(void)ipc_get_strp(m);
+		(void)ipc_get_strp(m);
+		n = ipc_get_u32(m);
+		(void)ipc_get_raw(m, n);
+		break;
+	}
+	ipc_end(m);
 }
 
 static void
