@@ -1,6 +1,8 @@
 # maild - POSIX make (GNU make and OpenBSD make).
 #   make            build maild, mailctl and maild-sendmail
-#   make check      build and run every test under prove
+#   make check      format-check, then build and run every test under prove
+#   make format     lay the C sources out as .clang-format says (STYLE.md)
+#   make format-check  say where they are not (clang-format 14)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make demo       run maild unprivileged on 127.0.0.1 high ports
 #   make SANITIZE=1 ASan + UBSan build
@@ -168,9 +170,20 @@ fuzz:
 fuzz-smoke: fuzz
 	sh tests/fuzz/smoke
 
+# The layout of the C sources (STYLE.md, .clang-format): format-check
+# prints file:line of every difference and fails; format rewrites them.
+# Both need clang-format 14 (scripts/format-check says what it does
+# without it).
+format:
+	sh scripts/format
+
+format-check:
+	sh scripts/format-check
+
 # Chrooted children cannot read /proc, which LeakSanitizer needs: leaks
-# are checked in the unit tests, not in the daemons.
-check: all unit
+# are checked in the unit tests, not in the daemons.  The layout is
+# checked first: it takes seconds, the suite minutes.
+check: format-check all unit
 	prove -e '' $(UNIT_TESTS)
 	@if $(FUZZ_ENV) sh tests/fuzz/build -c; then \
 		$(MAKE) fuzz-smoke; \
@@ -252,4 +265,5 @@ clean:
 	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS)
 	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
-.PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean
+.PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean \
+	format format-check
