@@ -80,7 +80,6 @@ imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a, char *name,
 	return 0;
 }
 
-
 /*
  * NO for a mailbox mbox_open() refused, by its errno: missing (the
  * text given), a symbolic link in its path (never followed), or else.

@@ -66,7 +66,6 @@ RB_HEAD(iptree, ipcount);
 #define RESERVE(max)	((max) / 10 > 16 ? (max) / 10 : 16)
 #define NET_PER_IP	4
 
-
 static struct tls *srv_tls_new(const char *, const char *, const char *,
 		    size_t, const char *, size_t);
 static struct srv_pki *srv_pki_find(const char *, const char *);
@@ -610,4 +609,3 @@ srv_ctl(struct ipc_msg *m)
 	} else
 		proc_ctl_end(id, 0, "unknown request");
 }
-
