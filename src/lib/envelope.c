@@ -7,11 +7,10 @@
  */
 #include <sys/types.h>
 
+#include <sodium.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
-
-#include <sodium.h>
 
 #include "maild.h"
 

@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "log.h"
 #include "offline.h"
-#include "ctl.h"
 #include "proc.h"
 
 static void	usage(void) __attribute__((__noreturn__));

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maild.h"
 #include "dns.h"
 #include "fuzz.h"
+#include "maild.h"
 
 static void	 check_parsed(const struct mailaddr *, int);
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maild.h"
 #include "fuzz.h"
+#include "maild.h"
 
 static void	 same(const struct envelope *, const struct envelope *);
 

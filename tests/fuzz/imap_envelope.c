@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "compat.h"
+#include "fuzz.h"
 #include "mime.h"
 #include "search.h"
-#include "fuzz.h"
 
 #define NAMES_MAX	16
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sasl.h"
 #include "fuzz.h"
+#include "sasl.h"
 
 static void	 plain(const char *, size_t);
 

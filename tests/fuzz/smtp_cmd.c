@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maild.h"
 #include "fuzz.h"
+#include "maild.h"
 
 static void	 check_reply(const char *);
 static void	 check_addr(const struct mailaddr *, int);

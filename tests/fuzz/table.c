@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maild.h"
 #include "fuzz.h"
+#include "maild.h"
 
 static void	 check_keys(const struct table *, const uint8_t *, size_t);
 

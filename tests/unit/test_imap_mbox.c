@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imap_mbox.h"
 #include "log.h"
 #include "maild.h"
-#include "imap_mbox.h"
 #include "mflags.h"
 #include "mime.h"
 #include "tap.h"

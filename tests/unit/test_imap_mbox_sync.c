@@ -27,8 +27,8 @@
 #include "log.h"
 #include "maild.h"
 #include "mflags.h"
-#include "uidlist.h"
 #include "tap.h"
+#include "uidlist.h"
 
 #define DATA	"tests/data/uidlist/"
 #define BIG	100000

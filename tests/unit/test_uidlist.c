@@ -20,8 +20,8 @@
 
 #include "log.h"
 #include "maild.h"
-#include "uidlist.h"
 #include "tap.h"
+#include "uidlist.h"
 
 #define DATA	"tests/data/uidlist/"
 #define BIG	100000
