@@ -329,8 +329,9 @@ srv_start(void)
 		    srv_accept, sl);
 		event_add(&sl->ev, NULL);
 	}
-	log_debug("%s: up to %zu sessions, %zu without login", procs[proc_self].name,
-	    max_sessions, max_sessions - RESERVE(max_sessions));
+	log_debug("%s: up to %zu sessions, %zu without login",
+	    procs[proc_self].name, max_sessions,
+	    max_sessions - RESERVE(max_sessions));
 }
 
 /* The address of ss, ports apart: 4 bytes, or 16. */
