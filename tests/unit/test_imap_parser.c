@@ -733,7 +733,8 @@ test_fuzz(void)
 			imap_seqset_free(&set);
 		}
 		if (imap_encode_string(enc, sizeof(enc), in, len,
-		    random() & 1) >= sizeof(enc) && enc[sizeof(enc) - 1] != '\0')
+		    random() & 1) >= sizeof(enc) &&
+		    enc[sizeof(enc) - 1] != '\0')
 			failures++;
 	}
 	is_int(failures, 0, "fuzz: 100000 inputs, invariants hold");
