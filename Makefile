@@ -1,8 +1,8 @@
 # maild - POSIX make (GNU make and OpenBSD make).
 #   make            build maild, mailctl and maild-sendmail
 #   make check      format-check, then build and run every test under prove
-#   make format     lay the C sources out as .clang-format says (STYLE.md)
-#   make format-check  say where they are not (clang-format 14)
+#   make format-check  check the C layout against STYLE.md's KNF
+#   make format FILES="a.c b.h"  clang-format the files named (new code)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make demo       run maild unprivileged on 127.0.0.1 high ports
 #   make SANITIZE=1 ASan + UBSan build
@@ -170,12 +170,13 @@ fuzz:
 fuzz-smoke: fuzz
 	sh tests/fuzz/smoke
 
-# The layout of the C sources (STYLE.md, .clang-format): format-check
-# prints file:line of every difference and fails; format rewrites them.
-# Both need clang-format 14 (scripts/format-check says what it does
-# without it).
+# The layout of the C sources: format-check checks STYLE.md's KNF
+# (scripts/format-check -r lists its rules; sh and awk, no clang-format)
+# and prints file:line: rule: what.  format runs clang-format
+# (.clang-format, an approximation of KNF) over the files named in
+# FILES, for new code; never over the whole tree.
 format:
-	sh scripts/format
+	sh scripts/format $(FILES)
 
 format-check:
 	sh scripts/format-check
