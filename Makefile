@@ -1,6 +1,8 @@
 # maild - POSIX make (GNU make and OpenBSD make).
 #   make            build maild, mailctl and maild-sendmail
-#   make check      build and run every test under prove
+#   make check      format-check, then build and run every test under prove
+#   make format-check  check the C layout against STYLE.md's KNF
+#   make format FILES="a.c b.h"  clang-format the files named (new code)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make demo       run maild unprivileged on 127.0.0.1 high ports
 #   make SANITIZE=1 ASan + UBSan build
@@ -173,9 +175,21 @@ fuzz:
 fuzz-smoke: fuzz
 	sh tests/fuzz/smoke
 
+# The layout of the C sources: format-check checks STYLE.md's KNF
+# (scripts/format-check -r lists its rules; sh and awk, no clang-format)
+# and prints file:line: rule: what.  format runs clang-format
+# (.clang-format, an approximation of KNF) over the files named in
+# FILES, for new code; never over the whole tree.
+format:
+	sh scripts/format $(FILES)
+
+format-check:
+	sh scripts/format-check
+
 # Chrooted children cannot read /proc, which LeakSanitizer needs: leaks
-# are checked in the unit tests, not in the daemons.
-check: all unit
+# are checked in the unit tests, not in the daemons.  The layout is
+# checked first: it takes seconds, the suite minutes.
+check: format-check all unit
 	prove -e '' $(UNIT_TESTS)
 	@if $(FUZZ_ENV) sh tests/fuzz/build -c; then \
 		$(MAKE) fuzz-smoke; \
@@ -257,4 +271,5 @@ clean:
 	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS)
 	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
-.PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean
+.PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean \
+	format format-check

@@ -7,6 +7,7 @@
 #define MAILD_COMPAT_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <fcntl.h>
 #include <stddef.h>
 
@@ -54,7 +55,6 @@ extern int	compat_no_openat2;
 #define COMPAT_O_SEARCH		O_RDONLY
 #endif
 
-#include <sys/queue.h>
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
 	for ((var) = TAILQ_FIRST(head);					\

@@ -92,9 +92,11 @@ struct action {
 #define AR_SMTPS	0x08	/* host smtps://: implicit TLS */
 	char			 relay_host[DOMAIN_MAX + 1];	/* "": MX */
 	int			 relay_port;
-	char			 relay_label[LOCALPART_MAX + 1];	/* label@ */
+	/* label@ */
+	char			 relay_label[LOCALPART_MAX + 1];
 	struct table		*relay_auth;	/* auth <t>: label user:pass */
-	char			 relay_ciphers[CIPHERS_MAX];	/* "": default */
+	/* "": the default */
+	char			 relay_ciphers[CIPHERS_MAX];
 };
 TAILQ_HEAD(actionlist, action);
 
@@ -120,7 +122,8 @@ struct maild_conf {
 	char			 socket[PATH_MAX];	/* control socket */
 	char			 user[NAME_MAX_CONF];	/* "_maild" */
 	char			 vmail_user[NAME_MAX_CONF];	/* "vmail" */
-	char			 vmail_root[PATH_MAX];	/* derived: deliver's root */
+	/* derived: deliver's root */
+	char			 vmail_root[PATH_MAX];
 	size_t			 max_msg_size;
 	int			 max_rcpt;
 	int			 max_line;	/* of DATA, without CRLF */

@@ -54,7 +54,7 @@ struct mbox {
 	struct mflags_keywords	 kw;
 	size_t			 hdrbytes;	/* held in priv[].hdr */
 	int			 list_dirty;	/* maild-uidlist: UIDs */
-	int			 mod_dirty;	/* maild-uidlist: MODSEQs only */
+	int			 mod_dirty;	/* maild-uidlist: MODSEQ only */
 	int			 kw_dirty;	/* dovecot-keywords */
 	int			 cache_dirty;	/* maild-cache */
 	int			 cur_dirty;	/* cur/ needs an fsync */

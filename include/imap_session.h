@@ -72,8 +72,8 @@ struct fetchjob {
 	int			 uid;		/* UID FETCH */
 	int			 needs;
 	uint64_t		 changedsince;
-	int			 cte;		/* a part could not be decoded */
-	int			 failed;	/* a message could not be read */
+	int			 cte;		/* a part was undecodable */
+	int			 failed;	/* a message was unreadable */
 };
 
 struct imap_session {

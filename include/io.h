@@ -50,7 +50,7 @@ struct io {
 	char		*rbuf;
 	size_t		 rpos, rlen, rsize;	/* rsize: allocated */
 	size_t		 rmax;		/* longest line + 2 */
-	char		*wbuf;		/* never more than ~IO_WMAX + one reply */
+	char		*wbuf;		/* at most ~IO_WMAX + one reply */
 	size_t		 wpos, wlen, wsize;
 	char		 err[128];
 	void		(*cb)(struct io *, int, void *);

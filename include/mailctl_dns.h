@@ -38,7 +38,7 @@ struct mdns_ctx {
 	struct mdns_ip	 addrs[MAX_ADDRS];	/* want and DNS: PTR checks */
 	size_t		 naddrs;
 	int		 fails;		/* records not ok */
-	int		 mx;		/* a domain receives: the host's records */
+	int		 mx;		/* a domain receives: host records */
 };
 
 /* Add ip to a list of MAX_ADDRS unless it is there; is it there? */

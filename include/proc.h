@@ -123,7 +123,7 @@ void	proc_ctl_log(struct ipc_msg *);
 struct maild_conf *proc_conf_from_fd(int);
 void	proc_conf_stage(struct ipc_msg *);	/* IMSG_CONF_RELOAD */
 struct maild_conf *proc_conf_staged(void);	/* NULL if none */
-int	proc_conf_commit(struct ipc_msg *);	/* IMSG_CONF_END; 1 if swapped */
+int	proc_conf_commit(struct ipc_msg *);	/* IMSG_CONF_END; 1: swapped */
 /* IMSG_CONF_END handler: proc_conf_commit(), nothing else to do. */
 void	proc_conf_end(struct ipc_msg *);
 /* IMSG_CONF_RELOAD handler where no setting matters: the text dropped. */

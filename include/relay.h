@@ -31,7 +31,7 @@ struct relay_policy {
 	int			 flags;		/* AR_* */
 	char			 host[DOMAIN_MAX + 1];	/* "": MX lookup */
 	int			 port;
-	char			 label[LOCALPART_MAX + 1];	/* key in auth */
+	char			 label[LOCALPART_MAX + 1]; /* key in auth */
 	char			 auth[NAME_MAX_CONF];	/* table, "" none */
 	char			 ciphers[CIPHERS_MAX];	/* "": default */
 };

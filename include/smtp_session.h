@@ -102,7 +102,7 @@ struct smtp_session {
 	char			 authuser[ADDR_MAX + 1];
 	int			 authcounted;	/* srv_auth_send() */
 	char			 rdns[256];	/* checked PTR name, or "" */
-	char			 refuse[192];	/* rDNS verdict, instead of 220 */
+	char			 refuse[192];	/* rDNS verdict, replaces 220 */
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;

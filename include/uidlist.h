@@ -32,9 +32,9 @@
 #define UIDLIST_DOVECOT		"dovecot-uidlist"
 #define UIDLIST_STATE		"maild-uidvalidity"	/* in the mail root */
 #define UIDLIST_VERSION		1
-#define UIDLIST_NAME_MAX	240		/* bytes of a Maildir file name */
+#define UIDLIST_NAME_MAX	240		/* bytes of a file name */
 #define UIDLIST_MAX_ENTRIES	5000000		/* messages in one mailbox */
-#define UIDLIST_MAX_FILE	(512 * 1024 * 1024)	/* bytes of a list file */
+#define UIDLIST_MAX_FILE	(512 * 1024 * 1024) /* bytes of a list file */
 
 /* uidlist_load() and uidlist_import_dovecot() results. */
 #define UIDLIST_OK		1

@@ -271,7 +271,8 @@ mx_req(const char *name, dns_mx_cb cb, void *arg, const char *what)
 		req_release(req);
 		return NULL;
 	}
-	if (name == NULL || !dns_name_valid(name, req->name, sizeof(req->name))) {
+	if (name == NULL ||
+	    !dns_name_valid(name, req->name, sizeof(req->name))) {
 		log_debug("dns: %s: invalid name", what);
 		req_release(req);
 		return NULL;
@@ -373,7 +374,8 @@ dns_txt(const char *name, dns_txt_cb cb, void *arg)
 		req_release(req);
 		return;
 	}
-	if (name == NULL || !dns_name_valid(name, req->name, sizeof(req->name))) {
+	if (name == NULL ||
+	    !dns_name_valid(name, req->name, sizeof(req->name))) {
 		log_debug("dns: TXT: invalid name");
 		req_release(req);
 		return;

@@ -7,11 +7,10 @@
  */
 #include <sys/types.h>
 
+#include <sodium.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
-
-#include <sodium.h>
 
 #include "address.h"
 #include "envelope.h"
@@ -320,8 +319,8 @@ dkim_value(struct envelope *e, const char *v)
 	size_t			 n;
 
 	if (sodium_base642bin((unsigned char *)e->dkim, sizeof(e->dkim) - 1,
-	    v, strlen(v), NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    n == 0)
+	    v, strlen(v), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || n == 0)
 		return -1;
 	e->dkim[n] = '\0';
 	if (n < 2 || e->dkim[n - 2] != '\r' || e->dkim[n - 1] != '\n')

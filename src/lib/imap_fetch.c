@@ -816,7 +816,8 @@ binary_data(const struct fetch_item *it, struct render *r, char **dec,
 	}
 	m = render_mime(r);
 	if ((pt = mime_part_find(m, it->part, &rest)) == NULL ||
-	    *rest != '\0' || pt->body_off > m->len || pt->body_len > m->len - pt->body_off)
+	    *rest != '\0' || pt->body_off > m->len ||
+	    pt->body_len > m->len - pt->body_off)
 		return 0;
 	*p = m->buf + pt->body_off;
 	*n = pt->body_len;

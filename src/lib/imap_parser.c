@@ -541,7 +541,8 @@ parse_section(struct imap_parser *p, const char *line, size_t len,
 		}
 		c = line[i];
 		if (c < 0x20 || c >= 0x7f) {
-			fail(p, IMAP_ERR_SYNTAX, "Invalid character in section");
+			fail(p, IMAP_ERR_SYNTAX,
+			    "Invalid character in section");
 			return -1;
 		}
 		if (inq) {

@@ -25,8 +25,8 @@ static const char imsg_text[] = IMSG_LIST(IMSG_TEXT);
 
 static int		 fields_word(const char *, const char **);
 static int		 word_parse(const char *, const char **);
-static void		 follows(const int *, const int *, const int *, int, int,
-			    char *, size_t);
+static void		 follows(const int *, const int *, const int *, int,
+			    int, char *, size_t);
 static const char	*fields_skip_group(const char *);
 
 uint32_t

@@ -358,7 +358,6 @@ maildir_find(const char *path, uint64_t evpid, char *found,
 	return md_find_in(path, "cur", evpid, found, foundlen, err, errlen);
 }
 
-
 /* user@domain, "" for the null address; no byte may break a header. */
 static int
 md_addr_text(const struct mailaddr *addr, char *buf, size_t len)
@@ -531,4 +530,3 @@ maildir_sync(const char *path, char *err, size_t errlen)
 	close(dfd);
 	return 0;
 }
-

@@ -3,9 +3,8 @@
  * client's base64 response and splitting a PLAIN one.  Passwords pass
  * through here: callers wipe their buffers.
  */
-#include <string.h>
-
 #include <sodium.h>
+#include <string.h>
 
 #include "sasl.h"
 

@@ -93,7 +93,6 @@ fsync_dir(const char *path)
 	return r;
 }
 
-
 /*
  * Remove name (relative to dfd) and, if it is a directory, what it
  * holds; symbolic links are removed, never followed.  The depth bound

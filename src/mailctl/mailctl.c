@@ -9,16 +9,14 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
-
-#include <fcntl.h>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "config.h"
 #include "ctl.h"

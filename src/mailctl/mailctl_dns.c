@@ -536,4 +536,3 @@ gen_ptr(struct mdns_ctx *c)
 		printf("; <reverse name of each address> IN PTR %s.\n",
 		    c->host);
 }
-

@@ -94,8 +94,8 @@ static int	 q_state(struct mdns_ctx *, const char *, const char *,
 		    struct dq *);
 static const char *q_strerror(int);
 static int	 q_addrs(struct dq *, struct mdns_ip *, size_t, size_t *);
-static int	 q_names(struct dq *, const struct mdns_ip *, char (*)[DNS_NAME_MAX
-		    + 1], size_t, size_t *);
+static int	 q_names(struct dq *, const struct mdns_ip *,
+		    char (*)[DNS_NAME_MAX + 1], size_t, size_t *);
 static void	 name_add(char (*)[DNS_NAME_MAX + 1], size_t, size_t *,
 		    const char *, int);
 static int	 q_txt(struct dq *, struct txtset *);
@@ -108,8 +108,8 @@ static void	 check_ptr(struct mdns_ctx *, const struct mdns_ip *);
 static void	 check_mx(struct mdns_ctx *, const char *);
 static int	 is_spf(const struct txtrec *);
 static void	 check_spf(struct mdns_ctx *, const char *);
-static int	 spf_eval(struct mdns_ctx *, const char *, const struct txtrec *,
-		    char *, size_t);
+static int	 spf_eval(struct mdns_ctx *, const char *,
+		    const struct txtrec *, char *, size_t);
 static int	 spf_mentions(struct mdns_ctx *, const char *, const char *);
 static int	 cidr_match(const char *, int, const struct mdns_ip *);
 static void	 check_dkim(struct mdns_ctx *, const struct dkimconf *);

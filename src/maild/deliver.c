@@ -53,9 +53,9 @@ struct job {
 	const char		*path;		/* inside our root, or NULL */
 	char			 dkim[DKIM_HDR_MAX];	/* header lines or "" */
 	char			 newfile[PATH_MAX];
-	int			 retry;		/* an attempt may have been made */
+	int			 retry;		/* an attempt may have been */
 	int			 found;		/* FOUND_*: done before */
-	int			 result;	/* 0, -1 temporary, -2 permanent */
+	int			 result;	/* 0, -1 temporary, -2 fatal */
 	char			 err[ERRMSG_MAX];
 };
 
@@ -129,7 +129,8 @@ deliver_run(int fd, short ev, void *arg)
 			strlcpy(j->err, "not a mailbox destination",
 			    sizeof(j->err));
 			j->result = -2;
-		} else if ((j->path = path_inside(root, j->dest.path)) == NULL) {
+		} else if ((j->path = path_inside(root, j->dest.path)) ==
+		    NULL) {
 			/* Truncation of the message is fine. */
 			if (snprintf(j->err, sizeof(j->err), "%s: outside the "
 			    "mailbox root %s", j->dest.path, root) < 0)
@@ -322,7 +323,7 @@ deliver_unmark(struct ipc_msg *m)
 }
 
 const struct proc_handler deliver_handlers[] = {
-	{ IMSG_CONF_RELOAD,	proc_conf_ignore },	/* nothing here uses it */
+	{ IMSG_CONF_RELOAD,	proc_conf_ignore },	/* nothing uses it */
 	{ IMSG_CONF_END,	proc_conf_end },
 	{ IMSG_D_DELIVER,	deliver_queue },
 	{ IMSG_D_DONE,		deliver_unmark },

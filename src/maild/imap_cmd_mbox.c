@@ -80,7 +80,6 @@ imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a, char *name,
 	return 0;
 }
 
-
 /*
  * NO for a mailbox mbox_open() refused, by its errno: missing (the
  * text given), a symbolic link in its path (never followed), or else.
@@ -158,8 +157,8 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	const struct imap_arg	*opt = NULL, *q = NULL, *a;
 	struct mbox		*mb;
 	char			 name[MAILBOX_NAME_MAX + 1], path[PATH_MAX];
-	char			 flags[MFLAGS_KW_MAX * (MFLAGS_KW_NAME_MAX + 1) +
-				    64];
+	char			 flags[MFLAGS_KW_MAX *
+				    (MFLAGS_KW_NAME_MAX + 1) + 64];
 	uint32_t		 i, n;
 	long			 first;
 	int			 examine = strcmp(cmd->name, "EXAMINE") == 0;
@@ -199,7 +198,8 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	if (s->mb != NULL) {
 		imap_unselect(s);
 		if (s->enabled & EN_QRESYNC)
-			imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
+			imap_printf(s,
+			    "* OK [CLOSED] Previous mailbox closed\r\n");
 	}
 	if (imap_mailbox_arg(s, cmd->args, name, sizeof(name), path,
 	    sizeof(path)) == -1)
@@ -345,7 +345,8 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 		else if (errno == ENOSPC || errno == EDQUOT)
 			imap_tagged(s, "NO", "[OVERQUOTA] No space left");
 		else
-			imap_tagged(s, "NO", "[SERVERBUG] Cannot create mailbox");
+			imap_tagged(s, "NO",
+			    "[SERVERBUG] Cannot create mailbox");
 		return;
 	}
 	imap_tagged(s, "OK", "Create completed");
@@ -397,7 +398,8 @@ s_rename_inbox(struct imap_session *s, const char *to)
 		if (errno == EEXIST)
 			imap_tagged(s, "NO", "[ALREADYEXISTS] Mailbox exists");
 		else
-			imap_mbox_refused(s, "[SERVERBUG] Cannot create mailbox");
+			imap_mbox_refused(s,
+			    "[SERVERBUG] Cannot create mailbox");
 		return;
 	}
 	if ((src = mbox_open(s->home, 0)) == NULL ||
@@ -472,7 +474,8 @@ imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	flen = strlen(fdir);
 	/* A folder may not become its own child. */
 	if (strncmp(tdir, fdir, flen) == 0 && tdir[flen] == '.') {
-		imap_tagged(s, "NO", "[CANNOT] Cannot move a mailbox into itself");
+		imap_tagged(s, "NO",
+		    "[CANNOT] Cannot move a mailbox into itself");
 		return;
 	}
 	if ((d = safe_opendir(s->home)) == NULL) {
@@ -765,7 +768,8 @@ imap_cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	int	 items;
 
 	if (cmd->nargs != 2 || status_items(cmd->args->next, &items) == -1) {
-		imap_tagged(s, "BAD", "STATUS takes a mailbox and a list of items");
+		imap_tagged(s, "BAD",
+		    "STATUS takes a mailbox and a list of items");
 		return;
 	}
 	if (imap_mailbox_arg(s, cmd->args, name, sizeof(name), path,
@@ -844,7 +848,8 @@ s_list_dirs(struct imap_session *s, struct mailbox_list *ml)
 	mailbox_list_init(ml);
 	if ((d = safe_opendir(s->home)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+			if (de->d_name[0] != '.' ||
+			    strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
 				continue;
 			if (snprintf(path, sizeof(path), "%s/%s", s->home,
@@ -918,7 +923,8 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			    strcasecmp(p->str, "STATUS") == 0 &&
 			    p->next != NULL && p->next->type == IMAP_ARG_LIST) {
 				if (status_items(p->next, &items) == -1) {
-					imap_tagged(s, "BAD", "Bad STATUS items");
+					imap_tagged(s, "BAD",
+					    "Bad STATUS items");
 					return;
 				}
 				opts |= LR_STATUS;
@@ -927,7 +933,8 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			}
 			if (p->type != IMAP_ARG_ATOM ||
 			    list_option(p->str, 0, &opts) == -1) {
-				imap_tagged(s, "BAD", "Bad LIST return options");
+				imap_tagged(s, "BAD",
+				    "Bad LIST return options");
 				return;
 			}
 		}
@@ -983,8 +990,8 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			attrs[strlen(attrs) - 1] = '\0';
 		if (s_name_out(e->name, enc, sizeof(enc)) == -1)
 			continue;
-		imap_printf(s, "* %s (%s) \"/\" %s%s\r\n", cmd->name, attrs, enc,
-		    childsub ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : "");
+		imap_printf(s, "* %s (%s) \"/\" %s%s\r\n", cmd->name, attrs,
+		    enc, childsub ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : "");
 		if ((opts & LR_STATUS) && !(e->attrs & MBOX_A_NONEXISTENT) &&
 		    mailbox_name_to_dir(e->name, MAILBOX_UTF8, dir,
 		    sizeof(dir), NULL) == 0) {
@@ -1077,8 +1084,8 @@ imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	time_t			 date = 0;
 
 	if (cmd->nargs < 2 || cmd->nargs > 4) {
-		imap_tagged(s, "BAD", "APPEND takes a mailbox, flags, a date and "
-		    "a message");
+		imap_tagged(s, "BAD",
+		    "APPEND takes a mailbox, flags, a date and a message");
 		return;
 	}
 	msg = a->next;
@@ -1116,7 +1123,8 @@ imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		if (errno == ENOSPC || errno == EDQUOT)
 			imap_tagged(s, "NO", "[OVERQUOTA] No space left");
 		else
-			imap_tagged(s, "NO", "[SERVERBUG] Cannot store message");
+			imap_tagged(s, "NO",
+			    "[SERVERBUG] Cannot store message");
 		mbox_close(mb);
 		return;
 	}

@@ -346,7 +346,8 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "BAD", "%s", err);
 		return;
 	}
-	if ((fetch_needs(spec) & FETCH_VANISHED) && !(s->enabled & EN_QRESYNC)) {
+	if ((fetch_needs(spec) & FETCH_VANISHED) &&
+	    !(s->enabled & EN_QRESYNC)) {
 		fetch_free(spec);
 		imap_tagged(s, "BAD", "VANISHED needs QRESYNC enabled");
 		return;
@@ -383,8 +384,8 @@ s_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
 	const struct mbox_msg	*m;
 	struct fetch_msg	 fm;
 	struct mbuf		 b;
-	char			 flags[MFLAGS_KW_MAX * (MFLAGS_KW_NAME_MAX + 1) +
-				    64];
+	char			 flags[MFLAGS_KW_MAX *
+				    (MFLAGS_KW_NAME_MAX + 1) + 64];
 	long			 idx;
 	int			 rflags = 0;
 
@@ -565,8 +566,8 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		if (kwi >= 0 && kwi < MFLAGS_KW_MAX)
 			nkwbits |= 1U << kwi;
 		else if (op >= 0 && kwi == MFLAGS_KW_FULL) {
-			imap_tagged(s, "NO", "[LIMIT] Too many keywords in this "
-			    "mailbox");
+			imap_tagged(s, "NO",
+			    "[LIMIT] Too many keywords in this mailbox");
 			return;
 		}
 	}
@@ -596,7 +597,8 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		m = mbox_msg(s->mb, idx);
 		/* .SILENT still reports MODSEQ under CONDSTORE (7162 3.2) */
 		if (!silent || has_unchanged)
-			imap_flags_line(s, imap_view_seq(s, m->uid), m, cmd->uid);
+			imap_flags_line(s, imap_view_seq(s, m->uid), m,
+			    cmd->uid);
 	}
 	free(uids);
 	(void)mbox_commit(s->mb);
@@ -625,7 +627,8 @@ imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 	int		 move = strcmp(cmd->name, "MOVE") == 0, failed = 0;
 
 	if (cmd->nargs != 2) {
-		imap_tagged(s, "BAD", "%s takes a set and a mailbox", cmd->name);
+		imap_tagged(s, "BAD", "%s takes a set and a mailbox",
+		    cmd->name);
 		return;
 	}
 	if (move && s->readonly) {

@@ -140,7 +140,8 @@ imap_session_new(struct io *io, const struct listener *l,
 	s_limits(s);
 	evtimer_set(&s->ev_delay, imap_idle_timer, s);
 	if (RB_INSERT(imap_ids, &byid, s) != NULL)
-		fatalx("imap: session id %llu twice", (unsigned long long)s->id);
+		fatalx("imap: session id %llu twice",
+		    (unsigned long long)s->id);
 	TAILQ_INSERT_TAIL(&imap_sessions, s, all);
 	log_debug("imap %llu: connection from %s", (unsigned long long)s->id,
 	    s->addr);
@@ -204,7 +205,7 @@ s_close(struct imap_session *s, const char *why)
 	TAILQ_REMOVE(&imap_sessions, s, all);
 	io_free(s->io);
 	if (s->tls != NULL)
-		s->env->tls_put(s->tls);	/* after the connection is gone */
+		s->env->tls_put(s->tls);	/* after the connection */
 	imap_parser_free(s->p);
 	s->env->gone(&s->ss, s->l);
 	explicit_bzero(s, sizeof(*s));
@@ -293,7 +294,8 @@ s_io(struct io *io, int ev, void *arg)
 		else if (s->wait == W_STARTTLS && !io_tls_started(s->io)) {
 			/* Nothing sent before it may count (CVE-2011-0411). */
 			io_drop_input(s->io);
-			if (io_start_tls(s->io, s->env->tls_ctx(s->tls)) == -1) {
+			if (io_start_tls(s->io,
+			    s->env->tls_ctx(s->tls)) == -1) {
 				s_close(s, io_error(s->io));
 				return;
 			}
@@ -419,8 +421,9 @@ s_line(struct imap_session *s, char *line, size_t len)
 			if (imap_parser_name(s->p, &uid) != NULL &&
 			    strcmp(imap_parser_name(s->p, &uid),
 			    "APPEND") == 0) {
-				imap_tagged(s, "NO", "[TOOBIG] Message too large "
-				    "(APPENDLIMIT %zu)", conf->max_msg_size);
+				imap_tagged(s, "NO", "[TOOBIG] Message too "
+				    "large (APPENDLIMIT %zu)",
+				    conf->max_msg_size);
 				return;
 			}
 		}
@@ -456,7 +459,8 @@ s_command(struct imap_session *s, const struct imap_command *cmd)
 	}
 	/* A mailbox deleted under us: nothing more can be done with it. */
 	if (s->mb != NULL && mbox_gone(s->mb)) {
-		imap_printf(s, "* BYE Selected mailbox was deleted or renamed\r\n");
+		imap_printf(s, "* BYE Selected mailbox was deleted or "
+		    "renamed\r\n");
 		s->state = S_LOGOUT;
 		return;
 	}
@@ -518,7 +522,8 @@ imap_cmd_id(struct imap_session *s, const struct imap_command *cmd)
 	if (cmd->nargs != 1 || (a->type != IMAP_ARG_NIL &&
 	    a->type != IMAP_ARG_LIST) || (a->type == IMAP_ARG_LIST &&
 	    (a->nlist % 2 != 0 || a->nlist > 60))) {
-		imap_tagged(s, "BAD", "ID takes a list of field-value pairs or NIL");
+		imap_tagged(s, "BAD", "ID takes a list of field-value pairs "
+		    "or NIL");
 		return;
 	}
 	imap_printf(s, "* ID (\"name\" \"maild\" \"version\" \"%s\")\r\n",
@@ -663,8 +668,8 @@ s_login(struct imap_session *s, const char *user, const char *pass,
 	if (s->authcounted == AUTH_THROTTLED) {
 		log_info("imap %llu: login %s from %s throttled",
 		    (unsigned long long)s->id, user, s->addr);
-		imap_tagged(s, "NO", "[UNAVAILABLE] Too many login attempts, try "
-		    "again later");
+		imap_tagged(s, "NO", "[UNAVAILABLE] Too many login attempts, "
+		    "try again later");
 		return;
 	}
 	strlcpy(s->user, user, sizeof(s->user));
@@ -784,7 +789,8 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
 	strlcpy(s->user, user, sizeof(s->user));
 	if (s_user_sessions(user) >= conf->imap_max_per_user) {
 		s->user[0] = '\0';
-		imap_tagged(s, "NO", "[LIMIT] Too many connections for this user");
+		imap_tagged(s, "NO", "[LIMIT] Too many connections for this "
+		    "user");
 		io_resume(s->io);
 		return;
 	}

@@ -364,7 +364,7 @@ parent_send_tables(struct maild_conf *c)
 		}
 		ipc_buf_init(&b);
 		ipc_add_str(&b, t->name);
-		/* Relay credentials are clear text: the relay alone gets them. */
+		/* Relay credentials are clear text: for the relay alone. */
 		proc_send_buf((t->flags & T_RELAY) ? PROC_RELAY : PROC_LOOKUP,
 		    IMSG_CONF_TABLE, fd, &b);
 	}
@@ -383,8 +383,8 @@ parent_send_dkim(struct maild_conf *c)
 		if (d->key == NULL)
 			continue;
 		if (d->key_len + 1024 > IPC_MAX_PAYLOAD) {
-			log_warnx("dkim %s selector %s: key too large to reload",
-			    d->domain, d->selector);
+			log_warnx("dkim %s selector %s: key too large to "
+			    "reload", d->domain, d->selector);
 			continue;
 		}
 		ipc_buf_init(b);

@@ -419,7 +419,6 @@ proc_blob_fd(const void *buf, size_t len)
 	return fd;
 }
 
-
 /*
  * Reload in a child: IMSG_CONF_RELOAD stages the new configuration (the
  * parent has checked it already), the messages that follow fill it

@@ -77,7 +77,7 @@ struct qenv {
 	int			 relay;		/* inflight at the relay */
 	int			 expired;	/* bouncing after queue ttl */
 	int			 removing;	/* mailctl remove, once back */
-	int			 attempted;	/* since start: deliver checks */
+	int			 attempted;	/* since start: deliver looks */
 	char			 rhost[HOST_NAME_MAX + 1];	/* last MX */
 };
 
@@ -215,7 +215,8 @@ qenv_id_cmp(const struct qenv *a, const struct qenv *b)
 static int
 qenv_bounce_cmp(const struct qenv *a, const struct qenv *b)
 {
-	uint32_t	 ma = evpid_msgid(a->evp.id), mb = evpid_msgid(b->evp.id);
+	uint32_t	 ma = evpid_msgid(a->evp.id);
+	uint32_t	 mb = evpid_msgid(b->evp.id);
 
 	if (ma != mb)
 		return ma < mb ? -1 : 1;
@@ -511,7 +512,7 @@ queue_commit_run(int fd, short ev, void *arg)
 		msgids[n] = m->msgid;
 		fds[n] = m->fd;
 		nevp[n] = m->ndest;
-		/* Signed before commit: the signature goes in every envelope. */
+		/* Signed before commit: the signature is in every envelope. */
 		queue_dkim_sign(m->fd, m->signdom, m->msgid, m->tmpl.dkim,
 		    sizeof(m->tmpl.dkim));
 		if ((evps[n] = calloc(m->ndest ? m->ndest : 1,

@@ -54,8 +54,8 @@ queue_dkim_init(struct maild_conf *c)
 		k = &qkeys[nqkeys];
 		if ((k->key = dkim_key_new(d->domain, d->selector, d->key,
 		    d->key_len, err, sizeof(err))) == NULL) {
-			log_warnx("dkim %s selector %s: %s; not signing with it",
-			    d->domain, d->selector, err);
+			log_warnx("dkim %s selector %s: %s; not signing with "
+			    "it", d->domain, d->selector, err);
 			continue;
 		}
 		strlcpy(k->domain, d->domain, sizeof(k->domain));

@@ -29,12 +29,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sodium.h>
 #include <tls.h>
 #include <unistd.h>
 

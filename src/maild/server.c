@@ -68,7 +68,6 @@ RB_HEAD(iptree, ipcount);
 #define RESERVE(max)	((max) / 10 > 16 ? (max) / 10 : 16)
 #define NET_PER_IP	4
 
-
 static struct tls *srv_tls_new(const char *, const char *, const char *,
 		    size_t, const char *, size_t);
 static struct srv_pki *srv_pki_find(const char *, const char *);
@@ -332,8 +331,9 @@ srv_start(void)
 		    srv_accept, sl);
 		event_add(&sl->ev, NULL);
 	}
-	log_debug("%s: up to %zu sessions, %zu without login", procs[proc_self].name,
-	    max_sessions, max_sessions - RESERVE(max_sessions));
+	log_debug("%s: up to %zu sessions, %zu without login",
+	    procs[proc_self].name, max_sessions,
+	    max_sessions - RESERVE(max_sessions));
 }
 
 /* The address of ss, ports apart: 4 bytes, or 16. */

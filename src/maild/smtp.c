@@ -47,7 +47,8 @@ smtp_accept(int fd, const struct listener *l,
 	local = (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) &&
 	    getsockname(fd, (struct sockaddr *)&self, &len) == 0 &&
 	    srv_addr_equal(&self, ss);
-	smtp_session_new(io_new(fd, 0, NULL, NULL), l, ss, local, &srv_session_env);
+	smtp_session_new(io_new(fd, 0, NULL, NULL), l, ss, local,
+	    &srv_session_env);
 }
 
 static void

@@ -74,11 +74,12 @@ static void	cmd_bdat(struct smtp_session *, const char *);
 #define ST(s)		(1 << (s))
 #define ST_ANY		(ST(S_CONNECTED) | ST(S_HELO) | ST(S_MAIL) | ST(S_RCPT))
 #define ST_TXN		(ST(S_MAIL) | ST(S_RCPT))
+#define ST_START	(ST(S_CONNECTED) | ST(S_HELO))
 
 static const struct smtp_cmd smtp_cmds[] = {
 	{ CMD_HELO,	"HELO",		ST_ANY,			cmd_helo },
 	{ CMD_EHLO,	"EHLO",		ST_ANY,			cmd_ehlo },
-	{ CMD_STARTTLS,	"STARTTLS",	ST(S_CONNECTED) | ST(S_HELO), cmd_starttls },
+	{ CMD_STARTTLS,	"STARTTLS",	ST_START,		cmd_starttls },
 	{ CMD_AUTH,	"AUTH",		ST(S_HELO),		cmd_auth },
 	{ CMD_MAIL,	"MAIL",		ST(S_HELO),		cmd_mail },
 	{ CMD_RCPT,	"RCPT",		ST_TXN,			cmd_rcpt },
@@ -302,7 +303,7 @@ smtp_free(struct smtp_session *s, const char *why)
 	s->env->gone(&s->ss, s->l);
 	io_free(s->io);
 	if (s->tls != NULL)
-		s->env->tls_put(s->tls);	/* after the connection is gone */
+		s->env->tls_put(s->tls);	/* after the connection */
 	free(s->dbuf);
 	free(s->fromhdr);
 	free(s);
@@ -422,7 +423,7 @@ smtp_io(struct io *io, int evt, void *arg)
 				smtp_free(s, io_error(io));
 			break;
 		}
-		smtp_process(s);	/* input held back while output waited */
+		smtp_process(s);	/* input held while output waited */
 		break;
 	case IO_TIMEOUT:
 		if (s->state == S_QUIT) {

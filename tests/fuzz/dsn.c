@@ -18,16 +18,15 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "dsn.h"
-#include "mime.h"
 #include "fuzz.h"
+#include "mime.h"
 
 #define RCPTS_MAX	4
 

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "compat.h"
-#include "imap_parser.h"
 #include "fuzz.h"
+#include "imap_parser.h"
 
 static char	 tmpdir[PATH_MAX];
 

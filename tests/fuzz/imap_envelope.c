@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "compat.h"
+#include "fuzz.h"
 #include "mime.h"
 #include "search.h"
-#include "fuzz.h"
 
 #define NAMES_MAX	16
 
@@ -80,7 +80,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&out, 0, sizeof(out));
 	mime_header_fields(&in, hdr, hlen, names, nnames, 0);
 	mime_header_fields(&out, hdr, hlen, names, nnames, 1);
-	FUZZ_ASSERT(in.len >= 2 && memcmp(in.data + in.len - 2, "\r\n", 2) == 0);
+	FUZZ_ASSERT(in.len >= 2 &&
+	    memcmp(in.data + in.len - 2, "\r\n", 2) == 0);
 	FUZZ_ASSERT(out.len >= 2 &&
 	    memcmp(out.data + out.len - 2, "\r\n", 2) == 0);
 	mbuf_free(&in);

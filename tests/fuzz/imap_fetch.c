@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "imap.h"
 #include "imap_parser.h"
 #include "mime.h"
-#include "fuzz.h"
 
 static const struct imap_limits lim = {
 	.line_max = 64 * 1024,

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap_parser.h"
-#include "fuzz.h"
 #include "../unit/imap_tag.h"
+#include "fuzz.h"
+#include "imap_parser.h"
 
 /* imap_session.c's limits, after login and before it. */
 static const struct imap_limits lim_auth = {

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "imap_parser.h"
 #include "mime.h"
 #include "search.h"
-#include "fuzz.h"
 
 struct ctx {
 	const uint8_t		*hdr;

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fuzz.h"
 #include "imap.h"
 #include "io.h"
 #include "ipc.h"
@@ -48,7 +49,6 @@
 #include "session_env.h"
 #include "uidlist.h"
 #include "util.h"
-#include "fuzz.h"
 
 #define USER	"alice@example.org"
 #define HOME	"example.org/alice"	/* as lookup gives it, relative */
@@ -269,7 +269,7 @@ check_output(struct io_mem *m)
 
 	if (m->out == NULL)
 		return;
-	if (getenv("FUZZ_SHOW") != NULL)	/* the conversation, to look at */
+	if (getenv("FUZZ_SHOW") != NULL)	/* to look at */
 		fwrite(m->out, 1, m->outlen, stderr);
 	p = m->out;
 	end = m->out + m->outlen;

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mflags.h"
 #include "fuzz.h"
+#include "mflags.h"
 
 static void	 name(const char *);
 static void	 keywords(const uint8_t *, size_t, const char *);

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "compat.h"
-#include "mime.h"
 #include "fuzz.h"
+#include "mime.h"
 
 static size_t	 tree(const struct mime_msg *, const struct mime_part *,
 		    const struct mime_part *, int);

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "passwd.h"
 #include "fuzz.h"
+#include "passwd.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

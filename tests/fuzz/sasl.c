@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sasl.h"
 #include "fuzz.h"
+#include "sasl.h"
 
 static void	 plain(const char *, size_t);
 
@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		plain(out, n);
 	}
 	free(line);
-	/* Exactly the bytes, no NUL after them: sasl_plain must not need one. */
+	/* No NUL after the bytes: sasl_plain must not need one. */
 	if ((raw = malloc(size > 0 ? size : 1)) == NULL)
 		fuzz_fail("malloc");
 	memcpy(raw, data, size);

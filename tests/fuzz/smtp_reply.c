@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtp_reply.h"
 #include "fuzz.h"
+#include "smtp_reply.h"
 
 static void	 replies(const uint8_t *, size_t);
 static size_t	 stuff_all(const uint8_t *, size_t, const uint8_t *, size_t,

@@ -35,6 +35,7 @@
 #include "dns.h"
 #include "envelope.h"
 #include "expand.h"
+#include "fuzz.h"
 #include "io.h"
 #include "ipc.h"
 #include "log.h"
@@ -43,7 +44,6 @@
 #include "server.h"
 #include "session_env.h"
 #include "smtp.h"
-#include "fuzz.h"
 
 /* The process globals a session reads (proc.c's in the daemon). */
 struct maild_conf	*conf;

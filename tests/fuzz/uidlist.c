@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uidlist.h"
 #include "fuzz.h"
+#include "uidlist.h"
 
 static int	 name_cmp(const void *, const void *);
 static void	 check(const struct uidlist *);

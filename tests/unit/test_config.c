@@ -546,8 +546,9 @@ test_hostile(void)
 		"alias", "userbase", "match", "from", "for", "any", "local",
 		"domain", "\"Example.org\"", "r", "m", "!", "=", "x", "$x",
 		"\"/a/%{dest.domain}\"", "table", "/t2", "file:/t3", "smtp",
-		"limit", "max-rcpt", "max-per-ip", "timeout", "max-message-size",
-		"queue", "ttl", "retry", "retry-max", "10m", "0", "1G", "\\",
+		"limit", "max-rcpt", "max-per-ip", "timeout",
+		"max-message-size", "queue", "ttl", "retry", "retry-max", "10m",
+		"0", "1G", "\\",
 		"cert", "key", "/c2", "spool", "socket", "user", "vmail", "#",
 	};
 	char			 line[512], text[1024];

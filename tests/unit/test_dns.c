@@ -330,9 +330,8 @@ has_addr(const struct dns_host *h, const char *a)
 
 	for (i = 0; i < h->naddr && i < DNS_MAX_ADDRS; i++) {
 		if (h->addr[i].ss_family == AF_INET)
-			inet_ntop(AF_INET,
-			    &((const struct sockaddr_in *)&h->addr[i])->sin_addr,
-			    buf, sizeof(buf));
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)
+			    &h->addr[i])->sin_addr, buf, sizeof(buf));
 		else if (h->addr[i].ss_family == AF_INET6)
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
 			    &h->addr[i])->sin6_addr, buf, sizeof(buf));
@@ -562,7 +561,8 @@ test_fcrdns(void)
 	is_str(nordns.name, "", "127.0.0.3: no name");
 	is_int(second.st, FCRDNS_PASS, "127.0.0.4: one of two names passes");
 	is_str(second.name, "right.test", "127.0.0.4: the confirmed name");
-	is_int(badname.st, FCRDNS_NORDNS, "127.0.0.5: PTR with a space refused");
+	is_int(badname.st, FCRDNS_NORDNS,
+	    "127.0.0.5: PTR with a space refused");
 	is_str(badname.name, "", "127.0.0.5: no name");
 	is_int(ghost.st, FCRDNS_MISMATCH, "127.0.0.6: PTR name without A");
 	is_str(ghost.name, "ghost.test", "127.0.0.6: the PTR name");

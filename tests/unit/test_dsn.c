@@ -973,7 +973,8 @@ test_long_utf8_rcpt(void)
 		}
 	}
 	got[n] = '\0';
-	is_str(got, want.data, "long utf-8 rcpt: Final-Recipient unfolds whole");
+	is_str(got, want.data,
+	    "long utf-8 rcpt: Final-Recipient unfolds whole");
 	free(got);
 	free(out);
 	free(orig);

@@ -223,8 +223,8 @@ test_roundtrip(void)
 		for (k = 0; k < nitems(badv); k++) {
 			snprintf(c, sizeof(c), "%s%s", a, badv[k]);
 			ok(envelope_load(&got, c, strlen(c), err,
-			    sizeof(err)) == -1, "bad dkim value %zu refused: %s",
-			    k, err);
+			    sizeof(err)) == -1,
+			    "bad dkim value %zu refused: %s", k, err);
 		}
 	}
 }

@@ -716,7 +716,8 @@ test_fuzz(void)
 				done++;
 				c = imap_parser_command(p);
 				total = 0;
-				if (c == NULL || !rfc3501_tag(c->tag, IMAP_TAG_MAX) ||
+				if (c == NULL ||
+				    !rfc3501_tag(c->tag, IMAP_TAG_MAX) ||
 				    !check_tree(c->args, c->nargs, &total) ||
 				    total > lim.args_max)
 					failures++;
@@ -735,7 +736,8 @@ test_fuzz(void)
 			imap_seqset_free(&set);
 		}
 		if (imap_encode_string(enc, sizeof(enc), in, len,
-		    random() & 1) >= sizeof(enc) && enc[sizeof(enc) - 1] != '\0')
+		    random() & 1) >= sizeof(enc) &&
+		    enc[sizeof(enc) - 1] != '\0')
 			failures++;
 	}
 	is_int(failures, 0, "fuzz: 100000 inputs, invariants hold");

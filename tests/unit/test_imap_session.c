@@ -547,7 +547,8 @@ test_mailboxes(void)
 	ok(has(say(&m, "s1 SUBSCRIBE Work\r\n"), "s1 OK"), "SUBSCRIBE");
 	r = say(&m, "s2 LSUB \"\" \"*\"\r\n");
 	ok(has(r, "* LSUB () \"/\" \"Work\"\r\n") &&
-	    has(r, "* LSUB () \"/\" \"Sent\"\r\n"), "LSUB: Work and the special-use folders");
+	    has(r, "* LSUB () \"/\" \"Sent\"\r\n"),
+	    "LSUB: Work and the special-use folders");
 	ok(has(say(&m, "s3 LIST (SUBSCRIBED) \"\" \"W*\"\r\n"),
 	    "\\Subscribed) \"/\" \"Work\""), "LIST (SUBSCRIBED)");
 	ok(has(say(&m, "s4 UNSUBSCRIBE Work\r\n"), "s4 OK"), "UNSUBSCRIBE");
@@ -607,8 +608,8 @@ test_append(void)
 	(void)say_n(&m, second_eml, second_len);
 	ok(has(say(&m, "\r\n"), "ap2 OK [APPENDUID "), "APPEND LITERAL+: OK");
 	append(&m, "INBOX", "", first_eml, first_len);
-	ok(has(say(&m, "ap3 APPEND Nope {3+}\r\nabc\r\n"), "ap3 NO [TRYCREATE]"),
-	    "APPEND to no mailbox: NO [TRYCREATE]");
+	ok(has(say(&m, "ap3 APPEND Nope {3+}\r\nabc\r\n"),
+	    "ap3 NO [TRYCREATE]"), "APPEND to no mailbox: NO [TRYCREATE]");
 	ok(has(say(&m, "ap4 APPEND INBOX (\\Bogus) {3+}\r\nabc\r\n"),
 	    "ap4 BAD Invalid flags"), "APPEND with a bad flag: BAD");
 	ok(has(say(&m, "ap5 APPEND INBOX \"31-Foo-2026 10:00:00 +0100\" "
@@ -865,8 +866,8 @@ test_condstore(void)
 	r = say(&m, cmd);
 	ok(has(r, "* OK [CLOSED]") && strstr(r, "VANISHED") == NULL,
 	    "QRESYNC with another UIDVALIDITY: no VANISHED");
-	snprintf(cmd, sizeof(cmd), "f2 UID FETCH 1:* (FLAGS) (CHANGEDSINCE %llu "
-	    "VANISHED)\r\n", hms);
+	snprintf(cmd, sizeof(cmd),
+	    "f2 UID FETCH 1:* (FLAGS) (CHANGEDSINCE %llu VANISHED)\r\n", hms);
 	ok(has(say(&m, cmd), "* VANISHED (EARLIER) 3\r\n"),
 	    "UID FETCH (CHANGEDSINCE VANISHED)");
 	(void)say(&m, "st3 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n");

@@ -286,8 +286,9 @@ test_roundtrip(void)
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&s6;
 	struct dest		 d, d2;
 	struct envelope		*e, *e2;
-	const char		*list = "addr:a addr:null addr:long sockaddr:v4 "
-				    "sockaddr:v6 dest:d envelope:e str:end";
+	const char		*list = "addr:a addr:null addr:long "
+				    "sockaddr:v4 sockaddr:v6 dest:d envelope:e "
+				    "str:end";
 
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
 	    (e2 = calloc(1, sizeof(*e2))) == NULL)

@@ -223,8 +223,8 @@ test_escapes(void)
 
 	/* the first NUTF8 are refused in UTF-8 too; the rest are mUTF-7 */
 	for (i = 0; i < nitems(bad); i++) {
-		(void)snprintf(dname, sizeof(dname), "escape attempt %zu: %s", i,
-		    desc(bad[i]));
+		(void)snprintf(dname, sizeof(dname), "escape attempt %zu: %s",
+		    i, desc(bad[i]));
 		is_str(to_dir(bad[i], 0), "(refused)", dname);
 		if (i < NUTF8)
 			is_str(to_dir(bad[i], MAILBOX_UTF8), "(refused)",

@@ -179,7 +179,8 @@ test_build(void)
 	mflags_parse("1.x,S=5:2,9SaZ!", base, sizeof(base), &f);
 	f.sys |= MFLAG_FLAGGED;
 	f.kw |= 1 << 1;
-	is_int(mflags_build(base, &f, out, sizeof(out)), 0, "build: round trip");
+	is_int(mflags_build(base, &f, out, sizeof(out)), 0,
+	    "build: round trip");
 	is_str(out, "1.x,S=5:2,!9FSZab", "build: unknown letters kept, sorted");
 	mflags_parse(out, base, sizeof(base), &g);
 	ok(g.sys == f.sys && g.kw == f.kw && strcmp(g.other, f.other) == 0,
@@ -459,7 +460,8 @@ test_kw_table(void)
 	is_int(mflags_imap_flag("\\answered"), MFLAG_ANSWERED,
 	    "imap flag: case-insensitive");
 	is_int(mflags_imap_flag("\\Draft"), MFLAG_DRAFT, "imap flag: \\Draft");
-	is_int(mflags_imap_flag("\\Recent"), MFLAG_RECENT, "imap flag: \\Recent");
+	is_int(mflags_imap_flag("\\Recent"), MFLAG_RECENT,
+	    "imap flag: \\Recent");
 	is_int(mflags_imap_flag("\\Passed"), 0, "imap flag: no \\Passed");
 	is_int(mflags_imap_flag("Seen"), 0, "imap flag: no backslash");
 }

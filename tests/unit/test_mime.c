@@ -405,8 +405,8 @@ test_broken(void)
 
 	check_struct("no_close.eml",
 	    "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
-	    "5 1 NIL NIL NIL NIL)(\"text\" \"plain\" (\"charset\" \"us-ascii\") "
-	    "NIL NIL \"7bit\" 22 1 NIL NIL NIL NIL) \"mixed\" "
+	    "5 1 NIL NIL NIL NIL)(\"text\" \"plain\" (\"charset\" "
+	    "\"us-ascii\") NIL NIL \"7bit\" 22 1 NIL NIL NIL NIL) \"mixed\" "
 	    "(\"boundary\" \"zz\") NIL NIL NIL)", NULL);
 	/* Without a boundary the multipart is just text. */
 	check_struct("no_boundary_param.eml",
@@ -428,8 +428,8 @@ test_broken(void)
 	    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
 	    "0 0 NIL NIL NIL NIL)",
 	    "(NIL \"only a header\" ((NIL NIL \"h\" \"example.org\")) "
-	    "((NIL NIL \"h\" \"example.org\")) ((NIL NIL \"h\" \"example.org\")) "
-	    "NIL NIL NIL NIL NIL)");
+	    "((NIL NIL \"h\" \"example.org\")) "
+	    "((NIL NIL \"h\" \"example.org\")) NIL NIL NIL NIL NIL)");
 
 	/* An encoded message/rfc822 cannot be parsed: opaque leaf. */
 	{
@@ -481,7 +481,8 @@ test_limits(void)
 	struct mime_part *p;
 	size_t		 i, n, off, len;
 	clock_t		 t0;
-	const char	*hdr = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+	const char	*hdr =
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
 
 	memset(&in, 0, sizeof(in));
 	memset(&o, 0, sizeof(o));
@@ -503,8 +504,8 @@ test_limits(void)
 	/* Big input full of near-boundaries: must stay linear. */
 	in.len = 0;
 	mbuf_add(&in, hdr, strlen(hdr));
-	mbuf_add(&in, "--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n",
-	    50);
+	mbuf_add(&in,
+	    "--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n", 50);
 	for (i = 0; i < 200000; i++)
 		mbuf_add(&in, "--bb\r\n--cc\r\n-\r\n", 16);
 	t0 = clock();

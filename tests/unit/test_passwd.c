@@ -20,10 +20,12 @@
 
 /* Computed once with python3 crypt.crypt(), random salt, cost 4. */
 #define PY_PASSWORD	"correct horse"
-#define PY_HASH		"$2b$04$xfcoTlrtXQs5iiRtx5.Aye.a/GXYVb2.hDJAmcoyGElx3oFfcTYNi"
+#define PY_HASH		\
+	"$2b$04$xfcoTlrtXQs5iiRtx5.Aye.a/GXYVb2.hDJAmcoyGElx3oFfcTYNi"
 /* Openwall crypt_blowfish test vector. */
 #define OW_PASSWORD	"U*U"
-#define OW_HASH		"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
+#define OW_HASH		\
+	"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
 
 static void	 test_field(void);
 static void	 bcrypt_make(const char *, const char *, char *, size_t);

@@ -311,7 +311,8 @@ answer(void)
 		snprintf(spool, sizeof(spool), "spool.%u", ++peer.next_msgid);
 		if ((fd = open(spool, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
 			fatal("%s", spool);
-		smtp_session_created(&test_env, peer.reqid, peer.next_msgid, fd);
+		smtp_session_created(&test_env, peer.reqid, peer.next_msgid,
+		    fd);
 		break;
 	case IMSG_L_RCPT:
 		smtp_session_rcpt_result(peer.reqid, peer.rcpt, 1,
@@ -439,11 +440,13 @@ test_greeting(void)
 	    "Hello client.example.net [192.0.2.1]\r\n"), "HELO");
 	ok(has(say(&m, "EHLO\r\n"), "501 5.5.4 Syntax: EHLO hostname"),
 	    "EHLO without a name: 501");
-	ok(has(say(&m, "HELO a b\r\n"), "501 5.5.4"), "HELO with two names: 501");
+	ok(has(say(&m, "HELO a b\r\n"), "501 5.5.4"),
+	    "HELO with two names: 501");
 	ok(strcmp(say(&m, "NOOP\r\n"), "250 2.0.0 Ok\r\n") == 0, "NOOP");
 	ok(strcmp(say(&m, "RSET\r\n"), "250 2.0.0 Ok\r\n") == 0, "RSET");
 	ok(has(say(&m, "HELP\r\n"), "214 2.0.0 Commands:"), "HELP");
-	ok(has(say(&m, "VRFY alice\r\n"), "252 2.5.2 Cannot VRFY"), "VRFY: 252");
+	ok(has(say(&m, "VRFY alice\r\n"), "252 2.5.2 Cannot VRFY"),
+	    "VRFY: 252");
 	ok(has(say(&m, "EXPN staff\r\n"), "502 5.5.1 EXPN not supported"),
 	    "EXPN: 502");
 	ok(has(say(&m, "BDAT 10 LAST\r\n"), "502 5.5.1 CHUNKING not "
@@ -611,8 +614,9 @@ test_pipelining(void)
 	    "DATA\r\n");
 	ok(has(r, "250 HELP\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
 	    "354 End data"), "pipelined commands answered in order");
-	r = say(&m, "Subject: p\r\n\r\nx\r\n.\r\nMAIL FROM:<bob@example.net>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nQUIT\r\n");
+	r = say(&m, "Subject: p\r\n\r\nx\r\n.\r\n"
+	    "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>\r\n"
+	    "QUIT\r\n");
 	ok(has(r, "250 2.0.0 Ok: queued as ") && has(r, "\r\n250 2.1.0 Ok\r\n"
 	    "250 2.1.5 Ok\r\n221 2.0.0 Bye\r\n"), "data, then more commands "
 	    "in the same write");
@@ -630,22 +634,22 @@ test_data_checks(void)
 
 	connect_to(&m, 0, 0);
 	(void)say(&m, "EHLO client.example.net\r\n");
-	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
-	    "\r\nDATA\r\n");
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
 	ok(has(say_n(&m, nul, sizeof(nul) - 1), "550 5.6.0 "
 	    "NUL byte in message refused"), "NUL in data: 550");
 	ok(has(say(&m, "RCPT TO:<alice@example.org>\r\n"), "503 5.5.1 Need "
 	    "MAIL"), "the transaction is over after a refused message");
-	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
-	    "\r\nDATA\r\n");
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
 	ok(has(say(&m, "Subject: cr\r\n\r\na\rb\r\n.\r\n"), "550 5.6.0 Bare CR "
 	    "in message refused"), "bare CR in data: 550");
 	/*
 	 * Smuggling: LF.LF and CRLF.LF do not end the data; LF is made CRLF,
 	 * a line's leading dot is taken as the quoting one.
 	 */
-	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
-	    "\r\nDATA\r\n");
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
 	r = say(&m, "Subject: lf\r\n\r\none\n.\nMAIL FROM:<evil@example.net>\n"
 	    "two\r\n.\nthree\r\n");
 	ok(strcmp(r, "") == 0, "LF.LF and CRLF.LF do not end DATA");
@@ -655,8 +659,8 @@ test_data_checks(void)
 	    "bare LFs stored as CRLF, the smuggled lines as message text");
 	/* Sizes. */
 	conf->max_msg_size = 100;
-	(void)say(&m, "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>"
-	    "\r\nDATA\r\n");
+	(void)say(&m, "MAIL FROM:<bob@example.net>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
 	(void)say_n(&m, first_eml, first_len);
 	ok(has(say(&m, "more than a hundred bytes now\r\n.\r\n"), "552 5.3.4 "
 	    "Message too big"), "message over the size limit: 552");
@@ -681,8 +685,9 @@ test_long_lines(void)
 	ok(strcmp(say_n(&m, big, n), "") == 0, "once only");
 	ok(strcmp(say(&m, "\r\nNOOP\r\n"), "250 2.0.0 Ok\r\n") == 0,
 	    "the rest is skipped, the next command runs");
-	(void)say(&m, "EHLO client.example.net\r\nMAIL FROM:<bob@example.net>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\nSubject: long\r\n\r\n");
+	(void)say(&m, "EHLO client.example.net\r\n"
+	    "MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>\r\n"
+	    "DATA\r\nSubject: long\r\n\r\n");
 	(void)say_n(&m, big, 2000);
 	ok(has(say(&m, "\r\n.\r\n"), "500 5.5.2 Line longer than 998 bytes "
 	    "in message refused"), "a data line over 998: refused");

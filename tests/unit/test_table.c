@@ -2,8 +2,9 @@
  * Unit tests for table.c: the line format, comments, lowercased keys,
  * errors with file and line, keeping old contents on error, file size
  * and mode checks, table_foreach's walk (every entry once, in key
- * order) and many keys found and missed.  Fixtures are in tests/data/table (run from the top
- * of the source tree, as "make check" does).
+ * order) and many keys found and missed.  Fixtures are in
+ * tests/data/table (run from the top of the source tree, as "make
+ * check" does).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -417,7 +418,8 @@ test_many(void)
 
 	len = 0;
 	for (i = 0; i < n; i += 2)
-		len += snprintf(buf + len, cap - len, "u%zu@example.org x\n", i);
+		len += snprintf(buf + len, cap - len, "u%zu@example.org x\n",
+		    i);
 	ok(table_load_buf(&t, buf, len, err, sizeof(err)) == 0,
 	    "reload with the even half");
 	is_int(t.count, n / 2, "50000 entries");

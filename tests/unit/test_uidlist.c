@@ -348,7 +348,8 @@ test_corrupt(void)
 	static const char *bad[] = {
 		"bad-version", "bad-magic", "truncated-line",
 		"count-mismatch", "uid-order", "uid-ge-next", "dup-name",
-		"modseq-high", "modseq-high-digit", "dot-name", "flags-in-name", "ctl-name",
+		"modseq-high", "modseq-high-digit", "dot-name",
+		"flags-in-name", "ctl-name",
 		"zero-uidvalidity", "big-uidvalidity", "leading-zero",
 		"empty-line", "nul-byte", "header-junk", "empty",
 	};
