@@ -8,7 +8,7 @@
 # known user with a wrong password and for an unknown user, alternating
 # the two, each try from a fresh source address and for an account not
 # tried before, so that no login throttling applies (test 58), and the
-# medians compared.
+# medians compared (or, on a loaded machine, the lower quartiles).
 import base64
 import ctypes
 import ctypes.util
@@ -166,9 +166,19 @@ def compare(name, k, timer):
     if "valgrind" in t.maild_path():
         t.skip("timing under valgrind", 1)
         return
-    t.ok(abs(mk - mu) <= max(0.25 * max(mk, mu), 0.003),
-         "%s: unknown user as slow as a known one (%.1f vs %.1f ms)"
-         % (name, mu * 1e3, mk * 1e3))
+    # A loaded machine only adds time, and unevenly: where the medians
+    # of 9 drift apart, the fastest quarter still shows the work done
+    # (a dummy of the wrong cost moves every quantile, not the median
+    # alone).
+    qk, qu = sorted(known)[TRIES // 4], sorted(unknown)[TRIES // 4]
+    t.ok(close(mk, mu) or close(qk, qu),
+         "%s: unknown user as slow as a known one (median %.1f vs %.1f "
+         "ms, lower quartile %.1f vs %.1f ms)"
+         % (name, mu * 1e3, mk * 1e3, qu * 1e3, qk * 1e3))
+
+
+def close(a, b):
+    return abs(a - b) <= max(0.25 * max(a, b), 0.003)
 
 
 def reload(m, ks, passwd):
