@@ -64,6 +64,7 @@ struct listener {
 #define L_CHECK_FCRDNS	0x0080
 #define L_ANYSENDER	0x0100	/* AUTH users may use any MAIL FROM */
 #define L_FROM_UNSIGNED	0x0200	/* a From not the user's: unsigned, not 550 */
+#define L_NO_MSGAUTH	0x0400	/* message-auth no: SPF, DKIM, DMARC unchecked */
 	char			 pki[NAME_MAX_CONF];
 	char			 hostname[HOST_NAME_MAX + 1];
 	char			 authtable[NAME_MAX_CONF];
@@ -144,6 +145,11 @@ struct maild_conf {
 	char			 rdns_msg[128];	/* after "550 5.7.25", or "" */
 	char			 fcrdns_msg[128];
 	int			 resolver_port;
+	/* Checks of inbound mail (SPF, DKIM, DMARC, ARC) */
+	int			 spf_fail_action;	/* AUTH_ACT_* */
+	int			 dmarc_enforce;		/* 0 or 1 */
+	int			 dmarc_own;		/* 0 or 1 */
+	char			 psl_file[PATH_MAX];
 	char			 ca_file[PATH_MAX];	/* "": system CA */
 	char			*ca;		/* PEM of ca_file, parent */
 	size_t			 ca_len;
@@ -152,6 +158,10 @@ struct maild_conf {
 	struct actionlist	 actions;
 	struct rulelist		 rules;
 };
+
+#define AUTH_ACT_REJECT	0	/* 550 at the end of DATA */
+#define AUTH_ACT_JUNK	1	/* delivered to the Junk folder */
+#define AUTH_ACT_MARK	2	/* delivered as usual, results in the header */
 
 #define CONF_NOFILES	0x01	/* don't read pki files (children, -n tests) */
 

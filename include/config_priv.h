@@ -92,6 +92,7 @@ struct parser {
 #define O_ANYSENDER	0x1000
 #define O_FROMMISMATCH	0x2000
 #define O_CIPHERS	0x4000
+#define O_MSGAUTH	0x8000
 #define O_ANYTLS	(O_TLS | O_TLS_REQUIRE | O_SMTPS | O_IMAPS)
 
 struct listen_opts {

@@ -21,6 +21,7 @@
 #define MAILD_VERSION		"0.1"
 #define MAILD_CONF		"/etc/mail.conf"
 #define MAILD_SPOOL		"/var/spool/maild"
+#define MAILD_PSL		"/usr/share/publicsuffix/public_suffix_list.dat"
 #define MAILD_SOCKET		"/var/run/maild.sock"
 #define MAILD_USER		"_maild"
 #define MAILD_VMAIL_USER	"vmail"

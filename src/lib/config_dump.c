@@ -128,6 +128,8 @@ dump_listener(const struct listener *l, FILE *fp)
 		fprintf(fp, " any-sender");
 	if (l->flags & L_FROM_UNSIGNED)
 		fprintf(fp, " from-mismatch unsigned");
+	if (l->flags & L_NO_MSGAUTH)
+		fprintf(fp, " message-auth no");
 	if ((l->flags & L_CHECK_RDNS) && (l->flags & L_CHECK_FCRDNS))
 		fprintf(fp, " check { rdns, fcrdns }");
 	else if (l->flags & L_CHECK_RDNS)

@@ -38,6 +38,7 @@ static int	 lopt_hostname(struct parser *, struct listen_opts *);
 static int	 lopt_auth(struct parser *, struct listen_opts *);
 static int	 lopt_check(struct parser *, struct listen_opts *);
 static int	 lopt_ciphers(struct parser *, struct listen_opts *);
+static int	 lopt_msgauth(struct parser *, struct listen_opts *);
 static int	 check_one(struct parser *, struct listen_opts *);
 static int	 resolve_addr(struct parser *, const char *, int,
 		    struct sockaddr_storage *, size_t *);
@@ -57,6 +58,7 @@ static const struct listen_option listen_options[] = {
 	{ "imap",		O_IMAP,		NULL },
 	{ "imaps",		O_IMAPS,	NULL },
 	{ "mask-src",		O_MASKSRC,	NULL },
+	{ "message-auth",	O_MSGAUTH,	lopt_msgauth },
 	{ "pki",		O_PKI,		lopt_pki },
 	{ "port",		O_PORT,		lopt_port },
 	{ "smtps",		O_SMTPS,	NULL },
@@ -227,6 +229,22 @@ lopt_frommismatch(struct parser *p, struct listen_opts *o)
 	else if (!cf_kw_accept(p, "refuse")) {
 		cf_expected(p, cf_peek(p),
 		    "refuse or unsigned after from-mismatch");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * message-auth yes|no: whether mail from unauthenticated clients is
+ * checked (SPF, DKIM, DMARC, ARC); yes by default.
+ */
+static int
+lopt_msgauth(struct parser *p, struct listen_opts *o)
+{
+	if (cf_kw_accept(p, "no"))
+		o->l.flags |= L_NO_MSGAUTH;
+	else if (!cf_kw_accept(p, "yes")) {
+		cf_expected(p, cf_peek(p), "yes or no after message-auth");
 		return -1;
 	}
 	return 0;

@@ -40,7 +40,8 @@ enum stype {
 	ST_SIZE,	/* bytes, or with K, M or G: 1 to 1G */
 	ST_COUNT,	/* 1 (or min) to COUNT_MAX */
 	ST_DURATION,	/* seconds, or with s, m, h or d: 1s to 366d */
-	ST_ADDRPORT	/* an IP address [port N] */
+	ST_ADDRPORT,	/* an IP address [port N] */
+	ST_CHOICE	/* one of the words of choices, stored as its index */
 };
 
 struct setting {
@@ -60,6 +61,7 @@ struct setting {
 	const char	*arg;		/* "expected ARG": strings, counts */
 	const char	*name;		/* in messages; NULL: last word */
 	size_t		 port_off;	/* ST_ADDRPORT: the port's field */
+	const char	*choices;	/* ST_CHOICE: "reject junk mark" */
 	const char	*desc;		/* one line, for "maild -K" */
 };
 
@@ -134,6 +136,20 @@ static const struct setting settings[] = {
 	{ "smtp fcrdns-message", ST_TEXT, SF_OPTIONAL, FIELD(fcrdns_msg),
 	  .arg = "a message", .name = "smtp fcrdns-message",
 	  .desc = "the reply to a client check fcrdns turns away" },
+	{ "spf fail-action", ST_CHOICE, 0, FIELD(spf_fail_action),
+	  .def_num = AUTH_ACT_JUNK, .choices = "reject junk mark",
+	  .desc = "what an SPF fail does to mail no DMARC policy covers" },
+	{ "dmarc enforce", ST_CHOICE, 0, FIELD(dmarc_enforce),
+	  .def_num = 1, .choices = "no yes",
+	  .desc = "refuse p=reject failures, put p=quarantine ones in Junk" },
+	{ "dmarc own-domains", ST_CHOICE, 0, FIELD(dmarc_own),
+	  .def_num = 1, .choices = "no yes",
+	  .desc = "refuse unauthenticated mail From our domains, record or "
+	  "not" },
+	{ "dmarc public-suffix-list", ST_PATH, 0, FIELD(psl_file),
+	  .def_str = MAILD_PSL, .arg = "a file",
+	  .name = "dmarc public-suffix-list",
+	  .desc = "the Public Suffix List, for organisational domains" },
 };
 
 _Static_assert(nitems(settings) <= CONF_SETTINGS_MAX,
@@ -152,6 +168,9 @@ static int	 get_count(struct parser *, const struct setting *,
 static int	 get_duration(struct parser *, const char *, long long *);
 static int	 get_addrport(struct parser *, const struct setting *,
 		    const char *, char *);
+static int	 get_choice(struct parser *, const struct setting *,
+		    long long *);
+static int	 choice_word(const char *, long long, char *, size_t);
 static void	 store_num(const struct setting *, void *, long long);
 static long long load_num(const struct setting *, const void *);
 
@@ -346,6 +365,9 @@ set_value(struct parser *p, int i)
 	case ST_ADDRPORT:
 		rv = get_addrport(p, s, name, field);
 		break;
+	case ST_CHOICE:
+		rv = get_choice(p, s, &v);
+		break;
 	default:
 		rv = get_string(p, s, field);
 		break;
@@ -353,7 +375,7 @@ set_value(struct parser *p, int i)
 	if (rv == -1)
 		return -1;
 	if (s->type == ST_SIZE || s->type == ST_COUNT ||
-	    s->type == ST_DURATION)
+	    s->type == ST_DURATION || s->type == ST_CHOICE)
 		store_num(s, field, v);
 	p->seen[i] = p->line;
 	return 0;
@@ -540,6 +562,54 @@ get_addrport(struct parser *p, const struct setting *set, const char *name,
 	return 0;
 }
 
+/* One of the words of set->choices; *vp its index. */
+static int
+get_choice(struct parser *p, const struct setting *set, long long *vp)
+{
+	char		 word[KEYWORD_MAX], list[KEYWORD_MAX * 2];
+	const char	*s;
+	long long	 i;
+	size_t		 n = 0;
+
+	list[0] = '\0';
+	for (i = 0; choice_word(set->choices, i, word, sizeof(word)); i++) {
+		if (n++ > 0)
+			(void)strlcat(list, choice_word(set->choices, i + 1,
+			    word, sizeof(word)) ? ", " : " or ", sizeof(list));
+		(void)choice_word(set->choices, i, word, sizeof(word));
+		(void)strlcat(list, word, sizeof(list));
+	}
+	if (cf_expect_string(p, list, &s) == -1)
+		return -1;
+	for (i = 0; choice_word(set->choices, i, word, sizeof(word)); i++)
+		if (strcmp(s, word) == 0) {
+			*vp = i;
+			return 0;
+		}
+	cf_expected(p, &p->toks[p->pos - 1], list);
+	return -1;
+}
+
+/* The i-th word of a choice list into buf: 1, or 0 past the last. */
+static int
+choice_word(const char *list, long long i, char *buf, size_t len)
+{
+	size_t	 n;
+
+	for (; i > 0; i--) {
+		list += strcspn(list, " ");
+		if (*list == '\0')
+			return 0;
+		list++;
+	}
+	n = strcspn(list, " ");
+	if (n == 0 || n >= len)
+		return 0;
+	memcpy(buf, list, n);
+	buf[n] = '\0';
+	return 1;
+}
+
 /* Numbers live in size_t (sizes), time_t or int fields. */
 static void
 store_num(const struct setting *s, void *field, long long v)
@@ -581,6 +651,7 @@ cf_settings_init(struct maild_conf *c)
 		case ST_SIZE:
 		case ST_COUNT:
 		case ST_DURATION:
+		case ST_CHOICE:
 			store_num(s, field, s->def_num);
 			break;
 		default:
@@ -600,6 +671,7 @@ cf_settings_dump(const struct maild_conf *c, FILE *fp)
 {
 	const struct setting	*s;
 	const char		*field, *w;
+	char			 word[KEYWORD_MAX];
 	size_t			 i;
 	int			 lines = 0;
 
@@ -622,6 +694,13 @@ cf_settings_dump(const struct maild_conf *c, FILE *fp)
 		case ST_COUNT:
 		case ST_DURATION:
 			fprintf(fp, " %lld", load_num(s, field));
+			break;
+		case ST_CHOICE:
+			if (!choice_word(s->choices, load_num(s, field),
+			    word, sizeof(word)))
+				fatalx("setting %s: no choice %lld",
+				    s->keyword, load_num(s, field));
+			fprintf(fp, " %s", word);
 			break;
 		case ST_ADDRPORT:
 			fprintf(fp, " %s port %d", field,
