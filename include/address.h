@@ -35,6 +35,9 @@ int	addr_is_null(const struct mailaddr *);
 struct sockaddr_storage;
 /* 127.0.0.0/8 or ::1: a client (or listener) on this machine. */
 int	addr_sa_loopback(const struct sockaddr_storage *);
+/* 1 if ss is in the network net/plen (same family; v4 or v6). */
+int	addr_sa_in_net(const struct sockaddr_storage *,
+	    const struct sockaddr_storage *, int);
 void	str_lower(char *);
 /*
  * 1 if s may be used as one path component: not empty, not "." or "..",

@@ -138,6 +138,12 @@ struct maild_conf {
 	time_t			 retry_remote;	/* first relay retry */
 	/* MX hosts' port: 25, or MAILD_TEST_RELAY_PORT; not in mail.conf. */
 	int			 relay_port;
+	/*
+	 * Loopback clients in this network count as remote (not "from
+	 * local", checked): MAILD_TEST_REMOTE_NET; plen -1: none.
+	 */
+	struct sockaddr_storage	 test_remote;
+	int			 test_remote_plen;
 	struct pkilist		 pkis;
 	struct dkimlist		 dkims;
 	struct dkimlocallist	 dkim_local;

@@ -24,14 +24,18 @@ struct envelope {
 #define EF_SMTPUTF8	0x02
 #define EF_AUTH		0x04
 #define EF_LOCAL	0x08	/* from this machine (loopback) */
-#define EF_MASK		0x0f	/* all of them: others are refused on IPC */
+#define EF_CHECK	0x10	/* SPF, DKIM, DMARC, ARC checked at commit */
+#define EF_MASK		0x1f	/* all of them: others are refused on IPC */
 	char			 helo[HOST_NAME_MAX + 1];
 	char			 src[64];	/* client address text */
 	struct mailaddr		 sender;
 	struct mailaddr		 rcpt;		/* as given in RCPT TO */
 	struct dest		 dest;
 	char			 errmsg[ERRMSG_MAX];	/* last failure */
-	/* DKIM-Signature header lines (CRLF), written before the message */
+	/*
+	 * Header lines (CRLF) written before the message: our DKIM-Signature
+	 * on mail we send, our Authentication-Results on mail we checked.
+	 */
 	char			 dkim[DKIM_HDR_MAX];
 };
 

@@ -63,6 +63,7 @@ enum smtp_state {
 #define F_LINGER	0x0040	/* closing: reading what is left */
 #define F_AUTH		0x0080	/* logged in as authuser */
 #define F_FROMCHECK	0x0200	/* IMSG_L_SENDER on the From header */
+#define F_SELF		0x0400	/* a client on the server's own address */
 
 /* SASL exchange in progress (s->sasl). */
 #define SASL_NONE	0

@@ -387,6 +387,37 @@ addr_sa_loopback(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+int
+addr_sa_in_net(const struct sockaddr_storage *ss,
+    const struct sockaddr_storage *net, int plen)
+{
+	const unsigned char	*a, *b;
+	int			 i, max;
+
+	if (plen < 0 || ss->ss_family != net->ss_family)
+		return 0;
+	if (ss->ss_family == AF_INET) {
+		a = (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+		b = (const void *)&((const struct sockaddr_in *)net)->sin_addr;
+		max = 32;
+	} else if (ss->ss_family == AF_INET6) {
+		a = (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+		b = (const void *)
+		    &((const struct sockaddr_in6 *)net)->sin6_addr;
+		max = 128;
+	} else
+		return 0;
+	if (plen > max)
+		return 0;
+	for (i = 0; i < plen / 8; i++)
+		if (a[i] != b[i])
+			return 0;
+	if (plen % 8 != 0 &&
+	    ((a[i] ^ b[i]) & (0xff00 >> (plen % 8)) & 0xff) != 0)
+		return 0;
+	return 1;
+}
+
 /* Past the quoted-string starting at *s ('"'); NULL if unterminated. */
 static const char *
 skip_quoted(const char *s)

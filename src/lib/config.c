@@ -68,6 +68,7 @@ config_parse_buf(const char *name, const char *buf, size_t len, int flags)
 	cf_settings_init(c);
 	/* Not a setting: tests change it (maild.c). */
 	c->relay_port = DEFAULT_RELAY_PORT;
+	c->test_remote_plen = -1;
 
 	if (strlcpy(c->path, name, sizeof(c->path)) >= sizeof(c->path)) {
 		log_warnx("%.64s...: file name too long", name);

@@ -40,6 +40,7 @@ static const struct {
 	{ "smtputf8",	EF_SMTPUTF8 },
 	{ "auth",	EF_AUTH },
 	{ "local",	EF_LOCAL },
+	{ "check",	EF_CHECK },
 };
 
 static int	clean(const char *);
@@ -65,7 +66,7 @@ clean(const char *s)
 int
 envelope_dump(const struct envelope *e, char *buf, size_t len)
 {
-	char		 flags[32], sender[ADDR_MAX + 1], rcpt[ADDR_MAX + 1];
+	char		 flags[64], sender[ADDR_MAX + 1], rcpt[ADDR_MAX + 1];
 	char		 dest[ADDR_MAX + 1];
 	char		 dkim[sodium_base64_ENCODED_LEN(DKIM_HDR_MAX,
 			    sodium_base64_VARIANT_ORIGINAL)];

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@ static void	make_dir(const char *, uid_t, gid_t, mode_t);
 static void	lookup_user(const char *, uid_t *, gid_t *);
 static void	raise_fd_limit(void);
 static int	test_relay_port(void);
+static void	test_remote_net(struct maild_conf *);
 
 static char		*conf_text;
 static size_t		 conf_len;
@@ -108,6 +110,7 @@ main(int argc, char *argv[])
 	if (parent_check_tables(conf) == -1)
 		exit(1);
 	conf->relay_port = test_relay_port();
+	test_remote_net(conf);
 	if (check) {
 		if (verbose)
 			config_dump(conf, stdout);
@@ -210,6 +213,48 @@ test_relay_port(void)
 		    s);
 	log_info("MAILD_TEST_RELAY_PORT: relaying to port %ld", port);
 	return (int)port;
+}
+
+/*
+ * MAILD_TEST_REMOTE_NET=ADDR/LEN: loopback clients in that network are
+ * treated as remote ones, so that tests, which have only the loopback,
+ * can send mail that is not "from local" and is checked (maild(8)
+ * ENVIRONMENT).  Read once here, like MAILD_TEST_RELAY_PORT.
+ */
+static void
+test_remote_net(struct maild_conf *c)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&c->test_remote;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&c->test_remote;
+	const char		*s;
+	char			 addr[INET6_ADDRSTRLEN], *slash, *end;
+	long			 len;
+	int			 max;
+
+	c->test_remote_plen = -1;
+	if ((s = getenv("MAILD_TEST_REMOTE_NET")) == NULL || *s == '\0')
+		return;
+	if (strlcpy(addr, s, sizeof(addr)) >= sizeof(addr) ||
+	    (slash = strchr(addr, '/')) == NULL)
+		fatalx("MAILD_TEST_REMOTE_NET %.64s is not ADDRESS/LENGTH", s);
+	*slash++ = '\0';
+	memset(&c->test_remote, 0, sizeof(c->test_remote));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		max = 128;
+	} else
+		fatalx("MAILD_TEST_REMOTE_NET %.64s is not ADDRESS/LENGTH", s);
+	errno = 0;
+	len = strtol(slash, &end, 10);
+	if (errno != 0 || *slash == '\0' || *end != '\0' || len < 0 ||
+	    len > max)
+		fatalx("MAILD_TEST_REMOTE_NET %.64s: bad length", s);
+	c->test_remote_plen = (int)len;
+	log_info("MAILD_TEST_REMOTE_NET: loopback clients in %s are remote",
+	    s);
 }
 
 /* Every process may use as many descriptors as the hard limit allows. */
@@ -464,6 +509,8 @@ parent_reload(void)
 		return -1;
 	}
 	nc->relay_port = conf->relay_port;
+	nc->test_remote = conf->test_remote;
+	nc->test_remote_plen = conf->test_remote_plen;
 	if (!listeners_equal(conf, nc))
 		log_warnx("listener changes take effect after a restart");
 	if (strcmp(conf->spool, nc->spool) != 0 ||

@@ -482,7 +482,10 @@ proc_conf_from_fd(int fd)
 	c = config_parse_buf(conf->path, buf, len, CONF_NOFILES);
 	free(buf);
 	/* Not in the file: the parent's, from the environment (maild.c). */
-	if (c != NULL)
+	if (c != NULL) {
 		c->relay_port = conf->relay_port;
+		c->test_remote = conf->test_remote;
+		c->test_remote_plen = conf->test_remote_plen;
+	}
 	return c;
 }

@@ -396,6 +396,10 @@ smtp_commit(struct smtp_session *s)
 		e->flags |= EF_AUTH;
 	if (s->flags & F_LOCAL)
 		e->flags |= EF_LOCAL;
+	/* Not our users', our programs' nor a listener's with "no". */
+	if (!(s->flags & (F_AUTH | F_LOCAL | F_SELF)) &&
+	    !(s->l->flags & L_NO_MSGAUTH))
+		e->flags |= EF_CHECK;
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
 	ipc_add_u32(&b, s->msgid);

@@ -148,8 +148,11 @@ smtp_session_new(struct io *io, const struct listener *l,
 		strlcpy(buf, "unknown", sizeof(buf));
 	snprintf(s->src, sizeof(s->src), "%s%s",
 	    ss->ss_family == AF_INET6 ? "IPv6:" : "", buf);
-	if (addr_sa_loopback(ss))
+	if (addr_sa_loopback(ss) &&
+	    !addr_sa_in_net(ss, &conf->test_remote, conf->test_remote_plen))
 		s->flags |= F_LOCAL;
+	if (self)
+		s->flags |= F_SELF;
 	s->io = io;
 	io_set_callback(io, smtp_io, s);
 	io_set_maxline(io, SMTP_LINE_MAX);
