@@ -85,6 +85,9 @@ enum proc_type {
 	    "u64:reqid u32:msgid")					\
 	M(Q_COMMIT_FAIL, P_QUEUE, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:msgid")					\
+	/* the checks refused it: the reply, "550 5.7.1 ..." */		\
+	M(Q_COMMIT_REFUSED, P_QUEUE, P_SMTP, IMSG_NOFD,		\
+	    "u64:reqid u32:msgid str:reply")				\
 	M(Q_ROLLBACK, P_SMTP, P_QUEUE, IMSG_NOFD, "u32:msgid")		\
 	/* lookup: recipients, logins, senders, DNS */			\
 	M(L_RCPT, P_SMTP | P_QUEUE, P_LOOKUP, IMSG_NOFD,		\

@@ -30,6 +30,8 @@ void	smtp_session_created(const struct session_env *, uint64_t, uint32_t,
 void	smtp_session_create_failed(uint64_t, uint32_t);
 void	smtp_session_rcpt_result(uint64_t, int, uint32_t, const char *);
 void	smtp_session_committed(uint64_t, uint32_t, int);
+/* The queue dropped the message: the checks refused it with reply. */
+void	smtp_session_refused(uint64_t, uint32_t, const char *);
 void	smtp_session_auth_result(uint64_t, uint32_t, const char *);
 void	smtp_session_sender_result(uint64_t, int);
 void	smtp_session_fcrdns_result(uint64_t, int, const char *);

@@ -89,6 +89,20 @@ smtp_committed(struct ipc_msg *m)
 }
 
 static void
+smtp_refused(struct ipc_msg *m)
+{
+	const char	*reply;
+	uint64_t	 reqid;
+	uint32_t	 msgid;
+
+	reqid = ipc_get_u64(m);
+	msgid = ipc_get_u32(m);
+	reply = ipc_get_strp(m);
+	ipc_end(m);
+	smtp_session_refused(reqid, msgid, reply);
+}
+
+static void
 smtp_auth_result(struct ipc_msg *m)
 {
 	const char	*user;
@@ -154,6 +168,7 @@ const struct proc_handler smtp_handlers[] = {
 	{ IMSG_Q_CREATE_FAIL,	smtp_create_failed },
 	{ IMSG_Q_COMMIT_OK,	smtp_committed },
 	{ IMSG_Q_COMMIT_FAIL,	smtp_committed },
+	{ IMSG_Q_COMMIT_REFUSED, smtp_refused },
 	{ IMSG_L_AUTH_RES,	smtp_auth_result },
 	{ IMSG_L_FCRDNS_RES,	smtp_fcrdns_result },
 	{ IMSG_L_SENDER_RES,	smtp_sender_result },

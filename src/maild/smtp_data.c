@@ -12,6 +12,7 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +410,43 @@ smtp_commit(struct smtp_session *s)
 	free(e);
 	s->env->send(PROC_QUEUE, IMSG_Q_COMMIT, -1, &b);
 	smtp_wait(s, IMSG_Q_COMMIT);
+}
+
+/*
+ * The checks of the message (SPF, DKIM, DMARC) refused it at the end of
+ * DATA: the queue dropped it and says what to answer.  A reply that is
+ * not "4xx/5xx x.y.z printable text" (a bug) becomes a plain 451.
+ */
+void
+smtp_session_refused(uint64_t id, uint32_t msgid, const char *reply)
+{
+	struct smtp_session	*s;
+	const char		*p;
+
+	if ((s = smtp_answer(id, IMSG_Q_COMMIT)) == NULL)
+		return;
+	if (s->msgid != msgid) {
+		log_warnx("%016llx smtp: an answer for message %08x, not %08x: "
+		    "dropped", (unsigned long long)id, msgid, s->msgid);
+		s->wait = IMSG_Q_COMMIT;
+		return;
+	}
+	s->msgid = 0;
+	if (s->state == S_QUIT)
+		return;
+	for (p = reply; *p >= 0x20 && *p < 0x7f; p++)
+		;
+	if (*p != '\0' || p - reply > 400 || (reply[0] != '4' &&
+	    reply[0] != '5') || !isdigit((unsigned char)reply[1]) ||
+	    !isdigit((unsigned char)reply[2]) || reply[3] != ' ' ||
+	    reply[4] != reply[0] || reply[5] != '.')
+		reply = "451 4.3.0 Temporary failure, try again later";
+	log_info("%016llx smtp: message %08x refused: src=%s helo=%s: %s",
+	    (unsigned long long)s->id, msgid, s->src,
+	    s->helo[0] ? s->helo : "-", reply);
+	smtp_reply(s, "%s", reply);
+	smtp_reset(s);
+	smtp_unwait(s);
 }
 
 void
