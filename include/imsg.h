@@ -113,6 +113,10 @@ enum proc_type {
 	M(L_MX_RES, P_LOOKUP, P_RELAY, IMSG_NOFD,			\
 	    "u64:reqid u32:status u32:nhosts"				\
 	    " { str:name u32:pref u32:naddr { sockaddr:addr } }")	\
+	/* queue <-> lookup: checking a message (SPF, DKIM, DMARC) */	\
+	M(L_TXT, P_QUEUE, P_LOOKUP, IMSG_NOFD, "u64:reqid str:name")	\
+	M(L_TXT_RES, P_LOOKUP, P_QUEUE, IMSG_NOFD,			\
+	    "u64:reqid str:name u32:status u32:ntxt { str:txt }")	\
 	/* deliver -> imap: new mail in a Maildir */			\
 	M(I_NEW, P_DELIVER, P_IMAP, IMSG_NOFD, "str:maildir")		\
 	/* queue <-> deliver, relay */					\
@@ -194,6 +198,10 @@ const char *imsg_kind_name(int);
 #define CTL_LINE	0	/* IMSG_CTL_RES: one line of the answer */
 #define CTL_OK		1	/* the end: done (text "" or a last line) */
 #define CTL_ERR		2	/* the end: failed, text says why */
+
+#define MA_DNS_OK	0	/* IMSG_L_TXT_RES status: records */
+#define MA_DNS_NONE	1	/* no such name, or no TXT there */
+#define MA_DNS_TEMPFAIL	2	/* try again later */
 
 #define AUTHF_MAILDIR	0x01	/* IMSG_L_AUTH: also find the Maildir */
 

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "dns.h"
 #include "expand.h"
+#include "lookup.h"
 #include "passwd.h"
 #include "proc.h"
 #include "table.h"
@@ -522,5 +523,6 @@ const struct proc_handler lookup_handlers[] = {
 	{ IMSG_L_FCRDNS,	lookup_fcrdns },
 	{ IMSG_L_MX,		lookup_mx },
 	{ IMSG_L_HOST,		lookup_host },
+	{ IMSG_L_TXT,		lookup_txt },
 	{ IMSG_NONE,		NULL }
 };

@@ -1,0 +1,12 @@
+/*
+ * Inside the lookup process: the DNS answers and the SPF check for the
+ * checks of inbound mail (lookup_auth.c).
+ */
+#ifndef MAILD_LOOKUP_H
+#define MAILD_LOOKUP_H
+
+#include "ipc.h"
+
+void	lookup_txt(struct ipc_msg *);
+
+#endif
