@@ -64,7 +64,7 @@ struct listener {
 #define L_CHECK_FCRDNS	0x0080
 #define L_ANYSENDER	0x0100	/* AUTH users may use any MAIL FROM */
 #define L_FROM_UNSIGNED	0x0200	/* a From not the user's: unsigned, not 550 */
-#define L_NO_MSGAUTH	0x0400	/* message-auth no: SPF, DKIM, DMARC unchecked */
+#define L_NO_MSGAUTH	0x0400	/* message-auth no: mail not checked */
 	char			 pki[NAME_MAX_CONF];
 	char			 hostname[HOST_NAME_MAX + 1];
 	char			 authtable[NAME_MAX_CONF];
