@@ -11,7 +11,7 @@
 #include "expand.h"
 
 #define ENVELOPE_VERSION	1
-#define DKIM_HDR_MAX		3072	/* signatures of one message */
+#define DKIM_HDR_MAX		5120	/* signatures, or Authentication-Results */
 
 struct envelope {
 	uint64_t		 id;		/* msgid << 32 | random */

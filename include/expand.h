@@ -35,6 +35,12 @@ struct rule	*rule_match(const struct maild_conf *, const struct mailaddr *,
 /* Where a bare "postmaster" goes if not to the host name: or NULL. */
 const char	*rule_primary_domain(const struct maild_conf *);
 /*
+ * Is domain one of ours: the host name, a domain a rule delivers to a
+ * Maildir (domain tables left out: they live in lookup), or one we sign
+ * for with DKIM?
+ */
+int		 rule_own_domain(const struct maild_conf *, const char *);
+/*
  * Expand rcpt through the rules and the virtual/alias/userbase tables
  * into at most max destinations (deduplicated).  err gets a reason.
  */

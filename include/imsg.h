@@ -70,6 +70,7 @@ enum proc_type {
 	    "str:name u32:certlen raw:cert u32:keylen raw:key")		\
 	M(CONF_DKIM, P_PARENT, P_QUEUE, IMSG_NOFD,			\
 	    "str:domain str:selector u32:keylen raw:key")		\
+	M(CONF_PSL, P_PARENT, P_QUEUE, IMSG_FD, "")			\
 	M(CONF_END, P_PARENT, P_CHILDREN, IMSG_NOFD, "")		\
 	M(CONF_DONE, P_CHILDREN, P_PARENT, IMSG_NOFD, "")		\
 	M(CTL_LOG, P_PARENT, P_CHILDREN, IMSG_NOFD, "u32:verbose")	\
@@ -113,10 +114,15 @@ enum proc_type {
 	M(L_MX_RES, P_LOOKUP, P_RELAY, IMSG_NOFD,			\
 	    "u64:reqid u32:status u32:nhosts"				\
 	    " { str:name u32:pref u32:naddr { sockaddr:addr } }")	\
-	/* queue <-> lookup: checking a message (SPF, DKIM, DMARC) */	\
-	M(L_TXT, P_QUEUE, P_LOOKUP, IMSG_NOFD, "u64:reqid str:name")	\
-	M(L_TXT_RES, P_LOOKUP, P_QUEUE, IMSG_NOFD,			\
-	    "u64:reqid str:name u32:status u32:ntxt { str:txt }")	\
+	/* queue <-> lookup: checking a message (msgauth.h's values) */	\
+	M(L_DNS, P_QUEUE, P_LOOKUP, IMSG_NOFD,				\
+	    "u64:reqid u32:qtype str:name")				\
+	M(L_SPF, P_QUEUE, P_LOOKUP, IMSG_NOFD,				\
+	    "u64:reqid str:client str:helo addr:sender")		\
+	M(L_SPF_RES, P_LOOKUP, P_QUEUE, IMSG_NOFD,			\
+	    "u64:reqid u32:result str:domain str:reason")		\
+	M(L_DNS_RES, P_LOOKUP, P_QUEUE, IMSG_NOFD,			\
+	    "u64:reqid u32:qtype str:name u32:status u32:ntxt { str:txt }") \
 	/* deliver -> imap: new mail in a Maildir */			\
 	M(I_NEW, P_DELIVER, P_IMAP, IMSG_NOFD, "str:maildir")		\
 	/* queue <-> deliver, relay */					\
@@ -198,10 +204,6 @@ const char *imsg_kind_name(int);
 #define CTL_LINE	0	/* IMSG_CTL_RES: one line of the answer */
 #define CTL_OK		1	/* the end: done (text "" or a last line) */
 #define CTL_ERR		2	/* the end: failed, text says why */
-
-#define MA_DNS_OK	0	/* IMSG_L_TXT_RES status: records */
-#define MA_DNS_NONE	1	/* no such name, or no TXT there */
-#define MA_DNS_TEMPFAIL	2	/* try again later */
 
 #define AUTHF_MAILDIR	0x01	/* IMSG_L_AUTH: also find the Maildir */
 

@@ -7,6 +7,7 @@
 
 #include "ipc.h"
 
-void	lookup_txt(struct ipc_msg *);
+void	lookup_dns(struct ipc_msg *);	/* IMSG_L_DNS */
+void	lookup_spf(struct ipc_msg *);	/* IMSG_L_SPF */
 
 #endif

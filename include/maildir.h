@@ -18,12 +18,18 @@
  * goes to the caller, which calls maildir_sync() once for many
  * deliveries to one Maildir and unlinks the files if that fails.  A
  * non-zero evpid (the queue envelope) goes into the file's name, for
- * maildir_find().  0 ok, -1 temporary failure, -2 permanent; reason in
- * err.
+ * maildir_find().  The fields of the message's header that filter (NULL:
+ * none) drops are left out.  0 ok, -1 temporary failure, -2 permanent;
+ * reason in err.
  */
+struct maildir_filter {
+	/* Leave this header field (name to final CRLF) out: not 0. */
+	int	(*drop)(const char *, size_t, void *);
+	void	*arg;
+};
 int	maildir_deliver_nosync(const char *, int, const struct mailaddr *,
-	    const struct mailaddr *, const char *, uint64_t, char *, size_t,
-	    char *, size_t);
+	    const struct mailaddr *, const char *, uint64_t,
+	    const struct maildir_filter *, char *, size_t, char *, size_t);
 /*
  * Whether the file of envelope evpid is in new/ or cur/ of the Maildir
  * at path, whatever its flags: 1 (its path in found), 0 not, -1 error.

@@ -17,7 +17,7 @@
 #include "expand.h"
 #include "maild.h"
 
-#define ENVELOPE_MAX	8192
+#define ENVELOPE_MAX	16384
 
 enum ekey {
 	K_VERSION, K_ID, K_CREATED, K_LASTTRY, K_RETRIES, K_FLAGS, K_HELO,

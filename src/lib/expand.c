@@ -135,6 +135,25 @@ rule_primary_domain(const struct maild_conf *conf)
 	return NULL;
 }
 
+int
+rule_own_domain(const struct maild_conf *conf, const char *domain)
+{
+	const struct rule	*r;
+	const struct dkimconf	*d;
+
+	if (strcasecmp(domain, conf->hostname) == 0)
+		return 1;
+	TAILQ_FOREACH(r, &conf->rules, entry)
+		if (r->action->type == A_MAILDIR &&
+		    (r->for_ == FOR_LOCAL || r->for_ == FOR_DOMAIN) &&
+		    domain_match(conf, r, domain) == 1)
+			return 1;
+	TAILQ_FOREACH(d, &conf->dkims, entry)
+		if (strcasecmp(domain, d->domain) == 0)
+			return 1;
+	return 0;
+}
+
 static enum exp_result
 fail(struct expctx *c, enum exp_result r, const char *msg, const char *arg)
 {

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@
  */
 #define MD_HOST_MAX	64
 #define MD_NAME_MAX	256
+#define MD_FIELD_MAX	8192	/* of a header field the filter sees */
 
 static int	 md_path_check(const char *, char *, size_t);
 static int	 md_errclass(int);
@@ -54,7 +56,10 @@ static int	 md_find_in(const char *, const char *, uint64_t, char *,
 		    size_t, char *, size_t);
 static int	 md_addr_text(const struct mailaddr *, char *, size_t);
 static int	 md_write(const char *, const char *, int, const char *,
-		    size_t, off_t *, char *, size_t);
+		    size_t, const struct maildir_filter *, off_t *, char *,
+		    size_t);
+static int	 md_header(int, int, const struct maildir_filter *, off_t *,
+		    off_t *);
 
 static char	 md_buf[MD_CHUNK];
 
@@ -373,14 +378,146 @@ md_addr_text(const struct mailaddr *addr, char *buf, size_t len)
 }
 
 /*
+ * One header field at a time, for md_header(): up to MD_FIELD_MAX
+ * bytes of it are kept; a longer field is judged by that much of it
+ * and then written or skipped to its end.
+ */
+struct md_field {
+	char	 buf[MD_FIELD_MAX];
+	size_t	 len;
+	int	 judged;	/* long: drop decided on the prefix */
+	int	 drop;
+};
+
+/* What md_header() writes goes out in MD_CHUNK pieces, not by field. */
+static char	 md_obuf[MD_CHUNK];
+static size_t	 md_olen;
+
+static int
+md_put(int out, const char *p, size_t n, off_t *wrotep)
+{
+	if (md_olen + n > sizeof(md_obuf)) {
+		if (write_full(out, md_obuf, md_olen) == -1)
+			return -1;
+		md_olen = 0;
+	}
+	if (n > sizeof(md_obuf)) {
+		if (write_full(out, p, n) == -1)
+			return -1;
+	} else {
+		memcpy(md_obuf + md_olen, p, n);
+		md_olen += n;
+	}
+	*wrotep += n;
+	return 0;
+}
+
+static int
+md_field_flush(int out, const struct maildir_filter *f, struct md_field *fl,
+    off_t *wrotep)
+{
+	if (!fl->judged)
+		fl->drop = f->drop(fl->buf, fl->len, f->arg) != 0;
+	if (!fl->drop && fl->len > 0 &&
+	    md_put(out, fl->buf, fl->len, wrotep) == -1)
+		return -1;
+	fl->len = 0;
+	return 0;
+}
+
+static int
+md_field_add(int out, const struct maildir_filter *f, struct md_field *fl,
+    char c, off_t *wrotep)
+{
+	if (fl->len == sizeof(fl->buf)) {
+		if (!fl->judged) {
+			fl->drop = f->drop(fl->buf, fl->len, f->arg) != 0;
+			fl->judged = 1;
+		}
+		if (md_field_flush(out, f, fl, wrotep) == -1)
+			return -1;
+	}
+	fl->buf[fl->len++] = c;
+	return 0;
+}
+
+/*
+ * The message's header block through the filter to out, a field at a
+ * time: *offp is where the body starts in fd (its empty line included
+ * in what was written), *wrotep what was written.  0, or -1 on a read
+ * or write error.
+ */
+static int
+md_header(int fd, int out, const struct maildir_filter *f, off_t *offp,
+    off_t *wrotep)
+{
+	static struct md_field	 fl;
+	enum { LINE, CR, CRLF, START, START_CR } st = START;
+	off_t			 off = 0;
+	ssize_t			 n, i;
+
+	*offp = *wrotep = 0;
+	fl.len = 0;
+	fl.judged = fl.drop = 0;
+	md_olen = 0;
+	for (;;) {
+		if ((n = pread(fd, md_buf, sizeof(md_buf), off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			char	 c = md_buf[i];
+
+			if (st == CRLF && c != ' ' && c != '\t') {
+				/* The field ended with its CRLF. */
+				if (md_field_flush(out, f, &fl, wrotep) == -1)
+					return -1;
+				fl.judged = fl.drop = 0;
+				st = START;
+			}
+			if (st == START && c == '\r') {
+				st = START_CR;
+				continue;
+			}
+			if (st == START_CR && c == '\n') {
+				/* The empty line: the body follows it. */
+				if (md_put(out, "\r\n", 2, wrotep) == -1 ||
+				    write_full(out, md_obuf, md_olen) == -1)
+					return -1;
+				*offp = off + i + 1;
+				return 0;
+			}
+			if (st == START_CR &&
+			    md_field_add(out, f, &fl, '\r', wrotep) == -1)
+				return -1;
+			if (md_field_add(out, f, &fl, c, wrotep) == -1)
+				return -1;
+			st = c == '\r' ? CR : (st == CR && c == '\n') ? CRLF :
+			    LINE;
+		}
+		off += n;
+	}
+	/* No body: the last field ends the file. */
+	if (md_field_flush(out, f, &fl, wrotep) == -1 ||
+	    write_full(out, md_obuf, md_olen) == -1)
+		return -1;
+	*offp = off;
+	return 0;
+}
+
+/*
  * Write the headers and the body from fd into tmp (a new file) and
  * fsync it; *sizep gets the size.  The tmp file is removed on failure.
  */
 static int
 md_write(const char *path, const char *tmp, int fd, const char *hdr,
-    size_t hdrlen, off_t *sizep, char *err, size_t errlen)
+    size_t hdrlen, const struct maildir_filter *filter, off_t *sizep,
+    char *err, size_t errlen)
 {
-	off_t	 off = 0;
+	off_t	 off = 0, wrote = 0, start;
 	ssize_t	 n;
 	int	 out, ret;
 
@@ -391,6 +528,12 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 		ret = md_fail(-1, err, errlen, path, "write tmp file");
 		goto fail;
 	}
+	if (filter != NULL &&
+	    md_header(fd, out, filter, &off, &wrote) == -1) {
+		ret = md_fail(-1, err, errlen, path, "filter the header");
+		goto fail;
+	}
+	start = off;
 	for (;;) {
 		if ((n = pread(fd, md_buf, sizeof(md_buf), off)) == -1) {
 			if (errno == EINTR)
@@ -416,7 +559,7 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 		ret = md_fail(-1, err, errlen, path, "close tmp file");
 		goto fail;
 	}
-	*sizep = off + (off_t)hdrlen;
+	*sizep = wrote + (off - start) + (off_t)hdrlen;
 	return 0;
  fail:
 	if (out != -1)
@@ -428,8 +571,8 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 int
 maildir_deliver_nosync(const char *path, int fd,
     const struct mailaddr *sender, const struct mailaddr *rcpt,
-    const char *prepend, uint64_t evpid, char *newp, size_t newlen,
-    char *err, size_t errlen)
+    const char *prepend, uint64_t evpid, const struct maildir_filter *filter,
+    char *newp, size_t newlen, char *err, size_t errlen)
 {
 	char	 why[64], name[MD_NAME_MAX], from[ADDR_MAX + 1];
 	char	 to[ADDR_MAX + 1], hdr[2 * ADDR_MAX + 64 + DKIM_HDR_MAX];
@@ -470,7 +613,7 @@ maildir_deliver_nosync(const char *path, int fd,
 		errno = ENAMETOOLONG;
 		return md_fail(-2, err, errlen, path, "tmp/%s", name);
 	}
-	if ((r = md_write(path, tmp, fd, hdr, strlen(hdr), &size, err,
+	if ((r = md_write(path, tmp, fd, hdr, strlen(hdr), filter, &size, err,
 	    errlen)) != 0)
 		return r;
 

@@ -27,7 +27,7 @@
 #define SPOOL_QUEUE	"queue"
 #define SPOOL_CORRUPT	"corrupt"
 #define SPOOL_MESSAGE	"message"
-#define SPOOL_ENV_MAX	8192	/* largest envelope file we read */
+#define SPOOL_ENV_MAX	16384	/* largest envelope file we read */
 #define SPOOL_RM_DEPTH	4	/* incoming/<msgid>/file is depth 2 */
 #define SPOOL_TRIES	100	/* msgid picks before giving up */
 #define CORRUPT_NAME	64	/* longest name kept in corrupt/ */

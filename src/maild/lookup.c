@@ -523,6 +523,7 @@ const struct proc_handler lookup_handlers[] = {
 	{ IMSG_L_FCRDNS,	lookup_fcrdns },
 	{ IMSG_L_MX,		lookup_mx },
 	{ IMSG_L_HOST,		lookup_host },
-	{ IMSG_L_TXT,		lookup_txt },
+	{ IMSG_L_DNS,		lookup_dns },
+	{ IMSG_L_SPF,		lookup_spf },
 	{ IMSG_NONE,		NULL }
 };

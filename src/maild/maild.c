@@ -37,6 +37,7 @@ static int	parent_check_tables(struct maild_conf *);
 static void	parent_send_tables(struct maild_conf *);
 static void	parent_send_pkis(struct maild_conf *);
 static void	parent_send_dkim(struct maild_conf *);
+static void	parent_send_psl(struct maild_conf *);
 static int	parent_reload(void);
 static void	parent_ctl(struct ipc_msg *);
 static void	parent_conf_done(struct ipc_msg *);
@@ -184,6 +185,7 @@ main(int argc, char *argv[])
 
 	parent_send_tables(conf);
 	proc_send_buf(PROC_LOOKUP, IMSG_CONF_END, -1, NULL);
+	parent_send_psl(conf);
 	offline_init(fg, verbose);
 	log_info("maild %s starting", MAILD_VERSION);
 	started = time(NULL);
@@ -416,6 +418,22 @@ parent_send_tables(struct maild_conf *c)
 }
 
 /* DKIM keys of a reloaded configuration, for the queue that signs. */
+/*
+ * The Public Suffix List goes to the queue, which checks DMARC: opened
+ * here, read there.  Missing, it is said once; DMARC then makes do.
+ */
+static void
+parent_send_psl(struct maild_conf *c)
+{
+	int	 fd;
+
+	if ((fd = open(c->psl_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("dmarc public-suffix-list %s", c->psl_file);
+		return;
+	}
+	proc_send_buf(PROC_QUEUE, IMSG_CONF_PSL, fd, NULL);
+}
+
 static void
 parent_send_dkim(struct maild_conf *c)
 {
@@ -523,6 +541,7 @@ parent_reload(void)
 	parent_send_tables(nc);
 	parent_send_pkis(nc);
 	parent_send_dkim(nc);
+	parent_send_psl(nc);
 	for (p = 1; p < PROC_COUNT; p++) {
 		proc_send_buf(p, IMSG_CONF_END, -1, NULL);
 		reload_acks++;

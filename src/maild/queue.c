@@ -34,6 +34,7 @@
 #include "dsn.h"
 #include "envelope.h"
 #include "expand.h"
+#include "msgauth.h"
 #include "proc.h"
 #include "queue.h"
 #include "reqwait.h"
@@ -65,6 +66,9 @@ struct qmsg {
 	struct envelope		 tmpl;
 	char			 signdom[DOMAIN_MAX + 1];	/* DKIM */
 	int			 bounce;	/* a DSN of ours, not smtp's */
+	int			 checking;	/* queue_auth.c has it */
+	int			 checked;	/* ... and gave its verdict */
+	int			 junk;		/* to the Junk folder */
 	TAILQ_HEAD(, qenv)	 origs;		/* the envelopes it reports */
 };
 
@@ -103,6 +107,8 @@ static void	queue_commit(struct ipc_msg *);
 static void	queue_rollback(struct ipc_msg *);
 static void	queue_result(struct ipc_msg *);
 static void	queue_ready(struct qmsg *);
+static void	queue_checked(void *, const struct msgauth_verdict *);
+static void	queue_junk(struct envelope *);
 static void	queue_commit_run(int, short, void *);
 static void	queue_schedule(void);
 static void	queue_timer(int, short, void *);
@@ -121,6 +127,7 @@ static void	queue_show(uint64_t);
 static void	queue_ctl(struct ipc_msg *);
 static void	queue_conf_dkim(struct ipc_msg *);
 static void	queue_conf_end(struct ipc_msg *);
+static void	queue_conf_psl(struct ipc_msg *);
 static void	queue_make_ready(struct qenv *);
 static time_t	queue_retry_delay(const struct qenv *);
 static void	queue_drop(struct qenv *);
@@ -483,10 +490,61 @@ queue_ready(struct qmsg *m)
 		    m->msgid, m->ndest, m->expected);
 		return;
 	}
+	if (m->checking)
+		return;		/* queue_checked() goes on */
+	if ((m->tmpl.flags & EF_CHECK) && !m->checked && !m->bounce) {
+		m->checking = 1;
+		queue_auth_start(m->msgid, m->fd, &m->tmpl, queue_checked, m);
+		return;
+	}
 	RB_REMOVE(qmsg_tree, &incoming, m);
 	TAILQ_INSERT_TAIL(&batch, m, entry);
 	if (!evtimer_pending(&ev_commit, NULL))
 		evtimer_add(&ev_commit, &tv);
+}
+
+/*
+ * The checks' verdict: refused, the message is dropped and smtp says
+ * why; else its Authentication-Results go in front of it (where our
+ * DKIM signature goes on mail we send: checked mail is never ours) and
+ * the commit goes on.
+ */
+static void
+queue_checked(void *arg, const struct msgauth_verdict *v)
+{
+	struct qmsg	*m = arg;
+	struct ipc_buf	 b;
+
+	m->checking = 0;
+	m->checked = 1;
+	if (v->action == MA_REJECT || v->action == MA_TEMPFAIL) {
+		RB_REMOVE(qmsg_tree, &incoming, m);
+		spool_msg_abort(m->msgid);
+		ipc_buf_init(&b);
+		ipc_add_u64(&b, m->reqid);
+		ipc_add_u32(&b, m->msgid);
+		ipc_add_str(&b, v->reply);
+		proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_REFUSED, -1, &b);
+		queue_msg_free(m);
+		return;
+	}
+	m->junk = v->action == MA_JUNK;
+	if (v->authres != NULL && strlen(v->authres) < sizeof(m->tmpl.dkim))
+		(void)strlcpy(m->tmpl.dkim, v->authres, sizeof(m->tmpl.dkim));
+	queue_ready(m);
+}
+
+/* Into the recipient's Junk folder, if it goes to a Maildir. */
+static void
+queue_junk(struct envelope *e)
+{
+	char	 path[sizeof(e->dest.path)];
+
+	if (e->dest.type != DEST_MAILDIR ||
+	    (size_t)snprintf(path, sizeof(path), "%s/.Junk", e->dest.path) >=
+	    sizeof(path))
+		return;
+	(void)strlcpy(e->dest.path, path, sizeof(e->dest.path));
 }
 
 static void
@@ -512,9 +570,14 @@ queue_commit_run(int fd, short ev, void *arg)
 		msgids[n] = m->msgid;
 		fds[n] = m->fd;
 		nevp[n] = m->ndest;
-		/* Signed before commit: the signature is in every envelope. */
-		queue_dkim_sign(m->fd, m->signdom, m->msgid, m->tmpl.dkim,
-		    sizeof(m->tmpl.dkim));
+		/*
+		 * Signed before commit: the signature is in every envelope.
+		 * Checked mail is not ours to sign; its Authentication-
+		 * Results are there instead.
+		 */
+		if (!m->checked)
+			queue_dkim_sign(m->fd, m->signdom, m->msgid,
+			    m->tmpl.dkim, sizeof(m->tmpl.dkim));
 		if ((evps[n] = calloc(m->ndest ? m->ndest : 1,
 		    sizeof(struct envelope))) == NULL)
 			fatal("calloc");
@@ -548,6 +611,8 @@ queue_commit_run(int fd, short ev, void *arg)
 			e->retries = 0;
 			e->rcpt = d->rcpt;
 			e->dest = d->dest;
+			if (m->junk)
+				queue_junk(e);
 			e->errmsg[0] = '\0';
 			j++;
 		}
@@ -602,6 +667,8 @@ queue_rollback(struct ipc_msg *im)
 	ipc_end(im);
 	if ((m = queue_msg_find(msgid)) == NULL || m->bounce)
 		return;		/* already committed or never created */
+	if (m->checking)
+		queue_auth_cancel(msgid);
 	RB_REMOVE(qmsg_tree, &incoming, m);
 	queue_msg_free(m);
 	spool_msg_abort(msgid);
@@ -1260,6 +1327,14 @@ queue_ctl(struct ipc_msg *m)
 }
 
 /* A key of the staged configuration (which was parsed without files). */
+/* The Public Suffix List, for DMARC: the parent opened it. */
+static void
+queue_conf_psl(struct ipc_msg *m)
+{
+	ipc_end(m);
+	queue_auth_psl(ipc_get_fd(m));
+}
+
 static void
 queue_conf_dkim(struct ipc_msg *m)
 {
@@ -1306,6 +1381,9 @@ const struct proc_handler queue_handlers[] = {
 	{ IMSG_Q_DEST,		queue_dest },
 	{ IMSG_Q_COMMIT,	queue_commit },
 	{ IMSG_Q_ROLLBACK,	queue_rollback },
+	{ IMSG_L_DNS_RES,	queue_auth_dns },
+	{ IMSG_L_SPF_RES,	queue_auth_spf },
+	{ IMSG_CONF_PSL,	queue_conf_psl },
 	{ IMSG_D_RESULT,	queue_result },
 	{ IMSG_R_RESULT,	queue_result },
 	{ IMSG_L_RCPT_RES,	queue_bounce_rcpt },

@@ -854,6 +854,8 @@ class Maild:
       extra            lines appended to mail.conf
       relay_port       port of MX hosts for the relay, through
                        MAILD_TEST_RELAY_PORT (maild(8) ENVIRONMENT)
+      remote_net       loopback clients in this network ("127.0.64.0/24")
+                       are remote, their mail checked: MAILD_TEST_REMOTE_NET
       user, vmail_user add `user`/`vmail user` lines (root test)
       run_as           when root: run maild as this user (no privsep)
       nofile           RLIMIT_NOFILE for maild (fd exhaustion tests)
@@ -875,9 +877,10 @@ class Maild:
                  extra="", user=None, vmail_user=None, run_as=None,
                  tmpdir=None, name="maild", nofile=None, imap=False,
                  imap_starttls=False, imap_port=None, imap_port2=None,
-                 own_group=False, relay_port=None):
+                 own_group=False, relay_port=None, remote_net=None):
         self.own_group = own_group
         self.relay_port = relay_port
+        self.remote_net = remote_net
         self.addr = addr or test_addr()
         self.port = port or test_port(len(Maild.instances))
         self.cert_kind = cert
@@ -1025,6 +1028,8 @@ class Maild:
             env["ASAN_OPTIONS"] = "detect_leaks=0"
         if self.relay_port is not None:
             env["MAILD_TEST_RELAY_PORT"] = str(self.relay_port)
+        if self.remote_net is not None:
+            env["MAILD_TEST_REMOTE_NET"] = self.remote_net
         self.proc = subprocess.Popen(self.command(), cwd=REPO, env=env,
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.log_fh, stderr=self.log_fh,

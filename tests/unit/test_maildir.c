@@ -56,8 +56,8 @@ maildir_deliver(const char *path, int fd, const struct mailaddr *sender,
 	char	 new[PATH_MAX];
 	int	 r;
 
-	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, NULL, 0, new,
-	    sizeof(new), err, errlen)) != 0)
+	if ((r = maildir_deliver_nosync(path, fd, sender, rcpt, NULL, 0, NULL,
+	    new, sizeof(new), err, errlen)) != 0)
 		return r;
 	if ((r = maildir_sync(path, err, errlen)) != 0)
 		(void)safe_unlink(new);
