@@ -91,4 +91,13 @@ int		 msgauth_ready(const struct msgauth *);
 int		 msgauth_verdict(struct msgauth *, struct msgauth_verdict *);
 void		 msgauth_free(struct msgauth *);
 
+/*
+ * msgauth_dns.c: ask dns.c a question of msgauth_next(); cb gets the
+ * answer later from the event loop, as msgauth_answer() takes it.
+ */
+typedef void	(*msgauth_dns_cb)(void *, const char *name, int qtype,
+		    enum msgauth_dns, const char *const *txt, size_t ntxt);
+void		 msgauth_dns_ask(const char *name, int qtype, msgauth_dns_cb,
+		    void *);
+
 #endif
