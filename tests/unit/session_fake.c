@@ -6,6 +6,8 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
@@ -72,6 +75,24 @@ pname(void)
 }
 
 void
+fake_setup(struct listener *l, enum listen_proto proto, int port,
+    struct sockaddr_storage *client)
+{
+	static const char	 text[] = "hostname mx.example.org\n";
+	struct sockaddr_in	*sin = (struct sockaddr_in *)client;
+
+	if ((conf = config_parse_buf("session_fake", text, strlen(text),
+	    CONF_NOFILES)) == NULL)
+		fatalx("config");
+	l->proto = proto;
+	l->port = port;
+	strlcpy(l->authtable, "passwd", sizeof(l->authtable));
+	memset(client, 0, sizeof(*client));
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
+}
+
+void
 fake_init(enum proc_type proc)
 {
 	memset(&fake, 0, sizeof(fake));
@@ -99,7 +120,7 @@ request(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b,
 	if (!(mi->from & (1U << fake.proc)) || !(mi->to & (1U << p)) ||
 	    (fd != -1) != (mi->fd == IMSG_FD) ||
 	    imsg_fields_check(mi->fields, b->kinds, err, sizeof(err)) == -1) {
-		failed("IMSG_%s from %s to process %d as declared %s",
+		failed("IMSG_%s from %s to process %d: not as declared %s",
 		    mi->name, pname(), p, err);
 		return 0;
 	}
@@ -291,6 +312,29 @@ fake_pump(struct io_mem *m)
 		fake.answer();
 	}
 	failed("the session keeps asking");
+}
+
+void
+fake_feed(struct io_mem *m, const uint8_t *data, size_t size, size_t chunk,
+    void (*check)(struct io_mem *))
+{
+	size_t	 i, n;
+	int	 k;
+
+	for (i = 0; i < size && m->io != NULL; i += n) {
+		n = size - i < chunk ? size - i : chunk;
+		io_mem_send(m, data + i, n);
+		fake_pump(m);
+		check(m);
+	}
+	if (m->io != NULL) {
+		io_mem_close(m);
+		fake_pump(m);
+	}
+	for (k = 0; k < 10 && m->io != NULL; k++) {
+		io_mem_timeout(m);
+		fake_pump(m);
+	}
 }
 
 void

@@ -67,6 +67,13 @@ extern struct fake		 fake;
 extern const struct session_env	 fake_env;	/* the callbacks below */
 extern struct srv_tlsctx *const	 fake_tlsctx;	/* what tls_get() gives */
 
+/*
+ * The one-line configuration the sessions run under (conf), a listener
+ * for proto on port checking logins against the table "passwd", a
+ * client at 192.0.2.1.
+ */
+void	 fake_setup(struct listener *, enum listen_proto, int,
+	    struct sockaddr_storage *);
 /* A fresh fake for a session of this process: nothing asked, held. */
 void	 fake_init(enum proc_type);
 
@@ -86,6 +93,14 @@ void	 fake_pump(struct io_mem *);
 /* Forget what the session wrote; what it wrote since ("" if nothing). */
 void	 fake_out_clear(struct io_mem *);
 const char *fake_out(const struct io_mem *);
+
+/*
+ * A fuzzed client: data in pieces of chunk bytes, each answer checked
+ * (and cleared) by check; then the client goes, and timeouts fire until
+ * the session has ended.
+ */
+void	 fake_feed(struct io_mem *, const uint8_t *, size_t, size_t,
+	    void (*)(struct io_mem *));
 
 /* The client: send text, get what the session answered to it. */
 const char *say(struct io_mem *, const char *);

@@ -15,7 +15,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
 
 #include <errno.h>
 #include <event.h>
@@ -822,19 +821,13 @@ main(void)
 	struct event_base	*base;
 	char			 root[] = "/tmp/test_imap_session.XXXXXX";
 	char			 top[PATH_MAX];
-	const char		*text = "hostname mx.example.org\n";
 
 	log_init(1, 0);
 	base = event_init();
 	fixture(DATA "first.eml", first_eml, sizeof(first_eml), &first_len);
 	fixture(DATA "second.eml", second_eml, sizeof(second_eml),
 	    &second_len);
-	if ((conf = config_parse_buf("test", text, strlen(text),
-	    CONF_NOFILES)) == NULL)
-		fatalx("config");
-	lis.proto = PROTO_IMAP;
-	strlcpy(lis.authtable, "passwd", sizeof(lis.authtable));
-	client.ss_family = AF_INET;
+	fake_setup(&lis, PROTO_IMAP, 143, &client);
 	if (getcwd(top, sizeof(top)) == NULL || mkdtemp(root) == NULL ||
 	    chdir(root) == -1 || mkdir("example.org", 0700) == -1)
 		fatal("%s", root);

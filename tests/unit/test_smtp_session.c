@@ -17,8 +17,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <event.h>
@@ -680,23 +678,14 @@ int
 main(void)
 {
 	struct event_base	*base;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&client;
 	char			 dir[] = "/tmp/test_smtp_session.XXXXXX";
 	char			 top[PATH_MAX];
-	const char		*text = "hostname mx.example.org\n";
 	int			 fd;
 
 	log_init(1, 0);
 	base = event_init();
 	fixture(DATA "first.eml", first_eml, sizeof(first_eml), &first_len);
-	if ((conf = config_parse_buf("test", text, strlen(text),
-	    CONF_NOFILES)) == NULL)
-		fatalx("config");
-	lis.proto = PROTO_SMTP;
-	lis.port = 25;
-	strlcpy(lis.authtable, "passwd", sizeof(lis.authtable));
-	sin->sin_family = AF_INET;
-	inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
+	fake_setup(&lis, PROTO_SMTP, 25, &client);
 	if (getcwd(top, sizeof(top)) == NULL || mkdtemp(dir) == NULL ||
 	    chdir(dir) == -1)
 		fatal("%s", dir);
