@@ -98,6 +98,9 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_imsg tests/unit/test_ctl \
 		tests/unit/test_tree tests/unit/test_reqwait
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
+# What the session tests (and the session fuzz targets) play around a
+# session: its process, lookup and the queue, the client.
+SESSION_FAKE =	tests/unit/session_fake.o
 UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
@@ -155,9 +158,11 @@ $(LIB_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)
 # Sessions driven in memory: the session objects without maild.c.
-$(SESSION_TESTS): $(SESSION_OBJS) $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
+$(SESSION_FAKE): tests/unit/session_fake.h $(HEADERS)
+$(SESSION_TESTS): $(SESSION_FAKE) $(SESSION_OBJS) $(LIB_OBJS) \
+    tests/unit/tap.h tests/unit/session_fake.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
-	    $(SESSION_OBJS) $(LIB_OBJS) $(LIBS)
+	    $(SESSION_FAKE) $(SESSION_OBJS) $(LIB_OBJS) $(LIBS)
 
 unit: $(UNIT_TESTS)
 
@@ -268,7 +273,8 @@ lint:
 	    man/maild-import-opensmtpd.8 man/maild-sendmail.8
 
 clean:
-	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS)
+	rm -f maild mailctl maild-sendmail src/*/*.o $(SESSION_FAKE) \
+	    $(UNIT_TESTS)
 	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
 .PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean \

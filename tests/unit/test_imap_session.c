@@ -15,7 +15,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
 
 #include <errno.h>
 #include <event.h>
@@ -34,72 +33,26 @@
 #include "maild.h"
 #include "proc.h"
 #include "server.h"
-#include "session_env.h"
+#include "session_fake.h"
 #include "tap.h"
 
 #define DATA	"tests/data/session/"
 #define HOME	"example.org/alice"
 #define USER	"alice@example.org"
 
-/* The process globals a session reads (proc.c's in the daemon). */
-struct maild_conf	*conf;
-uint64_t		 stats[ST_COUNT];
-
-/* What the session asked of its environment. */
-static struct {
-	uint64_t	 reqid;
-	char		 user[ADDR_MAX + 1];
-	char		 pass[64];
-	char		 table[64];
-	uint32_t	 flags;
-	int		 asked;		/* login checks asked for */
-	int		 answer;	/* auth_send()'s return */
-	int		 failed, ok;	/* auth_failed(), auth_ok() */
-	int		 sent;		/* other IPC: none expected */
-	int		 tls_refs;	/* contexts held */
-	int		 no_tls;	/* tls_get() finds none */
-	int		 gone;		/* sessions ended */
-} env;
-
-static int		 fake_tls;	/* stands for a srv_tlsctx */
+static struct session_env test_env;	/* fake_env, tls_put checked */
 static struct listener	 lis;
 static struct sockaddr_storage client;
 static char		 first_eml[256], second_eml[256];
 static size_t		 first_len, second_len;
 
-static void	 f_send(enum proc_type, uint32_t, int, const struct ipc_buf *);
-static int	 f_auth_send(const struct sockaddr_storage *, const char *,
-		    const struct ipc_buf *);
-static void	 f_auth_failed(const struct sockaddr_storage *, const char *,
-		    int);
-static void	 f_auth_ok(const struct sockaddr_storage *, const char *);
-static struct srv_tlsctx *f_tls_get(const struct listener *);
-static struct tls *f_tls_ctx(const struct srv_tlsctx *);
-static void	 f_tls_put(struct srv_tlsctx *);
-static void	 f_gone(const struct sockaddr_storage *,
-		    const struct listener *);
-
-static const struct session_env test_env = {
-	.send = f_send,
-	.auth_send = f_auth_send,
-	.auth_failed = f_auth_failed,
-	.auth_ok = f_auth_ok,
-	.tls_get = f_tls_get,
-	.tls_ctx = f_tls_ctx,
-	.tls_put = f_tls_put,
-	.gone = f_gone,
-};
-
-static void	 fixture(const char *, char *, size_t, size_t *);
+static void	 tls_put_checked(struct srv_tlsctx *);
 static void	 connect_to(struct io_mem *, int);
-static const char *say(struct io_mem *, const char *);
-static const char *say_n(struct io_mem *, const char *, size_t);
 static const char *lookup_answer(struct io_mem *, uint32_t, const char *);
 static void	 login(struct io_mem *);
 static void	 logout(struct io_mem *);
 static void	 append(struct io_mem *, const char *, const char *,
 		    const char *, size_t);
-static int	 has(const char *, const char *);
 static int	 exists(const char *);
 static int	 rm_cb(const char *, const struct stat *, int, struct FTW *);
 static void	 test_preauth(void);
@@ -116,117 +69,10 @@ static void	 test_big_fetch(void);
 static void	 test_bad_input(void);
 
 static void
-f_send(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
+tls_put_checked(struct srv_tlsctx *t)
 {
-	(void)p;
-	(void)type;
-	(void)fd;
-	(void)b;
-	env.sent++;
-}
-
-/*
- * The IMSG_L_AUTH request, read as lookup reads it: reqid, flags,
- * table, user, password.
- */
-static int
-f_auth_send(const struct sockaddr_storage *ss, const char *user,
-    const struct ipc_buf *b)
-{
-	const struct imsg_info	*mi = &imsg_info[IMSG_L_AUTH];
-	struct ipc_msg		 msg;
-	char			 err[256] = "";
-	uint32_t		 plen;
-
-	(void)ss;
-	/* As proc.c checks it, then read as ipc.c checks the reader. */
-	if (!(mi->from & P_IMAP) || !(mi->to & P_LOOKUP) ||
-	    imsg_fields_check(mi->fields, b->kinds, err, sizeof(err)) == -1)
-		ok(0, "IMSG_L_AUTH as declared: %s", err);
-	memset(&msg, 0, sizeof(msg));
-	msg.type = IMSG_L_AUTH;
-	msg.data = b->data;
-	msg.len = b->len;
-	msg.fd = -1;
-	msg.peer = "imap";
-	msg.from = PROC_IMAP;
-	ipc_fields_begin(&msg, mi->fields);
-	env.asked++;
-	env.reqid = ipc_get_u64(&msg);
-	env.flags = ipc_get_u32(&msg);
-	ipc_get_str(&msg, env.table, sizeof(env.table));
-	ipc_get_str(&msg, env.user, sizeof(env.user));
-	if ((plen = ipc_get_u32(&msg)) >= sizeof(env.pass))
-		fatalx("password too long for the test");
-	ipc_get(&msg, env.pass, plen);
-	env.pass[plen] = '\0';
-	ipc_end(&msg);
-	if (strcmp(user, env.user) != 0)
-		ok(0, "auth request for %s names %s", user, env.user);
-	return env.answer;
-}
-
-static void
-f_auth_failed(const struct sockaddr_storage *ss, const char *user, int c)
-{
-	(void)ss;
-	(void)user;
-	(void)c;
-	env.failed++;
-}
-
-static void
-f_auth_ok(const struct sockaddr_storage *ss, const char *user)
-{
-	(void)ss;
-	(void)user;
-	env.ok++;
-}
-
-static struct srv_tlsctx *
-f_tls_get(const struct listener *l)
-{
-	(void)l;
-	if (env.no_tls)
-		return NULL;
-	env.tls_refs++;
-	return (struct srv_tlsctx *)&fake_tls;
-}
-
-static struct tls *
-f_tls_ctx(const struct srv_tlsctx *t)
-{
-	(void)t;
-	return NULL;	/* a memory connection pretends its TLS */
-}
-
-static void
-f_tls_put(struct srv_tlsctx *t)
-{
-	ok(t == (struct srv_tlsctx *)&fake_tls, "TLS context given back");
-	env.tls_refs--;
-}
-
-static void
-f_gone(const struct sockaddr_storage *ss, const struct listener *l)
-{
-	(void)ss;
-	(void)l;
-	env.gone++;
-}
-
-static void
-fixture(const char *name, char *buf, size_t size, size_t *len)
-{
-	ssize_t	 n;
-	int	 fd;
-
-	if ((fd = open(name, O_RDONLY)) == -1 ||
-	    (n = read(fd, buf, size - 1)) <= 0)
-		fatal("%s", name);
-	close(fd);
-	buf[n] = '\0';
-	*len = n;
+	ok(t == fake_tlsctx, "TLS context given back");
+	fake_tls_put(t);
 }
 
 /* A new session on the listener with these flags; its greeting. */
@@ -239,33 +85,15 @@ connect_to(struct io_mem *m, int flags)
 	io_mem_run(m);
 }
 
-/* Send text; what the session answered to it (until it waits). */
-static const char *
-say_n(struct io_mem *m, const char *text, size_t len)
-{
-	m->outlen = 0;
-	if (m->out != NULL)
-		m->out[0] = '\0';
-	io_mem_send(m, text, len);
-	return m->out != NULL ? m->out : "";
-}
-
-static const char *
-say(struct io_mem *m, const char *text)
-{
-	return say_n(m, text, strlen(text));
-}
-
 /* The lookup process answers the pending login check. */
 static const char *
 lookup_answer(struct io_mem *m, uint32_t res, const char *home)
 {
-	m->outlen = 0;
-	if (m->out != NULL)
-		m->out[0] = '\0';
-	imap_session_auth_result(env.reqid, res, env.user, home);
+	fake_out_clear(m);
+	fake.pending = 0;
+	imap_session_auth_result(fake.reqid, res, fake.authuser, home);
 	io_mem_run(m);
-	return m->out != NULL ? m->out : "";
+	return fake_out(m);
 }
 
 /* STARTTLS and LOGIN as alice. */
@@ -282,10 +110,10 @@ login(struct io_mem *m)
 static void
 logout(struct io_mem *m)
 {
-	int	 gone = env.gone;
+	int	 gone = fake.gone;
 
 	ok(has(say(m, "z LOGOUT\r\n"), "z OK Logout completed\r\n") &&
-	    m->io == NULL && env.gone == gone + 1, "LOGOUT ends the session");
+	    m->io == NULL && fake.gone == gone + 1, "LOGOUT ends the session");
 	io_mem_free(m);
 }
 
@@ -301,15 +129,6 @@ append(struct io_mem *m, const char *mbox, const char *flags,
 	ok(has(say(m, cmd), "+ Ready for"), "APPEND %s: continuation", mbox);
 	say_n(m, msg, len);
 	ok(has(say(m, "\r\n"), "ap OK [APPENDUID "), "APPEND %s: OK", mbox);
-}
-
-static int
-has(const char *out, const char *what)
-{
-	if (strstr(out, what) != NULL)
-		return 1;
-	printf("# expected \"%s\" in:\n# %s\n", what, out);
-	return 0;
 }
 
 static int
@@ -349,7 +168,7 @@ test_preauth(void)
 	ok(has(say(&m, "a9 LOGIN " USER " secret\r\n"),
 	    "a9 NO [PRIVACYREQUIRED] Use STARTTLS first"),
 	    "LOGIN in plaintext refused");
-	ok(env.asked == 0, "no password went to lookup in plaintext");
+	ok(fake.n[IMSG_L_AUTH] == 0, "no password went to lookup in plaintext");
 	ok(has(say(&m, "b1 AUTHENTICATE PLAIN\r\n"), "b1 NO "
 	    "[PRIVACYREQUIRED]"), "AUTHENTICATE in plaintext refused");
 	ok(has(say(&m, "b2 ENABLE CONDSTORE\r\n"), "b2 BAD Log in first"),
@@ -365,7 +184,7 @@ test_preauth(void)
 	r = say(&m, "z LOGOUT\r\n");
 	ok(strcmp(r, "* BYE Logging out\r\nz OK Logout completed\r\n") == 0,
 	    "LOGOUT: BYE, OK");
-	ok(m.io == NULL && env.gone == 1, "LOGOUT closes the connection");
+	ok(m.io == NULL && fake.gone == 1, "LOGOUT closes the connection");
 	io_mem_free(&m);
 }
 
@@ -377,7 +196,7 @@ test_tls(void)
 
 	connect_to(&m, L_TLS);
 	r = say(&m, "t1 STARTTLS\r\n");
-	ok(has(r, "t1 OK Begin TLS negotiation now\r\n") && env.tls_refs == 1,
+	ok(has(r, "t1 OK Begin TLS negotiation now\r\n") && fake.tls_refs == 1,
 	    "STARTTLS: OK, context held");
 	r = say(&m, "t2 CAPABILITY\r\n");
 	ok(has(r, " AUTH=PLAIN") && strstr(r, "STARTTLS") == NULL,
@@ -385,7 +204,7 @@ test_tls(void)
 	ok(has(say(&m, "t3 STARTTLS\r\n"), "t3 BAD TLS is already active"),
 	    "STARTTLS twice: BAD");
 	logout(&m);
-	ok(env.tls_refs == 0, "context given back at the end");
+	ok(fake.tls_refs == 0, "context given back at the end");
 
 	/* Plaintext sent behind STARTTLS is dropped (CVE-2011-0411). */
 	connect_to(&m, L_TLS);
@@ -399,12 +218,12 @@ test_tls(void)
 	    "not offered"), "STARTTLS where not offered: BAD");
 	logout(&m);
 
-	env.no_tls = 1;
+	fake.no_tls = 1;
 	connect_to(&m, L_TLS);
 	ok(has(say(&m, "t1 STARTTLS\r\n"), "t1 NO [UNAVAILABLE]"),
 	    "STARTTLS without a context: NO");
 	logout(&m);
-	env.no_tls = 0;
+	fake.no_tls = 0;
 
 	/* Implicit TLS: the greeting comes after the handshake. */
 	memset(&m, 0, sizeof(m));
@@ -426,33 +245,34 @@ test_login(void)
 
 	connect_to(&m, L_TLS);
 	(void)say(&m, "t STARTTLS\r\n");
-	asked = env.asked;
+	asked = fake.n[IMSG_L_AUTH];
 	ok(strcmp(say(&m, "l1 LOGIN " USER " wrong\r\n"), "") == 0 &&
-	    env.asked == asked + 1, "LOGIN: no answer before lookup's");
-	ok(strcmp(env.pass, "wrong") == 0 && strcmp(env.table, "passwd") ==
-	    0 && (env.flags & AUTHF_MAILDIR), "request: password, table, "
+	    fake.n[IMSG_L_AUTH] == asked + 1,
+	    "LOGIN: no answer before lookup's");
+	ok(strcmp(fake.pass, "wrong") == 0 && strcmp(fake.table, "passwd") ==
+	    0 && (fake.authflags & AUTHF_MAILDIR), "request: password, table, "
 	    "Maildir wanted");
 	ok(strcmp(say(&m, "l2 NOOP\r\n"), "") == 0,
 	    "commands wait while the password is checked");
 	r = lookup_answer(&m, AUTH_FAIL, "");
 	ok(strcmp(r, "l1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
-	    "l2 OK NOOP completed\r\n") == 0 && env.failed == 1,
+	    "l2 OK NOOP completed\r\n") == 0 && fake.failed == 1,
 	    "LOGIN refused, then the command that waited");
 	(void)say(&m, "l3 LOGIN " USER " secret\r\n");
 	ok(has(lookup_answer(&m, AUTH_TEMPFAIL, ""), "l3 NO [UNAVAILABLE] "
 	    "Temporary failure"), "lookup temporary failure: NO");
-	env.answer = AUTH_THROTTLED;
+	fake.auth_ret = AUTH_THROTTLED;
 	ok(has(say(&m, "l4 LOGIN " USER " secret\r\n"), "l4 NO [UNAVAILABLE] "
 	    "Too many login attempts"), "throttled: NO at once");
-	env.answer = 0;
+	fake.auth_ret = 0;
 	/* An answer for a session that is not waiting changes nothing. */
 	ok(strcmp(lookup_answer(&m, AUTH_OK, HOME), "") == 0,
 	    "stray lookup answer ignored");
 	ok(has(say(&m, "l5 LOGIN \"" USER "\" {6+}\r\nsecret\r\n"), "") &&
-	    strcmp(env.pass, "secret") == 0, "LOGIN with a literal password");
+	    strcmp(fake.pass, "secret") == 0, "LOGIN with a literal password");
 	r = lookup_answer(&m, AUTH_OK, HOME);
 	ok(has(r, "l5 OK [CAPABILITY IMAP4rev1 ") && has(r, " UIDPLUS MOVE ") &&
-	    has(r, "] Logged in\r\n") && env.ok == 1, "LOGIN accepted");
+	    has(r, "] Logged in\r\n") && fake.ok == 1, "LOGIN accepted");
 	ok(exists(HOME "/cur") && exists(HOME "/new") && exists(HOME "/tmp"),
 	    "the user's Maildir is made at the first login");
 	ok(exists(HOME "/.Sent/cur") && exists(HOME "/.Trash/cur"),
@@ -495,7 +315,7 @@ test_authenticate(void)
 	ok(has(say(&m, "!!!\r\n"), "a3 BAD Invalid base64"), "bad base64: BAD");
 	(void)say(&m, "a4 AUTHENTICATE PLAIN\r\n");
 	(void)say(&m, "AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n");
-	ok(strcmp(env.user, USER) == 0 && strcmp(env.pass, "secret") == 0,
+	ok(strcmp(fake.authuser, USER) == 0 && strcmp(fake.pass, "secret") == 0,
 	    "continuation line decoded");
 	ok(has(lookup_answer(&m, AUTH_FAIL, ""), "a4 NO "
 	    "[AUTHENTICATIONFAILED]"), "refused");
@@ -955,10 +775,10 @@ test_bad_input(void)
 
 	/* The client goes away in the middle of a literal. */
 	login(&m);
-	gone = env.gone;
+	gone = fake.gone;
 	(void)say(&m, "a APPEND INBOX {100}\r\nabc");
 	io_mem_close(&m);
-	ok(m.io == NULL && env.gone == gone + 1,
+	ok(m.io == NULL && fake.gone == gone + 1,
 	    "disconnect in a literal: session ended");
 	io_mem_free(&m);
 
@@ -1001,22 +821,20 @@ main(void)
 	struct event_base	*base;
 	char			 root[] = "/tmp/test_imap_session.XXXXXX";
 	char			 top[PATH_MAX];
-	const char		*text = "hostname mx.example.org\n";
 
 	log_init(1, 0);
 	base = event_init();
 	fixture(DATA "first.eml", first_eml, sizeof(first_eml), &first_len);
 	fixture(DATA "second.eml", second_eml, sizeof(second_eml),
 	    &second_len);
-	if ((conf = config_parse_buf("test", text, strlen(text),
-	    CONF_NOFILES)) == NULL)
-		fatalx("config");
-	lis.proto = PROTO_IMAP;
-	strlcpy(lis.authtable, "passwd", sizeof(lis.authtable));
-	client.ss_family = AF_INET;
+	fake_setup(&lis, PROTO_IMAP, 143, &client);
 	if (getcwd(top, sizeof(top)) == NULL || mkdtemp(root) == NULL ||
 	    chdir(root) == -1 || mkdir("example.org", 0700) == -1)
 		fatal("%s", root);
+	fake_init(PROC_IMAP);
+	fake.check = ok;
+	test_env = fake_env;
+	test_env.tls_put = tls_put_checked;
 
 	test_preauth();
 	test_tls();
@@ -1030,8 +848,8 @@ main(void)
 	test_condstore();
 	test_big_fetch();
 	test_bad_input();
-	ok(env.sent == 0, "no other IPC asked for");
-	ok(env.tls_refs == 0, "every TLS context given back");
+	ok(fake.sent == 0, "no other IPC asked for");
+	ok(fake.tls_refs == 0, "every TLS context given back");
 
 	if (chdir(top) == -1)
 		fatal("chdir");

@@ -17,8 +17,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <event.h>
@@ -39,87 +37,38 @@
 #include "maild.h"
 #include "proc.h"
 #include "server.h"
-#include "session_env.h"
+#include "session_fake.h"
 #include "smtp.h"
 #include "tap.h"
 
 #define DATA	"tests/data/session/"
 
-/* The process globals a session reads (proc.c's in the daemon). */
-struct maild_conf	*conf;
-uint64_t		 stats[ST_COUNT];
-
-/* The last request of each kind, and how the peers answer. */
+/* How lookup and the queue answer (fake.answer). */
 static struct {
-	int		 pending;	/* a request to answer */
-	uint32_t	 type;
-	uint64_t	 reqid;
-	int		 n[IMSG_COUNT];	/* requests by type */
-	uint32_t	 msgid;		/* IMSG_L_RCPT, _Q_COMMIT, _ROLLBACK */
-	uint32_t	 rcptflags;
-	struct mailaddr	 addr;		/* RCPT, or SENDER's sender */
-	struct mailaddr	 user;		/* SENDER's user */
-	uint32_t	 ndest;
-	struct envelope	 env;		/* Q_COMMIT */
-	char		 signdom[DOMAIN_MAX + 1];
-	char		 authuser[ADDR_MAX + 1];
-	char		 pass[64];
-	/* answers */
 	int		 rcpt;		/* EXP_* */
 	int		 create_fail;	/* -1: created, else Q_FAIL_* */
 	int		 commit_ok;
 	int		 sender_ok;
 	int		 fcrdns;	/* FCRDNS_* */
 	uint32_t	 auth;		/* AUTH_* */
-	int		 auth_ret;	/* of auth_send() */
-	int		 hold;		/* leave the request unanswered */
-	/* bookkeeping */
 	uint32_t	 next_msgid;
-	int		 failed, ok;	/* auth_failed(), auth_ok() */
-	int		 tls_refs;
-	int		 gone;
 } peer;
 
-static int		 fake_tls;	/* stands for a srv_tlsctx */
+static struct session_env test_env;	/* fake_env, and the checks below */
 static struct listener	 lis;
 static struct sockaddr_storage client;
 static char		 spool[PATH_MAX];	/* the last spool file */
 static char		 first_eml[256];
 static size_t		 first_len;
 
-static void	 f_send(enum proc_type, uint32_t, int, const struct ipc_buf *);
-static int	 f_auth_send(const struct sockaddr_storage *, const char *,
+static void	 send_checked(enum proc_type, uint32_t, int,
 		    const struct ipc_buf *);
-static void	 f_auth_failed(const struct sockaddr_storage *, const char *,
-		    int);
-static void	 f_auth_ok(const struct sockaddr_storage *, const char *);
-static struct srv_tlsctx *f_tls_get(const struct listener *);
-static struct tls *f_tls_ctx(const struct srv_tlsctx *);
-static void	 f_tls_put(struct srv_tlsctx *);
-static void	 f_gone(const struct sockaddr_storage *,
-		    const struct listener *);
-
-static const struct session_env test_env = {
-	.send = f_send,
-	.auth_send = f_auth_send,
-	.auth_failed = f_auth_failed,
-	.auth_ok = f_auth_ok,
-	.tls_get = f_tls_get,
-	.tls_ctx = f_tls_ctx,
-	.tls_put = f_tls_put,
-	.gone = f_gone,
-};
-
-static struct ipc_msg msg_of(enum proc_type, uint32_t, int,
+static int	 auth_checked(const struct sockaddr_storage *, const char *,
 		    const struct ipc_buf *);
 static void	 answer(void);
-static void	 pump(struct io_mem *);
 static void	 connect_to(struct io_mem *, int, int);
-static const char *say(struct io_mem *, const char *);
-static const char *say_n(struct io_mem *, const char *, size_t);
 static void	 quit(struct io_mem *);
 static char	*spooled(void);
-static int	 has(const char *, const char *);
 static void	 defaults(void);
 static void	 test_greeting(void);
 static void	 test_sequence(void);
@@ -134,160 +83,27 @@ static void	 test_gone_waiting(void);
 static void	 test_wrong_answer(void);
 static void	 test_ends(void);
 
-/*
- * The request as proc.c checks it (the smtp process may send it to p,
- * with or without a descriptor, fields as declared in imsg.h), ready to
- * be read as the receiver reads it (ipc.c checks each field read).
- */
-static struct ipc_msg
-msg_of(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
-{
-	const struct imsg_info	*mi;
-	struct ipc_msg		 m;
-	char			 err[256] = "";
-
-	if (type == IMSG_NONE || type >= IMSG_COUNT)
-		fatalx("unknown message %u", type);
-	mi = &imsg_info[type];
-	if (!(mi->from & P_SMTP) || !(mi->to & (1U << p)) ||
-	    (fd != -1) != (mi->fd == IMSG_FD) ||
-	    imsg_fields_check(mi->fields, b->kinds, err, sizeof(err)) == -1)
-		ok(0, "IMSG_%s from smtp as declared", mi->name);
-	memset(&m, 0, sizeof(m));
-	m.type = type;
-	m.data = b->data;
-	m.len = b->len;
-	m.fd = -1;
-	m.peer = "smtp";
-	m.from = PROC_SMTP;
-	ipc_fields_begin(&m, mi->fields);
-	return m;
-}
-
-/* A request, read as lookup or queue reads it; answered later. */
+/* A request, read by the fake as lookup or the queue reads it. */
 static void
-f_send(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
+send_checked(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
 {
-	struct ipc_msg	 m = msg_of(p, type, fd, b);
-	struct sockaddr_storage ss;
-
-	if (type >= IMSG_COUNT || fd != -1)
-		fatalx("unexpected request %u", type);
-	peer.n[type]++;
-	switch (type) {
-	case IMSG_L_FCRDNS:
+	fake_send(p, type, fd, b);
+	if (type == IMSG_L_FCRDNS)
 		ok(p == PROC_LOOKUP, "FCRDNS to lookup");
-		peer.reqid = ipc_get_u64(&m);
-		ipc_get_sockaddr(&m, &ss);
-		break;
-	case IMSG_Q_CREATE:
+	else if (type == IMSG_Q_CREATE)
 		ok(p == PROC_QUEUE, "CREATE to the queue");
-		peer.reqid = ipc_get_u64(&m);
-		break;
-	case IMSG_L_RCPT:
-		peer.reqid = ipc_get_u64(&m);
-		peer.msgid = ipc_get_u32(&m);
-		peer.rcptflags = ipc_get_u32(&m);
-		ipc_get_addr(&m, &peer.addr);
-		break;
-	case IMSG_L_SENDER:
-		peer.reqid = ipc_get_u64(&m);
-		ipc_get_addr(&m, &peer.user);
-		ipc_get_addr(&m, &peer.addr);
-		break;
-	case IMSG_Q_COMMIT:
-		peer.reqid = ipc_get_u64(&m);
-		peer.msgid = ipc_get_u32(&m);
-		peer.ndest = ipc_get_u32(&m);
-		ipc_get_envelope(&m, &peer.env);
-		ipc_get_str(&m, peer.signdom, sizeof(peer.signdom));
-		break;
-	case IMSG_Q_ROLLBACK:
-		peer.msgid = ipc_get_u32(&m);
-		ipc_end(&m);
-		return;		/* no answer */
-	default:
-		fatalx("unexpected request %u", type);
-	}
-	ipc_end(&m);
-	if (peer.pending)
-		ok(0, "request %u while %u was pending", type, peer.type);
-	peer.pending = 1;
-	peer.type = type;
 }
 
 static int
-f_auth_send(const struct sockaddr_storage *ss, const char *user,
+auth_checked(const struct sockaddr_storage *ss, const char *user,
     const struct ipc_buf *b)
 {
-	struct ipc_msg	 m = msg_of(PROC_LOOKUP, IMSG_L_AUTH, -1, b);
-	uint32_t	 plen;
+	int	 r;
 
-	(void)ss;
-	peer.reqid = ipc_get_u64(&m);
-	if (ipc_get_u32(&m) != 0)
+	r = fake_auth_send(ss, user, b);
+	if (fake.authflags != 0)
 		ok(0, "SMTP asks for no Maildir");
-	ipc_get_str(&m, peer.pass, sizeof(peer.pass));	/* the table */
-	ipc_get_str(&m, peer.authuser, sizeof(peer.authuser));
-	if ((plen = ipc_get_u32(&m)) >= sizeof(peer.pass))
-		fatalx("password too long for the test");
-	ipc_get(&m, peer.pass, plen);
-	peer.pass[plen] = '\0';
-	ipc_end(&m);
-	if (strcmp(user, peer.authuser) != 0)
-		ok(0, "auth request for %s names %s", user, peer.authuser);
-	if (peer.auth_ret == 0) {
-		peer.pending = 1;
-		peer.type = IMSG_L_AUTH;
-	}
-	return peer.auth_ret;
-}
-
-static void
-f_auth_failed(const struct sockaddr_storage *ss, const char *user, int c)
-{
-	(void)ss;
-	(void)user;
-	(void)c;
-	peer.failed++;
-}
-
-static void
-f_auth_ok(const struct sockaddr_storage *ss, const char *user)
-{
-	(void)ss;
-	(void)user;
-	peer.ok++;
-}
-
-static struct srv_tlsctx *
-f_tls_get(const struct listener *l)
-{
-	(void)l;
-	peer.tls_refs++;
-	return (struct srv_tlsctx *)&fake_tls;
-}
-
-static struct tls *
-f_tls_ctx(const struct srv_tlsctx *t)
-{
-	(void)t;
-	return NULL;	/* a memory connection pretends its TLS */
-}
-
-static void
-f_tls_put(struct srv_tlsctx *t)
-{
-	(void)t;
-	peer.tls_refs--;
-}
-
-static void
-f_gone(const struct sockaddr_storage *ss, const struct listener *l)
-{
-	(void)ss;
-	(void)l;
-	peer.gone++;
+	return r;
 }
 
 /* The answer of lookup or the queue to the pending request. */
@@ -296,50 +112,37 @@ answer(void)
 {
 	int	 fd;
 
-	peer.pending = 0;
-	switch (peer.type) {
+	switch (fake.type) {
 	case IMSG_L_FCRDNS:
-		smtp_session_fcrdns_result(peer.reqid, peer.fcrdns,
+		smtp_session_fcrdns_result(fake.reqid, peer.fcrdns,
 		    peer.fcrdns == FCRDNS_NORDNS ? "" : "client.example.net");
 		break;
 	case IMSG_Q_CREATE:
 		if (peer.create_fail != -1) {
-			smtp_session_create_failed(peer.reqid,
+			smtp_session_create_failed(fake.reqid,
 			    peer.create_fail);
 			break;
 		}
 		snprintf(spool, sizeof(spool), "spool.%u", ++peer.next_msgid);
 		if ((fd = open(spool, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
 			fatal("%s", spool);
-		smtp_session_created(&test_env, peer.reqid, peer.next_msgid,
+		smtp_session_created(&test_env, fake.reqid, peer.next_msgid,
 		    fd);
 		break;
 	case IMSG_L_RCPT:
-		smtp_session_rcpt_result(peer.reqid, peer.rcpt, 1,
+		smtp_session_rcpt_result(fake.reqid, peer.rcpt, 1,
 		    peer.rcpt == EXP_TEMPFAIL ? "DNS timeout" : "");
 		break;
 	case IMSG_L_SENDER:
-		smtp_session_sender_result(peer.reqid, peer.sender_ok);
+		smtp_session_sender_result(fake.reqid, peer.sender_ok);
 		break;
 	case IMSG_Q_COMMIT:
-		smtp_session_committed(peer.reqid, peer.msgid, peer.commit_ok);
+		smtp_session_committed(fake.reqid, fake.msgid, peer.commit_ok);
 		break;
 	case IMSG_L_AUTH:
-		smtp_session_auth_result(peer.reqid, peer.auth,
-		    peer.authuser);
+		smtp_session_auth_result(fake.reqid, peer.auth,
+		    fake.authuser);
 		break;
-	}
-}
-
-/* Run the session, answering its requests, until it waits for us. */
-static void
-pump(struct io_mem *m)
-{
-	for (;;) {
-		io_mem_run(m);
-		if (!peer.pending || peer.hold)
-			break;
-		answer();
 	}
 }
 
@@ -352,7 +155,7 @@ defaults(void)
 	peer.sender_ok = 1;
 	peer.fcrdns = FCRDNS_PASS;
 	peer.auth = AUTH_OK;
-	peer.auth_ret = 0;
+	fake.auth_ret = 0;
 }
 
 /* A new session on a listener with these flags; its greeting. */
@@ -362,38 +165,21 @@ connect_to(struct io_mem *m, int flags, int self)
 	memset(m, 0, sizeof(*m));
 	lis.flags = flags;
 	smtp_session_new(io_new_mem(m, 0), &lis, &client, self, &test_env);
-	pump(m);
-}
-
-static const char *
-say_n(struct io_mem *m, const char *text, size_t len)
-{
-	m->outlen = 0;
-	if (m->out != NULL)
-		m->out[0] = '\0';
-	io_mem_send(m, text, len);
-	pump(m);
-	return m->out != NULL ? m->out : "";
-}
-
-static const char *
-say(struct io_mem *m, const char *text)
-{
-	return say_n(m, text, strlen(text));
+	fake_pump(m);
 }
 
 /* QUIT: 221, the half-close, then our close ends the session. */
 static void
 quit(struct io_mem *m)
 {
-	int	 gone = peer.gone;
+	int	 gone = fake.gone;
 
 	ok(strcmp(say(m, "QUIT\r\n"), "221 2.0.0 Bye\r\n") == 0, "QUIT: 221");
 	if (m->io != NULL) {
 		ok(m->shut, "QUIT: the server half-closes");
 		io_mem_close(m);
 	}
-	ok(m->io == NULL && peer.gone == gone + 1, "QUIT: session ended");
+	ok(m->io == NULL && fake.gone == gone + 1, "QUIT: session ended");
 	io_mem_free(m);
 }
 
@@ -411,15 +197,6 @@ spooled(void)
 	close(fd);
 	buf[n] = '\0';
 	return buf;
-}
-
-static int
-has(const char *out, const char *what)
-{
-	if (out != NULL && strstr(out, what) != NULL)
-		return 1;
-	printf("# expected \"%s\" in:\n# %s\n", what, out ? out : "(null)");
-	return 0;
 }
 
 static void
@@ -476,7 +253,7 @@ test_sequence(void)
 	ok(has(say(&m, "MAIL FROM:<bob@@example.net>\r\n"), "553 ") ||
 	    has(m.out, "501 "), "MAIL with a bad address: refused");
 	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "250 2.1.0 Ok") &&
-	    peer.n[IMSG_Q_CREATE] > 0, "MAIL: the queue made a spool file");
+	    fake.n[IMSG_Q_CREATE] > 0, "MAIL: the queue made a spool file");
 	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "503 5.5.1 Nested "
 	    "MAIL command"), "MAIL twice: 503");
 	ok(has(say(&m, "RCPT TO:alice\r\n"), "501 ") ||
@@ -484,7 +261,7 @@ test_sequence(void)
 	ok(has(say(&m, "DATA\r\n"), "503 5.5.1 Need RCPT command first"),
 	    "DATA without a recipient: 503");
 	ok(has(say(&m, "RSET\r\n"), "250 2.0.0 Ok") &&
-	    peer.msgid == peer.next_msgid && peer.n[IMSG_Q_ROLLBACK] == 1,
+	    fake.msgid == peer.next_msgid && fake.n[IMSG_Q_ROLLBACK] == 1,
 	    "RSET rolls the spool file back");
 	ok(has(say(&m, "STARTTLS\r\n"), "502 5.5.1 STARTTLS not available"),
 	    "STARTTLS where not offered: 502");
@@ -506,9 +283,9 @@ test_transaction(void)
 	    "BODY=8BITMIME\r\n"), "250 2.1.0 Ok\r\n") == 0, "MAIL FROM");
 	ok(strcmp(say(&m, "RCPT TO:<alice@example.org>\r\n"),
 	    "250 2.1.5 Ok\r\n") == 0, "RCPT TO");
-	ok(strcmp(peer.addr.user, "alice") == 0 &&
-	    strcmp(peer.addr.domain, "example.org") == 0 &&
-	    peer.msgid == peer.next_msgid && peer.rcptflags == 0,
+	ok(strcmp(fake.addr.user, "alice") == 0 &&
+	    strcmp(fake.addr.domain, "example.org") == 0 &&
+	    fake.msgid == peer.next_msgid && fake.rcptflags == 0,
 	    "lookup got the recipient, the message, no flags");
 	peer.rcpt = EXP_NOTFOUND;
 	ok(has(say(&m, "RCPT TO:<nobody@example.org>\r\n"), "550 5.1.1 "
@@ -529,10 +306,10 @@ test_transaction(void)
 	    "no answer within the data");
 	ok(strcmp(say(&m, "..dot\r\n.\r\n"), "250 2.0.0 Ok: queued as "
 	    "00000002\r\n") == 0, "end of data: queued once the queue says so");
-	ok(peer.ndest == 2 && strcmp(peer.env.sender.user, "bob") == 0 &&
-	    (peer.env.flags & EF_8BITMIME) && strcmp(peer.env.helo,
-	    "client.example.net") == 0 && strcmp(peer.env.src, "192.0.2.1") ==
-	    0 && peer.signdom[0] == '\0', "the envelope sent to the queue");
+	ok(fake.ndest == 2 && strcmp(fake.env.sender.user, "bob") == 0 &&
+	    (fake.env.flags & EF_8BITMIME) && strcmp(fake.env.helo,
+	    "client.example.net") == 0 && strcmp(fake.env.src, "192.0.2.1") ==
+	    0 && fake.signdom[0] == '\0', "the envelope sent to the queue");
 	s = spooled();
 	snprintf(line, sizeof(line), " id %08x\r\n", peer.next_msgid);
 	ok(strncmp(s, "Received: from client.example.net (192.0.2.1])", 20) ==
@@ -595,10 +372,10 @@ test_refusals(void)
 	connect_to(&m, 0, 0);
 	(void)say(&m, "EHLO c.example\r\nMAIL FROM:<b@example.net>\r\n"
 	    "RCPT TO:<alice@example.org>\r\nDATA\r\nSubject: x\r\n");
-	i = peer.n[IMSG_Q_ROLLBACK];
+	i = fake.n[IMSG_Q_ROLLBACK];
 	io_mem_close(&m);
-	ok(m.io == NULL && peer.n[IMSG_Q_ROLLBACK] == i + 1 &&
-	    peer.msgid == peer.next_msgid, "disconnect in DATA: rollback");
+	ok(m.io == NULL && fake.n[IMSG_Q_ROLLBACK] == i + 1 &&
+	    fake.msgid == peer.next_msgid, "disconnect in DATA: rollback");
 	io_mem_free(&m);
 }
 
@@ -714,7 +491,7 @@ test_tls_auth(void)
 	r = say(&m, "STARTTLS\r\nEHLO smuggled.example\r\n");
 	ok(strcmp(r, "220 2.0.0 Ready to start TLS\r\n") == 0,
 	    "STARTTLS: 220, the command behind it dropped");
-	ok(peer.tls_refs == 1, "TLS context held");
+	ok(fake.tls_refs == 1, "TLS context held");
 	r = say(&m, "EHLO client.example.net\r\n");
 	ok(has(r, "250-AUTH PLAIN LOGIN\r\n") && strstr(r, "STARTTLS") == NULL,
 	    "after TLS: AUTH, no STARTTLS");
@@ -725,18 +502,18 @@ test_tls_auth(void)
 	peer.auth = AUTH_FAIL;
 	ok(has(say(&m, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n"),
 	    "535 5.7.8 Authentication credentials invalid") &&
-	    strcmp(peer.authuser, "alice@example.org") == 0 &&
-	    strcmp(peer.pass, "secret") == 0 && peer.failed == 1,
+	    strcmp(fake.authuser, "alice@example.org") == 0 &&
+	    strcmp(fake.pass, "secret") == 0 && fake.failed == 1,
 	    "AUTH PLAIN refused: 535");
 	ok(has(say(&m, "AUTH PLAIN\r\n"), "334 \r\n") &&
 	    has(say(&m, "*\r\n"), "501 5.0.0 Authentication cancelled"),
 	    "AUTH cancelled");
 	ok(has(say(&m, "AUTH PLAIN !!\r\n"), "501 5.5.2 Cannot decode"),
 	    "bad base64: 501");
-	peer.auth_ret = AUTH_THROTTLED;
+	fake.auth_ret = AUTH_THROTTLED;
 	ok(has(say(&m, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n"),
 	    "454 4.7.0 Too many login attempts"), "throttled: 454");
-	peer.auth_ret = 0;
+	fake.auth_ret = 0;
 	peer.auth = AUTH_TEMPFAIL;
 	ok(has(say(&m, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n"),
 	    "454 4.7.0 Temporary authentication failure"),
@@ -746,34 +523,34 @@ test_tls_auth(void)
 	    strcmp(say(&m, "YWxpY2VAZXhhbXBsZS5vcmc=\r\n"),
 	    "334 UGFzc3dvcmQ6\r\n") == 0, "AUTH LOGIN: user name, password");
 	ok(strcmp(say(&m, "c2VjcmV0\r\n"), "235 2.7.0 Authentication "
-	    "successful\r\n") == 0 && peer.ok == 1, "AUTH LOGIN: 235");
+	    "successful\r\n") == 0 && fake.ok == 1, "AUTH LOGIN: 235");
 	ok(has(say(&m, "AUTH PLAIN\r\n"), "503 5.5.1 Already authenticated"),
 	    "AUTH twice: 503");
 	peer.sender_ok = 0;
 	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "553 5.7.1 "
 	    "<bob@example.net>: Sender address not owned by user "
-	    "alice@example.org") && strcmp(peer.user.user, "alice") == 0,
+	    "alice@example.org") && strcmp(fake.user.user, "alice") == 0,
 	    "a sender not the user's: 553");
 	peer.sender_ok = 1;
 	ok(has(say(&m, "MAIL FROM:<alice@example.org>\r\n"), "250 2.1.0 Ok"),
 	    "the user's own address: 250");
 	(void)say(&m, "RCPT TO:<x@example.com>\r\n");
-	ok(peer.rcptflags == EXP_AUTH, "lookup knows the client logged in");
+	ok(fake.rcptflags == EXP_AUTH, "lookup knows the client logged in");
 	(void)say(&m, "DATA\r\n");
 	ok(has(say(&m, "From: Alice <alice@example.org>\r\n\r\nhi\r\n.\r\n"),
-	    "250 2.0.0 Ok: queued as ") && (peer.env.flags & EF_AUTH) &&
-	    strcmp(peer.signdom, "example.org") == 0,
+	    "250 2.0.0 Ok: queued as ") && (fake.env.flags & EF_AUTH) &&
+	    strcmp(fake.signdom, "example.org") == 0,
 	    "the user's message, signed for the From domain");
 	ok(has(spooled(), "with ESMTPSA id "), "Received says ESMTPSA");
 	quit(&m);
-	ok(peer.tls_refs == 0, "TLS context given back");
+	ok(fake.tls_refs == 0, "TLS context given back");
 
 	/* Implicit TLS: the greeting after the handshake. */
 	memset(&m, 0, sizeof(m));
 	lis.flags = L_SMTPS;
 	smtp_session_new(io_new_mem(&m, 0), &lis, &client, 0, &test_env);
 	ok(m.out == NULL, "smtps: nothing before the handshake");
-	pump(&m);
+	fake_pump(&m);
 	ok(m.out != NULL && strcmp(m.out, "220 mx.example.org ESMTP maild\r\n")
 	    == 0, "smtps: greeting after the handshake");
 	(void)say(&m, "QUIT\r\n");
@@ -788,7 +565,7 @@ test_rdns(void)
 
 	peer.fcrdns = FCRDNS_NORDNS;
 	connect_to(&m, L_CHECK_RDNS, 0);
-	ok(peer.n[IMSG_L_FCRDNS] == 1 && has(m.out, "550 5.7.25 No reverse "
+	ok(fake.n[IMSG_L_FCRDNS] == 1 && has(m.out, "550 5.7.25 No reverse "
 	    "DNS name for 192.0.2.1\r\n"), "no PTR: 550 instead of 220");
 	io_mem_close(&m);
 	ok(m.io == NULL, "closed");
@@ -813,7 +590,7 @@ test_rdns(void)
 
 	/* A client on our own address: no check. */
 	connect_to(&m, L_CHECK_FCRDNS, 1);
-	ok(peer.n[IMSG_L_FCRDNS] == 3 && has(m.out, "220 "),
+	ok(fake.n[IMSG_L_FCRDNS] == 3 && has(m.out, "220 "),
 	    "this machine: no rDNS check");
 	quit(&m);
 }
@@ -825,12 +602,12 @@ test_rdns(void)
 static void
 test_gone_waiting(void)
 {
-	int	 fd, rollbacks = peer.n[IMSG_Q_ROLLBACK];
+	int	 fd, rollbacks = fake.n[IMSG_Q_ROLLBACK];
 
 	if ((fd = open("spool.stray", O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
 		fatal("spool.stray");
 	smtp_session_created(&test_env, 0xdeadbeefULL, 4242, fd);
-	ok(peer.n[IMSG_Q_ROLLBACK] == rollbacks + 1 && peer.msgid == 4242,
+	ok(fake.n[IMSG_Q_ROLLBACK] == rollbacks + 1 && fake.msgid == 4242,
 	    "a file for no session is rolled back");
 	ok(fcntl(fd, F_GETFD) == -1, "its descriptor is closed");
 	(void)unlink("spool.stray");
@@ -850,12 +627,12 @@ test_wrong_answer(void)
 
 	connect_to(&m, 0, 0);
 	(void)say(&m, "EHLO client.example.net\r\n");
-	peer.hold = 1;
+	fake.hold = 1;
 	ok(strcmp(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "") == 0 &&
-	    peer.pending && peer.type == IMSG_Q_CREATE,
+	    fake.pending && fake.type == IMSG_Q_CREATE,
 	    "MAIL: the session waits for the queue");
-	id = peer.reqid;
-	creates = peer.n[IMSG_Q_CREATE];
+	id = fake.reqid;
+	creates = fake.n[IMSG_Q_CREATE];
 	m.outlen = 0;
 	smtp_session_rcpt_result(id, EXP_OK, 1, "");
 	smtp_session_sender_result(id, 1);
@@ -863,27 +640,27 @@ test_wrong_answer(void)
 	smtp_session_fcrdns_result(id, FCRDNS_NORDNS, "");
 	smtp_session_committed(id, 0, 1);
 	io_mem_run(&m);
-	ok(m.outlen == 0 && peer.n[IMSG_Q_CREATE] == creates,
+	ok(m.outlen == 0 && fake.n[IMSG_Q_CREATE] == creates,
 	    "answers of other kinds while it waits for CREATE: dropped");
-	peer.hold = 0;
-	pump(&m);
+	fake.hold = 0;
+	fake_pump(&m);
 	ok(has(m.out, "250 2.1.0 Ok"), "then the queue's answer: 250");
 	m.outlen = 0;
 	smtp_session_rcpt_result(id, EXP_OK, 1, "");
 	smtp_session_create_failed(id, Q_FAIL_TEMP);
 	io_mem_run(&m);
 	ok(m.outlen == 0, "answers when it waits for nothing: dropped");
-	rollbacks = peer.n[IMSG_Q_ROLLBACK];
+	rollbacks = fake.n[IMSG_Q_ROLLBACK];
 	if ((fd = open("spool.dup", O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
 		fatal("spool.dup");
 	smtp_session_created(&test_env, id, 4343, fd);
 	(void)unlink("spool.dup");
-	ok(peer.n[IMSG_Q_ROLLBACK] == rollbacks + 1 && peer.msgid == 4343 &&
+	ok(fake.n[IMSG_Q_ROLLBACK] == rollbacks + 1 && fake.msgid == 4343 &&
 	    fcntl(fd, F_GETFD) == -1, "a second spool file: rolled back");
 	ok(has(say(&m, "DATA\r\n"), "503 5.5.1 Need RCPT command first"),
 	    "no recipient came of the stray answer");
 	ok(has(say(&m, "RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok") &&
-	    peer.msgid == peer.next_msgid, "the session's own message goes on");
+	    fake.msgid == peer.next_msgid, "the session's own message goes on");
 	ok(strstr(say(&m, "AUTH PLAIN\r\n"), "Already authenticated") ==
 	    NULL, "and it did not log in");
 	(void)say(&m, "*\r\n");
@@ -893,39 +670,31 @@ test_wrong_answer(void)
 static void
 test_ends(void)
 {
-	ok(peer.tls_refs == 0, "every TLS context given back");
-	ok(!peer.pending, "no request left unanswered");
+	ok(fake.tls_refs == 0, "every TLS context given back");
+	ok(!fake.pending, "no request left unanswered");
 }
 
 int
 main(void)
 {
 	struct event_base	*base;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&client;
 	char			 dir[] = "/tmp/test_smtp_session.XXXXXX";
 	char			 top[PATH_MAX];
-	const char		*text = "hostname mx.example.org\n";
-	ssize_t			 n;
 	int			 fd;
 
 	log_init(1, 0);
 	base = event_init();
-	if ((fd = open(DATA "first.eml", O_RDONLY)) == -1 ||
-	    (n = read(fd, first_eml, sizeof(first_eml) - 1)) <= 0)
-		fatal("%s", DATA "first.eml");
-	close(fd);
-	first_len = n;
-	if ((conf = config_parse_buf("test", text, strlen(text),
-	    CONF_NOFILES)) == NULL)
-		fatalx("config");
-	lis.proto = PROTO_SMTP;
-	lis.port = 25;
-	strlcpy(lis.authtable, "passwd", sizeof(lis.authtable));
-	sin->sin_family = AF_INET;
-	inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
+	fixture(DATA "first.eml", first_eml, sizeof(first_eml), &first_len);
+	fake_setup(&lis, PROTO_SMTP, 25, &client);
 	if (getcwd(top, sizeof(top)) == NULL || mkdtemp(dir) == NULL ||
 	    chdir(dir) == -1)
 		fatal("%s", dir);
+	fake_init(PROC_SMTP);
+	fake.check = ok;
+	fake.answer = answer;
+	test_env = fake_env;
+	test_env.send = send_checked;
+	test_env.auth_send = auth_checked;
 	defaults();
 
 	test_greeting();
