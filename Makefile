@@ -81,6 +81,7 @@ MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 SENDMAIL_OBJS =	src/sendmail/sendmail.o $(LIB_OBJS)
 MAILCTL_OBJS =	src/mailctl/mailctl.o src/mailctl/mailctl_table.o \
 		src/mailctl/mailctl_dns.o src/mailctl/mailctl_dnscheck.o \
+		src/mailctl/mailctl_check.o \
 		$(LIB_OBJS)
 LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \

@@ -120,7 +120,8 @@ enum proc_type {
 	M(L_SPF, P_QUEUE, P_LOOKUP, IMSG_NOFD,				\
 	    "u64:reqid str:client str:helo addr:sender")		\
 	M(L_SPF_RES, P_LOOKUP, P_QUEUE, IMSG_NOFD,			\
-	    "u64:reqid u32:result str:domain str:reason")		\
+	    "u64:reqid u32:result str:domain str:mechanism"		\
+	    " str:explanation str:problem")				\
 	M(L_DNS_RES, P_LOOKUP, P_QUEUE, IMSG_NOFD,			\
 	    "u64:reqid u32:qtype str:name u32:status u32:ntxt { str:txt }") \
 	/* deliver -> imap: new mail in a Maildir */			\

@@ -42,5 +42,6 @@ int	mailctl_read_password(const char *, char *, size_t);
 int	mailctl_dns(int, char **);	/* mailctl_dns.c */
 int	mailctl_user(int, char **);	/* mailctl_table.c */
 int	mailctl_alias(int, char **);	/* mailctl_table.c */
+int	mailctl_check(int, char **);	/* mailctl_check.c */
 
 #endif

@@ -23,22 +23,12 @@
 
 struct psl;
 struct msgauth;
+struct spf_outcome;
 
 enum msgauth_dns {
 	MSGAUTH_DNS_OK,		/* records (maybe none at all) */
 	MSGAUTH_DNS_NONE,	/* no such name, or no TXT there */
 	MSGAUTH_DNS_TEMPFAIL
-};
-
-/* SPF results, RFC 7208 section 2.6 */
-enum msgauth_spf {
-	MA_SPF_NONE,
-	MA_SPF_NEUTRAL,
-	MA_SPF_PASS,
-	MA_SPF_FAIL,
-	MA_SPF_SOFTFAIL,
-	MA_SPF_TEMPERROR,
-	MA_SPF_PERMERROR
 };
 
 struct msgauth_params {
@@ -74,8 +64,7 @@ struct msgauth	*msgauth_new(const struct msgauth_params *);
 void		 msgauth_update(struct msgauth *, const void *, size_t);
 void		 msgauth_end(struct msgauth *);
 /* The client's SPF result: for MAIL FROM, or HELO when that is empty. */
-void		 msgauth_spf(struct msgauth *, enum msgauth_spf,
-		    const char *domain, const char *reason);
+void		 msgauth_spf(struct msgauth *, const struct spf_outcome *);
 /*
  * The next DNS question (each asked once), or NULL: none now.  *qtype:
  * MA_Q_TXT for the TXT records of the name, MA_Q_EXISTS whether it

@@ -18,6 +18,7 @@
 #include "dmarc.h"
 #include "msgauth.h"
 #include "psl.h"
+#include "spf.h"
 
 #define HDR_MAX		DKIM_HEADER_MAX	/* header block kept for From */
 
@@ -45,9 +46,9 @@ struct msgauth {
 	unsigned char		*dkim_asked, *dkim_answered;
 	/* SPF */
 	int			 spf_done;
-	enum msgauth_spf	 spf;
-	char			 spf_domain[DOMAIN_MAX + 1];
-	char			 spf_reason[128];
+	struct spf_outcome	 so;
+	enum spf_result		 spf;		/* so.result */
+	const char		*spf_domain;	/* so.domain */
 	/* DMARC: each domain of the From field */
 	struct dmarc_from	 from;
 	struct madmarc		 dm[DMARC_FROM_MAX];
@@ -57,8 +58,8 @@ struct msgauth {
 static void	ma_header(struct msgauth *, const unsigned char *, size_t);
 static void	ma_dmarc_step(struct madmarc *);
 static int	ma_dmarc_status(enum msgauth_dns);
-static int	ma_spf_dmarc(enum msgauth_spf);
-static const char *ma_spf_name(enum msgauth_spf);
+static int	ma_spf_dmarc(enum spf_result);
+static void	ma_clean(char *);
 static int	ma_aligned(const struct msgauth *, const char *, const char *);
 static void	ma_own(struct msgauth *, const struct dmarc_result *,
 		    struct msgauth_verdict *);
@@ -80,6 +81,8 @@ msgauth_new(const struct msgauth_params *p)
 		msgauth_free(ma);
 		return NULL;
 	}
+	ma->spf = SPF_NONE;
+	ma->spf_domain = ma->so.domain;
 	ma->p.helo = ma->helo;
 	ma->p.mailfrom = ma->mailfrom;
 	ma->p.authserv_id = ma->authserv;
@@ -263,15 +266,28 @@ msgauth_answer(struct msgauth *ma, const char *name, int qtype,
 }
 
 void
-msgauth_spf(struct msgauth *ma, enum msgauth_spf r, const char *domain,
-    const char *reason)
+msgauth_spf(struct msgauth *ma, const struct spf_outcome *o)
 {
 	ma->spf_done = 1;
-	ma->spf = r;
-	(void)strlcpy(ma->spf_domain, domain != NULL ? domain : "",
-	    sizeof(ma->spf_domain));
-	(void)strlcpy(ma->spf_reason, reason != NULL ? reason : "",
-	    sizeof(ma->spf_reason));
+	ma->so = *o;
+	if (ma->so.result > SPF_PERMERROR)
+		ma->so.result = SPF_TEMPERROR;
+	/* From the DNS: into replies and headers only as printable text. */
+	ma_clean(ma->so.domain);
+	ma_clean(ma->so.mechanism);
+	ma_clean(ma->so.explanation);
+	ma_clean(ma->so.problem);
+	ma->spf = ma->so.result;
+	ma->spf_domain = ma->so.domain;
+}
+
+/* Printable ASCII only: anything else becomes '?'. */
+static void
+ma_clean(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			*s = '?';
 }
 
 int
@@ -291,30 +307,20 @@ msgauth_ready(const struct msgauth *ma)
 }
 
 static int
-ma_spf_dmarc(enum msgauth_spf r)
+ma_spf_dmarc(enum spf_result r)
 {
 	switch (r) {
-	case MA_SPF_PASS:
+	case SPF_PASS:
 		return DMARC_AUTH_PASS;
-	case MA_SPF_FAIL:
-	case MA_SPF_SOFTFAIL:
-	case MA_SPF_PERMERROR:
+	case SPF_FAIL:
+	case SPF_SOFTFAIL:
+	case SPF_PERMERROR:
 		return DMARC_AUTH_FAIL;
-	case MA_SPF_TEMPERROR:
+	case SPF_TEMPERROR:
 		return DMARC_AUTH_TEMPERROR;
 	default:
 		return DMARC_AUTH_NONE;
 	}
-}
-
-static const char *
-ma_spf_name(enum msgauth_spf r)
-{
-	static const char *const names[] = { "none", "neutral", "pass",
-	    "fail", "softfail", "temperror", "permerror" };
-
-	return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] :
-	    "temperror";
 }
 
 /* Relaxed alignment of two domains: the same organisational domain. */
@@ -350,7 +356,7 @@ ma_own(struct msgauth *ma, const struct dmarc_result *r,
 	if (r->result == DMARC_PASS)
 		return;
 	if (r->result == DMARC_NONE) {
-		if (ma->spf == MA_SPF_PASS && ma->spf_domain[0] != '\0' &&
+		if (ma->spf == SPF_PASS && ma->spf_domain[0] != '\0' &&
 		    ma_aligned(ma, ma->spf_domain, r->from))
 			ok = 1;
 		for (i = 0; !ok && i < dkim_verifier_nresults(ma->v); i++) {
@@ -435,13 +441,13 @@ msgauth_verdict(struct msgauth *ma, struct msgauth_verdict *v)
 		    "Cannot check the DMARC policy of %s now, try again later",
 		    r->from);
 	} else if ((r == NULL || r->result == DMARC_NONE) &&
-	    ma->spf == MA_SPF_FAIL) {
+	    ma->spf == SPF_FAIL) {
 		if (ma->p.spf_fail_action == AUTH_ACT_REJECT) {
 			v->action = MA_REJECT;
 			(void)snprintf(v->reply, sizeof(v->reply), "550 "
 			    "5.7.23 SPF of %s does not allow this sender%s%s",
-			    ma->spf_domain, ma->spf_reason[0] ? ": " : "",
-			    ma->spf_reason);
+			    ma->spf_domain, ma->so.explanation[0] ? ": " : "",
+			    ma->so.explanation);
 		} else if (ma->p.spf_fail_action == AUTH_ACT_JUNK)
 			v->action = MA_JUNK;
 	}
@@ -473,10 +479,10 @@ ma_render(struct msgauth *ma, const struct dmarc_result *r,
 	size_t				 i, n, len, o = 0;
 
 	authres_init(&ar, ma->authserv, 0);
-	(void)authres_spf(&ar, ma_spf_name(ma->spf),
+	(void)authres_spf(&ar, spf_strresult(ma->spf),
 	    ma->mailfrom[0] != '\0' ? ma->mailfrom : NULL,
 	    ma->mailfrom[0] != '\0' ? NULL : ma->helo,
-	    ma->spf_reason[0] != '\0' ? ma->spf_reason : NULL);
+	    ma->so.problem[0] != '\0' ? ma->so.problem : NULL);
 
 	n = dkim_verifier_nresults(ma->v);
 	dk[0] = '\0';
@@ -528,7 +534,7 @@ ma_render(struct msgauth *ma, const struct dmarc_result *r,
 	authres_clear(&ar);
 
 	(void)snprintf(v->log, sizeof(v->log), "spf=%s (%s) dkim=%s "
-	    "dmarc=%s%s%s%s arc=%s: %s", ma_spf_name(ma->spf),
+	    "dmarc=%s%s%s%s arc=%s: %s", spf_strresult(ma->spf),
 	    ma->spf_domain[0] != '\0' ? ma->spf_domain : "-", dk,
 	    r != NULL ? dmarc_result_name(r->result) : "none",
 	    r != NULL && r->from[0] != '\0' ? " (" : "",

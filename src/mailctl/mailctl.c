@@ -54,7 +54,8 @@ mailctl_usage(void)
 	    "list [domain]\n"
 	    "  dkim keygen [-b bits] [-o file] [-s selector] "
 	    "[-t rsa | ed25519] domain\n"
-	    "  dns [check] [-a address] [domain]\n");
+	    "  dns [check] [-a address] [domain]\n"
+	    "  check [-i ip] [-h helo] [-m mailfrom] file\n");
 	exit(MAILCTL_USAGE);
 }
 
@@ -391,5 +392,7 @@ main(int argc, char *argv[])
 		return mailctl_user(argc, argv);
 	if (strcmp(argv[0], "alias") == 0)
 		return mailctl_alias(argc, argv);
+	if (strcmp(argv[0], "check") == 0)
+		return mailctl_check(argc, argv);
 	return daemon_cmd(argc, argv);
 }

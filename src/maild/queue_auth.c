@@ -24,6 +24,7 @@
 #include "proc.h"
 #include "psl.h"
 #include "queue.h"
+#include "spf.h"
 #include "util.h"
 
 #define AUTH_TIMEOUT	30	/* seconds for every answer of a message */
@@ -254,25 +255,28 @@ queue_auth_dns(struct ipc_msg *m)
 void
 queue_auth_spf(struct ipc_msg *m)
 {
-	struct qauth	*a;
-	const char	*domain, *reason;
-	uint64_t	 reqid;
-	uint32_t	 result;
+	struct spf_outcome	 o;
+	struct qauth		*a;
+	uint64_t		 reqid;
+	uint32_t		 result;
 
+	memset(&o, 0, sizeof(o));
 	reqid = ipc_get_u64(m);
 	result = ipc_get_u32(m);
-	domain = ipc_get_strp(m);
-	reason = ipc_get_strp(m);
+	ipc_get_str(m, o.domain, sizeof(o.domain));
+	ipc_get_str(m, o.mechanism, sizeof(o.mechanism));
+	ipc_get_str(m, o.explanation, sizeof(o.explanation));
+	ipc_get_str(m, o.problem, sizeof(o.problem));
 	ipc_end(m);
 	if ((a = qauth_find(reqid)) == NULL || !a->spf_wait) {
 		log_debug("queue: SPF result for message %08llx, not "
 		    "waited for", (unsigned long long)reqid);
 		return;
 	}
-	if (result > MA_SPF_PERMERROR)
-		result = MA_SPF_TEMPERROR;
+	o.result = result > SPF_PERMERROR ? SPF_TEMPERROR :
+	    (enum spf_result)result;
 	a->spf_wait = 0;
-	msgauth_spf(a->ma, (enum msgauth_spf)result, domain, reason);
+	msgauth_spf(a->ma, &o);
 	qauth_check(a);
 }
 
@@ -296,16 +300,20 @@ qauth_check(struct qauth *a)
 static void
 qauth_timeout(int fd, short ev, void *arg)
 {
-	struct qauth	*a = arg;
-	size_t		 k;
+	struct spf_outcome	 o;
+	struct qauth		*a = arg;
+	size_t			 k;
 
 	(void)fd;
 	(void)ev;
 	log_warnx("queue: message %08x: DNS answers for its checks timed "
 	    "out", a->msgid);
 	if (a->spf_wait) {
+		memset(&o, 0, sizeof(o));
+		o.result = SPF_TEMPERROR;
+		(void)strlcpy(o.problem, "timed out", sizeof(o.problem));
 		a->spf_wait = 0;
-		msgauth_spf(a->ma, MA_SPF_TEMPERROR, "", "timed out");
+		msgauth_spf(a->ma, &o);
 	}
 	for (k = 0; k < a->nnames; k++) {
 		if (a->names[k] == NULL)
