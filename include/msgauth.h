@@ -58,6 +58,10 @@ struct msgauth_verdict {
 	char			 reply[256];	/* for MA_REJECT/TEMPFAIL */
 	char			*authres;	/* the header, CRLF; malloc'd */
 	char			 log[512];	/* one line: every result */
+	/* for the counters */
+	int			 spf_pass;
+	int			 dkim_pass;	/* a signature passed */
+	int			 dmarc_pass, dmarc_fail;
 };
 
 struct msgauth	*msgauth_new(const struct msgauth_params *);

@@ -102,6 +102,14 @@ enum stat_counter {
 	ST_QUEUE_FAILED,	/* permanent failures and expiries */
 	ST_QUEUE_BOUNCES,	/* bounces (DSN) written */
 	ST_QUEUE_REMOVED,	/* by mailctl remove */
+	ST_QUEUE_CHECKED,	/* inbound mail checked (SPF, DKIM, DMARC) */
+	ST_QUEUE_CHECK_SPF,	/* ... SPF passed */
+	ST_QUEUE_CHECK_DKIM,	/* ... a DKIM signature passed */
+	ST_QUEUE_CHECK_DMARC,	/* ... DMARC passed */
+	ST_QUEUE_CHECK_DMARCFAIL, /* ... DMARC failed */
+	ST_QUEUE_CHECK_REFUSED,	/* ... refused with 550 */
+	ST_QUEUE_CHECK_DEFERRED, /* ... refused with 451 */
+	ST_QUEUE_CHECK_JUNK,	/* ... delivered to Junk */
 	ST_RELAY_SESSIONS,	/* connections to other servers */
 	ST_RELAY_TLS,		/* ... that went TLS */
 	ST_COUNT

@@ -415,6 +415,12 @@ msgauth_verdict(struct msgauth *ma, struct msgauth_verdict *v)
 	}
 	if (ma->ndm > 0)
 		r = &res[dmarc_strictest(res, ma->ndm)];
+	v->spf_pass = ma->spf == SPF_PASS;
+	for (i = 0; i < auth.ndkim; i++)
+		if (dd[i].result == DMARC_AUTH_PASS)
+			v->dkim_pass = 1;
+	v->dmarc_pass = r != NULL && r->result == DMARC_PASS;
+	v->dmarc_fail = r != NULL && r->result == DMARC_FAIL;
 
 	/*
 	 * The policy: DMARC's where there is one, else SPF's.  A failure

@@ -335,6 +335,10 @@ static const char *stat_names[] = {
 	"imap.auth.fail",
 	"queue.delivered.local", "queue.delivered.relay", "queue.deferred",
 	"queue.failed", "queue.bounces", "queue.removed",
+	"queue.checked", "queue.checked.spf.pass", "queue.checked.dkim.pass",
+	"queue.checked.dmarc.pass", "queue.checked.dmarc.fail",
+	"queue.checked.refused", "queue.checked.deferred",
+	"queue.checked.junk",
 	"relay.sessions", "relay.sessions.tls",
 };
 _Static_assert(nitems(stat_names) == ST_COUNT,

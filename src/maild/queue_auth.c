@@ -290,6 +290,17 @@ qauth_check(struct qauth *a)
 	if (msgauth_verdict(a->ma, &v) == -1)
 		fatal("msgauth_verdict");
 	log_info("queue: message %08x: %s", a->msgid, v.log);
+	STAT_INC(ST_QUEUE_CHECKED);
+	stats[ST_QUEUE_CHECK_SPF] += v.spf_pass;
+	stats[ST_QUEUE_CHECK_DKIM] += v.dkim_pass;
+	stats[ST_QUEUE_CHECK_DMARC] += v.dmarc_pass;
+	stats[ST_QUEUE_CHECK_DMARCFAIL] += v.dmarc_fail;
+	if (v.action == MA_REJECT)
+		STAT_INC(ST_QUEUE_CHECK_REFUSED);
+	else if (v.action == MA_TEMPFAIL)
+		STAT_INC(ST_QUEUE_CHECK_DEFERRED);
+	else if (v.action == MA_JUNK)
+		STAT_INC(ST_QUEUE_CHECK_JUNK);
 	RB_REMOVE(qauth_tree, &jobs, a);
 	a->done(a->arg, &v);
 	free(v.authres);
