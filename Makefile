@@ -58,8 +58,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/imap_fetch.o src/lib/imap_mbox.o \
 		src/lib/imap_mbox_sync.o src/lib/imap_mbox_cache.o \
 		src/lib/imap_mbox_write.o src/lib/imap_mbox_folder.o \
-		src/lib/sasl.o \
-		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
+		src/lib/sasl.o src/lib/dsn.o src/lib/dns.o \
+		src/lib/dkim_canon.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
 		src/lib/reqwait.o
