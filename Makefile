@@ -58,8 +58,9 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/imap_fetch.o src/lib/imap_mbox.o \
 		src/lib/imap_mbox_sync.o src/lib/imap_mbox_cache.o \
 		src/lib/imap_mbox_write.o src/lib/imap_mbox_folder.o \
-		src/lib/sasl.o \
-		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
+		src/lib/sasl.o src/lib/dsn.o src/lib/dns.o \
+		src/lib/dkim_canon.o src/lib/dkim.o src/lib/dkim_verify.o \
+		src/lib/arc.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
 		src/lib/reqwait.o
@@ -94,6 +95,7 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_imap_fetch tests/unit/test_imap_mbox \
 		tests/unit/test_imap_mbox_sync \
 		tests/unit/test_sasl tests/unit/test_dsn tests/unit/test_dkim \
+		tests/unit/test_dkim_verify \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath \
 		tests/unit/test_imsg tests/unit/test_ctl \
@@ -103,6 +105,8 @@ SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # session: its process, lookup and the queue, the client.
 SESSION_FAKE =	tests/unit/session_fake.o
 UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
+# Programs the integration tests run, built with the unit tests.
+TEST_TOOLS =	tests/unit/dkimverify_tool
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
 
@@ -145,6 +149,7 @@ tests/unit/test_imap_mbox_sync: tests/unit/test_imap_mbox_sync.c
 tests/unit/test_sasl: tests/unit/test_sasl.c
 tests/unit/test_dsn: tests/unit/test_dsn.c
 tests/unit/test_dkim: tests/unit/test_dkim.c
+tests/unit/test_dkim_verify: tests/unit/test_dkim_verify.c
 tests/unit/test_dns: tests/unit/test_dns.c
 tests/unit/test_smtp_reply: tests/unit/test_smtp_reply.c
 tests/unit/test_enqueue: tests/unit/test_enqueue.c
@@ -155,7 +160,8 @@ tests/unit/test_tree: tests/unit/test_tree.c
 tests/unit/test_reqwait: tests/unit/test_reqwait.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
-$(LIB_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
+tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c
+$(LIB_TESTS) $(TEST_TOOLS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)
 # Sessions driven in memory: the session objects without maild.c.
@@ -165,7 +171,7 @@ $(SESSION_TESTS): $(SESSION_FAKE) $(SESSION_OBJS) $(LIB_OBJS) \
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(SESSION_FAKE) $(SESSION_OBJS) $(LIB_OBJS) $(LIBS)
 
-unit: $(UNIT_TESTS)
+unit: $(UNIT_TESTS) $(TEST_TOOLS)
 
 # libFuzzer targets (tests/fuzz/README): the library modules compiled
 # again by FUZZ_CC with ASan + UBSan into tests/fuzz/obj, never mixed
@@ -275,7 +281,7 @@ lint:
 
 clean:
 	rm -f maild mailctl maild-sendmail src/*/*.o $(SESSION_FAKE) \
-	    $(UNIT_TESTS)
+	    $(UNIT_TESTS) $(TEST_TOOLS)
 	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
 .PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean \

@@ -6,7 +6,8 @@
  * block is kept (at most DKIM_HEADER_MAX bytes) because the fields to sign
  * are only known once all of it has been seen; the body goes through a
  * streaming relaxed canonicaliser straight into SHA-256 and is not kept.
- * Canonicalisation is relaxed/relaxed; the simple forms exist for tests.
+ * Canonicalisation is relaxed/relaxed, done by dkim_canon.c, which the
+ * verifier (dkim_verify.c) uses too.
  *
  * Keys come from PEM text read by the parent.  Ed25519 keys in the PKCS#8
  * form `openssl genpkey` writes are decoded here, so that they work with
@@ -29,13 +30,13 @@
 
 #include "compat.h"
 #include "dkim.h"
+#include "dkim_canon.h"
 #include "log.h"
 
 #define FOLD_COLS	78	/* columns of a header line, TAB counted as 8 */
 #define FOLD_INDENT	8	/* column after the TAB of a continuation */
 #define SIG_MAX		1024	/* bytes of an RSA-8192 signature */
 #define SIG_B64_MAX	1400	/* base64 of SIG_MAX, with NUL */
-#define CANON_BUFSZ	4096
 
 struct dkim_key {
 	int		 type;
@@ -46,43 +47,14 @@ struct dkim_key {
 	unsigned char	 pk[crypto_sign_PUBLICKEYBYTES];
 };
 
-struct buf {
-	char		*p;
-	size_t		 len;
-	size_t		 size;
-};
-
-/* Streaming body canonicaliser; output is buffered, then handed to out(). */
-struct canon {
-	int		 relaxed;
-	int		 cr;		/* a CR waits for its LF */
-	int		 wsp;		/* WSP held back (relaxed) */
-	int		 any;		/* something was written */
-	size_t		 linelen;	/* bytes written on this line */
-	size_t		 empty;		/* empty lines held back */
-	void		(*out)(void *, const void *, size_t);
-	void		*arg;
-	unsigned char	 obuf[CANON_BUFSZ];
-	size_t		 olen;
-};
-
-struct field {
-	const char	*p;		/* start of the name */
-	size_t		 len;		/* whole field, final CRLF included */
-	size_t		 namelen;	/* 0: no colon, never signed */
-};
-
 struct dkim_signer {
 	struct dkim_key		**keys;
 	size_t			  nkeys;
 	time_t			  now;
-	struct buf		  hdr;
-	size_t			  linestart;	/* of the current header line */
-	int			  inbody;
-	int			  toobig;
+	struct dkim_hdrbuf	  hdr;
 	int			  done;
 	EVP_MD_CTX		 *bh;		/* body hash */
-	struct canon		  body;
+	struct dkim_canon	  body;
 };
 
 /* From first: hdr_select() over-signs it. */
@@ -96,7 +68,7 @@ static const char *const signed_names[] = {
 
 /* The fields to sign, in h= order; f[i] NULL for an over-signed name. */
 struct hsel {
-	const struct field	*f[SEL_MAX];
+	const struct dkim_field	*f[SEL_MAX];
 	const char		*name[SEL_MAX];
 	size_t			 n;
 };
@@ -115,27 +87,14 @@ static int	 key_ed25519_pkcs8(struct dkim_key *, const char *, size_t);
 static int	 key_libcrypto(struct dkim_key *, const char *, size_t,
 		    char *, size_t);
 static char	*b64(const void *, size_t);
-static void	 buf_add(struct buf *, const void *, size_t);
-static void	 buf_addstr(struct buf *, const char *);
-static void	 buf_sink(void *, const void *, size_t);
 static void	 sha_sink(void *, const void *, size_t);
-static void	 canon_init(struct canon *, int,
-		    void (*)(void *, const void *, size_t), void *);
-static void	 canon_flush(struct canon *);
-static void	 canon_put(struct canon *, const void *, size_t);
-static void	 canon_content(struct canon *, const void *, size_t);
-static void	 canon_update(struct canon *, const unsigned char *, size_t);
-static void	 canon_final(struct canon *);
-static int	 canon_header_buf(struct buf *, int, const char *, size_t);
-static struct field *hdr_parse(const char *, size_t, size_t *);
-static int	 field_is(const struct field *, const char *);
-static const char *hdr_select(const struct field *, size_t, struct hsel *);
-static void	 hdr_update(struct dkim_signer *, const unsigned char *,
-		    size_t, size_t *);
-static void	 fold_word(struct buf *, size_t *, const char *, size_t, int);
+static const char *hdr_select(const struct dkim_field *, size_t,
+		    struct hsel *);
+static void	 fold_word(struct dkim_buf *, size_t *, const char *, size_t,
+		    int);
 static int	 sign_one(struct dkim_signer *, const struct dkim_key *,
-		    const struct hsel *, const char *, const struct buf *,
-		    struct buf *);
+		    const struct hsel *, const char *, const struct dkim_buf *,
+		    struct dkim_buf *);
 
 static void
 dkim_init(void)
@@ -421,164 +380,24 @@ dkim_key_sign(const struct dkim_key *k, const void *data, size_t len,
 }
 
 static void
-buf_add(struct buf *b, const void *p, size_t len)
-{
-	size_t	 nsize;
-	char	*np;
-
-	if (len == 0)
-		return;
-	if (b->size - b->len < len + 1) {
-		nsize = b->size ? b->size : 256;
-		while (nsize - b->len < len + 1) {
-			if (nsize > SIZE_MAX / 2)
-				fatalx("%s: overflow", __func__);
-			nsize *= 2;
-		}
-		if ((np = realloc(b->p, nsize)) == NULL)
-			fatal("realloc");
-		b->p = np;
-		b->size = nsize;
-	}
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_addstr(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void
-buf_sink(void *arg, const void *p, size_t len)
-{
-	buf_add(arg, p, len);
-}
-
-static void
 sha_sink(void *arg, const void *p, size_t len)
 {
 	if (EVP_DigestUpdate(arg, p, len) != 1)
 		fatalx("EVP_DigestUpdate");
 }
 
-static void
-canon_init(struct canon *c, int relaxed,
-    void (*out)(void *, const void *, size_t), void *arg)
-{
-	memset(c, 0, sizeof(*c));
-	c->relaxed = relaxed;
-	c->out = out;
-	c->arg = arg;
-}
-
-static void
-canon_flush(struct canon *c)
-{
-	if (c->olen > 0)
-		c->out(c->arg, c->obuf, c->olen);
-	c->olen = 0;
-}
-
-static void
-canon_put(struct canon *c, const void *p, size_t len)
-{
-	if (sizeof(c->obuf) - c->olen < len)
-		canon_flush(c);
-	if (len >= sizeof(c->obuf)) {
-		c->out(c->arg, p, len);
-		return;
-	}
-	memcpy(c->obuf + c->olen, p, len);
-	c->olen += len;
-}
-
-/* Bytes that are part of a line: held-back empty lines were not trailing. */
-static void
-canon_content(struct canon *c, const void *p, size_t len)
-{
-	for (; c->empty > 0; c->empty--)
-		canon_put(c, "\r\n", 2);
-	if (c->wsp) {
-		canon_put(c, " ", 1);
-		c->wsp = 0;
-	}
-	canon_put(c, p, len);
-	c->linelen += len;
-	c->any = 1;
-}
-
-/*
- * RFC 6376 3.4.3 and 3.4.4.  Only CRLF ends a line: a lone CR or LF is an
- * ordinary byte of its line, as is NUL.  Runs of ordinary bytes are
- * copied at once.
- */
-static void
-canon_update(struct canon *c, const unsigned char *p, size_t len)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < len; i = j) {
-		j = i + 1;
-		if (c->cr) {
-			c->cr = 0;
-			if (p[i] == '\n') {
-				c->wsp = 0;
-				if (c->linelen > 0) {
-					canon_put(c, "\r\n", 2);
-					c->linelen = 0;
-				} else
-					c->empty++;
-				continue;
-			}
-			canon_content(c, "\r", 1);
-		}
-		if (p[i] == '\r')
-			c->cr = 1;
-		else if (c->relaxed && (p[i] == ' ' || p[i] == '\t'))
-			c->wsp = 1;
-		else {
-			while (j < len && p[j] != '\r' && (!c->relaxed ||
-			    (p[j] != ' ' && p[j] != '\t')))
-				j++;
-			canon_content(c, p + i, j - i);
-		}
-	}
-}
-
-static void
-canon_final(struct canon *c)
-{
-	if (c->cr) {
-		c->cr = 0;
-		canon_content(c, "\r", 1);
-	}
-	c->wsp = 0;
-	if (c->linelen > 0) {
-		canon_put(c, "\r\n", 2);
-		c->linelen = 0;
-	}
-	/* Simple turns an empty body into CRLF; relaxed leaves it empty. */
-	if (!c->relaxed && !c->any)
-		canon_put(c, "\r\n", 2);
-	c->empty = 0;
-	canon_flush(c);
-}
-
 char *
 dkim_canon_body(int canon, const void *p, size_t len, size_t *outlen)
 {
-	struct buf	 b;
-	struct canon	*c;
+	struct dkim_buf	 b;
+	struct dkim_canon *c;
 
 	memset(&b, 0, sizeof(b));
 	if ((c = malloc(sizeof(*c))) == NULL)
 		fatal("malloc");
-	canon_init(c, canon == DKIM_CANON_RELAXED, buf_sink, &b);
-	canon_update(c, p, len);
-	canon_final(c);
+	dkim_canon_init(c, canon, dkim_buf_sink, &b);
+	dkim_canon_update(c, p, len);
+	dkim_canon_final(c);
 	free(c);
 	if (b.p == NULL) {
 		if ((b.p = strdup("")) == NULL)
@@ -588,60 +407,13 @@ dkim_canon_body(int canon, const void *p, size_t len, size_t *outlen)
 	return b.p;
 }
 
-/*
- * RFC 6376 3.4.1 and 3.4.2: append the canonical form of one field to b.
- * -1 if the field has no colon.
- */
-static int
-canon_header_buf(struct buf *b, int canon, const char *p, size_t len)
-{
-	const char	*colon;
-	size_t		 i, namelen;
-	int		 wsp = 0, started = 0;
-	char		 ch;
-
-	if ((colon = memchr(p, ':', len)) == NULL)
-		return -1;
-	if (canon == DKIM_CANON_SIMPLE) {
-		buf_add(b, p, len);
-		if (len < 2 || p[len - 2] != '\r' || p[len - 1] != '\n')
-			buf_add(b, "\r\n", 2);
-		return 0;
-	}
-	namelen = colon - p;
-	while (namelen > 0 && (p[namelen - 1] == ' ' || p[namelen - 1] == '\t'))
-		namelen--;
-	for (i = 0; i < namelen; i++) {
-		ch = tolower((unsigned char)p[i]);
-		buf_add(b, &ch, 1);
-	}
-	buf_add(b, ":", 1);
-	for (i = colon - p + 1; i < len; i++) {
-		if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
-			i++;			/* unfold */
-			continue;
-		}
-		if (p[i] == ' ' || p[i] == '\t') {
-			wsp = 1;
-			continue;
-		}
-		if (wsp && started)
-			buf_add(b, " ", 1);
-		wsp = 0;
-		started = 1;
-		buf_add(b, &p[i], 1);
-	}
-	buf_add(b, "\r\n", 2);
-	return 0;
-}
-
 char *
 dkim_canon_header(int canon, const char *p, size_t len, size_t *outlen)
 {
-	struct buf	 b;
+	struct dkim_buf	 b;
 
 	memset(&b, 0, sizeof(b));
-	if (canon_header_buf(&b, canon, p, len) == -1) {
+	if (dkim_canon_field(&b, canon, p, len) == -1) {
 		free(b.p);
 		return NULL;
 	}
@@ -650,64 +422,12 @@ dkim_canon_header(int canon, const char *p, size_t len, size_t *outlen)
 }
 
 /*
- * Split a header block into fields: a field starts on a line that does
- * not start with WSP and goes on over the lines that do.  Continuation
- * lines before the first field belong to nothing.
- */
-static struct field *
-hdr_parse(const char *h, size_t len, size_t *nfp)
-{
-	struct field	*f = NULL, *nf;
-	const char	*crlf, *colon;
-	size_t		 pos = 0, next, n = 0, size = 0, i;
-
-	while (pos < len) {
-		crlf = memmem(h + pos, len - pos, "\r\n", 2);
-		next = crlf ? (size_t)(crlf - h) + 2 : len;
-		if (h[pos] == ' ' || h[pos] == '\t') {
-			if (n > 0)
-				f[n - 1].len = next - (f[n - 1].p - h);
-		} else {
-			if (n == size) {
-				size = size ? size * 2 : 32;
-				if ((nf = reallocarray(f, size,
-				    sizeof(*f))) == NULL)
-					fatal("reallocarray");
-				f = nf;
-			}
-			f[n].p = h + pos;
-			f[n].len = next - pos;
-			f[n].namelen = 0;
-			n++;
-		}
-		pos = next;
-	}
-	for (i = 0; i < n; i++) {
-		if ((colon = memchr(f[i].p, ':', f[i].len)) == NULL)
-			continue;
-		f[i].namelen = colon - f[i].p;
-		while (f[i].namelen > 0 && (f[i].p[f[i].namelen - 1] == ' ' ||
-		    f[i].p[f[i].namelen - 1] == '\t'))
-			f[i].namelen--;
-	}
-	*nfp = n;
-	return f;
-}
-
-static int
-field_is(const struct field *f, const char *name)
-{
-	return f->namelen == strlen(name) &&
-	    strncasecmp(f->p, name, f->namelen) == 0;
-}
-
-/*
  * Choose the fields to sign (RFC 6376 5.4.2: several instances of a name
  * are taken from the bottom up) and over-sign From, so that a From added
  * later breaks the signature.  NULL on success, else the reason.
  */
 static const char *
-hdr_select(const struct field *f, size_t nf, struct hsel *sel)
+hdr_select(const struct dkim_field *f, size_t nf, struct hsel *sel)
 {
 	size_t	 i, j, count;
 	int	 from;
@@ -717,7 +437,8 @@ hdr_select(const struct field *f, size_t nf, struct hsel *sel)
 		from = i == 0;
 		count = 0;
 		for (j = nf; j > 0; j--) {
-			if (!field_is(&f[j - 1], signed_names[i]))
+			if (!dkim_field_is(&f[j - 1], signed_names[i],
+			    strlen(signed_names[i])))
 				continue;
 			if (count == DKIM_INSTANCES_MAX) {
 				/* More would only make h= absurd. */
@@ -743,19 +464,19 @@ char *
 dkim_header_list(const char *h, size_t len)
 {
 	struct hsel	*sel;
-	struct field	*f;
-	struct buf	 b;
+	struct dkim_field	*f;
+	struct dkim_buf	 b;
 	size_t		 nf, i;
 
 	memset(&b, 0, sizeof(b));
 	if ((sel = malloc(sizeof(*sel))) == NULL)
 		fatal("malloc");
-	f = hdr_parse(h, len, &nf);
+	f = dkim_fields(h, len, &nf);
 	if (hdr_select(f, nf, sel) == NULL) {
 		for (i = 0; i < sel->n; i++) {
 			if (i > 0)
-				buf_add(&b, ":", 1);
-			buf_addstr(&b, sel->name[i]);
+				dkim_buf_add(&b, ":", 1);
+			dkim_buf_addstr(&b, sel->name[i]);
 		}
 	}
 	free(f);
@@ -784,40 +505,9 @@ dkim_signer_new(struct dkim_key *const *keys, size_t nkeys, time_t now)
 	if ((s->bh = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(s->bh, EVP_sha256(), NULL) != 1)
 		fatalx("EVP_DigestInit_ex");
-	canon_init(&s->body, 1, sha_sink, s->bh);
+	dkim_canon_init(&s->body, DKIM_CANON_RELAXED, sha_sink, s->bh);
+	dkim_hdrbuf_init(&s->hdr, DKIM_HEADER_MAX);
 	return s;
-}
-
-/*
- * Keep header bytes until the empty line that ends the header block;
- * *used is set to the bytes consumed.  The empty line itself is not kept.
- */
-static void
-hdr_update(struct dkim_signer *s, const unsigned char *p, size_t len,
-    size_t *used)
-{
-	const unsigned char	*nl;
-	size_t			 n;
-
-	*used = 0;
-	while (*used < len && !s->inbody && !s->toobig) {
-		nl = memchr(p + *used, '\n', len - *used);
-		n = nl ? (size_t)(nl - (p + *used)) + 1 : len - *used;
-		if (s->hdr.len + n > DKIM_HEADER_MAX) {
-			s->toobig = 1;
-			return;
-		}
-		buf_add(&s->hdr, p + *used, n);
-		*used += n;
-		if (nl == NULL || s->hdr.len < 2 ||
-		    s->hdr.p[s->hdr.len - 2] != '\r')
-			continue;
-		if (s->hdr.len - 2 == s->linestart) {
-			s->hdr.len = s->linestart;
-			s->inbody = 1;
-		} else
-			s->linestart = s->hdr.len;
-	}
 }
 
 void
@@ -826,26 +516,27 @@ dkim_signer_update(struct dkim_signer *s, const void *data, size_t len)
 	const unsigned char	*p = data;
 	size_t			 used = 0;
 
-	if (s->done || s->toobig)
+	if (s->done || s->hdr.toobig)
 		return;
-	if (!s->inbody)
-		hdr_update(s, p, len, &used);
-	if (s->inbody)
-		canon_update(&s->body, p + used, len - used);
+	if (!s->hdr.inbody)
+		used = dkim_hdrbuf_feed(&s->hdr, p, len);
+	if (s->hdr.inbody)
+		dkim_canon_update(&s->body, p + used, len - used);
 }
 
 /* Append a word, after a SP or on a new continuation line if it is full. */
 static void
-fold_word(struct buf *b, size_t *col, const char *w, size_t len, int space)
+fold_word(struct dkim_buf *b, size_t *col, const char *w, size_t len,
+    int space)
 {
 	if (*col + len + (space ? 1 : 0) > FOLD_COLS && *col > FOLD_INDENT) {
-		buf_add(b, "\r\n\t", 3);
+		dkim_buf_add(b, "\r\n\t", 3);
 		*col = FOLD_INDENT;
 	} else if (space) {
-		buf_add(b, " ", 1);
+		dkim_buf_add(b, " ", 1);
 		(*col)++;
 	}
-	buf_add(b, w, len);
+	dkim_buf_add(b, w, len);
 	*col += len;
 }
 
@@ -856,17 +547,17 @@ fold_word(struct buf *b, size_t *col, const char *w, size_t len, int space)
  */
 static int
 sign_one(struct dkim_signer *s, const struct dkim_key *k,
-    const struct hsel *sel, const char *bh, const struct buf *prefix,
-    struct buf *out)
+    const struct hsel *sel, const char *bh, const struct dkim_buf *prefix,
+    struct dkim_buf *out)
 {
-	struct buf	 hdr, data;
+	struct dkim_buf	 hdr, data;
 	char		 tag[DKIM_NAME_MAX + 32], sig[SIG_B64_MAX];
 	size_t		 col, i, n, len;
 	int		 ret = -1;
 
 	memset(&hdr, 0, sizeof(hdr));
 	memset(&data, 0, sizeof(data));
-	buf_addstr(&hdr, "DKIM-Signature:");
+	dkim_buf_addstr(&hdr, "DKIM-Signature:");
 	col = strlen("DKIM-Signature:");
 	fold_word(&hdr, &col, "v=1;", 4, 1);
 	if (k->type == DKIM_ED25519)
@@ -901,8 +592,8 @@ sign_one(struct dkim_signer *s, const struct dkim_key *k,
 	fold_word(&hdr, &col, tag, n, 1);
 	fold_word(&hdr, &col, "b=", 2, 1);
 
-	buf_add(&data, prefix->p, prefix->len);
-	if (canon_header_buf(&data, DKIM_CANON_RELAXED, hdr.p, hdr.len) == -1)
+	dkim_buf_add(&data, prefix->p, prefix->len);
+	if (dkim_canon_field(&data, DKIM_CANON_RELAXED, hdr.p, hdr.len) == -1)
 		fatalx("%s: no colon", __func__);
 	data.len -= 2;				/* no CRLF after b= */
 	if (dkim_key_sign(k, data.p, data.len, sig, sizeof(sig)) == -1)
@@ -912,17 +603,17 @@ sign_one(struct dkim_signer *s, const struct dkim_key *k,
 	len = strlen(sig);
 	for (i = 0; i < len; i += n) {
 		if (col >= FOLD_COLS) {
-			buf_add(&hdr, "\r\n\t", 3);
+			dkim_buf_add(&hdr, "\r\n\t", 3);
 			col = FOLD_INDENT;
 		}
 		n = FOLD_COLS - col;
 		if (n > len - i)
 			n = len - i;
-		buf_add(&hdr, sig + i, n);
+		dkim_buf_add(&hdr, sig + i, n);
 		col += n;
 	}
-	buf_add(&hdr, "\r\n", 2);
-	buf_add(out, hdr.p, hdr.len);
+	dkim_buf_add(&hdr, "\r\n", 2);
+	dkim_buf_add(out, hdr.p, hdr.len);
 	ret = 0;
  done:
 	free(hdr.p);
@@ -934,8 +625,8 @@ char *
 dkim_signer_final(struct dkim_signer *s, char *err, size_t errlen)
 {
 	struct hsel	*sel = NULL;
-	struct field	*f = NULL;
-	struct buf	 prefix, out;
+	struct dkim_field	*f = NULL;
+	struct dkim_buf	 prefix, out;
 	unsigned char	 h[crypto_hash_sha256_BYTES];
 	const char	*why;
 	char		*bh = NULL;
@@ -949,7 +640,7 @@ dkim_signer_final(struct dkim_signer *s, char *err, size_t errlen)
 		return NULL;
 	}
 	s->done = 1;
-	if (s->toobig) {
+	if (s->hdr.toobig) {
 		seterr(err, errlen, "header over %d bytes", DKIM_HEADER_MAX);
 		goto done;
 	}
@@ -958,20 +649,20 @@ dkim_signer_final(struct dkim_signer *s, char *err, size_t errlen)
 		goto done;
 	}
 	/* A message without an empty line is all header. */
-	canon_final(&s->body);
+	dkim_canon_final(&s->body);
 	if (EVP_DigestFinal_ex(s->bh, h, NULL) != 1)
 		fatalx("EVP_DigestFinal_ex");
 	bh = b64(h, sizeof(h));
 
 	if ((sel = malloc(sizeof(*sel))) == NULL)
 		fatal("malloc");
-	f = hdr_parse(s->hdr.p, s->hdr.len, &nf);
+	f = dkim_fields(s->hdr.buf.p, s->hdr.buf.len, &nf);
 	if ((why = hdr_select(f, nf, sel)) != NULL) {
 		seterr(err, errlen, "%s", why);
 		goto done;
 	}
 	for (i = 0; i < sel->n; i++) {
-		if (sel->f[i] != NULL && canon_header_buf(&prefix,
+		if (sel->f[i] != NULL && dkim_canon_field(&prefix,
 		    DKIM_CANON_RELAXED, sel->f[i]->p, sel->f[i]->len) == -1)
 			fatalx("%s: field without colon", __func__);
 	}
@@ -998,7 +689,7 @@ dkim_signer_free(struct dkim_signer *s)
 {
 	if (s == NULL)
 		return;
-	free(s->hdr.p);
+	dkim_hdrbuf_free(&s->hdr);
 	free(s->keys);
 	EVP_MD_CTX_free(s->bh);
 	/* The header block may hold addresses; no secrets to wipe. */
