@@ -441,7 +441,8 @@ dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *r)
 				break;
 			case 3:
 			case 4:
-				if (word_is(vs, ve, "r") || word_is(vs, ve, "s"))
+				if (word_is(vs, ve, "r") ||
+				    word_is(vs, ve, "s"))
 					*(i == 3 ? &r->adkim : &r->aspf) =
 					    *vs | 0x20;
 				else

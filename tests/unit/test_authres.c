@@ -100,7 +100,8 @@ test_render(void)
 	(void)authres_add(&a, "spf", "pass", "\xc3\xbc\xff", p, 1);
 	s = authres_finish(&a, &len);
 	is_str(s, "Authentication-Results: mx;\r\n"
-	    "\tspf=pass (\xc3\xbc?) smtp.mailfrom=\"j\xc3\xb6rg@example.com\"\r\n",
+	    "\tspf=pass (\xc3\xbc?) "
+	    "smtp.mailfrom=\"j\xc3\xb6rg@example.com\"\r\n",
 	    "UTF-8 kept with AUTHRES_UTF8");
 	free(s);
 
@@ -238,8 +239,8 @@ test_id(void)
 	} t[] = {
 		{ "Authentication-Results: mx.example.org; spf=pass",
 		  "mx.example.org", 1 },
-		{ "authentication-results :mx.example.org;none", "mx.example.org",
-		  1 },
+		{ "authentication-results :mx.example.org;none",
+		  "mx.example.org", 1 },
 		{ "Authentication-Results: (a (nested) \\) comment)\r\n"
 		  "\t\"MX.Example.org\" (c) 1 (v);\r\n none\r\n",
 		  "MX.Example.org", 1 },

@@ -391,8 +391,8 @@ test_discovery(void)
 static void
 test_hostile(void)
 {
-	static const char	 alphabet[] = "vV=DMARC1;p \t\r\n:,\"()<>@.\\\0\x80"
-	    "\xc3\xbc" "From";
+	static const char	 alphabet[] =
+	    "vV=DMARC1;p \t\r\n:,\"()<>@.\\\0\x80" "\xc3\xbc" "From";
 	struct dmarc_record	 r;
 	struct dmarc_from	 f;
 	char			 buf[300];
