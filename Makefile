@@ -101,6 +101,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_psl tests/unit/test_dmarc \
 		tests/unit/test_authres
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
+# Programs the integration tests drive (not tests themselves).
+TEST_TOOLS =	tests/unit/dmarc_tool
 UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
@@ -165,7 +167,11 @@ $(SESSION_TESTS): $(SESSION_OBJS) $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(SESSION_OBJS) $(LIB_OBJS) $(LIBS)
 
-unit: $(UNIT_TESTS)
+tests/unit/dmarc_tool: tests/unit/dmarc_tool.c $(LIB_OBJS) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/unit/dmarc_tool.c \
+	    $(LIB_OBJS) $(LIBS)
+
+unit: $(UNIT_TESTS) $(TEST_TOOLS)
 
 # libFuzzer targets (tests/fuzz/README): the library modules compiled
 # again by FUZZ_CC with ASan + UBSan into tests/fuzz/obj, never mixed
@@ -274,7 +280,8 @@ lint:
 	    man/maild-import-opensmtpd.8 man/maild-sendmail.8
 
 clean:
-	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS)
+	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS) \
+	    $(TEST_TOOLS)
 	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
 .PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean \
