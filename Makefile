@@ -63,7 +63,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/arc.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
-		src/lib/reqwait.o
+		src/lib/reqwait.o src/lib/psl.o src/lib/dmarc.o \
+		src/lib/authres.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -99,14 +100,16 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath \
 		tests/unit/test_imsg tests/unit/test_ctl \
-		tests/unit/test_tree tests/unit/test_reqwait
+		tests/unit/test_tree tests/unit/test_reqwait \
+		tests/unit/test_psl tests/unit/test_dmarc \
+		tests/unit/test_authres
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
 SESSION_FAKE =	tests/unit/session_fake.o
 UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
 # Programs the integration tests run, built with the unit tests.
-TEST_TOOLS =	tests/unit/dkimverify_tool
+TEST_TOOLS =	tests/unit/dkimverify_tool tests/unit/dmarc_tool
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
 
@@ -158,6 +161,9 @@ tests/unit/test_imsg: tests/unit/test_imsg.c
 tests/unit/test_ctl: tests/unit/test_ctl.c
 tests/unit/test_tree: tests/unit/test_tree.c
 tests/unit/test_reqwait: tests/unit/test_reqwait.c
+tests/unit/test_psl: tests/unit/test_psl.c
+tests/unit/test_dmarc: tests/unit/test_dmarc.c
+tests/unit/test_authres: tests/unit/test_authres.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c
