@@ -508,9 +508,11 @@ gen_domain(struct mdns_ctx *c, const struct mdns_dom *d)
 	}
 	if (!d->receives)
 		return r;
-	printf("; %s: DMARC, receivers reject its mail that fails SPF and "
-	    "DKIM; reports to postmaster.\n", d->name);
-	if (snprintf(txt, sizeof(txt), "v=DMARC1; p=reject; "
+	printf("; %s: DMARC, receivers put its mail that fails SPF and DKIM "
+	    "in spam;\n; their reports go to postmaster.  When the reports "
+	    "have shown for some\n; weeks that all of the domain's mail "
+	    "passes, make it p=reject.\n", d->name);
+	if (snprintf(txt, sizeof(txt), "v=DMARC1; p=quarantine; "
 	    "rua=mailto:postmaster@%s", d->name) >= (int)sizeof(txt) ||
 	    snprintf(err, sizeof(err), "_dmarc.%s", d->name) > DNS_NAME_MAX) {
 		fprintf(stderr, "mailctl: _dmarc.%s: too long for DNS\n",

@@ -1161,7 +1161,8 @@ check_dmarc(struct mdns_ctx *c, const char *dom)
 
 	if (snprintf(name, sizeof(name), "_dmarc.%s", dom) >=
 	    (int)sizeof(name) || snprintf(want, sizeof(want), "\"v=DMARC1; "
-	    "p=reject; rua=mailto:postmaster@%s\"", dom) >= (int)sizeof(want)) {
+	    "p=quarantine; rua=mailto:postmaster@%s\"", dom) >=
+	    (int)sizeof(want)) {
 		report(c, 0, "DMARC", dom, "error: _dmarc.%s is too long for "
 		    "DNS", dom);
 		return;

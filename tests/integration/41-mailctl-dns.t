@@ -179,8 +179,8 @@ def main():
     t.is_(rec.get(("example.org", "MX")), (10, HOST), "MX 10 mx.test.")
     t.is_(rec.get(("example.org", "TXT")), [b"v=spf1 mx -all"], "SPF")
     t.is_(rec.get(("_dmarc.example.org", "TXT")),
-          [b"v=DMARC1; p=reject; rua=mailto:postmaster@example.org"],
-          "DMARC")
+          [b"v=DMARC1; p=quarantine; rua=mailto:postmaster@example.org"],
+          "DMARC starts at quarantine")
     t.is_(rec.get((rev4(V4), "PTR")), HOST, "PTR to ask for")
     r1 = rec.get(("r1._domainkey.example.org", "TXT"), [])
     t.ok(len(r1) > 1 and all(len(s) <= 255 for s in r1),
