@@ -24,7 +24,7 @@
 
 struct madmarc {
 	struct dmarc		 d;
-	int			 q;		/* DMARC_Q_*: asked, unanswered */
+	int			 q;		/* DMARC_Q_* to answer */
 	const char		*qname;
 	int			 asked;
 	struct dmarc_result	 res;

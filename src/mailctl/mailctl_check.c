@@ -26,10 +26,10 @@
 #include "expand.h"
 #include "log.h"
 #include "mailctl.h"
-#include "util.h"
 #include "msgauth.h"
 #include "psl.h"
 #include "spf.h"
+#include "util.h"
 
 #define CHECK_MSG_MAX	(64 * 1024 * 1024)
 
