@@ -11,7 +11,7 @@
 #include "expand.h"
 
 #define ENVELOPE_VERSION	1
-#define DKIM_HDR_MAX		5120	/* signatures, or Authentication-Results */
+#define DKIM_HDR_MAX		5120	/* DKIM-Signatures or our A-R */
 
 struct envelope {
 	uint64_t		 id;		/* msgid << 32 | random */
