@@ -62,7 +62,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
-		src/lib/reqwait.o
+		src/lib/reqwait.o src/lib/spf.o src/lib/spf_check.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -96,7 +96,7 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_dns tests/unit/test_smtp_reply \
 		tests/unit/test_enqueue tests/unit/test_safepath \
 		tests/unit/test_imsg tests/unit/test_ctl \
-		tests/unit/test_tree tests/unit/test_reqwait
+		tests/unit/test_tree tests/unit/test_reqwait tests/unit/test_spf
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
 # Every header: any of them changed rebuilds everything.
@@ -149,6 +149,7 @@ tests/unit/test_imsg: tests/unit/test_imsg.c
 tests/unit/test_ctl: tests/unit/test_ctl.c
 tests/unit/test_tree: tests/unit/test_tree.c
 tests/unit/test_reqwait: tests/unit/test_reqwait.c
+tests/unit/test_spf: tests/unit/test_spf.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 $(LIB_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
