@@ -64,7 +64,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
 		src/lib/reqwait.o src/lib/psl.o src/lib/dmarc.o \
-		src/lib/authres.o src/lib/msgauth.o src/lib/msgauth_dns.o
+		src/lib/authres.o src/lib/spf.o src/lib/spf_check.o \
+		src/lib/msgauth.o src/lib/msgauth_dns.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -103,7 +104,7 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_tree tests/unit/test_reqwait \
 		tests/unit/test_msgauth \
 		tests/unit/test_psl tests/unit/test_dmarc \
-		tests/unit/test_authres
+		tests/unit/test_authres tests/unit/test_spf
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
@@ -165,6 +166,7 @@ tests/unit/test_reqwait: tests/unit/test_reqwait.c
 tests/unit/test_psl: tests/unit/test_psl.c
 tests/unit/test_dmarc: tests/unit/test_dmarc.c
 tests/unit/test_authres: tests/unit/test_authres.c
+tests/unit/test_spf: tests/unit/test_spf.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c

@@ -1,7 +1,8 @@
 /*
  * Asynchronous DNS for the lookup process: MX resolution (RFC 5321 5.1,
  * null MX of RFC 7505), reverse and forward-confirmed reverse DNS, TXT
- * records.  Built on c-ares, driven by the process's libevent loop.
+ * records, and the records of one name and type as they are (for SPF).
+ * Built on c-ares, driven by the process's libevent loop.
  *
  * Every lookup answers through its callback exactly once, always later
  * from the event loop, never from inside the call that started it.  A
@@ -28,6 +29,17 @@
 #define DNS_QUERY_TRIES		2
 #define DNS_LOOKUP_TIMEOUT	10	/* seconds, a whole dns_mx() etc. */
 
+/* dns_query(): the record types it asks for (RFC 1035, RFC 3596). */
+#define DNS_T_A			1
+#define DNS_T_PTR		12
+#define DNS_T_MX		15
+#define DNS_T_TXT		16
+#define DNS_T_AAAA		28
+#define DNS_RR_MAX		64	/* records kept of one answer */
+#define DNS_RR_TEXT_MAX		65536	/* bytes of names and TXT, one answer */
+#define DNS_TTL_MAX		86400	/* longer TTLs are cut to a day */
+#define DNS_NEGATIVE_TTL	300	/* "none" without an SOA to say */
+
 enum dns_status {
 	DNS_OK,
 	DNS_NXDOMAIN,		/* no such domain, or no usable data: 5xx */
@@ -50,11 +62,51 @@ struct dns_host {
 	struct sockaddr_storage	 addr[DNS_MAX_ADDRS];
 };
 
+/*
+ * One record of a dns_query() answer.  A and AAAA: addr (4 or 16 bytes
+ * used), text NULL.  MX: pref and the exchange in text; PTR: the name in
+ * text.  Names are lowercase, without the final dot, "" for the root
+ * (a null MX), printable ASCII and spaces but no backslash; a record
+ * naming anything else is left out.  TXT: the record's strings
+ * concatenated in text, len bytes (they may hold NULs), NUL-terminated.
+ */
+struct dns_rr {
+	int			 pref;
+	unsigned char		 addr[16];
+	const char		*text;
+	size_t			 len;
+};
+
+/*
+ * The answer to dns_query(): status DNS_OK with n >= 1 records of type,
+ * DNS_NXDOMAIN when the name does not exist or has no record of that
+ * type (n 0), DNS_TEMPFAIL on a timeout, SERVFAIL, REFUSED, a malformed
+ * answer.  ttl: the smallest TTL of the records and of the CNAMEs that
+ * led to them; for DNS_NXDOMAIN the SOA's (RFC 2308 5) when the answer
+ * has one, else DNS_NEGATIVE_TTL; 0 for DNS_TEMPFAIL; at most
+ * DNS_TTL_MAX.  CNAMEs inside the answer are followed (at most 8).
+ * Records past DNS_RR_MAX, past DNS_RR_TEXT_MAX bytes of text, or
+ * malformed, are left out and counted in dropped.  The text of the
+ * records lives in the same allocation: dns_rrset_dup() copies it all.
+ */
+struct dns_rrset {
+	int			 type;
+	enum dns_status		 status;
+	unsigned int		 ttl;
+	size_t			 dropped;
+	size_t			 n;
+	struct dns_rr		 rr[DNS_RR_MAX];
+	size_t			 textlen;
+	char			 text[];
+};
+
 typedef void (*dns_mx_cb)(void *, enum dns_status, const struct dns_host *,
     size_t);
 typedef void (*dns_fcrdns_cb)(void *, enum dns_fcrdns, const char *);
 typedef void (*dns_txt_cb)(void *, enum dns_status, const char *const *,
     size_t);
+/* The answer is the callee's for the duration of the call only. */
+typedef void (*dns_rr_cb)(void *, const struct dns_rrset *);
 
 /*
  * Set up the resolver.  server NULL: the system configuration
@@ -93,6 +145,23 @@ void	dns_fcrdns(const struct sockaddr_storage *, dns_fcrdns_cb, void *);
  * holding a NUL byte or longer than DNS_TXT_MAX are left out.
  */
 void	dns_txt(const char *, dns_txt_cb, void *);
+/*
+ * The records of one name and type (DNS_T_*, any other is a bug), as
+ * struct dns_rrset says.  The name may hold any printable ASCII and
+ * spaces (SPF macros put local parts in names) but no backslash; labels
+ * of 1 to 63, at most DNS_NAME_MAX without the final dot.  Another name
+ * is answered DNS_NXDOMAIN without a query.
+ */
+void	dns_query(const char *, int, dns_rr_cb, void *);
+/* A copy of an answer, for keeping; freed with free(). */
+struct dns_rrset	*dns_rrset_dup(const struct dns_rrset *);
+/* An answer with no record (the callers' own "none" and "tempfail"). */
+struct dns_rrset	*dns_rrset_new(int, enum dns_status, unsigned int);
+/*
+ * The query name check of dns_query(): copied to out lowercased,
+ * without the final dot.  1 valid, 0 not.
+ */
+int	dns_qname_valid(const char *, char *, size_t);
 
 /* Text for logs and replies. */
 /*

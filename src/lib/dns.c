@@ -1,7 +1,10 @@
 /*
  * Asynchronous DNS for the lookup process, over c-ares and libevent:
  * MX resolution with null MX and implicit MX, forward-confirmed
- * reverse DNS, TXT records.  c-ares tells us which sockets to watch
+ * reverse DNS, TXT records, and the records of one name and type read
+ * from the answer message by our own parser (dns_query(): the TTLs, the
+ * SOA of negative answers, TXT with NULs, which c-ares's parsers do not
+ * give).  c-ares tells us which sockets to watch
  * through its socket-state callback; we hand readiness back with
  * ares_process_fd() and keep one timer on ares_timeout().  Each lookup
  * is a request holding its c-ares queries; it is answered once, from a
@@ -27,7 +30,10 @@
 #define CARES_NO_DEPRECATED
 #include <ares.h>
 #include <event.h>
+#include <limits.h>
 #include <netdb.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +52,7 @@
 
 #define REQ_MAXQ	(1 + 2 * DNS_MAX_HOSTS)	/* MX, then AAAA and A */
 
-enum req_type { REQ_MX, REQ_FCRDNS, REQ_TXT };
+enum req_type { REQ_MX, REQ_FCRDNS, REQ_TXT, REQ_RR };
 enum req_state {
 	RS_RUNNING,	/* queries outstanding, deadline armed */
 	RS_DONE,	/* result known, delivery scheduled */
@@ -104,6 +110,11 @@ struct dns_req {
 	char			*txt[DNS_MAX_TXT];
 	size_t			 ntxt;
 
+	/* RR */
+	int			 rrtype;
+	dns_rr_cb		 rr_cb;
+	struct dns_rrset	*rrset;
+
 	struct dns_query	 q[REQ_MAXQ];
 	size_t			 nq;
 };
@@ -147,6 +158,21 @@ static void	 fwd_answer(struct dns_req *, struct dns_query *, int,
 		    ARES_ABUF *, int);
 static void	 fc_complete(struct dns_req *);
 static void	 txt_answer(struct dns_req *, int, ARES_ABUF *, int);
+static void	 rr_answer(struct dns_req *, int, ARES_ABUF *, int);
+static struct dns_rrset *rr_parse(const unsigned char *, size_t,
+		    const char *, int, int);
+static int	 rr_next(const unsigned char *, size_t, size_t *,
+		    unsigned char *, int *, unsigned long *, size_t *,
+		    size_t *);
+static int	 rr_data(struct dns_rrset *, const unsigned char *, size_t,
+		    size_t, size_t, size_t *);
+static int	 rr_name(const unsigned char *, size_t, size_t *,
+		    unsigned char *);
+static size_t	 wire_name(const char *, unsigned char *);
+static int	 wire_text(const unsigned char *, char *);
+static int	 wire_eq(const unsigned char *, const unsigned char *);
+static unsigned int rr_ttl(unsigned long);
+static size_t	 rrset_size(size_t);
 
 static ares_channel		 channel;
 static int			 closing;
@@ -384,6 +410,109 @@ dns_txt(const char *name, dns_txt_cb cb, void *arg)
 	req_release(req);
 }
 
+void
+dns_query(const char *name, int type, dns_rr_cb cb, void *arg)
+{
+	struct dns_req	*req;
+
+	switch (type) {
+	case DNS_T_A:
+	case DNS_T_AAAA:
+	case DNS_T_MX:
+	case DNS_T_PTR:
+	case DNS_T_TXT:
+		break;
+	default:
+		fatalx("dns_query: type %d", type);
+	}
+	req = req_new(REQ_RR, arg);
+	req->rr_cb = cb;
+	req->rrtype = type;
+	if (channel == NULL) {
+		req->tempfail = 1;
+		req_release(req);
+		return;
+	}
+	if (name == NULL ||
+	    !dns_qname_valid(name, req->name, sizeof(req->name))) {
+		log_debug("dns: query: invalid name");
+		req->rrset = dns_rrset_new(type, DNS_NXDOMAIN,
+		    DNS_NEGATIVE_TTL);
+		req_release(req);
+		return;
+	}
+	req_query(req, req->name, type, 0);
+	req_release(req);
+}
+
+struct dns_rrset *
+dns_rrset_new(int type, enum dns_status status, unsigned int ttl)
+{
+	struct dns_rrset	*rs;
+
+	if ((rs = calloc(1, rrset_size(1))) == NULL)
+		fatal("calloc");
+	rs->type = type;
+	rs->status = status;
+	rs->ttl = ttl;
+	return rs;
+}
+
+struct dns_rrset *
+dns_rrset_dup(const struct dns_rrset *rs)
+{
+	struct dns_rrset	*copy;
+	size_t			 i;
+
+	if ((copy = malloc(rrset_size(rs->textlen))) == NULL)
+		fatal("malloc");
+	memcpy(copy, rs, rrset_size(rs->textlen));
+	for (i = 0; i < copy->n && i < DNS_RR_MAX; i++)
+		if (rs->rr[i].text != NULL)
+			copy->rr[i].text = copy->text +
+			    (rs->rr[i].text - rs->text);
+	return copy;
+}
+
+/*
+ * A name we ask for: printable ASCII and spaces, no backslash (c-ares
+ * reads escapes), labels of 1 to 63, at most DNS_NAME_MAX without the
+ * final dot.  Copied lowercased, without the final dot.
+ */
+int
+dns_qname_valid(const char *in, char *out, size_t outsz)
+{
+	size_t		 len, i, label = 0;
+	unsigned char	 c;
+
+	len = strnlen(in, DNS_NAME_MAX + 2);
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DNS_NAME_MAX || len >= outsz)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = in[i];
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (c < 0x20 || c > 0x7e || c == '\\')
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	if (label == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = in[i];
+		out[i] = (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+	}
+	out[len] = '\0';
+	return 1;
+}
+
 const char *
 dns_strstatus(enum dns_status s)
 {
@@ -551,7 +680,9 @@ req_answer(void *arg, int status, int timeouts, ARES_ABUF *abuf, int alen)
 	}
 	if (status == ARES_SUCCESS && (abuf == NULL || alen <= 0))
 		status = ARES_EBADRESP;
-	if (req->state == RS_RUNNING) {
+	if (req->state == RS_RUNNING && req->type == REQ_RR)
+		rr_answer(req, status, abuf, alen);
+	else if (req->state == RS_RUNNING) {
 		switch (q->type) {
 		case ns_t_mx:
 			mx_answer(req, status, abuf, alen);
@@ -607,6 +738,12 @@ req_complete(struct dns_req *req)
 			req->status = req->tempfail ? DNS_TEMPFAIL :
 			    DNS_NXDOMAIN;
 		break;
+	case REQ_RR:
+		/* No answer in time, or no resolver. */
+		if (req->rrset == NULL)
+			req->rrset = dns_rrset_new(req->rrtype, DNS_TEMPFAIL,
+			    0);
+		break;
 	}
 	req->state = RS_DONE;
 	evtimer_del(&req->ev);
@@ -647,6 +784,9 @@ req_deliver(struct dns_req *req)
 		req->txt_cb(req->arg, req->status,
 		    (const char *const *)req->txt, req->ntxt);
 		break;
+	case REQ_RR:
+		req->rr_cb(req->arg, req->rrset);
+		break;
 	}
 	req_release(req);
 }
@@ -661,6 +801,7 @@ req_free(struct dns_req *req)
 		free(req->txt[i]);
 	free(req->hosts);
 	free(req->out);
+	free(req->rrset);
 	free(req);
 }
 
@@ -1086,4 +1227,375 @@ txt_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
  done:
 	if (txt != NULL)
 		ares_free_data(txt);
+}
+
+/* -- records of one name and type -- */
+
+#define RR_HDR		12	/* DNS message header */
+#define RR_MAXCNAME	8	/* CNAMEs followed inside one answer */
+#define RR_WIRE_MAX	255	/* a name in wire form, final 0 included */
+
+static void
+rr_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
+{
+	const unsigned char	*buf = abuf;
+	size_t			 len = alen > 0 ? (size_t)alen : 0;
+
+	if (buf == NULL)
+		len = 0;
+	switch (status) {
+	case ARES_SUCCESS:
+	case ARES_ENODATA:
+	case ARES_ENOTFOUND:
+		req->rrset = rr_parse(buf, len, req->name, req->rrtype,
+		    status != ARES_SUCCESS);
+		break;
+	default:
+		log_debug("dns: %s: %s", req->name, ares_strerror(status));
+		req->rrset = dns_rrset_new(req->rrtype, DNS_TEMPFAIL, 0);
+		break;
+	}
+	if (req->rrset->status == DNS_TEMPFAIL)
+		req->tempfail = 1;
+	req_complete(req);
+}
+
+/* The size of a struct dns_rrset with textlen bytes of text. */
+static size_t
+rrset_size(size_t textlen)
+{
+	return offsetof(struct dns_rrset, text) + textlen;
+}
+
+/*
+ * Read the records of type for qname out of a whole answer message:
+ * those owned by qname or by the end of a CNAME chain starting there
+ * inside the answer section.  negative: c-ares said NXDOMAIN or NODATA;
+ * then only the SOA's TTL is wanted.  A message that does not parse is
+ * a temporary failure; a record that does not is left out.
+ */
+static struct dns_rrset *
+rr_parse(const unsigned char *buf, size_t len, const char *qname, int type,
+    int negative)
+{
+	struct dns_rrset	*rs = NULL, *tmp;
+	unsigned char		 owner[RR_WIRE_MAX], want[RR_WIRE_MAX];
+	unsigned char		 target[RR_WIRE_MAX];
+	unsigned long		 ttl, minttl = ULONG_MAX, negttl = ULONG_MAX;
+	size_t			 an, ns, qd, i, pos, start, p, rdlen, cap;
+	size_t			 used = 0, hops, off[DNS_RR_MAX];
+	int			 rtype, found;
+
+	if (len < RR_HDR)
+		goto bad;
+	qd = buf[4] << 8 | buf[5];
+	an = buf[6] << 8 | buf[7];
+	ns = buf[8] << 8 | buf[9];
+	pos = RR_HDR;
+	for (i = 0; i < qd; i++) {
+		if (!rr_name(buf, len, &pos, owner) || len - pos < 4)
+			goto bad;
+		pos += 4;
+	}
+	start = pos;
+	/* Text cannot be longer than the message, names aside. */
+	cap = len + DNS_RR_MAX * (DNS_NAME_MAX + 1);
+	if ((rs = calloc(1, rrset_size(cap))) == NULL)
+		fatal("calloc");
+	rs->type = type;
+	wire_name(qname, want);
+
+	/* The CNAME chain first: a pass over the answers for each hop. */
+	for (hops = 0; hops <= RR_MAXCNAME; hops++) {
+		pos = start;
+		found = 0;
+		for (i = 0; i < an; i++) {
+			if (!rr_next(buf, len, &pos, owner, &rtype, &ttl, &p,
+			    &rdlen))
+				goto bad;
+			if (found || negative || rtype != ns_t_cname ||
+			    !wire_eq(owner, want))
+				continue;
+			if (!rr_name(buf, p + rdlen, &p, target) ||
+			    p != pos)
+				goto bad;
+			if (minttl > ttl)
+				minttl = ttl;
+			memcpy(want, target, sizeof(want));
+			found = 1;
+		}
+		if (!found)
+			break;
+	}
+	/* Then the records of type owned by the end of the chain. */
+	pos = start;
+	for (i = 0; i < an; i++) {
+		if (!rr_next(buf, len, &pos, owner, &rtype, &ttl, &p, &rdlen))
+			goto bad;
+		if (negative || rtype != type || !wire_eq(owner, want))
+			continue;
+		if (rs->n >= DNS_RR_MAX || !rr_data(rs, buf, p, rdlen, cap,
+		    &used)) {
+			rs->dropped++;
+			continue;
+		}
+		if (minttl > ttl)
+			minttl = ttl;
+		rs->n++;
+	}
+	/* The SOA of a negative answer: min(its TTL, its MINIMUM). */
+	for (i = 0; rs->n == 0 && i < ns; i++) {
+		if (!rr_next(buf, len, &pos, owner, &rtype, &ttl, &p, &rdlen))
+			break;
+		if (rtype != ns_t_soa)
+			continue;
+		if (!rr_name(buf, pos, &p, target) ||
+		    !rr_name(buf, pos, &p, target) || pos - p != 20)
+			continue;
+		negttl = (unsigned long)buf[p + 16] << 24 |
+		    (unsigned long)buf[p + 17] << 16 |
+		    (unsigned long)buf[p + 18] << 8 | buf[p + 19];
+		if (negttl > ttl)
+			negttl = ttl;
+		break;
+	}
+
+	if (rs->n > 0) {
+		rs->status = DNS_OK;
+		rs->ttl = rr_ttl(minttl);
+	} else {
+		rs->status = DNS_NXDOMAIN;
+		rs->ttl = negttl == ULONG_MAX ? DNS_NEGATIVE_TTL :
+		    rr_ttl(negttl);
+	}
+	rs->textlen = used;
+	/* The text moves: keep offsets across realloc(). */
+	for (i = 0; i < rs->n; i++)
+		off[i] = rs->rr[i].text != NULL ? (size_t)(rs->rr[i].text -
+		    rs->text) : SIZE_MAX;
+	if ((tmp = realloc(rs, rrset_size(used))) == NULL)
+		fatal("realloc");
+	rs = tmp;
+	for (i = 0; i < rs->n; i++)
+		if (off[i] != SIZE_MAX)
+			rs->rr[i].text = rs->text + off[i];
+	return rs;
+
+ bad:
+	free(rs);
+	/* c-ares has read the header: "none" needs no more of it. */
+	if (negative)
+		return dns_rrset_new(type, DNS_NXDOMAIN, DNS_NEGATIVE_TTL);
+	log_debug("dns: %s: malformed answer", qname);
+	return dns_rrset_new(type, DNS_TEMPFAIL, 0);
+}
+
+/*
+ * The resource record at *pos: its owner, type, TTL, and where its
+ * rdata is; *pos moves past it.  1, or 0 if it does not parse.
+ */
+static int
+rr_next(const unsigned char *buf, size_t len, size_t *pos,
+    unsigned char *owner, int *type, unsigned long *ttl, size_t *rdpos,
+    size_t *rdlen)
+{
+	size_t	 p = *pos;
+
+	if (!rr_name(buf, len, &p, owner) || len - p < 10)
+		return 0;
+	*type = buf[p] << 8 | buf[p + 1];
+	*ttl = (unsigned long)buf[p + 4] << 24 |
+	    (unsigned long)buf[p + 5] << 16 |
+	    (unsigned long)buf[p + 6] << 8 | buf[p + 7];
+	/* RFC 2181 8: a TTL with the top bit set is 0. */
+	if (*ttl > 0x7fffffffUL)
+		*ttl = 0;
+	*rdlen = buf[p + 8] << 8 | buf[p + 9];
+	p += 10;
+	if (len - p < *rdlen)
+		return 0;
+	*rdpos = p;
+	*pos = p + *rdlen;
+	return 1;
+}
+
+/*
+ * The rdata at buf[p..p+rdlen) into rs->rr[rs->n], its text at rs->text
+ * + *used.  1, or 0 when it is malformed, names what struct dns_rr
+ * cannot hold, or does not fit.
+ */
+static int
+rr_data(struct dns_rrset *rs, const unsigned char *buf, size_t p,
+    size_t rdlen, size_t cap, size_t *used)
+{
+	struct dns_rr	*rr = &rs->rr[rs->n];
+	unsigned char	 target[RR_WIRE_MAX];
+	char		 name[RR_WIRE_MAX];
+	size_t		 end = p + rdlen, slen = 0;
+	int		 tl;
+
+	memset(rr, 0, sizeof(*rr));
+	switch (rs->type) {
+	case DNS_T_A:
+	case DNS_T_AAAA:
+		if (rdlen != (rs->type == DNS_T_A ? 4U : 16U))
+			return 0;
+		memcpy(rr->addr, buf + p, rdlen);
+		return 1;
+	case DNS_T_MX:
+	case DNS_T_PTR:
+		if (rs->type == DNS_T_MX) {
+			if (rdlen < 2)
+				return 0;
+			rr->pref = buf[p] << 8 | buf[p + 1];
+			p += 2;
+		}
+		if (!rr_name(buf, end, &p, target) || p != end ||
+		    (tl = wire_text(target, name)) < 0 ||
+		    *used + tl + 1 > cap)
+			return 0;
+		memcpy(rs->text + *used, name, tl + 1);
+		rr->len = tl;
+		break;
+	case DNS_T_TXT:
+		/* Its strings must fill the rdata exactly. */
+		while (p < end) {
+			slen += buf[p];
+			p += 1 + buf[p];
+		}
+		if (p != end || *used + slen + 1 > DNS_RR_TEXT_MAX ||
+		    *used + slen + 1 > cap)
+			return 0;
+		for (p = end - rdlen; p < end; p += 1 + buf[p]) {
+			memcpy(rs->text + *used + rr->len, buf + p + 1,
+			    buf[p]);
+			rr->len += buf[p];
+		}
+		rs->text[*used + slen] = '\0';
+		break;
+	default:
+		return 0;
+	}
+	rr->text = rs->text + *used;
+	*used += rr->len + 1;
+	return 1;
+}
+
+/* TTLs are cut to a day. */
+static unsigned int
+rr_ttl(unsigned long ttl)
+{
+	return ttl > DNS_TTL_MAX ? DNS_TTL_MAX : (unsigned int)ttl;
+}
+
+/*
+ * The name at *pos in buf[0..len) into out in wire form, lowercased,
+ * following compression pointers (backwards only, so they end); *pos
+ * moves past the name as it is in the message.  1, or 0 if malformed.
+ */
+static int
+rr_name(const unsigned char *buf, size_t len, size_t *pos, unsigned char *out)
+{
+	size_t		 p = *pos, n = 0, limit = len, ptr, i;
+	unsigned char	 c, l;
+	int		 jumped = 0;
+
+	for (;;) {
+		if (p >= limit)
+			return 0;
+		l = buf[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (p + 1 >= limit)
+				return 0;
+			ptr = (size_t)(l & 0x3f) << 8 | buf[p + 1];
+			if (!jumped)
+				*pos = p + 2;
+			jumped = 1;
+			/* Strictly backwards, into what precedes: no loop. */
+			if (ptr >= p)
+				return 0;
+			limit = p;
+			p = ptr;
+			continue;
+		}
+		if (l & 0xc0)
+			return 0;	/* the reserved label types */
+		if (n + 1 + l > RR_WIRE_MAX || p + 1 + l > limit)
+			return 0;
+		out[n++] = l;
+		for (i = 0; i < l; i++) {
+			c = buf[p + 1 + i];
+			out[n++] = (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+		}
+		p += 1 + l;
+		if (l == 0)
+			break;
+	}
+	if (!jumped)
+		*pos = p;
+	return 1;
+}
+
+/* A text name (checked by dns_qname_valid()) into wire form; its size. */
+static size_t
+wire_name(const char *name, unsigned char *out)
+{
+	size_t	 n = 0, start = 0;
+	unsigned char	 c;
+
+	out[n++] = 0;
+	for (; *name != '\0'; name++) {
+		c = *name;
+		if (c == '.') {
+			out[start] = n - start - 1;
+			start = n;
+			out[n++] = 0;
+			continue;
+		}
+		out[n++] = (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+	}
+	out[start] = n - start - 1;
+	if (out[start] != 0)
+		out[n++] = 0;
+	return n;
+}
+
+/*
+ * A wire name as text for struct dns_rr: labels of printable ASCII and
+ * spaces, no dot or backslash in a label; "" for the root.  Its length,
+ * or -1 if it cannot be written so.
+ */
+static int
+wire_text(const unsigned char *wire, char *out)
+{
+	size_t	 n = 0, i;
+	unsigned char	 c;
+
+	for (; *wire != 0; wire += 1 + *wire) {
+		if (n > 0)
+			out[n++] = '.';
+		for (i = 1; i <= *wire; i++) {
+			c = wire[i];
+			if (c < 0x20 || c > 0x7e || c == '.' || c == '\\')
+				return -1;
+			out[n++] = c;
+		}
+	}
+	if (n > DNS_NAME_MAX)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+static int
+wire_eq(const unsigned char *a, const unsigned char *b)
+{
+	for (;;) {
+		if (*a != *b || memcmp(a + 1, b + 1, *a) != 0)
+			return 0;
+		if (*a == 0)
+			return 1;
+		b += 1 + *b;
+		a += 1 + *a;
+	}
 }

@@ -4,8 +4,11 @@
  * tests/data/dns/zone.conf: MX preferences, dropped targets, implicit
  * and null MX, hostile names, bounds, NXDOMAIN, FCrDNS over IPv4 and
  * IPv6, TXT, callbacks never synchronous and exactly once, and
- * temporary failures from a refusing and from a silent server.  The
- * machine's resolver is never used.  Skipped without dnsmasq.
+ * temporary failures from a refusing and from a silent server; then
+ * dns_query(), also against a server of ours here that answers with
+ * crafted messages (CNAME chains, compression, SOA of negative answers,
+ * TTLs, malformed records and messages).  The machine's resolver is
+ * never used.  Skipped without dnsmasq.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -57,6 +60,11 @@ struct txt_res {
 	char		 txt[DNS_MAX_TXT][DNS_TXT_MAX + 1];
 };
 
+struct rr_res {
+	int			 calls;
+	struct dns_rrset	*rs;
+};
+
 struct chain {
 	struct mx_res	 first;
 	struct mx_res	 second;
@@ -70,6 +78,7 @@ static void	chain_cb(void *, enum dns_status, const struct dns_host *,
 		    size_t);
 static void	shutdown_cb(void *, enum dns_status, const struct dns_host *,
 		    size_t);
+static void	rr_cb(void *, const struct dns_rrset *);
 static void	guard(int, short, void *);
 static int	run(int, int);
 static int	probe(int);
@@ -90,6 +99,14 @@ static void	test_reentry(int);
 static void	test_v6_server(int);
 static void	test_refused(void);
 static void	test_silent(void);
+static void	test_query(void);
+static void	test_query_crafted(void);
+static pid_t	fake_server(int);
+static size_t	rrhdr(unsigned char *, size_t, int, int, unsigned long, int);
+static size_t	put16(unsigned char *, size_t, unsigned long);
+static size_t	put32(unsigned char *, size_t, unsigned long);
+static size_t	fake_answer(const unsigned char *, size_t, unsigned char *);
+static int	rr_has_text(const struct dns_rrset *, const char *);
 
 static pid_t	 dnsmasq_pid = -1;
 static int	 fired, expired, v6ok;
@@ -129,6 +146,17 @@ txt_cb(void *arg, enum dns_status st, const char *const *txt, size_t n)
 	r->n = n;
 	for (i = 0; i < n && i < DNS_MAX_TXT; i++)
 		snprintf(r->txt[i], sizeof(r->txt[i]), "%s", txt[i]);
+	fired++;
+}
+
+static void
+rr_cb(void *arg, const struct dns_rrset *rs)
+{
+	struct rr_res	*r = arg;
+
+	r->calls++;
+	free(r->rs);
+	r->rs = dns_rrset_dup(rs);
 	fired++;
 }
 
@@ -357,6 +385,7 @@ test_input(void)
 {
 	static struct mx_res	 before;
 	static struct fc_res	 fcbefore;
+	static struct rr_res	 rrbefore;
 	struct sockaddr_storage	 ss;
 
 	/* Not initialised: a temporary failure, still later. */
@@ -364,11 +393,15 @@ test_input(void)
 	dns_mx("two.test", mx_cb, &before);
 	ss4(&ss, "127.0.0.1");
 	dns_fcrdns(&ss, fc_cb, &fcbefore);
-	is_int(before.calls + fcbefore.calls, 0,
+	dns_query("two.test", DNS_T_TXT, rr_cb, &rrbefore);
+	is_int(before.calls + fcbefore.calls + rrbefore.calls, 0,
 	    "uninitialised: no callback from inside the call");
-	ok(run(2, 5), "uninitialised: callbacks fired");
+	ok(run(3, 5), "uninitialised: callbacks fired");
 	is_int(before.st, DNS_TEMPFAIL, "uninitialised: MX TEMPFAIL");
 	is_int(fcbefore.st, FCRDNS_TEMPFAIL, "uninitialised: FCrDNS TEMPFAIL");
+	ok(rrbefore.rs != NULL && rrbefore.rs->status == DNS_TEMPFAIL &&
+	    rrbefore.rs->type == DNS_T_TXT && rrbefore.rs->n == 0,
+	    "uninitialised: query TEMPFAIL");
 
 	is_int(dns_init("not-an-address", 53), -1, "init: name refused");
 	is_int(dns_init("127.0.0.1:53", 0), -1, "init: address:port refused");
@@ -666,6 +699,7 @@ test_refused(void)
 	static struct mx_res	 mx;
 	static struct fc_res	 fc;
 	static struct txt_res	 txt;
+	static struct rr_res	 rr;
 	struct sockaddr_storage	 ss;
 	double			 t0;
 	int			 s, port;
@@ -684,11 +718,14 @@ test_refused(void)
 	ss4(&ss, "127.0.0.1");
 	dns_fcrdns(&ss, fc_cb, &fc);
 	dns_txt("multi.test", txt_cb, &txt);
-	ok(run(3, DNS_LOOKUP_TIMEOUT + 2), "refused: answered");
+	dns_query("multi.test", DNS_T_TXT, rr_cb, &rr);
+	ok(run(4, DNS_LOOKUP_TIMEOUT + 2), "refused: answered");
 	ok(now() - t0 <= DNS_LOOKUP_TIMEOUT + 1, "refused: within the timeout");
 	is_int(mx.st, DNS_TEMPFAIL, "refused: MX TEMPFAIL, never NXDOMAIN");
 	is_int(fc.st, FCRDNS_TEMPFAIL, "refused: FCrDNS TEMPFAIL");
 	is_int(txt.st, DNS_TEMPFAIL, "refused: TXT TEMPFAIL");
+	ok(rr.rs != NULL && rr.rs->status == DNS_TEMPFAIL && rr.rs->ttl == 0,
+	    "refused: query TEMPFAIL, TTL 0");
 }
 
 static void
@@ -696,6 +733,7 @@ test_silent(void)
 {
 	static struct mx_res	 mx;
 	static struct fc_res	 fc;
+	static struct rr_res	 rr;
 	struct sockaddr_storage	 ss;
 	double			 t0, t;
 	int			 s, port;
@@ -712,13 +750,16 @@ test_silent(void)
 	dns_mx("two.test", mx_cb, &mx);
 	ss6(&ss, "::1");
 	dns_fcrdns(&ss, fc_cb, &fc);
-	ok(run(2, DNS_LOOKUP_TIMEOUT + 3), "silent: answered");
+	dns_query("two.test", DNS_T_MX, rr_cb, &rr);
+	ok(run(3, DNS_LOOKUP_TIMEOUT + 3), "silent: answered");
 	t = now() - t0;
 	ok(t >= DNS_QUERY_TIMEOUT_MS / 1000.0 - 0.1,
 	    "silent: after at least one query timeout (%.1f s)", t);
 	ok(t <= DNS_LOOKUP_TIMEOUT + 1, "silent: within the lookup timeout");
 	is_int(mx.st, DNS_TEMPFAIL, "silent: MX TEMPFAIL");
 	is_int(fc.st, FCRDNS_TEMPFAIL, "silent: FCrDNS TEMPFAIL");
+	ok(rr.rs != NULL && rr.rs->status == DNS_TEMPFAIL,
+	    "silent: query TEMPFAIL");
 	close(s);
 }
 
@@ -749,6 +790,396 @@ test_name_valid(void)
 	strlcpy(big + 63, ".org", sizeof(big) - 63);
 	ok(dns_name_valid(big, out, sizeof(out)), "name: 63-byte label");
 	ok(!dns_name_valid("example.org", out, 5), "name: output too small");
+}
+
+/* 1 if one of the records of rs has text t. */
+static int
+rr_has_text(const struct dns_rrset *rs, const char *t)
+{
+	size_t	 i;
+
+	for (i = 0; rs != NULL && i < rs->n; i++)
+		if (rs->rr[i].text != NULL && strcmp(rs->rr[i].text, t) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_query(void)
+{
+	static struct rr_res	 a, aaaa, mx, nullmx, ptr, ptrsp, txt, nul,
+				 recs, nx, nodata, space, alias, ttl, bad,
+				 lng, wide;
+	struct dns_rrset	*copy;
+	char			 out[DNS_NAME_MAX + 1];
+	unsigned char		 want[16];
+
+	fired = 0;
+	dns_query("mx1.two.test", DNS_T_A, rr_cb, &a);
+	dns_query("MX1.Two.Test.", DNS_T_AAAA, rr_cb, &aaaa);
+	dns_query("two.test", DNS_T_MX, rr_cb, &mx);
+	dns_query("nullmx.test", DNS_T_MX, rr_cb, &nullmx);
+	dns_query("4.0.0.127.in-addr.arpa", DNS_T_PTR, rr_cb, &ptr);
+	dns_query("5.0.0.127.in-addr.arpa", DNS_T_PTR, rr_cb, &ptrsp);
+	dns_query("multi.test", DNS_T_TXT, rr_cb, &txt);
+	dns_query("nul.test", DNS_T_TXT, rr_cb, &nul);
+	dns_query("records.test", DNS_T_TXT, rr_cb, &recs);
+	dns_query("nope.test", DNS_T_A, rr_cb, &nx);
+	dns_query("multi.test", DNS_T_A, rr_cb, &nodata);
+	dns_query("sp ace.test", DNS_T_A, rr_cb, &space);
+	dns_query("alias.two.test", DNS_T_A, rr_cb, &alias);
+	dns_query("ttl.test", DNS_T_A, rr_cb, &ttl);
+	dns_query("a\\065.test", DNS_T_A, rr_cb, &bad);
+	dns_query("a..test", DNS_T_A, rr_cb, &lng);
+	dns_query("wide.test", DNS_T_A, rr_cb, &wide);
+	is_int(fired, 0, "query: no callback from inside dns_query()");
+	ok(run(17, 15), "query: all 17 callbacks fired");
+
+	inet_pton(AF_INET, "127.0.0.11", want);
+	ok(a.rs->status == DNS_OK && a.rs->type == DNS_T_A && a.rs->n == 1 &&
+	    memcmp(a.rs->rr[0].addr, want, 4) == 0 && a.rs->rr[0].text == NULL,
+	    "query A: the address");
+	inet_pton(AF_INET6, "fd00::11", want);
+	ok(aaaa.rs->status == DNS_OK && aaaa.rs->n == 1 &&
+	    memcmp(aaaa.rs->rr[0].addr, want, 16) == 0,
+	    "query AAAA: case and final dot of the name ignored");
+	ok(mx.rs->status == DNS_OK && mx.rs->n == 2 &&
+	    rr_has_text(mx.rs, "mx1.two.test") &&
+	    rr_has_text(mx.rs, "mx2.two.test"), "query MX: both exchanges");
+	ok(mx.rs->rr[0].pref + mx.rs->rr[1].pref == 30 &&
+	    mx.rs->rr[0].len == strlen(mx.rs->rr[0].text),
+	    "query MX: preferences, lengths");
+	ok(nullmx.rs->status == DNS_OK && nullmx.rs->n == 1 &&
+	    strcmp(nullmx.rs->rr[0].text, "") == 0 &&
+	    nullmx.rs->rr[0].pref == 0, "query MX: null MX is the root, \"\"");
+	ok(ptr.rs->n == 2 && rr_has_text(ptr.rs, "right.test") &&
+	    rr_has_text(ptr.rs, "wrong.test"), "query PTR: both names");
+	ok(ptrsp.rs->n == 1 && rr_has_text(ptrsp.rs, "bad name.test"),
+	    "query PTR: a name with a space is kept (dns_fcrdns() refuses)");
+	ok(txt.rs->n == 1 && rr_has_text(txt.rs, "part one part two") &&
+	    txt.rs->rr[0].len == 17, "query TXT: strings concatenated");
+	ok(nul.rs->status == DNS_OK && nul.rs->n == 1 &&
+	    nul.rs->rr[0].len == 3 &&
+	    memcmp(nul.rs->rr[0].text, "a\0b", 4) == 0,
+	    "query TXT: a NUL byte kept, len says it");
+	ok(recs.rs->n == 2 && rr_has_text(recs.rs, "first") &&
+	    rr_has_text(recs.rs, "second"), "query TXT: two records");
+	ok(nx.rs->status == DNS_NXDOMAIN && nx.rs->n == 0 &&
+	    nx.rs->ttl == DNS_NEGATIVE_TTL,
+	    "query: NXDOMAIN without SOA, the default TTL");
+	ok(nodata.rs->status == DNS_NXDOMAIN && nodata.rs->n == 0,
+	    "query: no record of the type is none too");
+	ok(space.rs->status == DNS_OK && space.rs->n == 1,
+	    "query: a name with a space is asked");
+	inet_pton(AF_INET, "127.0.0.11", want);
+	ok(alias.rs->status == DNS_OK && alias.rs->n == 1 &&
+	    memcmp(alias.rs->rr[0].addr, want, 4) == 0,
+	    "query: CNAME followed");
+	is_int(ttl.rs->ttl, 3600, "query: TTL of the record");
+	ok(bad.rs->status == DNS_NXDOMAIN, "query: backslash refused");
+	ok(lng.rs->status == DNS_NXDOMAIN, "query: empty label refused");
+	ok(wide.rs->n == 20 && wide.rs->dropped == 0, "query: 20 addresses");
+
+	copy = dns_rrset_dup(mx.rs);
+	free(mx.rs);
+	mx.rs = NULL;
+	ok(copy->n == 2 && copy->rr[0].text >= copy->text &&
+	    copy->rr[0].text < copy->text + copy->textlen &&
+	    (strcmp(copy->rr[0].text, "mx1.two.test") == 0 ||
+	    strcmp(copy->rr[0].text, "mx2.two.test") == 0),
+	    "dns_rrset_dup: a copy whose text is its own");
+	free(copy);
+
+	ok(dns_qname_valid("A b:c/D.Test.", out, sizeof(out)) &&
+	    strcmp(out, "a b:c/d.test") == 0,
+	    "qname: spaces and punctuation, lowercased, final dot dropped");
+	ok(!dns_qname_valid("a\tb.test", out, sizeof(out)),
+	    "qname: control character");
+	ok(!dns_qname_valid("caf\xc3\xa9.test", out, sizeof(out)),
+	    "qname: not ASCII");
+	ok(!dns_qname_valid(".", out, sizeof(out)), "qname: root");
+
+	run(1000, 1);
+	ok(a.calls == 1 && txt.calls == 1 && bad.calls == 1 &&
+	    wide.calls == 1, "query: each callback exactly once");
+	free(a.rs);
+	free(aaaa.rs);
+	free(nullmx.rs);
+	free(ptr.rs);
+	free(ptrsp.rs);
+	free(txt.rs);
+	free(nul.rs);
+	free(recs.rs);
+	free(nx.rs);
+	free(nodata.rs);
+	free(space.rs);
+	free(alias.rs);
+	free(ttl.rs);
+	free(bad.rs);
+	free(lng.rs);
+	free(wide.rs);
+}
+
+/*
+ * Crafted answers: a child process answers on a UDP socket, by the
+ * first label of the name asked.
+ */
+static size_t
+put16(unsigned char *b, size_t n, unsigned long v)
+{
+	b[n] = (unsigned char)(v >> 8);
+	b[n + 1] = (unsigned char)v;
+	return n + 2;
+}
+
+static size_t
+put32(unsigned char *b, size_t n, unsigned long v)
+{
+	return put16(b, put16(b, n, v >> 16), v & 0xffff);
+}
+
+/* A record header: owner as a pointer to off, type, TTL, rdlength. */
+static size_t
+rrhdr(unsigned char *b, size_t n, int off, int type, unsigned long ttl,
+    int rdlen)
+{
+	n = put16(b, n, 0xc000 | off);
+	n = put16(b, n, type);
+	n = put16(b, n, 1);
+	n = put32(b, n, ttl);
+	n = put16(b, n, rdlen);
+	return n;
+}
+
+static size_t
+fake_answer(const unsigned char *q, size_t qlen, unsigned char *b)
+{
+	size_t		 n, qend, first;
+	int		 an = 0, ns = 0, rcode = 0, c2, c3;
+	unsigned char	 label[64];
+
+	/* The question: one name, uncompressed, then type and class. */
+	for (qend = 12; qend < qlen && q[qend] != 0; qend += 1 + q[qend])
+		;
+	qend += 5;
+	if (qlen < 13 || qend > qlen || q[12] > 63)
+		return 0;
+	memcpy(label, q + 13, q[12]);
+	label[q[12]] = '\0';
+	first = 12;
+	memcpy(b, q, qend);
+	n = qend;
+	if (strcmp((char *)label, "neg") == 0) {
+		/* NXDOMAIN, the SOA of "test" (at 12 + 4) in authority. */
+		rcode = 3;
+		n = rrhdr(b, n, first + 4, 6, 500, 2 + 7 + 20);
+		n = put16(b, n, 0xc000 | (first + 4));	/* mname: test */
+		memcpy(b + n, "\004host", 5);		/* rname: host.test */
+		n += 5;
+		n = put16(b, n, 0xc000 | (first + 4));
+		n = put32(b, n, 2024);			/* serial */
+		n = put32(b, n, 3600);
+		n = put32(b, n, 600);
+		n = put32(b, n, 86400);
+		n = put32(b, n, 120);			/* minimum */
+		ns = 1;
+	} else if (strcmp((char *)label, "chain") == 0) {
+		/* chain CNAME c2.chain, c2 CNAME c3, c3 A x 2: pointers. */
+		n = rrhdr(b, n, first, 5, 60, 5);
+		c2 = n;
+		memcpy(b + n, "\002c2", 3);
+		n += 3;
+		n = put16(b, n, 0xc000 | first);
+		n = rrhdr(b, n, c2, 5, 50, 5);
+		c3 = n;
+		memcpy(b + n, "\002c3", 3);
+		n += 3;
+		n = put16(b, n, 0xc000 | first);
+		n = rrhdr(b, n, c3, 1, 300, 4);
+		n = put32(b, n, 0xc0000201);
+		n = rrhdr(b, n, c3, 1, 200, 4);
+		n = put32(b, n, 0xc0000202);
+		/* An A record of another owner: not ours. */
+		n = rrhdr(b, n, c2, 1, 10, 4);
+		n = put32(b, n, 0xc0000203);
+		an = 5;
+	} else if (strcmp((char *)label, "loop") == 0) {
+		/* An owner name pointing at itself. */
+		n = put16(b, n, 0xc000 | n);
+		n = put16(b, n, 1);
+		n = put16(b, n, 1);
+		n = put32(b, n, 60);
+		n = put16(b, n, 4);
+		n = put32(b, n, 0xc0000201);
+		an = 1;
+	} else if (strcmp((char *)label, "forward") == 0) {
+		/* An owner name pointing forwards, into its own record. */
+		n = put16(b, n, 0xc000 | (n + 2));
+		n = put16(b, n, 1);
+		n = put16(b, n, 1);
+		n = put32(b, n, 60);
+		n = put16(b, n, 4);
+		n = put32(b, n, 0xc0000201);
+		an = 1;
+	} else if (strcmp((char *)label, "short") == 0) {
+		/* Two answers announced, one and a half sent. */
+		n = rrhdr(b, n, first, 1, 60, 4);
+		n = put32(b, n, 0xc0000201);
+		n = rrhdr(b, n, first, 1, 60, 4);
+		n -= 2;
+		an = 2;
+	} else if (strcmp((char *)label, "ttl") == 0) {
+		n = rrhdr(b, n, first, 1, 0x80000001UL, 4);
+		n = put32(b, n, 0xc0000201);
+		n = rrhdr(b, n, first, 1, 100000, 4);
+		n = put32(b, n, 0xc0000202);
+		an = 2;
+	} else if (strcmp((char *)label, "bigttl") == 0) {
+		n = rrhdr(b, n, first, 1, 100000, 4);
+		n = put32(b, n, 0xc0000202);
+		an = 1;
+	} else if (strcmp((char *)label, "badrr") == 0) {
+		/* An A record of 5 bytes, then a good one. */
+		n = rrhdr(b, n, first, 1, 60, 5);
+		n = put32(b, n, 0xc0000201);
+		b[n++] = 0;
+		n = rrhdr(b, n, first, 1, 60, 4);
+		n = put32(b, n, 0xc0000202);
+		an = 2;
+	} else if (strcmp((char *)label, "txt") == 0) {
+		/* "v=spf1 " "a", then strings overrunning their rdata. */
+		n = rrhdr(b, n, first, 16, 60, 10);
+		memcpy(b + n, "\007v=spf1 \001a", 10);
+		n += 10;
+		n = rrhdr(b, n, first, 16, 60, 3);
+		memcpy(b + n, "\005ab", 3);
+		n += 3;
+		n = rrhdr(b, n, first, 16, 60, 0);
+		an = 3;
+	} else if (strcmp((char *)label, "mx") == 0) {
+		/* "0 .", a label holding a dot, a control character. */
+		n = rrhdr(b, n, first, 15, 60, 3);
+		n = put16(b, n, 0);
+		b[n++] = 0;
+		n = rrhdr(b, n, first, 15, 60, 2 + 5);
+		n = put16(b, n, 10);
+		memcpy(b + n, "\003a.b\000", 5);
+		n += 5;
+		n = rrhdr(b, n, first, 15, 60, 2 + 4);
+		n = put16(b, n, 20);
+		memcpy(b + n, "\002a\001\000", 4);
+		n += 4;
+		an = 3;
+	} else
+		rcode = 3;
+	b[2] = 0x84 | (q[2] & 0x01);	/* QR, AA, RD as asked */
+	b[3] = 0x80 | rcode;
+	b[6] = 0;
+	b[7] = an;
+	b[8] = 0;
+	b[9] = ns;
+	b[10] = 0;
+	b[11] = 0;
+	return n;
+}
+
+/* The child answering on s; its pid, or -1. */
+static pid_t
+fake_server(int s)
+{
+	struct sockaddr_storage	 from;
+	socklen_t		 flen;
+	unsigned char		 q[512], a[1024];
+	ssize_t			 r;
+	size_t			 n;
+	pid_t			 pid;
+
+	fflush(stdout);
+	if ((pid = fork()) != 0)
+		return pid;
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+	for (;;) {
+		flen = sizeof(from);
+		r = recvfrom(s, q, sizeof(q), 0, (struct sockaddr *)&from,
+		    &flen);
+		if (r < 0)
+			_exit(0);
+		if ((n = fake_answer(q, r, a)) > 0)
+			sendto(s, a, n, 0, (struct sockaddr *)&from, flen);
+	}
+}
+
+static void
+test_query_crafted(void)
+{
+	static struct rr_res	 neg, chain, loop, fwd, shrt, ttl, big, badrr,
+				 txt, mx;
+	unsigned char		 want[4] = { 192, 0, 2, 1 };
+	pid_t			 pid;
+	int			 s, port;
+
+	if ((s = udp_socket(AF_INET, &port)) == -1) {
+		ok(0, "crafted: no free port");
+		return;
+	}
+	if ((pid = fake_server(s)) == -1) {
+		ok(0, "crafted: fork");
+		close(s);
+		return;
+	}
+	close(s);
+	dns_shutdown();
+	is_int(dns_init("127.0.0.1", port), 0, "init: crafting server");
+	fired = 0;
+	dns_query("neg.test", DNS_T_TXT, rr_cb, &neg);
+	dns_query("chain.test", DNS_T_A, rr_cb, &chain);
+	dns_query("loop.test", DNS_T_A, rr_cb, &loop);
+	dns_query("forward.test", DNS_T_A, rr_cb, &fwd);
+	dns_query("short.test", DNS_T_A, rr_cb, &shrt);
+	dns_query("ttl.test", DNS_T_A, rr_cb, &ttl);
+	dns_query("bigttl.test", DNS_T_A, rr_cb, &big);
+	dns_query("badrr.test", DNS_T_A, rr_cb, &badrr);
+	dns_query("txt.test", DNS_T_TXT, rr_cb, &txt);
+	dns_query("mx.test", DNS_T_MX, rr_cb, &mx);
+	ok(run(10, DNS_LOOKUP_TIMEOUT + 2), "crafted: all answered");
+
+	ok(neg.rs->status == DNS_NXDOMAIN && neg.rs->ttl == 120,
+	    "crafted: NXDOMAIN, TTL the SOA's minimum (got %u)", neg.rs->ttl);
+	ok(chain.rs->status == DNS_OK && chain.rs->n == 2 &&
+	    memcmp(chain.rs->rr[0].addr, want, 4) == 0,
+	    "crafted: two CNAMEs followed, the other owner's A left out");
+	is_int(chain.rs->ttl, 50, "crafted: TTL the smallest on the chain");
+	ok(loop.rs->status == DNS_TEMPFAIL, "crafted: pointer loop refused");
+	ok(fwd.rs->status == DNS_TEMPFAIL,
+	    "crafted: forward pointer refused");
+	ok(shrt.rs->status == DNS_TEMPFAIL, "crafted: truncated message");
+	is_int(ttl.rs->ttl, 0, "crafted: TTL with the top bit set is 0");
+	is_int(big.rs->ttl, DNS_TTL_MAX, "crafted: TTL cut to a day");
+	ok(badrr.rs->status == DNS_OK && badrr.rs->n == 1 &&
+	    badrr.rs->dropped == 1 && badrr.rs->rr[0].addr[3] == 2,
+	    "crafted: a 5-byte A left out, the good one kept");
+	ok(txt.rs->n == 2 && txt.rs->dropped == 1 &&
+	    rr_has_text(txt.rs, "v=spf1 a") && rr_has_text(txt.rs, ""),
+	    "crafted: TXT overrunning its rdata left out, empty one kept");
+	ok(mx.rs->n == 1 && mx.rs->dropped == 2 &&
+	    strcmp(mx.rs->rr[0].text, "") == 0,
+	    "crafted: MX with a dot or a control character in a label "
+	    "left out");
+	free(neg.rs);
+	free(chain.rs);
+	free(loop.rs);
+	free(fwd.rs);
+	free(shrt.rs);
+	free(ttl.rs);
+	free(big.rs);
+	free(badrr.rs);
+	free(txt.rs);
+	free(mx.rs);
+	dns_shutdown();
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
 }
 
 int
@@ -795,10 +1226,12 @@ main(void)
 	test_host();
 	test_fcrdns();
 	test_txt();
+	test_query();
 	test_reentry(port);
 	test_v6_server(port);
 	test_refused();
 	test_silent();
+	test_query_crafted();
 	dns_shutdown();
 	stop_dnsmasq();
 	return done_testing();
