@@ -481,7 +481,7 @@ parse_h(struct dkim_sig *sig, const struct dkim_tag *h)
 		for (j = s; j < e; j++) {
 			/* ftext, RFC 5322 3.6.8 */
 			if ((unsigned char)h->val[j] < 33 ||
-			    (unsigned char)h->val[j] > 126 || h->val[j] == ':') {
+			    (unsigned char)h->val[j] > 126) {
 				setres(sig, DKIM_RES_PERMERROR, "bad name in "
 				    "h=");
 				return -1;

@@ -288,13 +288,17 @@ test_tags(void)
 			"a b=1", "a=1 ; b", "-a=1",
 		};
 		size_t	 i;
+		int	 r;
 
-		for (i = 0; i < nitems(bad); i++)
-			ok(dkim_tags_parse(bad[i], strlen(bad[i]), t,
-			    nitems(t), &n, &why) == -1,
-			    "bad tag list %zu refused (%s)", i, why);
+		for (i = 0; i < nitems(bad); i++) {
+			why = "accepted";
+			r = dkim_tags_parse(bad[i], strlen(bad[i]), t,
+			    nitems(t), &n, &why);
+			ok(r == -1, "bad tag list %zu refused (%s)", i, why);
+		}
 	}
 	s = "a=1;b=1;c=1;d=1;e=1;f=1;g=1;h=1;i=1";
+	why = "";
 	ok(dkim_tags_parse(s, strlen(s), t, nitems(t), &n, &why) == -1 &&
 	    strcmp(why, "too many tags") == 0, "more tags than room refused");
 	s = "A=1; a=2";
@@ -306,8 +310,9 @@ static void
 test_keyrec(void)
 {
 	struct dkim_keyrec	 k;
-	char			 why[128], *txt, *small;
+	char			 why[128] = "", *txt, *small;
 	size_t			 i;
+	int			 r;
 	static const struct {
 		const char	*txt;
 		const char	*why;	/* NULL: accepted */
@@ -340,15 +345,13 @@ test_keyrec(void)
 
 	for (i = 0; i < nitems(ed_cases); i++) {
 		why[0] = '\0';
+		r = dkim_keyrec_parse(ed_cases[i].txt, strlen(ed_cases[i].txt),
+		    &k, why, sizeof(why));
 		if (ed_cases[i].why == NULL)
-			ok(dkim_keyrec_parse(ed_cases[i].txt,
-			    strlen(ed_cases[i].txt), &k, why, sizeof(why)) == 0 &&
-			    k.type == DKIM_ED25519 && k.bits == 256,
+			ok(r == 0 && k.type == DKIM_ED25519 && k.bits == 256,
 			    "key record %zu accepted (%s)", i, why);
 		else {
-			ok(dkim_keyrec_parse(ed_cases[i].txt,
-			    strlen(ed_cases[i].txt), &k, why, sizeof(why)) == -1,
-			    "key record %zu refused", i);
+			ok(r == -1, "key record %zu refused", i);
 			is_str(why, ed_cases[i].why, "  because");
 		}
 		dkim_keyrec_clear(&k);
@@ -458,7 +461,8 @@ test_roundtrip(void)
 			if (dkim_verifier_result(v, i)->result == DKIM_RES_PASS)
 				good++;
 		ok(v != NULL && dkim_verifier_nresults(v) == 3 && good == 3,
-		    "maild's three signatures verify, chunks of %zu", chunks[c]);
+		    "maild's three signatures verify, chunks of %zu",
+		    chunks[c]);
 		if (c == 0) {
 			ok(dkim_verifier_nqueries(v) == 3,
 			    "three key lookups");
@@ -534,7 +538,7 @@ test_tamper(void)
 		{ "d=example.org", "d=example.net", DKIM_RES_PERMERROR,
 		    "d= changed: no key" },
 	};
-	char	*msg, *t, why[DKIM_REASON_MAX];
+	char	*msg, *t, why[DKIM_REASON_MAX] = "";
 	size_t	 i;
 	int	 res;
 
@@ -558,7 +562,7 @@ test_answers(void)
 	struct ans		 a[] = {
 		{ "ed._domainkey.example.org", DKIM_DNS_OK, { ed_txt }, 1 },
 	};
-	char			*msg, *t, why[DKIM_REASON_MAX];
+	char			*msg, *t, why[DKIM_REASON_MAX] = "";
 	struct dkim_verifier	*v;
 	int			 res;
 
@@ -690,7 +694,7 @@ test_sigtags(void)
 	const struct ans	 a[] = {
 		{ "rsa._domainkey.example.org", DKIM_DNS_OK, { rsa_txt }, 1 },
 	};
-	char			*msg, why[DKIM_REASON_MAX];
+	char			*msg, why[DKIM_REASON_MAX] = "";
 	size_t			 i;
 	int			 res;
 
@@ -715,7 +719,7 @@ test_limits(void)
 		{ "ed._domainkey.example.org", DKIM_DNS_OK, { ed_txt }, 1 },
 	};
 	struct dkim_verifier	*v;
-	char			*msg, *big, *t, why[DKIM_REASON_MAX];
+	char			*msg, *big, *t, why[DKIM_REASON_MAX] = "";
 	size_t			 i, n, good;
 	int			 res;
 
