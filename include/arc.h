@@ -20,7 +20,7 @@
 #include "dkim.h"
 
 #define ARC_SETS_MAX		50	/* RFC 8617 5.2 step 1 */
-#define ARC_AAR_MAX		65536	/* bytes of one ARC-Authentication-Results */
+#define ARC_AAR_MAX		65536	/* bytes of one AAR field */
 
 #define ARC_RES_NONE		1
 #define ARC_RES_PASS		2

@@ -84,7 +84,7 @@ struct dkim_result {
 	char			 i[DKIM_AUID_MAX + 1];	/* "@d" when absent */
 	char			 a[32];
 	char			 b[DKIM_BPREFIX + 1];	/* RFC 6008 header.b */
-	char			 reason[DKIM_REASON_MAX]; /* for comments, logs */
+	char			 reason[DKIM_REASON_MAX]; /* for comments */
 };
 
 struct dkim_verifier *dkim_verifier_new(time_t now);

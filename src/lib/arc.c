@@ -37,7 +37,7 @@ struct arc_set {
 };
 
 struct arc_chain {
-	struct arc_set		 sets[ARC_SETS_MAX + 1];	/* by instance */
+	struct arc_set		 sets[ARC_SETS_MAX + 1]; /* by instance */
 	int			 n;
 	int			 decided;
 	struct arc_result	 res;

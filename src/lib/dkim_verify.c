@@ -116,6 +116,8 @@ static int	 parse_auid(struct dkim_sig *, const struct dkim_tag *);
 static int	 parse_instance(struct dkim_sig *, const struct dkim_tag *);
 static int	 parse_times(struct dkim_sig *, const struct dkim_tag *,
 		    const struct dkim_tag *, time_t);
+static void	 report_tags(struct dkim_sig *, const struct dkim_tag *,
+		    size_t);
 static int	 parse_sigtags(struct dkim_sig *, const struct dkim_tag *,
 		    size_t, time_t);
 static int	 keyrec_tags(const struct dkim_tag *, size_t,
@@ -403,7 +405,6 @@ copy_printable(char *dst, size_t size, const char *p, size_t len,
 static int
 parse_alg(struct dkim_sig *sig, const struct dkim_tag *a)
 {
-	copy_printable(sig->a, sizeof(sig->a), a->val, a->vallen, "-");
 	if (ci_eq(a->val, a->vallen, "rsa-sha256"))
 		sig->alg = DKIM_RSA;
 	else if (ci_eq(a->val, a->vallen, "ed25519-sha256"))
@@ -480,7 +481,7 @@ parse_h(struct dkim_sig *sig, const struct dkim_tag *h)
 		for (j = s; j < e; j++) {
 			/* ftext, RFC 5322 3.6.8 */
 			if ((unsigned char)h->val[j] < 33 ||
-			    (unsigned char)h->val[j] > 126 || h->val[j] == ':') {
+			    (unsigned char)h->val[j] > 126) {
 				setres(sig, DKIM_RES_PERMERROR, "bad name in "
 				    "h=");
 				return -1;
@@ -519,10 +520,8 @@ parse_auid(struct dkim_sig *sig, const struct dkim_tag *i)
 	const char	*at = NULL;
 	size_t		 k;
 
-	if (i == NULL) {
-		(void)snprintf(sig->auid, sizeof(sig->auid), "@%s", sig->d);
+	if (i == NULL)
 		return 0;
-	}
 	for (k = 0; k < i->vallen; k++) {
 		if (i->val[k] == '@')
 			at = i->val + k;
@@ -539,7 +538,6 @@ parse_auid(struct dkim_sig *sig, const struct dkim_tag *i)
 		setres(sig, DKIM_RES_PERMERROR, "i= is not in d=");
 		return -1;
 	}
-	copy_printable(sig->auid, sizeof(sig->auid), i->val, i->vallen, NULL);
 	return 0;
 }
 
@@ -594,6 +592,41 @@ parse_times(struct dkim_sig *sig, const struct dkim_tag *t,
 	return 0;
 }
 
+/* What a result reports, taken before anything is judged. */
+static void
+report_tags(struct dkim_sig *sig, const struct dkim_tag *tags, size_t n)
+{
+	const struct dkim_tag	*t;
+	size_t			 k, j;
+
+	if ((t = tag_find(tags, n, "d")) != NULL && name_ok(t->val, t->vallen))
+		copy_printable(sig->d, sizeof(sig->d), t->val, t->vallen,
+		    "-._");
+	if ((t = tag_find(tags, n, "s")) != NULL && name_ok(t->val, t->vallen))
+		copy_printable(sig->s, sizeof(sig->s), t->val, t->vallen,
+		    "-._");
+	if ((t = tag_find(tags, n, "a")) != NULL)
+		copy_printable(sig->a, sizeof(sig->a), t->val, t->vallen, "-");
+	if ((t = tag_find(tags, n, "b")) != NULL) {
+		for (k = 0, j = 0; k < t->vallen && j < DKIM_BPREFIX; k++)
+			if (isalnum((unsigned char)t->val[k]) ||
+			    t->val[k] == '+' || t->val[k] == '/')
+				sig->bprefix[j++] = t->val[k];
+		sig->bprefix[j] = '\0';
+	}
+	if (sig->kind == DKIM_SIG_DKIM) {
+		if ((t = tag_find(tags, n, "i")) != NULL)
+			copy_printable(sig->auid, sizeof(sig->auid), t->val,
+			    t->vallen, NULL);
+		else if (sig->d[0] != '\0')
+			(void)snprintf(sig->auid, sizeof(sig->auid), "@%s",
+			    sig->d);
+	}
+	if ((t = tag_find(tags, n, "l")) != NULL && sig->kind != DKIM_SIG_AS &&
+	    number(t->val, t->vallen, 76, &sig->l) == 0)
+		sig->has_l = 1;
+}
+
 static int
 parse_sigtags(struct dkim_sig *sig, const struct dkim_tag *tags, size_t n,
     time_t now)
@@ -603,9 +636,10 @@ parse_sigtags(struct dkim_sig *sig, const struct dkim_tag *tags, size_t n,
 		{ "i", "a", "b", "bh", "d", "h", "s", NULL },
 		{ "i", "a", "b", "cv", "d", "s", NULL },
 	};
-	const struct dkim_tag	*a, *b, *bh, *d, *s, *t;
-	size_t			 k, j;
+	const struct dkim_tag	*a, *b, *bh, *t;
+	size_t			 k;
 
+	report_tags(sig, tags, n);
 	for (k = 0; need[sig->kind][k] != NULL; k++) {
 		if (tag_find(tags, n, need[sig->kind][k]) == NULL) {
 			setres(sig, DKIM_RES_PERMERROR, "no %s= tag",
@@ -613,26 +647,15 @@ parse_sigtags(struct dkim_sig *sig, const struct dkim_tag *tags, size_t n,
 			return -1;
 		}
 	}
-	d = tag_find(tags, n, "d");
-	s = tag_find(tags, n, "s");
-	copy_printable(sig->d, sizeof(sig->d), d->val, d->vallen, "-._");
-	copy_printable(sig->s, sizeof(sig->s), s->val, s->vallen, "-._");
-	if (!name_ok(d->val, d->vallen) || sig->d[0] == '\0') {
-		sig->d[0] = '\0';
+	if (sig->d[0] == '\0') {
 		setres(sig, DKIM_RES_PERMERROR, "bad d=");
 		return -1;
 	}
-	if (!name_ok(s->val, s->vallen) || sig->s[0] == '\0') {
-		sig->s[0] = '\0';
+	if (sig->s[0] == '\0') {
 		setres(sig, DKIM_RES_PERMERROR, "bad s=");
 		return -1;
 	}
 	b = tag_find(tags, n, "b");
-	for (k = 0, j = 0; k < b->vallen && j < DKIM_BPREFIX; k++)
-		if (isalnum((unsigned char)b->val[k]) || b->val[k] == '+' ||
-		    b->val[k] == '/')
-			sig->bprefix[j++] = b->val[k];
-	sig->bprefix[j] = '\0';
 	/*
 	 * RFC 6376 3.7: the value of b= is not signed, nor the FWS before
 	 * it (which a signer may have folded there after signing).
@@ -684,12 +707,10 @@ parse_sigtags(struct dkim_sig *sig, const struct dkim_tag *tags, size_t n,
 	if (sig->kind == DKIM_SIG_DKIM &&
 	    parse_auid(sig, tag_find(tags, n, "i")) == -1)
 		return -1;
-	if ((t = tag_find(tags, n, "l")) != NULL && sig->kind != DKIM_SIG_AS) {
-		if (number(t->val, t->vallen, 76, &sig->l) == -1) {
-			setres(sig, DKIM_RES_PERMERROR, "bad l=");
-			return -1;
-		}
-		sig->has_l = 1;
+	if ((t = tag_find(tags, n, "l")) != NULL && sig->kind != DKIM_SIG_AS &&
+	    !sig->has_l) {
+		setres(sig, DKIM_RES_PERMERROR, "bad l=");
+		return -1;
 	}
 	if ((t = tag_find(tags, n, "q")) != NULL &&
 	    !list_has(t->val, t->vallen, "dns/txt")) {
