@@ -18,7 +18,8 @@
  *					 aligned=.. from=.. sampled=.. why=.."
  *	ar ID UTF8			start an Authentication-Results field
  *	ar-spf RESULT MAILFROM HELO COMMENT
- *	ar-dkim RESULT D S B COMMENT	(all rendered together at ar-end)
+ *	ar-dkim RESULT D S B COMMENT	(rendered together by the next
+ *					 ar-dmarc, ar-arc or ar-end)
  *	ar-dmarc RESULT FROM POLICY COMMENT
  *	ar-arc RESULT COMMENT
  *	ar-end				the field
@@ -66,6 +67,25 @@ static void	 evaluate(void);
 static void	 eval_one(const char *, struct dmarc_result *);
 static char	*opt(char *);
 static char	*xstrdup(const char *);
+static void	 flush_dkim(void);
+
+/* The ar-dkim lines so far, as one authres_dkim() call. */
+static void
+flush_dkim(void)
+{
+	size_t	 i;
+
+	if (nars > 0)
+		(void)authres_dkim(&ar, ars, nars);
+	for (i = 0; i < nars; i++) {
+		free((char *)(uintptr_t)ars[i].result);
+		free((char *)(uintptr_t)ars[i].d);
+		free((char *)(uintptr_t)ars[i].s);
+		free((char *)(uintptr_t)ars[i].b);
+		free((char *)(uintptr_t)ars[i].comment);
+	}
+	nars = 0;
+}
 
 static char *
 xstrdup(const char *s)
@@ -332,25 +352,19 @@ main(int argc, char **argv)
 			ars[nars].s = opt(f[3]) ? xstrdup(f[3]) : NULL;
 			ars[nars].b = xstrdup(f[4]);
 			ars[nars++].comment = opt(f[5]) ? xstrdup(f[5]) : NULL;
-		} else if (strcmp(f[0], "ar-dmarc") == 0 && nf >= 5)
+		} else if (strcmp(f[0], "ar-dmarc") == 0 && nf >= 5) {
+			flush_dkim();
 			(void)authres_dmarc(&ar, f[1], opt(f[2]), opt(f[3]),
 			    opt(f[4]));
-		else if (strcmp(f[0], "ar-arc") == 0 && nf >= 3)
+		} else if (strcmp(f[0], "ar-arc") == 0 && nf >= 3) {
+			flush_dkim();
 			(void)authres_arc(&ar, f[1], opt(f[2]));
+		}
 		else if (strcmp(f[0], "ar-end") == 0) {
-			if (nars > 0)
-				(void)authres_dkim(&ar, ars, nars);
+			flush_dkim();
 			s = authres_finish(&ar, &len);
 			put(s);
 			free(s);
-			for (i = 0; i < nars; i++) {
-				free((char *)(uintptr_t)ars[i].result);
-				free((char *)(uintptr_t)ars[i].d);
-				free((char *)(uintptr_t)ars[i].s);
-				free((char *)(uintptr_t)ars[i].b);
-				free((char *)(uintptr_t)ars[i].comment);
-			}
-			nars = 0;
 		} else if (strcmp(f[0], "arid") == 0 && nf >= 2) {
 			rv = authres_authserv_id(f[1], strlen(f[1]), id,
 			    sizeof(id));
