@@ -7,6 +7,7 @@
  */
 #include <sys/types.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,10 +62,14 @@ static int	ma_dmarc_status(enum msgauth_dns);
 static int	ma_spf_dmarc(enum spf_result);
 static void	ma_clean(char *);
 static int	ma_aligned(const struct msgauth *, const char *, const char *);
+static int	ma_dkim_aligned(const struct msgauth *,
+		    const struct dmarc_result *);
 static void	ma_own(struct msgauth *, const struct dmarc_result *,
 		    struct msgauth_verdict *);
 static int	ma_render(struct msgauth *, const struct dmarc_result *,
 		    struct msgauth_verdict *);
+static void	ma_reply(struct msgauth_verdict *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
 
 struct msgauth *
 msgauth_new(const struct msgauth_params *p)
@@ -323,6 +328,17 @@ ma_spf_dmarc(enum spf_result r)
 	}
 }
 
+/* The SMTP reply of a refusal, cut to its buffer. */
+static void
+ma_reply(struct msgauth_verdict *v, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(v->reply, sizeof(v->reply), fmt, ap);
+	va_end(ap);
+}
+
 /* Relaxed alignment of two domains: the same organisational domain. */
 static int
 ma_aligned(const struct msgauth *ma, const char *a, const char *b)
@@ -339,6 +355,23 @@ ma_aligned(const struct msgauth *ma, const char *a, const char *b)
 	return strcmp(oa, ob) == 0;
 }
 
+/* Does a passing DKIM signature align (relaxed) with the From domain? */
+static int
+ma_dkim_aligned(const struct msgauth *ma, const struct dmarc_result *r)
+{
+	const struct dkim_result	*k;
+	size_t				 i;
+
+	if (r == NULL || r->from[0] == '\0')
+		return 0;
+	for (i = 0; i < dkim_verifier_nresults(ma->v); i++) {
+		k = dkim_verifier_result(ma->v, i);
+		if (k->result == DKIM_RES_PASS && ma_aligned(ma, k->d, r->from))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * "dmarc own-domains": mail From one of our domains that did not pass
  * DMARC is refused even when the domain publishes no record: nobody but
@@ -349,34 +382,23 @@ static void
 ma_own(struct msgauth *ma, const struct dmarc_result *r,
     struct msgauth_verdict *v)
 {
-	const struct dkim_result	*k;
-	size_t				 i;
-	int				 ok = 0;
-
 	if (r->result == DMARC_PASS)
 		return;
 	if (r->result == DMARC_NONE) {
-		if (ma->spf == SPF_PASS && ma->spf_domain[0] != '\0' &&
-		    ma_aligned(ma, ma->spf_domain, r->from))
-			ok = 1;
-		for (i = 0; !ok && i < dkim_verifier_nresults(ma->v); i++) {
-			k = dkim_verifier_result(ma->v, i);
-			if (k->result == DKIM_RES_PASS &&
-			    ma_aligned(ma, k->d, r->from))
-				ok = 1;
-		}
-		if (ok)
+		if ((ma->spf == SPF_PASS && ma->spf_domain[0] != '\0' &&
+		    ma_aligned(ma, ma->spf_domain, r->from)) ||
+		    ma_dkim_aligned(ma, r))
 			return;
 	}
 	if (r->result == DMARC_TEMPERROR) {
 		v->action = MA_TEMPFAIL;
-		(void)snprintf(v->reply, sizeof(v->reply), "451 4.7.5 "
+		ma_reply(v, "451 4.7.5 "
 		    "Cannot check the DMARC policy of %s now, try again later",
 		    r->from);
 		return;
 	}
 	v->action = MA_REJECT;
-	(void)snprintf(v->reply, sizeof(v->reply), "550 5.7.1 Message From "
+	ma_reply(v, "550 5.7.1 Message From "
 	    "%s, a domain of this server, is not authenticated (DMARC)",
 	    r->from);
 }
@@ -429,13 +451,13 @@ msgauth_verdict(struct msgauth *ma, struct msgauth_verdict *v)
 	if (r != NULL && ma->p.dmarc_enforce && r->result == DMARC_FAIL &&
 	    r->disposition != DMARC_P_NONE && r->auth_temperror) {
 		v->action = MA_TEMPFAIL;
-		(void)snprintf(v->reply, sizeof(v->reply), "451 4.7.5 "
+		ma_reply(v, "451 4.7.5 "
 		    "Cannot authenticate the mail of %s now, try again later",
 		    r->from);
 	} else if (r != NULL && ma->p.dmarc_enforce &&
 	    r->result == DMARC_FAIL && r->disposition == DMARC_P_REJECT) {
 		v->action = MA_REJECT;
-		(void)snprintf(v->reply, sizeof(v->reply), "550 5.7.1 "
+		ma_reply(v, "550 5.7.1 "
 		    "Message rejected by the DMARC policy of %s", r->from);
 	} else if (r != NULL && ma->p.dmarc_enforce &&
 	    r->result == DMARC_FAIL && r->disposition == DMARC_P_QUARANTINE)
@@ -443,14 +465,19 @@ msgauth_verdict(struct msgauth *ma, struct msgauth_verdict *v)
 	else if (r != NULL && ma->p.dmarc_enforce &&
 	    r->result == DMARC_TEMPERROR) {
 		v->action = MA_TEMPFAIL;
-		(void)snprintf(v->reply, sizeof(v->reply), "451 4.7.5 "
+		ma_reply(v, "451 4.7.5 "
 		    "Cannot check the DMARC policy of %s now, try again later",
 		    r->from);
 	} else if ((r == NULL || r->result == DMARC_NONE) &&
-	    ma->spf == SPF_FAIL) {
+	    ma->spf == SPF_FAIL && !ma_dkim_aligned(ma, r)) {
+		/*
+		 * SPF fail and no DMARC policy: the setting's action, but
+		 * not against a good signature of the From domain (mail
+		 * forwarded on to us fails SPF and keeps that).
+		 */
 		if (ma->p.spf_fail_action == AUTH_ACT_REJECT) {
 			v->action = MA_REJECT;
-			(void)snprintf(v->reply, sizeof(v->reply), "550 "
+			ma_reply(v, "550 "
 			    "5.7.23 SPF of %s does not allow this sender%s%s",
 			    ma->spf_domain, ma->so.explanation[0] ? ": " : "",
 			    ma->so.explanation);
@@ -481,7 +508,7 @@ ma_render(struct msgauth *ma, const struct dmarc_result *r,
 	const struct arc_result		*arc;
 	char				 cm[DKIM_VERIFY_SIGS_MAX][128];
 	char				 dk[256];
-	const char			*why;
+	const char			*why, *dmarc_none = "none";
 	size_t				 i, n, len, o = 0;
 
 	authres_init(&ar, ma->authserv, 0);
@@ -527,8 +554,8 @@ ma_render(struct msgauth *ma, const struct dmarc_result *r,
 	else {
 		why = ma->from.status == DMARC_FROM_ABSENT ? NULL :
 		    ma->from.why;
-		(void)authres_dmarc(&ar, why == NULL ? "none" : "permerror",
-		    NULL, NULL, why);
+		dmarc_none = why == NULL ? "none" : "permerror";
+		(void)authres_dmarc(&ar, dmarc_none, NULL, NULL, why);
 	}
 	arc = dkim_verifier_arc(ma->v);
 	(void)authres_arc(&ar, arc_result_name(arc->result),
@@ -542,7 +569,7 @@ ma_render(struct msgauth *ma, const struct dmarc_result *r,
 	(void)snprintf(v->log, sizeof(v->log), "spf=%s (%s) dkim=%s "
 	    "dmarc=%s%s%s%s arc=%s: %s", spf_strresult(ma->spf),
 	    ma->spf_domain[0] != '\0' ? ma->spf_domain : "-", dk,
-	    r != NULL ? dmarc_result_name(r->result) : "none",
+	    r != NULL ? dmarc_result_name(r->result) : dmarc_none,
 	    r != NULL && r->from[0] != '\0' ? " (" : "",
 	    r != NULL && r->from[0] != '\0' ? r->from : "",
 	    r != NULL && r->from[0] != '\0' ? ")" : "",

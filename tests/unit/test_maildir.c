@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -542,6 +543,99 @@ test_symlinks(void)
 	close(fd);
 }
 
+/* The filter leaves header fields out; body, order and folding kept. */
+static int
+drop_ar(const char *f, size_t len, void *arg)
+{
+	(*(int *)arg)++;
+	return len >= 23 && strncasecmp(f, "Authentication-Results", 22) ==
+	    0 && memmem(f, len, "mx.test", 7) != NULL;
+}
+
+static void
+test_filter(void)
+{
+	static const char	 msg[] =
+	    "Authentication-Results: mx.test; dkim=pass\r\n"
+	    "Subject: f\r\n"
+	    "authentication-results : other.test;\r\n\tspf=pass\r\n"
+	    "AUTHENTICATION-RESULTS: mx.test;\r\n spf=pass\r\n"
+	    "To: g@example.org\r\n"
+	    "\r\n"
+	    "Authentication-Results: mx.test; in the body\r\n";
+	static const char	 want[] =
+	    "Subject: f\r\n"
+	    "authentication-results : other.test;\r\n\tspf=pass\r\n"
+	    "To: g@example.org\r\n"
+	    "\r\n"
+	    "Authentication-Results: mx.test; in the body\r\n";
+	struct maildir_filter	 f;
+	struct mailaddr		 from, to;
+	struct stat		 sb;
+	char			 p[PATH_MAX], err[256], *data, *big;
+	static const char	 tail[] = "\r\nSubject: big\r\n\r\nbody\r\n";
+	size_t			 len, n;
+	int			 fd, calls = 0;
+
+	f.drop = drop_ar;
+	f.arg = &calls;
+	set_addr(&from, "s", "example.net");
+	set_addr(&to, "g", "example.org");
+	fd = msg_fd(msg, sizeof(msg) - 1);
+	ok(maildir_deliver_nosync("filter/g", fd, &from, &to, "X-Pre: 1\r\n",
+	    0, &f, p, sizeof(p), err, sizeof(err)) == 0, "filtered delivery");
+	close(fd);
+	data = slurp(p, &len);
+	ok(data != NULL && len > sizeof(want) &&
+	    strcmp(data + len - (sizeof(want) - 1), want) == 0,
+	    "our fields out, others and the body as they were");
+	ok(data != NULL && strstr(data, "X-Pre: 1\r\nSubject: f") != NULL,
+	    "the prepended lines stay");
+	is_int(calls, 5, "the filter saw each of the five fields once");
+	ok(stat(p, &sb) == 0 && strstr(p, ",S=") != NULL &&
+	    (size_t)strtoull(strstr(p, ",S=") + 3, NULL, 10) == len,
+	    "S= is the size written");
+	free(data);
+
+	/* A field longer than the filter's window is judged by its start. */
+	n = 100000;
+	big = malloc(n + 64);
+	memcpy(big, "Authentication-Results: mx.test;", 32);
+	memset(big + 32, 'x', n - 32);
+	memcpy(big + n, tail, sizeof(tail) - 1);
+	fd = msg_fd(big, n + sizeof(tail) - 1);
+	ok(maildir_deliver_nosync("filter/g", fd, &from, &to, NULL, 0, &f,
+	    p, sizeof(p), err, sizeof(err)) == 0, "a 100 KB field");
+	close(fd);
+	data = slurp(p, &len);
+	ok(data != NULL && memmem(data, len, "xxxx", 4) == NULL &&
+	    len > sizeof(tail) && memcmp(data + len - (sizeof(tail) - 3),
+	    tail + 2, sizeof(tail) - 3) == 0,
+	    "... dropped whole, the rest kept");
+	free(data);
+	memcpy(big, "X-Long-Header-Fields-Here: mx.test;", 32);
+	fd = msg_fd(big, n + sizeof(tail) - 1);
+	ok(maildir_deliver_nosync("filter/g", fd, &from, &to, NULL, 0, &f,
+	    p, sizeof(p), err, sizeof(err)) == 0, "another 100 KB field");
+	close(fd);
+	data = slurp(p, &len);
+	ok(data != NULL && memmem(data, len, big, n + sizeof(tail) - 1) !=
+	    NULL, "... kept whole");
+	free(data);
+
+	/* No body, no empty line: the last field ends the file. */
+	fd = msg_fd("Subject: x\r\nAuthentication-Results: mx.test; a", 48);
+	ok(maildir_deliver_nosync("filter/g", fd, &from, &to, NULL, 0, &f,
+	    p, sizeof(p), err, sizeof(err)) == 0, "no body");
+	close(fd);
+	data = slurp(p, &len);
+	ok(data != NULL && len >= 12 &&
+	    memcmp(data + len - 12, "Subject: x\r\n", 12) == 0,
+	    "... its last field out too");
+	free(data);
+	free(big);
+}
+
 /* Group commit: files land in new/ at once, one maildir_sync() after. */
 static void
 test_nosync(void)
@@ -554,10 +648,10 @@ test_nosync(void)
 	set_addr(&from, "s", "example.net");
 	set_addr(&to, "g", "example.org");
 	fd = msg_fd("Subject: g\r\n\r\nx\r\n", 17);
-	ok(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, 0, f1,
-	    sizeof(f1), err, sizeof(err)) == 0, "nosync delivery 1");
+	ok(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, 0, NULL,
+	    f1, sizeof(f1), err, sizeof(err)) == 0, "nosync delivery 1");
 	ok(maildir_deliver_nosync("group/g", fd, &from, &to,
-	    "DKIM-Signature: v=1;\r\n\tb=x\r\n", 0, f2, sizeof(f2),
+	    "DKIM-Signature: v=1;\r\n\tb=x\r\n", 0, NULL, f2, sizeof(f2),
 	    err, sizeof(err)) == 0, "nosync delivery 2");
 	close(fd);
 	ok(strncmp(f1, "group/g/new/", 12) == 0 && stat(f1, &sb) == 0,
@@ -583,8 +677,8 @@ test_nosync(void)
 	ok(strstr(err, "group/none") != NULL, "error names the path: %s",
 	    err);
 	fd = msg_fd("x", 1);
-	is_int(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, 0, f1, 8,
-	    err, sizeof(err)), -2, "a too small path buffer is refused");
+	is_int(maildir_deliver_nosync("group/g", fd, &from, &to, NULL, 0, NULL,
+	    f1, 8, err, sizeof(err)), -2, "a too small path buffer is refused");
 	close(fd);
 	is_int(count_dir("group/g/new"), 2, "and leaves nothing behind");
 }
@@ -616,7 +710,7 @@ test_find(void)
 	fd = msg_fd("Subject: f\r\n\r\nx\r\n", 17);
 	is_int(maildir_find("find/none", id, found, sizeof(found), err,
 	    sizeof(err)), 0, "no Maildir: not delivered");
-	ok(maildir_deliver_nosync("find/f", fd, &from, &to, NULL, id, f,
+	ok(maildir_deliver_nosync("find/f", fd, &from, &to, NULL, id, NULL, f,
 	    sizeof(f), err, sizeof(err)) == 0, "delivery with an envelope id");
 	close(fd);
 	base = strrchr(f, '/') + 1;
@@ -695,6 +789,7 @@ main(void)
 	test_refused();
 	test_errors();
 	test_nosync();
+	test_filter();
 	test_symlinks();
 	test_find();
 

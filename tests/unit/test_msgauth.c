@@ -267,8 +267,12 @@ main(void)
 	/* No DMARC record: SPF fail takes spf fail-action. */
 	dns[1].name = "_dmarc.nothing.invalid";
 	v = check(&r);
-	is_str(act(v.action), "accept", "tampered, no DMARC, SPF fail, "
-	    "junk: the signature...");
+	is_str(act(v.action), "junk", "tampered, no DMARC, SPF fail: Junk");
+	free(v.authres);
+	r.msg = signed_msg;
+	v = check(&r);
+	is_str(act(v.action), "accept", "signed, no DMARC, SPF fail: the "
+	    "From domain's good signature outweighs it (forwarded mail)");
 	free(v.authres);
 	r.msg = MSG("x@sender.test", "no sig");
 	v = check(&r);
