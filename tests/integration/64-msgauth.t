@@ -17,6 +17,17 @@ import socket
 import subprocess
 import sys
 
+SYSPY = "/usr/bin/python3"
+try:
+    import authres  # noqa: F401
+    import dkim  # noqa: F401
+except ImportError:
+    # Debian's python3-dkim and python3-authres are the system Python's.
+    if os.path.realpath(sys.executable) != os.path.realpath(SYSPY) and \
+            os.path.exists(SYSPY) and not os.environ.get("MSGAUTH_T_REEXEC"):
+        os.environ["MSGAUTH_T_REEXEC"] = "1"
+        os.execv(SYSPY, [SYSPY] + sys.argv)
+
 sys.dont_write_bytecode = True     # no __pycache__ in the tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -26,7 +37,7 @@ N = t.test_index()
 NET = "127.0.%d.0/24" % N
 GOOD = "127.0.%d.5" % N            # allowed by sender.test's SPF
 OTHER = "127.0.%d.6" % N           # allowed by nobody
-HOST = "mx.example.org"
+HOST = "mx.test"
 PW = t.IMAP_PASSWORDS["alice@example.org"]
 
 
@@ -136,7 +147,7 @@ def main():
     ]).start()
     sub = t.test_port(1)
     m.extra = "\n".join([
-        dns.conf(), "hostname %s" % HOST,
+        dns.conf(),
         "listen on %s port %d tls-require pki mail auth <passwd>"
         % (t.test_addr(), sub)])
     m.write_files()
@@ -168,7 +179,7 @@ def main():
           "sender.test", "... header.from")
     t.is_(res.get("arc", [("", {})])[0][0], "none", "arc=none")
     t.like(msg, rb"\r\nDelivered-To: bob@example\.org\r\n"
-           rb"Authentication-Results: mx\.example\.org;",
+           rb"Authentication-Results: mx\.test;",
            "Authentication-Results follows Delivered-To")
 
     # 2. The same signature over a changed body, from another address:
