@@ -35,7 +35,7 @@ WARN =		-Wall -Wextra -Werror -Wstrict-prototypes \
 ALL_CFLAGS =	$(CFLAGS) $(WARN) $(SAN_CFLAGS) -Iinclude $(PKG_CFLAGS) \
 		-D_GNU_SOURCE
 ALL_LDFLAGS =	$(LDFLAGS) $(SAN_CFLAGS)
-LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
+LIBS =		$(PKG_LIBS) $(CRYPT_LIB) -lz
 
 # The object lists follow the folders:
 #   src/lib       modules the three programs share: parsers, storage,
@@ -65,7 +65,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
 		src/lib/reqwait.o src/lib/psl.o src/lib/dmarc.o \
 		src/lib/authres.o src/lib/spf.o src/lib/spf_check.o \
-		src/lib/msgauth.o src/lib/msgauth_dns.o
+		src/lib/msgauth.o src/lib/msgauth_dns.o src/lib/dmarc_report.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -85,7 +85,7 @@ MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 SENDMAIL_OBJS =	src/sendmail/sendmail.o $(LIB_OBJS)
 MAILCTL_OBJS =	src/mailctl/mailctl.o src/mailctl/mailctl_table.o \
 		src/mailctl/mailctl_dns.o src/mailctl/mailctl_dnscheck.o \
-		src/mailctl/mailctl_check.o \
+		src/mailctl/mailctl_check.o src/mailctl/mailctl_dmarc.o \
 		$(LIB_OBJS)
 LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_table tests/unit/test_config \
@@ -105,7 +105,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_tree tests/unit/test_reqwait \
 		tests/unit/test_msgauth \
 		tests/unit/test_psl tests/unit/test_dmarc \
-		tests/unit/test_authres tests/unit/test_spf
+		tests/unit/test_authres tests/unit/test_spf \
+		tests/unit/test_dmarc_report
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
@@ -168,6 +169,7 @@ tests/unit/test_psl: tests/unit/test_psl.c
 tests/unit/test_dmarc: tests/unit/test_dmarc.c
 tests/unit/test_authres: tests/unit/test_authres.c
 tests/unit/test_spf: tests/unit/test_spf.c
+tests/unit/test_dmarc_report: tests/unit/test_dmarc_report.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c

@@ -43,5 +43,6 @@ int	mailctl_dns(int, char **);	/* mailctl_dns.c */
 int	mailctl_user(int, char **);	/* mailctl_table.c */
 int	mailctl_alias(int, char **);	/* mailctl_table.c */
 int	mailctl_check(int, char **);	/* mailctl_check.c */
+int	mailctl_dmarc(int, char **);	/* mailctl_dmarc.c */
 
 #endif

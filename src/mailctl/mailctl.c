@@ -1,7 +1,7 @@
 /*
  * mailctl: talk to a running maild over its control socket, and the
- * commands that need no daemon (encrypt, dkim keygen, dns, and the
- * table edits, which end with a reload).
+ * commands that need no daemon (encrypt, dkim keygen, dns, check, dmarc,
+ * and the table edits, which end with a reload).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -55,7 +55,8 @@ mailctl_usage(void)
 	    "  dkim keygen [-b bits] [-o file] [-s selector] "
 	    "[-t rsa | ed25519] domain\n"
 	    "  dns [check] [-a address] [domain]\n"
-	    "  check [-i ip] [-h helo] [-m mailfrom] file\n");
+	    "  check [-i ip] [-h helo] [-m mailfrom] file\n"
+	    "  dmarc [domain]\n");
 	exit(MAILCTL_USAGE);
 }
 
@@ -394,5 +395,7 @@ main(int argc, char *argv[])
 		return mailctl_alias(argc, argv);
 	if (strcmp(argv[0], "check") == 0)
 		return mailctl_check(argc, argv);
+	if (strcmp(argv[0], "dmarc") == 0)
+		return mailctl_dmarc(argc, argv);
 	return daemon_cmd(argc, argv);
 }
