@@ -186,6 +186,7 @@ mailctl_dmarc(int argc, char **argv)
 	struct action		*a;
 	struct passwd		*pw;
 	struct dctx		 c;
+	struct stat		 sb;
 	char			 dir[PATH_MAX];
 	uid_t			 vuid = 0;
 	gid_t			 vgid = 0;
@@ -217,6 +218,11 @@ mailctl_dmarc(int argc, char **argv)
 		}
 		vuid = pw->pw_uid;
 		vgid = pw->pw_gid;
+		if (stat(MAILD_EMPTY, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "mailctl: %s: no directory to parse "
+			    "reports in\n", MAILD_EMPTY);
+			return MAILCTL_FAIL;
+		}
 		/* Root stays the saved id: the children drop to nobody. */
 		if (setgroups(1, &vgid) == -1 || setegid(vgid) == -1 ||
 		    seteuid(vuid) == -1) {

@@ -376,9 +376,10 @@ test_bad_files(void)
 static void
 test_limits(void)
 {
-	struct mbuf	 b;
-	char		*s, *p;
-	size_t		 len, i;
+	struct dmarc_report	 r;
+	struct mbuf		 b;
+	char			*s, *p, err[256];
+	size_t			 len, i;
 
 	s = slurp("good-minimal.xml", &len);
 	/* Nesting past the limit inside an unknown element. */
@@ -421,22 +422,18 @@ test_limits(void)
 	p[1] = '\xc0';
 	xml_fails(b.data, b.len, "not valid UTF-8", "bad UTF-8");
 	p[1] = '.';
-	ok(dmarc_report_xml(b.data, b.len, &(struct dmarc_report){ 0 }, NULL,
-	    0) == 0, "restored, it parses (err may be NULL)");
+	ok(dmarc_report_xml(b.data, b.len, &r, NULL, 0) == 0,
+	    "restored, it parses (err may be NULL)");
+	dmarc_report_free(&r);
 	mbuf_free(&b);
 
 	/* A BOM is allowed. */
 	memset(&b, 0, sizeof(b));
 	mbuf_add(&b, "\xef\xbb\xbf", 3);
 	mbuf_add(&b, s, len);
-	{
-		struct dmarc_report	 r;
-		char			 err[256];
-
-		ok(dmarc_report_xml(b.data, b.len, &r, err, sizeof(err)) == 0,
-		    "a byte order mark is allowed");
-		dmarc_report_free(&r);
-	}
+	ok(dmarc_report_xml(b.data, b.len, &r, err, sizeof(err)) == 0,
+	    "a byte order mark is allowed");
+	dmarc_report_free(&r);
 	mbuf_free(&b);
 	free(s);
 }
