@@ -554,6 +554,7 @@ unzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
 			return -1;
 		if (*outlen != usize) {
 			free(*out);
+			*out = NULL;
 			goto bad;
 		}
 	} else {
@@ -562,6 +563,7 @@ unzip(const unsigned char *in, size_t len, char **out, size_t *outlen,
 	}
 	if (crc32(0L, (const Bytef *)*out, *outlen) != crc) {
 		free(*out);
+		*out = NULL;
 		seterr(err, errlen, "zip: CRC mismatch");
 		return -1;
 	}
