@@ -30,6 +30,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The IMAP folder maild files reports in, instead of the inbox; on disk
+ * (mailbox_name_to_dir) the Maildir++ directory ".DMARC Reports".
+ */
+#define DMARC_REPORT_FOLDER	"DMARC Reports"
+
 #define DMARC_REPORT_HDR_MAX	(256 * 1024)	/* header read by _is() */
 #define DMARC_REPORT_MSG_MAX	(16 * 1024 * 1024)	/* a message */
 #define DMARC_REPORT_XML_MAX	(20 * 1024 * 1024)	/* decompressed */

@@ -52,7 +52,7 @@
 #include "psl.h"
 #include "util.h"
 
-#define FOLDER		"DMARC Reports"	/* the IMAP name */
+#define FOLDER		DMARC_REPORT_FOLDER
 #define DIRS_MAX	200000		/* directories walked */
 #define FOLDERS_MAX	10000		/* report folders */
 #define CHILD_SECONDS	60		/* wall clock for one report */

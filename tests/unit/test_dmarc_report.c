@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "dmarc_report.h"
+#include "mailbox.h"
 #include "mime.h"
 #include "tap.h"
 #include "util.h"
@@ -723,6 +724,14 @@ test_is(void)
 	for (i = 0; i < nitems(t); i++)
 		is_int(dmarc_report_is(t[i].hdr, strlen(t[i].hdr)), t[i].is,
 		    t[i].name);
+	{
+		char	 dir[MAILBOX_DIR_MAX + 1];
+
+		ok(mailbox_name_to_dir(DMARC_REPORT_FOLDER, MAILBOX_UTF8, dir,
+		    sizeof(dir), NULL) == 0 &&
+		    strcmp(dir, ".DMARC Reports") == 0,
+		    "the reports folder is \".DMARC Reports\" on disk");
+	}
 	/* A header past the limit: the Subject beyond it is not seen. */
 	memset(&b, 0, sizeof(b));
 	mbuf_printf(&b, "Content-Type: application/zip\r\n");
