@@ -65,7 +65,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
 		src/lib/reqwait.o src/lib/psl.o src/lib/dmarc.o \
 		src/lib/authres.o src/lib/spf.o src/lib/spf_check.o \
-		src/lib/msgauth.o src/lib/msgauth_dns.o
+		src/lib/msgauth.o src/lib/msgauth_dns.o src/lib/dns_cache.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
