@@ -15,6 +15,7 @@
 import base64
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -670,17 +671,21 @@ def body(d):
                   {0: "permerror"}))
 
     # -------------------------------------------------------- OpenDKIM
-    for key, sel in ((rsa2048, "rsa2048"), (ed, "ed")):
+    if shutil.which("opendkim") is None:
+        t.skip("opendkim is not installed (scripts/install-deps)")
+    for key, sel in (((rsa2048, "rsa2048"), (ed, "ed"))
+                     if shutil.which("opendkim") else ()):
         for canon in ("relaxed/relaxed", "simple/simple", "relaxed/simple",
                       "simple/relaxed"):
             cases.append(("opendkim-%s-%s" % (sel, canon.replace("/", "-")),
                           opendkim_sign(d, message(len(cases)), key, sel,
                                         dom, canon), None))
-    cases.append(("opendkim-oversign-ttl",
-                  opendkim_sign(d, message(), rsa1024, "rsa1024", dom,
-                                "relaxed/relaxed",
-                                "OversignHeaders From,Subject\n"
-                                "SignatureTTL 3600\n"), None))
+    if shutil.which("opendkim"):
+        cases.append(("opendkim-oversign-ttl",
+                      opendkim_sign(d, message(), rsa1024, "rsa1024", dom,
+                                    "relaxed/relaxed",
+                                    "OversignHeaders From,Subject\n"
+                                    "SignatureTTL 3600\n"), None))
 
     # -------------------------------------------------------- maild
     for key, sel in ((rsa2048, "rsa2048"), (rsa1024, "rsa1024"),
