@@ -475,6 +475,15 @@ def main():
         import nacl.signing  # noqa: F401
         import authres  # noqa: F401
     except ImportError as e:
+        # The Debian packages are the system python's, which a python3
+        # first in PATH (pyenv, a venv) may not be.
+        if os.path.realpath(sys.executable) != \
+                os.path.realpath("/usr/bin/python3") and \
+                os.access("/usr/bin/python3", os.X_OK) and \
+                "MAILD_T62_SYSTEM_PYTHON" not in os.environ:
+            os.environ["MAILD_T62_SYSTEM_PYTHON"] = "1"
+            sys.stdout.flush()
+            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
         t.skip_all("python3-dkim, python3-nacl or python3-authres "
                    "missing (scripts/install-deps): %s" % e)
     if not os.access(TOOL, os.X_OK):
