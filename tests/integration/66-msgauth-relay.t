@@ -5,12 +5,13 @@
 # every loopback client as remote (MAILD_TEST_REMOTE_NET) and checks
 # what arrives.  B's signed mail passes SPF, DKIM and DMARC at A; mail a
 # B user sends From a p=reject domain it does not own (B relays it, any
-# sender) is refused by A at DATA, and B bounces it to the sender with
-# A's 550 5.7.1; "mailctl check" on A's copy gives the same results as
-# the header A wrote.
+# sender) is refused by A at DATA with 550 5.7.1, which B records (and
+# would bounce to the sender); "mailctl check" on A's copy gives the
+# same results as the header A wrote.
 import base64
 import email
 import os
+import re
 import subprocess
 import sys
 
@@ -160,15 +161,10 @@ def main():
     # A forged sender: B relays it (any-sender), A refuses it.
     r = submit(b, sub, "CEO <ceo@bank.test>", "forged by b")
     t.is_(r.code if r else None, 250, "B takes the forged mail")
-    t.wait_until(lambda: any(b"forged by b" in x and
-                             b"Content-Type: multipart/report" in x
-                             for x in b.maildir("carol", "remote.test")
-                             .messages()), 30)
-    bounces = [x for x in b.maildir("carol", "remote.test").messages()
-               if b"forged by b" in x]
-    t.is_(len(bounces), 0, "no bounce to carol: the sender was ceo@bank")
-    t.like(b.log_text(), r"550 5\.7\.1 Message rejected by the DMARC "
-           r"policy of bank\.test", "B's log has A's refusal")
+    refused = r"550 5\.7\.1 Message rejected by the DMARC policy of " \
+        r"bank\.test"
+    t.wait_until(lambda: re.search(refused, b.log_text()), 20)
+    t.like(b.log_text(), refused, "B's log has A's refusal")
     t.ok(not any(b"forged by b" in x for x in md.messages()),
          "A did not deliver it")
     t.like(a.log_text(), r"dmarc=fail \(bank\.test\)[^\n]*: reject",
