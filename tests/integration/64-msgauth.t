@@ -259,6 +259,19 @@ def main():
 
     t.like(m.log_text(), r"queue: message [0-9a-f]+: spf=pass",
            "a log line with the results per message")
+
+    # The counters: 8 messages checked above (the 9th logged in).
+    out = subprocess.run([os.path.join(t.REPO, "mailctl"), "-s",
+                          m.socket_path, "show", "stats"],
+                         stdout=subprocess.PIPE, universal_newlines=True,
+                         timeout=30).stdout
+    st = dict(x.split("=", 1) for x in out.splitlines() if "=" in x)
+    want = {"queue.checked": "8", "queue.checked.refused": "3",
+            "queue.checked.deferred": "1", "queue.checked.junk": "2",
+            "queue.checked.dmarc.pass": "2", "queue.checked.dmarc.fail": "3",
+            "queue.checked.dkim.pass": "2"}
+    t.is_({k: st.get(k) for k in want}, want, "mailctl show stats counts "
+          "the checks")
     t.ok(m.running(), "maild is still running")
 
 
