@@ -218,6 +218,18 @@ def main():
     res = results((find(md, "spf fails", "Junk") or [b""])[0])
     t.is_(res.get("spf", [("", {})])[0][0], "fail", "... spf=fail")
 
+    # Junk is the SPECIAL-USE \\Junk folder IMAP shows.
+    c = m.imap_connect()
+    c.login("bob@example.org", t.IMAP_PASSWORDS["bob@example.org"])
+    r = c.command('LIST "" "*" RETURN (SPECIAL-USE)')
+    junk = [u for u in r.untagged if b'"Junk"' in u or u.endswith(b" Junk")]
+    t.ok(junk and b"\\Junk" in junk[0], "IMAP LIST: Junk is \\Junk (%r)"
+         % junk)
+    r = c.select("Junk")
+    t.ok(any(u.endswith(b" EXISTS") and u.split()[1] == b"2"
+             for u in r.untagged), "SELECT Junk: the 2 messages")
+    c.logout()
+
     # 7. A forged pass in our name is removed; another host's stays.
     forged = ("Authentication-Results: %s; dkim=pass header.d=bank.test\r\n"
               "Authentication-Results: other.example; spf=pass\r\n"
