@@ -99,6 +99,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_tree tests/unit/test_reqwait tests/unit/test_spf
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
+# Programs the integration tests drive (not TAP: prove does not run them).
+TEST_TOOLS =	tests/unit/spf_tool
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
 
@@ -152,7 +154,8 @@ tests/unit/test_reqwait: tests/unit/test_reqwait.c
 tests/unit/test_spf: tests/unit/test_spf.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
-$(LIB_TESTS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
+tests/unit/spf_tool: tests/unit/spf_tool.c
+$(LIB_TESTS) $(TEST_TOOLS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)
 # Sessions driven in memory: the session objects without maild.c.
@@ -160,7 +163,7 @@ $(SESSION_TESTS): $(SESSION_OBJS) $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(SESSION_OBJS) $(LIB_OBJS) $(LIBS)
 
-unit: $(UNIT_TESTS)
+unit: $(UNIT_TESTS) $(TEST_TOOLS)
 
 # libFuzzer targets (tests/fuzz/README): the library modules compiled
 # again by FUZZ_CC with ASan + UBSan into tests/fuzz/obj, never mixed
@@ -269,7 +272,7 @@ lint:
 	    man/maild-import-opensmtpd.8 man/maild-sendmail.8
 
 clean:
-	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS)
+	rm -f maild mailctl maild-sendmail src/*/*.o $(UNIT_TESTS) $(TEST_TOOLS)
 	rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/out
 
 .PHONY: all check unit fuzz fuzz-smoke valgrind demo install lint clean \

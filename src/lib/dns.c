@@ -166,6 +166,7 @@ static int	 rr_next(const unsigned char *, size_t, size_t *,
 		    size_t *);
 static int	 rr_data(struct dns_rrset *, const unsigned char *, size_t,
 		    size_t, size_t, size_t *);
+static int	 rr_dup(const struct dns_rrset *);
 static int	 rr_name(const unsigned char *, size_t, size_t *,
 		    unsigned char *);
 static size_t	 wire_name(const char *, unsigned char *);
@@ -1341,7 +1342,11 @@ rr_parse(const unsigned char *buf, size_t len, const char *qname, int type,
 		}
 		if (minttl > ttl)
 			minttl = ttl;
-		rs->n++;
+		/* An RRset is a set (RFC 2181 5): one of each record. */
+		if (!rr_dup(rs))
+			rs->n++;
+		else if (rs->rr[rs->n].text != NULL)
+			used -= rs->rr[rs->n].len + 1;
 	}
 	/* The SOA of a negative answer: min(its TTL, its MINIMUM). */
 	for (i = 0; rs->n == 0 && i < ns; i++) {
@@ -1479,6 +1484,25 @@ rr_data(struct dns_rrset *rs, const unsigned char *buf, size_t p,
 	rr->text = rs->text + *used;
 	*used += rr->len + 1;
 	return 1;
+}
+
+/* Whether rs->rr[rs->n], just read, is one of those before it. */
+static int
+rr_dup(const struct dns_rrset *rs)
+{
+	const struct dns_rr	*new = &rs->rr[rs->n], *old;
+	size_t			 i;
+
+	for (i = 0; i < rs->n; i++) {
+		old = &rs->rr[i];
+		if (old->pref != new->pref || old->len != new->len ||
+		    memcmp(old->addr, new->addr, sizeof(old->addr)) != 0)
+			continue;
+		if (old->text == NULL || memcmp(old->text, new->text,
+		    old->len) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* TTLs are cut to a day. */
