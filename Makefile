@@ -62,7 +62,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/dsn.o src/lib/dns.o src/lib/dkim.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
-		src/lib/reqwait.o src/lib/spf.o src/lib/spf_check.o
+		src/lib/reqwait.o src/lib/spf.o src/lib/spf_parse.o \
+		src/lib/spf_check.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
