@@ -9,7 +9,7 @@
  * \xHH in any field) and prints, in the same order, one line each:
  * result, explanation, mechanism, problem and the milliseconds the check
  * took, separated by tabs.  Up to jobs checks (default 32) run at once
- * on one libevent loop.
+ * on one libevent loop; it exits when the last late DNS answer is in.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -243,9 +243,11 @@ main(int argc, char *argv[])
 		print(&jobs[i]);
 	}
 	/*
-	 * Queries of checks that hit their deadline may still be out:
-	 * dropped here, with the runs waiting for them.
+	 * Queries of checks that hit their deadline may still be out, and
+	 * their runs wait for them: the loop ends when nothing is left.
 	 */
+	fflush(stdout);
+	event_dispatch();
 	dns_shutdown();
 	free(jobs);
 	return 0;
