@@ -161,8 +161,9 @@ spf_term_parse(const char *s, size_t len, struct spf_term *t, char *why,
 			t->spec = s + i + 1;
 			t->speclen = len - i - 1;
 			if (t->mod == MOD_UNKNOWN) {
-				if (spf_macro_expand(NULL, NULL, t->spec, t->speclen,
-				    X_DOMAIN, NULL, &n, NULL) != SR_OK)
+				if (spf_macro_expand(NULL, NULL, t->spec,
+				    t->speclen, X_DOMAIN, NULL, &n, NULL) !=
+				    SR_OK)
 					err = "bad macro in a modifier";
 			} else if (!spf_spec_valid(t->spec, t->speclen))
 				err = "not a domain-spec";
@@ -359,8 +360,8 @@ spf_spec_valid(const char *s, size_t len)
 	size_t	 tail, l, i;
 	int	 endmacro;
 
-	if (len == 0 || spf_macro_expand(NULL, NULL, s, len, X_DOMAIN, NULL, &tail,
-	    &endmacro) != SR_OK)
+	if (len == 0 || spf_macro_expand(NULL, NULL, s, len, X_DOMAIN, NULL,
+	    &tail, &endmacro) != SR_OK)
 		return 0;
 	if (endmacro)
 		return 1;
@@ -512,8 +513,8 @@ macro(struct spf *spf, const char *d, const char *s, size_t len,
 	*i = p + 1;
 	if (spf == NULL)
 		return SR_OK;
-	if ((r = spf_macro_value(spf, letter | 0x20, d, value, sizeof(value))) !=
-	    SR_OK)
+	r = spf_macro_value(spf, letter | 0x20, d, value, sizeof(value));
+	if (r != SR_OK)
 		return r;
 	transform(value, strlen(value), delims, ndelims, digits > 0 ? n : 0,
 	    reverse, is_alpha(letter) && letter < 'a', sk);
