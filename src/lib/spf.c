@@ -46,8 +46,9 @@ struct spf {
 	int			 topvalid;
 	time_t			 now;
 
-	struct cached		 cache[SPF_MAX_QUERIES];
+	struct cached		*cache;		/* grown as answers come */
 	size_t			 ncache;
+	size_t			 cachecap;
 	int			 expired;
 
 	/* The run: from the start of spf_eval() to its end. */
@@ -167,6 +168,7 @@ spf_free(struct spf *spf)
 		return;
 	for (i = 0; i < spf->ncache; i++)
 		free(spf->cache[i].rs);
+	free(spf->cache);
 	free(spf);
 }
 
@@ -235,6 +237,12 @@ spf_answer(struct spf *spf, const char *name, int type,
 		if (spf->cache[i].type == type &&
 		    strcmp(spf->cache[i].name, key) == 0)
 			return;
+	if (i == spf->cachecap) {
+		spf->cachecap += 16;
+		if ((spf->cache = reallocarray(spf->cache, spf->cachecap,
+		    sizeof(*spf->cache))) == NULL)
+			fatal("reallocarray");
+	}
 	(void)strlcpy(spf->cache[i].name, key, sizeof(spf->cache[i].name));
 	spf->cache[i].type = type;
 	spf->cache[i].rs = dns_rrset_dup(rs);

@@ -19,7 +19,7 @@
  * are valid and distinct; TXT records hold no NUL and fit DNS_TXT_MAX;
  * the result agrees with what came in (null MX, temporary failure).
  * dns_query(): at most DNS_RR_MAX distinct records, their text inside
- * the answer's own and NUL-terminated, names printable without dots or
+ * the answer's allocation and NUL-terminated, names printable without dots or
  * backslashes in labels, a status that agrees with the records, a TTL
  * within DNS_TTL_MAX; dns_rrset_dup() copies it whole.
  */
@@ -256,8 +256,8 @@ lookup_rr(struct answers *a)
 			FUZZ_ASSERT(rr->text == NULL);
 			continue;
 		}
-		FUZZ_ASSERT(rr->text >= rs->text &&
-		    rr->text + rr->len < rs->text + rs->textlen &&
+		FUZZ_ASSERT(rr->text >= (const char *)&rs->rr[rs->n] &&
+		    rr->text + rr->len < (const char *)rs + rs->size &&
 		    rr->text[rr->len] == '\0');
 		if (type == DNS_T_TXT)
 			continue;
@@ -276,12 +276,13 @@ lookup_rr(struct answers *a)
 			    (rs->rr[i].text != NULL && memcmp(rs->rr[i].text,
 			    rs->rr[j].text, rs->rr[i].len) != 0));
 	copy = dns_rrset_dup(rs);
-	FUZZ_ASSERT(copy->n == rs->n && copy->textlen == rs->textlen &&
-	    memcmp(copy->text, rs->text, rs->textlen) == 0);
+	FUZZ_ASSERT(copy->n == rs->n && copy->size == rs->size);
 	for (i = 0; i < copy->n; i++)
 		FUZZ_ASSERT(copy->rr[i].text == NULL ||
-		    copy->rr[i].text == copy->text + (rs->rr[i].text -
-		    rs->text));
+		    (copy->rr[i].text == (const char *)copy +
+		    (rs->rr[i].text - (const char *)rs) &&
+		    memcmp(copy->rr[i].text, rs->rr[i].text,
+		    rs->rr[i].len + 1) == 0));
 	free(copy);
 	TAILQ_REMOVE(&reqs, req, entry);
 	req_free(req);

@@ -48,37 +48,35 @@ static void	check(const struct spf_params *, struct chunks *, int, int,
 static struct dns_rrset *
 make(const uint8_t *p, size_t len, int type)
 {
+	struct dns_rr		 rr[DNS_RR_MAX];
 	struct dns_rrset	*rs;
-	size_t			 i, start, step;
+	char			*text;
+	size_t			 i, n = 0, start, step;
 
 	if (p == NULL || len == 0 || p[0] == '-')
-		return dns_rrset_new(type, DNS_NXDOMAIN, 300);
+		return dns_rrset_make(type, DNS_NXDOMAIN, 300, NULL, 0);
 	if (p[0] == '!')
-		return dns_rrset_new(type, DNS_TEMPFAIL, 0);
-	if ((rs = calloc(1, sizeof(*rs) + len + 1)) == NULL)
-		abort();
-	rs->type = type;
-	rs->ttl = 300;
-	memcpy(rs->text, p, len);
-	rs->textlen = len + 1;
+		return dns_rrset_make(type, DNS_TEMPFAIL, 0, NULL, 0);
+	memset(rr, 0, sizeof(rr));
+	text = fuzz_strndup(p, len);
 	if (type == DNS_T_A || type == DNS_T_AAAA) {
 		step = type == DNS_T_A ? 4 : 16;
-		for (i = 0; i + step <= len && rs->n < DNS_RR_MAX; i += step)
-			memcpy(rs->rr[rs->n++].addr, p + i, step);
+		for (i = 0; i + step <= len && n < DNS_RR_MAX; i += step)
+			memcpy(rr[n++].addr, p + i, step);
 	} else {
-		/* Parts become NUL-terminated in place. */
-		for (start = i = 0; i <= len && rs->n < DNS_RR_MAX; i++) {
+		/* Parts between the separators. */
+		for (start = i = 0; i <= len && n < DNS_RR_MAX; i++) {
 			if (i < len && p[i] != (type == DNS_T_TXT ? '|' : ' '))
 				continue;
-			rs->text[i] = '\0';
-			rs->rr[rs->n].text = rs->text + start;
-			rs->rr[rs->n].len = i - start;
-			rs->rr[rs->n].pref = rs->n;
-			rs->n++;
+			rr[n].text = text + start;
+			rr[n].len = i - start;
+			rr[n].pref = n;
+			n++;
 			start = i + 1;
 		}
 	}
-	rs->status = rs->n > 0 ? DNS_OK : DNS_NXDOMAIN;
+	rs = dns_rrset_make(type, n > 0 ? DNS_OK : DNS_NXDOMAIN, 300, rr, n);
+	free(text);
 	return rs;
 }
 

@@ -195,43 +195,32 @@ static struct dns_rrset *
 answer(const char *qname, int type)
 {
 	struct dns_rrset	*rs;
+	struct dns_rr		 rr[DNS_RR_MAX];
 	char			 key[DNS_NAME_MAX + 1];
-	size_t			 i, text = 0, off = 0;
+	size_t			 i, n = 0, dropped = 0;
 
 	if (!dns_qname_valid(qname, key, sizeof(key)))
-		return dns_rrset_new(type, DNS_NXDOMAIN, 300);
+		return dns_rrset_make(type, DNS_NXDOMAIN, 300, NULL, 0);
+	memset(rr, 0, sizeof(rr));
 	for (i = 0; i < nzone; i++) {
 		if (strcmp(zone[i].name, key) != 0)
 			continue;
 		if (zone[i].type == 0 && zone[i].pref == type)
-			return dns_rrset_new(type, DNS_TEMPFAIL, 0);
-		if (zone[i].type == type)
-			text += zone[i].len + 1;
-	}
-	if ((rs = calloc(1, sizeof(*rs) + text)) == NULL)
-		abort();
-	rs->type = type;
-	rs->ttl = 300;
-	for (i = 0; i < nzone; i++) {
-		if (strcmp(zone[i].name, key) != 0 || zone[i].type != type)
+			return dns_rrset_make(type, DNS_TEMPFAIL, 0, NULL, 0);
+		if (zone[i].type != type)
 			continue;
-		if (rs->n == DNS_RR_MAX) {
-			rs->dropped++;
+		if (n == DNS_RR_MAX) {
+			dropped++;
 			continue;
 		}
-		rs->rr[rs->n].pref = zone[i].pref;
-		memcpy(rs->rr[rs->n].addr, zone[i].addr, 16);
-		if (zone[i].text != NULL) {
-			memcpy(rs->text + off, zone[i].text, zone[i].len);
-			rs->text[off + zone[i].len] = '\0';
-			rs->rr[rs->n].text = rs->text + off;
-			rs->rr[rs->n].len = zone[i].len;
-			off += zone[i].len + 1;
-		}
-		rs->n++;
+		rr[n].pref = zone[i].pref;
+		memcpy(rr[n].addr, zone[i].addr, 16);
+		rr[n].text = zone[i].text;
+		rr[n].len = zone[i].len;
+		n++;
 	}
-	rs->textlen = off;
-	rs->status = rs->n > 0 ? DNS_OK : DNS_NXDOMAIN;
+	rs = dns_rrset_make(type, n > 0 ? DNS_OK : DNS_NXDOMAIN, 300, rr, n);
+	rs->dropped = dropped;
 	return rs;
 }
 
@@ -604,6 +593,7 @@ static void
 test_hostile(void)
 {
 	struct spf_params	 p;
+	struct dns_rr		 rr;
 	struct dns_rrset	*rs;
 	struct spf		*spf;
 	struct run		 run;
@@ -623,21 +613,18 @@ test_hostile(void)
 	p.helo = "mail.example.com";
 	p.mailfrom = "foo@big.example.com";
 	spf = spf_new(&p);
-	if ((rs = calloc(1, sizeof(*rs) + len + 32)) == NULL)
-		abort();
-	rs->type = DNS_T_TXT;
-	rs->status = DNS_OK;
-	rs->n = 1;
-	rs->textlen = len + 17;
-	memcpy(rs->text, big, len + 17);
-	rs->rr[0].text = rs->text;
-	rs->rr[0].len = len + 16;
+	memset(&rr, 0, sizeof(rr));
+	rr.text = big;
+	rr.len = len + 16;
+	rs = dns_rrset_make(DNS_T_TXT, DNS_OK, 300, &rr, 1);
 	spf_answer(spf, "big.example.com", DNS_T_TXT, rs);
 	ok(spf_eval(spf) == SPF_DONE &&
 	    spf_outcome(spf)->result == SPF_PASS, "a 96 KB record: pass");
 	spf_free(spf);
 	/* A syntax error at its end. */
-	memcpy(rs->text + len, "ip4:1.2.3.4 -alx", 16);
+	free(rs);
+	memcpy(big + len, "ip4:1.2.3.4 -alx", 16);
+	rs = dns_rrset_make(DNS_T_TXT, DNS_OK, 300, &rr, 1);
 	spf = spf_new(&p);
 	spf_answer(spf, "big.example.com", DNS_T_TXT, rs);
 	ok(spf_eval(spf) == SPF_DONE &&
