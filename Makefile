@@ -41,7 +41,8 @@ LIBS =		$(PKG_LIBS) $(CRYPT_LIB)
 #   src/lib       modules the three programs share: parsers, storage,
 #                 hashes, DKIM; no process state.  dns.c is the one with
 #                 an event-loop timer (c-ares over libevent), used by the
-#                 lookup process and by "mailctl dns check".
+#                 lookup process and by "mailctl dns check", and
+#                 spf_check.c, which drives SPF checks over it.
 #   src/maild     the daemon: one file per process role, the sessions
 #   src/mailctl   the control and administration tool
 #   src/sendmail  maild-sendmail, the sendmail(8) interface
