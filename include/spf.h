@@ -81,7 +81,8 @@ struct spf_params {
  * a record it redirected to, cut to SPF_MECH_MAX ("" for the default
  * result, none and errors); explanation: the exp= text on fail, else
  * ""; problem: what went wrong on permerror and temperror, for logs
- * and Authentication-Results comments, else "".
+ * and Authentication-Results comments, else "".  All printable ASCII:
+ * a byte of the client's (in a macro's value) that is not is a '?'.
  */
 struct spf_outcome {
 	enum spf_result		 result;

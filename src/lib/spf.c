@@ -103,6 +103,7 @@ static int	 stop(int);
 static int	 name_eq(const char *, const char *);
 static int	 name_under(const char *, const char *);
 static void	 copy_cut(char *, size_t, const char *, size_t);
+static void	 printable(char *);
 
 /* -- the check -- */
 
@@ -156,6 +157,7 @@ spf_new(const struct spf_params *p)
 	    sizeof(spf->top));
 	(void)strlcpy(spf->out.domain, spf->topvalid ? spf->top :
 	    spf->sdomain, sizeof(spf->out.domain));
+	printable(spf->out.domain);
 	return spf;
 }
 
@@ -704,6 +706,8 @@ explanation(struct spf *spf)
 	if (r != SR_OK)
 		sk.len = 0;
 	spf->out.explanation[sk.len] = '\0';
+	/* Macro values are the client's: printable only, for SMTP. */
+	printable(spf->out.explanation);
 	return SR_OK;
 }
 
@@ -1100,4 +1104,13 @@ copy_cut(char *out, size_t outsz, const char *s, size_t len)
 		n = outsz - 1;
 	memcpy(out, s, n);
 	out[n] = '\0';
+}
+
+/* Bytes that are not printable ASCII (or a space) become '?'. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
 }

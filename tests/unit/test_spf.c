@@ -50,6 +50,7 @@ static struct rec	 zone[MAXREC];
 static size_t		 nzone;
 
 static size_t	unescape(const char *, size_t, char *, size_t);
+static const char *vis(char *);
 static int	field(const char **, char *, size_t *);
 static int	type_of(const char *);
 static void	zone_add(const char *, const char *);
@@ -89,6 +90,18 @@ unescape(const char *s, size_t len, char *out, size_t outsz)
 	}
 	out[n] = '\0';
 	return n;
+}
+
+/* s with its control characters as '?', for a test's name. */
+static const char *
+vis(char *s)
+{
+	char	*p;
+
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	return s;
 }
 
 /* The next space-separated field of *s, unescaped; 0 at the end. */
@@ -314,8 +327,8 @@ line_check(const char *rest, int lineno, size_t *lastq)
 	if (exp[0] != '\0')
 		good = good && strcmp(o->explanation,
 		    strcmp(exp, "(none)") == 0 ? "" : exp) == 0;
-	ok(good, "line %d: %s from %s (HELO %s): %s%s%s", lineno, from, ip,
-	    helo, res, exp[0] != '\0' ? ", " : "", exp);
+	ok(good, "line %d: %s from %s (HELO %s): %s%s%s", lineno, vis(from),
+	    ip, vis(helo), res, exp[0] != '\0' ? ", " : "", exp);
 	if (!good)
 		printf("#   got: %s \"%s\" (%s)\n", spf_strresult(o->result),
 		    o->explanation, o->problem);
