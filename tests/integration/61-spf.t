@@ -565,6 +565,16 @@ def errors():
     OPTS.append("--cname=alias.cn.e.test,target.cn.e.test")
     spf("cn.e.test", "v=spf1 a:alias.cn.e.test -all", "192.0.2.222",
         "192.0.2.223")
+    # (dnsmasq answers a CNAME to a --dns-rr name malformed: --txt-record.)
+    OPTS.append("--txt-record=real.cn.e.test,v=spf1 ip4:192.0.2.222 -all")
+    OPTS.append("--cname=txt.cn.e.test,real.cn.e.test")
+    OPTS.append("--cname=txt2.cn.e.test,real.cn.e.test")
+    spf("cn2.e.test", "v=spf1 include:txt.cn.e.test -all", "192.0.2.222",
+        "192.0.2.223")
+    spf("cn3.e.test", "v=spf1 include:txt.cn.e.test include:txt2.cn.e.test "
+        "-all", "192.0.2.222", "192.0.2.223")
+    case("192.0.2.222", "u@txt.cn.e.test")
+    case("192.0.2.223", "u@txt2.cn.e.test")
 
 
 def dnserrors():
