@@ -2,12 +2,11 @@
  * SPF check_host() (RFC 7208) as a pure evaluator: record selection, the
  * mechanisms, redirect= and exp=, the values of macro letters and the
  * processing limits (4.6.4); terms and macros are parsed by spf_parse.c.
- * No I/O: each
- * spf_eval() runs the check from the start over the answers received so
- * far and stops at the first one it lacks, listing what it needs
- * (spf.h).  Records and answers are hostile: every size is bounded,
- * every count limited, and a run does work linear in what it has been
- * given.
+ * No I/O: each spf_eval() runs the check from the start over the answers
+ * received so far and stops at the first one it lacks, listing what it
+ * needs (spf.h).  Records and answers are hostile: every size is
+ * bounded, every count limited, and a run does work linear in what it
+ * has been given.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
