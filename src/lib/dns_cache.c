@@ -62,11 +62,11 @@ centry_cmp(const struct centry *a, const struct centry *b)
 
 RB_GENERATE(ctree, centry, node, centry_cmp)
 
-/* What an answer takes: its struct and the text after it. */
+/* What an answer takes: one allocation, records and text. */
 static size_t
 rrset_size(const struct dns_rrset *rs)
 {
-	return sizeof(*rs) + rs->textlen;
+	return rs->size;
 }
 
 void
