@@ -41,7 +41,8 @@ LIBS =		$(PKG_LIBS) $(CRYPT_LIB) -lz
 #   src/lib       modules the three programs share: parsers, storage,
 #                 hashes, DKIM; no process state.  dns.c is the one with
 #                 an event-loop timer (c-ares over libevent), used by the
-#                 lookup process and by "mailctl dns check".
+#                 lookup process and by "mailctl dns check", and
+#                 spf_check.c, which drives SPF checks over it.
 #   src/maild     the daemon: one file per process role, the sessions
 #   src/mailctl   the control and administration tool
 #   src/sendmail  maild-sendmail, the sendmail(8) interface
@@ -64,8 +65,9 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/smtp_reply.o src/lib/enqueue.o src/lib/safepath.o \
 		src/lib/imsg.o src/lib/ipc_payload.o src/lib/ctl.o \
 		src/lib/reqwait.o src/lib/psl.o src/lib/dmarc.o \
-		src/lib/authres.o src/lib/spf.o src/lib/spf_check.o \
-		src/lib/msgauth.o src/lib/msgauth_dns.o src/lib/dmarc_report.o
+		src/lib/authres.o src/lib/spf.o src/lib/spf_parse.o \
+		src/lib/spf_check.o src/lib/msgauth.o src/lib/msgauth_dns.o \
+		src/lib/dns_cache.o src/lib/dmarc_report.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -112,8 +114,10 @@ SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # session: its process, lookup and the queue, the client.
 SESSION_FAKE =	tests/unit/session_fake.o
 UNIT_TESTS =	$(LIB_TESTS) $(SESSION_TESTS)
-# Programs the integration tests run, built with the unit tests.
-TEST_TOOLS =	tests/unit/dkimverify_tool tests/unit/dmarc_tool
+# Programs the integration tests run, built with the unit tests (not
+# TAP: prove does not run them).
+TEST_TOOLS =	tests/unit/dkimverify_tool tests/unit/dmarc_tool \
+		tests/unit/spf_tool
 # Every header: any of them changed rebuilds everything.
 HEADERS !=	ls include/*.h
 
@@ -173,6 +177,7 @@ tests/unit/test_dmarc_report: tests/unit/test_dmarc_report.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c
+tests/unit/spf_tool: tests/unit/spf_tool.c
 $(LIB_TESTS) $(TEST_TOOLS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Itests/unit -o $@ $@.c \
 	    $(LIB_OBJS) $(LIBS)

@@ -84,20 +84,20 @@ struct dns_rr {
  * answer.  ttl: the smallest TTL of the records and of the CNAMEs that
  * led to them; for DNS_NXDOMAIN the SOA's (RFC 2308 5) when the answer
  * has one, else DNS_NEGATIVE_TTL; 0 for DNS_TEMPFAIL; at most
- * DNS_TTL_MAX.  CNAMEs inside the answer are followed (at most 8).
- * Records past DNS_RR_MAX, past DNS_RR_TEXT_MAX bytes of text, or
- * malformed, are left out and counted in dropped.  The text of the
- * records lives in the same allocation: dns_rrset_dup() copies it all.
+ * DNS_TTL_MAX.  CNAMEs inside the answer are followed (at most 8), and
+ * a record given twice is kept once (RFC 2181 5).  Records past
+ * DNS_RR_MAX, past DNS_RR_TEXT_MAX bytes of text, or malformed, are
+ * left out and counted in dropped.  One allocation of size bytes holds
+ * the records and, after them, their text: dns_rrset_dup() copies it.
  */
 struct dns_rrset {
 	int			 type;
 	enum dns_status		 status;
 	unsigned int		 ttl;
 	size_t			 dropped;
+	size_t			 size;
 	size_t			 n;
-	struct dns_rr		 rr[DNS_RR_MAX];
-	size_t			 textlen;
-	char			 text[];
+	struct dns_rr		 rr[];
 };
 
 typedef void (*dns_mx_cb)(void *, enum dns_status, const struct dns_host *,
@@ -155,8 +155,12 @@ void	dns_txt(const char *, dns_txt_cb, void *);
 void	dns_query(const char *, int, dns_rr_cb, void *);
 /* A copy of an answer, for keeping; freed with free(). */
 struct dns_rrset	*dns_rrset_dup(const struct dns_rrset *);
-/* An answer with no record (the callers' own "none" and "tempfail"). */
-struct dns_rrset	*dns_rrset_new(int, enum dns_status, unsigned int);
+/*
+ * An answer of type, status and TTL holding a copy of n records and
+ * their text (n 0: a caller's own "none" or "tempfail"); free().
+ */
+struct dns_rrset	*dns_rrset_make(int, enum dns_status, unsigned int,
+			    const struct dns_rr *, size_t);
 /*
  * The query name check of dns_query(): copied to out lowercased,
  * without the final dot.  1 valid, 0 not.

@@ -6,12 +6,13 @@
  * The parent reads the file once (psl_load_file); a child that only has
  * the text rebuilds the same table with psl_load_buffer.  Rules are kept
  * in A-label form (U-labels of the list are Punycode-encoded on load) in
- * one string pool and an open-addressing hash table: about 0.5 MB for
- * the whole list.  Both the ICANN and the PRIVATE sections are used
- * unless PSL_ICANN_ONLY is given: a PRIVATE entry such as github.io or
+ * one string pool and an open-addressing hash table: under 1 MB for the
+ * whole list (9,500 rules), a lookup costs a hash probe or two a label.
+ * Both the ICANN and the PRIVATE sections are used unless
+ * PSL_ICANN_ONLY is given: a PRIVATE entry such as github.io or
  * blogspot.com is a registry whose customers are strangers to each other,
- * so mallory.github.io must not align with alice.github.io (OpenDMARC,
- * rspamd and python3-authheaders use the whole list as well).
+ * so mallory.github.io must not align with alice.github.io
+ * (python3-authheaders, through publicsuffix2, uses the whole list too).
  *
  * Domains given to the lookups are lowercased (ASCII), lose one trailing
  * dot, and their U-labels (valid UTF-8, assumed NFC and lowercase as

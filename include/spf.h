@@ -3,7 +3,8 @@
  * FROM, with every mechanism and modifier, macros, the lookup limits and
  * exp= explanations.
  *
- * The evaluator (spf.c) does no I/O.  spf_eval() runs the whole check
+ * The evaluator (spf.c, spf_parse.c) does no I/O.  spf_eval() runs the
+ * whole check
  * from the start against the DNS answers the check has been given so
  * far, and either finishes or stops at the first answer it lacks ("restart
  * on miss"): it then lists the (name, type) queries it needs, at most
@@ -26,8 +27,13 @@
  * (include and redirect: permerror); every DNS query of a mechanism
  * (MX and PTR names' addresses too) and of %{p} that comes back empty
  * counts against the void limit, exp= never; more than 10 MX names is
- * a permerror, PTR names past 10 are ignored; %{i} of IPv6 is lowercase
- * nibbles (7.4's example).
+ * a permerror, PTR names past 10 are ignored; all MX names' addresses
+ * are looked up before any is compared (a DNS error on one is a
+ * temperror); %{i} of IPv6 is lowercase nibbles (7.4's example);
+ * unknown modifiers may not hold %{c}, %{r}, %{t} either (7.1); the
+ * domain checked must be a host name of two labels or more (4.3), a
+ * final dot allowed.  redirect= counts as a lookup only when it is
+ * followed.  Records a resolver answers twice count once (RFC 2181 5).
  */
 #ifndef MAILD_SPF_H
 #define MAILD_SPF_H
@@ -81,7 +87,8 @@ struct spf_params {
  * a record it redirected to, cut to SPF_MECH_MAX ("" for the default
  * result, none and errors); explanation: the exp= text on fail, else
  * ""; problem: what went wrong on permerror and temperror, for logs
- * and Authentication-Results comments, else "".
+ * and Authentication-Results comments, else "".  All printable ASCII:
+ * a byte of the client's (in a macro's value) that is not is a '?'.
  */
 struct spf_outcome {
 	enum spf_result		 result;

@@ -717,14 +717,25 @@ cf_settings_dump(const struct maild_conf *c, FILE *fp)
 		fputc('\n', fp);
 }
 
-/* "setting<tab>WORDS<tab>DESCRIPTION" for each one the file may set. */
+/*
+ * "setting<tab>WORDS<tab>DESCRIPTION" for each one the file may set,
+ * and "value<tab>WORD" for each word a choice takes.
+ */
 void
 cf_settings_keywords(FILE *fp)
 {
-	size_t	 i;
+	char		 word[KEYWORD_MAX];
+	long long	 j;
+	size_t		 i;
 
-	for (i = 0; i < nitems(settings); i++)
-		if (!(settings[i].flags & SF_DERIVED))
-			fprintf(fp, "setting\t%s\t%s\n", settings[i].keyword,
-			    settings[i].desc);
+	for (i = 0; i < nitems(settings); i++) {
+		if (settings[i].flags & SF_DERIVED)
+			continue;
+		fprintf(fp, "setting\t%s\t%s\n", settings[i].keyword,
+		    settings[i].desc);
+		for (j = 0; settings[i].type == ST_CHOICE &&
+		    choice_word(settings[i].choices, j, word, sizeof(word));
+		    j++)
+			fprintf(fp, "value\t%s\n", word);
+	}
 }

@@ -33,8 +33,9 @@
 #include "log.h"
 
 #define SHA256_LEN	32
-#define HASH_RSA_MIN	1024		/* RFC 8301 3.2 */
-#define HASH_RSA_MAX	8192
+#define RSA_BITS_MIN	1024		/* RFC 8301 3.2 */
+#define RSA_BITS_MAX	8192
+#define DIGITS_MAX	76		/* of l=, t=, x= (RFC 6376 3.5) */
 #define TIME_DIGITS_MAX	19		/* more: far beyond any clock */
 
 struct query {
@@ -563,7 +564,7 @@ parse_times(struct dkim_sig *sig, const struct dkim_tag *t,
 	uint64_t	 unow = now < 0 ? 0 : (uint64_t)now;
 
 	if (t != NULL) {
-		if (number(t->val, t->vallen, 76, &sig->t) == -1) {
+		if (number(t->val, t->vallen, DIGITS_MAX, &sig->t) == -1) {
 			setres(sig, DKIM_RES_PERMERROR, "bad t=");
 			return -1;
 		}
@@ -574,7 +575,7 @@ parse_times(struct dkim_sig *sig, const struct dkim_tag *t,
 		}
 	}
 	if (x != NULL) {
-		if (number(x->val, x->vallen, 76, &sig->x) == -1) {
+		if (number(x->val, x->vallen, DIGITS_MAX, &sig->x) == -1) {
 			setres(sig, DKIM_RES_PERMERROR, "bad x=");
 			return -1;
 		}
@@ -623,7 +624,7 @@ report_tags(struct dkim_sig *sig, const struct dkim_tag *tags, size_t n)
 			    sig->d);
 	}
 	if ((t = tag_find(tags, n, "l")) != NULL && sig->kind != DKIM_SIG_AS &&
-	    number(t->val, t->vallen, 76, &sig->l) == 0)
+	    number(t->val, t->vallen, DIGITS_MAX, &sig->l) == 0)
 		sig->has_l = 1;
 }
 
@@ -682,7 +683,7 @@ parse_sigtags(struct dkim_sig *sig, const struct dkim_tag *tags, size_t n,
 	if ((bh = tag_find(tags, n, "bh")) != NULL &&
 	    b64_decode(bh->val, bh->vallen, sig->bh, sizeof(sig->bh),
 	    &sig->bhlen) == -1) {
-		/* Any length but 32 bytes cannot match either. */
+		/* Over 32 bytes: no SHA-256 either. */
 		setres(sig, DKIM_RES_PERMERROR, "bad bh=");
 		return -1;
 	}
@@ -782,10 +783,10 @@ keyrec_rsa(const unsigned char *der, size_t len, struct dkim_keyrec *k,
 		return -1;
 	}
 	bits = EVP_PKEY_bits(pkey);
-	if (bits < HASH_RSA_MIN || bits > HASH_RSA_MAX) {
+	if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX) {
 		EVP_PKEY_free(pkey);
 		(void)snprintf(why, whylen, "RSA key of %d bits (%d to %d, "
-		    "RFC 8301)", bits, HASH_RSA_MIN, HASH_RSA_MAX);
+		    "RFC 8301)", bits, RSA_BITS_MIN, RSA_BITS_MAX);
 		return -1;
 	}
 	k->pkey = pkey;

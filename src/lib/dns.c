@@ -119,6 +119,17 @@ struct dns_req {
 	size_t			 nq;
 };
 
+/* The records of a dns_query() answer while it is read. */
+struct rr_set {
+	int			 type;
+	struct dns_rr		 rr[DNS_RR_MAX];
+	size_t			 n;
+	size_t			 dropped;
+	char			*text;		/* their text */
+	size_t			 used;
+	size_t			 cap;
+};
+
 struct dns_sock {
 	LIST_ENTRY(dns_sock)	 entry;
 	int			 fd;
@@ -164,15 +175,15 @@ static struct dns_rrset *rr_parse(const unsigned char *, size_t,
 static int	 rr_next(const unsigned char *, size_t, size_t *,
 		    unsigned char *, int *, unsigned long *, size_t *,
 		    size_t *);
-static int	 rr_data(struct dns_rrset *, const unsigned char *, size_t,
-		    size_t, size_t, size_t *);
+static int	 rr_data(struct rr_set *, const unsigned char *, size_t,
+		    size_t);
+static int	 rr_dup(const struct rr_set *);
 static int	 rr_name(const unsigned char *, size_t, size_t *,
 		    unsigned char *);
 static size_t	 wire_name(const char *, unsigned char *);
 static int	 wire_text(const unsigned char *, char *);
 static int	 wire_eq(const unsigned char *, const unsigned char *);
 static unsigned int rr_ttl(unsigned long);
-static size_t	 rrset_size(size_t);
 
 static ares_channel		 channel;
 static int			 closing;
@@ -436,8 +447,8 @@ dns_query(const char *name, int type, dns_rr_cb cb, void *arg)
 	if (name == NULL ||
 	    !dns_qname_valid(name, req->name, sizeof(req->name))) {
 		log_debug("dns: query: invalid name");
-		req->rrset = dns_rrset_new(type, DNS_NXDOMAIN,
-		    DNS_NEGATIVE_TTL);
+		req->rrset = dns_rrset_make(type, DNS_NXDOMAIN,
+		    DNS_NEGATIVE_TTL, NULL, 0);
 		req_release(req);
 		return;
 	}
@@ -446,15 +457,34 @@ dns_query(const char *name, int type, dns_rr_cb cb, void *arg)
 }
 
 struct dns_rrset *
-dns_rrset_new(int type, enum dns_status status, unsigned int ttl)
+dns_rrset_make(int type, enum dns_status status, unsigned int ttl,
+    const struct dns_rr *rr, size_t n)
 {
 	struct dns_rrset	*rs;
+	char			*text;
+	size_t			 i, size;
 
-	if ((rs = calloc(1, rrset_size(1))) == NULL)
+	size = sizeof(*rs) + n * sizeof(rs->rr[0]);
+	for (i = 0; i < n; i++)
+		if (rr[i].text != NULL)
+			size += rr[i].len + 1;
+	if ((rs = calloc(1, size)) == NULL)
 		fatal("calloc");
 	rs->type = type;
 	rs->status = status;
 	rs->ttl = ttl;
+	rs->size = size;
+	rs->n = n;
+	text = (char *)&rs->rr[n];
+	for (i = 0; i < n; i++) {
+		rs->rr[i] = rr[i];
+		if (rr[i].text == NULL)
+			continue;
+		memcpy(text, rr[i].text, rr[i].len);
+		text[rr[i].len] = '\0';
+		rs->rr[i].text = text;
+		text += rr[i].len + 1;
+	}
 	return rs;
 }
 
@@ -464,13 +494,13 @@ dns_rrset_dup(const struct dns_rrset *rs)
 	struct dns_rrset	*copy;
 	size_t			 i;
 
-	if ((copy = malloc(rrset_size(rs->textlen))) == NULL)
+	if ((copy = malloc(rs->size)) == NULL)
 		fatal("malloc");
-	memcpy(copy, rs, rrset_size(rs->textlen));
-	for (i = 0; i < copy->n && i < DNS_RR_MAX; i++)
+	memcpy(copy, rs, rs->size);
+	for (i = 0; i < copy->n; i++)
 		if (rs->rr[i].text != NULL)
-			copy->rr[i].text = copy->text +
-			    (rs->rr[i].text - rs->text);
+			copy->rr[i].text = (const char *)copy +
+			    (rs->rr[i].text - (const char *)rs);
 	return copy;
 }
 
@@ -741,8 +771,8 @@ req_complete(struct dns_req *req)
 	case REQ_RR:
 		/* No answer in time, or no resolver. */
 		if (req->rrset == NULL)
-			req->rrset = dns_rrset_new(req->rrtype, DNS_TEMPFAIL,
-			    0);
+			req->rrset = dns_rrset_make(req->rrtype, DNS_TEMPFAIL,
+			    0, NULL, 0);
 		break;
 	}
 	req->state = RS_DONE;
@@ -1252,19 +1282,13 @@ rr_answer(struct dns_req *req, int status, ARES_ABUF *abuf, int alen)
 		break;
 	default:
 		log_debug("dns: %s: %s", req->name, ares_strerror(status));
-		req->rrset = dns_rrset_new(req->rrtype, DNS_TEMPFAIL, 0);
+		req->rrset = dns_rrset_make(req->rrtype, DNS_TEMPFAIL, 0,
+		    NULL, 0);
 		break;
 	}
 	if (req->rrset->status == DNS_TEMPFAIL)
 		req->tempfail = 1;
 	req_complete(req);
-}
-
-/* The size of a struct dns_rrset with textlen bytes of text. */
-static size_t
-rrset_size(size_t textlen)
-{
-	return offsetof(struct dns_rrset, text) + textlen;
 }
 
 /*
@@ -1278,14 +1302,16 @@ static struct dns_rrset *
 rr_parse(const unsigned char *buf, size_t len, const char *qname, int type,
     int negative)
 {
-	struct dns_rrset	*rs = NULL, *tmp;
+	struct rr_set		 set;
+	struct dns_rrset	*rs;
 	unsigned char		 owner[RR_WIRE_MAX], want[RR_WIRE_MAX];
 	unsigned char		 target[RR_WIRE_MAX];
 	unsigned long		 ttl, minttl = ULONG_MAX, negttl = ULONG_MAX;
-	size_t			 an, ns, qd, i, pos, start, p, rdlen, cap;
-	size_t			 used = 0, hops, off[DNS_RR_MAX];
+	size_t			 an, ns, qd, i, pos, start, p, rdlen, hops;
 	int			 rtype, found;
 
+	memset(&set, 0, sizeof(set));
+	set.type = type;
 	if (len < RR_HDR)
 		goto bad;
 	qd = buf[4] << 8 | buf[5];
@@ -1299,10 +1325,9 @@ rr_parse(const unsigned char *buf, size_t len, const char *qname, int type,
 	}
 	start = pos;
 	/* Text cannot be longer than the message, names aside. */
-	cap = len + DNS_RR_MAX * (DNS_NAME_MAX + 1);
-	if ((rs = calloc(1, rrset_size(cap))) == NULL)
-		fatal("calloc");
-	rs->type = type;
+	set.cap = len + DNS_RR_MAX * (DNS_NAME_MAX + 1);
+	if ((set.text = malloc(set.cap)) == NULL)
+		fatal("malloc");
 	wire_name(qname, want);
 
 	/* The CNAME chain first: a pass over the answers for each hop. */
@@ -1334,17 +1359,20 @@ rr_parse(const unsigned char *buf, size_t len, const char *qname, int type,
 			goto bad;
 		if (negative || rtype != type || !wire_eq(owner, want))
 			continue;
-		if (rs->n >= DNS_RR_MAX || !rr_data(rs, buf, p, rdlen, cap,
-		    &used)) {
-			rs->dropped++;
+		if (set.n >= DNS_RR_MAX || !rr_data(&set, buf, p, rdlen)) {
+			set.dropped++;
 			continue;
 		}
 		if (minttl > ttl)
 			minttl = ttl;
-		rs->n++;
+		/* An RRset is a set (RFC 2181 5): one of each record. */
+		if (!rr_dup(&set))
+			set.n++;
+		else if (set.rr[set.n].text != NULL)
+			set.used -= set.rr[set.n].len + 1;
 	}
 	/* The SOA of a negative answer: min(its TTL, its MINIMUM). */
-	for (i = 0; rs->n == 0 && i < ns; i++) {
+	for (i = 0; set.n == 0 && i < ns; i++) {
 		if (!rr_next(buf, len, &pos, owner, &rtype, &ttl, &p, &rdlen))
 			break;
 		if (rtype != ns_t_soa)
@@ -1360,34 +1388,24 @@ rr_parse(const unsigned char *buf, size_t len, const char *qname, int type,
 		break;
 	}
 
-	if (rs->n > 0) {
-		rs->status = DNS_OK;
-		rs->ttl = rr_ttl(minttl);
-	} else {
-		rs->status = DNS_NXDOMAIN;
-		rs->ttl = negttl == ULONG_MAX ? DNS_NEGATIVE_TTL :
-		    rr_ttl(negttl);
-	}
-	rs->textlen = used;
-	/* The text moves: keep offsets across realloc(). */
-	for (i = 0; i < rs->n; i++)
-		off[i] = rs->rr[i].text != NULL ? (size_t)(rs->rr[i].text -
-		    rs->text) : SIZE_MAX;
-	if ((tmp = realloc(rs, rrset_size(used))) == NULL)
-		fatal("realloc");
-	rs = tmp;
-	for (i = 0; i < rs->n; i++)
-		if (off[i] != SIZE_MAX)
-			rs->rr[i].text = rs->text + off[i];
+	if (set.n > 0)
+		rs = dns_rrset_make(type, DNS_OK, rr_ttl(minttl), set.rr,
+		    set.n);
+	else
+		rs = dns_rrset_make(type, DNS_NXDOMAIN, negttl == ULONG_MAX ?
+		    DNS_NEGATIVE_TTL : rr_ttl(negttl), NULL, 0);
+	rs->dropped = set.dropped;
+	free(set.text);
 	return rs;
 
  bad:
-	free(rs);
+	free(set.text);
 	/* c-ares has read the header: "none" needs no more of it. */
 	if (negative)
-		return dns_rrset_new(type, DNS_NXDOMAIN, DNS_NEGATIVE_TTL);
+		return dns_rrset_make(type, DNS_NXDOMAIN, DNS_NEGATIVE_TTL,
+		    NULL, 0);
 	log_debug("dns: %s: malformed answer", qname);
-	return dns_rrset_new(type, DNS_TEMPFAIL, 0);
+	return dns_rrset_make(type, DNS_TEMPFAIL, 0, NULL, 0);
 }
 
 /*
@@ -1420,31 +1438,31 @@ rr_next(const unsigned char *buf, size_t len, size_t *pos,
 }
 
 /*
- * The rdata at buf[p..p+rdlen) into rs->rr[rs->n], its text at rs->text
- * + *used.  1, or 0 when it is malformed, names what struct dns_rr
+ * The rdata at buf[p..p+rdlen) into set->rr[set->n], its text in
+ * set->text.  1, or 0 when it is malformed, names what struct dns_rr
  * cannot hold, or does not fit.
  */
 static int
-rr_data(struct dns_rrset *rs, const unsigned char *buf, size_t p,
-    size_t rdlen, size_t cap, size_t *used)
+rr_data(struct rr_set *set, const unsigned char *buf, size_t p,
+    size_t rdlen)
 {
-	struct dns_rr	*rr = &rs->rr[rs->n];
+	struct dns_rr	*rr = &set->rr[set->n];
 	unsigned char	 target[RR_WIRE_MAX];
 	char		 name[RR_WIRE_MAX];
 	size_t		 end = p + rdlen, slen = 0;
 	int		 tl;
 
 	memset(rr, 0, sizeof(*rr));
-	switch (rs->type) {
+	switch (set->type) {
 	case DNS_T_A:
 	case DNS_T_AAAA:
-		if (rdlen != (rs->type == DNS_T_A ? 4U : 16U))
+		if (rdlen != (set->type == DNS_T_A ? 4U : 16U))
 			return 0;
 		memcpy(rr->addr, buf + p, rdlen);
 		return 1;
 	case DNS_T_MX:
 	case DNS_T_PTR:
-		if (rs->type == DNS_T_MX) {
+		if (set->type == DNS_T_MX) {
 			if (rdlen < 2)
 				return 0;
 			rr->pref = buf[p] << 8 | buf[p + 1];
@@ -1452,9 +1470,9 @@ rr_data(struct dns_rrset *rs, const unsigned char *buf, size_t p,
 		}
 		if (!rr_name(buf, end, &p, target) || p != end ||
 		    (tl = wire_text(target, name)) < 0 ||
-		    *used + tl + 1 > cap)
+		    set->used + tl + 1 > set->cap)
 			return 0;
-		memcpy(rs->text + *used, name, tl + 1);
+		memcpy(set->text + set->used, name, tl + 1);
 		rr->len = tl;
 		break;
 	case DNS_T_TXT:
@@ -1463,22 +1481,41 @@ rr_data(struct dns_rrset *rs, const unsigned char *buf, size_t p,
 			slen += buf[p];
 			p += 1 + buf[p];
 		}
-		if (p != end || *used + slen + 1 > DNS_RR_TEXT_MAX ||
-		    *used + slen + 1 > cap)
+		if (p != end || set->used + slen + 1 > DNS_RR_TEXT_MAX ||
+		    set->used + slen + 1 > set->cap)
 			return 0;
 		for (p = end - rdlen; p < end; p += 1 + buf[p]) {
-			memcpy(rs->text + *used + rr->len, buf + p + 1,
+			memcpy(set->text + set->used + rr->len, buf + p + 1,
 			    buf[p]);
 			rr->len += buf[p];
 		}
-		rs->text[*used + slen] = '\0';
+		set->text[set->used + slen] = '\0';
 		break;
 	default:
 		return 0;
 	}
-	rr->text = rs->text + *used;
-	*used += rr->len + 1;
+	rr->text = set->text + set->used;
+	set->used += rr->len + 1;
 	return 1;
+}
+
+/* Whether set->rr[set->n], just read, is one of those before it. */
+static int
+rr_dup(const struct rr_set *set)
+{
+	const struct dns_rr	*new = &set->rr[set->n], *old;
+	size_t			 i;
+
+	for (i = 0; i < set->n; i++) {
+		old = &set->rr[i];
+		if (old->pref != new->pref || old->len != new->len ||
+		    memcmp(old->addr, new->addr, sizeof(old->addr)) != 0)
+			continue;
+		if (old->text == NULL || memcmp(old->text, new->text,
+		    old->len) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* TTLs are cut to a day. */

@@ -1,7 +1,8 @@
 /*
- * The DNS questions of msgauth.h answered with dns.c: one function for
- * the lookup process (which answers the queue's questions) and for
- * "mailctl check", so that both ask the same way.
+ * The DNS questions of msgauth.h answered with dns.c (TXT records
+ * through its cache): one function for the lookup process (which
+ * answers the queue's questions) and for "mailctl check", so that both
+ * ask the same way.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 
 #include "compat.h"
 #include "dns.h"
+#include "dns_cache.h"
 #include "log.h"
 #include "msgauth.h"
 
@@ -21,8 +23,7 @@ struct madq {
 	char		 name[DNS_NAME_MAX + 1];
 };
 
-static void	madq_txt(void *, enum dns_status, const char *const *,
-		    size_t);
+static void	madq_txt(void *, const struct dns_rrset *);
 static void	madq_exists(void *, enum dns_status, const struct dns_host *,
 		    size_t);
 static void	madq_done(struct madq *, enum dns_status, const char *const *,
@@ -44,15 +45,23 @@ msgauth_dns_ask(const char *name, int qtype, msgauth_dns_cb cb, void *arg)
 	    qtype != MA_Q_EXISTS))
 		madq_done(q, DNS_NXDOMAIN, NULL, 0);
 	else if (qtype == MA_Q_TXT)
-		dns_txt(q->name, madq_txt, q);
+		dns_cquery(q->name, DNS_T_TXT, madq_txt, q);
 	else
 		dns_mx(q->name, madq_exists, q);
 }
 
+/* The records as text: one holding a NUL byte is no record of ours. */
 static void
-madq_txt(void *arg, enum dns_status st, const char *const *txt, size_t n)
+madq_txt(void *arg, const struct dns_rrset *rs)
 {
-	madq_done(arg, st, txt, n);
+	const char	*txt[MA_TXT_MAX];
+	size_t		 i, n = 0;
+
+	for (i = 0; rs->status == DNS_OK && i < rs->n && n < MA_TXT_MAX; i++)
+		if (rs->rr[i].text != NULL &&
+		    memchr(rs->rr[i].text, '\0', rs->rr[i].len) == NULL)
+			txt[n++] = rs->rr[i].text;
+	madq_done(arg, rs->status, txt, n);
 }
 
 /* Does the name exist: an MX, a null MX, or an address (implicit MX)? */

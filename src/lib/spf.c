@@ -1,13 +1,12 @@
 /*
- * SPF check_host() (RFC 7208) as a pure evaluator: record selection,
- * the term parser (the ABNF of appendix A, every term checked before
- * any is evaluated), the mechanisms, redirect= and exp=, macro expansion
- * (section 7) and the processing limits (4.6.4).  No I/O: each
- * spf_eval() runs the check from the start over the answers received so
- * far and stops at the first one it lacks, listing what it needs
- * (spf.h).  Records and answers are hostile: every size is bounded,
- * every count limited, and a run does work linear in what it has been
- * given.
+ * SPF check_host() (RFC 7208) as a pure evaluator: record selection, the
+ * mechanisms, redirect= and exp=, the values of macro letters and the
+ * processing limits (4.6.4); terms and macros are parsed by spf_parse.c.
+ * No I/O: each spf_eval() runs the check from the start over the answers
+ * received so far and stops at the first one it lacks, listing what it
+ * needs (spf.h).  Records and answers are hostile: every size is
+ * bounded, every count limited, and a run does work linear in what it
+ * has been given.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,51 +26,12 @@
 #include "dns.h"
 #include "log.h"
 #include "spf.h"
-
-/*
- * Internal codes, all negative: the results of enum spf_result (>= 0)
- * returned by a helper are SPF_TEMPERROR or SPF_PERMERROR, which end the
- * check, as SR_NEED ends the run (stop()).
- */
-#define SR_NEED		(-1)	/* an answer is lacking */
-#define SR_OK		(-2)
-#define SR_BAD		(-3)	/* malformed name or macro */
-#define SR_MATCH		(-4)
-#define SR_NOMATCH	(-5)
-#define SR_DNSERR	(-6)	/* a DNS error the caller may ignore */
-
-#define EXPAND_MAX	4096	/* a domain-spec expanded, before the cut */
-#define VALUE_MAX	(2 * SPF_TEXT_MAX + 2)	/* %{s}: local@domain */
-
-enum mech { M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };
-enum mod { MOD_NONE, MOD_REDIRECT, MOD_EXP, MOD_UNKNOWN };
-enum xmode { X_DOMAIN, X_TEXT };
-
-struct term {
-	const char		*text;		/* the whole term */
-	size_t			 len;
-	enum mod		 mod;		/* MOD_NONE: a mechanism */
-	enum mech		 mech;
-	enum spf_result		 qual;
-	const char		*spec;		/* domain-spec, NULL: none */
-	size_t			 speclen;
-	int			 cidr4;
-	int			 cidr6;
-	unsigned char		 net[16];
-};
+#include "spf_priv.h"
 
 struct cached {
 	char			 name[DNS_NAME_MAX + 1];
 	int			 type;
 	struct dns_rrset	*rs;
-};
-
-/* Where expansion writes: a bounded buffer, or nothing (a check). */
-struct sink {
-	char			*buf;
-	size_t			 size;
-	size_t			 len;
-	int			 full;
 };
 
 struct spf {
@@ -85,8 +45,9 @@ struct spf {
 	int			 topvalid;
 	time_t			 now;
 
-	struct cached		 cache[SPF_MAX_QUERIES];
+	struct cached		*cache;		/* grown as answers come */
 	size_t			 ncache;
+	size_t			 cachecap;
 	int			 expired;
 
 	/* The run: from the start of spf_eval() to its end. */
@@ -111,23 +72,19 @@ struct spf {
 static int	 check_host(struct spf *, const char *, int, int);
 static int	 record_select(struct spf *, const struct dns_rrset *,
 		    const char *, const char **, size_t *);
-static int	 record_terms(const char *, size_t, const char *,
-		    struct term *, struct term *, char *, size_t);
-static int	 next_term(const char *, size_t, size_t *, const char **,
-		    size_t *);
-static int	 mechanism(struct spf *, const struct term *, const char *,
+static int	 mechanism(struct spf *, const struct spf_term *, const char *,
 		    int);
-static int	 mech_a(struct spf *, const struct term *, const char *);
-static int	 mech_mx(struct spf *, const struct term *, const char *);
-static int	 mech_ptr(struct spf *, const struct term *, const char *);
-static int	 mech_include(struct spf *, const struct term *,
+static int	 mech_a(struct spf *, const struct spf_term *, const char *);
+static int	 mech_mx(struct spf *, const struct spf_term *, const char *);
+static int	 mech_ptr(struct spf *, const struct spf_term *, const char *);
+static int	 mech_include(struct spf *, const struct spf_term *,
 		    const char *, int);
-static int	 redirect(struct spf *, const struct term *, const char *,
+static int	 redirect(struct spf *, const struct spf_term *, const char *,
 		    int, int);
 static int	 explanation(struct spf *);
 static int	 validated(struct spf *, char (*)[DNS_NAME_MAX + 1],
 		    size_t *);
-static int	 target(struct spf *, const struct term *, const char *,
+static int	 target(struct spf *, const struct spf_term *, const char *,
 		    char *);
 static int	 addr_match(const struct spf *, const unsigned char *, int);
 static int	 lookup(struct spf *, const char *, int,
@@ -136,49 +93,16 @@ static int	 count_lookup(struct spf *, const char *);
 static int	 void_lookup(struct spf *, const char *);
 static int	 error(struct spf *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
-static int	 term_parse(const char *, size_t, struct term *, char *,
-		    size_t);
-static int	 dual_cidr(const char *, size_t *, struct term *);
-static int	 cidr_num(const char *, size_t, int, int *);
-static size_t	 trailing_digits(const char *, size_t);
-static int	 ip4_parse(const char *, size_t, unsigned char *);
-static int	 spec_valid(const char *, size_t);
-static int	 toplabel(const char *, size_t);
-static int	 expand(struct spf *, const char *, const char *, size_t,
-		    enum xmode, struct sink *, size_t *, int *);
-static int	 macro(struct spf *, const char *, const char *, size_t,
-		    size_t *, enum xmode, struct sink *);
-static int	 macro_value(struct spf *, int, const char *, char *,
-		    size_t);
-static void	 transform(const char *, size_t, const char *, size_t, int,
-		    int, int, struct sink *);
-static void	 put(struct sink *, const char *, size_t);
-static void	 put_escaped(struct sink *, const char *, size_t);
 static int	 name_clean(char *, size_t);
 static void	 ip_dotted(const struct spf *, int, char *, size_t);
 static void	 ip_pretty(const struct spf *, char *, size_t);
 static void	 ip_reverse(const struct spf *, char *, size_t);
 static int	 domain_initial(const char *, char *, size_t);
 static int	 stop(int);
-static int	 is_alpha(int);
-static int	 is_digit(int);
 static int	 name_eq(const char *, const char *);
 static int	 name_under(const char *, const char *);
 static void	 copy_cut(char *, size_t, const char *, size_t);
-
-static const struct {
-	const char	*name;
-	enum mech	 mech;
-} mechs[] = {
-	{ "all", M_ALL },
-	{ "include", M_INCLUDE },
-	{ "a", M_A },
-	{ "mx", M_MX },
-	{ "ptr", M_PTR },
-	{ "ip4", M_IP4 },
-	{ "ip6", M_IP6 },
-	{ "exists", M_EXISTS }
-};
+static void	 printable(char *);
 
 /* -- the check -- */
 
@@ -232,6 +156,7 @@ spf_new(const struct spf_params *p)
 	    sizeof(spf->top));
 	(void)strlcpy(spf->out.domain, spf->topvalid ? spf->top :
 	    spf->sdomain, sizeof(spf->out.domain));
+	printable(spf->out.domain);
 	return spf;
 }
 
@@ -244,6 +169,7 @@ spf_free(struct spf *spf)
 		return;
 	for (i = 0; i < spf->ncache; i++)
 		free(spf->cache[i].rs);
+	free(spf->cache);
 	free(spf);
 }
 
@@ -312,6 +238,12 @@ spf_answer(struct spf *spf, const char *name, int type,
 		if (spf->cache[i].type == type &&
 		    strcmp(spf->cache[i].name, key) == 0)
 			return;
+	if (i == spf->cachecap) {
+		spf->cachecap += 16;
+		if ((spf->cache = reallocarray(spf->cache, spf->cachecap,
+		    sizeof(*spf->cache))) == NULL)
+			fatal("reallocarray");
+	}
 	(void)strlcpy(spf->cache[i].name, key, sizeof(spf->cache[i].name));
 	spf->cache[i].type = type;
 	spf->cache[i].rs = dns_rrset_dup(rs);
@@ -362,7 +294,7 @@ static int
 check_host(struct spf *spf, const char *d, int depth, int top)
 {
 	const struct dns_rrset	*rs;
-	struct term		 t, redir, exp;
+	struct spf_term		 t, redir, exp;
 	const char		*rec, *s;
 	size_t			 reclen = 0, pos, len;
 	char			 why[SPF_PROBLEM_MAX];
@@ -380,14 +312,14 @@ check_host(struct spf *spf, const char *d, int depth, int top)
 	}
 	if ((r = record_select(spf, rs, d, &rec, &reclen)) != SR_OK)
 		return r;
-	if (record_terms(rec, reclen, d, &redir, &exp, why,
+	if (spf_record_terms(rec, reclen, d, &redir, &exp, why,
 	    sizeof(why)) == -1)
 		return error(spf, SPF_PERMERROR, "%s", why);
 
 	/* 4.6.2: the mechanisms in order, the first match decides. */
 	pos = 6;
-	while (next_term(rec, reclen, &pos, &s, &len)) {
-		if (term_parse(s, len, &t, NULL, 0) == -1 ||
+	while (spf_next_term(rec, reclen, &pos, &s, &len)) {
+		if (spf_term_parse(s, len, &t, NULL, 0) == -1 ||
 		    t.mod != MOD_NONE)
 			continue;
 		r = mechanism(spf, &t, d, depth);
@@ -453,64 +385,9 @@ record_select(struct spf *spf, const struct dns_rrset *rs, const char *d,
 	return SR_OK;
 }
 
-/*
- * 4.6: every term of a record checked before any is evaluated; redirect=
- * and exp= found (spec NULL when absent), each at most once (6).  0, or
- * -1 with the reason in why.
- */
-static int
-record_terms(const char *rec, size_t reclen, const char *d,
-    struct term *redir, struct term *exp, char *why, size_t whysz)
-{
-	struct term	 t;
-	const char	*s;
-	size_t		 pos = 6, len;
-	char		 err[SPF_PROBLEM_MAX];
-
-	memset(redir, 0, sizeof(*redir));
-	memset(exp, 0, sizeof(*exp));
-	while (next_term(rec, reclen, &pos, &s, &len)) {
-		if (term_parse(s, len, &t, err, sizeof(err)) == -1) {
-			(void)snprintf(why, whysz, "%s: %s", d, err);
-			return -1;
-		}
-		if (t.mod == MOD_REDIRECT || t.mod == MOD_EXP) {
-			if ((t.mod == MOD_REDIRECT ? redir : exp)->spec !=
-			    NULL) {
-				(void)snprintf(why, whysz, "%s: %s= twice", d,
-				    t.mod == MOD_REDIRECT ? "redirect" :
-				    "exp");
-				return -1;
-			}
-			*(t.mod == MOD_REDIRECT ? redir : exp) = t;
-		}
-	}
-	return 0;
-}
-
-/* The next term after *pos (terms are separated by spaces): 1, or 0. */
-static int
-next_term(const char *rec, size_t reclen, size_t *pos, const char **s,
-    size_t *len)
-{
-	size_t	 p = *pos, start;
-
-	while (p < reclen && rec[p] == ' ')
-		p++;
-	if (p >= reclen)
-		return 0;
-	start = p;
-	while (p < reclen && rec[p] != ' ')
-		p++;
-	*s = rec + start;
-	*len = p - start;
-	*pos = p;
-	return 1;
-}
-
 /* One mechanism of 5: SR_MATCH, SR_NOMATCH, an error or SR_NEED. */
 static int
-mechanism(struct spf *spf, const struct term *t, const char *d, int depth)
+mechanism(struct spf *spf, const struct spf_term *t, const char *d, int depth)
 {
 	const struct dns_rrset	*rs;
 	char			 name[DNS_NAME_MAX + 1];
@@ -553,7 +430,8 @@ mechanism(struct spf *spf, const struct term *t, const char *d, int depth)
 }
 
 static int
-mech_include(struct spf *spf, const struct term *t, const char *d, int depth)
+mech_include(struct spf *spf, const struct spf_term *t, const char *d,
+    int depth)
 {
 	char	 name[DNS_NAME_MAX + 1];
 	int	 r;
@@ -581,7 +459,7 @@ mech_include(struct spf *spf, const struct term *t, const char *d, int depth)
 }
 
 static int
-redirect(struct spf *spf, const struct term *t, const char *d, int depth,
+redirect(struct spf *spf, const struct spf_term *t, const char *d, int depth,
     int top)
 {
 	char	 name[DNS_NAME_MAX + 1];
@@ -603,7 +481,7 @@ redirect(struct spf *spf, const struct term *t, const char *d, int depth,
 
 /* 5.3 */
 static int
-mech_a(struct spf *spf, const struct term *t, const char *d)
+mech_a(struct spf *spf, const struct spf_term *t, const char *d)
 {
 	const struct dns_rrset	*rs;
 	char			 name[DNS_NAME_MAX + 1];
@@ -638,7 +516,7 @@ mech_a(struct spf *spf, const struct term *t, const char *d)
  * for every name before any address is compared.
  */
 static int
-mech_mx(struct spf *spf, const struct term *t, const char *d)
+mech_mx(struct spf *spf, const struct spf_term *t, const char *d)
 {
 	const struct dns_rrset	*rs, *hosts[SPF_MAX_NAMES];
 	const struct dns_rr	*mx[SPF_MAX_NAMES], *tmp;
@@ -708,7 +586,7 @@ mech_mx(struct spf *spf, const struct term *t, const char *d)
 
 /* 5.5: a validated name of the client that is the target or under it. */
 static int
-mech_ptr(struct spf *spf, const struct term *t, const char *d)
+mech_ptr(struct spf *spf, const struct spf_term *t, const char *d)
 {
 	char	 names[SPF_MAX_NAMES][DNS_NAME_MAX + 1];
 	char	 name[DNS_NAME_MAX + 1];
@@ -798,8 +676,8 @@ static int
 explanation(struct spf *spf)
 {
 	const struct dns_rrset	*rs;
-	struct term		 t;
-	struct sink		 sk;
+	struct spf_term		 t;
+	struct spf_sink		 sk;
 	char			 name[DNS_NAME_MAX + 1];
 	size_t			 tail;
 	int			 r, endmacro;
@@ -820,13 +698,15 @@ explanation(struct spf *spf)
 	memset(&sk, 0, sizeof(sk));
 	sk.buf = spf->out.explanation;
 	sk.size = sizeof(spf->out.explanation);
-	r = expand(spf, spf->expd, rs->rr[0].text, rs->rr[0].len, X_TEXT,
-	    &sk, &tail, &endmacro);
+	r = spf_macro_expand(spf, spf->expd, rs->rr[0].text, rs->rr[0].len,
+	    X_TEXT, &sk, &tail, &endmacro);
 	if (r == SR_NEED)
 		return SR_NEED;
 	if (r != SR_OK)
 		sk.len = 0;
 	spf->out.explanation[sk.len] = '\0';
+	/* Macro values are the client's: printable only, for SMTP. */
+	printable(spf->out.explanation);
 	return SR_OK;
 }
 
@@ -836,10 +716,10 @@ explanation(struct spf *spf)
  * DNS name, SR_NEED, or an error.
  */
 static int
-target(struct spf *spf, const struct term *t, const char *d, char *out)
+target(struct spf *spf, const struct spf_term *t, const char *d, char *out)
 {
-	struct sink	 sk;
-	char		 buf[EXPAND_MAX];
+	struct spf_sink	 sk;
+	char		 buf[SPF_EXPAND_MAX];
 	const char	*p;
 	size_t		 tail;
 	int		 r, endmacro;
@@ -851,7 +731,7 @@ target(struct spf *spf, const struct term *t, const char *d, char *out)
 	memset(&sk, 0, sizeof(sk));
 	sk.buf = buf;
 	sk.size = sizeof(buf);
-	r = expand(spf, d, t->spec, t->speclen, X_DOMAIN, &sk, &tail,
+	r = spf_macro_expand(spf, d, t->spec, t->speclen, X_DOMAIN, &sk, &tail,
 	    &endmacro);
 	if (r != SR_OK)
 		return r;
@@ -963,314 +843,21 @@ error(struct spf *spf, int r, const char *fmt, ...)
 	return r;
 }
 
-/* -- terms (appendix A) -- */
-
-int
-spf_record_check(const char *rec, size_t len, char *why, size_t whysz)
-{
-	struct term	 redir, exp;
-	size_t		 i;
-
-	if (whysz > 0)
-		why[0] = '\0';
-	if (len < 6 || strncasecmp(rec, "v=spf1", 6) != 0 ||
-	    (len > 6 && rec[6] != ' '))
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)rec[i] < 0x20 ||
-		    (unsigned char)rec[i] > 0x7e) {
-			(void)snprintf(why, whysz, "a byte 0x%02x",
-			    (unsigned char)rec[i]);
-			return -1;
-		}
-	return record_terms(rec, len, "record", &redir, &exp, why, whysz) ==
-	    -1 ? -1 : 1;
-}
-
-/*
- * One term into t: 0, or -1 with why (when given) saying what is wrong.
- * Modifiers are "name=" (6); their names and the mechanisms' are ABNF
- * literals, case-insensitive.
- */
-static int
-term_parse(const char *s, size_t len, struct term *t, char *why,
-    size_t whysz)
-{
-	const char	*rest, *err = NULL;
-	char		 addr[INET6_ADDRSTRLEN + 1];
-	size_t		 i, n, restlen, alen;
-
-	memset(t, 0, sizeof(*t));
-	t->text = s;
-	t->len = len;
-	t->qual = SPF_PASS;
-	t->cidr4 = 32;
-	t->cidr6 = 128;
-	if (is_alpha(s[0])) {
-		for (i = 1; i < len && (is_alpha(s[i]) || is_digit(s[i]) ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'); i++)
-			;
-		if (i < len && s[i] == '=') {
-			if (i == 8 && strncasecmp(s, "redirect", 8) == 0)
-				t->mod = MOD_REDIRECT;
-			else if (i == 3 && strncasecmp(s, "exp", 3) == 0)
-				t->mod = MOD_EXP;
-			else
-				t->mod = MOD_UNKNOWN;
-			t->spec = s + i + 1;
-			t->speclen = len - i - 1;
-			if (t->mod == MOD_UNKNOWN) {
-				if (expand(NULL, NULL, t->spec, t->speclen,
-				    X_DOMAIN, NULL, &n, NULL) != SR_OK)
-					err = "bad macro in a modifier";
-			} else if (!spec_valid(t->spec, t->speclen))
-				err = "not a domain-spec";
-			goto done;
-		}
-	}
-	i = 0;
-	switch (s[0]) {
-	case '+':
-		i = 1;
-		break;
-	case '-':
-		t->qual = SPF_FAIL;
-		i = 1;
-		break;
-	case '~':
-		t->qual = SPF_SOFTFAIL;
-		i = 1;
-		break;
-	case '?':
-		t->qual = SPF_NEUTRAL;
-		i = 1;
-		break;
-	}
-	for (n = i; n < len && s[n] != ':' && s[n] != '/'; n++)
-		;
-	rest = s + n;
-	restlen = len - n;
-	for (n = 0; n < nitems(mechs); n++)
-		if (strlen(mechs[n].name) == (size_t)(rest - s - i) &&
-		    strncasecmp(mechs[n].name, s + i, rest - s - i) == 0)
-			break;
-	if (n == nitems(mechs)) {
-		err = "unknown mechanism";
-		goto done;
-	}
-	t->mech = mechs[n].mech;
-	switch (t->mech) {
-	case M_ALL:
-		if (restlen != 0)
-			err = "\"all\" takes nothing";
-		break;
-	case M_A:
-	case M_MX:
-	case M_PTR:
-		if (t->mech != M_PTR && dual_cidr(rest, &restlen, t) == -1) {
-			err = "bad CIDR length";
-			break;
-		}
-		if (restlen == 0)
-			break;
-		/* FALLTHROUGH */
-	case M_INCLUDE:
-	case M_EXISTS:
-		if (restlen < 2 || rest[0] != ':' ||
-		    !spec_valid(rest + 1, restlen - 1)) {
-			err = "not a domain-spec";
-			break;
-		}
-		t->spec = rest + 1;
-		t->speclen = restlen - 1;
-		break;
-	case M_IP4:
-	case M_IP6:
-		if (restlen < 2 || rest[0] != ':') {
-			err = "no address";
-			break;
-		}
-		rest++;
-		restlen--;
-		for (alen = restlen; alen > 0 && rest[alen - 1] != '/'; alen--)
-			;
-		if (alen > 0) {
-			if (!cidr_num(rest + alen, restlen - alen,
-			    t->mech == M_IP4 ? 32 : 128, t->mech == M_IP4 ?
-			    &t->cidr4 : &t->cidr6)) {
-				err = "bad CIDR length";
-				break;
-			}
-			alen--;
-		} else
-			alen = restlen;
-		if (t->mech == M_IP4) {
-			if (!ip4_parse(rest, alen, t->net))
-				err = "bad address";
-			break;
-		}
-		if (alen >= sizeof(addr)) {
-			err = "bad address";
-			break;
-		}
-		memcpy(addr, rest, alen);
-		addr[alen] = '\0';
-		if (inet_pton(AF_INET6, addr, t->net) != 1)
-			err = "bad address";
-		break;
-	}
- done:
-	if (err == NULL)
-		return 0;
-	if (why != NULL)
-		(void)snprintf(why, whysz, "%s: \"%.*s\"", err,
-		    len > 64 ? 64 : (int)len, s);
-	return -1;
-}
-
-/*
- * The dual-cidr-length at the end of an a or mx term: "/n", "//n" or
- * "/n//m"; *len shortened to what precedes it.  0, or -1 if malformed.
- */
-static int
-dual_cidr(const char *rest, size_t *len, struct term *t)
-{
-	size_t	 n = *len, d;
-
-	d = trailing_digits(rest, n);
-	if (d > 0 && n >= d + 2 && rest[n - d - 1] == '/' &&
-	    rest[n - d - 2] == '/') {
-		if (!cidr_num(rest + n - d, d, 128, &t->cidr6))
-			return -1;
-		n -= d + 2;
-		d = trailing_digits(rest, n);
-	}
-	if (d > 0 && n > d && rest[n - d - 1] == '/') {
-		if (!cidr_num(rest + n - d, d, 32, &t->cidr4))
-			return -1;
-		n -= d + 1;
-	}
-	*len = n;
-	return 0;
-}
-
-/* "0" or a number without leading zero, at most max. */
-static int
-cidr_num(const char *s, size_t len, int max, int *out)
-{
-	size_t	 i;
-	int	 v = 0;
-
-	if (len == 0 || len > 3 || (s[0] == '0' && len > 1))
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
-			return 0;
-		v = v * 10 + s[i] - '0';
-	}
-	if (v > max)
-		return 0;
-	*out = v;
-	return 1;
-}
-
-static size_t
-trailing_digits(const char *s, size_t len)
-{
-	size_t	 d = 0;
-
-	while (d < len && is_digit(s[len - 1 - d]))
-		d++;
-	return d;
-}
-
-/* ip4-network: four qnum without leading zeros. */
-static int
-ip4_parse(const char *s, size_t len, unsigned char *out)
-{
-	size_t	 i = 0, part, start;
-	int	 v;
-
-	for (part = 0; part < 4; part++) {
-		if (part > 0) {
-			if (i >= len || s[i] != '.')
-				return 0;
-			i++;
-		}
-		start = i;
-		for (v = 0; i < len && is_digit(s[i]) && i - start < 3; i++)
-			v = v * 10 + s[i] - '0';
-		if (i == start || v > 255 || (s[start] == '0' &&
-		    i - start > 1))
-			return 0;
-		out[part] = v;
-	}
-	return i == len;
-}
-
-/*
- * domain-spec = macro-string domain-end; domain-end = "." toplabel
- * ["."] / macro-expand.  Not empty.
- */
-static int
-spec_valid(const char *s, size_t len)
-{
-	size_t	 tail, l, i;
-	int	 endmacro;
-
-	if (len == 0 || expand(NULL, NULL, s, len, X_DOMAIN, NULL, &tail,
-	    &endmacro) != SR_OK)
-		return 0;
-	if (endmacro)
-		return 1;
-	l = len;
-	if (l > tail && s[l - 1] == '.')
-		l--;
-	for (i = l; i > tail && s[i - 1] != '.'; i--)
-		;
-	return i > tail && toplabel(s + i, l - i);
-}
-
-/*
- * toplabel = ( *alphanum ALPHA *alphanum ) /
- *     ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
- */
-static int
-toplabel(const char *s, size_t len)
-{
-	size_t	 i;
-	int	 alpha = 0, dash = 0;
-
-	if (len == 0 || s[0] == '-' || s[len - 1] == '-')
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '-')
-			dash = 1;
-		else if (is_alpha(s[i]))
-			alpha = 1;
-		else if (!is_digit(s[i]))
-			return 0;
-	}
-	return alpha || dash;
-}
-
-/* -- macros (7) -- */
-
 int
 spf_expand(struct spf *spf, const char *d, const char *s, int exp,
     char *out, size_t outsz)
 {
-	struct sink	 sk;
-	char		 buf[EXPAND_MAX];
+	struct spf_sink	 sk;
+	char		 buf[SPF_EXPAND_MAX];
 	size_t		 tail;
 	int		 r, endmacro;
-	struct term	 t;
+	struct spf_term	 t;
 
 	if (outsz == 0)
 		return 0;
 	spf->nneed = 0;
 	if (!exp) {
-		if (!spec_valid(s, strlen(s)))
+		if (!spf_spec_valid(s, strlen(s)))
 			return 0;
 		memset(&t, 0, sizeof(t));
 		t.spec = s;
@@ -1283,7 +870,8 @@ spf_expand(struct spf *spf, const char *d, const char *s, int exp,
 	memset(&sk, 0, sizeof(sk));
 	sk.buf = out;
 	sk.size = outsz;
-	r = expand(spf, d, s, strlen(s), X_TEXT, &sk, &tail, &endmacro);
+	r = spf_macro_expand(spf, d, s, strlen(s), X_TEXT, &sk, &tail,
+	    &endmacro);
 	if (r == SR_NEED)
 		return -1;
 	if (r != SR_OK || sk.full)
@@ -1292,134 +880,9 @@ spf_expand(struct spf *spf, const char *d, const char *s, int exp,
 	return 1;
 }
 
-/*
- * A macro-string (X_DOMAIN: no spaces, no %{c}, %{r}, %{t}) or an
- * explanation string (X_TEXT) into sk, or only checked when spf is
- * NULL.  *tail: where the literal text after the last macro-expand
- * starts; *endmacro: whether the string ends with one.  SR_OK, SR_BAD on
- * a syntax error, SR_NEED, or an error.
- */
-static int
-expand(struct spf *spf, const char *d, const char *s, size_t len,
-    enum xmode mode, struct sink *sk, size_t *tail, int *endmacro)
-{
-	size_t	 i = 0;
-	int	 r, last = 0;
-
-	*tail = 0;
-	while (i < len) {
-		if (s[i] != '%') {
-			if ((unsigned char)s[i] > 0x7e ||
-			    (unsigned char)s[i] < (mode == X_TEXT ? 0x20 :
-			    0x21))
-				return SR_BAD;
-			if (spf != NULL)
-				put(sk, s + i, 1);
-			i++;
-			last = 0;
-			continue;
-		}
-		if (i + 1 >= len)
-			return SR_BAD;
-		switch (s[i + 1]) {
-		case '%':
-			if (spf != NULL)
-				put(sk, "%", 1);
-			i += 2;
-			break;
-		case '_':
-			if (spf != NULL)
-				put(sk, " ", 1);
-			i += 2;
-			break;
-		case '-':
-			if (spf != NULL)
-				put(sk, "%20", 3);
-			i += 2;
-			break;
-		case '{':
-			if ((r = macro(spf, d, s, len, &i, mode, sk)) != SR_OK)
-				return r;
-			break;
-		default:
-			return SR_BAD;
-		}
-		last = 1;
-		*tail = i;
-	}
-	if (endmacro != NULL)
-		*endmacro = last;
-	return SR_OK;
-}
-
-/*
- * "%{" macro-letter transformers *delimiter "}" at s + *i; *i moves
- * past it.
- */
-static int
-macro(struct spf *spf, const char *d, const char *s, size_t len,
-    size_t *i, enum xmode mode, struct sink *sk)
-{
-	char		 value[VALUE_MAX + 1];
-	const char	*delims;
-	size_t		 p = *i + 2, ndelims;
-	int		 letter, digits = 0, n = 0, reverse = 0, r;
-
-	if (p >= len)
-		return SR_BAD;
-	letter = s[p++];
-	switch (letter | 0x20) {
-	case 's':
-	case 'l':
-	case 'o':
-	case 'd':
-	case 'i':
-	case 'p':
-	case 'h':
-	case 'v':
-		break;
-	case 'c':
-	case 'r':
-	case 't':
-		/* 7.2: in explanations only. */
-		if (mode == X_TEXT)
-			break;
-		/* FALLTHROUGH */
-	default:
-		return SR_BAD;
-	}
-	if (!is_alpha(letter))
-		return SR_BAD;
-	for (; p < len && is_digit(s[p]); p++, digits++)
-		if (n < 1000)
-			n = n * 10 + s[p] - '0';
-	if (digits > 0 && n == 0)
-		return SR_BAD;	/* 7.3: nonzero */
-	if (p < len && (s[p] | 0x20) == 'r') {
-		reverse = 1;
-		p++;
-	}
-	delims = s + p;
-	for (; p < len && strchr(".-+,/_=", s[p]) != NULL && s[p] != '\0';
-	    p++)
-		;
-	ndelims = s + p - delims;
-	if (p >= len || s[p] != '}')
-		return SR_BAD;
-	*i = p + 1;
-	if (spf == NULL)
-		return SR_OK;
-	if ((r = macro_value(spf, letter | 0x20, d, value, sizeof(value))) !=
-	    SR_OK)
-		return r;
-	transform(value, strlen(value), delims, ndelims, digits > 0 ? n : 0,
-	    reverse, is_alpha(letter) && letter < 'a', sk);
-	return SR_OK;
-}
-
 /* The value of a macro letter (7.3). */
-static int
-macro_value(struct spf *spf, int letter, const char *d, char *out,
+int
+spf_macro_value(struct spf *spf, int letter, const char *d, char *out,
     size_t outsz)
 {
 	size_t	 i;
@@ -1486,90 +949,6 @@ macro_value(struct spf *spf, int letter, const char *d, char *out,
 		break;
 	}
 	return SR_OK;
-}
-
-/*
- * 7.3: with transformers or delimiters, the value split on any of the
- * delimiters ("." by default), reversed if asked, its rightmost n parts
- * (all if 0) joined with "."; URL-escaped for an upper-case letter.
- */
-static void
-transform(const char *v, size_t len, const char *delims, size_t ndelims,
-    int n, int reverse, int escape, struct sink *sk)
-{
-	char		 out[VALUE_MAX + 1];
-	struct sink	 tmp;
-	size_t		 start[VALUE_MAX + 1], end[VALUE_MAX + 1];
-	size_t		 parts = 0, i, first, k;
-
-	if (n == 0 && !reverse && ndelims == 0) {
-		if (escape)
-			put_escaped(sk, v, len);
-		else
-			put(sk, v, len);
-		return;
-	}
-	if (ndelims == 0) {
-		delims = ".";
-		ndelims = 1;
-	}
-	start[0] = 0;
-	for (i = 0; i < len; i++)
-		if (memchr(delims, v[i], ndelims) != NULL) {
-			end[parts++] = i;
-			start[parts] = i + 1;
-		}
-	end[parts++] = len;
-	first = n > 0 && (size_t)n < parts ? parts - n : 0;
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.buf = out;
-	tmp.size = sizeof(out);
-	for (i = first; i < parts; i++) {
-		k = reverse ? parts - 1 - i : i;
-		if (i > first)
-			put(&tmp, ".", 1);
-		put(&tmp, v + start[k], end[k] - start[k]);
-	}
-	if (escape)
-		put_escaped(sk, out, tmp.len);
-	else
-		put(sk, out, tmp.len);
-}
-
-static void
-put(struct sink *sk, const char *s, size_t len)
-{
-	if (sk->buf == NULL)
-		return;
-	if (len > sk->size - 1 - sk->len) {
-		len = sk->size - 1 - sk->len;
-		sk->full = 1;
-	}
-	memcpy(sk->buf + sk->len, s, len);
-	sk->len += len;
-}
-
-/* 7.3: all but the unreserved characters of RFC 3986 as %XX. */
-static void
-put_escaped(struct sink *sk, const char *s, size_t len)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	char			 e[3];
-	size_t			 i;
-	unsigned char		 c;
-
-	for (i = 0; i < len; i++) {
-		c = s[i];
-		if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' ||
-		    c == '_' || c == '~')
-			put(sk, s + i, 1);
-		else {
-			e[0] = '%';
-			e[1] = hex[c >> 4];
-			e[2] = hex[c & 0xf];
-			put(sk, e, 3);
-		}
-	}
 }
 
 /*
@@ -1697,18 +1076,6 @@ stop(int r)
 }
 
 static int
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
 name_eq(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;
@@ -1736,4 +1103,13 @@ copy_cut(char *out, size_t outsz, const char *s, size_t len)
 		n = outsz - 1;
 	memcpy(out, s, n);
 	out[n] = '\0';
+}
+
+/* Bytes that are not printable ASCII (or a space) become '?'. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
 }

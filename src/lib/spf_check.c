@@ -16,6 +16,7 @@
 
 #include "compat.h"
 #include "dns.h"
+#include "dns_cache.h"
 #include "log.h"
 #include "spf.h"
 
@@ -90,7 +91,7 @@ run_step(struct spf_run *run)
 		q->type = needs[i].type;
 		run->outstanding++;
 		run->queries++;
-		dns_query(q->name, q->type, run_answer, q);
+		dns_cquery(q->name, q->type, run_answer, q);
 	}
 }
 

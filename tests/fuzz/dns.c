@@ -1,20 +1,27 @@
 /*
  * DNS answers (dns.c): what comes back from the network for an MX
  * lookup (the MX answer, then AAAA and A for each host), an FCrDNS
- * check (PTR, then A or AAAA for each name) and a TXT lookup, through
- * the same handlers the c-ares callback calls, without sending anything.
- * dns.c is included so that its static handlers can be reached; the
+ * check (PTR, then A or AAAA for each name), a TXT lookup, and a
+ * dns_query() (our own message parser), through the same handlers the
+ * c-ares callback calls, without sending anything.  dns.c is included
+ * so that its static handlers can be reached; for the first four the
  * parsing proper is c-ares's, what is ours is checking names, ordering
  * and bounding hosts and addresses, and gluing TXT strings.
  *
  * Input: byte 0 chooses the lookup (and the address family for FCrDNS),
  * then answers, each a status byte, a 16-bit length and that many
- * bytes of DNS message; a missing answer is a timeout.
+ * bytes of DNS message; a missing answer is a timeout.  For
+ * dns_query() (byte 0 % 5 == 4) the record type is chosen by the
+ * status byte's high nibble, and the name asked is "example.org".
  *
  * Properties: MX hosts are valid names, sorted by preference, at most
  * DNS_MAX_HOSTS with at most DNS_MAX_ADDRS addresses each; PTR names
  * are valid and distinct; TXT records hold no NUL and fit DNS_TXT_MAX;
  * the result agrees with what came in (null MX, temporary failure).
+ * dns_query(): at most DNS_RR_MAX distinct records, their text inside
+ * the answer's allocation and NUL-terminated, names printable without dots or
+ * backslashes in labels, a status that agrees with the records, a TTL
+ * within DNS_TTL_MAX; dns_rrset_dup() copies it whole.
  */
 #include "../../src/lib/dns.c"
 
@@ -217,6 +224,70 @@ lookup_txt(struct answers *a)
 	req_free(req);
 }
 
+static void
+lookup_rr(struct answers *a)
+{
+	static const int	 types[] = { DNS_T_A, DNS_T_AAAA, DNS_T_MX,
+	    DNS_T_PTR, DNS_T_TXT };
+	struct dns_req		*req;
+	struct dns_rrset	*rs, *copy;
+	const struct dns_rr	*rr;
+	unsigned char		*abuf;
+	size_t			 i, j;
+	int			 alen, status, type;
+
+	if (a->p >= a->end)
+		return;
+	type = types[(a->p[0] >> 4) % nitems(types)];
+	req = req_new(REQ_RR, NULL);
+	req->rrtype = type;
+	(void)strlcpy(req->name, "example.org", sizeof(req->name));
+	status = next_answer(a, &abuf, &alen);
+	rr_answer(req, status, abuf, alen);
+	free(abuf);
+	rs = req->rrset;
+	FUZZ_ASSERT(rs != NULL && rs->type == type);
+	FUZZ_ASSERT(rs->n <= DNS_RR_MAX && rs->ttl <= DNS_TTL_MAX);
+	FUZZ_ASSERT((rs->status == DNS_OK) == (rs->n > 0));
+	FUZZ_ASSERT(rs->status != DNS_TEMPFAIL || rs->ttl == 0);
+	for (i = 0; i < rs->n; i++) {
+		rr = &rs->rr[i];
+		if (type == DNS_T_A || type == DNS_T_AAAA) {
+			FUZZ_ASSERT(rr->text == NULL);
+			continue;
+		}
+		FUZZ_ASSERT(rr->text >= (const char *)&rs->rr[rs->n] &&
+		    rr->text + rr->len < (const char *)rs + rs->size &&
+		    rr->text[rr->len] == '\0');
+		if (type == DNS_T_TXT)
+			continue;
+		FUZZ_ASSERT(strlen(rr->text) == rr->len &&
+		    rr->len <= DNS_NAME_MAX);
+		for (j = 0; j < rr->len; j++)
+			FUZZ_ASSERT(rr->text[j] >= 0x20 &&
+			    rr->text[j] <= 0x7e && rr->text[j] != '\\');
+		FUZZ_ASSERT(strstr(rr->text, "..") == NULL);
+	}
+	for (i = 0; i < rs->n; i++)
+		for (j = 0; j < i; j++)
+			FUZZ_ASSERT(rs->rr[i].pref != rs->rr[j].pref ||
+			    rs->rr[i].len != rs->rr[j].len ||
+			    memcmp(rs->rr[i].addr, rs->rr[j].addr, 16) != 0 ||
+			    (rs->rr[i].text != NULL && memcmp(rs->rr[i].text,
+			    rs->rr[j].text, rs->rr[i].len) != 0));
+	copy = dns_rrset_dup(rs);
+	FUZZ_ASSERT(copy->n == rs->n && copy->size == rs->size);
+	for (i = 0; i < copy->n; i++)
+		FUZZ_ASSERT(copy->rr[i].text == NULL ||
+		    (copy->rr[i].text == (const char *)copy +
+		    (rs->rr[i].text - (const char *)rs) &&
+		    memcmp(copy->rr[i].text, rs->rr[i].text,
+		    rs->rr[i].len + 1) == 0));
+	free(copy);
+	TAILQ_REMOVE(&reqs, req, entry);
+	req_free(req);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -238,7 +309,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	a.p = data + 1;
 	a.end = data + size;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		lookup_mx(&a);
 		break;
@@ -250,6 +321,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 3:
 		lookup_txt(&a);
+		break;
+	case 4:
+		lookup_rr(&a);
 		break;
 	}
 	/* And the name check alone, on the whole input. */

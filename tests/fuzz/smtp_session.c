@@ -45,6 +45,14 @@
 
 int	LLVMFuzzerInitialize(int *, char ***);
 
+/* What the queue may answer for the checks: good, and not. */
+static const char *const refusals[] = {
+	"550 5.7.1 Message rejected by the DMARC policy of bank.test",
+	"451 4.7.5 Cannot check the DMARC policy now",
+	"550 5.7.23 SPF of x.test does not allow this sender",
+	"", "250 2.0.0 ok", "550 x", "550 5.7.1 \r\n221 injected",
+};
+
 static struct {
 	uint32_t	 rnd;		/* their next choices */
 	uint32_t	 next_msgid;
@@ -109,7 +117,13 @@ answer(void)
 		smtp_session_sender_result(fake.reqid, pick(4) != 0);
 		break;
 	case IMSG_Q_COMMIT:
-		smtp_session_committed(fake.reqid, fake.msgid, pick(5) != 0);
+		/* Refused by the checks of inbound mail, now and then. */
+		if (pick(8) == 0)
+			smtp_session_refused(fake.reqid, fake.msgid,
+			    refusals[pick(nitems(refusals))]);
+		else
+			smtp_session_committed(fake.reqid, fake.msgid,
+			    pick(5) != 0);
 		break;
 	case IMSG_L_AUTH:
 		smtp_session_auth_result(fake.reqid, auth[pick(nitems(auth))],

@@ -218,6 +218,18 @@ def main():
     res = results((find(md, "spf fails", "Junk") or [b""])[0])
     t.is_(res.get("spf", [("", {})])[0][0], "fail", "... spf=fail")
 
+    # Junk is the SPECIAL-USE \\Junk folder IMAP shows.
+    c = m.imap_connect()
+    c.login("bob@example.org", t.IMAP_PASSWORDS["bob@example.org"])
+    r = c.command('LIST "" "*" RETURN (SPECIAL-USE)')
+    junk = [u for u in r.untagged if b'"Junk"' in u or u.endswith(b" Junk")]
+    t.ok(junk and b"\\Junk" in junk[0], "IMAP LIST: Junk is \\Junk (%r)"
+         % junk)
+    r = c.select("Junk")
+    t.ok(any(u.endswith(b" EXISTS") and u.split()[1] == b"2"
+             for u in r.untagged), "SELECT Junk: the 2 messages")
+    c.logout()
+
     # 7. A forged pass in our name is removed; another host's stays.
     forged = ("Authentication-Results: %s; dkim=pass header.d=bank.test\r\n"
               "Authentication-Results: other.example; spf=pass\r\n"
@@ -259,6 +271,19 @@ def main():
 
     t.like(m.log_text(), r"queue: message [0-9a-f]+: spf=pass",
            "a log line with the results per message")
+
+    # The counters: 8 messages checked above (the 9th logged in).
+    out = subprocess.run([os.path.join(t.REPO, "mailctl"), "-s",
+                          m.socket_path, "show", "stats"],
+                         stdout=subprocess.PIPE, universal_newlines=True,
+                         timeout=30).stdout
+    st = dict(x.split("=", 1) for x in out.splitlines() if "=" in x)
+    want = {"queue.checked": "8", "queue.checked.refused": "3",
+            "queue.checked.deferred": "1", "queue.checked.junk": "2",
+            "queue.checked.dmarc.pass": "2", "queue.checked.dmarc.fail": "3",
+            "queue.checked.dkim.pass": "2"}
+    t.is_({k: st.get(k) for k in want}, want, "mailctl show stats counts "
+          "the checks")
     t.ok(m.running(), "maild is still running")
 
 

@@ -34,6 +34,7 @@
 
 #include "compat.h"
 #include "dns.h"
+#include "dns_cache.h"
 #include "log.h"
 #include "tap.h"
 
@@ -101,6 +102,7 @@ static void	test_refused(void);
 static void	test_silent(void);
 static void	test_query(void);
 static void	test_query_crafted(void);
+static void	test_cache(void);
 static pid_t	fake_server(int);
 static size_t	rrhdr(unsigned char *, size_t, int, int, unsigned long, int);
 static size_t	put16(unsigned char *, size_t, unsigned long);
@@ -804,6 +806,61 @@ rr_has_text(const struct dns_rrset *rs, const char *t)
 	return 0;
 }
 
+/* dns_cache.c: answers and "none" kept, callbacks still from the loop. */
+static void
+test_cache(void)
+{
+	static struct rr_res	 a1, a2, nx1, nx2, a3, z1, z2;
+	unsigned long long	 h0, m0, h, m;
+
+	dns_cache_flush();
+	dns_cache_stats(&h0, &m0);
+	fired = 0;
+	dns_cquery("ttl.test", DNS_T_A, rr_cb, &a1);	/* TTL 3600 */
+	dns_cquery("nope.test", DNS_T_A, rr_cb, &nx1);
+	ok(run(2, 15), "cache: two first answers");
+	dns_cache_stats(&h, &m);
+	ok(h == h0 && m == m0 + 2, "cache: both asked of DNS");
+	fired = 0;
+	dns_cquery("TTL.test.", DNS_T_A, rr_cb, &a2);
+	dns_cquery("nope.test", DNS_T_A, rr_cb, &nx2);
+	is_int(fired, 0, "cache: no callback from inside dns_cquery()");
+	ok(run(2, 15), "cache: two kept answers");
+	dns_cache_stats(&h, &m);
+	ok(h == h0 + 2 && m == m0 + 2, "cache: both kept (name case and "
+	    "final dot do not matter)");
+	ok(a2.rs != NULL && a1.rs != NULL && a2.rs->status == DNS_OK &&
+	    a2.rs->n == a1.rs->n && memcmp(a2.rs->rr[0].addr,
+	    a1.rs->rr[0].addr, 4) == 0 && a2.rs->ttl <= a1.rs->ttl &&
+	    a2.rs->ttl > 3500, "cache: the same answer, TTL counting down");
+	ok(nx2.rs != NULL && nx2.rs->status == DNS_NXDOMAIN,
+	    "cache: \"none\" kept too");
+	/* TTL 0 (dnsmasq's own records): never kept. */
+	fired = 0;
+	dns_cquery("mx1.two.test", DNS_T_A, rr_cb, &z1);
+	ok(run(1, 15), "cache: a TTL 0 answer");
+	fired = 0;
+	dns_cquery("mx1.two.test", DNS_T_A, rr_cb, &z2);
+	ok(run(1, 15), "cache: ... asked again");
+	dns_cache_stats(&h, &m);
+	ok(h == h0 + 2 && m == m0 + 4 && z2.rs != NULL &&
+	    z2.rs->status == DNS_OK, "cache: TTL 0 is not kept");
+	dns_cache_flush();
+	fired = 0;
+	dns_cquery("ttl.test", DNS_T_A, rr_cb, &a3);
+	ok(run(1, 15), "cache: after a flush");
+	dns_cache_stats(&h, &m);
+	ok(h == h0 + 2 && m == m0 + 5, "cache: asked again after the flush");
+	free(a1.rs);
+	free(a2.rs);
+	free(a3.rs);
+	free(nx1.rs);
+	free(nx2.rs);
+	free(z1.rs);
+	free(z2.rs);
+	dns_cache_flush();
+}
+
 static void
 test_query(void)
 {
@@ -883,8 +940,8 @@ test_query(void)
 	copy = dns_rrset_dup(mx.rs);
 	free(mx.rs);
 	mx.rs = NULL;
-	ok(copy->n == 2 && copy->rr[0].text >= copy->text &&
-	    copy->rr[0].text < copy->text + copy->textlen &&
+	ok(copy->n == 2 && copy->rr[0].text > (const char *)copy &&
+	    copy->rr[0].text < (const char *)copy + copy->size &&
 	    (strcmp(copy->rr[0].text, "mx1.two.test") == 0 ||
 	    strcmp(copy->rr[0].text, "mx2.two.test") == 0),
 	    "dns_rrset_dup: a copy whose text is its own");
@@ -1045,7 +1102,10 @@ fake_answer(const unsigned char *q, size_t qlen, unsigned char *b)
 		b[n++] = 0;
 		n = rrhdr(b, n, first, 1, 60, 4);
 		n = put32(b, n, 0xc0000202);
-		an = 2;
+		/* And the same again: an RRset is a set. */
+		n = rrhdr(b, n, first, 1, 60, 4);
+		n = put32(b, n, 0xc0000202);
+		an = 3;
 	} else if (strcmp((char *)label, "txt") == 0) {
 		/* "v=spf1 " "a", then strings overrunning their rdata. */
 		n = rrhdr(b, n, first, 16, 60, 10);
@@ -1055,7 +1115,10 @@ fake_answer(const unsigned char *q, size_t qlen, unsigned char *b)
 		memcpy(b + n, "\005ab", 3);
 		n += 3;
 		n = rrhdr(b, n, first, 16, 60, 0);
-		an = 3;
+		n = rrhdr(b, n, first, 16, 60, 10);
+		memcpy(b + n, "\007v=spf1 \001a", 10);
+		n += 10;
+		an = 4;
 	} else if (strcmp((char *)label, "mx") == 0) {
 		/* "0 .", a label holding a dot, a control character. */
 		n = rrhdr(b, n, first, 15, 60, 3);
@@ -1159,10 +1222,11 @@ test_query_crafted(void)
 	is_int(big.rs->ttl, DNS_TTL_MAX, "crafted: TTL cut to a day");
 	ok(badrr.rs->status == DNS_OK && badrr.rs->n == 1 &&
 	    badrr.rs->dropped == 1 && badrr.rs->rr[0].addr[3] == 2,
-	    "crafted: a 5-byte A left out, the good one kept");
+	    "crafted: a 5-byte A left out, the good one kept once");
 	ok(txt.rs->n == 2 && txt.rs->dropped == 1 &&
 	    rr_has_text(txt.rs, "v=spf1 a") && rr_has_text(txt.rs, ""),
-	    "crafted: TXT overrunning its rdata left out, empty one kept");
+	    "crafted: TXT overrunning its rdata left out, empty one kept, "
+	    "a duplicate once");
 	ok(mx.rs->n == 1 && mx.rs->dropped == 2 &&
 	    strcmp(mx.rs->rr[0].text, "") == 0,
 	    "crafted: MX with a dot or a control character in a label "
@@ -1227,6 +1291,7 @@ main(void)
 	test_fcrdns();
 	test_txt();
 	test_query();
+	test_cache();
 	test_reentry(port);
 	test_v6_server(port);
 	test_refused();

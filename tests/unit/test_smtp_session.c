@@ -48,6 +48,7 @@ static struct {
 	int		 rcpt;		/* EXP_* */
 	int		 create_fail;	/* -1: created, else Q_FAIL_* */
 	int		 commit_ok;
+	const char	*refuse;	/* the checks refuse it so, or NULL */
 	int		 sender_ok;
 	int		 fcrdns;	/* FCRDNS_* */
 	uint32_t	 auth;		/* AUTH_* */
@@ -137,7 +138,12 @@ answer(void)
 		smtp_session_sender_result(fake.reqid, peer.sender_ok);
 		break;
 	case IMSG_Q_COMMIT:
-		smtp_session_committed(fake.reqid, fake.msgid, peer.commit_ok);
+		if (peer.refuse != NULL)
+			smtp_session_refused(fake.reqid, fake.msgid,
+			    peer.refuse);
+		else
+			smtp_session_committed(fake.reqid, fake.msgid,
+			    peer.commit_ok);
 		break;
 	case IMSG_L_AUTH:
 		smtp_session_auth_result(fake.reqid, peer.auth,
@@ -328,6 +334,32 @@ test_transaction(void)
 	ok(has(say(&m, "Subject: x\r\n\r\nbody\r\n.\r\n"), "451 4.3.0 "
 	    "Temporary failure"), "commit failed: 451");
 	peer.commit_ok = 1;
+	/* The checks of inbound mail refuse it: their reply, then on. */
+	peer.refuse = "550 5.7.1 Message rejected by the DMARC policy of "
+	    "bank.test";
+	(void)say(&m, "MAIL FROM:<ceo@bank.test>\r\n");
+	(void)say(&m, "RCPT TO:<alice@example.org>\r\n");
+	(void)say(&m, "DATA\r\n");
+	ok(has(say(&m, "From: ceo@bank.test\r\n\r\nx\r\n.\r\n"),
+	    "550 5.7.1 Message rejected by the DMARC policy of bank.test\r\n"),
+	    "refused by the checks: their 550");
+	peer.refuse = "451 4.7.5 Cannot check the DMARC policy now";
+	(void)say(&m, "MAIL FROM:<ceo@bank.test>\r\n");
+	(void)say(&m, "RCPT TO:<alice@example.org>\r\n");
+	(void)say(&m, "DATA\r\n");
+	ok(has(say(&m, "x\r\n.\r\n"), "451 4.7.5 Cannot check"),
+	    "deferred by the checks: their 451");
+	/* A reply that is no SMTP reply (a bug elsewhere): a plain 451. */
+	peer.refuse = "250 2.0.0 fine\r\nbogus";
+	(void)say(&m, "MAIL FROM:<ceo@bank.test>\r\n");
+	(void)say(&m, "RCPT TO:<alice@example.org>\r\n");
+	(void)say(&m, "DATA\r\n");
+	ok(has(say(&m, "x\r\n.\r\n"), "451 4.3.0 Temporary failure"),
+	    "a malformed refusal becomes 451 4.3.0");
+	peer.refuse = NULL;
+	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "250 "),
+	    "the session goes on after a refusal");
+	(void)say(&m, "RSET\r\n");
 	peer.create_fail = Q_FAIL_NOSPACE;
 	ok(has(say(&m, "MAIL FROM:<bob@example.net>\r\n"), "452 4.3.1 "
 	    "Insufficient system storage"), "spool full: 452");

@@ -50,6 +50,7 @@ static struct rec	 zone[MAXREC];
 static size_t		 nzone;
 
 static size_t	unescape(const char *, size_t, char *, size_t);
+static const char *vis(char *);
 static int	field(const char **, char *, size_t *);
 static int	type_of(const char *);
 static void	zone_add(const char *, const char *);
@@ -89,6 +90,18 @@ unescape(const char *s, size_t len, char *out, size_t outsz)
 	}
 	out[n] = '\0';
 	return n;
+}
+
+/* s with its control characters as '?', for a test's name. */
+static const char *
+vis(char *s)
+{
+	char	*p;
+
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	return s;
 }
 
 /* The next space-separated field of *s, unescaped; 0 at the end. */
@@ -195,43 +208,32 @@ static struct dns_rrset *
 answer(const char *qname, int type)
 {
 	struct dns_rrset	*rs;
+	struct dns_rr		 rr[DNS_RR_MAX];
 	char			 key[DNS_NAME_MAX + 1];
-	size_t			 i, text = 0, off = 0;
+	size_t			 i, n = 0, dropped = 0;
 
 	if (!dns_qname_valid(qname, key, sizeof(key)))
-		return dns_rrset_new(type, DNS_NXDOMAIN, 300);
+		return dns_rrset_make(type, DNS_NXDOMAIN, 300, NULL, 0);
+	memset(rr, 0, sizeof(rr));
 	for (i = 0; i < nzone; i++) {
 		if (strcmp(zone[i].name, key) != 0)
 			continue;
 		if (zone[i].type == 0 && zone[i].pref == type)
-			return dns_rrset_new(type, DNS_TEMPFAIL, 0);
-		if (zone[i].type == type)
-			text += zone[i].len + 1;
-	}
-	if ((rs = calloc(1, sizeof(*rs) + text)) == NULL)
-		abort();
-	rs->type = type;
-	rs->ttl = 300;
-	for (i = 0; i < nzone; i++) {
-		if (strcmp(zone[i].name, key) != 0 || zone[i].type != type)
+			return dns_rrset_make(type, DNS_TEMPFAIL, 0, NULL, 0);
+		if (zone[i].type != type)
 			continue;
-		if (rs->n == DNS_RR_MAX) {
-			rs->dropped++;
+		if (n == DNS_RR_MAX) {
+			dropped++;
 			continue;
 		}
-		rs->rr[rs->n].pref = zone[i].pref;
-		memcpy(rs->rr[rs->n].addr, zone[i].addr, 16);
-		if (zone[i].text != NULL) {
-			memcpy(rs->text + off, zone[i].text, zone[i].len);
-			rs->text[off + zone[i].len] = '\0';
-			rs->rr[rs->n].text = rs->text + off;
-			rs->rr[rs->n].len = zone[i].len;
-			off += zone[i].len + 1;
-		}
-		rs->n++;
+		rr[n].pref = zone[i].pref;
+		memcpy(rr[n].addr, zone[i].addr, 16);
+		rr[n].text = zone[i].text;
+		rr[n].len = zone[i].len;
+		n++;
 	}
-	rs->textlen = off;
-	rs->status = rs->n > 0 ? DNS_OK : DNS_NXDOMAIN;
+	rs = dns_rrset_make(type, n > 0 ? DNS_OK : DNS_NXDOMAIN, 300, rr, n);
+	rs->dropped = dropped;
 	return rs;
 }
 
@@ -325,8 +327,8 @@ line_check(const char *rest, int lineno, size_t *lastq)
 	if (exp[0] != '\0')
 		good = good && strcmp(o->explanation,
 		    strcmp(exp, "(none)") == 0 ? "" : exp) == 0;
-	ok(good, "line %d: %s from %s (HELO %s): %s%s%s", lineno, from, ip,
-	    helo, res, exp[0] != '\0' ? ", " : "", exp);
+	ok(good, "line %d: %s from %s (HELO %s): %s%s%s", lineno, vis(from),
+	    ip, vis(helo), res, exp[0] != '\0' ? ", " : "", exp);
 	if (!good)
 		printf("#   got: %s \"%s\" (%s)\n", spf_strresult(o->result),
 		    o->explanation, o->problem);
@@ -604,6 +606,7 @@ static void
 test_hostile(void)
 {
 	struct spf_params	 p;
+	struct dns_rr		 rr;
 	struct dns_rrset	*rs;
 	struct spf		*spf;
 	struct run		 run;
@@ -623,21 +626,18 @@ test_hostile(void)
 	p.helo = "mail.example.com";
 	p.mailfrom = "foo@big.example.com";
 	spf = spf_new(&p);
-	if ((rs = calloc(1, sizeof(*rs) + len + 32)) == NULL)
-		abort();
-	rs->type = DNS_T_TXT;
-	rs->status = DNS_OK;
-	rs->n = 1;
-	rs->textlen = len + 17;
-	memcpy(rs->text, big, len + 17);
-	rs->rr[0].text = rs->text;
-	rs->rr[0].len = len + 16;
+	memset(&rr, 0, sizeof(rr));
+	rr.text = big;
+	rr.len = len + 16;
+	rs = dns_rrset_make(DNS_T_TXT, DNS_OK, 300, &rr, 1);
 	spf_answer(spf, "big.example.com", DNS_T_TXT, rs);
 	ok(spf_eval(spf) == SPF_DONE &&
 	    spf_outcome(spf)->result == SPF_PASS, "a 96 KB record: pass");
 	spf_free(spf);
 	/* A syntax error at its end. */
-	memcpy(rs->text + len, "ip4:1.2.3.4 -alx", 16);
+	free(rs);
+	memcpy(big + len, "ip4:1.2.3.4 -alx", 16);
+	rs = dns_rrset_make(DNS_T_TXT, DNS_OK, 300, &rr, 1);
 	spf = spf_new(&p);
 	spf_answer(spf, "big.example.com", DNS_T_TXT, rs);
 	ok(spf_eval(spf) == SPF_DONE &&
