@@ -58,6 +58,8 @@ struct msgauth_verdict {
 	char			 reply[256];	/* for MA_REJECT/TEMPFAIL */
 	char			*authres;	/* the header, CRLF; malloc'd */
 	char			 log[512];	/* one line: every result */
+	/* a DMARC aggregate report (dmarc_report_is()): to its folder */
+	int			 report;
 	/* for the counters */
 	int			 spf_pass;
 	int			 dkim_pass;	/* a signature passed */

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "dkim_verify.h"
 #include "dmarc.h"
+#include "dmarc_report.h"
 #include "msgauth.h"
 #include "psl.h"
 #include "spf.h"
@@ -443,6 +444,8 @@ msgauth_verdict(struct msgauth *ma, struct msgauth_verdict *v)
 			v->dkim_pass = 1;
 	v->dmarc_pass = r != NULL && r->result == DMARC_PASS;
 	v->dmarc_fail = r != NULL && r->result == DMARC_FAIL;
+	v->report = !ma->hdrover && ma->hdr != NULL &&
+	    dmarc_report_is(ma->hdr, ma->hdrlen);
 
 	/*
 	 * The policy: DMARC's where there is one, else SPF's.  A failure

@@ -31,9 +31,11 @@
 #include "address.h"
 #include "config.h"
 #include "ctl.h"
+#include "dmarc_report.h"
 #include "dsn.h"
 #include "envelope.h"
 #include "expand.h"
+#include "mailbox.h"
 #include "msgauth.h"
 #include "proc.h"
 #include "queue.h"
@@ -68,7 +70,7 @@ struct qmsg {
 	int			 bounce;	/* a DSN of ours, not smtp's */
 	int			 checking;	/* queue_auth.c has it */
 	int			 checked;	/* ... and gave its verdict */
-	int			 junk;		/* to the Junk folder */
+	const char		*folder;	/* Junk, DMARC Reports, NULL */
 	TAILQ_HEAD(, qenv)	 origs;		/* the envelopes it reports */
 };
 
@@ -108,7 +110,7 @@ static void	queue_rollback(struct ipc_msg *);
 static void	queue_result(struct ipc_msg *);
 static void	queue_ready(struct qmsg *);
 static void	queue_checked(void *, const struct msgauth_verdict *);
-static void	queue_junk(struct envelope *);
+static void	queue_folder(struct envelope *, const char *);
 static void	queue_commit_run(int, short, void *);
 static void	queue_schedule(void);
 static void	queue_timer(int, short, void *);
@@ -528,21 +530,27 @@ queue_checked(void *arg, const struct msgauth_verdict *v)
 		queue_msg_free(m);
 		return;
 	}
-	m->junk = v->action == MA_JUNK;
+	/* Junk first: a failing "report" is no report of ours. */
+	if (v->action == MA_JUNK)
+		m->folder = "Junk";
+	else if (v->report)
+		m->folder = DMARC_REPORT_FOLDER;
 	if (v->authres != NULL && strlen(v->authres) < sizeof(m->tmpl.dkim))
 		(void)strlcpy(m->tmpl.dkim, v->authres, sizeof(m->tmpl.dkim));
 	queue_ready(m);
 }
 
-/* Into the recipient's Junk folder, if it goes to a Maildir. */
+/* Into a folder of the recipient's Maildir (Maildir++), if it has one. */
 static void
-queue_junk(struct envelope *e)
+queue_folder(struct envelope *e, const char *folder)
 {
-	char	 path[sizeof(e->dest.path)];
+	char	 path[sizeof(e->dest.path)], dir[MAILBOX_DIR_MAX + 1];
 
 	if (e->dest.type != DEST_MAILDIR ||
-	    (size_t)snprintf(path, sizeof(path), "%s/.Junk", e->dest.path) >=
-	    sizeof(path))
+	    mailbox_name_to_dir(folder, MAILBOX_UTF8, dir, sizeof(dir),
+	    NULL) == -1 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", e->dest.path,
+	    dir) >= sizeof(path))
 		return;
 	(void)strlcpy(e->dest.path, path, sizeof(e->dest.path));
 }
@@ -611,8 +619,8 @@ queue_commit_run(int fd, short ev, void *arg)
 			e->retries = 0;
 			e->rcpt = d->rcpt;
 			e->dest = d->dest;
-			if (m->junk)
-				queue_junk(e);
+			if (m->folder != NULL)
+				queue_folder(e, m->folder);
 			e->errmsg[0] = '\0';
 			j++;
 		}

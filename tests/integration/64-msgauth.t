@@ -247,6 +247,31 @@ def main():
     t.ok(any(str(h).startswith("other.example") for h in hs),
          "... the other host's is kept")
 
+    # A DMARC aggregate report goes to the "DMARC Reports" folder.
+    import gzip
+    from email.mime.application import MIMEApplication
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+    rep = MIMEMultipart()
+    rep["From"] = "Sender <a@sender.test>"
+    rep["To"] = "bob@example.org"
+    rep["Subject"] = "Report Domain: example.org Submitter: sender.test " \
+        "Report-ID: <1234>"
+    rep["Message-ID"] = "<report.%d@sender.test>" % os.getpid()
+    rep.attach(MIMEText("A DMARC aggregate report.\n"))
+    rep.attach(MIMEApplication(gzip.compress(
+        b"<?xml version='1.0'?><feedback></feedback>"), "gzip",
+        Name="sender.test!example.org!1!2.xml.gz"))
+    data = sign(rep.as_bytes().replace(b"\n", b"\r\n"), "sender.test",
+                "s1", pem)
+    r = send(m, GOOD, "a@sender.test", "bob@example.org", data)
+    t.is_(r.code if r else None, 250, "a DMARC report is accepted")
+    t.wait_until(lambda: find(md, "Report Domain: example.org",
+                              "DMARC Reports"), 10)
+    t.ok(find(md, "Report Domain: example.org", "DMARC Reports"),
+         "... into the DMARC Reports folder")
+    t.ok(not find(md, "Report Domain: example.org"), "... not INBOX")
+
     # 8. The DMARC record cannot be looked up: 451, try later.
     r = send(m, GOOD, "x@tempfail.test", "bob@example.org",
              message("x@tempfail.test", "temp"))
@@ -272,16 +297,16 @@ def main():
     t.like(m.log_text(), r"queue: message [0-9a-f]+: spf=pass",
            "a log line with the results per message")
 
-    # The counters: 8 messages checked above (the 9th logged in).
+    # The counters: 9 messages checked above (the 10th logged in).
     out = subprocess.run([os.path.join(t.REPO, "mailctl"), "-s",
                           m.socket_path, "show", "stats"],
                          stdout=subprocess.PIPE, universal_newlines=True,
                          timeout=30).stdout
     st = dict(x.split("=", 1) for x in out.splitlines() if "=" in x)
-    want = {"queue.checked": "8", "queue.checked.refused": "3",
+    want = {"queue.checked": "9", "queue.checked.refused": "3",
             "queue.checked.deferred": "1", "queue.checked.junk": "2",
-            "queue.checked.dmarc.pass": "2", "queue.checked.dmarc.fail": "3",
-            "queue.checked.dkim.pass": "2"}
+            "queue.checked.dmarc.pass": "3", "queue.checked.dmarc.fail": "3",
+            "queue.checked.dkim.pass": "3"}
     t.is_({k: st.get(k) for k in want}, want, "mailctl show stats counts "
           "the checks")
     t.ok(m.running(), "maild is still running")
