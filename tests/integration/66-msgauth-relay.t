@@ -7,7 +7,8 @@
 # B user sends From a p=reject domain it does not own (B relays it, any
 # sender) is refused by A at DATA with 550 5.7.1, which B records (and
 # would bounce to the sender); "mailctl check" on A's copy gives the
-# same results as the header A wrote.
+# same results as the header A wrote.  Mail A forwards (an alias of a
+# B user) keeps B's DKIM signature intact.
 import base64
 import email
 import os
@@ -18,6 +19,7 @@ import sys
 SYSPY = "/usr/bin/python3"
 try:
     import authres  # noqa: F401
+    import dkim  # noqa: F401
 except ImportError:
     if os.path.realpath(sys.executable) != os.path.realpath(SYSPY) and \
             os.path.exists(SYSPY) and not os.environ.get("MSGAUTH_T_REEXEC"):
@@ -32,6 +34,7 @@ import maildtest as t  # noqa: E402
 N = t.test_index()
 A_ADDR = "127.0.%d.1" % N
 B_ADDR = "127.0.%d.2" % N
+PORT = t.test_port(0)              # both: each is the other's MX
 PW = "carol-pw"
 MAILCTL = os.path.join(t.REPO, "mailctl")
 
@@ -47,7 +50,7 @@ def txt_option(name, value):
     return "--txt-record=%s,%s" % (name, ",".join(parts))
 
 
-def submit(b, port, frm, subject):
+def submit(b, port, frm, subject, rcpt="bob@example.org"):
     c = t.SMTPConn(b.addr, port)
     c.ehlo()
     c.starttls()
@@ -55,11 +58,10 @@ def submit(b, port, frm, subject):
     r = c.cmd("AUTH PLAIN " + t.sasl_plain("carol@remote.test", PW))
     if r.code != 235:
         raise t.SMTPError("AUTH: %s" % r)
-    data = ("From: %s\r\nTo: bob@example.org\r\nSubject: %s\r\n"
+    data = ("From: %s\r\nTo: %s\r\nSubject: %s\r\n"
             "Message-ID: <%s.%d@remote.test>\r\n\r\nHello.\r\n"
-            % (frm, subject, subject.replace(" ", "."), os.getpid()))
-    r = c.send_message(frm.split("<")[-1].rstrip(">"),
-                       ["bob@example.org"], data)
+            % (frm, rcpt, subject, subject.replace(" ", "."), os.getpid()))
+    r = c.send_message(frm.split("<")[-1].rstrip(">"), [rcpt], data)
     c.quit()
     return r[3]
 
@@ -82,10 +84,12 @@ def main():
     if subprocess.run([SYSPY, "-c", "import authres"],
                       stderr=subprocess.DEVNULL).returncode != 0:
         t.skip_all("python3-authres is missing (scripts/install-deps)")
-    a = t.Maild(addr=A_ADDR, name="a", domains=("example.org",),
-                remote_net="127.0.0.0/8", extra="")
-    b = t.Maild(addr=B_ADDR, name="b", domains=("remote.test",),
-                relay_port=a.port, imap=False,
+    a = t.Maild(addr=A_ADDR, port=PORT, name="a", domains=("example.org",),
+                remote_net="127.0.0.0/8", relay_port=PORT,
+                virtuals=t.DEFAULT_VIRTUALS +
+                "fwd@example.org carol@remote.test\n", extra="")
+    b = t.Maild(addr=B_ADDR, port=PORT, name="b", domains=("remote.test",),
+                relay_port=PORT, imap=False,
                 passwd="carol@remote.test %s\n" % t.hash_password(PW),
                 virtuals="carol@remote.test vmail\n", extra="")
     key = os.path.join(b.dir, "b.key")
@@ -96,6 +100,8 @@ def main():
     dns = t.Dnsmasq([
         "--host-record=mx.example.org,%s" % A_ADDR,
         "--mx-host=example.org,mx.example.org,10",
+        "--host-record=mx.remote.test,%s" % B_ADDR,
+        "--mx-host=remote.test,mx.remote.test,10",
         # B's mail leaves from the loopback's first address.
         txt_option("remote.test", "v=spf1 ip4:127.0.0.1 ip4:%s -all"
                    % B_ADDR),
@@ -105,7 +111,8 @@ def main():
         txt_option("_dmarc.bank.test", "v=DMARC1; p=reject"),
     ]).start()
     sub = t.test_port(3)
-    a.extra = dns.conf()
+    a.extra = "\n".join([dns.conf(), 'action "out" relay',
+                         'match from local for any action "out"'])
     b.extra = "\n".join([
         dns.conf(),
         'dkim remote.test selector s1 key "%s"' % key,
@@ -113,6 +120,10 @@ def main():
         'match auth from any for any action "out"',
         "listen on %s port %d tls-require pki mail auth <passwd> "
         "any-sender" % (B_ADDR, sub)])
+    # B's own name: B removes results in its name, A's must stay.
+    text = b.config_text
+    b.config_text = lambda: text().replace('hostname "mx.test"',
+                                           'hostname "mx.remote.test"')
     a.write_files()
     b.write_files()
     a.start()
@@ -157,6 +168,24 @@ def main():
            "another address: dkim=fail")
     t.like(out.stdout, rb"spf=fail", "... spf=fail")
     t.like(out.stdout, rb"Verdict: refuse: 550 5\.7\.1 ", "... refuse")
+
+    # Forwarded: to A's alias of carol, so back to B.  A's relay adds
+    # its Received and Authentication-Results and changes nothing else:
+    # B's signature still verifies where the mail ends up.
+    r = submit(b, sub, "Carol <carol@remote.test>", "round trip",
+               rcpt="fwd@example.org")
+    t.is_(r.code if r else None, 250, "B takes mail for A's alias")
+    cmd = b.maildir("carol", "remote.test")
+    t.wait_until(lambda: any(b"Subject: round trip" in x
+                             for x in cmd.messages()), 20)
+    got = [x for x in cmd.messages() if b"Subject: round trip" in x]
+    t.is_(len(got), 1, "forwarded by A back to carol at B")
+    fwd = got[0] if got else b""
+    t.is_(ar_results(fwd).get("dkim"), "pass", "... with A's results")
+    import dkim
+    txt = ("v=DKIM1; k=rsa; p=" + pub).encode()
+    t.ok(dkim.verify(fwd, dnsfunc=lambda name, timeout=5: txt),
+         "... and B's DKIM signature intact (dkimpy)")
 
     # A forged sender: B relays it (any-sender), A refuses it.
     r = submit(b, sub, "CEO <ceo@bank.test>", "forged by b")
