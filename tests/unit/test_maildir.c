@@ -624,7 +624,10 @@ test_filter(void)
 	free(data);
 
 	/* No body, no empty line: the last field ends the file. */
-	fd = msg_fd("Subject: x\r\nAuthentication-Results: mx.test; a", 48);
+	big[0] = '\0';
+	(void)strlcpy(big, "Subject: x\r\nAuthentication-Results: mx.test; a",
+	    n);
+	fd = msg_fd(big, strlen(big));
 	ok(maildir_deliver_nosync("filter/g", fd, &from, &to, NULL, 0, &f,
 	    p, sizeof(p), err, sizeof(err)) == 0, "no body");
 	close(fd);
