@@ -487,6 +487,16 @@ msgauth_verdict(struct msgauth *ma, struct msgauth_verdict *v)
 		} else if (ma->p.spf_fail_action == AUTH_ACT_JUNK)
 			v->action = MA_JUNK;
 	}
+	/*
+	 * Two From fields: DMARC cannot say whose policy applies, and a
+	 * reader shows one of them, maybe not the one a signature covers
+	 * (RFC 7489 6.6.1: reject).  RFC 5322 3.6 allows one.
+	 */
+	if (ma->p.dmarc_enforce && ma->from.status == DMARC_FROM_DUPLICATE) {
+		v->action = MA_REJECT;
+		ma_reply(v, "550 5.7.1 Message has more than one From header "
+		    "field (RFC 5322 3.6)");
+	}
 	/* Our own domains: stricter than any policy they publish. */
 	if (ma->p.dmarc_own && ma->p.own_domain != NULL &&
 	    v->action != MA_REJECT)

@@ -320,7 +320,19 @@ main(void)
 	v = check(&r);
 	ok(v.authres != NULL && strstr(v.authres, "dmarc=permerror") != NULL,
 	    "two From fields: dmarc=permerror");
+	/*
+	 * A good signature of one's own domain and a From of another's on
+	 * top, which readers show: refused, as RFC 7489 6.6.1 allows.
+	 */
+	is_str(act(v.action), "reject", "two From fields: refused");
+	ok(strncmp(v.reply, "550 5.7.1 ", 10) == 0, "... 550 5.7.1 (%s)",
+	    v.reply);
 	free(v.authres);
+	r.enforce = 0;
+	v = check(&r);
+	is_str(act(v.action), "accept", "... not with dmarc enforce no");
+	free(v.authres);
+	r.enforce = 1;
 	r.msg = "From: Alice <alice@example.org>, b@sender.test\r\n\r\nx\r\n";
 	r.spf = SPF_NONE;
 	v = check(&r);
