@@ -151,6 +151,7 @@ static void	 req_event(int, short, void *);
 static void	 req_deliver(struct dns_req *);
 static void	 req_free(struct dns_req *);
 static int	 temporary(int);
+static int	 name_check(const char *, char *, size_t, int);
 static int	 unusable(const char *, int);
 static int	 parse_a(ARES_ABUF *, int, struct in_addr *, size_t, size_t *);
 static int	 parse_aaaa(ARES_ABUF *, int, struct in6_addr *, size_t,
@@ -512,35 +513,7 @@ dns_rrset_dup(const struct dns_rrset *rs)
 int
 dns_qname_valid(const char *in, char *out, size_t outsz)
 {
-	size_t		 len, i, label = 0;
-	unsigned char	 c;
-
-	len = strnlen(in, DNS_NAME_MAX + 2);
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > DNS_NAME_MAX || len >= outsz)
-		return 0;
-	for (i = 0; i < len; i++) {
-		c = in[i];
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (c < 0x20 || c > 0x7e || c == '\\')
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	if (label == 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		c = in[i];
-		out[i] = (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-	}
-	out[len] = '\0';
-	return 1;
+	return name_check(in, out, outsz, 1);
 }
 
 const char *
@@ -873,6 +846,18 @@ unusable(const char *what, int status)
 int
 dns_name_valid(const char *in, char *out, size_t outsz)
 {
+	return name_check(in, out, outsz, 0);
+}
+
+/*
+ * The names of dns_name_valid() (host: letters, digits, '-', '_') and
+ * of dns_qname_valid() (printable ASCII but a backslash): labels of 1 to
+ * 63, at most DNS_NAME_MAX without the final dot; copied lowercased,
+ * without it.
+ */
+static int
+name_check(const char *in, char *out, size_t outsz, int any)
+{
 	size_t		 len, i, label = 0;
 	unsigned char	 c;
 
@@ -889,7 +874,8 @@ dns_name_valid(const char *in, char *out, size_t outsz)
 			label = 0;
 			continue;
 		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		if (any ? (c < 0x20 || c > 0x7e || c == '\\') :
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return 0;
 		if (++label > 63)
