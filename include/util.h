@@ -11,6 +11,12 @@
 int64_t	mono_ms(void);
 int	write_full(int, const void *, size_t);
 char	*read_fd(int, size_t, size_t *);
+/*
+ * The well-formed UTF-8 sequence at p of at most left bytes (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF): its length
+ * (1 for ASCII), its code point in *cp unless cp is NULL; 0 if none.
+ */
+size_t	utf8_seq(const unsigned char *, size_t, uint32_t *);
 const char *path_inside(const char *, const char *);
 /*
  * The directories above an absolute path (symbolic links followed, and

@@ -17,9 +17,9 @@
 
 #include "address.h"
 #include "maild.h"
+#include "util.h"
 
 static int	is_atext(unsigned char);
-static size_t	utf8_len(const unsigned char *, size_t);
 static int	scan_localpart(const char *, size_t, int, size_t *);
 static int	valid_literal(const char *, size_t);
 static int	valid_label(const unsigned char *, size_t, int);
@@ -36,45 +36,6 @@ is_atext(unsigned char c)
 	    (c >= '0' && c <= '9'))
 		return 1;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at p (RFC 3629 table: no
- * overlong forms, no surrogates, nothing above U+10FFFF), 0 if none.
- * Only multi-byte sequences count: ASCII is the caller's business.
- */
-static size_t
-utf8_len(const unsigned char *p, size_t left)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-
-	if (left == 0)
-		return 0;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (left < n)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
 }
 
 /*
@@ -101,8 +62,8 @@ scan_localpart(const char *s, size_t len, int flags, size_t *endp)
 					return -1;
 				i++;
 			} else if (p[i] >= 0x80) {
-				if (!(flags & ADDR_ALLOW_UTF8) ||
-				    (n = utf8_len(p + i, len - i)) == 0)
+				if (!(flags & ADDR_ALLOW_UTF8) || (n =
+				    utf8_seq(p + i, len - i, NULL)) == 0)
 					return -1;
 				i += n - 1;
 			} else if (p[i] < 32 || p[i] > 126)
@@ -120,8 +81,8 @@ scan_localpart(const char *s, size_t len, int flags, size_t *endp)
 					return -1;
 				atom = 0;
 			} else if (p[i] >= 0x80) {
-				if (!(flags & ADDR_ALLOW_UTF8) ||
-				    (n = utf8_len(p + i, len - i)) == 0)
+				if (!(flags & ADDR_ALLOW_UTF8) || (n =
+				    utf8_seq(p + i, len - i, NULL)) == 0)
 					return -1;
 				i += n - 1;
 				atom = 1;
@@ -187,7 +148,7 @@ valid_label(const unsigned char *p, size_t len, int flags)
 	for (i = 0; i < len; i++) {
 		if (p[i] >= 0x80) {
 			if (!(flags & ADDR_ALLOW_UTF8) ||
-			    (n = utf8_len(p + i, len - i)) == 0)
+			    (n = utf8_seq(p + i, len - i, NULL)) == 0)
 				return 0;
 			i += n - 1;
 		} else if (!((p[i] >= 'a' && p[i] <= 'z') ||

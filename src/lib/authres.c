@@ -16,6 +16,7 @@
 #include "compat.h"
 #include "log.h"
 #include "mime.h"
+#include "util.h"
 
 #define FOLD_COLS	76	/* last column of a word (a ';' may follow) */
 #define FOLD_INDENT	8	/* column after the TAB of a continuation */
@@ -23,7 +24,6 @@
 #define FIELD_NAME	"Authentication-Results"
 #define B64_MAX		1400	/* b= characters compared */
 
-static size_t	 utf8_len(const unsigned char *, size_t);
 static int	 is_tspecial(int);
 static int	 is_token(const char *);
 static int	 is_keyword(const char *);
@@ -34,37 +34,6 @@ static void	 put_comment(struct mbuf *, size_t *, const char *, int);
 static size_t	 b_prefix(char *const *, size_t, size_t);
 static const char *skip_cfws(const char *, const char *);
 static size_t	 field_end(const char *, size_t, size_t, size_t *);
-
-/* Length of the UTF-8 sequence of two or more bytes at p, 0 if none. */
-static size_t
-utf8_len(const unsigned char *p, size_t left)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (left < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
 
 /* RFC 2045 tspecials. */
 static int
@@ -166,7 +135,7 @@ render_value(const char *v, int pvalue, int flags, char *out,
 			out[o++] = '\\';
 			out[o++] = p[i];
 		} else if (p[i] >= 0x80 && (flags & AUTHRES_UTF8) &&
-		    (n = utf8_len(p + i, len - i)) > 0) {
+		    (n = utf8_seq(p + i, len - i, NULL)) > 0) {
 			memcpy(out + o, p + i, n);
 			o += n;
 			i += n - 1;
@@ -225,7 +194,7 @@ put_comment(struct mbuf *b, size_t *col, const char *text, int flags)
 			w[o++] = '\\';
 			w[o++] = p[i];
 		} else if (p[i] >= 0x80 && (flags & AUTHRES_UTF8) &&
-		    (n = utf8_len(p + i, len - i)) > 0) {
+		    (n = utf8_seq(p + i, len - i, NULL)) > 0) {
 			memcpy(w + o, p + i, n);
 			o += n;
 			i += n - 1;

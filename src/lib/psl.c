@@ -60,7 +60,6 @@ static int	 table_add(struct psl *, const char *, size_t, int);
 static const struct psl_entry *table_find(const struct psl *, const char *);
 static int	 add_rule(struct psl *, struct psl_parse *, const char *,
 		    size_t);
-static size_t	 utf8_decode(const unsigned char *, size_t, uint32_t *);
 static int	 punycode(const uint32_t *, size_t, char *, size_t, size_t *);
 static int	 label_alabel(const char *, size_t, char *, size_t, size_t *);
 static int	 normalize_n(const char *, size_t, char *, size_t);
@@ -184,54 +183,6 @@ table_find(const struct psl *psl, const char *name)
 }
 
 /*
- * Length of the UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF) with its code point in *cp; 0 if
- * it is not one.
- */
-static size_t
-utf8_decode(const unsigned char *p, size_t left, uint32_t *cp)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-	uint32_t	 c;
-
-	if (left == 0)
-		return 0;
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		c = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		c = p[0] & 0x0f;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		c = p[0] & 0x07;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (left < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	*cp = c;
-	return n;
-}
-
-/*
  * RFC 3492 Punycode encoding of the code points cp[0..n) into out
  * (without the "xn--" prefix); 0, or -1 if it does not fit.
  */
@@ -319,7 +270,7 @@ label_alabel(const char *s, size_t len, char *out, size_t outlen,
 	if (len == 0)
 		return -1;
 	for (i = 0; i < len; i += n) {
-		if ((n = utf8_decode(p + i, len - i, &cp[ncp])) == 0)
+		if ((n = utf8_seq(p + i, len - i, &cp[ncp])) == 0)
 			return -1;
 		if (n == 1) {
 			if (cp[ncp] >= 'A' && cp[ncp] <= 'Z')

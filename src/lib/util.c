@@ -321,3 +321,53 @@ open_trusted(const char *name, const char *path, int links, char *err,
 	}
 	return fd;
 }
+
+/*
+ * Length of the UTF-8 sequence at p (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) with its code point in *cp; 0 if
+ * it is not one.
+ */
+size_t
+utf8_seq(const unsigned char *p, size_t left, uint32_t *cp)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+	uint32_t	 c;
+
+	if (left == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		if (cp != NULL)
+			*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		c = p[0] & 0x0f;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		c = p[0] & 0x07;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (left < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (cp != NULL)
+		*cp = c;
+	return n;
+}
