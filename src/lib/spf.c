@@ -75,6 +75,9 @@ static int	 record_select(struct spf *, const struct dns_rrset *,
 static int	 mechanism(struct spf *, const struct spf_term *, const char *,
 		    int);
 static int	 mech_a(struct spf *, const struct spf_term *, const char *);
+static int	 mech_lookup(struct spf *, const struct spf_term *,
+		    const char *, char *, int, const char *, const char *,
+		    const struct dns_rrset **);
 static int	 mech_mx(struct spf *, const struct spf_term *, const char *);
 static int	 mech_ptr(struct spf *, const struct spf_term *, const char *);
 static int	 mech_include(struct spf *, const struct spf_term *,
@@ -411,19 +414,9 @@ mechanism(struct spf *spf, const struct spf_term *t, const char *d, int depth)
 	case M_PTR:
 		return mech_ptr(spf, t, d);
 	case M_EXISTS:
-		if (stop(r = count_lookup(spf, d)))
+		if ((r = mech_lookup(spf, t, d, name, DNS_T_A, "",
+		    " (exists)", &rs)) != SR_OK)
 			return r;
-		if ((r = target(spf, t, d, name)) == SR_NEED || r >= 0)
-			return r;
-		if (r == SR_BAD)
-			return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
-		if ((r = lookup(spf, name, DNS_T_A, &rs)) != SR_OK)
-			return r;
-		if (rs->status == DNS_TEMPFAIL)
-			return error(spf, SPF_TEMPERROR, "%s: DNS error "
-			    "looking up %s (exists)", d, name);
-		if (rs->status != DNS_OK)
-			return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
 		return SR_MATCH;
 	}
 	return SR_NOMATCH;
@@ -479,6 +472,36 @@ redirect(struct spf *spf, const struct spf_term *t, const char *d, int depth,
 	return r;
 }
 
+/*
+ * What exists, a and mx begin with: count the lookup, expand the target
+ * into name and look it up as type.  SR_OK with *rsp holding records,
+ * else what the mechanism returns: no valid name or no records is a
+ * void lookup and no match, a DNS error a temperror ("DNS error looking
+ * up <pre>name<post>").
+ */
+static int
+mech_lookup(struct spf *spf, const struct spf_term *t, const char *d,
+    char *name, int type, const char *pre, const char *post,
+    const struct dns_rrset **rsp)
+{
+	int	 r;
+
+	if (stop(r = count_lookup(spf, d)))
+		return r;
+	if ((r = target(spf, t, d, name)) == SR_NEED || r >= 0)
+		return r;
+	if (r == SR_BAD)
+		return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
+	if ((r = lookup(spf, name, type, rsp)) != SR_OK)
+		return r;
+	if ((*rsp)->status == DNS_TEMPFAIL)
+		return error(spf, SPF_TEMPERROR, "%s: DNS error looking up "
+		    "%s%s%s", d, pre, name, post);
+	if ((*rsp)->status != DNS_OK)
+		return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
+	return SR_OK;
+}
+
 /* 5.3 */
 static int
 mech_a(struct spf *spf, const struct spf_term *t, const char *d)
@@ -488,21 +511,9 @@ mech_a(struct spf *spf, const struct spf_term *t, const char *d)
 	size_t			 i;
 	int			 r, cidr;
 
-	if (stop(r = count_lookup(spf, d)))
+	if ((r = mech_lookup(spf, t, d, name, spf->family == AF_INET ?
+	    DNS_T_A : DNS_T_AAAA, "", "", &rs)) != SR_OK)
 		return r;
-	if ((r = target(spf, t, d, name)) == SR_NEED || r >= 0)
-		return r;
-	if (r == SR_BAD)
-		return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
-	r = lookup(spf, name, spf->family == AF_INET ? DNS_T_A : DNS_T_AAAA,
-	    &rs);
-	if (r != SR_OK)
-		return r;
-	if (rs->status == DNS_TEMPFAIL)
-		return error(spf, SPF_TEMPERROR, "%s: DNS error looking up %s",
-		    d, name);
-	if (rs->status != DNS_OK)
-		return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
 	cidr = spf->family == AF_INET ? t->cidr4 : t->cidr6;
 	for (i = 0; i < rs->n; i++)
 		if (addr_match(spf, rs->rr[i].addr, cidr))
@@ -525,19 +536,9 @@ mech_mx(struct spf *spf, const struct spf_term *t, const char *d)
 	size_t			 i, j, n;
 	int			 r, cidr, need = 0, valid[SPF_MAX_NAMES];
 
-	if (stop(r = count_lookup(spf, d)))
+	if ((r = mech_lookup(spf, t, d, name, DNS_T_MX, "MX of ", "",
+	    &rs)) != SR_OK)
 		return r;
-	if ((r = target(spf, t, d, name)) == SR_NEED || r >= 0)
-		return r;
-	if (r == SR_BAD)
-		return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
-	if ((r = lookup(spf, name, DNS_T_MX, &rs)) != SR_OK)
-		return r;
-	if (rs->status == DNS_TEMPFAIL)
-		return error(spf, SPF_TEMPERROR, "%s: DNS error looking up "
-		    "MX of %s", d, name);
-	if (rs->status != DNS_OK)
-		return stop(r = void_lookup(spf, d)) ? r : SR_NOMATCH;
 	if (rs->n + rs->dropped > SPF_MAX_NAMES)
 		return error(spf, SPF_PERMERROR, "%s: more than %d MX names "
 		    "for %s", d, SPF_MAX_NAMES, name);
