@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "dnsbl.h"
 #include "maild.h"
 #include "table.h"
 
@@ -65,6 +66,7 @@ struct listener {
 #define L_ANYSENDER	0x0100	/* AUTH users may use any MAIL FROM */
 #define L_FROM_UNSIGNED	0x0200	/* a From not the user's: unsigned, not 550 */
 #define L_NO_MSGAUTH	0x0400	/* message-auth no: mail not checked */
+#define L_DNSBL		0x0800	/* clients checked against the dnsbl zones */
 	char			 pki[NAME_MAX_CONF];
 	char			 hostname[HOST_NAME_MAX + 1];
 	char			 authtable[NAME_MAX_CONF];
@@ -151,6 +153,10 @@ struct maild_conf {
 	char			 rdns_msg[128];	/* after "550 5.7.25", or "" */
 	char			 fcrdns_msg[128];
 	int			 resolver_port;
+	/* DNS blocklists and allowlists of clients (dnsbl.h) */
+	struct dnsbllist	 dnsbls;
+	size_t			 ndnsbl;
+	int			 dnsbl_threshold;
 	/* Checks of inbound mail (SPF, DKIM, DMARC, ARC) */
 	int			 spf_fail_action;	/* AUTH_ACT_* */
 	int			 dmarc_enforce;		/* 0 or 1 */

@@ -10,6 +10,7 @@
  *	config_parse.c		the grammar: statements, pki, dkim,
  *				table, action, match
  *	config_listen.c		listen on: options and addresses
+ *	config_dnsbl.c		dnsbl and dnswl: the DNS lists of clients
  *	config_check.c		checks once the file is read, the
  *				certificate and key files
  *	config_dump.c		the canonical form (maild -nv)
@@ -93,6 +94,7 @@ struct parser {
 #define O_FROMMISMATCH	0x2000
 #define O_CIPHERS	0x4000
 #define O_MSGAUTH	0x8000
+#define O_DNSBL		0x10000
 #define O_ANYTLS	(O_TLS | O_TLS_REQUIRE | O_SMTPS | O_IMAPS)
 
 struct listen_opts {
@@ -144,6 +146,10 @@ void	 cf_grammar_keywords(FILE *);
 int	 cf_parse_listen(struct parser *);
 int	 cf_check_ciphers(struct parser *, const char *, char *, size_t);
 void	 cf_listen_keywords(FILE *);
+
+/* config_dnsbl.c */
+int	 cf_parse_dnsbl(struct parser *);
+void	 cf_dnsbl_dump(const struct maild_conf *, FILE *);
 
 /* config_check.c */
 int	 cf_listen_check(struct parser *, struct listen_opts *);

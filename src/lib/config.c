@@ -62,6 +62,7 @@ config_parse_buf(const char *name, const char *buf, size_t len, int flags)
 	TAILQ_INIT(&c->listeners);
 	TAILQ_INIT(&c->actions);
 	TAILQ_INIT(&c->rules);
+	TAILQ_INIT(&c->dnsbls);
 	p->name = name;
 	p->flags = flags;
 	p->conf = c;
@@ -161,6 +162,7 @@ void
 config_free(struct maild_conf *c)
 {
 	struct dkimlocal *dl;
+	struct dnsbl_zone *z;
 	struct dkimconf	*d;
 	struct pki	*pki;
 	struct table	*t;
@@ -201,6 +203,10 @@ config_free(struct maild_conf *c)
 	while ((r = TAILQ_FIRST(&c->rules)) != NULL) {
 		TAILQ_REMOVE(&c->rules, r, entry);
 		free(r);
+	}
+	while ((z = TAILQ_FIRST(&c->dnsbls)) != NULL) {
+		TAILQ_REMOVE(&c->dnsbls, z, entry);
+		free(z);
 	}
 	free(c);
 }

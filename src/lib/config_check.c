@@ -71,6 +71,8 @@ cf_listen_check(struct parser *p, struct listen_opts *o)
 	    O_ANYSENDER | O_MSGAUTH)))
 		cf_perr(p, "mask-src, check, any-sender and message-auth only "
 		    "apply to SMTP listeners");
+	if ((s & (O_IMAPS | O_IMAP)) && (s & O_DNSBL))
+		cf_perr(p, "dnsbl only applies to SMTP listeners");
 	if ((s & O_ANYSENDER) && !(s & O_AUTH))
 		cf_perr(p, "any-sender requires auth <table>");
 	if ((s & O_FROMMISMATCH) && (!(s & O_AUTH) || (s & O_ANYSENDER) ||

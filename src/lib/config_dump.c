@@ -9,10 +9,12 @@
  *	dkim "DOMAIN" selector "S" key "FILE"
  *	dkim local domain "DOMAIN"
  *	table "NAME" "FILE"[	# secret]	(secret: used by auth)
+ *	dnsbl|dnswl "ZONE" weight N [match A[-B] ...] [message "TEXT"]
  *	listen on ADDR port N [smtps|imaps|imap] [tls|tls-require]
  *	    [pki "NAME"] [ciphers "C"] hostname "H" [auth <T>] [mask-src]
  *	    [any-sender] [from-mismatch unsigned]
  *	    [check rdns|check fcrdns|check { rdns, fcrdns }]
+ *	    [dnsbl yes (with auth)|dnsbl no (without)]
  *	action "NAME" relay [tls verify|tls require]
  *	    [host "SCHEME://[LABEL@]HOST:PORT" [auth <T>]] [ciphers "C"]
  *	action "NAME" maildir "PATTERN" [virtual <T>] [alias <T>]
@@ -56,6 +58,7 @@ config_dump(const struct maild_conf *c, FILE *fp)
 		cf_dump_str(fp, t->path);
 		fprintf(fp, "%s\n", (t->flags & T_SECRET) ? "\t# secret" : "");
 	}
+	cf_dnsbl_dump(c, fp);
 	TAILQ_FOREACH(l, &c->listeners, entry)
 		dump_listener(l, fp);
 	TAILQ_FOREACH(a, &c->actions, entry)
@@ -130,6 +133,13 @@ dump_listener(const struct listener *l, FILE *fp)
 		fprintf(fp, " from-mismatch unsigned");
 	if (l->flags & L_NO_MSGAUTH)
 		fprintf(fp, " message-auth no");
+	/* Only when not the default: yes without auth, no with it. */
+	if (l->proto == PROTO_SMTP && (l->flags & L_AUTH) &&
+	    (l->flags & L_DNSBL))
+		fprintf(fp, " dnsbl yes");
+	else if (l->proto == PROTO_SMTP && !(l->flags & L_AUTH) &&
+	    !(l->flags & L_DNSBL))
+		fprintf(fp, " dnsbl no");
 	if ((l->flags & L_CHECK_RDNS) && (l->flags & L_CHECK_FCRDNS))
 		fprintf(fp, " check { rdns, fcrdns }");
 	else if (l->flags & L_CHECK_RDNS)

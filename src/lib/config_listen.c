@@ -39,6 +39,7 @@ static int	 lopt_auth(struct parser *, struct listen_opts *);
 static int	 lopt_check(struct parser *, struct listen_opts *);
 static int	 lopt_ciphers(struct parser *, struct listen_opts *);
 static int	 lopt_msgauth(struct parser *, struct listen_opts *);
+static int	 lopt_dnsbl(struct parser *, struct listen_opts *);
 static int	 check_one(struct parser *, struct listen_opts *);
 static int	 resolve_addr(struct parser *, const char *, int,
 		    struct sockaddr_storage *, size_t *);
@@ -52,6 +53,7 @@ static const struct listen_option listen_options[] = {
 	{ "auth",		O_AUTH,		lopt_auth },
 	{ "check",		O_CHECK,	lopt_check },
 	{ "ciphers",		O_CIPHERS,	lopt_ciphers },
+	{ "dnsbl",		O_DNSBL,	lopt_dnsbl },
 	{ "family",		O_FAMILY,	lopt_family },
 	{ "from-mismatch",	O_FROMMISMATCH,	lopt_frommismatch },
 	{ "hostname",		O_HOSTNAME,	lopt_hostname },
@@ -138,6 +140,9 @@ cf_parse_listen(struct parser *p)
 	if (o.seen & O_ANYSENDER)
 		o.l.flags |= L_ANYSENDER;
 	o.l.proto = (o.seen & (O_IMAPS | O_IMAP)) ? PROTO_IMAP : PROTO_SMTP;
+	/* Submission clients sit on dynamic addresses that lists name. */
+	if (o.l.proto == PROTO_SMTP && !(o.seen & (O_DNSBL | O_AUTH)))
+		o.l.flags |= L_DNSBL;
 	if (o.l.port == 0)
 		o.l.port = (o.seen & O_IMAPS) ? 993 : (o.seen & O_IMAP) ? 143 :
 		    (o.seen & O_SMTPS) ? 465 : 25;
@@ -245,6 +250,22 @@ lopt_msgauth(struct parser *p, struct listen_opts *o)
 		o->l.flags |= L_NO_MSGAUTH;
 	else if (!cf_kw_accept(p, "yes")) {
 		cf_expected(p, cf_peek(p), "yes or no after message-auth");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * dnsbl yes|no: whether clients are checked against the dnsbl and dnswl
+ * zones; by default yes without auth, no with it.
+ */
+static int
+lopt_dnsbl(struct parser *p, struct listen_opts *o)
+{
+	if (cf_kw_accept(p, "yes"))
+		o->l.flags |= L_DNSBL;
+	else if (!cf_kw_accept(p, "no")) {
+		cf_expected(p, cf_peek(p), "yes or no after dnsbl");
 		return -1;
 	}
 	return 0;

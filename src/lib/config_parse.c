@@ -45,6 +45,8 @@ static const struct {
 } statements[] = {
 	{ "action",	parse_action },
 	{ "dkim",	parse_dkim },
+	{ "dnsbl",	cf_parse_dnsbl },
+	{ "dnswl",	cf_parse_dnsbl },
 	{ "listen",	cf_parse_listen },
 	{ "match",	parse_match },
 	{ "pki",	parse_pki },

@@ -360,7 +360,7 @@ test_macros(void)
 		is_int(l->fd, -1, "no socket yet");
 		is_int(l->line, 4, "line of the statement");
 		is_int(l->proto, PROTO_SMTP, "SMTP");
-		is_int(l->flags, 0, "no flags");
+		is_int(l->flags, L_DNSBL, "no flags but the default dnsbl");
 		is_str(l->hostname, "mx.example.org", "global hostname");
 	}
 	config_free(c);
@@ -494,8 +494,8 @@ test_structure(void)
 	    l->sslen == sizeof(struct sockaddr_in6) &&
 	    ntohs(((struct sockaddr_in6 *)&l->ss)->sin6_port) == 25,
 	    "inet6 listener");
-	is_int(l->flags, L_TLS | L_CHECK_RDNS | L_CHECK_FCRDNS | L_MASKSRC,
-	    "listener flags");
+	is_int(l->flags, L_TLS | L_CHECK_RDNS | L_CHECK_FCRDNS | L_MASKSRC |
+	    L_DNSBL, "listener flags");
 	is_str(l->hostname, "mx.example", "listener hostname");
 
 	a = TAILQ_FIRST(&c->actions);
@@ -535,7 +535,7 @@ test_hostile(void)
 	char			*buf, *errs;
 	size_t			 i, j, len;
 	unsigned int		 seed = 1;
-	int			 lines;
+	int			 lines, off;
 	static const char	 alphabet[] = "\"<>{},=!#$\\ \t\nabc%/:*.0";
 	static const char	*vocab[] = {
 		"listen", "on", "127.0.0.1", "::1", "*", "localhost", "lo",
@@ -550,6 +550,9 @@ test_hostile(void)
 		"max-message-size", "queue", "ttl", "retry", "retry-max", "10m",
 		"0", "1G", "\\",
 		"cert", "key", "/c2", "spool", "socket", "user", "vmail", "#",
+		"dnsbl", "dnswl", "bl.test", "weight", "message", "127.0.0.2",
+		"127.0.0.2-127.0.0.9", "\"%{ip} %{zone}\"", "yes", "no",
+		"dnsbl-threshold",
 	};
 	char			 line[512], text[1024];
 
@@ -588,6 +591,30 @@ test_hostile(void)
 	    "gives up after 30 errors");
 	free(errs);
 	free(buf);
+
+	/* The zones and match ranges of the DNS lists are bounded. */
+	if ((buf = malloc(17 * 64 + 1)) == NULL)
+		abort();
+	buf[0] = '\0';
+	for (i = 0; i < 17; i++) {
+		snprintf(line, sizeof(line), "dnsbl z%zu.test\n", i);
+		strlcat(buf, line, 17 * 64 + 1);
+	}
+	c = parse(buf, CONF_NOFILES, &errs);
+	is_str(errs, "maild: test.conf:17: too many dnsbl and dnswl zones "
+	    "(at most 16)\n", "17 zones: the 17th refused");
+	config_free(c);
+	free(errs);
+	free(buf);
+	off = snprintf(text, sizeof(text), "dnsbl bl.test match");
+	for (i = 0; i < 17; i++)
+		off += snprintf(text + off, sizeof(text) - off, " 127.0.0.%zu",
+		    i);
+	c = parse(text, CONF_NOFILES, &errs);
+	is_str(errs, "maild: test.conf:1: too many match ranges (at most "
+	    "16)\n", "17 match ranges refused");
+	config_free(c);
+	free(errs);
 
 	/* Random statements from the grammar's own words. */
 	for (i = 0; i < 3000; i++) {
