@@ -79,6 +79,7 @@ SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/imap_idle.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
+		src/maild/lookup_dnsbl.o \
 		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/queue_auth.o \
 		src/maild/deliver.o \

@@ -109,6 +109,11 @@ enum proc_type {
 	    "u64:reqid sockaddr:client")				\
 	M(L_FCRDNS_RES, P_LOOKUP, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:result str:name")				\
+	/* DNS lists: refuse with "554 5.7.1 reply"; why for the log */	\
+	M(L_DNSBL, P_SMTP, P_LOOKUP, IMSG_NOFD,				\
+	    "u64:reqid sockaddr:client")				\
+	M(L_DNSBL_RES, P_LOOKUP, P_SMTP, IMSG_NOFD,			\
+	    "u64:reqid u32:refuse u32:errors str:reply str:why")	\
 	M(L_MX, P_RELAY, P_LOOKUP, IMSG_NOFD, "u64:reqid str:domain")	\
 	M(L_HOST, P_RELAY, P_LOOKUP, IMSG_NOFD, "u64:reqid str:host")	\
 	M(L_MX_RES, P_LOOKUP, P_RELAY, IMSG_NOFD,			\

@@ -88,6 +88,8 @@ enum stat_counter {
 	ST_SMTP_SESSIONS,	/* connections accepted */
 	ST_SMTP_TLS,		/* ... that went TLS (STARTTLS or smtps) */
 	ST_SMTP_REFUSED_DNS,	/* turned away by the rDNS / FCrDNS check */
+	ST_SMTP_REFUSED_DNSBL,	/* turned away by the DNS lists */
+	ST_SMTP_DNSBL_ERRORS,	/* ... lists' answers not usable */
 	ST_SMTP_AUTH_OK,
 	ST_SMTP_AUTH_FAIL,
 	ST_SMTP_MESSAGES,	/* messages accepted (250 after DATA) */

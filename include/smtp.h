@@ -35,5 +35,8 @@ void	smtp_session_refused(uint64_t, uint32_t, const char *);
 void	smtp_session_auth_result(uint64_t, uint32_t, const char *);
 void	smtp_session_sender_result(uint64_t, int);
 void	smtp_session_fcrdns_result(uint64_t, int, const char *);
+/* The DNS lists: refuse with "554 5.7.1 reply"; errors to count. */
+void	smtp_session_dnsbl_result(uint64_t, int, uint32_t, const char *,
+	    const char *);
 
 #endif

@@ -52,8 +52,15 @@ enum smtp_state {
 	S_MAIL,			/* MAIL FROM accepted */
 	S_RCPT,			/* at least one RCPT */
 	S_DATA,
-	S_QUIT
+	S_QUIT,
+	S_REFUSED		/* refused instead of 220: QUIT only */
 };
+
+/* The checks of a client before its greeting (s->connchk). */
+#define CHK_RDNS	0x01	/* IMSG_L_FCRDNS */
+#define CHK_DNSBL	0x02	/* IMSG_L_DNSBL */
+/* A refused client gets this long to say QUIT (RFC 5321 3.1). */
+#define REFUSED_TIMEOUT	30
 
 #define F_EHLO		0x0001
 #define F_TLS		0x0002
@@ -103,7 +110,14 @@ struct smtp_session {
 	char			 authuser[ADDR_MAX + 1];
 	int			 authcounted;	/* srv_auth_send() */
 	char			 rdns[256];	/* checked PTR name, or "" */
-	char			 refuse[192];	/* rDNS verdict, replaces 220 */
+	/*
+	 * The checks on connect run at once: those still out (CHK_*),
+	 * while s->wait is the request of the first.  A DNSBL refusal
+	 * replaces one of rDNS.
+	 */
+	int			 connchk;
+	int			 dnsbl_refused;
+	char			 refuse[320];	/* the verdict, replaces 220 */
 	char			 helo[HOST_NAME_MAX + 1];
 	struct mailaddr		 sender;
 	struct mail_params	 params;

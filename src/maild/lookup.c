@@ -525,5 +525,6 @@ const struct proc_handler lookup_handlers[] = {
 	{ IMSG_L_HOST,		lookup_host },
 	{ IMSG_L_DNS,		lookup_dns },
 	{ IMSG_L_SPF,		lookup_spf },
+	{ IMSG_L_DNSBL,		lookup_dnsbl },
 	{ IMSG_NONE,		NULL }
 };

@@ -330,6 +330,7 @@ proc_send_buf(enum proc_type p, uint32_t type, int fd,
 uint64_t	 stats[ST_COUNT];
 static const char *stat_names[] = {
 	"smtp.sessions", "smtp.sessions.tls", "smtp.refused.rdns",
+	"smtp.refused.dnsbl", "smtp.dnsbl.errors",
 	"smtp.auth.ok", "smtp.auth.fail", "smtp.messages", "smtp.recipients",
 	"imap.sessions", "imap.sessions.tls", "imap.auth.ok",
 	"imap.auth.fail",

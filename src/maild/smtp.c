@@ -22,6 +22,7 @@ static void	smtp_create_failed(struct ipc_msg *);
 static void	smtp_committed(struct ipc_msg *);
 static void	smtp_auth_result(struct ipc_msg *);
 static void	smtp_fcrdns_result(struct ipc_msg *);
+static void	smtp_dnsbl_result(struct ipc_msg *);
 static void	smtp_sender_result(struct ipc_msg *);
 static void	smtp_rcpt_result(struct ipc_msg *);
 
@@ -44,7 +45,8 @@ smtp_accept(int fd, const struct listener *l,
 	int			 local;
 
 	memset(&self, 0, sizeof(self));
-	local = (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) &&
+	local = ((l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) ||
+	    ((l->flags & L_DNSBL) && conf->ndnsbl > 0)) &&
 	    getsockname(fd, (struct sockaddr *)&self, &len) == 0 &&
 	    srv_addr_equal(&self, ss);
 	smtp_session_new(io_new(fd, 0, NULL, NULL), l, ss, local,
@@ -132,6 +134,22 @@ smtp_fcrdns_result(struct ipc_msg *m)
 }
 
 static void
+smtp_dnsbl_result(struct ipc_msg *m)
+{
+	const char	*reply, *why;
+	uint64_t	 reqid;
+	uint32_t	 refuse, errors;
+
+	reqid = ipc_get_u64(m);
+	refuse = ipc_get_u32(m);
+	errors = ipc_get_u32(m);
+	reply = ipc_get_strp(m);
+	why = ipc_get_strp(m);
+	ipc_end(m);
+	smtp_session_dnsbl_result(reqid, refuse != 0, errors, reply, why);
+}
+
+static void
 smtp_sender_result(struct ipc_msg *m)
 {
 	uint64_t	 reqid;
@@ -171,6 +189,7 @@ const struct proc_handler smtp_handlers[] = {
 	{ IMSG_Q_COMMIT_REFUSED, smtp_refused },
 	{ IMSG_L_AUTH_RES,	smtp_auth_result },
 	{ IMSG_L_FCRDNS_RES,	smtp_fcrdns_result },
+	{ IMSG_L_DNSBL_RES,	smtp_dnsbl_result },
 	{ IMSG_L_SENDER_RES,	smtp_sender_result },
 	{ IMSG_L_RCPT_RES,	smtp_rcpt_result },
 	{ IMSG_NONE,		NULL }

@@ -47,6 +47,8 @@ static void	smtp_deadline(int, short, void *);
 static void	smtp_process(struct smtp_session *);
 static void	smtp_command(struct smtp_session *, char *);
 static void	smtp_greeting(struct smtp_session *);
+static struct smtp_session *smtp_connchk_answer(uint64_t, int);
+static void	smtp_connchk_done(struct smtp_session *);
 static int	smtp_start_tls(struct smtp_session *);
 static void	smtp_free(struct smtp_session *, const char *);
 static void	smtp_sasl_line(struct smtp_session *, char *, size_t);
@@ -86,7 +88,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ CMD_DATA,	"DATA",		ST(S_RCPT),		smtp_cmd_data },
 	{ CMD_RSET,	"RSET",		ST_ANY,			cmd_rset },
 	{ CMD_NOOP,	"NOOP",		ST_ANY,			cmd_noop },
-	{ CMD_QUIT,	"QUIT",		ST_ANY,			cmd_quit },
+	{ CMD_QUIT,	"QUIT",		ST_ANY | ST(S_REFUSED),	cmd_quit },
 	{ CMD_HELP,	"HELP",		ST_ANY,			cmd_help },
 	{ CMD_VRFY,	"VRFY",		ST_ANY,			cmd_vrfy },
 	{ CMD_EXPN,	"EXPN",		ST_ANY,			cmd_expn },
@@ -126,6 +128,7 @@ smtp_session_new(struct io *io, const struct listener *l,
 	struct ipc_buf		 b;
 	char			 buf[INET6_ADDRSTRLEN];
 	const void		*a;
+	int			 remote;
 
 	if (!next_id_set) {
 		next_id_set = 1;
@@ -148,10 +151,12 @@ smtp_session_new(struct io *io, const struct listener *l,
 		strlcpy(buf, "unknown", sizeof(buf));
 	snprintf(s->src, sizeof(s->src), "%s%s",
 	    ss->ss_family == AF_INET6 ? "IPv6:" : "", buf);
-	if (addr_sa_loopback(ss) &&
-	    !addr_sa_in_net(ss, &conf->test_remote, conf->test_remote_plen))
+	/* MAILD_TEST_REMOTE_NET: a test's loopback clients are remote. */
+	remote = addr_sa_in_net(ss, &conf->test_remote,
+	    conf->test_remote_plen);
+	if (addr_sa_loopback(ss) && !remote)
 		s->flags |= F_LOCAL;
-	if (self)
+	if (self && !remote)
 		s->flags |= F_SELF;
 	s->io = io;
 	io_set_callback(io, smtp_io, s);
@@ -170,17 +175,33 @@ smtp_session_new(struct io *io, const struct listener *l,
 	 * A client on our own address is a program of this machine (cron,
 	 * a script), which OpenSMTPD served on lo0 without the check.
 	 */
-	if ((l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) && self)
+	if ((l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) &&
+	    (s->flags & F_SELF))
 		log_debug("%016llx smtp: %s is this machine: no rDNS check",
 		    (unsigned long long)s->id, s->src);
 	else if (l->flags & (L_CHECK_RDNS | L_CHECK_FCRDNS)) {
-		/* No greeting, and nothing read, until the check is done. */
 		ipc_buf_init(&b);
 		ipc_add_u64(&b, s->id);
 		ipc_add_sockaddr(&b, &s->ss);
 		s->env->send(PROC_LOOKUP, IMSG_L_FCRDNS, -1, &b);
-		smtp_wait(s, IMSG_L_FCRDNS);
+		s->connchk |= CHK_RDNS;
 	}
+	/* Local programs, as the checks of messages skip them. */
+	if ((l->flags & L_DNSBL) && conf->ndnsbl > 0 &&
+	    (s->flags & (F_LOCAL | F_SELF)))
+		log_debug("%016llx smtp: %s is local: no DNSBL check",
+		    (unsigned long long)s->id, s->src);
+	else if ((l->flags & L_DNSBL) && conf->ndnsbl > 0) {
+		ipc_buf_init(&b);
+		ipc_add_u64(&b, s->id);
+		ipc_add_sockaddr(&b, &s->ss);
+		s->env->send(PROC_LOOKUP, IMSG_L_DNSBL, -1, &b);
+		s->connchk |= CHK_DNSBL;
+	}
+	/* No greeting, and nothing read, until the checks are done. */
+	if (s->connchk != 0)
+		smtp_wait(s, (s->connchk & CHK_RDNS) ? IMSG_L_FCRDNS :
+		    IMSG_L_DNSBL);
 	if (l->flags & L_SMTPS) {
 		s->state = S_GREETING;
 		if (smtp_start_tls(s) == -1) {
@@ -194,46 +215,118 @@ smtp_session_new(struct io *io, const struct listener *l,
 }
 
 /*
+ * The session of id if the check chk is still out, which it no longer
+ * is; else NULL, and the answer is logged and dropped.
+ */
+static struct smtp_session *
+smtp_connchk_answer(uint64_t id, int chk)
+{
+	struct smtp_session	*s;
+	const char		*what = chk == CHK_RDNS ? "L_FCRDNS_RES" :
+				    "L_DNSBL_RES";
+
+	if ((s = smtp_find(id)) == NULL) {
+		log_debug("%016llx smtp: answer to IMSG_%s for a session "
+		    "gone", (unsigned long long)id, what);
+		return NULL;
+	}
+	if (!(s->connchk & chk)) {
+		log_warnx("%016llx smtp: IMSG_%s not asked for: dropped",
+		    (unsigned long long)id, what);
+		return NULL;
+	}
+	s->connchk &= ~chk;
+	return s;
+}
+
+/* The last check on connect has answered: the greeting or refusal. */
+static void
+smtp_connchk_done(struct smtp_session *s)
+{
+	if (s->connchk != 0)
+		return;
+	if (s->refuse[0] != '\0' && !s->dnsbl_refused)
+		STAT_INC(ST_SMTP_REFUSED_DNS);
+	smtp_unwait(s);
+	if (s->state == S_CONNECTED)
+		smtp_greeting(s);
+}
+
+/*
  * The rDNS verdict (RFC 7372 5.7.25): no PTR fails "check rdns", a PTR
  * whose names do not resolve back fails "check fcrdns"; a DNS failure
- * is temporary.  A refused client gets the reply instead of the 220.
+ * is temporary.  A refused client gets the reply instead of the 220,
+ * unless the DNS lists refuse it too: their reply says more.
  */
 void
 smtp_session_fcrdns_result(uint64_t id, int r, const char *name)
 {
 	struct smtp_session	*s;
 	const struct listener	*l;
+	char			 refuse[sizeof(s->refuse)] = "";
 
-	if ((s = smtp_answer(id, IMSG_L_FCRDNS)) == NULL)
+	if ((s = smtp_connchk_answer(id, CHK_RDNS)) == NULL)
 		return;
 	l = s->l;
 	if (r == FCRDNS_PASS || r == FCRDNS_MISMATCH)
 		strlcpy(s->rdns, name, sizeof(s->rdns));
 	if (r == FCRDNS_TEMPFAIL)
-		(void)snprintf(s->refuse, sizeof(s->refuse), "451 4.7.25 "
+		(void)snprintf(refuse, sizeof(refuse), "451 4.7.25 "
 		    "Temporary DNS failure checking %s, try again later",
 		    s->src);
 	else if (r == FCRDNS_NORDNS && conf->rdns_msg[0] != '\0')
-		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 %s",
+		(void)snprintf(refuse, sizeof(refuse), "550 5.7.25 %s",
 		    conf->rdns_msg);
 	else if (r == FCRDNS_NORDNS)
-		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 "
+		(void)snprintf(refuse, sizeof(refuse), "550 5.7.25 "
 		    "No reverse DNS name for %s", s->src);
 	else if (r == FCRDNS_MISMATCH && (l->flags & L_CHECK_FCRDNS) &&
 	    conf->fcrdns_msg[0] != '\0')
-		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 %s",
+		(void)snprintf(refuse, sizeof(refuse), "550 5.7.25 %s",
 		    conf->fcrdns_msg);
 	else if (r == FCRDNS_MISMATCH && (l->flags & L_CHECK_FCRDNS))
-		(void)snprintf(s->refuse, sizeof(s->refuse), "550 5.7.25 "
+		(void)snprintf(refuse, sizeof(refuse), "550 5.7.25 "
 		    "Reverse DNS of %s does not resolve back to it", s->src);
-	if (s->refuse[0] != '\0') {
-		STAT_INC(ST_SMTP_REFUSED_DNS);
+	if (refuse[0] != '\0') {
 		log_info("%016llx smtp: %s refused: %s", (unsigned long long)
 		    s->id, s->src, dns_strfcrdns(r));
+		if (!s->dnsbl_refused)
+			strlcpy(s->refuse, refuse, sizeof(s->refuse));
 	}
-	smtp_unwait(s);
-	if (s->state == S_CONNECTED)
-		smtp_greeting(s);
+	smtp_connchk_done(s);
+}
+
+/*
+ * The DNS lists' verdict: listed at the threshold, "554 5.7.1" and the
+ * list's text instead of the 220 (as Postfix's postscreen and
+ * OpenSMTPD's filter-dnsbl answer), whatever rDNS says.
+ */
+void
+smtp_session_dnsbl_result(uint64_t id, int refuse, uint32_t errors,
+    const char *reply, const char *why)
+{
+	struct smtp_session	*s;
+	char			*p;
+
+	if ((s = smtp_connchk_answer(id, CHK_DNSBL)) == NULL)
+		return;
+	stats[ST_SMTP_DNSBL_ERRORS] += errors;
+	if (refuse) {
+		s->dnsbl_refused = 1;
+		(void)snprintf(s->refuse, sizeof(s->refuse), "554 5.7.1 %s",
+		    reply);
+		/* lookup made it printable; a reply line stays one line */
+		for (p = s->refuse; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p > 0x7e)
+				*p = '?';
+		STAT_INC(ST_SMTP_REFUSED_DNSBL);
+		log_info("%016llx smtp: %s refused: DNSBL %s",
+		    (unsigned long long)s->id, s->src, why);
+	} else if (why[0] != '\0')
+		log_debug("%016llx smtp: %s DNSBL %s", (unsigned long long)
+		    s->id, s->src, why);
+	smtp_connchk_done(s);
 }
 
 /* TLS on the session's connection, with the listener's current keys. */
@@ -248,11 +341,13 @@ smtp_start_tls(struct smtp_session *s)
 static void
 smtp_greeting(struct smtp_session *s)
 {
-	if (s->wait == IMSG_L_FCRDNS)
-		return;		/* smtp_session_fcrdns_result() greets */
+	if (s->connchk != 0)
+		return;		/* smtp_connchk_done() greets */
 	if (s->refuse[0] != '\0') {
+		/* RFC 5321 3.1: then QUIT, anything else gets 503. */
 		smtp_reply(s, "%s", s->refuse);
-		s->state = S_QUIT;
+		s->state = S_REFUSED;
+		io_set_timeout(s->io, REFUSED_TIMEOUT * 1000);
 		return;
 	}
 	smtp_reply(s, "220 %s ESMTP maild", s->l->hostname[0] ?
@@ -505,6 +600,10 @@ smtp_command(struct smtp_session *s, char *line)
 
 	log_debug("%016llx smtp < %s", (unsigned long long)s->id, line);
 	verb = smtp_parse_verb(line, &arg);
+	if (s->state == S_REFUSED && verb != CMD_QUIT) {
+		smtp_reply(s, "503 5.5.1 Refused at connect: only QUIT");
+		return;
+	}
 	for (i = 0; i < nitems(smtp_cmds); i++)
 		if (smtp_cmds[i].verb == verb) {
 			c = &smtp_cmds[i];

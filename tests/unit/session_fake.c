@@ -157,6 +157,10 @@ read_request(struct ipc_msg *m)
 		fake.reqid = ipc_get_u64(m);
 		ipc_get_sockaddr(m, &ss);
 		break;
+	case IMSG_L_DNSBL:
+		fake.dnsbl_reqid = ipc_get_u64(m);
+		ipc_get_sockaddr(m, &ss);
+		break;
 	case IMSG_Q_CREATE:
 		fake.reqid = ipc_get_u64(m);
 		break;
@@ -194,6 +198,12 @@ fake_send(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
 	if (!request(p, type, fd, b, &m))
 		return;
 	switch (type) {
+	case IMSG_L_DNSBL:
+		if (fake.dnsbl)
+			failed("IMSG_L_DNSBL twice");
+		read_request(&m);
+		fake.dnsbl = 1;
+		break;
 	case IMSG_L_FCRDNS:
 	case IMSG_Q_CREATE:
 	case IMSG_L_RCPT:
@@ -306,6 +316,12 @@ fake_pump(struct io_mem *m)
 
 	for (i = 0; i < 1000; i++) {
 		io_mem_run(m);
+		if (!fake.pending && fake.dnsbl) {
+			fake.dnsbl = 0;
+			fake.pending = 1;
+			fake.type = IMSG_L_DNSBL;
+			fake.reqid = fake.dnsbl_reqid;
+		}
 		if (!fake.pending || fake.hold || fake.answer == NULL)
 			return;
 		fake.pending = 0;

@@ -30,6 +30,12 @@ struct fake {
 	/* The last request, as its receiver read it. */
 	int		 pending;	/* one to answer */
 	uint32_t	 type;
+	/*
+	 * IMSG_L_DNSBL, asked with IMSG_L_FCRDNS at connect: pending once
+	 * that is answered (fake_pump()).
+	 */
+	int		 dnsbl;
+	uint64_t	 dnsbl_reqid;
 	int		 n[IMSG_COUNT];	/* requests by type */
 	int		 sent;		/* send() calls */
 	uint64_t	 reqid;

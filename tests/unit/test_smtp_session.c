@@ -51,6 +51,7 @@ static struct {
 	const char	*refuse;	/* the checks refuse it so, or NULL */
 	int		 sender_ok;
 	int		 fcrdns;	/* FCRDNS_* */
+	int		 dnsbl;		/* the DNS lists refuse */
 	uint32_t	 auth;		/* AUTH_* */
 	uint32_t	 next_msgid;
 } peer;
@@ -80,6 +81,7 @@ static void	 test_data_checks(void);
 static void	 test_long_lines(void);
 static void	 test_tls_auth(void);
 static void	 test_rdns(void);
+static void	 test_dnsbl(void);
 static void	 test_gone_waiting(void);
 static void	 test_wrong_answer(void);
 static void	 test_ends(void);
@@ -117,6 +119,11 @@ answer(void)
 	case IMSG_L_FCRDNS:
 		smtp_session_fcrdns_result(fake.reqid, peer.fcrdns,
 		    peer.fcrdns == FCRDNS_NORDNS ? "" : "client.example.net");
+		break;
+	case IMSG_L_DNSBL:
+		smtp_session_dnsbl_result(fake.reqid, peer.dnsbl, 1,
+		    peer.dnsbl ? "Listed at bl.test, see\r\nhttp://bl.test/" :
+		    "", peer.dnsbl ? "score 1: bl.test=127.0.0.2 (+1)" : "");
 		break;
 	case IMSG_Q_CREATE:
 		if (peer.create_fail != -1) {
@@ -628,6 +635,64 @@ test_rdns(void)
 }
 
 /*
+ * The DNS lists (a configuration with a zone): a listed client gets
+ * 554 5.7.1 instead of 220, then 503 for anything but QUIT; one not
+ * listed is greeted; a local client is not checked; unusable answers
+ * are counted.
+ */
+static void
+test_dnsbl(void)
+{
+	static const char	 text[] = "hostname mx.example.org\n"
+				    "dnsbl bl.test\n";
+	struct maild_conf	*saved = conf;
+	struct io_mem		 m;
+	uint64_t		 errors = stats[ST_SMTP_DNSBL_ERRORS];
+	int			 asked = fake.n[IMSG_L_DNSBL];
+
+	if ((conf = config_parse_buf("dnsbl", text, strlen(text),
+	    CONF_NOFILES)) == NULL)
+		fatalx("config");
+	peer.dnsbl = 1;
+	connect_to(&m, L_DNSBL, 0);
+	ok(fake.n[IMSG_L_DNSBL] == asked + 1 && has(m.out, "554 5.7.1 "
+	    "Listed at bl.test, see??http://bl.test/\r\n") &&
+	    strstr(m.out, "220") == NULL, "listed: 554 5.7.1 instead of 220, "
+	    "the text one line");
+	ok(stats[ST_SMTP_DNSBL_ERRORS] == errors + 1, "errors counted");
+	ok(has(say(&m, "EHLO c.example\r\n"), "503 5.5.1 "),
+	    "listed: EHLO gets 503");
+	ok(has(say(&m, "MAIL FROM:<a@b.example>\r\n"), "503 5.5.1 "),
+	    "listed: MAIL gets 503");
+	ok(has(say(&m, "FOO\r\n"), "503 5.5.1 "), "listed: FOO gets 503");
+	quit(&m);
+
+	/* Both checks at once: the DNSBL reply wins over rDNS. */
+	peer.fcrdns = FCRDNS_NORDNS;
+	connect_to(&m, L_DNSBL | L_CHECK_RDNS, 0);
+	ok(has(m.out, "554 5.7.1 ") && strstr(m.out, "550") == NULL,
+	    "rDNS and DNSBL refuse: the DNSBL reply");
+	io_mem_close(&m);
+	io_mem_free(&m);
+	peer.fcrdns = FCRDNS_PASS;
+
+	peer.dnsbl = 0;
+	connect_to(&m, L_DNSBL | L_CHECK_RDNS, 0);
+	ok(has(m.out, "220 mx.example.org"), "not listed, rDNS passes: 220");
+	quit(&m);
+	connect_to(&m, 0, 0);
+	ok(fake.n[IMSG_L_DNSBL] == asked + 3 && has(m.out, "220 "),
+	    "a listener with dnsbl no: not asked");
+	quit(&m);
+	connect_to(&m, L_DNSBL, 1);
+	ok(fake.n[IMSG_L_DNSBL] == asked + 3 && has(m.out, "220 "),
+	    "this machine: not asked");
+	quit(&m);
+	config_free(conf);
+	conf = saved;
+}
+
+/*
  * A spool file for a session that is not there (an id nobody asked
  * with, or one already gone) is rolled back, and nothing else happens.
  */
@@ -738,6 +803,7 @@ main(void)
 	test_long_lines();
 	test_tls_auth();
 	test_rdns();
+	test_dnsbl();
 	test_gone_waiting();
 	test_wrong_answer();
 	test_ends();
