@@ -9,6 +9,11 @@
 # without rDNS with the converted message, submission AUTH and IMAPS
 # LOGIN work with one bcrypt passwd line.  Bad input, -o over an
 # existing file, and every installed POSIX shell and awk are checked.
+# The spam filters (tests/data/import/filters.conf): filter-dnsbl lists
+# become dnsbl and dnswl lines and "dnsbl no|yes" where maild's default
+# differs, -m and filter-senderscore are explained with the lines they
+# would need, filter-rspamd becomes "rspamd url"; the output, less its
+# rspamd lines, passes "maild -n".
 import os
 import re
 import socket
@@ -24,6 +29,7 @@ SCRIPT = os.path.join(t.REPO, "scripts", "maild-import-opensmtpd")
 MAILCTL = os.path.join(t.REPO, "mailctl")
 SEED = os.path.join(t.REPO, "tests", "data", "seed")
 EDGE = os.path.join(t.REPO, "tests", "data", "import", "edge.conf")
+FILTERS = os.path.join(t.REPO, "tests", "data", "import", "filters.conf")
 MAN = os.path.join(t.REPO, "man", "maild-import-opensmtpd.8")
 PW = "seed-user-pw"
 
@@ -229,6 +235,101 @@ def edge_cases():
     t.ok(all(l.count('"') % 2 == 0 for l in lines), "edge: quotes balanced")
 
 
+def filters(m):
+    """filter-dnsbl, filter-senderscore, filter-rspamd."""
+    rc, out, err = conv(FILTERS)
+    t.is_(rc, 0, "filters: exit 0")
+    lines = active(out)
+    for want in (
+            'dnsbl zen.spamhaus.org',
+            'dnsbl b.barracudacentral.org weight 2 match 127.0.0.4',
+            'rspamd url "http://127.0.0.1:11333"',
+            'listen on 192.0.2.1 port smtp tls pki mx',
+            'listen on 192.0.2.1 port 2525 tls pki mx dnsbl no',
+            'listen on 192.0.2.1 port submission tls-require pki mx auth '
+            '<passwd> dnsbl yes'):
+        t.ok(want in lines, "filters: line %s" % want)
+    t.is_(len([x for x in lines if x.startswith(("dnsbl ", "dnswl ",
+                                                  "rspamd "))]), 3,
+          "filters: no other dnsbl, dnswl or rspamd line")
+    flat = re.sub(r"\n#   ", " ", out)
+    t.like(flat, r"list dbl\.example\.org dropped: -d looks up the "
+           r"client's host name", "filters: a -d list is dropped, and why")
+    t.like(flat, r"-v dropped", "filters: -v is dropped")
+    t.like(flat, r"maild lets it in \(fails open\)",
+           "filters: the failing open is said")
+    t.like(out, r"(?s)# not converted: filter marking .*?-m marks.*?\n"
+           r"#   dnsbl bl\.spamcop\.net\n#   dnswl list\.dnswl\.org\n",
+           "filters: -m is not converted; the lines it would need shown")
+    t.like(out, r"(?s)# not converted: filter sscore .*?no equivalent in "
+           r"maild.*?-junkBelow 70: no equivalent.*?\n#   dnsbl "
+           r"score\.senderscore\.com match 127\.0\.4\.0-127\.0\.4\.9\n",
+           "filters: filter-senderscore has no equivalent; the nearest "
+           "dnsbl line is suggested")
+    t.like(out, r"# not converted: filter rspamd2 .*\n#   maild talks to "
+           r"one rspamd", "filters: a second rspamd is explained")
+    t.like(flat, r"filter dnsbl \(filter-dnsbl\) was on this listener "
+           r"with auth: kept as dnsbl yes", "filters: the note on the "
+           "listener with auth")
+    for w in (r"filters\.conf:10: not converted: filter-dnsbl -m marks",
+              r"filters\.conf:11: not converted: filter-senderscore has no "
+              r"equivalent in maild",
+              r"filters\.conf:11: suggested instead: dnsbl "
+              r"score\.senderscore\.com match 127\.0\.4\.0-127\.0\.4\.9",
+              r"filters\.conf:13: not converted: maild talks to one rspamd",
+              r"filters\.conf:14: not converted: unknown filter-dnsbl "
+              r"option -x",
+              r"filters\.conf:18: filter-dnsbl on a listener with auth: "
+              r"kept \(dnsbl yes\)"):
+        t.like(err, w, "filters: warning %s" % w.replace("\\", ""))
+    awks = [a for a in ("mawk", "original-awk", "busybox awk")
+            if t.have(a.split()[0])]
+    for awk in awks:
+        rc2, out2, _ = conv(FILTERS, shell="dash", awk=awk)
+        t.ok(rc2 == 0 and out2 == out, "filters: same output with AWK=%s"
+             % awk)
+
+    # With real files, and without the rspamd lines: maild -n takes it.
+    text = out
+    for a, b in (('"/etc/ssl/mx.crt"', '"%s"' % m.cert_file),
+                 ('"/etc/ssl/private/mx.key"', '"%s"' % m.key_file),
+                 ("/etc/mail/passwd", m.passwd_file),
+                 ("/etc/mail/virtuals", m.virtuals_file),
+                 ("/var/vmail", m.vmail)):
+        t.ok(a in text, "filters: %s is there to substitute" % a)
+        text = text.replace(a, b)
+    text = "\n".join(x for x in text.splitlines()
+                     if not x.startswith("rspamd "))
+    path = os.path.join(m.dir, "filters-converted.conf")
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    rc, text = maild_n(path)
+    t.is_(rc, 0, "filters: maild -n accepts the output (less rspamd)")
+    if rc != 0:
+        t.diag(text)
+
+    # filter-rspamd's options: --url=, localhost, unknown ones, a socket.
+    src = os.path.join(m.dir, "rspamd-smtpd.conf")
+    with open(src, "w") as f:
+        f.write('filter r proc-exec "filter-rspamd --url=http://localhost:'
+                '11334/ -bogus"\nlisten on 127.0.0.1 port 25 filter r\n')
+    rc, out, err = conv(src)
+    t.ok('rspamd url "http://127.0.0.1:11334/"' in active(out),
+         "rspamd: --url= with localhost becomes 127.0.0.1")
+    t.like(out, r"unknown filter-rspamd option -bogus dropped",
+           "rspamd: an unknown option is named in the comment")
+    t.like(err, r"rspamd-smtpd\.conf:1: unknown filter-rspamd option "
+           r"-bogus dropped", "rspamd: ... and on stderr")
+    with open(src, "w") as f:
+        f.write('filter r proc-exec "filter-rspamd -url /var/run/rspamd.'
+                'sock"\nlisten on 127.0.0.1 port 25 filter r\n')
+    rc, out, err = conv(src)
+    t.ok(not [x for x in active(out) if x.startswith("rspamd")],
+         "rspamd: a unix socket is not converted")
+    t.like(err, r"not converted: filter-rspamd -url /var/run/rspamd\.sock "
+           r"is a unix socket", "rspamd: ... and says why")
+
+
 def fixture_conversion(m):
     """The seed files with the paths of real fixtures: maild -n accepts
     the result, and a real maild serves it."""
@@ -352,6 +453,7 @@ def main():
     man_example(ref, m.dir)
     bad_input(m.dir)
     edge_cases()
+    t.section(filters, m)
     conf = fixture_conversion(m)
     t.section(run_converted, m, conf)
 
