@@ -66,7 +66,8 @@ struct rspamd_req {
 /*
  * Write the head of req into buf: "POST <path> HTTP/1.1", Host,
  * Content-Length, Connection: close, the fields above, the empty line.
- * Its length, or -1 when a value is refused or buf is too small.
+ * Its length, or -1 when a value is refused or buf is too small (it
+ * needs a byte for the NUL written after the head).
  */
 int	 rspamd_request(char *buf, size_t len, const struct rspamd_req *req);
 
@@ -100,6 +101,7 @@ struct rspamd_http {
 	long long	 clen;		/* Content-Length, -1 none */
 	size_t		 left;		/* of a chunk or the Content-Length */
 	size_t		 headlen;
+	size_t		 framelen;	/* chunk sizes and their CRLFs */
 	size_t		 bodycap;
 	size_t		 linelen;
 	char		 line[RSPAMD_LINE_MAX];

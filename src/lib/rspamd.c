@@ -240,8 +240,7 @@ rspamd_http_feed(struct rspamd_http *h, const char *buf, size_t len)
 				return http_fail(h, "line too long");
 			if (h->state == S_CHUNK_SIZE ||
 			    h->state == S_CHUNK_CRLF) {
-				if ((h->headlen += n) > RSPAMD_HEAD_MAX +
-				    FRAMING_MAX)
+				if ((h->framelen += n) > FRAMING_MAX)
 					return http_fail(h, "too much framing");
 			} else if ((h->headlen += n) > RSPAMD_HEAD_MAX)
 				return http_fail(h, "head too large");

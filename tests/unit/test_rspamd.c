@@ -512,6 +512,17 @@ test_http_limits(void)
 	ok(feed(&h, buf, n, 8192) == RSPAMD_HTTP_ERROR &&
 	    strstr(h.error, "too large") != NULL, "chunked over the bound");
 	rspamd_http_free(&h);
+	/* Many small chunks, then a trailer: framing is no head. */
+	n = snprintf(buf, 100, "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n");
+	for (i = 0; i < 20000; i++)
+		n += snprintf(buf + n, 100, "a\r\n0123456789\r\n");
+	n += snprintf(buf + n, 100, "0\r\nX-Trailer: 1\r\n\r\n");
+	rspamd_http_init(&h);
+	ok(feed(&h, buf, n, 4096) == RSPAMD_HTTP_DONE && h.bodylen == 200000 &&
+	    memcmp(h.body + 199990, "0123456789", 11) == 0,
+	    "20000 chunks and a trailer");
+	rspamd_http_free(&h);
 	/* Many tiny chunks: bounded framing. */
 	n = snprintf(buf, 100, "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
 	    "chunked\r\n\r\n");
