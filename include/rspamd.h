@@ -23,13 +23,13 @@
 #define RSPAMD_BODY_MAX		(1024 * 1024)	/* the answer's body */
 #define RSPAMD_REASON_MAX	256		/* reason phrase kept */
 #define RSPAMD_SYMBOLS_MAX	64		/* symbols kept */
-#define RSPAMD_SYMBOL_LEN	64		/* bytes of a name kept, NUL too */
+#define RSPAMD_SYMBOL_LEN	64		/* name kept, with its NUL */
 #define RSPAMD_HEADERS_MAX	32		/* fields to add, to remove */
 #define RSPAMD_DKIM_MAX		8		/* DKIM-Signature fields */
 #define RSPAMD_NAME_MAX		76		/* a field name */
 #define RSPAMD_FIELD_MAX	(16 * 1024)	/* a field value */
-#define RSPAMD_SMTP_MAX		200		/* smtp_message, NUL not counted */
-#define RSPAMD_ORDER_MAX	1000		/* |order|, |index| of a field */
+#define RSPAMD_SMTP_MAX		200		/* smtp_message, without NUL */
+#define RSPAMD_ORDER_MAX	1000		/* |order| or |index| */
 
 /*
  * A request's head.  Values NULL or "" are left out (but from); every
@@ -211,8 +211,8 @@ void	 rspamd_result_free(struct rspamd_result *);
 /*
  * Where an added field goes among the nfields fields of the header as
  * maild holds it (its own Received: first): the index of the field it
- * is inserted before, nfields to append.  As rspamd's milter and
- * Postfix do: no order or -1 appends; order >= 0 inserts at that
+ * is inserted before, nfields to append.  As rspamd's milter counts
+ * (milter.c): no order or -1 appends; order >= 0 inserts at that
  * position (0 the very top, 1 after our Received:); order < -1 counts
  * from the bottom, -2 before the last field, clamped at the top.
  */

@@ -8,7 +8,6 @@
  */
 #include <sys/types.h>
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,13 +70,15 @@ static int	 action(const char *, enum rspamd_action *);
 static int	 field_name_ok(const char *, size_t);
 static const char *field_value(struct check *, const char *, size_t,
 		    size_t, const char *);
+static double	 magnitude(double);
 static int	 order_value(struct check *, const struct json_value *,
 		    const char *, int *);
 static int	 sym_before(const struct rspamd_symbol *,
 		    const struct rspamd_symbol *);
 static void	 symbol(struct rspamd_result *, const struct json_value *);
 static int	 milter(struct check *, const struct json_value *);
-static int	 removal(struct check *, const char *, const struct json_value *);
+static int	 removal(struct check *, const char *,
+		    const struct json_value *);
 static int	 addition(struct check *, const char *,
 		    const struct json_value *);
 static int	 dkim(struct check *, const struct json_value *);
@@ -699,12 +700,20 @@ field_value(struct check *c, const char *s, size_t len, size_t col,
 	return start;
 }
 
+/* |d|, without libm. */
+static double
+magnitude(double d)
+{
+	return d < 0 ? -d : d;
+}
+
 /* An order or index: an integer within RSPAMD_ORDER_MAX. */
 static int
 order_value(struct check *c, const struct json_value *v, const char *name,
     int *out)
 {
-	if (v->num != floor(v->num) || fabs(v->num) > RSPAMD_ORDER_MAX)
+	if (!(magnitude(v->num) <= RSPAMD_ORDER_MAX) ||
+	    v->num != (double)(int)v->num)
 		return check_fail(c, "milter: %s: bad position", name);
 	*out = (int)v->num;
 	return 0;
@@ -714,8 +723,8 @@ order_value(struct check *c, const struct json_value *v, const char *name,
 static int
 sym_before(const struct rspamd_symbol *a, const struct rspamd_symbol *b)
 {
-	if (fabs(a->score) != fabs(b->score))
-		return fabs(a->score) > fabs(b->score);
+	if (magnitude(a->score) != magnitude(b->score))
+		return magnitude(a->score) > magnitude(b->score);
 	return strcmp(a->name, b->name) < 0;
 }
 

@@ -28,6 +28,8 @@
 #include "json.h"
 #include "rspamd.h"
 
+#define ABS(d)	((d) < 0 ? -(d) : (d))
+
 static void	 printable(const char *, size_t);
 static void	 name_ok(const char *);
 static void	 value_ok(const char *, size_t);
@@ -106,8 +108,8 @@ check(const char *body, size_t len)
 		FUZZ_ASSERT(strpbrk(res.symbols[i].name, " (),") == NULL);
 		if (res.symbols[i].name[0] != '\0')
 			printable(res.symbols[i].name, RSPAMD_SYMBOL_LEN - 1);
-		FUZZ_ASSERT(i == 0 || fabs(res.symbols[i].score) <=
-		    fabs(res.symbols[i - 1].score));
+		FUZZ_ASSERT(i == 0 || ABS(res.symbols[i].score) <=
+		    ABS(res.symbols[i - 1].score));
 	}
 	FUZZ_ASSERT(res.nadd <= RSPAMD_HEADERS_MAX &&
 	    res.nremove <= RSPAMD_HEADERS_MAX && res.ndkim <= RSPAMD_DKIM_MAX);

@@ -21,6 +21,8 @@
 #include "tap.h"
 #include "util.h"
 
+#define ABS(d)	((d) < 0 ? -(d) : (d))
+
 #define DATADIR	"tests/data/rspamd"
 
 struct httpcase {
@@ -576,12 +578,12 @@ test_check_fixtures(void)
 	body = fixture_body("check-ham", &status, &len);
 	r = rspamd_parse_check(body, len, &res, err, sizeof(err));
 	ok(r == 0 && res.action == RSPAMD_NO_ACTION && !res.is_skipped &&
-	    fabs(res.score - 3.4) < 1e-6 && res.smtp_message == NULL,
+	    ABS(res.score - 3.4) < 1e-6 && res.smtp_message == NULL,
 	    "ham: no action");
 	ok(res.nsymbols == 26 && res.nsymbols_total == 26, "ham: symbols");
 	sorted = 1;
 	for (i = 1; i < res.nsymbols; i++)
-		if (fabs(res.symbols[i].score) > fabs(res.symbols[i - 1].score))
+		if (ABS(res.symbols[i].score) > ABS(res.symbols[i - 1].score))
 			sorted = 0;
 	ok(sorted, "ham: symbols by |score|");
 	rspamd_symbols_str(&res, syms, 100);
@@ -760,13 +762,15 @@ test_check_bad(void)
 		{ "{\"action\":\"reject\",\"score\":1,\"subject\":\"a\\nb\"}",
 		    "subject: line break" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
-		    "\"add_headers\":{\"Bad Name\":\"x\"}}}", "bad field name" },
+		    "\"add_headers\":{\"Bad Name\":\"x\"}}}",
+		    "bad field name" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
 		    "\"add_headers\":{\"A:B\":\"x\"}}}", "bad field name" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
 		    "\"add_headers\":{\"\":\"x\"}}}", "bad field name" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
-		    "\"add_headers\":{\"X-\\u00e9\":\"x\"}}}", "bad field name" },
+		    "\"add_headers\":{\"X-\\u00e9\":\"x\"}}}",
+		    "bad field name" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
 		    "\"remove_headers\":{\"X Y\":1}}}", "bad field name" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
@@ -791,7 +795,8 @@ test_check_bad(void)
 		    "\"add_headers\":{\"X\":{\"value\":\"v\",\"order\":1.5}}}}",
 		    "bad position" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
-		    "\"add_headers\":{\"X\":{\"value\":\"v\",\"order\":1001}}}}",
+		    "\"add_headers\":{\"X\":{\"value\":\"v\","
+		    "\"order\":1001}}}}",
 		    "bad position" },
 		{ "{\"action\":\"reject\",\"score\":1,\"milter\":{"
 		    "\"remove_headers\":{\"X\":-1e9}}}", "bad position" },
@@ -889,7 +894,8 @@ test_check_strings(void)
 
 	/* A value over RSPAMD_FIELD_MAX; the largest one. */
 	for (n = RSPAMD_FIELD_MAX; n <= RSPAMD_FIELD_MAX + 1; n++) {
-		p = json + snprintf(json, sizeof(json), "{\"action\":\"reject\","
+		p = json + snprintf(json, sizeof(json),
+		    "{\"action\":\"reject\","
 		    "\"score\":1,\"dkim-signature\":\"");
 		for (i = 0; i < n; i++)
 			if (i % 100 == 98)
@@ -910,7 +916,8 @@ test_check_strings(void)
 
 	/* Counts: RSPAMD_HEADERS_MAX fields, then one more. */
 	for (n = RSPAMD_HEADERS_MAX; n <= RSPAMD_HEADERS_MAX + 1; n++) {
-		p = json + snprintf(json, sizeof(json), "{\"action\":\"reject\","
+		p = json + snprintf(json, sizeof(json),
+		    "{\"action\":\"reject\","
 		    "\"score\":1,\"milter\":{\"add_headers\":{\"X\":[");
 		for (i = 0; i < n; i++)
 			p += snprintf(p, 20, "%s\"v%zu\"", i ? "," : "", i);
@@ -928,7 +935,8 @@ test_check_strings(void)
 		rspamd_result_free(&res);
 	}
 	for (n = RSPAMD_DKIM_MAX; n <= RSPAMD_DKIM_MAX + 1; n++) {
-		p = json + snprintf(json, sizeof(json), "{\"action\":\"reject\","
+		p = json + snprintf(json, sizeof(json),
+		    "{\"action\":\"reject\","
 		    "\"score\":1,\"dkim-signature\":[");
 		for (i = 0; i < n; i++)
 			p += snprintf(p, 20, "%s\"v=1\"", i ? "," : "");
@@ -979,9 +987,9 @@ test_symbols(void)
 	    res.symbols[0].score == 99.5 && res.symbols[1].score == -99.5 &&
 	    strcmp(res.symbols[1].name, "S027") == 0, "largest first");
 	for (i = 1, n = 1; i < res.nsymbols; i++)
-		if (fabs(res.symbols[i].score) > fabs(res.symbols[i - 1].score))
+		if (ABS(res.symbols[i].score) > ABS(res.symbols[i - 1].score))
 			n = 0;
-	ok(n && fabs(res.symbols[63].score) >= 36.5, "sorted, the small "
+	ok(n && ABS(res.symbols[63].score) >= 36.5, "sorted, the small "
 	    "ones dropped");
 	rspamd_symbols_str(&res, buf, 40);
 	ok(strncmp(buf, "?(99.50),", 9) == 0 && strlen(buf) < 40 &&
@@ -1051,8 +1059,9 @@ test_learn(void)
 	} files[] = {
 		{ "learn-spam", 0, "" },
 		{ "learn-ham-relearn", 0, "" },
-		{ "learn-spam-again", 1, "HTTP 208: <Minutes.of.the.meeting@"
-		    "example.org> has been already learned as spam, ignore it" },
+		{ "learn-spam-again", 1, "HTTP 208: <Minutes.of.the."
+		    "meeting@example.org> has been already learned as spam, "
+		    "ignore it" },
 		{ "learn-too-small", -1, "HTTP 204: <Hi@example.org> contains "
 		    "less tokens than required for bayes classifier: 8 < 11" },
 		{ "learn-empty", -1, "HTTP 400: Empty body is not permitted" },
