@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "dnsbl.h"
+#include "http_url.h"
 #include "maild.h"
 #include "table.h"
 
@@ -67,6 +68,7 @@ struct listener {
 #define L_FROM_UNSIGNED	0x0200	/* a From not the user's: unsigned, not 550 */
 #define L_NO_MSGAUTH	0x0400	/* message-auth no: mail not checked */
 #define L_DNSBL		0x0800	/* clients checked against the dnsbl zones */
+#define L_NO_FILTER	0x8000	/* filter no: mail not scanned (rspamd) */
 	char			 pki[NAME_MAX_CONF];
 	char			 hostname[HOST_NAME_MAX + 1];
 	char			 authtable[NAME_MAX_CONF];
@@ -162,6 +164,14 @@ struct maild_conf {
 	int			 dmarc_enforce;		/* 0 or 1 */
 	int			 dmarc_own;		/* 0 or 1 */
 	char			 psl_file[PATH_MAX];
+	/* rspamd, the content filter: no url, no scanning */
+	char			 rspamd_url[HTTP_URL_MAX];
+	char			 rspamd_controller[HTTP_URL_MAX];
+	char			 rspamd_password[128];
+	int			 rspamd_timeout;
+	int			 rspamd_on_failure;	/* RSPAMD_FAIL_* */
+	size_t			 rspamd_max_size;
+	int			 rspamd_auth;		/* 0 or 1 */
 	char			 ca_file[PATH_MAX];	/* "": system CA */
 	char			*ca;		/* PEM of ca_file, parent */
 	size_t			 ca_len;
@@ -174,6 +184,9 @@ struct maild_conf {
 #define AUTH_ACT_REJECT	0	/* 550 at the end of DATA */
 #define AUTH_ACT_JUNK	1	/* delivered to the Junk folder */
 #define AUTH_ACT_MARK	2	/* delivered as usual, results in the header */
+
+#define RSPAMD_FAIL_ACCEPT	0	/* rspamd down: accepted unscanned */
+#define RSPAMD_FAIL_DEFER	1	/* ... 451, the client retries */
 
 #define CONF_NOFILES	0x01	/* don't read pki files (children, -n tests) */
 

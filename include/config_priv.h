@@ -95,6 +95,7 @@ struct parser {
 #define O_CIPHERS	0x4000
 #define O_MSGAUTH	0x8000
 #define O_DNSBL		0x10000
+#define O_FILTER	0x20000
 #define O_ANYTLS	(O_TLS | O_TLS_REQUIRE | O_SMTPS | O_IMAPS)
 
 struct listen_opts {

@@ -61,6 +61,9 @@
 #define DEFAULT_RETRY_MAX	3600	/* cap of the backoff, seconds */
 #define DEFAULT_RETRY_REMOTE	300	/* first remote retry, seconds */
 #define DEFAULT_RELAY_PORT	25	/* port of MX hosts */
+#define DEFAULT_RSPAMD_TIMEOUT	20	/* seconds for a scan or a learn */
+#define DEFAULT_RSPAMD_MAX_SIZE	(10 * 1024 * 1024)
+#define RSPAMD_CONTROLLER_PORT	11334
 #define MAX_EXPAND_DEPTH	10
 #define MAX_EXPAND_DEST		100	/* destinations of one RCPT */
 

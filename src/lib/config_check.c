@@ -68,9 +68,9 @@ cf_listen_check(struct parser *p, struct listen_opts *o)
 		cf_perr(p, "%s requires auth <table>",
 		    (s & O_IMAPS) ? "imaps" : "imap");
 	if ((s & (O_IMAPS | O_IMAP)) && (s & (O_MASKSRC | O_CHECK |
-	    O_ANYSENDER | O_MSGAUTH)))
-		cf_perr(p, "mask-src, check, any-sender and message-auth only "
-		    "apply to SMTP listeners");
+	    O_ANYSENDER | O_MSGAUTH | O_FILTER)))
+		cf_perr(p, "mask-src, check, any-sender, message-auth and "
+		    "filter only apply to SMTP listeners");
 	if ((s & (O_IMAPS | O_IMAP)) && (s & O_DNSBL))
 		cf_perr(p, "dnsbl only applies to SMTP listeners");
 	if ((s & O_ANYSENDER) && !(s & O_AUTH))

@@ -140,6 +140,8 @@ dump_listener(const struct listener *l, FILE *fp)
 	else if (l->proto == PROTO_SMTP && !(l->flags & L_AUTH) &&
 	    !(l->flags & L_DNSBL))
 		fprintf(fp, " dnsbl no");
+	if (l->flags & L_NO_FILTER)
+		fprintf(fp, " filter no");
 	if ((l->flags & L_CHECK_RDNS) && (l->flags & L_CHECK_FCRDNS))
 		fprintf(fp, " check { rdns, fcrdns }");
 	else if (l->flags & L_CHECK_RDNS)

@@ -40,6 +40,7 @@ static int	 lopt_check(struct parser *, struct listen_opts *);
 static int	 lopt_ciphers(struct parser *, struct listen_opts *);
 static int	 lopt_msgauth(struct parser *, struct listen_opts *);
 static int	 lopt_dnsbl(struct parser *, struct listen_opts *);
+static int	 lopt_filter(struct parser *, struct listen_opts *);
 static int	 check_one(struct parser *, struct listen_opts *);
 static int	 resolve_addr(struct parser *, const char *, int,
 		    struct sockaddr_storage *, size_t *);
@@ -55,6 +56,7 @@ static const struct listen_option listen_options[] = {
 	{ "ciphers",		O_CIPHERS,	lopt_ciphers },
 	{ "dnsbl",		O_DNSBL,	lopt_dnsbl },
 	{ "family",		O_FAMILY,	lopt_family },
+	{ "filter",		O_FILTER,	lopt_filter },
 	{ "from-mismatch",	O_FROMMISMATCH,	lopt_frommismatch },
 	{ "hostname",		O_HOSTNAME,	lopt_hostname },
 	{ "imap",		O_IMAP,		NULL },
@@ -266,6 +268,22 @@ lopt_dnsbl(struct parser *p, struct listen_opts *o)
 		o->l.flags |= L_DNSBL;
 	else if (!cf_kw_accept(p, "no")) {
 		cf_expected(p, cf_peek(p), "yes or no after dnsbl");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * filter yes|no: whether mail from the listener's clients is scanned by
+ * the content filter (rspamd); yes by default.
+ */
+static int
+lopt_filter(struct parser *p, struct listen_opts *o)
+{
+	if (cf_kw_accept(p, "no"))
+		o->l.flags |= L_NO_FILTER;
+	else if (!cf_kw_accept(p, "yes")) {
+		cf_expected(p, cf_peek(p), "yes or no after filter");
 		return -1;
 	}
 	return 0;

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "config_priv.h"
+#include "http_url.h"
 #include "log.h"
 #include "util.h"
 
@@ -41,7 +42,8 @@ enum stype {
 	ST_COUNT,	/* 1 (or min) to COUNT_MAX */
 	ST_DURATION,	/* seconds, or with s, m, h or d: 1s to 366d */
 	ST_ADDRPORT,	/* an IP address [port N] */
-	ST_CHOICE	/* one of the words of choices, stored as its index */
+	ST_CHOICE,	/* one of the words of choices, stored as its index */
+	ST_URL		/* http://ADDR[:PORT] (http_url.h) */
 };
 
 struct setting {
@@ -153,6 +155,29 @@ static const struct setting settings[] = {
 	  .def_str = MAILD_PSL, .arg = "a file",
 	  .name = "dmarc public-suffix-list",
 	  .desc = "the Public Suffix List, for organisational domains" },
+	{ "rspamd url", ST_URL, SF_OPTIONAL, FIELD(rspamd_url),
+	  .arg = "a URL", .name = "rspamd url",
+	  .desc = "rspamd's normal worker: every message is scanned there" },
+	{ "rspamd controller", ST_URL, SF_OPTIONAL, FIELD(rspamd_controller),
+	  .arg = "a URL", .name = "rspamd controller",
+	  .desc = "rspamd's controller, for learning (default: the url's "
+	  "host, port 11334)" },
+	{ "rspamd password", ST_TEXT, SF_OPTIONAL, FIELD(rspamd_password),
+	  .arg = "a password", .name = "rspamd password",
+	  .desc = "the controller's password, if it asks for one" },
+	{ "rspamd timeout", ST_DURATION, 0, FIELD(rspamd_timeout),
+	  .def_num = DEFAULT_RSPAMD_TIMEOUT,
+	  .desc = "how long a scan or a learning request may take" },
+	{ "rspamd on-failure", ST_CHOICE, 0, FIELD(rspamd_on_failure),
+	  .def_num = RSPAMD_FAIL_ACCEPT, .choices = "accept defer",
+	  .desc = "mail when rspamd cannot be asked: accepted unscanned, or "
+	  "451" },
+	{ "rspamd max-size", ST_SIZE, 0, FIELD(rspamd_max_size),
+	  .def_num = DEFAULT_RSPAMD_MAX_SIZE,
+	  .desc = "larger messages are not scanned" },
+	{ "rspamd authenticated", ST_CHOICE, 0, FIELD(rspamd_auth),
+	  .def_num = 0, .choices = "no yes",
+	  .desc = "scan mail from authenticated clients too" },
 };
 
 _Static_assert(nitems(settings) <= CONF_SETTINGS_MAX,
@@ -388,8 +413,9 @@ set_value(struct parser *p, int i)
 static int
 get_string(struct parser *p, const struct setting *s, char *field)
 {
+	struct http_url	 url;
 	const char	*v, *q;
-	char		 name[KEYWORD_MAX];
+	char		 name[KEYWORD_MAX], err[160];
 
 	if (cf_expect_string(p, s->arg, &v) == -1)
 		return -1;
@@ -409,6 +435,13 @@ get_string(struct parser *p, const struct setting *s, char *field)
 	case ST_PATH:
 		return cf_check_path(p, setting_name(s, name, sizeof(name)),
 		    v, field, s->size);
+	case ST_URL:
+		if (http_url_parse(v, &url, err, sizeof(err)) == -1) {
+			cf_perr(p, "%s: %s", setting_name(s, name,
+			    sizeof(name)), err);
+			return -1;
+		}
+		break;
 	default:
 		for (q = v; *q != '\0'; q++)
 			if (*q < 0x20 || *q > 0x7e)
