@@ -83,9 +83,11 @@ MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup_dnsbl.o \
 		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/queue_auth.o \
+		src/maild/queue_filter.o \
 		src/maild/deliver.o \
 		src/maild/control.o src/maild/imap.o src/maild/relay.o \
-		src/maild/relay_session.o src/maild/offline.o $(SESSION_OBJS) \
+		src/maild/relay_session.o src/maild/offline.o src/maild/filter.o \
+		$(SESSION_OBJS) \
 		$(LIB_OBJS)
 SENDMAIL_OBJS =	src/sendmail/sendmail.o $(LIB_OBJS)
 MAILCTL_OBJS =	src/mailctl/mailctl.o src/mailctl/mailctl_table.o \

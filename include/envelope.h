@@ -25,7 +25,8 @@ struct envelope {
 #define EF_AUTH		0x04
 #define EF_LOCAL	0x08	/* from this machine (loopback) */
 #define EF_CHECK	0x10	/* SPF, DKIM, DMARC, ARC checked at commit */
-#define EF_MASK		0x1f	/* all of them: others are refused on IPC */
+#define EF_FILTER	0x20	/* scanned by rspamd at commit */
+#define EF_MASK		0x3f	/* all of them: others are refused on IPC */
 	char			 helo[HOST_NAME_MAX + 1];
 	char			 src[64];	/* client address text */
 	struct mailaddr		 sender;

@@ -10,7 +10,8 @@
 #include "address.h"
 #include "config.h"
 
-enum dest_type { DEST_MAILDIR, DEST_RELAY };
+/* DEST_LEARN: a message for rspamd to learn (path "spam" or "ham"). */
+enum dest_type { DEST_MAILDIR, DEST_RELAY, DEST_LEARN };
 
 struct dest {
 	enum dest_type		 type;

@@ -93,6 +93,8 @@ int		 mbox_store(struct mbox *, uint32_t, uint32_t, uint32_t);
 
 /* Size (RFC822.SIZE, CRLF) and INTERNALDATE (file mtime): 0 or -1. */
 int		 mbox_size(struct mbox *, uint32_t, uint64_t *);
+/* O_RDONLY fd of a message's file, or -1 (errno). */
+int		 mbox_msg_fd(struct mbox *, uint32_t);
 int		 mbox_date(struct mbox *, uint32_t, time_t *);
 /*
  * The message with CRLF line ends (a file with bare LFs, as Dovecot

@@ -40,6 +40,7 @@ enum proc_type {
 	PROC_CONTROL,
 	PROC_RELAY,		/* outbound SMTP */
 	PROC_IMAP,		/* IMAP server */
+	PROC_FILTER,		/* rspamd's client */
 	PROC_COUNT
 };
 
@@ -51,6 +52,7 @@ enum proc_type {
 #define P_CONTROL	(1U << PROC_CONTROL)
 #define P_RELAY		(1U << PROC_RELAY)
 #define P_IMAP		(1U << PROC_IMAP)
+#define P_FILTER	(1U << PROC_FILTER)
 #define P_CHILDREN	(((1U << PROC_COUNT) - 1) & ~P_PARENT)
 /* Processes that answer mailctl requests. */
 #define P_CTL		(P_PARENT | P_SMTP | P_IMAP | P_QUEUE | P_RELAY)
@@ -81,7 +83,8 @@ enum proc_type {
 	M(Q_CREATE_FAIL, P_QUEUE, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:reason")					\
 	M(Q_COMMIT, P_SMTP, P_QUEUE, IMSG_NOFD,				\
-	    "u64:reqid u32:msgid u32:ndest envelope:tmpl str:signdomain") \
+	    "u64:reqid u32:msgid u32:ndest envelope:tmpl str:signdomain" \
+	    " str:rdns str:user str:tlsversion str:tlscipher")		\
 	M(Q_COMMIT_OK, P_QUEUE, P_SMTP, IMSG_NOFD,			\
 	    "u64:reqid u32:msgid")					\
 	M(Q_COMMIT_FAIL, P_QUEUE, P_SMTP, IMSG_NOFD,			\
@@ -141,6 +144,20 @@ enum proc_type {
 	    "u64:evpid addr:sender addr:rcpt u32:flags str:dkim str:action") \
 	M(R_RESULT, P_RELAY, P_QUEUE, IMSG_NOFD,			\
 	    "u64:evpid u32:status str:reason str:host")			\
+	/* queue <-> filter: rspamd's verdicts, learning */		\
+	M(F_SCAN, P_QUEUE, P_FILTER, IMSG_FD,				\
+	    "u64:msgid str:ip str:helo str:hostname addr:sender str:user" \
+	    " str:tlsversion str:tlscipher u32:nrcpt { addr:rcpt }")	\
+	M(F_SCAN_RES, P_FILTER, P_QUEUE, IMSG_NOFD,			\
+	    "u64:msgid u32:status str:error u32:action str:score"	\
+	    " str:required str:message str:subject str:symbols"	\
+	    " u32:nadd { str:name str:value }"				\
+	    " u32:nremove { u32:index str:name }")			\
+	M(F_LEARN, P_QUEUE, P_FILTER, IMSG_FD, "u64:evpid u32:spam")	\
+	M(F_LEARN_RES, P_FILTER, P_QUEUE, IMSG_NOFD,			\
+	    "u64:evpid u32:status str:reason")				\
+	/* imap -> queue: a message moved into (spam) or out of Junk */	\
+	M(Q_LEARN, P_IMAP, P_QUEUE, IMSG_FD, "u32:spam str:user")	\
 	/* control <-> the processes that answer mailctl */		\
 	M(CTL_REQ, P_CONTROL, P_CTL, IMSG_NOFD,				\
 	    "u64:id u32:cmd str:arg")					\

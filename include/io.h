@@ -133,6 +133,8 @@ int		 io_tls_started(const struct io *);
 /* Half-close: nothing more is sent, reading goes on. */
 void		 io_shutdown(struct io *);
 /* "TLSv1.3:TLS_AES_256_GCM_SHA384:256" style summary, or "". */
+const char	*io_tls_version(const struct io *);
+const char	*io_tls_cipher(const struct io *);
 void		 io_tls_info(const struct io *, char *, size_t);
 const char	*io_error(const struct io *);
 

@@ -4,6 +4,8 @@
 #ifndef MAILD_MAILDIR_H
 #define MAILD_MAILDIR_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +29,15 @@ struct maildir_filter {
 	int	(*drop)(const char *, size_t, void *);
 	void	*arg;
 };
+/*
+ * The message in fd to out: hdr (hdrlen bytes) first, then its header
+ * fields through the filter (if not NULL), then its body; *sizep gets
+ * the bytes written.  0, or -1 with errno (no read or write then).
+ */
+int	maildir_copy(int, int, const char *, size_t,
+	    const struct maildir_filter *, off_t *);
+/* Every header field of the message in fd to f->drop: 0, -1 (errno). */
+int	maildir_header_scan(int, const struct maildir_filter *);
 int	maildir_deliver_nosync(const char *, int, const struct mailaddr *,
 	    const struct mailaddr *, const char *, uint64_t,
 	    const struct maildir_filter *, char *, size_t, char *, size_t);

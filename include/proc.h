@@ -76,6 +76,8 @@ void	imap_main(void);
 extern const struct proc_handler imap_handlers[];
 void	relay_main(void);
 extern const struct proc_handler relay_handlers[];
+void	filter_main(void);
+extern const struct proc_handler filter_handlers[];
 void	control_main(void);
 extern const struct proc_handler control_handlers[];
 extern const struct proc_handler parent_handlers[];
@@ -112,6 +114,12 @@ enum stat_counter {
 	ST_QUEUE_CHECK_REFUSED,	/* ... refused with 550 */
 	ST_QUEUE_CHECK_DEFERRED, /* ... refused with 451 */
 	ST_QUEUE_CHECK_JUNK,	/* ... delivered to Junk */
+	ST_RSPAMD_SCANNED,	/* messages rspamd gave a verdict on */
+	ST_RSPAMD_REJECTED,	/* ... refused with 550 */
+	ST_RSPAMD_SOFTREJECTED,	/* ... refused with 451 (soft, greylist) */
+	ST_RSPAMD_JUNKED,	/* ... delivered to Junk */
+	ST_RSPAMD_LEARNED,	/* messages learned as spam or ham */
+	ST_RSPAMD_ERRORS,	/* scans rspamd could not answer */
 	ST_RELAY_SESSIONS,	/* connections to other servers */
 	ST_RELAY_TLS,		/* ... that went TLS */
 	ST_COUNT

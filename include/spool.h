@@ -20,6 +20,15 @@ int	spool_init(void);		/* create dirs, purge incoming */
 /* New message: pick a free msgid, create its file; returns fd or -1. */
 int	spool_msg_create(uint32_t *);
 void	spool_msg_abort(uint32_t);
+/* O_RDONLY fd of the body of a message being received, or -1. */
+int	spool_msg_read(uint32_t);
+/*
+ * Editing a message being received: spool_msg_edit() creates an empty
+ * new body and returns its fd; spool_msg_replace(msgid, 1) puts it in
+ * the old one's place, (msgid, 0) throws it away.  0 or -1.
+ */
+int	spool_msg_edit(uint32_t);
+int	spool_msg_replace(uint32_t, int);
 /*
  * Commit messages: fsync each body (fds[i]), write every envelope,
  * fsync, rename incoming/<msgid> to queue/<msgid>, fsync queue/ once.

@@ -41,6 +41,7 @@ static const struct {
 	{ "auth",	EF_AUTH },
 	{ "local",	EF_LOCAL },
 	{ "check",	EF_CHECK },
+	{ "filter",	EF_FILTER },
 };
 
 static int	clean(const char *);
@@ -83,6 +84,9 @@ envelope_dump(const struct envelope *e, char *buf, size_t len)
 		break;
 	case DEST_RELAY:
 		dtype = "relay";
+		break;
+	case DEST_LEARN:
+		dtype = "learn";
 		break;
 	default:
 		return -1;
@@ -295,6 +299,8 @@ set_value(struct envelope *e, enum ekey k, const char *v)
 			e->dest.type = DEST_MAILDIR;
 		else if (strcmp(v, "relay") == 0)
 			e->dest.type = DEST_RELAY;
+		else if (strcmp(v, "learn") == 0)
+			e->dest.type = DEST_LEARN;
 		else
 			return -1;
 		return 0;
@@ -395,6 +401,9 @@ envelope_load(struct envelope *out, const char *buf, size_t len, char *err,
 		return bad(err, errlen, "empty recipient", NULL);
 	if (e.dest.type == DEST_MAILDIR && e.dest.path[0] == '\0')
 		return bad(err, errlen, "maildir without path", NULL);
+	if (e.dest.type == DEST_LEARN && strcmp(e.dest.path, "spam") != 0 &&
+	    strcmp(e.dest.path, "ham") != 0)
+		return bad(err, errlen, "learn neither spam nor ham", NULL);
 	e.nexttry = 0;
 	*out = e;
 	return 0;

@@ -123,6 +123,19 @@ crlf_size(int fd, uint64_t *size)
 	return 0;
 }
 
+/* An O_RDONLY fd of message idx's file (for the queue), or -1. */
+int
+mbox_msg_fd(struct mbox *m, uint32_t idx)
+{
+	struct stat	 st;
+
+	if (idx >= m->n) {
+		errno = EINVAL;
+		return -1;
+	}
+	return mbox_msg_open(m, idx, &st);
+}
+
 int
 mbox_size(struct mbox *m, uint32_t idx, uint64_t *size)
 {

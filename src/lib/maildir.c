@@ -396,6 +396,11 @@ static size_t	 md_olen;
 static int
 md_put(int out, const char *p, size_t n, off_t *wrotep)
 {
+	if (out == -1) {
+		/* maildir_header_scan(): read, nothing written. */
+		*wrotep += n;
+		return 0;
+	}
 	if (md_olen + n > sizeof(md_obuf)) {
 		if (write_full(out, md_obuf, md_olen) == -1)
 			return -1;
@@ -485,7 +490,8 @@ md_header(int fd, int out, const struct maildir_filter *f, off_t *offp,
 			if (st == START_CR && c == '\n') {
 				/* The empty line: the body follows it. */
 				if (md_put(out, "\r\n", 2, wrotep) == -1 ||
-				    write_full(out, md_obuf, md_olen) == -1)
+				    (out != -1 &&
+				    write_full(out, md_obuf, md_olen) == -1))
 					return -1;
 				*offp = off + i + 1;
 				return 0;
@@ -502,9 +508,54 @@ md_header(int fd, int out, const struct maildir_filter *f, off_t *offp,
 	}
 	/* No body: the last field ends the file. */
 	if (md_field_flush(out, f, &fl, wrotep) == -1 ||
-	    write_full(out, md_obuf, md_olen) == -1)
+	    (out != -1 && write_full(out, md_obuf, md_olen) == -1))
 		return -1;
 	*offp = off;
+	return 0;
+}
+
+/* Every header field of the message in fd through f, nothing written. */
+int
+maildir_header_scan(int fd, const struct maildir_filter *f)
+{
+	off_t	 off, wrote;
+
+	return md_header(fd, -1, f, &off, &wrote);
+}
+
+/*
+ * Write the headers and the body from fd into tmp (a new file) and
+ * fsync it; *sizep gets the size.  The tmp file is removed on failure.
+ */
+/*
+ * The message in fd to out: hdr first, then its header through the
+ * filter (if any) and its body.  *sizep gets what was written.
+ */
+int
+maildir_copy(int fd, int out, const char *hdr, size_t hdrlen,
+    const struct maildir_filter *filter, off_t *sizep)
+{
+	off_t	 off = 0, wrote = 0, start;
+	ssize_t	 n;
+
+	if (hdrlen > 0 && write_full(out, hdr, hdrlen) == -1)
+		return -1;
+	if (filter != NULL && md_header(fd, out, filter, &off, &wrote) == -1)
+		return -1;
+	start = off;
+	for (;;) {
+		if ((n = pread(fd, md_buf, sizeof(md_buf), off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (write_full(out, md_buf, n) == -1)
+			return -1;
+		off += n;
+	}
+	*sizep = wrote + (off - start) + (off_t)hdrlen;
 	return 0;
 }
 
@@ -517,38 +568,14 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
     size_t hdrlen, const struct maildir_filter *filter, off_t *sizep,
     char *err, size_t errlen)
 {
-	off_t	 off = 0, wrote = 0, start;
-	ssize_t	 n;
 	int	 out, ret;
 
 	if ((out = safe_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
 		return md_fail(md_errclass(errno), err, errlen, path,
 		    "open tmp file");
-	if (write_full(out, hdr, hdrlen) == -1) {
+	if (maildir_copy(fd, out, hdr, hdrlen, filter, sizep) == -1) {
 		ret = md_fail(-1, err, errlen, path, "write tmp file");
 		goto fail;
-	}
-	if (filter != NULL &&
-	    md_header(fd, out, filter, &off, &wrote) == -1) {
-		ret = md_fail(-1, err, errlen, path, "filter the header");
-		goto fail;
-	}
-	start = off;
-	for (;;) {
-		if ((n = pread(fd, md_buf, sizeof(md_buf), off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			ret = md_fail(-1, err, errlen, path, "read message");
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		if (write_full(out, md_buf, n) == -1) {
-			ret = md_fail(-1, err, errlen, path,
-			    "write tmp file");
-			goto fail;
-		}
-		off += n;
 	}
 	if (fsync(out) == -1) {
 		ret = md_fail(-1, err, errlen, path, "fsync tmp file");
@@ -559,7 +586,6 @@ md_write(const char *path, const char *tmp, int fd, const char *hdr,
 		ret = md_fail(-1, err, errlen, path, "close tmp file");
 		goto fail;
 	}
-	*sizep = wrote + (off - start) + (off_t)hdrlen;
 	return 0;
  fail:
 	if (out != -1)

@@ -360,6 +360,54 @@ spool_msg_abort(uint32_t msgid)
 	close(dfd);
 }
 
+/* An O_RDONLY fd of the body of a message being received. */
+int
+spool_msg_read(uint32_t msgid)
+{
+	char	 path[PATH_MAX];
+
+	(void)snprintf(path, sizeof(path), "%s/%08x/%s", SPOOL_INCOMING,
+	    msgid, SPOOL_MESSAGE);
+	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/* A new, empty body beside it, for spool_msg_replace(). */
+int
+spool_msg_edit(uint32_t msgid)
+{
+	char	 path[PATH_MAX];
+
+	(void)snprintf(path, sizeof(path), "%s/%08x/%s.edit",
+	    SPOOL_INCOMING, msgid, SPOOL_MESSAGE);
+	return open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+}
+
+/*
+ * The edited body becomes the message (ok), or is thrown away.  The
+ * commit fsyncs the new body and the directory it moves.
+ */
+int
+spool_msg_replace(uint32_t msgid, int ok)
+{
+	char	 from[PATH_MAX], to[PATH_MAX];
+
+	(void)snprintf(to, sizeof(to), "%s/%08x/%s", SPOOL_INCOMING, msgid,
+	    SPOOL_MESSAGE);
+	(void)snprintf(from, sizeof(from), "%s/%08x/%s.edit", SPOOL_INCOMING,
+	    msgid, SPOOL_MESSAGE);
+	if (!ok) {
+		(void)unlink(from);
+		return 0;
+	}
+	if (rename(from, to) == -1) {
+		log_warn("rename %s", from);
+		(void)unlink(from);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Write one envelope file and fsync it.  excl: the name must be new
  * (commit); otherwise a leftover is truncated (a .tmp of an update).

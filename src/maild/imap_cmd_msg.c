@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "imap_session.h"
+#include "mailbox.h"
 #include "proc.h"
 #include "search.h"
 
@@ -615,16 +616,55 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	free(modified);
 }
 
+/*
+ * A message moved or copied into Junk from elsewhere is learned as spam,
+ * one moved out of Junk into anything but Trash as ham: the queue keeps
+ * the request and the filter process tells rspamd, later.  -1: none.
+ */
+static int
+imap_learn_kind(const char *from, const char *to)
+{
+	const char	*f = mailbox_special_use(from);
+	const char	*t = mailbox_special_use(to);
+	int		 fj = f != NULL && strcmp(f, "\\Junk") == 0;
+	int		 tj = t != NULL && strcmp(t, "\\Junk") == 0;
+
+	if (conf->rspamd_url[0] == '\0' || fj == tj)
+		return -1;
+	if (tj)
+		return 1;
+	if (t != NULL && strcmp(t, "\\Trash") == 0)
+		return -1;
+	return 0;
+}
+
+static void
+imap_learn(struct imap_session *s, long idx, int spam)
+{
+	struct ipc_buf	 b;
+	int		 fd;
+
+	if ((fd = mbox_msg_fd(s->mb, (uint32_t)idx)) == -1) {
+		log_warn("imap: %s: open a message to learn", s->user);
+		return;
+	}
+	ipc_buf_init(&b);
+	ipc_add_u32(&b, spam);
+	ipc_add_str(&b, s->user);
+	s->env->send(PROC_QUEUE, IMSG_Q_LEARN, fd, &b);
+}
+
 void
 imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct mbox	*dst;
 	struct mbuf	 from, to;
-	char		 path[PATH_MAX];
+	char		 path[PATH_MAX], name[MAILBOX_NAME_MAX + 1];
 	uint32_t	*uids = NULL, *src = NULL, *dstu = NULL, nuid;
 	size_t		 n, i, ok = 0;
 	long		 idx;
 	int		 move = strcmp(cmd->name, "MOVE") == 0, failed = 0;
+	int		 learn;
 
 	if (cmd->nargs != 2) {
 		imap_tagged(s, "BAD", "%s takes a set and a mailbox",
@@ -635,9 +675,10 @@ imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	if (imap_mailbox_arg(s, cmd->args->next, NULL, 0, path,
+	if (imap_mailbox_arg(s, cmd->args->next, name, sizeof(name), path,
 	    sizeof(path)) == -1)
 		return;
+	learn = imap_learn_kind(s->mbname, name);
 	if (s_seqset(s, cmd->args, cmd->uid, &uids, &n) == -1)
 		return;
 	if ((dst = mbox_open(path, 0)) == NULL) {
@@ -655,6 +696,8 @@ imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 			failed = errno == ENOSPC || errno == EDQUOT ? 2 : 1;
 			break;
 		}
+		if (learn != -1)
+			imap_learn(s, idx, learn);
 		src[ok] = uids[i];
 		dstu[ok++] = nuid;
 	}

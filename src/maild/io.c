@@ -406,6 +406,29 @@ io_tls_info(const struct io *io, char *buf, size_t len)
 	    tls_conn_cipher_strength(t));
 }
 
+/* The TLS version and cipher of the connection, or "" before TLS. */
+const char *
+io_tls_version(const struct io *io)
+{
+	const char	*v;
+
+	if (io->tls == NULL || (io->flags & IO_HANDSHAKE) ||
+	    (v = tls_conn_version(io->tls)) == NULL)
+		return "";
+	return v;
+}
+
+const char *
+io_tls_cipher(const struct io *io)
+{
+	const char	*v;
+
+	if (io->tls == NULL || (io->flags & IO_HANDSHAKE) ||
+	    (v = tls_conn_cipher(io->tls)) == NULL)
+		return "";
+	return v;
+}
+
 const char *
 io_error(const struct io *io)
 {

@@ -40,6 +40,8 @@ struct proc_info procs[PROC_COUNT] = {
 	    relay_handlers },
 	[PROC_IMAP] =	 { "imap", "maild-imap", 0, 1, imap_main,
 	    imap_handlers },
+	[PROC_FILTER] =	 { "filter", "maild-filter", 0, 0, filter_main,
+	    filter_handlers },
 };
 
 /* This process's handler of each message type; NULL: not received. */
@@ -340,6 +342,8 @@ static const char *stat_names[] = {
 	"queue.checked.dmarc.pass", "queue.checked.dmarc.fail",
 	"queue.checked.refused", "queue.checked.deferred",
 	"queue.checked.junk",
+	"rspamd.scanned", "rspamd.rejected", "rspamd.softrejected",
+	"rspamd.junked", "rspamd.learned", "rspamd.errors",
 	"relay.sessions", "relay.sessions.tls",
 };
 _Static_assert(nitems(stat_names) == ST_COUNT,
@@ -386,8 +390,11 @@ proc_ctl_stats(uint64_t id)
 	size_t		 i, len = strlen(name);
 
 	for (i = 0; i < ST_COUNT; i++)
-		if (strncmp(stat_names[i], name, len) == 0 &&
-		    stat_names[i][len] == '.')
+		if ((strncmp(stat_names[i], name, len) == 0 &&
+		    stat_names[i][len] == '.') ||
+		    /* rspamd's verdicts are counted where they are applied. */
+		    (proc_self == PROC_QUEUE &&
+		    strncmp(stat_names[i], "rspamd.", 7) == 0))
 			proc_ctl_line(id, "%s=%llu", stat_names[i],
 			    (unsigned long long)stats[i]);
 }

@@ -19,6 +19,7 @@
  * arrival order, for mailctl.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <errno.h>
@@ -36,6 +37,7 @@
 #include "envelope.h"
 #include "expand.h"
 #include "mailbox.h"
+#include "maildir.h"
 #include "msgauth.h"
 #include "proc.h"
 #include "queue.h"
@@ -44,6 +46,7 @@
 
 #define MAX_INFLIGHT	64
 #define MAX_RELAY	256	/* jobs at the relay, each holding an fd */
+#define MAX_LEARN	16	/* learning requests at the filter */
 #define MAX_BATCH	256
 #define MAX_DEST_MSG	(1000 * MAX_EXPAND_DEST)	/* per message */
 
@@ -72,6 +75,13 @@ struct qmsg {
 	int			 checked;	/* ... and gave its verdict */
 	const char		*folder;	/* Junk, DMARC Reports, NULL */
 	TAILQ_HEAD(, qenv)	 origs;		/* the envelopes it reports */
+	int			 learn;		/* a learning job from imap */
+	/* rspamd: asked, answered (fv NULL: accepted unscanned) */
+	struct scan_client	 client;
+	uint64_t		 scanid;	/* its answer's reqid */
+	int			 scanning;
+	int			 scanned;
+	struct filter_verdict	*fv;
 };
 
 struct qenv {
@@ -84,6 +94,7 @@ struct qenv {
 	int			 expired;	/* bouncing after queue ttl */
 	int			 removing;	/* mailctl remove, once back */
 	int			 attempted;	/* since start: deliver looks */
+	int			 learn;		/* inflight at the filter */
 	char			 rhost[HOST_NAME_MAX + 1];	/* last MX */
 };
 
@@ -110,6 +121,10 @@ static void	queue_rollback(struct ipc_msg *);
 static void	queue_result(struct ipc_msg *);
 static void	queue_ready(struct qmsg *);
 static void	queue_checked(void *, const struct msgauth_verdict *);
+static int	queue_scan(struct qmsg *);
+static void	queue_scanned(struct ipc_msg *);
+static void	queue_refuse(struct qmsg *, const char *);
+static void	queue_learn(struct ipc_msg *);
 static void	queue_folder(struct envelope *, const char *);
 static void	queue_commit_run(int, short, void *);
 static void	queue_schedule(void);
@@ -147,6 +162,8 @@ static TAILQ_HEAD(, qmsg)	 batch = TAILQ_HEAD_INITIALIZER(batch);
 static struct qenvlist		 ready = TAILQ_HEAD_INITIALIZER(ready);
 static struct qenvlist		 ready_relay =
     TAILQ_HEAD_INITIALIZER(ready_relay);
+static struct qenvlist		 ready_learn =
+    TAILQ_HEAD_INITIALIZER(ready_learn);
 static struct qenvlist		 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct qenv_sched	 schedule = RB_INITIALIZER(&schedule);
 static uint64_t			 arrivals;	/* for qenv.seq */
@@ -154,6 +171,8 @@ static struct qenvlist		 inflight = TAILQ_HEAD_INITIALIZER(inflight);
 static struct qenv_ids		 inflight_ids = RB_INITIALIZER(&inflight_ids);
 static size_t			 ninflight;
 static size_t			 nrelay;
+static size_t			 nlearn;
+static uint32_t			 scanseq;	/* scanids */
 static struct event		 ev_commit, ev_timer;
 /* Failed envelopes waiting for their bounce to be written. */
 static struct qenvlist		 bouncing = TAILQ_HEAD_INITIALIZER(bouncing);
@@ -333,6 +352,7 @@ queue_msg_free(struct qmsg *m)
 		close(m->fd);
 	if (m->bounce)
 		reqwait_forget(m->reqid);	/* its answer finds nobody */
+	free(m->fv);
 	free(m);
 }
 
@@ -443,6 +463,7 @@ queue_commit(struct ipc_msg *im)
 	uint64_t	 reqid;
 	uint32_t	 msgid, expected;
 	struct envelope	 tmpl;
+	struct scan_client client;
 	char		 signdom[DOMAIN_MAX + 1];
 
 	reqid = ipc_get_u64(im);
@@ -450,6 +471,10 @@ queue_commit(struct ipc_msg *im)
 	expected = ipc_get_u32(im);
 	ipc_get_envelope(im, &tmpl);
 	ipc_get_str(im, signdom, sizeof(signdom));
+	ipc_get_str(im, client.rdns, sizeof(client.rdns));
+	ipc_get_str(im, client.user, sizeof(client.user));
+	ipc_get_str(im, client.tls_version, sizeof(client.tls_version));
+	ipc_get_str(im, client.tls_cipher, sizeof(client.tls_cipher));
 	ipc_end(im);
 	if ((m = queue_msg_find(msgid)) == NULL || m->reqid != reqid ||
 	    m->committing || m->bounce) {
@@ -474,6 +499,7 @@ queue_commit(struct ipc_msg *im)
 	m->committing = 1;
 	m->expected = expected;
 	m->tmpl = tmpl;
+	m->client = client;
 	(void)strlcpy(m->signdom, signdom, sizeof(m->signdom));
 	queue_ready(m);
 }
@@ -492,12 +518,35 @@ queue_ready(struct qmsg *m)
 		    m->msgid, m->ndest, m->expected);
 		return;
 	}
-	if (m->checking)
-		return;		/* queue_checked() goes on */
-	if ((m->tmpl.flags & EF_CHECK) && !m->checked && !m->bounce) {
-		m->checking = 1;
-		queue_auth_start(m->msgid, m->fd, &m->tmpl, queue_checked, m);
-		return;
+	if (m->checking || m->scanning)
+		return;		/* queue_checked(), queue_scanned() go on */
+	if (!m->bounce && !m->learn) {
+		/* Both at once: the checks wait for DNS, rspamd for itself. */
+		if ((m->tmpl.flags & EF_FILTER) && !m->scanned &&
+		    queue_scan(m) == -1)
+			return;		/* refused at once: m is gone */
+		if ((m->tmpl.flags & EF_CHECK) && !m->checked) {
+			m->checking = 1;
+			queue_auth_start(m->msgid, m->fd, &m->tmpl,
+			    queue_checked, m);
+		}
+		if (m->checking || m->scanning)
+			return;
+	}
+	if (m->fv != NULL) {
+		/* rspamd's verdict, below the checks' lines. */
+		if (strlen(m->tmpl.dkim) + strlen(m->fv->headers) <
+		    sizeof(m->tmpl.dkim))
+			(void)strlcat(m->tmpl.dkim, m->fv->headers,
+			    sizeof(m->tmpl.dkim));
+		else
+			log_warnx("queue: message %08x: rspamd's header "
+			    "lines do not fit, left out", m->msgid);
+		if (m->fv->junk)
+			m->folder = "Junk";
+		(void)queue_filter_edit(m->msgid, &m->fd, m->fv);
+		free(m->fv);
+		m->fv = NULL;
 	}
 	RB_REMOVE(qmsg_tree, &incoming, m);
 	TAILQ_INSERT_TAIL(&batch, m, entry);
@@ -515,19 +564,11 @@ static void
 queue_checked(void *arg, const struct msgauth_verdict *v)
 {
 	struct qmsg	*m = arg;
-	struct ipc_buf	 b;
 
 	m->checking = 0;
 	m->checked = 1;
 	if (v->action == MA_REJECT || v->action == MA_TEMPFAIL) {
-		RB_REMOVE(qmsg_tree, &incoming, m);
-		spool_msg_abort(m->msgid);
-		ipc_buf_init(&b);
-		ipc_add_u64(&b, m->reqid);
-		ipc_add_u32(&b, m->msgid);
-		ipc_add_str(&b, v->reply);
-		proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_REFUSED, -1, &b);
-		queue_msg_free(m);
+		queue_refuse(m, v->reply);
 		return;
 	}
 	/* Junk first: a failing "report" is no report of ours. */
@@ -538,6 +579,184 @@ queue_checked(void *arg, const struct msgauth_verdict *v)
 	if (v->authres != NULL && strlen(v->authres) < sizeof(m->tmpl.dkim))
 		(void)strlcpy(m->tmpl.dkim, v->authres, sizeof(m->tmpl.dkim));
 	queue_ready(m);
+}
+
+/*
+ * A check or rspamd refused the message: it goes, and smtp gives the
+ * client the reply; the other's answer, if still to come, finds
+ * nothing.
+ */
+static void
+queue_refuse(struct qmsg *m, const char *reply)
+{
+	struct ipc_buf	 b;
+
+	if (m->checking)
+		queue_auth_cancel(m->msgid);
+	RB_REMOVE(qmsg_tree, &incoming, m);
+	spool_msg_abort(m->msgid);
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, m->reqid);
+	ipc_add_u32(&b, m->msgid);
+	ipc_add_str(&b, reply);
+	proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_REFUSED, -1, &b);
+	queue_msg_free(m);
+}
+
+/*
+ * Send the message to rspamd through the filter process: 0 (asked, or
+ * accepted without it), -1 when it was refused at once (m is gone).
+ */
+static int
+queue_scan(struct qmsg *m)
+{
+	const struct mailaddr	*rcpts[FILTER_RCPT_MAX];
+	struct qdest		*d;
+	struct stat		 sb;
+	size_t			 n = 0, i;
+
+	if (fstat(m->fd, &sb) == -1 || (size_t)sb.st_size >
+	    conf->rspamd_max_size) {
+		log_info("queue: message %08x: larger than rspamd max-size, "
+		    "not scanned", m->msgid);
+		m->scanned = 1;
+		return 0;
+	}
+	TAILQ_FOREACH(d, &m->dests, entry) {
+		for (i = 0; i < n; i++)
+			if (strcmp(rcpts[i]->user, d->rcpt.user) == 0 &&
+			    strcasecmp(rcpts[i]->domain, d->rcpt.domain) == 0)
+				break;
+		if (i == n && n < FILTER_RCPT_MAX)
+			rcpts[n++] = &d->rcpt;
+	}
+	m->scanid = ((uint64_t)++scanseq << 32) | m->msgid;
+	if (queue_filter_scan(m->scanid, m->msgid, &m->tmpl, &m->client,
+	    rcpts, n) == -1) {
+		STAT_INC(ST_RSPAMD_ERRORS);
+		if (conf->rspamd_on_failure == RSPAMD_FAIL_DEFER) {
+			queue_refuse(m, "451 4.7.1 Content filter "
+			    "unavailable, try again later");
+			return -1;
+		}
+		m->scanned = 1;
+		return 0;
+	}
+	m->scanning = 1;
+	return 0;
+}
+
+/* IMSG_F_SCAN_RES: rspamd's verdict on a message being received. */
+static void
+queue_scanned(struct ipc_msg *im)
+{
+	struct filter_verdict	*v;
+	struct qmsg		*m;
+	uint64_t		 reqid;
+
+	if ((v = malloc(sizeof(*v))) == NULL)
+		fatal("malloc");
+	reqid = queue_filter_verdict(im, "", v);
+	if ((m = queue_msg_find((uint32_t)reqid)) == NULL ||
+	    m->scanid != reqid || !m->scanning) {
+		log_debug("queue: rspamd's verdict on message %08x, gone",
+		    (uint32_t)reqid);
+		free(v);
+		return;
+	}
+	m->scanning = 0;
+	m->scanned = 1;
+	if (v->error)
+		log_warnx("queue: message %08x: rspamd: %s; %s", m->msgid,
+		    v->log, v->refuse ? "deferred" : "accepted unscanned");
+	else
+		log_info("queue: message %08x: %s", m->msgid, v->log);
+	if (v->refuse) {
+		queue_refuse(m, v->reply);
+		free(v);
+		return;
+	}
+	if (v->error)
+		free(v);
+	else
+		m->fv = v;
+	queue_ready(m);
+}
+
+/*
+ * IMSG_Q_LEARN: imap saw a user move a message into Junk (spam) or out
+ * of it.  A copy goes into the spool as a message of its own with one
+ * envelope for the filter process, so the request survives a restart
+ * and an rspamd outage, and is retried like any delivery.
+ */
+static void
+queue_learn(struct ipc_msg *im)
+{
+	struct qmsg	*m;
+	struct qdest	*d;
+	char		 user[ADDR_MAX + 1];
+	uint32_t	 spam, msgid;
+	off_t		 size;
+	int		 in, out;
+
+	spam = ipc_get_u32(im);
+	ipc_get_str(im, user, sizeof(user));
+	ipc_end(im);
+	in = ipc_get_fd(im);
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	if (strchr(user, '@') != NULL) {
+		if (addr_parse(user, &d->rcpt, ADDR_ALLOW_UTF8) == -1)
+			goto bad;
+	} else if (strlcpy(d->rcpt.user, user, sizeof(d->rcpt.user)) >=
+	    sizeof(d->rcpt.user) || strlcpy(d->rcpt.domain, conf->hostname,
+	    sizeof(d->rcpt.domain)) >= sizeof(d->rcpt.domain) ||
+	    user[0] == '\0')
+		goto bad;
+	d->dest.type = DEST_LEARN;
+	d->dest.addr = d->rcpt;
+	(void)strlcpy(d->dest.path, spam ? "spam" : "ham",
+	    sizeof(d->dest.path));
+	if (conf->rspamd_url[0] == '\0' || !queue_space_ok() ||
+	    (out = spool_msg_create(&msgid)) == -1) {
+		log_warnx("queue: cannot keep a message to learn as %s for "
+		    "%s", d->dest.path, user);
+		free(d);
+		close(in);
+		return;
+	}
+	if (maildir_copy(in, out, NULL, 0, NULL, &size) == -1) {
+		log_warn("queue: message %08x: copy to learn", msgid);
+		close(out);
+		spool_msg_abort(msgid);
+		free(d);
+		close(in);
+		return;
+	}
+	close(in);
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	m->msgid = msgid;
+	m->fd = out;
+	m->reqid = msgid;
+	m->learn = 1;
+	TAILQ_INIT(&m->dests);
+	TAILQ_INIT(&m->origs);
+	TAILQ_INSERT_TAIL(&m->dests, d, entry);
+	m->ndest = m->expected = 1;
+	m->committing = 1;
+	m->tmpl.created = time(NULL);
+	(void)strlcpy(m->tmpl.helo, conf->hostname, sizeof(m->tmpl.helo));
+	(void)strlcpy(m->tmpl.src, "localhost", sizeof(m->tmpl.src));
+	queue_msg_add(m);
+	log_info("queue: message %08x: to learn as %s for %s", msgid,
+	    d->dest.path, user);
+	queue_ready(m);
+	return;
+ bad:
+	log_warnx("queue: learning for a bad user name, ignored");
+	free(d);
+	close(in);
 }
 
 /* Into a folder of the recipient's Maildir (Maildir++), if it has one. */
@@ -583,7 +802,7 @@ queue_commit_run(int fd, short ev, void *arg)
 		 * Checked mail is not ours to sign; its Authentication-
 		 * Results are there instead.
 		 */
-		if (!m->checked)
+		if (!m->checked && !m->learn)
 			queue_dkim_sign(m->fd, m->signdom, m->msgid,
 			    m->tmpl.dkim, sizeof(m->tmpl.dkim));
 		if ((evps[n] = calloc(m->ndest ? m->ndest : 1,
@@ -646,7 +865,7 @@ queue_commit_run(int fd, short ev, void *arg)
 			}
 			if (m->bounce)
 				queue_bounce_committed(m, 1);
-			else
+			else if (!m->learn)
 				proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_OK, -1,
 				    &b);
 		} else {
@@ -655,7 +874,7 @@ queue_commit_run(int fd, short ev, void *arg)
 			spool_msg_abort(m->msgid);
 			if (m->bounce)
 				queue_bounce_committed(m, 0);
-			else
+			else if (!m->learn)
 				proc_send_buf(PROC_SMTP, IMSG_Q_COMMIT_FAIL,
 				    -1, &b);
 		}
@@ -704,6 +923,14 @@ queue_deliver(struct qenv *q)
 	}
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, q->evp.id);
+	if (q->evp.dest.type == DEST_LEARN) {
+		queue_inflight_add(q);
+		ipc_add_u32(&b, strcmp(q->evp.dest.path, "spam") == 0);
+		proc_send_buf(PROC_FILTER, IMSG_F_LEARN, fd, &b);
+		q->learn = 1;
+		nlearn++;
+		return;
+	}
 	ipc_add_addr(&b, &q->evp.sender);
 	queue_inflight_add(q);
 	if (q->evp.dest.type == DEST_RELAY) {
@@ -733,7 +960,7 @@ static void
 queue_make_ready(struct qenv *q)
 {
 	TAILQ_INSERT_TAIL(q->evp.dest.type == DEST_RELAY ? &ready_relay :
-	    &ready, q, entry);
+	    q->evp.dest.type == DEST_LEARN ? &ready_learn : &ready, q, entry);
 }
 
 static void
@@ -751,6 +978,10 @@ queue_schedule(void)
 	while (!relay_paused && nrelay < MAX_RELAY &&
 	    (q = TAILQ_FIRST(&ready_relay)) != NULL) {
 		TAILQ_REMOVE(&ready_relay, q, entry);
+		queue_deliver(q);
+	}
+	while (nlearn < MAX_LEARN && (q = TAILQ_FIRST(&ready_learn)) != NULL) {
+		TAILQ_REMOVE(&ready_learn, q, entry);
 		queue_deliver(q);
 	}
 	/* The timer always points at the earliest retry. */
@@ -809,6 +1040,7 @@ queue_result(struct ipc_msg *im)
 	uint32_t	 status;
 	time_t		 now = time(NULL), delay;
 	int		 relay = im->type == IMSG_R_RESULT;
+	int		 learn = im->type == IMSG_F_LEARN_RES;
 
 	evpid = ipc_get_u64(im);
 	status = ipc_get_u32(im);
@@ -818,24 +1050,42 @@ queue_result(struct ipc_msg *im)
 	ipc_end(im);
 	if (status > RELAY_PERMFAIL)
 		fatalx("queue: bad status %u from %s", status, im->peer);
-	if ((q = queue_inflight_find(evpid)) == NULL || q->relay != relay)
+	if ((q = queue_inflight_find(evpid)) == NULL || q->relay != relay ||
+	    q->learn != learn)
 		fatalx("queue: result for unknown envelope %016llx from %s",
 		    (unsigned long long)evpid, im->peer);
 	RB_REMOVE(qenv_ids, &inflight_ids, q);
 	TAILQ_REMOVE(&inflight, q, entry);
 	if (relay)
 		nrelay--;
+	else if (learn)
+		nlearn--;
 	else
 		ninflight--;
 	q->inflight = 0;
 	q->relay = 0;
+	q->learn = 0;
+	if (learn && status == RELAY_OK) {
+		STAT_INC(ST_RSPAMD_LEARNED);
+		log_info("queue: envelope %016llx: %s as %s for %s@%s",
+		    (unsigned long long)evpid, err, q->evp.dest.path,
+		    q->evp.dest.addr.user, q->evp.dest.addr.domain);
+	} else if (learn && (status == RELAY_PERMFAIL || q->removing ||
+	    now - q->evp.created > conf->queue_ttl)) {
+		/* Nobody to tell: the user only moved a message. */
+		log_warnx("queue: envelope %016llx: not learned as %s: %s",
+		    (unsigned long long)evpid, q->evp.dest.path, err);
+		queue_drop(q);
+		queue_schedule();
+		return;
+	}
 	(void)strlcpy(q->rhost, host, sizeof(q->rhost));
 	if (status == RELAY_OK) {
 		STAT_INC(relay ? ST_QUEUE_RELAYED : ST_QUEUE_DELIVERED);
 		if (spool_env_remove(evpid) == -1)
 			log_warn("queue: remove envelope %016llx",
 			    (unsigned long long)evpid);
-		else if (!relay) {
+		else if (!relay && !learn) {
 			/* Gone for good: deliver's mark of it can go. */
 			ipc_buf_init(&b);
 			ipc_add_u64(&b, evpid);
@@ -1184,10 +1434,10 @@ queue_bounce_committed(struct qmsg *m, int ok)
 static void
 queue_show(uint64_t id)
 {
-	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay, &waiting,
-			    &bouncing };
+	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay,
+			    &ready_learn, &waiting, &bouncing };
 	const char	*names[nitems(lists)] = { "delivering", "ready",
-			    "ready", "waiting", "bouncing" };
+			    "ready", "ready", "waiting", "bouncing" };
 	struct qenv	*q;
 	size_t		 i;
 
@@ -1219,7 +1469,7 @@ static void
 queue_ctl_envelopes(uint64_t id, int remove, const char *arg)
 {
 	struct qenvlist	*lists[] = { &waiting, &ready, &ready_relay,
-			    &bouncing };
+			    &ready_learn, &bouncing };
 	struct qenv	*q, *tq;
 	uint64_t	 want = 0;
 	size_t		 i, n = 0, later = 0;
@@ -1301,8 +1551,8 @@ queue_ctl(struct ipc_msg *m)
 	uint64_t	 id;
 	uint32_t	 cmd;
 	size_t		 n = 0, i;
-	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay, &waiting,
-			    &bouncing };
+	struct qenvlist	*lists[] = { &inflight, &ready, &ready_relay,
+			    &ready_learn, &waiting, &bouncing };
 
 	id = ipc_get_u64(m);
 	cmd = ipc_get_u32(m);
@@ -1391,6 +1641,9 @@ const struct proc_handler queue_handlers[] = {
 	{ IMSG_Q_ROLLBACK,	queue_rollback },
 	{ IMSG_L_DNS_RES,	queue_auth_dns },
 	{ IMSG_L_SPF_RES,	queue_auth_spf },
+	{ IMSG_F_SCAN_RES,	queue_scanned },
+	{ IMSG_F_LEARN_RES,	queue_result },
+	{ IMSG_Q_LEARN,		queue_learn },
 	{ IMSG_CONF_PSL,	queue_conf_psl },
 	{ IMSG_D_RESULT,	queue_result },
 	{ IMSG_R_RESULT,	queue_result },

@@ -401,12 +401,22 @@ smtp_commit(struct smtp_session *s)
 	if (!(s->flags & (F_AUTH | F_LOCAL | F_SELF)) &&
 	    !(s->l->flags & L_NO_MSGAUTH))
 		e->flags |= EF_CHECK;
+	/* rspamd: the same, but authenticated users' mail if asked to. */
+	if (conf->rspamd_url[0] != '\0' && !(s->flags & (F_LOCAL | F_SELF)) &&
+	    (!(s->flags & F_AUTH) || conf->rspamd_auth) &&
+	    !(s->l->flags & L_NO_FILTER))
+		e->flags |= EF_FILTER;
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, s->id);
 	ipc_add_u32(&b, s->msgid);
 	ipc_add_u32(&b, s->ndest);
 	ipc_add_envelope(&b, e);
 	ipc_add_str(&b, s->signdom);
+	/* What rspamd wants to know of the client. */
+	ipc_add_str(&b, s->rdns);
+	ipc_add_str(&b, (s->flags & F_AUTH) ? s->authuser : "");
+	ipc_add_str(&b, io_tls_version(s->io));
+	ipc_add_str(&b, io_tls_cipher(s->io));
 	free(e);
 	s->env->send(PROC_QUEUE, IMSG_Q_COMMIT, -1, &b);
 	smtp_wait(s, IMSG_Q_COMMIT);

@@ -29,6 +29,7 @@ def main():
         "maild-smtp": (maild_pw, empty),
         "maild-control": (maild_pw, empty),
         "maild-relay": (maild_pw, empty),
+        "maild-filter": (maild_pw, empty),
         "maild-queue": (maild_pw, os.path.realpath(m.spool)),
         "maild-deliver": (vmail_pw, os.path.realpath(m.vmail)),
         "maild-imap": (vmail_pw, os.path.realpath(m.vmail)),

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import maildtest as t  # noqa: E402
 
 CHILDREN = ("maild-lookup", "maild-smtp", "maild-queue", "maild-deliver",
-            "maild-control", "maild-imap", "maild-relay")
+            "maild-control", "maild-imap", "maild-relay", "maild-filter")
 
 
 def main():

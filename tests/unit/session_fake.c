@@ -181,6 +181,10 @@ read_request(struct ipc_msg *m)
 		fake.ndest = ipc_get_u32(m);
 		ipc_get_envelope(m, &fake.env);
 		ipc_get_str(m, fake.signdom, sizeof(fake.signdom));
+		(void)ipc_get_strp(m);	/* rdns, user, TLS: for rspamd */
+		(void)ipc_get_strp(m);
+		(void)ipc_get_strp(m);
+		(void)ipc_get_strp(m);
 		break;
 	case IMSG_Q_ROLLBACK:
 		fake.msgid = ipc_get_u32(m);
