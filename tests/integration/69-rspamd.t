@@ -15,11 +15,12 @@
 # IMAP reply.  rspamd down, silent or answering garbage: the message is
 # delivered unscanned (on-failure accept) within the timeout, or 451
 # (on-failure defer).  Too big, authenticated, local, or on a "filter
-# no" listener: not scanned.  mailctl show stats and the log count it.
+# no" listener: not scanned, unless "rspamd authenticated yes" for a
+# logged-in client.  mailctl show stats and the log count it.
 #
 # Skipped until maild has the filter (maild -K lists "rspamd url").
-# The first run on a machine compiles rspamd's hyperscan cache (15-25 s,
-# see rspamd_peer.hs_cache_dir()); later runs take about 40 s.
+# About 12 s; the first run on a machine also compiles rspamd's
+# hyperscan cache (15-25 s more, see rspamd_peer.hs_cache_dir()).
 import os
 import re
 import subprocess
@@ -45,8 +46,10 @@ BOB_PW = t.IMAP_PASSWORDS[RCPT]
 TIMEOUT = 3                        # rspamd timeout 3s
 MAX_SIZE = 20 * 1024               # rspamd max-size 20K
 # Ports: maild test_port(0); its submission (auth) listener 3, its
-# "filter no" listener 4; the other mailds, one at a time, 5; rspamd's
-# normal worker 6 and controller 7; the broken rspamds 8; nobody 9.
+# "filter no" listener 4; the other mailds, one at a time, 5 (and 1 for
+# a submission listener); rspamd's normal worker 6 and controller 7; the
+# broken rspamds 8; nobody 9.
+AUX_SUB_PORT = t.test_port(1)
 SUB_PORT = t.test_port(3)
 NOFILTER_PORT = t.test_port(4)
 AUX_PORT = t.test_port(5)
@@ -111,7 +114,8 @@ def send(port, data, src=CLIENT, rcpt=RCPT, sender=SENDER, addr=None):
 
 
 def swaks(port, data, *args, src=CLIENT, rcpt=RCPT, sender=SENDER):
-    """swaks from src with data (bytes) as the whole message."""
+    """swaks from src with data (bytes) as the whole message.  Its
+    output marks a refusal "<** " ("<~* " over TLS)."""
     fd, path = tempfile.mkstemp(prefix="rspamd-t-", suffix=".eml")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -119,7 +123,7 @@ def swaks(port, data, *args, src=CLIENT, rcpt=RCPT, sender=SENDER):
         return subprocess.run(
             ["swaks", "--server", "%s:%d" % (t.test_addr(), port),
              "--local-interface", src, "--to", rcpt, "--from", sender,
-             "--helo", HELO, "--timeout", "30", "--data", path]
+             "--helo", HELO, "--timeout", "30", "--data", "@" + path]
             + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             universal_newlines=True, timeout=60, stdin=subprocess.DEVNULL)
     finally:
@@ -301,7 +305,7 @@ def part_actions(m, r, st):
     data = rp.message(mid("gtube"), "gtube test",
                       body="Hello.\r\n%s\r\n" % rp.GTUBE)
     out = swaks(m.port, data).stdout
-    t.like(out, r"<\*\* +550 5\.7\.1 %s" % re.escape(rp.GTUBE_MESSAGE),
+    t.like(out, r"<[*~]\* +550 5\.7\.1 %s" % re.escape(rp.GTUBE_MESSAGE),
            "GTUBE over swaks: 550 5.7.1 %s" % rp.GTUBE_MESSAGE)
     t.is_(where(m, mid("gtube")), [], "... nothing delivered")
     st.refused.append(mid("gtube"))
@@ -651,7 +655,9 @@ def part_end(m, r, st):
 
 
 def aux_maild(name, url, controller=None, extra=(), imap=False):
+    """Another maild (one at a time) on AUX_PORT; bob can log in."""
     m = t.Maild(port=AUX_PORT, name=name, remote_net=NET, imap=imap,
+                passwd=t.imap_passwd(),
                 extra=rspamd_conf(url, controller, extra))
     m.start()
     return m
@@ -717,6 +723,28 @@ def part_broken(dns):
         m.stop()
 
 
+def part_authenticated(dns, r):
+    """rspamd authenticated yes: a logged-in client's mail is scanned,
+    with the user name."""
+    m = aux_maild("maild-authyes", r.url, extra=[
+        dns.conf(), "rspamd authenticated yes",
+        "listen on %s port %d tls-require pki mail auth <passwd>"
+        % (t.test_addr(), AUX_SUB_PORT)])
+    try:
+        res = swaks(AUX_SUB_PORT, rp.message(
+            mid("authyes"), "submitted", body="%s\r\n" % rp.GTUBE,
+            frm="Bob <bob@example.org>"), "--tls", "--auth", "PLAIN",
+            "--auth-user", RCPT, "--auth-password", BOB_PW, sender=RCPT)
+        t.like(res.stdout, r"<[*~]\* +550 5\.7\.1 %s" % re.escape(
+            rp.GTUBE_MESSAGE), "rspamd authenticated yes: GTUBE from a "
+            "logged-in client: 550 5.7.1")
+        scan = maild_scans(r, mid("authyes"))
+        t.is_([(x["action"], x["user"]) for x in scan], [("reject", RCPT)],
+              "... scanned once, rspamd told the user")
+    finally:
+        m.stop()
+
+
 def main():
     if not has_filter():
         t.skip_all("maild has no rspamd filter yet (maild -K lists no "
@@ -750,6 +778,7 @@ def main():
                      part_not_scanned, part_stats, part_outage):
             t.section(part, m, r, st)
         t.section(part_broken, dns)
+        t.section(part_authenticated, dns, r)
         t.section(part_end, m, r, st)
         t.ok(m.running(), "maild is still running")
         t.diag("%.1f s" % (time.monotonic() - t0))

@@ -74,7 +74,10 @@ What rspamd 3.4 answers on /checkv2, as checked by selftest():
                         "remove_headers": {"X-Spamd-Bar": 0, "X-Spam": 0}}
                      BAR is "+" per point ("+++++++" for 7.0), "/" for
                      a score under 1 (and over -1), "-" per point under
-                     0; 0 in remove_headers means every instance.  For
+                     0; 0 in remove_headers means every instance.
+                     Also for loopback and authenticated clients
+                     (skip_local and skip_authenticated off: rspamd
+                     counts every loopback address as local).  For
                      GTUBE (a reject decided before the milter rules
                      run) "milter" is absent.  A forged "X-Spam: yes"
                      in a message scores SPAM_FLAG (5.0): no action.
@@ -448,8 +451,14 @@ class Rspamd:
             "add_header = 6;",
             "greylist = null;",
             ""]))
-        self._write(ld + "milter_headers.conf", "use = [%s];\n" % ", ".join(
-            '"%s"' % h for h in MILTER_HEADERS))
+        # The test's clients are on loopback, which rspamd always counts
+        # as local (ip:is_local(), whatever local_addrs says): by default
+        # milter_headers adds nothing for local or authenticated mail.
+        self._write(ld + "milter_headers.conf", "\n".join([
+            "use = [%s];" % ", ".join('"%s"' % h for h in MILTER_HEADERS),
+            "skip_local = false;",
+            "skip_authenticated = false;",
+            ""]))
         forced = []
         for word, (sym, _, action, message) in sorted(RULES.items()):
             if message:
@@ -915,6 +924,10 @@ def selftest(r):
               "... score and symbols as /checkv2 said")
     t.is_(r.check(data, env)["score"], e["score"],
           "rspamd: the same bytes and headers, the same score")
+    lo = r.check(data, dict(env, IP="127.0.0.5", User="bob@example.org"))
+    t.is_(lo.get("milter", {}).get("add_headers", {}).get(
+        "X-Spamd-Bar"), {"value": "/", "order": -1}, "rspamd: milter "
+        "headers for a loopback client that logged in too")
 
     s0, h0 = r.learned()
     st0 = r.stat()["learned"]
