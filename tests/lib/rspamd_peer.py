@@ -167,13 +167,14 @@ MILTER_HEADERS = ["x-spamd-bar", "remove-spam-flag"]
 LOG_FORMAT = ("maild-scan: mid=<$mid> qid=<$qid> ip=<$ip> user=<$user> "
               "from=<$smtp_from> rcpts=<$smtp_rcpts> action=<$action> "
               "score=<$scores> forced=<$forced_action> len=<$len> "
-              "symbols=<$symbols_scores>")
+              "time=<$time_real> symbols=<$symbols_scores>")
 SCAN_RE = re.compile(
     r"maild-scan: mid=<(?P<mid>.*?)> qid=<(?P<qid>.*?)> ip=<(?P<ip>.*?)> "
     r"user=<(?P<user>.*?)> from=<(?P<from>.*?)> rcpts=<(?P<rcpts>.*?)> "
     r"action=<(?P<action>[a-z ]+)> score=<(?P<score>-?[0-9.]+)/"
     r"(?P<required>-?[0-9.]+)> forced=<(?P<forced>.*?)> "
-    r"len=<(?P<len>\d+)> symbols=<(?P<symbols>.*)>$")
+    r"len=<(?P<len>\d+)> time=<(?P<time>[^>]*)> "
+    r"symbols=<(?P<symbols>.*)>$")
 LEARN_RE = re.compile(r"rspamd_controller_learn_fin_task: <[^>]*> learned "
                       r"message as (spam|ham): (.*)$")
 REFUSED_RE = re.compile(r"rspamd_task_process: skip learning: <(.*?)> has "
