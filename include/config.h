@@ -156,6 +156,11 @@ struct maild_conf {
 	int			 dmarc_enforce;		/* 0 or 1 */
 	int			 dmarc_own;		/* 0 or 1 */
 	char			 psl_file[PATH_MAX];
+	/* Greylisting at RCPT TO (queue_grey.c keeps the state) */
+	int			 greylist;		/* 0 or 1 */
+	time_t			 greylist_delay;
+	time_t			 greylist_expire;
+	time_t			 greylist_wl_expire;
 	char			 ca_file[PATH_MAX];	/* "": system CA */
 	char			*ca;		/* PEM of ca_file, parent */
 	size_t			 ca_len;

@@ -61,6 +61,9 @@
 #define DEFAULT_RETRY_MAX	3600	/* cap of the backoff, seconds */
 #define DEFAULT_RETRY_REMOTE	300	/* first remote retry, seconds */
 #define DEFAULT_RELAY_PORT	25	/* port of MX hosts */
+#define DEFAULT_GREYLIST_DELAY	300	/* seconds before a retry passes */
+#define DEFAULT_GREYLIST_EXPIRE	(2 * 24 * 3600)	/* of a deferred triplet */
+#define DEFAULT_GREYLIST_WL_EXPIRE (35 * 24 * 3600)	/* since last use */
 #define MAX_EXPAND_DEPTH	10
 #define MAX_EXPAND_DEST		100	/* destinations of one RCPT */
 
