@@ -67,7 +67,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/reqwait.o src/lib/psl.o src/lib/dmarc.o \
 		src/lib/authres.o src/lib/spf.o src/lib/spf_parse.o \
 		src/lib/spf_check.o src/lib/msgauth.o src/lib/msgauth_dns.o \
-		src/lib/dns_cache.o src/lib/dmarc_report.o
+		src/lib/dns_cache.o src/lib/dmarc_report.o src/lib/greylist.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -108,7 +108,7 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_msgauth \
 		tests/unit/test_psl tests/unit/test_dmarc \
 		tests/unit/test_authres tests/unit/test_spf \
-		tests/unit/test_dmarc_report
+		tests/unit/test_dmarc_report tests/unit/test_greylist
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
@@ -174,6 +174,7 @@ tests/unit/test_dmarc: tests/unit/test_dmarc.c
 tests/unit/test_authres: tests/unit/test_authres.c
 tests/unit/test_spf: tests/unit/test_spf.c
 tests/unit/test_dmarc_report: tests/unit/test_dmarc_report.c
+tests/unit/test_greylist: tests/unit/test_greylist.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c
