@@ -80,6 +80,7 @@ MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
 		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/queue_auth.o \
+		src/maild/queue_grey.o \
 		src/maild/deliver.o \
 		src/maild/control.o src/maild/imap.o src/maild/relay.o \
 		src/maild/relay_session.o src/maild/offline.o $(SESSION_OBJS) \

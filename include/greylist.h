@@ -28,7 +28,7 @@
 
 /* The verdicts (IMSG_Q_GREYLIST_RES). */
 #define GREY_DEFER	0	/* 451 4.7.1: unknown, or back too soon */
-#define GREY_PASS	1	/* back after the delay: the pair is whitelisted */
+#define GREY_PASS	1	/* back after the delay: pair whitelisted */
 #define GREY_WHITELISTED 2	/* the pair passed before */
 #define GREY_OFF	3	/* greylisting is off (a reload crossed) */
 

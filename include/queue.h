@@ -1,6 +1,7 @@
 /*
- * Inside the queue process: DKIM signing at commit (queue_dkim.c), and
- * the checks of inbound mail (queue_auth.c).
+ * Inside the queue process: DKIM signing at commit (queue_dkim.c), the
+ * checks of inbound mail (queue_auth.c) and greylisting's state
+ * (queue_grey.c).
  */
 #ifndef MAILD_QUEUE_H
 #define MAILD_QUEUE_H
@@ -24,5 +25,10 @@ void	queue_auth_cancel(uint32_t);		/* no verdict will come */
 void	queue_auth_dns(struct ipc_msg *);	/* IMSG_L_DNS_RES */
 void	queue_auth_spf(struct ipc_msg *);	/* IMSG_L_SPF_RES */
 void	queue_auth_psl(int);			/* IMSG_CONF_PSL */
+
+/* Greylisting (queue_grey.c): on start and reload; IMSG_Q_GREYLIST. */
+void	queue_grey_init(void);
+void	queue_grey_check(struct ipc_msg *);
+size_t	queue_grey_count(void);			/* entries held */
 
 #endif
