@@ -12,7 +12,7 @@
 # (whitelisted pairs, and the first-seen time of a pending triplet),
 # also with a damaged file; "greylist expire" forgets a triplet not
 # retried; with "greylist no" there is no 451 and the file is left
-# alone.  The test's dnsmasq answers the message checks' lookups.
+# alone; a reload turns greylisting on and off.  The test's dnsmasq answers the message checks' lookups.
 import os
 import socket
 import subprocess
@@ -276,6 +276,34 @@ def part_off(m, dns):
     t.is_(st.get("smtp.greylisted"), "0", "... nothing greylisted")
 
 
+def mailctl(m, *args):
+    r = subprocess.run([os.path.join(t.REPO, "mailctl"), "-s",
+                        m.socket_path] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True,
+                       timeout=30)
+    return r.returncode, r.stdout
+
+
+def part_reload(m, dns):
+    """A reload turns greylisting on (the file read back) and off."""
+    config(m, dns, ["greylist yes delay %ds expire %ds" % (DELAY, EXPIRE)])
+    rc, out = mailctl(m, "reload")
+    t.is_(rc, 0, "reload with greylist yes: %s" % out.strip())
+    t.like(m.log_text(since_start=True), r"greylist: on, [1-9]\d* entr",
+           "... the queue reads the state back")
+    r = rcpt(m, C8, "o2@off.test", "bob@example.org")
+    t.like(str(r), GREY, "... a new triplet is greylisted")
+    r = rcpt(m, C2, "fourth@sender.test", "bob@example.org")
+    t.is_(r.code, 250, "... a whitelisted pair passes")
+    config(m, dns, ["greylist no"])
+    rc, out = mailctl(m, "reload")
+    t.is_(rc, 0, "reload with greylist no: %s" % out.strip())
+    t.like(m.log_text(since_start=True), r"greylist: off",
+           "... greylisting is off")
+    r = rcpt(m, C8, "o3@off.test", "alice@example.org")
+    t.is_(r.code, 250, "... no 451")
+
+
 def main():
     dns = t.Dnsmasq([]).start()
     m = t.Maild(imap=True, remote_net=NET)
@@ -289,6 +317,7 @@ def main():
     t.section(part_restart, m, state)
     t.section(part_expire, m, dns)
     t.section(part_off, m, dns)
+    t.section(part_reload, m, dns)
     t.ok(m.running(), "maild is still running")
     t.unlike(m.log_text(), t.SANITIZER_RE, "no sanitizer reports")
 
