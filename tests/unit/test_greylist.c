@@ -4,6 +4,7 @@
  * decisions in time (delay, expiry, whitelist expiry, a clock set
  * back), the table's size limit, and the state file's lines: written
  * ones read back, hostile and truncated ones refused without harm.
+ * Fixtures: tests/data/greylist (run from the top directory).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -18,6 +19,8 @@
 #include "greylist.h"
 #include "log.h"
 #include "tap.h"
+
+#define DATA	"tests/data/greylist/"
 
 static const struct grey_params gp = { 300, 2 * 86400, 35 * 86400 };
 static uint8_t	 secret[GREY_SECRETLEN];
@@ -383,6 +386,7 @@ test_lines(void)
 struct collect {
 	size_t		 n;
 	struct grey_rec	 last;
+	struct greylist	*g;		/* replayed into, if not NULL */
 };
 
 static void
@@ -392,6 +396,8 @@ collect(const struct grey_rec *r, void *arg)
 
 	c->n++;
 	c->last = *r;
+	if (c->g != NULL)
+		(void)greylist_replay(c->g, r, 1700000000, &gp);
 }
 
 static void
@@ -399,6 +405,8 @@ test_file(void)
 {
 	struct grey_load	 ld;
 	struct collect		 c;
+	struct greylist		*g;
+	FILE			*fp;
 	uint8_t			 sec2[GREY_SECRETLEN];
 	char			 buf[4096], hdr[GREY_LINE_MAX];
 	char			 *big;
@@ -447,6 +455,23 @@ test_file(void)
 	is_int(greylist_file_parse(buf, 0, sec2, collect, &c, &ld), -1,
 	    "an empty file");
 	ok(!ld.header && c.n == 0, "... nothing read");
+
+	/* A file damaged every way, from tests/data/greylist. */
+	if ((fp = fopen(DATA "damaged", "r")) == NULL)
+		abort();
+	len = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	g = greylist_new(100);
+	memset(&c, 0, sizeof(c));
+	c.g = g;
+	is_int(greylist_file_parse(buf, len, sec2, collect, &c, &ld), -1,
+	    "damaged: refused as a whole");
+	ok(ld.header && ld.records == 6 && ld.bad == 3 && ld.truncated &&
+	    ld.firstbad == 7, "... 6 records read, 3 lines refused, the "
+	    "last cut short");
+	is_int(greylist_count(g), 3, "... replayed: a drop, an expired pair "
+	    "and a time in the future brought back to now");
+	greylist_free(g);
 
 	/* NULs, binary noise, a megabyte without a newline. */
 	len = 1024 * 1024;
