@@ -69,7 +69,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/authres.o src/lib/spf.o src/lib/spf_parse.o \
 		src/lib/spf_check.o src/lib/msgauth.o src/lib/msgauth_dns.o \
 		src/lib/dns_cache.o src/lib/dmarc_report.o src/lib/dnsbl.o \
-		src/lib/json.o src/lib/rspamd.o src/lib/http_url.o
+		src/lib/json.o src/lib/rspamd.o src/lib/http_url.o \
+		src/lib/greylist.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -84,6 +85,7 @@ MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/queue_auth.o \
 		src/maild/queue_filter.o \
+		src/maild/queue_grey.o \
 		src/maild/deliver.o \
 		src/maild/control.o src/maild/imap.o src/maild/relay.o \
 		src/maild/relay_session.o src/maild/offline.o src/maild/filter.o \
@@ -115,7 +117,7 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_authres tests/unit/test_spf \
 		tests/unit/test_dmarc_report tests/unit/test_dnsbl \
 		tests/unit/test_json tests/unit/test_rspamd \
-		tests/unit/test_http_url
+		tests/unit/test_http_url tests/unit/test_greylist
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
@@ -185,6 +187,7 @@ tests/unit/test_dnsbl: tests/unit/test_dnsbl.c
 tests/unit/test_json: tests/unit/test_json.c
 tests/unit/test_rspamd: tests/unit/test_rspamd.c
 tests/unit/test_http_url: tests/unit/test_http_url.c
+tests/unit/test_greylist: tests/unit/test_greylist.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c

@@ -172,6 +172,11 @@ struct maild_conf {
 	int			 rspamd_on_failure;	/* RSPAMD_FAIL_* */
 	size_t			 rspamd_max_size;
 	int			 rspamd_auth;		/* 0 or 1 */
+	/* Greylisting at RCPT TO (queue_grey.c keeps the state) */
+	int			 greylist;		/* 0 or 1 */
+	time_t			 greylist_delay;
+	time_t			 greylist_expire;
+	time_t			 greylist_wl_expire;
 	char			 ca_file[PATH_MAX];	/* "": system CA */
 	char			*ca;		/* PEM of ca_file, parent */
 	size_t			 ca_len;

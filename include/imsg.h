@@ -93,6 +93,11 @@ enum proc_type {
 	M(Q_COMMIT_REFUSED, P_QUEUE, P_SMTP, IMSG_NOFD,		\
 	    "u64:reqid u32:msgid str:reply")				\
 	M(Q_ROLLBACK, P_SMTP, P_QUEUE, IMSG_NOFD, "u32:msgid")		\
+	/* smtp <-> queue: greylisting at RCPT TO (greylist.h) */	\
+	M(Q_GREYLIST, P_SMTP, P_QUEUE, IMSG_NOFD,			\
+	    "u64:reqid sockaddr:client addr:sender addr:rcpt")		\
+	M(Q_GREYLIST_RES, P_QUEUE, P_SMTP, IMSG_NOFD,			\
+	    "u64:reqid u32:verdict u32:secs")				\
 	/* lookup: recipients, logins, senders, DNS */			\
 	M(L_RCPT, P_SMTP | P_QUEUE, P_LOOKUP, IMSG_NOFD,		\
 	    "u64:reqid u32:msgid u32:flags addr:rcpt")			\

@@ -64,6 +64,9 @@
 #define DEFAULT_RSPAMD_TIMEOUT	20	/* seconds for a scan or a learn */
 #define DEFAULT_RSPAMD_MAX_SIZE	(10 * 1024 * 1024)
 #define RSPAMD_CONTROLLER_PORT	11334
+#define DEFAULT_GREYLIST_DELAY	300	/* seconds before a retry passes */
+#define DEFAULT_GREYLIST_EXPIRE	(2 * 24 * 3600)	/* of a deferred triplet */
+#define DEFAULT_GREYLIST_WL_EXPIRE (35 * 24 * 3600)	/* since last use */
 #define MAX_EXPAND_DEPTH	10
 #define MAX_EXPAND_DEST		100	/* destinations of one RCPT */
 

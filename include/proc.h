@@ -96,6 +96,9 @@ enum stat_counter {
 	ST_SMTP_AUTH_FAIL,
 	ST_SMTP_MESSAGES,	/* messages accepted (250 after DATA) */
 	ST_SMTP_RECIPIENTS,	/* ... and their recipients */
+	ST_SMTP_GREYLISTED,	/* recipients deferred by greylisting */
+	ST_SMTP_GREY_PASSED,	/* ... passed once the delay was over */
+	ST_SMTP_GREY_WHITE,	/* ... passed at once: auto-whitelisted */
 	ST_IMAP_SESSIONS,
 	ST_IMAP_TLS,
 	ST_IMAP_AUTH_OK,

@@ -1,6 +1,7 @@
 /*
- * Inside the queue process: DKIM signing at commit (queue_dkim.c), and
- * the checks of inbound mail (queue_auth.c).
+ * Inside the queue process: DKIM signing at commit (queue_dkim.c), the
+ * checks of inbound mail (queue_auth.c) and greylisting's state
+ * (queue_grey.c).
  */
 #ifndef MAILD_QUEUE_H
 #define MAILD_QUEUE_H
@@ -61,5 +62,9 @@ int	queue_filter_scan(uint64_t, uint32_t, const struct envelope *,
 uint64_t queue_filter_verdict(struct ipc_msg *, const char *,
 	    struct filter_verdict *);
 int	queue_filter_edit(uint32_t, int *, const struct filter_verdict *);
+/* Greylisting (queue_grey.c): on start and reload; IMSG_Q_GREYLIST. */
+void	queue_grey_init(void);
+void	queue_grey_check(struct ipc_msg *);
+size_t	queue_grey_count(void);			/* entries held */
 
 #endif

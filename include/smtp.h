@@ -29,6 +29,8 @@ void	smtp_session_created(const struct session_env *, uint64_t, uint32_t,
 	    int);
 void	smtp_session_create_failed(uint64_t, uint32_t);
 void	smtp_session_rcpt_result(uint64_t, int, uint32_t, const char *);
+/* The queue's greylisting verdict (GREY_*) on the recipient looked up. */
+void	smtp_session_grey_result(uint64_t, uint32_t, uint32_t);
 void	smtp_session_committed(uint64_t, uint32_t, int);
 /* The queue dropped the message: the checks refused it with reply. */
 void	smtp_session_refused(uint64_t, uint32_t, const char *);

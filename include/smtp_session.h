@@ -125,6 +125,7 @@ struct smtp_session {
 	struct mailaddr		 first;		/* first accepted, Received */
 	int			 nrcpt;
 	uint32_t		 ndest;
+	uint32_t		 greyndest;	/* of s->rcpt, greylisting */
 	uint32_t		 msgid;
 	int			 msgfd;
 	struct event		 ev_deadline;	/* of DATA, or of the session */

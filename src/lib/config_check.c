@@ -25,6 +25,7 @@
 #define VMAIL_ROOT_DEFAULT	"/var/vmail"
 
 static void	 check_retries(struct parser *);
+static void	 check_greylist(struct parser *);
 static void	 system_hostname(struct parser *);
 static int	 relay_table_check(struct parser *);
 static void	 derive_vmail_root(struct maild_conf *);
@@ -108,6 +109,7 @@ cf_finish(struct parser *p)
 		}
 	}
 	check_retries(p);
+	check_greylist(p);
 	if (cf_setting_line(p, "hostname") == 0)
 		system_hostname(p);
 	TAILQ_FOREACH(l, &c->listeners, entry)
@@ -163,6 +165,32 @@ check_retries(struct parser *p)
 		    (long long)c->retry_max);
 	else if (max && !remote && c->retry_remote > c->retry_max)
 		c->retry_remote = c->retry_max;
+}
+
+/*
+ * A deferred triplet must live past its delay, or a client retrying at
+ * long intervals could never pass.
+ */
+static void
+check_greylist(struct parser *p)
+{
+	struct maild_conf	*c = p->conf;
+	int			 delay, expire;
+
+	delay = cf_setting_line(p, "greylist delay");
+	expire = cf_setting_line(p, "greylist expire");
+	if (c->greylist_delay < c->greylist_expire)
+		return;
+	if (delay >= expire)
+		cf_perr_line(p, delay, "greylist delay (%lld) is not shorter "
+		    "than greylist expire (%lld)",
+		    (long long)c->greylist_delay,
+		    (long long)c->greylist_expire);
+	else
+		cf_perr_line(p, expire, "greylist expire (%lld) is not longer "
+		    "than greylist delay (%lld)",
+		    (long long)c->greylist_expire,
+		    (long long)c->greylist_delay);
 }
 
 /* Without "hostname", the system's name, if it is a valid one. */

@@ -178,6 +178,19 @@ static const struct setting settings[] = {
 	{ "rspamd authenticated", ST_CHOICE, 0, FIELD(rspamd_auth),
 	  .def_num = 0, .choices = "no yes",
 	  .desc = "scan mail from authenticated clients too" },
+	{ "greylist", ST_CHOICE, SF_GROUP, FIELD(greylist),
+	  .def_num = 0, .choices = "no yes",
+	  .desc = "a recipient of an unknown client waits (451 4.7.1)" },
+	{ "greylist delay", ST_DURATION, SF_GROUP, FIELD(greylist_delay),
+	  .def_num = DEFAULT_GREYLIST_DELAY,
+	  .desc = "a retry earlier than this is deferred again" },
+	{ "greylist expire", ST_DURATION, SF_GROUP, FIELD(greylist_expire),
+	  .def_num = DEFAULT_GREYLIST_EXPIRE,
+	  .desc = "a deferred triplet not retried within this is forgotten" },
+	{ "greylist whitelist-expire", ST_DURATION, SF_GROUP,
+	  FIELD(greylist_wl_expire), .def_num = DEFAULT_GREYLIST_WL_EXPIRE,
+	  .desc = "an auto-whitelisted client and domain not seen within "
+	  "this is forgotten" },
 };
 
 _Static_assert(nitems(settings) <= CONF_SETTINGS_MAX,
@@ -308,14 +321,18 @@ cf_setting(struct parser *p, const char *first)
 			break;
 	if (i == (int)nitems(settings))
 		return 0;
-	while ((i = find(prefix, 0)) == -1) {
+	/* The longest keyword: "greylist delay 5m", not "greylist". */
+	for (;;) {
 		tok = cf_peek(p);
-		if (tok == NULL || tok->type != TK_WORD ||
-		    !extend(prefix, sizeof(prefix), tok->text)) {
-			expect_next(p, prefix);
-			return -1;
+		if (tok != NULL && tok->type == TK_WORD &&
+		    extend(prefix, sizeof(prefix), tok->text)) {
+			p->pos++;
+			continue;
 		}
-		p->pos++;
+		if ((i = find(prefix, 0)) != -1)
+			break;
+		expect_next(p, prefix);
+		return -1;
 	}
 	if (set_value(p, i) == -1)
 		return -1;

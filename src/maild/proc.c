@@ -334,6 +334,7 @@ static const char *stat_names[] = {
 	"smtp.sessions", "smtp.sessions.tls", "smtp.refused.rdns",
 	"smtp.refused.dnsbl", "smtp.dnsbl.errors",
 	"smtp.auth.ok", "smtp.auth.fail", "smtp.messages", "smtp.recipients",
+	"smtp.greylisted", "smtp.greylist.passed", "smtp.greylist.whitelisted",
 	"imap.sessions", "imap.sessions.tls", "imap.auth.ok",
 	"imap.auth.fail",
 	"queue.delivered.local", "queue.delivered.relay", "queue.deferred",

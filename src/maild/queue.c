@@ -195,6 +195,7 @@ queue_main(void)
 	evtimer_set(&ev_commit, queue_commit_run, NULL);
 	evtimer_set(&ev_timer, queue_timer, NULL);
 	evtimer_set(&ev_bounce, queue_bounce_run, NULL);
+	queue_grey_init();
 	if (spool_walk(queue_load, NULL) == -1)
 		fatalx("queue: cannot read the spool");
 	queue_schedule();
@@ -1578,6 +1579,8 @@ queue_ctl(struct ipc_msg *m)
 			TAILQ_FOREACH(q, lists[i], entry)
 				n++;
 		proc_ctl_line(id, "queue.envelopes=%zu", n);
+		proc_ctl_line(id, "queue.greylist.entries=%zu",
+		    queue_grey_count());
 		proc_ctl_line(id, "queue.relay.paused=%d", relay_paused);
 		proc_ctl_end(id, 1, "%s", "");
 	} else
@@ -1628,6 +1631,7 @@ queue_conf_end(struct ipc_msg *m)
 		/* New keys (or none): sign with those from now on. */
 		queue_dkim_init(conf);
 		config_purge_keys(conf);
+		queue_grey_init();
 	}
 }
 
@@ -1639,6 +1643,7 @@ const struct proc_handler queue_handlers[] = {
 	{ IMSG_Q_DEST,		queue_dest },
 	{ IMSG_Q_COMMIT,	queue_commit },
 	{ IMSG_Q_ROLLBACK,	queue_rollback },
+	{ IMSG_Q_GREYLIST,	queue_grey_check },
 	{ IMSG_L_DNS_RES,	queue_auth_dns },
 	{ IMSG_L_SPF_RES,	queue_auth_spf },
 	{ IMSG_F_SCAN_RES,	queue_scanned },

@@ -25,6 +25,7 @@ static void	smtp_fcrdns_result(struct ipc_msg *);
 static void	smtp_dnsbl_result(struct ipc_msg *);
 static void	smtp_sender_result(struct ipc_msg *);
 static void	smtp_rcpt_result(struct ipc_msg *);
+static void	smtp_grey_result(struct ipc_msg *);
 
 void
 smtp_main(void)
@@ -176,6 +177,19 @@ smtp_rcpt_result(struct ipc_msg *m)
 	smtp_session_rcpt_result(reqid, res, ndest, reason);
 }
 
+static void
+smtp_grey_result(struct ipc_msg *m)
+{
+	uint64_t	 reqid;
+	uint32_t	 verdict, secs;
+
+	reqid = ipc_get_u64(m);
+	verdict = ipc_get_u32(m);
+	secs = ipc_get_u32(m);
+	ipc_end(m);
+	smtp_session_grey_result(reqid, verdict, secs);
+}
+
 const struct proc_handler smtp_handlers[] = {
 	{ IMSG_CONF_RELOAD,	proc_conf_stage },
 	{ IMSG_CONF_PKI,	srv_tls_reload },
@@ -192,5 +206,6 @@ const struct proc_handler smtp_handlers[] = {
 	{ IMSG_L_DNSBL_RES,	smtp_dnsbl_result },
 	{ IMSG_L_SENDER_RES,	smtp_sender_result },
 	{ IMSG_L_RCPT_RES,	smtp_rcpt_result },
+	{ IMSG_Q_GREYLIST_RES,	smtp_grey_result },
 	{ IMSG_NONE,		NULL }
 };

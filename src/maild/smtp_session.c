@@ -24,6 +24,7 @@
 #include "config.h"
 #include "dns.h"
 #include "expand.h"
+#include "greylist.h"
 #include "io.h"
 #include "proc.h"
 #include "sasl.h"
@@ -55,6 +56,8 @@ static void	smtp_sasl_line(struct smtp_session *, char *, size_t);
 static void	smtp_auth_send(struct smtp_session *, const char *,
 		    const char *, size_t);
 static void	smtp_mail_create(struct smtp_session *);
+static int	smtp_grey_ask(struct smtp_session *, uint32_t);
+static void	smtp_rcpt_ok(struct smtp_session *, uint32_t);
 static int	smtp_id_cmp(const struct smtp_session *,
 		    const struct smtp_session *);
 static struct smtp_session *smtp_find(uint64_t);
@@ -1077,12 +1080,9 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 		rcpt[0] = '\0';
 	switch (res) {
 	case EXP_OK:
-		if (s->nrcpt == 0)
-			s->first = s->rcpt;
-		s->nrcpt++;
-		s->ndest += ndest;
-		s->state = S_RCPT;
-		smtp_reply(s, "250 2.1.5 Ok");
+		if (smtp_grey_ask(s, ndest))
+			return;		/* smtp_session_grey_result() */
+		smtp_rcpt_ok(s, ndest);
 		break;
 	case EXP_NOTFOUND:
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
@@ -1098,6 +1098,85 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 	default:
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
 		    "%s", rcpt, reason[0] ? reason : "invalid recipient");
+		break;
+	}
+	smtp_unwait(s);
+}
+
+/* The recipient looked up (and not greylisted) is one of the message. */
+static void
+smtp_rcpt_ok(struct smtp_session *s, uint32_t ndest)
+{
+	if (s->nrcpt == 0)
+		s->first = s->rcpt;
+	s->nrcpt++;
+	s->ndest += ndest;
+	s->state = S_RCPT;
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+/*
+ * Greylisting (mail.conf greylist): a recipient of a client that did
+ * not log in and is not this machine waits for the queue's verdict on
+ * its triplet, which the queue keeps (the smtp process has no place to
+ * write).  1 when asked; nothing is asked with greylisting off.
+ */
+static int
+smtp_grey_ask(struct smtp_session *s, uint32_t ndest)
+{
+	struct ipc_buf	 b;
+
+	if (!conf->greylist || (s->flags & (F_AUTH | F_LOCAL | F_SELF)))
+		return 0;
+	s->greyndest = ndest;
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, s->id);
+	ipc_add_sockaddr(&b, &s->ss);
+	ipc_add_addr(&b, &s->sender);
+	ipc_add_addr(&b, &s->rcpt);
+	s->env->send(PROC_QUEUE, IMSG_Q_GREYLIST, -1, &b);
+	smtp_wait(s, IMSG_Q_GREYLIST);
+	return 1;
+}
+
+void
+smtp_session_grey_result(uint64_t id, uint32_t verdict, uint32_t secs)
+{
+	struct smtp_session	*s;
+	char			 from[ADDR_MAX + 1], rcpt[ADDR_MAX + 1];
+
+	if ((s = smtp_answer(id, IMSG_Q_GREYLIST)) == NULL ||
+	    s->state == S_QUIT)
+		return;
+	if (addr_to_text(&s->sender, from, sizeof(from)) == -1)
+		from[0] = '\0';
+	if (addr_to_text(&s->rcpt, rcpt, sizeof(rcpt)) == -1)
+		rcpt[0] = '\0';
+	switch (verdict) {
+	case GREY_DEFER:
+		STAT_INC(ST_SMTP_GREYLISTED);
+		log_info("%016llx smtp: greylisted: src=%s from=<%s> to=<%s>, "
+		    "retry in %us", (unsigned long long)s->id, s->src, from,
+		    rcpt, secs);
+		smtp_reply(s, "451 4.7.1 Greylisted, please try again later "
+		    "(in %u seconds)", secs);
+		break;
+	case GREY_PASS:
+		STAT_INC(ST_SMTP_GREY_PASSED);
+		log_info("%016llx smtp: greylist passed: src=%s from=<%s> "
+		    "to=<%s> after %us", (unsigned long long)s->id, s->src,
+		    from, rcpt, secs);
+		smtp_rcpt_ok(s, s->greyndest);
+		break;
+	case GREY_WHITELISTED:
+		STAT_INC(ST_SMTP_GREY_WHITE);
+		log_debug("%016llx smtp: greylist whitelisted: src=%s "
+		    "from=<%s> to=<%s>", (unsigned long long)s->id, s->src,
+		    from, rcpt);
+		smtp_rcpt_ok(s, s->greyndest);
+		break;
+	default:	/* GREY_OFF: a reload turned it off meanwhile */
+		smtp_rcpt_ok(s, s->greyndest);
 		break;
 	}
 	smtp_unwait(s);

@@ -189,6 +189,12 @@ read_request(struct ipc_msg *m)
 	case IMSG_Q_ROLLBACK:
 		fake.msgid = ipc_get_u32(m);
 		break;
+	case IMSG_Q_GREYLIST:
+		fake.reqid = ipc_get_u64(m);
+		ipc_get_sockaddr(m, &fake.client);
+		ipc_get_addr(m, &fake.sender);
+		ipc_get_addr(m, &fake.addr);
+		break;
 	}
 	ipc_end(m);
 }
@@ -213,6 +219,7 @@ fake_send(enum proc_type p, uint32_t type, int fd, const struct ipc_buf *b)
 	case IMSG_L_RCPT:
 	case IMSG_L_SENDER:
 	case IMSG_Q_COMMIT:
+	case IMSG_Q_GREYLIST:
 		read_request(&m);
 		wait_answer(type);
 		break;

@@ -43,6 +43,8 @@ struct fake {
 	uint32_t	 rcptflags;	/* L_RCPT */
 	struct mailaddr	 addr;		/* L_RCPT, L_SENDER's sender */
 	struct mailaddr	 user;		/* L_SENDER's user */
+	struct sockaddr_storage client;	/* Q_GREYLIST (rcpt in addr) */
+	struct mailaddr	 sender;	/* Q_GREYLIST */
 	uint32_t	 ndest;		/* Q_COMMIT */
 	struct envelope	 env;
 	char		 signdom[DOMAIN_MAX + 1];

@@ -11,12 +11,14 @@
  * and LF in data (no SMTP smuggling), sizes, STARTTLS and implicit TLS,
  * AUTH PLAIN and LOGIN, the sender check, the rDNS check, timeouts,
  * disconnects and too many errors, answers of the wrong kind or for no
- * pending request.
+ * pending request, greylisting's question at RCPT.
  * Fixtures: tests/data/session (run from the top directory).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <event.h>
@@ -32,6 +34,7 @@
 #include "dns.h"
 #include "envelope.h"
 #include "expand.h"
+#include "greylist.h"
 #include "io.h"
 #include "log.h"
 #include "maild.h"
@@ -54,6 +57,7 @@ static struct {
 	int		 dnsbl;		/* the DNS lists refuse */
 	uint32_t	 auth;		/* AUTH_* */
 	uint32_t	 next_msgid;
+	uint32_t	 grey;		/* GREY_* */
 } peer;
 
 static struct session_env test_env;	/* fake_env, and the checks below */
@@ -82,6 +86,7 @@ static void	 test_long_lines(void);
 static void	 test_tls_auth(void);
 static void	 test_rdns(void);
 static void	 test_dnsbl(void);
+static void	 test_greylist(void);
 static void	 test_gone_waiting(void);
 static void	 test_wrong_answer(void);
 static void	 test_ends(void);
@@ -155,6 +160,10 @@ answer(void)
 	case IMSG_L_AUTH:
 		smtp_session_auth_result(fake.reqid, peer.auth,
 		    fake.authuser);
+		break;
+	case IMSG_Q_GREYLIST:
+		smtp_session_grey_result(fake.reqid, peer.grey,
+		    peer.grey == GREY_DEFER ? 120 : 300);
 		break;
 	}
 }
@@ -693,6 +702,90 @@ test_dnsbl(void)
 }
 
 /*
+ * Greylisting on: a recipient lookup accepted waits for the queue's
+ * verdict, asked with the client, the sender and the recipient;
+ * deferred, 451 4.7.1 and no recipient; passed or whitelisted, 250.
+ * Not asked for a recipient refused, for a client that logged in or is
+ * this machine, nor with greylisting off.
+ */
+static void
+test_greylist(void)
+{
+	struct sockaddr_storage	 saved = client;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&client;
+	struct io_mem		 m;
+	const char		*r;
+	int			 asked;
+
+	conf->greylist = 1;
+	peer.grey = GREY_DEFER;
+	connect_to(&m, 0, 0);
+	(void)say(&m, "EHLO c.example\r\nMAIL FROM:<Bob@Example.NET>\r\n");
+	asked = fake.n[IMSG_Q_GREYLIST];
+	r = say(&m, "RCPT TO:<alice@example.org>\r\n");
+	ok(fake.n[IMSG_Q_GREYLIST] == asked + 1 && has(r, "451 4.7.1 "
+	    "Greylisted, please try again later (in 120 seconds)\r\n"),
+	    "greylisted: 451 4.7.1");
+	ok(fake.client.ss_family == AF_INET &&
+	    memcmp(&((struct sockaddr_in *)&fake.client)->sin_addr,
+	    &sin->sin_addr, sizeof(sin->sin_addr)) == 0 &&
+	    strcmp(fake.sender.user, "Bob") == 0 &&
+	    strcmp(fake.sender.domain, "example.net") == 0 &&
+	    strcmp(fake.addr.user, "alice") == 0, "... asked with the "
+	    "client, the sender and the recipient");
+	ok(stats[ST_SMTP_GREYLISTED] == 1, "... counted");
+	ok(has(say(&m, "DATA\r\n"), "503 5.5.1 Need RCPT"),
+	    "... and not a recipient");
+	peer.grey = GREY_PASS;
+	ok(has(say(&m, "RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok") &&
+	    stats[ST_SMTP_GREY_PASSED] == 1, "passed: 250, counted");
+	peer.grey = GREY_WHITELISTED;
+	ok(has(say(&m, "RCPT TO:<carol@example.org>\r\n"), "250 2.1.5 Ok") &&
+	    stats[ST_SMTP_GREY_WHITE] == 1, "whitelisted: 250, counted");
+	peer.rcpt = EXP_NOTFOUND;
+	asked = fake.n[IMSG_Q_GREYLIST];
+	ok(has(say(&m, "RCPT TO:<nobody@example.org>\r\n"), "550 5.1.1") &&
+	    fake.n[IMSG_Q_GREYLIST] == asked, "a recipient refused: "
+	    "greylisting not asked");
+	peer.rcpt = EXP_OK;
+	ok(has(say(&m, "DATA\r\nSubject: g\r\n\r\nx\r\n.\r\n"),
+	    "250 2.0.0 Ok: queued as ") && fake.ndest == 2,
+	    "the two recipients that passed make the message");
+	quit(&m);
+
+	/* Logged in, this machine, greylisting off: nobody asks. */
+	asked = fake.n[IMSG_Q_GREYLIST];
+	peer.grey = GREY_DEFER;
+	connect_to(&m, L_TLS | L_AUTH, 0);
+	(void)say(&m, "EHLO c.example\r\nSTARTTLS\r\n");
+	(void)say(&m, "EHLO c.example\r\n");
+	(void)say(&m, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==\r\n");
+	(void)say(&m, "MAIL FROM:<alice@example.org>\r\n");
+	ok(has(say(&m, "RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok") &&
+	    fake.n[IMSG_Q_GREYLIST] == asked, "logged in: not greylisted");
+	quit(&m);
+	inet_pton(AF_INET, "127.0.0.1", &sin->sin_addr);
+	connect_to(&m, 0, 0);
+	(void)say(&m, "EHLO c.example\r\nMAIL FROM:<x@example.net>\r\n");
+	ok(has(say(&m, "RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok") &&
+	    fake.n[IMSG_Q_GREYLIST] == asked, "loopback: not greylisted");
+	quit(&m);
+	client = saved;
+	connect_to(&m, L_CHECK_RDNS, 1);
+	(void)say(&m, "EHLO c.example\r\nMAIL FROM:<x@example.net>\r\n");
+	ok(has(say(&m, "RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok") &&
+	    fake.n[IMSG_Q_GREYLIST] == asked, "our own address: not "
+	    "greylisted");
+	quit(&m);
+	conf->greylist = 0;
+	connect_to(&m, 0, 0);
+	(void)say(&m, "EHLO c.example\r\nMAIL FROM:<x@example.net>\r\n");
+	ok(has(say(&m, "RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok") &&
+	    fake.n[IMSG_Q_GREYLIST] == asked, "greylisting off: not asked");
+	quit(&m);
+}
+
+/*
  * A spool file for a session that is not there (an id nobody asked
  * with, or one already gone) is rolled back, and nothing else happens.
  */
@@ -804,6 +897,7 @@ main(void)
 	test_tls_auth();
 	test_rdns();
 	test_dnsbl();
+	test_greylist();
 	test_gone_waiting();
 	test_wrong_answer();
 	test_ends();
