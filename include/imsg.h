@@ -224,6 +224,12 @@ int	imsg_fields_check(const char *, const char *, char *, size_t);
 /* 0 if a list is well formed (words, groups, see above), else -1. */
 int	imsg_fields_valid(const char *, char *, size_t);
 const char *imsg_kind_name(int);
+/*
+ * Whether processes a and b exchange any message of IMSG_LIST: only
+ * those get a socketpair, so a process cannot even reach one it has no
+ * business with (and the parent needs fewer descriptors).
+ */
+int	imsg_channel(enum proc_type, enum proc_type);
 
 #define RELAY_OK	0	/* IMSG_R_RESULT, IMSG_D_RESULT status */
 #define RELAY_TEMPFAIL	1

@@ -42,6 +42,21 @@ imsg_layout(void)
 	return h;
 }
 
+int
+imsg_channel(enum proc_type a, enum proc_type b)
+{
+	uint32_t	 pa = 1U << a, pb = 1U << b;
+	size_t		 i;
+
+	if (a == b)
+		return 0;
+	for (i = 1; i < IMSG_COUNT; i++)
+		if (((imsg_info[i].from & pa) && (imsg_info[i].to & pb)) ||
+		    ((imsg_info[i].from & pb) && (imsg_info[i].to & pa)))
+			return 1;
+	return 0;
+}
+
 /*
  * A list is read word by word; a group "{ ... }" is entered when the
  * field at hand is the kind of its first word and left (or repeated)

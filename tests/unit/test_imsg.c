@@ -521,9 +521,39 @@ test_refused(void)
 	ok(refused(rd_addr, &m, "trailing bytes"), "bytes left over");
 }
 
+/*
+ * The socketpairs maild makes: one between processes that exchange a
+ * message, none between those that never do.
+ */
+static void
+test_channels(void)
+{
+	enum proc_type	 p;
+	int		 all = 1;
+
+	for (p = 1; p < PROC_COUNT; p++)
+		all &= imsg_channel(PROC_PARENT, p) &&
+		    imsg_channel(p, PROC_PARENT);
+	ok(all, "the parent has a channel with every child");
+	ok(imsg_channel(PROC_QUEUE, PROC_FILTER) &&
+	    imsg_channel(PROC_FILTER, PROC_QUEUE), "queue and filter");
+	ok(imsg_channel(PROC_IMAP, PROC_QUEUE), "imap to the queue (learn)");
+	ok(imsg_channel(PROC_SMTP, PROC_LOOKUP), "smtp and lookup");
+	ok(!imsg_channel(PROC_FILTER, PROC_SMTP) &&
+	    !imsg_channel(PROC_FILTER, PROC_LOOKUP) &&
+	    !imsg_channel(PROC_FILTER, PROC_IMAP) &&
+	    !imsg_channel(PROC_FILTER, PROC_DELIVER),
+	    "the filter reaches nobody but the queue and the parent");
+	ok(!imsg_channel(PROC_DELIVER, PROC_RELAY) &&
+	    !imsg_channel(PROC_SMTP, PROC_DELIVER), "deliver with neither "
+	    "relay nor smtp");
+	ok(!imsg_channel(PROC_QUEUE, PROC_QUEUE), "none with itself");
+}
+
 int
 main(void)
 {
+	test_channels();
 	test_table();
 	test_simple();
 	test_groups();
