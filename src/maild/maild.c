@@ -146,7 +146,7 @@ main(int argc, char *argv[])
 	for (a = 0; a < PROC_COUNT; a++)
 		for (b = a + 1; b < PROC_COUNT; b++) {
 			if (!imsg_channel(a, b))
-				continue;	/* nothing to say to each other */
+				continue;	/* nothing to tell each other */
 			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
 				fatal("socketpair");
 			pairfd[a][b] = sp[0];
