@@ -231,9 +231,11 @@ format-check:
 
 # Chrooted children cannot read /proc, which LeakSanitizer needs: leaks
 # are checked in the unit tests, not in the daemons.  The layout is
-# checked first: it takes seconds, the suite minutes.
+# checked first: it takes seconds, the suite minutes.  prove -f prints
+# the lines of failed checks, whose names carry what was seen: a CI log
+# then tells why, not only which.
 check: format-check all unit
-	prove -e '' $(UNIT_TESTS)
+	prove -e '' -f $(UNIT_TESTS)
 	@if $(FUZZ_ENV) sh tests/fuzz/build -c; then \
 		$(MAKE) fuzz-smoke; \
 	else \
@@ -241,7 +243,7 @@ check: format-check all unit
 		    "-fsanitize=fuzzer (Debian: libclang-rt-dev)"; \
 	fi
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=0} \
-	    prove -e '' tests/integration/*.t
+	    prove -e '' -f tests/integration/*.t
 
 # The integration suite with every maild process under valgrind memcheck.
 # Valgrind 3.19 (Debian 12) does not know openat2 (syscall 437): it
