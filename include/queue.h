@@ -46,7 +46,7 @@ struct filter_verdict {
 	char	 reply[320];
 	int	 junk;		/* into the Junk folder */
 	char	 log[FILTER_SYMBOLS_MAX + 128];
-	/* On top of the message: what was there, and rspamd's lines. */
+	/* rspamd's lines, for the top of the message */
 	char	 headers[DKIM_HDR_MAX];
 	char	 subject[1000];	/* rewritten Subject, "" none */
 	size_t	 nremove;
@@ -59,8 +59,7 @@ struct filter_verdict {
 int	queue_filter_scan(uint64_t, uint32_t, const struct envelope *,
 	    const struct scan_client *, const struct mailaddr *const *,
 	    size_t);
-uint64_t queue_filter_verdict(struct ipc_msg *, const char *,
-	    struct filter_verdict *);
+uint64_t queue_filter_verdict(struct ipc_msg *, struct filter_verdict *);
 int	queue_filter_edit(uint32_t, int *, const struct filter_verdict *);
 /* Greylisting (queue_grey.c): on start and reload; IMSG_Q_GREYLIST. */
 void	queue_grey_init(void);

@@ -58,6 +58,7 @@ struct fjob {
 	off_t			 bodyoff;
 	char			 chunk[CHUNK];
 	size_t			 chunklen, chunkoff;
+	struct http_url		 url;		/* where it goes */
 	struct rspamd_http	 resp;
 	int			 respinit;
 	int			 active;	/* on the active list */
@@ -153,7 +154,6 @@ static void
 filter_scan(struct ipc_msg *m)
 {
 	struct rspamd_req	 r;
-	struct http_url		 u;
 	struct fjob		*j;
 	const char		*rcpts[FILTER_RCPT_MAX];
 	char			 from[ADDR_MAX + 1], qid[16];
@@ -191,11 +191,11 @@ filter_scan(struct ipc_msg *m)
 	r.content_length = (size_t)j->size;
 	r.mta_name = conf->hostname;
 	r.path = "/checkv2";
-	if (filter_url(FJ_SCAN, &u) == -1) {
+	if (filter_url(FJ_SCAN, &j->url) == -1) {
 		filter_fail(j, "no rspamd url");
 		return;
 	}
-	r.host = u.host;
+	r.host = j->url.host;
 	(void)snprintf(qid, sizeof(qid), "%08x", msgid);
 	r.queue_id = qid;
 	if ((len = rspamd_request(j->head, sizeof(j->head), &r)) == -1) {
@@ -212,7 +212,6 @@ static void
 filter_learn(struct ipc_msg *m)
 {
 	struct rspamd_req	 r;
-	struct http_url		 u;
 	struct fjob		*j;
 	uint64_t		 evpid;
 	uint32_t		 spam;
@@ -223,12 +222,12 @@ filter_learn(struct ipc_msg *m)
 	ipc_end(m);
 	j = filter_job_new(spam ? FJ_LEARN_SPAM : FJ_LEARN_HAM, evpid,
 	    ipc_get_fd(m));
-	if (filter_url(j->kind, &u) == -1) {
+	if (filter_url(j->kind, &j->url) == -1) {
 		filter_fail(j, "no rspamd url");
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	r.host = u.host;
+	r.host = j->url.host;
 	r.path = spam ? "/learnspam" : "/learnham";
 	r.password = conf->rspamd_password[0] != '\0' ?
 	    conf->rspamd_password : NULL;
@@ -273,28 +272,24 @@ filter_run(int fd, short ev, void *arg)
 static void
 filter_start(struct fjob *j)
 {
-	struct http_url	 u;
+	struct http_url	*u = &j->url;
 	struct timeval	 tv = { conf->rspamd_timeout, 0 };
 	int		 flags;
 
 	evtimer_set(&j->ev_timeout, filter_timeout, j);
 	evtimer_add(&j->ev_timeout, &tv);
-	if (filter_url(j->kind, &u) == -1) {
-		filter_fail(j, "no rspamd url");
-		return;
-	}
 	rspamd_http_init(&j->resp);
 	j->respinit = 1;
-	if ((j->sock = socket(u.ss.ss_family, SOCK_STREAM, 0)) == -1) {
+	if ((j->sock = socket(u->ss.ss_family, SOCK_STREAM, 0)) == -1) {
 		filter_fail(j, "socket: %s", strerror(errno));
 		return;
 	}
 	if ((flags = fcntl(j->sock, F_GETFL)) == -1 ||
 	    fcntl(j->sock, F_SETFL, flags | O_NONBLOCK) == -1)
 		fatal("filter: fcntl");
-	if (connect(j->sock, (struct sockaddr *)&u.ss, u.sslen) == -1 &&
+	if (connect(j->sock, (struct sockaddr *)&u->ss, u->sslen) == -1 &&
 	    errno != EINPROGRESS) {
-		filter_fail(j, "connect %s: %s", u.host, strerror(errno));
+		filter_fail(j, "connect %s: %s", u->host, strerror(errno));
 		return;
 	}
 	event_set(&j->ev, j->sock, EV_WRITE, filter_connected, j);

@@ -140,6 +140,7 @@ static int	queue_inflight_msg(uint32_t);
 static void	queue_bouncing_add(struct qenv *);
 static void	queue_bouncing_remove(struct qenv *);
 static void	queue_msg_free(struct qmsg *);
+static struct qmsg *queue_msg_ours(uint32_t, int);
 static void	queue_show(uint64_t);
 static void	queue_ctl(struct ipc_msg *);
 static void	queue_conf_dkim(struct ipc_msg *);
@@ -355,6 +356,25 @@ queue_msg_free(struct qmsg *m)
 		reqwait_forget(m->reqid);	/* its answer finds nobody */
 	free(m->fv);
 	free(m);
+}
+
+/* A message the queue writes itself (a bounce, a copy to learn). */
+static struct qmsg *
+queue_msg_ours(uint32_t msgid, int fd)
+{
+	struct qmsg	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	m->msgid = msgid;
+	m->fd = fd;
+	m->reqid = msgid;
+	TAILQ_INIT(&m->dests);
+	TAILQ_INIT(&m->origs);
+	m->tmpl.created = time(NULL);
+	(void)strlcpy(m->tmpl.helo, conf->hostname, sizeof(m->tmpl.helo));
+	(void)strlcpy(m->tmpl.src, "localhost", sizeof(m->tmpl.src));
+	return m;
 }
 
 /*
@@ -657,7 +677,7 @@ queue_scanned(struct ipc_msg *im)
 
 	if ((v = malloc(sizeof(*v))) == NULL)
 		fatal("malloc");
-	reqid = queue_filter_verdict(im, "", v);
+	reqid = queue_filter_verdict(im, v);
 	if ((m = queue_msg_find((uint32_t)reqid)) == NULL ||
 	    m->scanid != reqid || !m->scanning) {
 		log_debug("queue: rspamd's verdict on message %08x, gone",
@@ -735,20 +755,11 @@ queue_learn(struct ipc_msg *im)
 		return;
 	}
 	close(in);
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		fatal("calloc");
-	m->msgid = msgid;
-	m->fd = out;
-	m->reqid = msgid;
+	m = queue_msg_ours(msgid, out);
 	m->learn = 1;
-	TAILQ_INIT(&m->dests);
-	TAILQ_INIT(&m->origs);
 	TAILQ_INSERT_TAIL(&m->dests, d, entry);
 	m->ndest = m->expected = 1;
 	m->committing = 1;
-	m->tmpl.created = time(NULL);
-	(void)strlcpy(m->tmpl.helo, conf->hostname, sizeof(m->tmpl.helo));
-	(void)strlcpy(m->tmpl.src, "localhost", sizeof(m->tmpl.src));
 	queue_msg_add(m);
 	log_info("queue: message %08x: to learn as %s for %s", msgid,
 	    d->dest.path, user);
@@ -1326,21 +1337,12 @@ queue_bounce_msg(struct qenvlist *group)
 		return;
 	}
 
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		fatal("calloc");
-	m->msgid = bmsgid;
-	m->fd = out;
-	m->reqid = bmsgid;	/* the wait for lookup's answer */
+	m = queue_msg_ours(bmsgid, out);	/* reqid: lookup's answer */
 	m->bounce = 1;
-	TAILQ_INIT(&m->dests);
-	TAILQ_INIT(&m->origs);
 	while ((q = TAILQ_FIRST(group)) != NULL) {
 		TAILQ_REMOVE(group, q, entry);
 		TAILQ_INSERT_TAIL(&m->origs, q, entry);
 	}
-	m->tmpl.created = time(NULL);
-	(void)strlcpy(m->tmpl.helo, conf->hostname, sizeof(m->tmpl.helo));
-	(void)strlcpy(m->tmpl.src, "localhost", sizeof(m->tmpl.src));
 	if (r == DSN_8BIT)
 		m->tmpl.flags |= EF_8BITMIME;
 	for (i = 0; sender[i] != '\0'; i++)

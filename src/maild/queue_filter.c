@@ -120,14 +120,12 @@ qf_add(char *buf, size_t size, size_t *len, const char *name,
 }
 
 /*
- * IMSG_F_SCAN_RES into v: what becomes of the message.  top is what
- * is already on top of it (our Authentication-Results): the header
- * lines rspamd's verdict adds follow it in v->headers, within
- * DKIM_HDR_MAX.  Returns the reqid.
+ * IMSG_F_SCAN_RES into v: what becomes of the message, and in
+ * v->headers the lines rspamd's verdict puts on top of it (queue.c adds
+ * them below the checks' Authentication-Results).  Returns the reqid.
  */
 uint64_t
-queue_filter_verdict(struct ipc_msg *m, const char *top,
-    struct filter_verdict *v)
+queue_filter_verdict(struct ipc_msg *m, struct filter_verdict *v)
 {
 	char		 error[256], message[256], score[32], required[32];
 	char		 symbols[FILTER_SYMBOLS_MAX];
@@ -149,9 +147,7 @@ queue_filter_verdict(struct ipc_msg *m, const char *top,
 	ipc_get_str(m, message, sizeof(message));
 	ipc_get_str(m, v->subject, sizeof(v->subject));
 	ipc_get_str(m, symbols, sizeof(symbols));
-	len = strlcpy(v->headers, top, sizeof(v->headers));
-	if (len >= sizeof(v->headers))
-		len = 0, v->headers[0] = '\0';
+	len = 0;
 
 	if (status != FILTER_OK) {
 		(void)ipc_get_u32(m);

@@ -32,7 +32,7 @@
 #define GREY_FILE	"greylist"
 #define GREY_TMP	"greylist.tmp"
 #define GREY_MAX	100000		/* entries: about 10M of memory */
-#define GREY_FILE_MAX	(32 * 1024 * 1024)	/* read at most */
+#define GREY_FILE_MAX	(32 * 1024 * 1024)	/* larger: damaged */
 #define GREY_SLACK	1024		/* lines before a compaction pays */
 #define GREY_PRUNE	60		/* seconds between prunes */
 #define GREY_WBUF	65536
@@ -119,14 +119,12 @@ queue_grey_count(void)
 	return grey != NULL ? greylist_count(grey) : 0;
 }
 
-/* The file into memory: at most GREY_FILE_MAX bytes of it. */
+/* The file into memory (util.c's read_fd), a regular file only. */
 static char *
 grey_read(int fd, size_t *lenp)
 {
 	struct stat	 sb;
 	char		*buf;
-	size_t		 len = 0, max;
-	ssize_t		 n;
 
 	if (fstat(fd, &sb) == -1) {
 		log_warn("greylist: fstat %s", GREY_FILE);
@@ -136,26 +134,9 @@ grey_read(int fd, size_t *lenp)
 		log_warnx("greylist: %s is not a regular file", GREY_FILE);
 		return NULL;
 	}
-	max = sb.st_size > GREY_FILE_MAX ? GREY_FILE_MAX : (size_t)sb.st_size;
-	if (sb.st_size > GREY_FILE_MAX)
-		log_warnx("greylist: %s is larger than %d bytes: reading "
-		    "their first ones", GREY_FILE, GREY_FILE_MAX);
-	if ((buf = malloc(max + 1)) == NULL)
-		fatal("malloc");
-	while (len < max) {
-		if ((n = read(fd, buf + len, max - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("greylist: read %s", GREY_FILE);
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	*lenp = len;
+	if ((buf = read_fd(fd, GREY_FILE_MAX, lenp)) == NULL)
+		log_warn("greylist: read %s (at most %d bytes): starting "
+		    "afresh", GREY_FILE, GREY_FILE_MAX);
 	return buf;
 }
 
