@@ -42,6 +42,7 @@
 #define IMAP_IDLE_KEEPALIVE 120		/* seconds between "Still here" */
 #define IMAP_OUT_CHUNK	(256 * 1024)	/* FETCH output per pass */
 #define IMAP_MAX_ERRORS	20		/* BADs in a row before BYE */
+#define IMAP_CAPS_MAX	1024		/* the CAPABILITY list */
 
 enum imap_state {
 	S_HANDSHAKE,		/* implicit TLS */

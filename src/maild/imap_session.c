@@ -112,7 +112,7 @@ imap_session_new(struct io *io, const struct listener *l,
     const struct sockaddr_storage *ss, const struct session_env *env)
 {
 	struct imap_session	*s;
-	char			 caps[512];
+	char			 caps[IMAP_CAPS_MAX];
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
@@ -247,26 +247,60 @@ imap_tagged(struct imap_session *s, const char *status, const char *fmt, ...)
 static void
 s_capability(struct imap_session *s, char *buf, size_t len)
 {
+	/*
+	 * One row per capability; a new extension adds its row once it is
+	 * complete.  CAP_PRE: also before login.
+	 */
+	static const struct {
+		const char	*name;
+		int		 flags;
+#define CAP_PRE		0x01
+	} caps[] = {
+		{ "IMAP4rev1",		CAP_PRE },
+		{ "IMAP4rev2",		CAP_PRE },
+		{ "SASL-IR",		CAP_PRE },
+		{ "LITERAL+",		CAP_PRE },
+		{ "ID",			CAP_PRE },
+		{ "ENABLE",		CAP_PRE },
+		{ "IDLE",		CAP_PRE },
+		{ "NAMESPACE",		0 },
+		{ "UIDPLUS",		0 },
+		{ "MOVE",		0 },
+		{ "UNSELECT",		0 },
+		{ "CHILDREN",		0 },
+		{ "LIST-EXTENDED",	0 },
+		{ "LIST-STATUS",	0 },
+		{ "SPECIAL-USE",	0 },
+		{ "ESEARCH",		0 },
+		{ "CONDSTORE",		0 },
+		{ "QRESYNC",		0 },
+	};
+	size_t	 i, n = 0;
+	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
 	int	 tls = io_tls_started(s->io);
 
-	if (s->state == S_NOAUTH || s->state == S_HANDSHAKE) {
-		(void)snprintf(buf, len, "IMAP4rev1 IMAP4rev2 SASL-IR "
-		    "LITERAL+ ID ENABLE IDLE%s%s",
-		    tls ? " AUTH=PLAIN" : " STARTTLS LOGINDISABLED",
-		    "");
-		return;
+	buf[0] = '\0';
+	for (i = 0; i < nitems(caps); i++) {
+		if (pre && !(caps[i].flags & CAP_PRE))
+			continue;
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+		    n ? " " : "", caps[i].name);
 	}
-	(void)snprintf(buf, len, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID "
-	    "ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN "
-	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE ESEARCH APPENDLIMIT=%zu "
-	    "CONDSTORE QRESYNC", conf->max_msg_size);
+	if (pre)
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s",
+		    tls ? " AUTH=PLAIN" : " STARTTLS LOGINDISABLED");
+	else
+		n += snprintf(buf + n, n < len ? len - n : 0,
+		    " APPENDLIMIT=%zu", conf->max_msg_size);
+	if (n >= len)
+		fatalx("imap: CAPABILITY over %zu bytes", len);
 }
 
 static void
 s_io(struct io *io, int ev, void *arg)
 {
 	struct imap_session	*s = arg;
-	char			 caps[512];
+	char			 caps[IMAP_CAPS_MAX];
 
 	(void)io;
 	switch (ev) {
@@ -480,7 +514,7 @@ imap_done(struct imap_session *s)
 void
 imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd)
 {
-	char	 caps[512];
+	char	 caps[IMAP_CAPS_MAX];
 
 	if (cmd->nargs != 0) {
 		imap_tagged(s, "BAD", "CAPABILITY takes no arguments");
@@ -750,7 +784,7 @@ imap_session_auth_result(uint64_t id, uint32_t res, const char *user,
     const char *home)
 {
 	struct imap_session	*s;
-	char			 caps[512];
+	char			 caps[IMAP_CAPS_MAX];
 	int			 saved;
 
 	if ((s = s_find(id)) == NULL) {
