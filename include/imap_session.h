@@ -132,6 +132,8 @@ void	imap_cmd_authenticate(struct imap_session *,
 void	imap_cmd_login(struct imap_session *, const struct imap_command *);
 void	imap_cmd_id(struct imap_session *, const struct imap_command *);
 void	imap_cmd_enable(struct imap_session *, const struct imap_command *);
+/* A CONDSTORE-enabling command (RFC 7162 3.1). */
+void	imap_condstore(struct imap_session *);
 void	imap_cmd_namespace(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_check(struct imap_session *, const struct imap_command *);

@@ -29,7 +29,7 @@ static int	s_name_out(const char *, char *, size_t);
 static int	s_path_busy(const char *, const struct imap_session *);
 static void	s_rename_inbox(struct imap_session *, const char *);
 static char	*subs_read(struct imap_session *, size_t *);
-static int	subs_has(const char *, size_t, const char *, int);
+static int	subs_has(const char *, size_t, const char *);
 static int	status_items(const struct imap_arg *, int *);
 static int	s_status(struct imap_session *, const char *, const char *,
 		    int);
@@ -569,12 +569,9 @@ subs_read(struct imap_session *s, size_t *lenp)
 	return subs;
 }
 
-/*
- * 1 if name is a line of the subscriptions text (child 0), or a name
- * below it, "name/...", is (child 1).
- */
+/* 1 if name is a line of the subscriptions text. */
 static int
-subs_has(const char *buf, size_t len, const char *name, int child)
+subs_has(const char *buf, size_t len, const char *name)
 {
 	const char	*p = buf, *e, *end;
 	size_t		 n = strlen(name), l;
@@ -587,8 +584,7 @@ subs_has(const char *buf, size_t len, const char *name, int child)
 		if ((e = memchr(p, '\n', end - p)) == NULL)
 			e = end;
 		l = e - p;
-		if (child ? l > n + 1 && memcmp(p, name, n) == 0 &&
-		    p[n] == MAILBOX_SEP : l == n && memcmp(p, name, n) == 0)
+		if (l == n && memcmp(p, name, n) == 0)
 			return 1;
 	}
 	return 0;
@@ -604,7 +600,7 @@ imap_subs_change(struct imap_session *s, const char *name, int add)
 	int		 fd, r = -1;
 
 	buf = subs_read(s, &len);
-	if ((subs_has(buf, len, name, 0) != 0) == add) {
+	if ((subs_has(buf, len, name) != 0) == add) {
 		free(buf);
 		return 0;
 	}
@@ -836,6 +832,37 @@ list_match(const struct imap_arg *pats, const char *ref, const char *name)
 	return 0;
 }
 
+/*
+ * A subscribed mailbox below name that the patterns do not match: what
+ * RECURSIVEMATCH reports as CHILDINFO (RFC 5258 3.5), and what makes
+ * LSUB list an unsubscribed parent as \Noselect (RFC 3501 6.3.9).  A
+ * child the answer lists itself needs no word from its parent.
+ */
+static int
+subs_child_unlisted(const char *subs, size_t len, const char *name,
+    const struct imap_arg *pats, const char *ref)
+{
+	const char	*p, *e, *end = subs + len;
+	char		 nm[MAILBOX_NAME_MAX + 1];
+	size_t		 n = strlen(name), l;
+
+	if (subs == NULL)
+		return 0;
+	for (p = subs; p < end; p = e + 1) {
+		if ((e = memchr(p, '\n', end - p)) == NULL)
+			e = end;
+		l = e - p;
+		if (l <= n + 1 || l >= sizeof(nm) || memcmp(p, name, n) != 0 ||
+		    p[n] != MAILBOX_SEP)
+			continue;
+		memcpy(nm, p, l);
+		nm[l] = '\0';
+		if (!list_match(pats, ref, nm))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 s_list_dirs(struct imap_session *s, struct mailbox_list *ml)
 {
@@ -868,6 +895,99 @@ s_list_dirs(struct imap_session *s, struct mailbox_list *ml)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+struct lsub_ent {
+	const char	*name;		/* into the copy of the subscriptions */
+	size_t		 len;
+	int		 sub;		/* subscribed, else a parent */
+};
+
+static int
+lsub_cmp(const void *a, const void *b)
+{
+	const struct lsub_ent	*x = a, *y = b;
+	size_t			 n = x->len < y->len ? x->len : y->len;
+	int			 r;
+
+	if ((r = memcmp(x->name, y->name, n)) != 0)
+		return r;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return y->sub - x->sub;		/* subscribed first */
+}
+
+static int
+ml_namecmp(const void *key, const void *b)
+{
+	const struct mailbox_entry	*y = b;
+
+	return strcmp(key, y->name);
+}
+
+static int
+ml_exists(const struct mailbox_list *ml, const char *name)
+{
+	const struct mailbox_entry	*e;
+
+	e = bsearch(name, ml->ent, ml->n, sizeof(*ml->ent), ml_namecmp);
+	return e != NULL && !(e->attrs & MBOX_A_NONEXISTENT);
+}
+
+/*
+ * LSUB (RFC 3501 6.3.9): the subscribed names the patterns match, with
+ * \Noselect when no such mailbox exists; and an unsubscribed parent the
+ * patterns match of a subscribed name they do not ("foo" for "foo/bar"
+ * with "%"), with \Noselect.  Work and memory are linear in the size
+ * of the subscriptions file.
+ */
+static void
+s_lsub(struct imap_session *s, const struct imap_arg *pats, const char *ref,
+    const char *subs, size_t subslen, const struct mailbox_list *ml)
+{
+	struct lsub_ent	*ent = NULL;
+	const char	*p, *e, *end = subs + subslen;
+	char		 nm[MAILBOX_NAME_MAX + 1], enc[MAILBOX_WIRE_MAX + 64];
+	size_t		 n = 0, cap = 0, i, l, k;
+
+	for (p = subs; subs != NULL && p < end; p = e + 1) {
+		if ((e = memchr(p, '\n', end - p)) == NULL)
+			e = end;
+		if ((l = e - p) == 0 || l >= sizeof(nm))
+			continue;
+		memcpy(nm, p, l);
+		nm[l] = '\0';
+		/* The name itself, and its parents when it is not listed. */
+		k = list_match(pats, ref, nm) ? l : 0;
+		for (; k <= l; k++) {
+			if (k < l && p[k] != MAILBOX_SEP)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((ent = reallocarray(ent, cap,
+				    sizeof(*ent))) == NULL)
+					fatal("reallocarray");
+			}
+			ent[n].name = p;
+			ent[n].len = k;
+			ent[n++].sub = k == l;
+		}
+	}
+	if (n > 0)
+		qsort(ent, n, sizeof(*ent), lsub_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && ent[i].len == ent[i - 1].len &&
+		    memcmp(ent[i].name, ent[i - 1].name, ent[i].len) == 0)
+			continue;
+		memcpy(nm, ent[i].name, ent[i].len);
+		nm[ent[i].len] = '\0';
+		if (!list_match(pats, ref, nm) ||
+		    s_name_out(nm, enc, sizeof(enc)) == -1)
+			continue;
+		imap_printf(s, "* LSUB (%s) \"/\" %s\r\n",
+		    ent[i].sub && ml_exists(ml, nm) ? "" : "\\Noselect", enc);
+	}
+	free(ent);
 }
 
 void
@@ -946,8 +1066,6 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 	}
 	if (opts & LS_SUBSCRIBED)
 		opts |= LR_SUBSCRIBED;
-	if (lsub)
-		opts |= LS_SUBSCRIBED;
 
 	/* LIST "" "": the hierarchy separator. */
 	if (pats->type != IMAP_ARG_LIST && imap_arg_mailbox(pats, 1,
@@ -959,14 +1077,18 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 	}
 	s_list_dirs(s, &ml);
 	subs = subs_read(s, &subslen);
+	if (lsub) {
+		s_lsub(s, pats, ref, subs, subslen, &ml);
+		goto done;
+	}
 	for (i = 0; i < ml.n; i++) {
 		e = &ml.ent[i];
 		if (!list_match(pats, ref, e->name))
 			continue;
-		sub = subs != NULL && subs_has(subs, subslen, e->name, 0);
+		sub = subs != NULL && subs_has(subs, subslen, e->name);
 		/* RECURSIVEMATCH: parents of subscribed mailboxes too. */
-		childsub = (opts & LS_RECURSIVE) && subs != NULL &&
-		    subs_has(subs, subslen, e->name, 1);
+		childsub = (opts & LS_RECURSIVE) &&
+		    subs_child_unlisted(subs, subslen, e->name, pats, ref);
 		if ((opts & LS_SUBSCRIBED) && !sub && !childsub)
 			continue;
 		su = mailbox_special_use(e->name);
@@ -976,13 +1098,13 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 		if (e->attrs & MBOX_A_NONEXISTENT)
 			strlcat(attrs, extended ? "\\NonExistent " :
 			    "\\Noselect ", sizeof(attrs));
-		if (!lsub && (e->attrs & MBOX_A_HASCHILDREN))
+		if (e->attrs & MBOX_A_HASCHILDREN)
 			strlcat(attrs, "\\HasChildren ", sizeof(attrs));
-		if (!lsub && (e->attrs & MBOX_A_HASNOCHILDREN))
+		if (e->attrs & MBOX_A_HASNOCHILDREN)
 			strlcat(attrs, "\\HasNoChildren ", sizeof(attrs));
 		if (sub && (opts & LR_SUBSCRIBED))
 			strlcat(attrs, "\\Subscribed ", sizeof(attrs));
-		if (su != NULL && !lsub) {
+		if (su != NULL) {
 			strlcat(attrs, su, sizeof(attrs));
 			strlcat(attrs, " ", sizeof(attrs));
 		}
@@ -990,7 +1112,7 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			attrs[strlen(attrs) - 1] = '\0';
 		if (s_name_out(e->name, enc, sizeof(enc)) == -1)
 			continue;
-		imap_printf(s, "* %s (%s) \"/\" %s%s\r\n", cmd->name, attrs,
+		imap_printf(s, "* LIST (%s) \"/\" %s%s\r\n", attrs,
 		    enc, childsub ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : "");
 		if ((opts & LR_STATUS) && !(e->attrs & MBOX_A_NONEXISTENT) &&
 		    mailbox_name_to_dir(e->name, MAILBOX_UTF8, dir,
@@ -1024,11 +1146,11 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			if (!list_match(pats, ref, nm) ||
 			    s_name_out(nm, enc, sizeof(enc)) == -1)
 				continue;
-			imap_printf(s, "* %s (%s) \"/\" %s\r\n", cmd->name,
-			    lsub ? "\\Noselect" : "\\Subscribed \\NonExistent",
-			    enc);
+			imap_printf(s, "* LIST (\\Subscribed \\NonExistent) "
+			    "\"/\" %s\r\n", enc);
 		}
 	}
+done:
 	free(subs);
 	mailbox_list_free(&ml);
 	imap_tagged(s, "OK", "%s completed", cmd->name);

@@ -38,7 +38,7 @@ imap_parse_flags(const struct imap_arg *a, uint32_t *sys, const char **kws,
 	*nkw = 0;
 	f = a->type == IMAP_ARG_LIST ? a->list : a;
 	for (; f != NULL; f = a->type == IMAP_ARG_LIST ? f->next : NULL) {
-		if (f->type != IMAP_ARG_ATOM)
+		if (f->type != IMAP_ARG_ATOM && f->type != IMAP_ARG_NIL)
 			return -1;
 		if (f->str[0] == '\\') {
 			if (strcasecmp(f->str, "\\Recent") == 0)
@@ -231,7 +231,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	struct mbuf		 b;
 	const char		*err, *kw[MFLAGS_KW_MAX];
 	uint32_t		*hits = NULL, maxuid;
-	uint64_t		 maxmod = 0;
+	uint64_t		 maxmod = 0, firstmod = 0, lastmod = 0;
 	size_t			 i, n = 0;
 	int			 r, needs, es = 0, esearch = 0;
 
@@ -282,7 +282,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	}
 	needs = search_needs(prog);
 	if (needs & SEARCH_NEED_MODSEQ)
-		s->enabled |= EN_CONDSTORE;
+		imap_condstore(s);
 	if ((hits = calloc(s->nview + 1, sizeof(*hits))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < s->nview; i++) {
@@ -291,10 +291,21 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		if (!search_match(prog, &sm))
 			continue;
 		hits[n++] = cmd->uid ? sm.uid : sm.seq;
+		if (n == 1)
+			firstmod = sm.modseq;
+		lastmod = sm.modseq;
 		if (sm.modseq > maxmod)
 			maxmod = sm.modseq;
 	}
 	search_free(prog);
+	/*
+	 * MIN or MAX alone report the MODSEQ of that message, both the
+	 * higher of the two (RFC 7162 3.1.5, RFC 4731 3.2).
+	 */
+	if (esearch && (es & (ES_COUNT | ES_ALL)) == 0)
+		maxmod = (es & ES_MIN) && (es & ES_MAX) ?
+		    (firstmod > lastmod ? firstmod : lastmod) :
+		    (es & ES_MIN) ? firstmod : lastmod;
 	memset(&b, 0, sizeof(b));
 	if (esearch) {
 		mbuf_printf(&b, "* ESEARCH (TAG \"%s\")%s", s->tag,
@@ -365,7 +376,7 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	if (fj->needs & (FETCH_NEED_MODSEQ | FETCH_CHANGEDSINCE))
-		s->enabled |= EN_CONDSTORE;
+		imap_condstore(s);
 	/* UID FETCH ... (CHANGEDSINCE n VANISHED): what left since n. */
 	if ((fj->needs & FETCH_VANISHED) &&
 	    imap_seqset_parse(cmd->args->str, mbox_uidnext(s->mb) - 1, &set,
@@ -511,7 +522,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			return;
 		}
 		has_unchanged = 1;
-		s->enabled |= EN_CONDSTORE;
+		imap_condstore(s);
 		a = a->next;
 	}
 	item = a;

@@ -859,7 +859,7 @@ imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg	*a;
 	char			 out[128] = "";
-	int			 bit;
+	int			 bit, condstore = 0;
 
 	if (cmd->nargs == 0) {
 		imap_tagged(s, "BAD", "ENABLE needs a capability");
@@ -880,13 +880,33 @@ imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 			continue;	/* unknown: ignored (RFC 5161) */
 		if ((s->enabled & bit) == bit)
 			continue;
-		s->enabled |= bit;
+		if (bit & EN_CONDSTORE)
+			condstore = !(s->enabled & EN_CONDSTORE);
+		s->enabled |= bit & ~EN_CONDSTORE;
 		strlcat(out, " ", sizeof(out));
 		strlcat(out, bit == EN_CONDSTORE ? "CONDSTORE" :
 		    bit == EN_REV2 ? "IMAP4rev2" : "QRESYNC", sizeof(out));
 	}
 	imap_printf(s, "* ENABLED%s\r\n", out);
+	if (condstore)
+		imap_condstore(s);
 	imap_tagged(s, "OK", "Enabled");
+}
+
+/*
+ * A CONDSTORE-enabling command.  The first one in selected state, other
+ * than a SELECT that asked for CONDSTORE, is followed by the mailbox's
+ * HIGHESTMODSEQ (RFC 7162 3.1).
+ */
+void
+imap_condstore(struct imap_session *s)
+{
+	if (s->enabled & EN_CONDSTORE)
+		return;
+	s->enabled |= EN_CONDSTORE;
+	if (s->state == S_SELECTED && s->mb != NULL)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)mbox_highestmodseq(s->mb));
 }
 
 void
