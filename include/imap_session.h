@@ -34,7 +34,9 @@
 
 #define IMAP_LINE_MAX	(64 * 1024)	/* command text, literals apart */
 #define IMAP_LIT_MAX	(64 * 1024)	/* one literal outside APPEND */
-#define IMAP_PRE_MAX	8192		/* line or literal before login */
+#define IMAP_PRE_MAX	8192		/* a literal before login */
+/* A line before login: room for an ID at RFC 2971's limits (30 pairs). */
+#define IMAP_PRE_LINE_MAX (40 * 1024)
 #define IMAP_ARGS_MAX	10000
 #define IMAP_DEPTH	16
 #define IMAP_TIMEOUT	(30 * 60 * 1000)	/* RFC 3501 5.4: 30 min */

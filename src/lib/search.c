@@ -26,6 +26,7 @@ enum node_type {
 	N_SENTBEFORE, N_SENTON, N_SENTSINCE,	/* Date: header, day */
 	N_LARGER, N_SMALLER,
 	N_HEADER,	/* field, str (lowercased) */
+	N_ADDRESS,	/* field, str: FROM/TO/CC/BCC on parsed addresses */
 	N_BODY, N_TEXT,	/* str (lowercased) */
 	N_SEQ, N_UID,	/* set */
 	N_MODSEQ,	/* num */
@@ -80,7 +81,7 @@ static int		 match(struct evalctx *, const struct node *, int);
 static const struct mime_msg
 			*ctx_mime(struct evalctx *);
 static int		 header_match(const char *, size_t, const char *,
-			    const char *, size_t);
+			    const char *, size_t, int);
 static int		 body_match(const struct mime_msg *,
 			    const struct mime_part *, const char *, size_t,
 			    int);
@@ -584,7 +585,10 @@ compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
 		*ap = (*ap)->next;
 		for (j = 0; j < slen; j++)
 			s[j] = (char)tolower((unsigned char)s[j]);
-		if (field != NULL)
+		if (field != NULL && strcasecmp(k, "HEADER") != 0 &&
+		    strcasecmp(k, "SUBJECT") != 0)
+			n = node_new(c, N_ADDRESS);
+		else if (field != NULL)
 			n = node_new(c, N_HEADER);
 		else
 			n = node_new(c, strcasecmp(k, "BODY") == 0 ?
@@ -731,11 +735,12 @@ match(struct evalctx *ctx, const struct node *n, int depth)
 	case N_SMALLER:
 		return m->size < n->num;
 	case N_HEADER:
+	case N_ADDRESS:
 		if ((mm = ctx_mime(ctx)) == NULL)
 			return 0;
 		r = mm->root;
 		return header_match(mm->buf + r->hdr_off, r->hdr_len,
-		    n->field, n->str, n->slen);
+		    n->field, n->str, n->slen, n->type == N_ADDRESS);
 	case N_BODY:
 	case N_TEXT:
 		if ((mm = ctx_mime(ctx)) == NULL)
@@ -786,11 +791,13 @@ ci_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
 /*
  * Every field called field (any field if NULL) of the header block:
  * unfolded and RFC 2047-decoded value contains the string.  An empty
- * string matches the field's presence.
+ * string matches the field's presence.  With addr, the value is first
+ * read as an address list and matched as its addresses' text (SEARCH
+ * FROM finds "user@host" in "<user (c)@ host>", and a comment name).
  */
 static int
 header_match(const char *h, size_t hlen, const char *field,
-    const char *str, size_t slen)
+    const char *str, size_t slen, int addr)
 {
 	size_t	 pos = 0, ls, le, colon, ve, nlen;
 	char	*raw, *dec;
@@ -830,6 +837,14 @@ header_match(const char *h, size_t hlen, const char *field,
 		if (slen == 0)
 			return 1;
 		raw = mime_unfold(h + colon + 1, ve - colon - 1);
+		if (addr) {
+			struct mbuf	 t;
+
+			memset(&t, 0, sizeof(t));
+			mime_addr_text(&t, raw);
+			free(raw);
+			raw = t.data;
+		}
 		dec = search_decode_words(raw, strlen(raw));
 		free(raw);
 		r = ci_find(dec, strlen(dec), str, slen);
@@ -851,7 +866,8 @@ body_match(const struct mime_msg *mm, const struct mime_part *p,
 	const struct mime_part	*c;
 
 	if (text && (ci_find(mm->buf + p->hdr_off, p->hdr_len, str, slen) ||
-	    header_match(mm->buf + p->hdr_off, p->hdr_len, NULL, str, slen)))
+	    header_match(mm->buf + p->hdr_off, p->hdr_len, NULL, str, slen,
+	    0)))
 		return 1;
 	if (slen == 0)
 		return 1;

@@ -180,7 +180,7 @@ s_limits(struct imap_session *s)
 	int			 auth = s->state == S_AUTH ||
 				    s->state == S_SELECTED;
 
-	lim.line_max = auth ? IMAP_LINE_MAX : IMAP_PRE_MAX;
+	lim.line_max = auth ? IMAP_LINE_MAX : IMAP_PRE_LINE_MAX;
 	lim.lit_max = auth ? IMAP_LIT_MAX : IMAP_PRE_MAX;
 	lim.append_max = auth ? conf->max_msg_size : IMAP_PRE_MAX;
 	lim.lit_total = auth ? conf->max_msg_size + IMAP_LIT_MAX :
