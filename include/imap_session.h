@@ -109,6 +109,9 @@ struct imap_session {
 	uint32_t		*view;		/* UIDs, ascending */
 	size_t			 nview, cview;
 	uint64_t		 seen_modseq;	/* flag changes reported */
+	uint32_t		 kwseen;	/* keywords told in FLAGS */
+	struct imap_seqrange	*recent;	/* UIDs \Recent here */
+	size_t			 nrecent;
 	struct fetchjob		*fj;
 };
 
@@ -146,6 +149,13 @@ void	imap_view_add(struct imap_session *, uint32_t);
 uint32_t imap_view_seq(const struct imap_session *, uint32_t);
 void	imap_flags_render(const struct mbox *, uint32_t, uint32_t, char *,
 	    size_t);
+int	imap_recent(const struct imap_session *, uint32_t);
+uint32_t imap_recent_count(const struct imap_session *);
+void	imap_recent_select(struct imap_session *);
+/* FLAGS (perm 0) or PERMANENTFLAGS (perm 1) list of the mailbox. */
+void	imap_flag_list(struct imap_session *, char *, size_t, int);
+uint32_t imap_keyword_set(const struct mbox *);
+void	imap_keywords_update(struct imap_session *);
 void	imap_flags_line(struct imap_session *, uint32_t,
 	    const struct mbox_msg *, int);
 /* uid set text ("1:3,7") of a sorted array into an mbuf. */

@@ -23,7 +23,6 @@
 #include "safepath.h"
 #include "util.h"
 
-static void	s_flag_list(struct imap_session *, char *, size_t, int);
 static void	s_qresync(struct imap_session *, const struct imap_arg *);
 static int	s_name_out(const char *, char *, size_t);
 static int	s_path_busy(const char *, const struct imap_session *);
@@ -94,24 +93,6 @@ imap_mbox_refused(struct imap_session *s, const char *missing)
 		    "in its path");
 	else
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot open mailbox");
-}
-
-/* "(\Seen \Answered ... kw)" of the mailbox's flags, for FLAGS. */
-static void
-s_flag_list(struct imap_session *s, char *buf, size_t len, int perm)
-{
-	const char	*k;
-	int		 i;
-
-	strlcpy(buf, "(\\Answered \\Flagged \\Deleted \\Seen \\Draft", len);
-	for (i = 0; i < MFLAGS_KW_MAX; i++)
-		if ((k = mbox_keyword(s->mb, i)) != NULL) {
-			strlcat(buf, " ", len);
-			strlcat(buf, k, len);
-		}
-	if (perm && mbox_keyword_count(s->mb) < MFLAGS_KW_MAX)
-		strlcat(buf, " \\*", len);
-	strlcat(buf, ")", len);
 }
 
 /* SELECT (QRESYNC (uidvalidity modseq [known-uids])): what changed. */
@@ -219,14 +200,15 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 		imap_view_add(s, mbox_msg(mb, i)->uid);
 	s->seen_modseq = mbox_highestmodseq(mb);
 
-	s_flag_list(s, flags, sizeof(flags), 0);
+	imap_flag_list(s, flags, sizeof(flags), 0);
 	imap_printf(s, "* FLAGS %s\r\n", flags);
-	s_flag_list(s, flags, sizeof(flags), 1);
+	s->kwseen = imap_keyword_set(mb);
+	imap_flag_list(s, flags, sizeof(flags), 1);
 	imap_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted\r\n",
 	    examine ? "()" : flags);
 	imap_printf(s, "* %u EXISTS\r\n", n);
+	imap_recent_select(s);
 	if (!(s->enabled & EN_REV2)) {
-		imap_printf(s, "* 0 RECENT\r\n");
 		if ((first = mbox_first_unseen(mb)) >= 0)
 			imap_printf(s, "* OK [UNSEEN %ld] First unseen\r\n",
 			    first + 1);
@@ -701,6 +683,20 @@ status_items(const struct imap_arg *a, int *items)
 	return 0;
 }
 
+/*
+ * STATUS RECENT: the messages nobody has had as \Recent, and those the
+ * session itself has if the mailbox is its selected one.
+ */
+static uint32_t
+s_status_recent(const struct imap_session *s, const struct mbox *mb)
+{
+	uint32_t	 i, n = mbox_count(mb), r = mbox_recent_uid(mb);
+
+	for (i = n; i > 0 && mbox_msg(mb, i - 1)->uid >= r; i--)
+		;
+	return n - i + (mb == s->mb ? imap_recent_count(s) : 0);
+}
+
 /* "* STATUS name (...)"; -1 if the mailbox cannot be opened. */
 static int
 s_status(struct imap_session *s, const char *name, const char *path,
@@ -726,7 +722,7 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	if (items & ST_MESSAGES)
 		mbuf_printf(&b, "MESSAGES %u ", n);
 	if (items & ST_RECENT)
-		mbuf_printf(&b, "RECENT 0 ");
+		mbuf_printf(&b, "RECENT %u ", s_status_recent(s, mb));
 	if (items & ST_UIDNEXT)
 		mbuf_printf(&b, "UIDNEXT %u ", mbox_uidnext(mb));
 	if (items & ST_UIDVALIDITY)

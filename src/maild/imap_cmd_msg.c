@@ -196,7 +196,8 @@ s_search_msg(struct imap_session *s, size_t i, int needs,
 	    ((m->sys & MFLAG_ANSWERED) ? SEARCH_FL_ANSWERED : 0) |
 	    ((m->sys & MFLAG_FLAGGED) ? SEARCH_FL_FLAGGED : 0) |
 	    ((m->sys & MFLAG_DELETED) ? SEARCH_FL_DELETED : 0) |
-	    ((m->sys & MFLAG_DRAFT) ? SEARCH_FL_DRAFT : 0);
+	    ((m->sys & MFLAG_DRAFT) ? SEARCH_FL_DRAFT : 0) |
+	    (imap_recent(s, m->uid) ? SEARCH_FL_RECENT : 0);
 	for (k = 0; k < MFLAGS_KW_MAX; k++)
 		if ((m->kw & (1U << k)) && mbox_keyword(s->mb, k) != NULL)
 			kw[sm->nkeywords++] = mbox_keyword(s->mb, k);
@@ -418,7 +419,9 @@ s_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
 	fm.seq = imap_view_seq(s, uid);
 	fm.uid = uid;
 	fm.modseq = m->modseq;
-	imap_flags_render(s->mb, m->sys, m->kw, flags, sizeof(flags));
+	imap_flags_render(s->mb, (m->sys & ~MFLAG_RECENT) |
+	    (imap_recent(s, uid) ? MFLAG_RECENT : 0), m->kw, flags,
+	    sizeof(flags));
 	fm.flags = flags;
 	if ((fj->needs & FETCH_NEED_DATE) &&
 	    mbox_date(s->mb, idx, &fm.internaldate) == -1)
@@ -585,6 +588,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	}
 	if (s_seqset(s, cmd->args, cmd->uid, &uids, &n) == -1)
 		return;
+	imap_keywords_update(s);
 	if ((modified = calloc(n + 1, sizeof(*modified))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < n; i++) {
