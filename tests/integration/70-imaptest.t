@@ -117,6 +117,10 @@ def main():
               "every failed group is named in the output")
         for g in failed:
             t.ok(False, "group %s passes" % g)
+        # Protocol errors imaptest notices outside a test's expectations
+        # ("Keyword used without being in FLAGS", unexpected BAD, ...).
+        errors = re.findall(r"^(?:Error|Panic|Fatal): .*$", out, re.M)
+        t.is_(errors[:20], [], "imaptest noticed no protocol error")
         t.diag("run %d of %d, failed %d" % (len(run), len(all_groups),
                                              len(failed)))
         if failed:
