@@ -44,6 +44,9 @@ PENDING = {g: "extension not in yet" for g in (
     "thread thread-orderedsubject thread-orderedsubject2 thread2 thread3 "
     "thread4 thread5 thread6 thread7 thread8").split()}
 
+if os.environ.get("MAILD_TEST_IMAP_PEER"):
+    PENDING = {}       # the peer is measured against the whole suite
+
 
 def groups():
     """{name: [capabilities]} of the scripted test groups."""
