@@ -273,6 +273,7 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "LIST-STATUS",	0 },
 		{ "SPECIAL-USE",	0 },
 		{ "ESEARCH",		0 },
+		{ "CONTEXT=SEARCH",	0 },
 		{ "CONDSTORE",		0 },
 		{ "QRESYNC",		0 },
 	};
