@@ -61,8 +61,10 @@ change(struct imapctx_res *r, const uint32_t *gone, size_t ngone,
 	uint32_t	 g[64], a[64];
 	struct mbuf	 b;
 
-	memcpy(g, gone, ngone * sizeof(*g));
-	memcpy(a, added, nadded * sizeof(*a));
+	if (ngone > 0)
+		memcpy(g, gone, ngone * sizeof(*g));
+	if (nadded > 0)
+		memcpy(a, added, nadded * sizeof(*a));
 	memset(&b, 0, sizeof(b));
 	mbuf_add(&b, "", 0);
 	imapctx_res_change(r, g, ngone, a, nadded, num, arg, &b);
