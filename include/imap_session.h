@@ -11,7 +11,9 @@
  *   STORE, COPY, MOVE, and their UID forms);
  * - imap_idle.c: the view of the selected mailbox, the untagged updates
  *   every session of a mailbox must see (EXISTS, EXPUNGE, VANISHED,
- *   FETCH FLAGS), IDLE.
+ *   FETCH FLAGS), IDLE;
+ * - imap_cmd_context.c: search contexts (RFC 5267: SEARCH RETURN
+ *   (UPDATE), their ADDTO / REMOVEFROM updates, CANCELUPDATE).
  * A new command is a handler in the file of its family and a row in
  * the table of imap_session.c.
  */
@@ -45,6 +47,7 @@
 #define IMAP_OUT_CHUNK	(256 * 1024)	/* FETCH output per pass */
 #define IMAP_MAX_ERRORS	20		/* BADs in a row before BYE */
 #define IMAP_CAPS_MAX	1024		/* the CAPABILITY list */
+#define IMAP_CTX_MAX	8		/* search contexts per session */
 
 enum imap_state {
 	S_HANDSHAKE,		/* implicit TLS */
@@ -78,6 +81,9 @@ struct fetchjob {
 	int			 cte;		/* a part was undecodable */
 	int			 failed;	/* a message was unreadable */
 };
+
+struct imap_ctx;
+LIST_HEAD(imap_ctxs, imap_ctx);
 
 struct imap_session {
 	RB_ENTRY(imap_session)	 node;		/* by id */
@@ -113,6 +119,8 @@ struct imap_session {
 	struct imap_seqrange	*recent;	/* UIDs \Recent here */
 	size_t			 nrecent;
 	struct fetchjob		*fj;
+	struct imap_ctxs	 ctxs;		/* search contexts */
+	size_t			 nctx;
 };
 
 TAILQ_HEAD(imap_sessions, imap_session);
@@ -194,5 +202,30 @@ void	imap_cmd_search(struct imap_session *, const struct imap_command *);
 void	imap_cmd_fetch(struct imap_session *, const struct imap_command *);
 void	imap_cmd_store(struct imap_session *, const struct imap_command *);
 void	imap_cmd_copy(struct imap_session *, const struct imap_command *);
+/* Fill what SEARCH needs of view entry i; -1 if it is gone. */
+struct search_msg;
+int	imap_search_msg(struct imap_session *, size_t, int,
+	    struct search_msg *, const char **);
+
+/* imap_cmd_context.c */
+struct search_prog;
+struct imap_ctx *imap_ctx_find(struct imap_session *, const char *);
+/*
+ * A context for the current command (s->tag): its program, whose
+ * sequence sets are made UIDs here, and its answer as UIDs in context
+ * order; cmp/arg order a SORT context (NULL: a SEARCH).  Refused past
+ * IMAP_CTX_MAX with "* NO [NOUPDATE ...]"; prog is the context's (or
+ * freed) either way.
+ */
+void	imap_ctx_new(struct imap_session *, int, struct search_prog *,
+	    const uint32_t *, size_t, int (*)(uint32_t, uint32_t, void *),
+	    void *);
+/* REMOVEFROM for results about to be reported expunged. */
+void	imap_ctx_expunge(struct imap_session *);
+/* ADDTO / REMOVEFROM for what flag changes and new messages did. */
+void	imap_ctx_update(struct imap_session *);
+void	imap_ctx_free_all(struct imap_session *);
+void	imap_cmd_cancelupdate(struct imap_session *,
+	    const struct imap_command *);
 
 #endif

@@ -96,6 +96,8 @@ static size_t		 qp_decode(const char *, size_t, char *, int);
 static size_t		 b64_decode(const char *, size_t, char *);
 static size_t		 latin1_to_utf8(const char *, size_t, char *);
 static int		 charset_kind(const char *, size_t);
+static void		 seq2uid(struct node *, const uint32_t *, size_t, int);
+static int		 node_volatile(const struct node *, int);
 
 static const char *months[] = {
 	"jan", "feb", "mar", "apr", "may", "jun",
@@ -183,6 +185,27 @@ search_match(const struct search_prog *prog, const struct search_msg *m)
 	if (ctx.owned != NULL)
 		mime_free(ctx.owned);
 	return r;
+}
+
+/*
+ * Sequence sets as the messages they named: a search context (RFC 5267)
+ * is re-evaluated later, after expunges have renumbered the mailbox,
+ * and must keep meaning the same messages, as Dovecot does.  uids: the
+ * UIDs of sequence numbers 1 .. n, ascending.  A range of numbers is
+ * the range between the UIDs of its ends: any UID inside it that is not
+ * in uids is gone for good, and new messages get higher UIDs.
+ */
+void
+search_seq2uid(struct search_prog *prog, const uint32_t *uids, size_t n)
+{
+	seq2uid(prog->root, uids, n, 0);
+}
+
+/* 1 if the result can change when flags, keywords or MODSEQs do. */
+int
+search_volatile(const struct search_prog *prog)
+{
+	return node_volatile(prog->root, 0);
 }
 
 static struct node *
@@ -1174,4 +1197,38 @@ sent_day(const struct mime_msg *mm, long *dayp)
  done:
 	free(v);
 	return r;
+}
+
+static void
+seq2uid(struct node *n, const uint32_t *uids, size_t nuids, int depth)
+{
+	struct imap_seqrange	*r;
+	size_t			 i, k;
+	uint32_t		 hi;
+
+	for (; n != NULL && depth <= 2 * SEARCH_MAX_DEPTH + 4; n = n->next) {
+		seq2uid(n->child, uids, nuids, depth + 1);
+		if (n->type != N_SEQ)
+			continue;
+		r = n->set.r;
+		for (i = 0, k = 0; i < n->set.n; i++) {
+			if (r[i].lo == 0 || r[i].lo > nuids)
+				continue;
+			hi = r[i].hi < nuids ? r[i].hi : (uint32_t)nuids;
+			r[k].lo = uids[r[i].lo - 1];
+			r[k++].hi = uids[hi - 1];
+		}
+		n->set.n = k;
+		n->type = N_UID;
+	}
+}
+
+static int
+node_volatile(const struct node *n, int depth)
+{
+	for (; n != NULL && depth <= 2 * SEARCH_MAX_DEPTH + 4; n = n->next)
+		if (n->type == N_FLAG || n->type == N_KEYWORD ||
+		    n->type == N_MODSEQ || node_volatile(n->child, depth + 1))
+			return 1;
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "imap_context.h"
 #include "imap_session.h"
 #include "mailbox.h"
 #include "proc.h"
@@ -174,6 +175,8 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 #define ES_MAX		0x02
 #define ES_COUNT	0x04
 #define ES_ALL		0x08
+#define ES_PARTIAL	0x10	/* RFC 5267 4.4 */
+#define ES_UPDATE	0x20	/* RFC 5267 4.3: a search context */
 
 /* Fill what SEARCH needs of view entry i; -1 if it is gone. */
 static int
@@ -223,6 +226,14 @@ s_search_msg(struct imap_session *s, size_t i, int needs,
 	return 0;
 }
 
+/* What a search context needs to look at a message again. */
+int
+imap_search_msg(struct imap_session *s, size_t i, int needs,
+    struct search_msg *sm, const char **kw)
+{
+	return s_search_msg(s, i, needs, sm, kw);
+}
+
 void
 imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
@@ -231,7 +242,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	struct search_msg	 sm;
 	struct mbuf		 b;
 	const char		*err, *kw[MFLAGS_KW_MAX];
-	uint32_t		*hits = NULL, maxuid;
+	uint32_t		*hits = NULL, maxuid, plo = 0, phi = 0;
 	uint64_t		 maxmod = 0, firstmod = 0, lastmod = 0;
 	size_t			 i, n = 0;
 	int			 r, needs, es = 0, esearch = 0;
@@ -254,11 +265,37 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 				es |= ES_COUNT;
 			else if (strcasecmp(o->str, "ALL") == 0)
 				es |= ES_ALL;
-			else
+			else if (strcasecmp(o->str, "CONTEXT") == 0)
+				continue;	/* a hint (RFC 5267 4.2) */
+			else if (strcasecmp(o->str, "UPDATE") == 0 &&
+			    !(es & ES_UPDATE))
+				es |= ES_UPDATE;
+			else if (strcasecmp(o->str, "PARTIAL") == 0 &&
+			    !(es & ES_PARTIAL)) {
+				if ((o = o->next) == NULL ||
+				    o->type != IMAP_ARG_ATOM ||
+				    imapctx_partial_parse(o->str, &plo,
+				    &phi) == -1) {
+					imap_tagged(s, "BAD", "PARTIAL needs "
+					    "low:high, 1 .. 4294967295");
+					return;
+				}
+				es |= ES_PARTIAL;
+			} else
 				break;
 		}
 		if (o != NULL) {
 			imap_tagged(s, "BAD", "Unsupported RETURN option");
+			return;
+		}
+		if ((es & ES_PARTIAL) && (es & ES_ALL)) {
+			imap_tagged(s, "BAD", "PARTIAL and ALL exclude each "
+			    "other");
+			return;
+		}
+		/* RFC 5267 4.3: an UPDATE tag names one context. */
+		if ((es & ES_UPDATE) && imap_ctx_find(s, s->tag) != NULL) {
+			imap_tagged(s, "BAD", "Tag reuse");
 			return;
 		}
 		if (es == 0)
@@ -298,12 +335,12 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		if (sm.modseq > maxmod)
 			maxmod = sm.modseq;
 	}
-	search_free(prog);
 	/*
 	 * MIN or MAX alone report the MODSEQ of that message, both the
 	 * higher of the two (RFC 7162 3.1.5, RFC 4731 3.2).
 	 */
-	if (esearch && (es & (ES_COUNT | ES_ALL)) == 0)
+	if (esearch && (es & (ES_MIN | ES_MAX)) &&
+	    (es & (ES_COUNT | ES_ALL | ES_PARTIAL)) == 0)
 		maxmod = (es & ES_MIN) && (es & ES_MAX) ?
 		    (firstmod > lastmod ? firstmod : lastmod) :
 		    (es & ES_MIN) ? firstmod : lastmod;
@@ -321,6 +358,8 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 			mbuf_add(&b, " ALL ", 5);
 			imap_uidset_text(&b, hits, n);
 		}
+		if (es & ES_PARTIAL)
+			imapctx_partial_text(&b, hits, n, plo, phi);
 		if ((needs & SEARCH_NEED_MODSEQ) && n > 0)
 			mbuf_printf(&b, " MODSEQ %llu",
 			    (unsigned long long)maxmod);
@@ -335,6 +374,13 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	mbuf_add(&b, "\r\n", 2);
 	io_write(s->io, b.data, b.len);
 	mbuf_free(&b);
+	if (es & ES_UPDATE) {
+		/* The context keeps the program and the answer, by UID. */
+		for (i = 0; !cmd->uid && i < n; i++)
+			hits[i] = s->view[hits[i] - 1];
+		imap_ctx_new(s, cmd->uid, prog, hits, n, NULL, NULL);
+	} else
+		search_free(prog);
 	free(hits);
 	imap_done(s);
 	imap_update(s, cmd->uid);

@@ -250,6 +250,9 @@ imap_update(struct imap_session *s, int expunge_ok)
 	if (s->mb == NULL)
 		return;
 	imap_keywords_update(s);
+	/* RFC 5267 4.3.4: a search context hears before the EXPUNGE. */
+	if (expunge_ok)
+		imap_ctx_expunge(s);
 	cnt = mbox_count(s->mb);
 	flags = mbox_highestmodseq(s->mb) > s->seen_modseq;
 	/*
@@ -305,6 +308,7 @@ imap_update(struct imap_session *s, int expunge_ok)
 			    imap_recent_count(s));
 	}
 	s->seen_modseq = mbox_highestmodseq(s->mb);
+	imap_ctx_update(s);	/* after EXISTS (RFC 5267 4.3.3) */
 }
 
 /* Other sessions of mb: those waiting in IDLE hear of it now. */
@@ -341,6 +345,7 @@ imap_session_newmail(const char *dir)
 void
 imap_unselect(struct imap_session *s)
 {
+	imap_ctx_free_all(s);
 	if (s->mb != NULL) {
 		(void)mbox_commit(s->mb);
 		mbox_close(s->mb);

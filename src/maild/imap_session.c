@@ -89,6 +89,7 @@ static const struct {
 	{ "STORE",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_store },
 	{ "COPY",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
+	{ "CANCELUPDATE", ST_SELECTED,			imap_cmd_cancelupdate },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -272,6 +273,7 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "LIST-STATUS",	0 },
 		{ "SPECIAL-USE",	0 },
 		{ "ESEARCH",		0 },
+		{ "CONTEXT=SEARCH",	0 },
 		{ "CONDSTORE",		0 },
 		{ "QRESYNC",		0 },
 	};
