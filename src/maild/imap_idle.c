@@ -169,14 +169,19 @@ imap_update(struct imap_session *s, int expunge_ok)
 	s->seen_modseq = mbox_highestmodseq(s->mb);
 }
 
-/* Other sessions of mb: those waiting in IDLE hear of it now. */
+/*
+ * Other sessions of mb: those waiting in IDLE hear of it now.  Under
+ * NOTIFY, what a session hears is what it asked for (RFC 5465 4).
+ */
 void
 imap_mbox_changed(struct mbox *mb, struct imap_session *self)
 {
 	struct imap_session	*s;
 
+	imap_notify_changed(mb, self);
 	TAILQ_FOREACH(s, &imap_sessions, all)
-		if (s != self && s->mb == mb && s->wait == W_IDLE)
+		if (s != self && s->mb == mb && s->wait == W_IDLE &&
+		    s->notify == NULL)
 			imap_update(s, 1);
 }
 
@@ -192,8 +197,10 @@ imap_session_newmail(const char *dir)
 			mb = s->mb;
 			break;
 		}
-	if (mb == NULL)
+	if (mb == NULL) {
+		imap_notify_newmail(dir);
 		return;
+	}
 	if (mbox_sync(mb) == 1) {
 		(void)mbox_commit(mb);
 		imap_mbox_changed(mb, NULL);
