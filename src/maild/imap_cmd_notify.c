@@ -84,6 +84,7 @@ static void	n_fetch_new(struct imap_session *, uint32_t);
 static void	n_initial_status(struct imap_session *);
 static void	n_list(struct imap_session *, const char *, const char *,
 		    const char *);
+static void	n_release(struct imap_session *);
 
 RB_PROTOTYPE(nsnaps, nsnap, node, snap_cmp)
 
@@ -471,18 +472,26 @@ n_initial_status(struct imap_session *s)
 	free(sc.buf);
 }
 
+/* NOTIFY of s ends; with the last one, what was known of mailboxes. */
 void
 imap_notify_free(struct imap_session *s)
 {
 	if (s->notify == NULL)
 		return;
+	n_release(s);
+	if (nnotify == 0)
+		snap_clear();
+}
+
+static void
+n_release(struct imap_session *s)
+{
 	notify_spec_free(s->notify->spec);
 	if (s->notify->fetch != NULL)
 		fetch_free(s->notify->fetch);
 	free(s->notify);
 	s->notify = NULL;
-	if (--nnotify == 0)
-		snap_clear();
+	nnotify--;
 }
 
 void
@@ -520,8 +529,12 @@ imap_cmd_notify(struct imap_session *s, const struct imap_command *cmd)
 			return;
 		}
 	}
-	imap_notify_free(s);
+	/* A new SET keeps what is known of the mailboxes; NONE ends it. */
+	if (s->notify != NULL)
+		n_release(s);
 	if (sp == NULL) {
+		if (nnotify == 0)
+			snap_clear();
 		imap_tagged(s, "OK", "NOTIFY completed");
 		return;
 	}
