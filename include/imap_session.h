@@ -12,7 +12,9 @@
  * - imap_idle.c: the view of the selected mailbox, the untagged updates
  *   every session of a mailbox must see (EXISTS, EXPUNGE, VANISHED,
  *   FETCH FLAGS), IDLE;
- * - imap_cmd_notify.c: NOTIFY and the notifications of other mailboxes.
+ * - imap_cmd_notify.c: NOTIFY and the notifications of other mailboxes;
+ * - imap_watch.c: the folders NOTIFY covers, watched for other programs'
+ *   changes (inotify).
  * A new command is a handler in the file of its family and a row in
  * the table of imap_session.c.
  */
@@ -202,5 +204,13 @@ void	imap_notify_newmail(const char *);
 void	imap_notify_mailbox(struct imap_session *, const char *,
 	    const char *);
 void	imap_notify_subscription(struct imap_session *, const char *, int);
+/* The selected mailbox changed (SELECT, CLOSE): its watch follows. */
+void	imap_notify_select(struct imap_session *);
+
+/* imap_watch.c */
+struct imap_watch;
+struct imap_watch *imap_watch_add(const char *);
+void	imap_watch_del(struct imap_watch *);
+void	imap_watch_stamp(const char *);
 
 #endif

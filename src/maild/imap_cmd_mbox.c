@@ -214,6 +214,7 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	s->readonly = examine;
 	strlcpy(s->mbname, name, sizeof(s->mbname));
 	s->state = S_SELECTED;
+	imap_notify_select(s);
 	n = mbox_count(mb);
 	for (i = 0; i < n; i++)
 		imap_view_add(s, mbox_msg(mb, i)->uid);

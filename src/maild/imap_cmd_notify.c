@@ -45,11 +45,15 @@
 #define NOTIFY_QUEUE_MAX	(256 * 1024)	/* output not read yet */
 #define NOTIFY_FETCH_MAX	64	/* FETCH notifications at once */
 #define NOTIFY_SNAP_MAX		4096	/* mailboxes remembered */
+#define NOTIFY_WATCH_MAX	5000	/* folders watched per session */
 
 struct imap_notify {
 	struct notify_spec	*spec;
 	struct fetch_spec	*fetch;		/* MessageNew (...) */
 	int			 fetch_needs;
+	struct imap_watch	**w;		/* the folders covered */
+	size_t			 nw;
+	struct imap_watch	*selw;		/* the selected one */
 };
 
 /* What a mailbox looked like when its sessions were last told. */
@@ -81,7 +85,8 @@ static int	n_want(struct imap_session *, const char *,
 		    struct subscache *);
 static void	n_selected(struct imap_session *);
 static void	n_fetch_new(struct imap_session *, uint32_t);
-static void	n_initial_status(struct imap_session *);
+static void	n_watch(struct imap_session *, const char *);
+static void	n_scan(struct imap_session *, int);
 static void	n_list(struct imap_session *, const char *, const char *,
 		    const char *);
 static void	n_release(struct imap_session *);
@@ -296,6 +301,7 @@ imap_notify_changed(struct mbox *mb, struct imap_session *self)
 
 	if (nnotify == 0)
 		return;
+	imap_watch_stamp(dir);
 	for (s = TAILQ_FIRST(&imap_sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, all);
 		if (s->notify == NULL)
@@ -392,6 +398,10 @@ imap_notify_mailbox(struct imap_session *self, const char *odir,
 			ev |= notify_events(s->notify->spec, name, 1);
 		if (odir != NULL)
 			ev |= notify_events(s->notify->spec, old, 1);
+		/* A new name with message events: watched from now on. */
+		if (ndir != NULL && (notify_events(s->notify->spec, name, 1) &
+		    NE_MESSAGE))
+			n_watch(s, ndir);
 		if (!(ev & NE_NAME))
 			continue;
 		if (ndir == NULL)
@@ -420,9 +430,26 @@ imap_notify_subscription(struct imap_session *self, const char *name,
 	}
 }
 
-/* SET STATUS: each mailbox with message events, before the OK. */
+/* Watch one more folder for s (a reference it drops at the end). */
 static void
-n_initial_status(struct imap_session *s)
+n_watch(struct imap_session *s, const char *path)
+{
+	struct imap_notify	*n = s->notify;
+	struct imap_watch	*w;
+
+	if (n->nw >= NOTIFY_WATCH_MAX || (w = imap_watch_add(path)) == NULL)
+		return;
+	if ((n->w = reallocarray(n->w, n->nw + 1, sizeof(*n->w))) == NULL)
+		fatal("reallocarray");
+	n->w[n->nw++] = w;
+}
+
+/*
+ * The folders of s with message events: each watched, and with SET
+ * STATUS told as STATUS before the OK (not the selected one).
+ */
+static void
+n_scan(struct imap_session *s, int status)
 {
 	struct subscache sc = { NULL, NULL, 0 };
 	struct dirent	*de;
@@ -454,9 +481,11 @@ n_initial_status(struct imap_session *s)
 			    !S_ISDIR(st.st_mode))
 				continue;
 		}
-		if (s->mb != NULL && strcmp(mbox_dir(s->mb), path) == 0)
-			continue;
 		if (!(n_want(s, name, &sc) & NE_MESSAGE))
+			continue;
+		n_watch(s, path);
+		if (!status || (s->mb != NULL &&
+		    strcmp(mbox_dir(s->mb), path) == 0))
 			continue;
 		if ((mb = mbox_open(path, 0)) == NULL)
 			continue;
@@ -470,6 +499,19 @@ n_initial_status(struct imap_session *s)
 	}
 	closedir(d);
 	free(sc.buf);
+}
+
+void
+imap_notify_select(struct imap_session *s)
+{
+	struct imap_notify	*n = s->notify;
+
+	if (n == NULL)
+		return;
+	imap_watch_del(n->selw);
+	n->selw = NULL;
+	if (s->mb != NULL && (n->spec->sel_events & NE_MESSAGE))
+		n->selw = imap_watch_add(mbox_dir(s->mb));
 }
 
 /* NOTIFY of s ends; with the last one, what was known of mailboxes. */
@@ -486,6 +528,12 @@ imap_notify_free(struct imap_session *s)
 static void
 n_release(struct imap_session *s)
 {
+	size_t	 i;
+
+	for (i = 0; i < s->notify->nw; i++)
+		imap_watch_del(s->notify->w[i]);
+	free(s->notify->w);
+	imap_watch_del(s->notify->selw);
 	notify_spec_free(s->notify->spec);
 	if (s->notify->fetch != NULL)
 		fetch_free(s->notify->fetch);
@@ -549,7 +597,7 @@ imap_cmd_notify(struct imap_session *s, const struct imap_command *cmd)
 		s->enabled |= EN_CONDSTORE;
 	s->notify = n;
 	nnotify++;
-	if (sp->status)
-		n_initial_status(s);
+	imap_notify_select(s);
+	n_scan(s, sp->status);
 	imap_tagged(s, "OK", "NOTIFY completed");
 }

@@ -221,6 +221,7 @@ imap_unselect(struct imap_session *s)
 	s->mbname[0] = '\0';
 	if (s->state == S_SELECTED)
 		s->state = S_AUTH;
+	imap_notify_select(s);
 }
 
 /* Append range [lo, hi] to a growing range list. */

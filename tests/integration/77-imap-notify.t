@@ -296,6 +296,63 @@ def idle_wait(m):
     b.logout()
 
 
+def drop_file(m, folder, n):
+    """A message written into new/ as another delivery agent would."""
+    d = os.path.join(m.vmail, "example.org", "alice", folder)
+    name = "%d.M%dP%d.outside" % (int(time.time()), n, os.getpid())
+    with open(os.path.join(d, "tmp", name), "wb") as f:
+        f.write(msg("outside %d" % n))
+    os.rename(os.path.join(d, "tmp", name), os.path.join(d, "new", name))
+    return os.path.join(d, "new", name)
+
+
+def outside(m):
+    """Other programs' changes: seen without a command (inotify)."""
+    a = m.imap_login()
+    a.select("INBOX")
+    r = a.command("NOTIFY SET (selected (MessageNew MessageExpunge)) "
+                  "(personal (MessageNew MessageExpunge))")
+    t.is_(r.status, "OK", "NOTIFY SET personal")
+    drop_file(m, ".Lists", 1)
+    t0 = time.monotonic()
+    line, _ = a.wait_for(rb'^\* STATUS "?Lists"? ', 5)
+    dt = time.monotonic() - t0
+    t.ok(line is not None and dt <= LIMIT, "a file dropped into Lists/new "
+         "by another program: STATUS within %g s (%.3f s)" % (LIMIT, dt))
+    tag, cont = idle(a)
+    path = drop_file(m, ".Lists", 2)
+    line, _ = a.wait_for(rb'^\* STATUS "?Lists"? ', 5)
+    t.ok(line is not None, "... and in IDLE")
+    t.is_(done(a, tag).status, "OK", "DONE: OK")
+    # the selected mailbox: EXISTS pushed for a file dropped into it
+    drop_file(m, "", 3)
+    line, _ = a.wait_for(rb"^\* \d+ EXISTS", 5)
+    t.ok(line is not None, "a file dropped into INBOX/new: EXISTS pushed")
+    # a file removed behind maild's back: an expunge
+    r = a.command("STATUS Lists (MESSAGES)")
+    before = (status_of(r.untagged, "Lists") or {}).get("MESSAGES", 0)
+    base = os.path.basename(path)
+    ld = os.path.join(m.vmail, "example.org", "alice", ".Lists")
+    for sub in ("new", "cur"):
+        for f in os.listdir(os.path.join(ld, sub)):
+            if f.startswith(base):
+                os.unlink(os.path.join(ld, sub, f))
+    line, _ = a.wait_for(rb'^\* STATUS "?Lists"? ', 5)
+    after = status_of([line or b""], "Lists") or {}
+    t.ok(line is not None and after.get("MESSAGES") == before - 1,
+         "a file removed by another program: STATUS, one message less "
+         "(%s -> %s)" % (before, after.get("MESSAGES")))
+    # maild's own changes are not told twice (watch and session both)
+    b = m.imap_login()
+    append(b, "Lists", "own change")
+    line, seen = a.wait_for(rb'^\* STATUS "?Lists"? ', 3)
+    more, _ = a.wait_for(rb'^\* STATUS', 0.5)
+    t.ok(line is not None and more is None,
+         "maild's own APPEND: one STATUS, not a second from the watch")
+    b.logout()
+    a.logout()
+
+
 def unauthenticate(m):
     t.swaks(m, BOB, "--header", "Subject: for bob")
     c = m.imap_login()
@@ -445,6 +502,7 @@ def main():
     t.section(delivery, m)
     t.section(other_session, m)
     t.section(idle_wait, m)
+    t.section(outside, m)
     t.section(status_size, m)
     t.section(unauthenticate, m)
     t.section(bad_input, m)
