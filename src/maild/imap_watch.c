@@ -66,6 +66,7 @@ static void	w_stamps(const char *, struct timespec *);
 static void	w_read(int, short, void *);
 static void	w_run(int, short, void *);
 static void	w_mark(struct imap_watch *);
+static void	w_arm(struct imap_watch *);
 
 RB_PROTOTYPE(watches, imap_watch, node, w_cmp)
 RB_PROTOTYPE(wnodes, wnode, node, wn_cmp)
@@ -75,6 +76,7 @@ static struct wnodes	 wnodes = RB_INITIALIZER(&wnodes);
 static struct dirtyq	 dirty = TAILQ_HEAD_INITIALIZER(dirty);
 static int		 ifd = -1;	/* inotify, once opened */
 static int		 ifailed;	/* no inotify: said once */
+static int		 wlimit;	/* watch limit met: said once */
 static struct event	 ev_read, ev_run;
 
 static int
@@ -109,18 +111,48 @@ w_stamps(const char *dir, struct timespec *mt)
 	}
 }
 
+/* Watches on new/ and cur/ that are missing (a folder made again). */
+static void
+w_arm(struct imap_watch *w)
+{
+	static const char *const sub[2] = { "new", "cur" };
+	char		 path[PATH_MAX];
+	int		 i, wd;
+
+	for (i = 0; i < 2; i++) {
+		if (w->wn[i].wd != -1 || snprintf(path, sizeof(path), "%s/%s",
+		    w->dir, sub[i]) >= (int)sizeof(path))
+			continue;
+		wd = inotify_add_watch(ifd, path, IN_CREATE | IN_DELETE |
+		    IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW);
+		if (wd == -1) {
+			if (errno == ENOSPC && !wlimit) {
+				log_warnx("imap: inotify watch limit reached "
+				    "(fs.inotify.max_user_watches): some "
+				    "folders are not watched");
+				wlimit = 1;
+			}
+			continue;
+		}
+		w->wn[i].wd = wd;
+		/* The same directory under another name: watched there. */
+		if (RB_INSERT(wnodes, &wnodes, &w->wn[i]) != NULL)
+			w->wn[i].wd = -1;
+	}
+	w_stamps(w->dir, w->mt);
+}
+
 /* Watch Maildir dir (one more reference); NULL when it cannot be. */
 struct imap_watch *
 imap_watch_add(const char *dir)
 {
-	static const char *const sub[2] = { "new", "cur" };
 	struct imap_watch	 key, *w;
-	char			 path[PATH_MAX];
-	int			 i, wd;
 
 	key.dir = (char *)(uintptr_t)dir;
 	if ((w = RB_FIND(watches, &watches, &key)) != NULL) {
 		w->refs++;
+		if (w->wn[0].wd == -1 || w->wn[1].wd == -1)
+			w_arm(w);
 		return w;
 	}
 	if (ifd == -1) {
@@ -140,30 +172,9 @@ imap_watch_add(const char *dir)
 	    (w->dir = strdup(dir)) == NULL)
 		fatal("imap_watch_add");
 	w->refs = 1;
-	for (i = 0; i < 2; i++) {
-		w->wn[i].w = w;
-		w->wn[i].wd = -1;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, sub[i]) >=
-		    (int)sizeof(path))
-			continue;
-		wd = inotify_add_watch(ifd, path, IN_CREATE | IN_DELETE |
-		    IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW);
-		if (wd == -1) {
-			if (errno == ENOSPC && !ifailed) {
-				log_warnx("imap: inotify watch limit reached "
-				    "(fs.inotify.max_user_watches): some "
-				    "folders are not watched");
-				ifailed = 1;
-			}
-			continue;
-		}
-		w->wn[i].wd = wd;
-		if (RB_INSERT(wnodes, &wnodes, &w->wn[i]) != NULL) {
-			/* The same directory under another name. */
-			w->wn[i].wd = -1;
-		}
-	}
-	w_stamps(dir, w->mt);
+	w->wn[0].w = w->wn[1].w = w;
+	w->wn[0].wd = w->wn[1].wd = -1;
+	w_arm(w);
 	RB_INSERT(watches, &watches, w);
 	return w;
 }
@@ -214,8 +225,11 @@ w_mark(struct imap_watch *w)
 static void
 w_read(int fd, short ev, void *arg)
 {
-	char			 buf[8192]
-			    __attribute__((aligned(__alignof__(struct inotify_event))));
+	union {
+		struct inotify_event	 ie;	/* aligns what read(2) puts */
+		char			 b[8192];
+	}			 u;
+	char			*buf = u.b;
 	const struct inotify_event *ie;
 	struct imap_watch	*w;
 	struct wnode		 key, *n;
@@ -225,7 +239,7 @@ w_read(int fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	for (;;) {
-		if ((len = read(fd, buf, sizeof(buf))) == -1) {
+		if ((len = read(fd, buf, sizeof(u.b))) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("imap: inotify read");
 			return;

@@ -344,6 +344,14 @@ def outside(m):
          "(%s -> %s)" % (before, after.get("MESSAGES")))
     # maild's own changes are not told twice (watch and session both)
     b = m.imap_login()
+    # a folder deleted and made again is watched again
+    b.command("DELETE Lists/a")
+    b.command("CREATE Lists/a")
+    a.wait_for(rb"^\* LIST .*Lists/a", 0.5)
+    drop_file(m, ".Lists.a", 4)
+    line, _ = a.wait_for(rb'^\* STATUS "?Lists/a"? ', 5)
+    t.ok(line is not None, "a folder deleted and created again: still "
+         "watched (%r)" % line)
     append(b, "Lists", "own change")
     line, seen = a.wait_for(rb'^\* STATUS "?Lists"? ', 3)
     more, _ = a.wait_for(rb'^\* STATUS', 0.5)
