@@ -361,6 +361,70 @@ def outside(m):
     a.logout()
 
 
+def many_folders(m):
+    """A user with 1,000 folders: NOTIFY covers them all, cheaply."""
+    c = m.imap_login(BOB)
+    n = 1000
+    tags = []
+    for i in range(n):
+        tag = c.next_tag()
+        tags.append(tag)
+        c.send("%s CREATE f/%04d\r\n" % (tag, i))
+    bad = [r.status for r in (c._collect(tg, 30) for tg in tags)
+           if r.status != "OK"]
+    t.is_(bad, [], "%d folders created" % n)
+    t0 = time.monotonic()
+    r = c.command("NOTIFY SET (personal (MessageNew MessageExpunge))",
+                  timeout=60)
+    dt = time.monotonic() - t0
+    t.is_(r.status, "OK", "NOTIFY SET personal over %d folders" % n)
+    t.diag("NOTIFY SET over %d folders: %.3f s" % (n, dt))
+    t0 = time.monotonic()
+    r = c.command("NOTIFY SET STATUS (personal (MessageNew "
+                  "MessageExpunge))", timeout=60)
+    dt = time.monotonic() - t0
+    t.ok(len(r.find(rb"^\* STATUS")) >= n + 1,
+         "SET STATUS: one STATUS per folder and INBOX (%d)" %
+         len(r.find(rb"^\* STATUS")))
+    t.diag("NOTIFY SET STATUS over %d new folders: %.3f s" % (n, dt))
+    t0 = time.monotonic()
+    r = c.command("NOTIFY SET STATUS (personal (MessageNew "
+                  "MessageExpunge))", timeout=60)
+    t.diag("... again, their state files written: %.3f s" % (
+        time.monotonic() - t0))
+    d = m.mailbox_dir(user="bob")
+    name = "%d.M1P%d.outside" % (int(time.time()), os.getpid())
+    fd = os.path.join(d, ".f.0777")
+    with open(os.path.join(fd, "tmp", name), "wb") as f:
+        f.write(msg("outside"))
+    os.rename(os.path.join(fd, "tmp", name), os.path.join(fd, "new", name))
+    line, _ = c.wait_for(rb'^\* STATUS "?f/0777"? ', 5)
+    t.ok(line is not None, "a file dropped into folder 777 of %d: told"
+         % n)
+    watches = inotify_watches(m)
+    t.diag("inotify watches of maild: %s" % watches)
+    t.ok(watches is not None and n <= watches <= 2 * (n + 1 + 5) + 8,
+         "two watches per folder at most (%s)" % watches)
+    c.logout()
+
+
+def inotify_watches(m):
+    """inotify watches held by m's processes (None: no inotify)."""
+    total = None
+    for pid in m.children():
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != \
+                        "anon_inode:inotify":
+                    continue
+                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                    total = (total or 0) + sum(
+                        1 for x in f if x.startswith("inotify wd"))
+        except OSError:
+            continue
+    return total
+
+
 def unauthenticate(m):
     t.swaks(m, BOB, "--header", "Subject: for bob")
     c = m.imap_login()
@@ -513,6 +577,7 @@ def main():
     t.section(outside, m)
     t.section(status_size, m)
     t.section(unauthenticate, m)
+    t.section(many_folders, m)
     t.section(bad_input, m)
     t.section(overflow, m)
     t.ok(m.running(), "maild still running")
