@@ -1,5 +1,5 @@
 /*
- * The arguments of NOTIFY (RFC 5465 section 8):
+ * The arguments of NOTIFY (the formal syntax of RFC 5465):
  *
  *	notify	= "NOTIFY" SP ("NONE" / "SET" [SP "STATUS"] 1*(SP group))
  *	group	= "(" filter SP ("NONE" / "(" event *(SP event) ")") ")"
@@ -12,8 +12,8 @@
  *
  * Rules beyond the grammar: one selected filter at most; the selected
  * mailbox has message events only, MessageNew and MessageExpunge
- * together, FlagChange and AnnotationChange only with both (section
- * 5); fetch attributes only for the selected mailbox.  For other
+ * together, FlagChange and AnnotationChange only with both; fetch
+ * attributes only for the selected mailbox.  For other
  * mailboxes any set of events is taken (imaptest's notify group asks
  * for MessageExpunge alone), since each of them only adds STATUS
  * responses.  Events not supported (and unknown atoms) are refused
@@ -318,7 +318,7 @@ notify_events(const struct notify_spec *sp, const char *name, int subscribed)
 		case NF_INBOXES:
 			/*
 			 * Delivery may go to any folder (match rules, the
-			 * Junk folder): RFC 5465 6 says to take them all.
+			 * Junk folder): RFC 5465 says to take them all then.
 			 */
 		case NF_PERSONAL:
 			ev |= g->events;

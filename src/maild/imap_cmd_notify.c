@@ -25,7 +25,7 @@
  * attributes of MessageNew for each new message.  Notifications are
  * written between responses, never inside one.  When the client does
  * not read them and its output grows past NOTIFY_QUEUE_MAX, the
- * session gets NOTIFICATIONOVERFLOW and NOTIFY ends (RFC 5465 5.8).
+ * session gets NOTIFICATIONOVERFLOW and NOTIFY ends (RFC 5465).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -195,7 +195,7 @@ n_name_out(const char *name, char *out, size_t outsz)
 
 /*
  * May more notifications be written?  A client that does not read them
- * loses NOTIFY: bounded output per session (RFC 5465 5.8).
+ * loses NOTIFY: bounded output per session (RFC 5465).
  */
 static int
 n_room(struct imap_session *s)
@@ -590,7 +590,7 @@ imap_cmd_notify(struct imap_session *s, const struct imap_command *cmd)
 		fatal("calloc");
 	n->spec = sp;
 	n->fetch = fetch;
-	/* A notification never sets \Seen (RFC 5465 5.2: a peek). */
+	/* A notification never sets \Seen: it is a peek. */
 	if (fetch != NULL)
 		n->fetch_needs = fetch_needs(fetch) & ~FETCH_SETS_SEEN;
 	if (fetch != NULL && (n->fetch_needs & FETCH_NEED_MODSEQ))

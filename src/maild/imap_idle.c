@@ -171,7 +171,7 @@ imap_update(struct imap_session *s, int expunge_ok)
 
 /*
  * Other sessions of mb: those waiting in IDLE hear of it now.  Under
- * NOTIFY, what a session hears is what it asked for (RFC 5465 4).
+ * NOTIFY, what a session hears is what it asked for (RFC 5465).
  */
 void
 imap_mbox_changed(struct mbox *mb, struct imap_session *self)

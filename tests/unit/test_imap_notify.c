@@ -76,7 +76,7 @@ test_examples(void)
 	const char		*err;
 
 	/*
-	 * RFC 5465 section 3.1 and 3.2: the examples as printed lack the
+	 * The examples of RFC 5465 section 3: as printed they lack the
 	 * event lists' parentheses (errata 2318 and others), as corrected.
 	 */
 	expect("set status (selected MessageNew (uid "
