@@ -13,7 +13,10 @@
  *   every session of a mailbox must see (EXISTS, EXPUNGE, VANISHED,
  *   FETCH FLAGS), IDLE;
  * - imap_cmd_context.c: search contexts (RFC 5267: SEARCH RETURN
- *   (UPDATE), their ADDTO / REMOVEFROM updates, CANCELUPDATE).
+ *   (UPDATE), their ADDTO / REMOVEFROM updates, CANCELUPDATE);
+ * - imap_cmd_notify.c: NOTIFY and the notifications of other mailboxes;
+ * - imap_watch.c: the folders NOTIFY covers, watched for other programs'
+ *   changes (inotify).
  * A new command is a handler in the file of its family and a row in
  * the table of imap_session.c.
  */
@@ -71,6 +74,8 @@ enum imap_wait {
 #define EN_QRESYNC	0x02
 #define EN_REV2		0x04
 
+struct imap_notify;
+
 struct fetchjob {
 	struct fetch_spec	*spec;
 	uint32_t		*uids;		/* to fetch, ascending */
@@ -121,6 +126,7 @@ struct imap_session {
 	struct fetchjob		*fj;
 	struct imap_ctxs	 ctxs;		/* search contexts */
 	size_t			 nctx;
+	struct imap_notify	*notify;	/* NOTIFY SET, or NULL */
 };
 
 TAILQ_HEAD(imap_sessions, imap_session);
@@ -150,6 +156,8 @@ void	imap_condstore(struct imap_session *);
 void	imap_cmd_namespace(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_check(struct imap_session *, const struct imap_command *);
+void	imap_cmd_unauthenticate(struct imap_session *,
+	    const struct imap_command *);
 
 /* imap_idle.c */
 void	imap_view_add(struct imap_session *, uint32_t);
@@ -191,11 +199,17 @@ void	imap_cmd_subscribe(struct imap_session *,
 void	imap_cmd_list(struct imap_session *, const struct imap_command *);
 void	imap_cmd_status(struct imap_session *, const struct imap_command *);
 void	imap_cmd_append(struct imap_session *, const struct imap_command *);
+/* The subscriptions text (malloc'd, or NULL), and a name's line in it. */
+char	*imap_subs_read(struct imap_session *, size_t *);
+int	imap_subs_has(const char *, size_t, const char *);
 
 /* imap_cmd_msg.c */
 int	imap_parse_flags(const struct imap_arg *, uint32_t *, const char **,
 	    size_t *);
 void	imap_fetch_run(struct imap_session *);
+/* One FETCH response of fj for uid: 0, or -1 when unreadable. */
+int	imap_fetch_one(struct imap_session *, struct fetchjob *, uint32_t,
+	    int *);
 void	imap_cmd_expunge(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_search(struct imap_session *, const struct imap_command *);
@@ -227,5 +241,22 @@ void	imap_ctx_update(struct imap_session *);
 void	imap_ctx_free_all(struct imap_session *);
 void	imap_cmd_cancelupdate(struct imap_session *,
 	    const struct imap_command *);
+
+/* imap_cmd_notify.c */
+void	imap_cmd_notify(struct imap_session *, const struct imap_command *);
+void	imap_notify_free(struct imap_session *);
+void	imap_notify_changed(struct mbox *, struct imap_session *);
+void	imap_notify_newmail(const char *);
+void	imap_notify_mailbox(struct imap_session *, const char *,
+	    const char *);
+void	imap_notify_subscription(struct imap_session *, const char *, int);
+/* The selected mailbox changed (SELECT, CLOSE): its watch follows. */
+void	imap_notify_select(struct imap_session *);
+
+/* imap_watch.c */
+struct imap_watch;
+struct imap_watch *imap_watch_add(const char *);
+void	imap_watch_del(struct imap_watch *);
+void	imap_watch_stamp(const char *);
 
 #endif

@@ -195,6 +195,7 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	s->readonly = examine;
 	strlcpy(s->mbname, name, sizeof(s->mbname));
 	s->state = S_SELECTED;
+	imap_notify_select(s);
 	n = mbox_count(mb);
 	for (i = 0; i < n; i++)
 		imap_view_add(s, mbox_msg(mb, i)->uid);
@@ -331,6 +332,7 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 			    "[SERVERBUG] Cannot create mailbox");
 		return;
 	}
+	imap_notify_mailbox(s, NULL, path);
 	imap_tagged(s, "OK", "Create completed");
 }
 
@@ -365,6 +367,7 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot delete mailbox");
 		return;
 	}
+	imap_notify_mailbox(s, path, NULL);
 	imap_tagged(s, "OK", "Delete completed");
 }
 
@@ -405,6 +408,7 @@ s_rename_inbox(struct imap_session *s, const char *to)
 	mbox_close(src);
 	if (s->mb != NULL)
 		imap_update(s, 1);
+	imap_notify_mailbox(s, NULL, to);
 	imap_tagged(s, "OK", "Rename completed");
 }
 
@@ -507,8 +511,10 @@ imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	if (!failed)
+	if (!failed) {
+		imap_notify_mailbox(s, from, to);
 		imap_tagged(s, "OK", "Rename completed");
+	}
 }
 
 /* -- subscriptions: one canonical name a line in maild-subscriptions -- */
@@ -621,6 +627,18 @@ done:
 	return r;
 }
 
+char *
+imap_subs_read(struct imap_session *s, size_t *lenp)
+{
+	return subs_read(s, lenp);
+}
+
+int
+imap_subs_has(const char *buf, size_t len, const char *name)
+{
+	return subs_has(buf, len, name);
+}
+
 void
 imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 {
@@ -638,6 +656,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot write subscriptions");
 		return;
 	}
+	imap_notify_subscription(s, name, add);
 	imap_tagged(s, "OK", "%s completed", cmd->name);
 }
 

@@ -24,8 +24,6 @@ static int	s_seqset(struct imap_session *, const struct imap_arg *, int,
 static int	s_store(struct imap_session *, uint32_t, uint32_t, uint32_t);
 static int	s_search_msg(struct imap_session *, size_t, int,
 		    struct search_msg *, const char **);
-static int	s_fetch_one(struct imap_session *, struct fetchjob *,
-		    uint32_t, int *);
 
 /* Flags of a list (or one flag): system bits and keyword names. */
 int
@@ -436,8 +434,8 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 }
 
 /* One message of a FETCH; -1 when its data could not be read. */
-static int
-s_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
+int
+imap_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
     int *cte)
 {
 	const struct mbox_msg	*m;
@@ -510,7 +508,7 @@ imap_fetch_run(struct imap_session *s)
 			s->wait = W_FETCH;	/* IO_LOWAT brings us back */
 			return;
 		}
-		if (s_fetch_one(s, fj, fj->uids[fj->pos++], &fj->cte) == -1)
+		if (imap_fetch_one(s, fj, fj->uids[fj->pos++], &fj->cte) == -1)
 			fj->failed = 1;
 		if (mbox_gone(s->mb))
 			break;

@@ -311,14 +311,19 @@ imap_update(struct imap_session *s, int expunge_ok)
 	imap_ctx_update(s);	/* after EXISTS (RFC 5267 4.3.3) */
 }
 
-/* Other sessions of mb: those waiting in IDLE hear of it now. */
+/*
+ * Other sessions of mb: those waiting in IDLE hear of it now.  Under
+ * NOTIFY, what a session hears is what it asked for (RFC 5465).
+ */
 void
 imap_mbox_changed(struct mbox *mb, struct imap_session *self)
 {
 	struct imap_session	*s;
 
+	imap_notify_changed(mb, self);
 	TAILQ_FOREACH(s, &imap_sessions, all)
-		if (s != self && s->mb == mb && s->wait == W_IDLE)
+		if (s != self && s->mb == mb && s->wait == W_IDLE &&
+		    s->notify == NULL)
 			imap_update(s, 1);
 }
 
@@ -334,8 +339,10 @@ imap_session_newmail(const char *dir)
 			mb = s->mb;
 			break;
 		}
-	if (mb == NULL)
+	if (mb == NULL) {
+		imap_notify_newmail(dir);
 		return;
+	}
 	if (mbox_sync(mb) == 1) {
 		(void)mbox_commit(mb);
 		imap_mbox_changed(mb, NULL);
@@ -360,6 +367,7 @@ imap_unselect(struct imap_session *s)
 	s->mbname[0] = '\0';
 	if (s->state == S_SELECTED)
 		s->state = S_AUTH;
+	imap_notify_select(s);
 }
 
 /* Append range [lo, hi] to a growing range list. */

@@ -80,6 +80,8 @@ static const struct {
 	{ "STATUS",	ST_AUTH | ST_SELECTED,		imap_cmd_status },
 	{ "APPEND",	ST_AUTH | ST_SELECTED,		imap_cmd_append },
 	{ "IDLE",	ST_AUTH | ST_SELECTED,		imap_cmd_idle },
+	{ "NOTIFY",	ST_AUTH | ST_SELECTED,		imap_cmd_notify },
+	{ "UNAUTHENTICATE", ST_AUTH | ST_SELECTED, imap_cmd_unauthenticate },
 	{ "CHECK",	ST_SELECTED,			imap_cmd_check },
 	{ "CLOSE",	ST_SELECTED,			imap_cmd_close },
 	{ "UNSELECT",	ST_SELECTED,			imap_cmd_close },
@@ -201,6 +203,7 @@ s_close(struct imap_session *s, const char *why)
 		free(s->fj);
 	}
 	imap_unselect(s);
+	imap_notify_free(s);
 	evtimer_del(&s->ev_delay);
 	RB_REMOVE(imap_ids, &byid, s);
 	TAILQ_REMOVE(&imap_sessions, s, all);
@@ -276,6 +279,9 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "CONTEXT=SEARCH",	0 },
 		{ "CONDSTORE",		0 },
 		{ "QRESYNC",		0 },
+		{ "NOTIFY",		0 },
+		{ "STATUS=SIZE",	0 },
+		{ "UNAUTHENTICATE",	0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
@@ -926,4 +932,35 @@ void
 imap_cmd_check(struct imap_session *s, const struct imap_command *cmd)
 {
 	imap_cmd_noop(s, cmd);
+}
+
+/*
+ * UNAUTHENTICATE (RFC 8437): back to the state after the greeting, TLS
+ * kept.  Nothing of the user stays: the selected mailbox is closed
+ * without expunging, ENABLEd extensions and NOTIFY end, the limits and
+ * the deadlines are those before login again.  A new login goes
+ * through the same throttle as any other.
+ */
+void
+imap_cmd_unauthenticate(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->nargs != 0) {
+		imap_tagged(s, "BAD", "UNAUTHENTICATE takes no arguments");
+		return;
+	}
+	log_info("imap %llu: %s logged out (UNAUTHENTICATE)",
+	    (unsigned long long)s->id, s->user);
+	imap_unselect(s);
+	imap_notify_free(s);
+	s->state = S_NOAUTH;
+	s->enabled = 0;
+	s->readonly = 0;
+	s->seen_modseq = 0;
+	s->authcounted = 0;
+	explicit_bzero(s->user, sizeof(s->user));
+	explicit_bzero(s->home, sizeof(s->home));
+	s_limits(s);
+	io_set_timeout(s->io, IMAP_TIMEOUT_PRE);
+	io_set_line_deadline(s->io, 1);
+	imap_tagged(s, "OK", "Unauthenticate completed");
 }
