@@ -70,7 +70,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/spf_check.o src/lib/msgauth.o src/lib/msgauth_dns.o \
 		src/lib/dns_cache.o src/lib/dmarc_report.o src/lib/dnsbl.o \
 		src/lib/json.o src/lib/rspamd.o src/lib/http_url.o \
-		src/lib/greylist.o
+		src/lib/greylist.o src/lib/imap_url.o src/lib/mime_binary.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -78,7 +78,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/smtp_data.o src/maild/imap_session.o \
 		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
-		src/maild/imap_idle.o
+		src/maild/imap_idle.o src/maild/imap_cmd_append.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
 		src/maild/lookup_dnsbl.o \
