@@ -36,7 +36,7 @@
 struct amsg {
 	const struct imap_arg	*flags;		/* list, or NULL */
 	time_t			 date;		/* 0: now */
-	const struct imap_arg	*data;		/* literal, or CATENATE's list */
+	const struct imap_arg	*data;		/* literal, CATENATE list */
 	int			 catenate;
 };
 

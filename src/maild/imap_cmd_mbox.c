@@ -3,8 +3,9 @@
  * QRESYNC), CLOSE and UNSELECT, CREATE, DELETE, RENAME, SUBSCRIBE and
  * UNSUBSCRIBE (one canonical name a line in maild-subscriptions), LIST
  * and LSUB (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE), STATUS (APPEND
- * is imap_cmd_append.c's).  Mailbox names become Maildir++ directories under the user's home
- * through mailbox.c; the mailboxes themselves are imap_mbox.c's.
+ * is imap_cmd_append.c's).  Mailbox names become Maildir++ directories
+ * under the user's home through mailbox.c; the mailboxes themselves are
+ * imap_mbox.c's.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
