@@ -707,10 +707,18 @@ imap_cmd_replace(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	for (c = a->str; *c >= '0' && *c <= '9' && v <= UINT32_MAX; c++)
-		v = v * 10 + (uint64_t)(*c - '0');
-	if (*c != '\0' || v == 0 || v > UINT32_MAX ||
-	    (!cmd->uid && v > s->nview)) {
+	/* seq-number: nz-number or "*", the last one. */
+	if (strcmp(a->str, "*") == 0)
+		v = s->nview == 0 ? 0 : cmd->uid ? s->view[s->nview - 1] :
+		    s->nview;
+	else {
+		for (c = a->str; *c >= '0' && *c <= '9' && v <= UINT32_MAX;
+		    c++)
+			v = v * 10 + (uint64_t)(*c - '0');
+		if (*c != '\0')
+			v = 0;
+	}
+	if (v == 0 || v > UINT32_MAX || (!cmd->uid && v > s->nview)) {
 		imap_tagged(s, "BAD", "Invalid message %s", cmd->uid ? "UID" :
 		    "sequence number");
 		return;

@@ -431,7 +431,7 @@ s_skip_line(struct imap_session *s, const char *line, size_t len,
     int partial)
 {
 	char		 tail[2 * sizeof(s->skiptail)];
-	uint64_t	 size;
+	uint64_t	 size, max;
 	size_t		 n, keep;
 	int		 sync;
 
@@ -457,10 +457,22 @@ s_skip_line(struct imap_session *s, const char *line, size_t len,
 		len += s->nskiptail;
 	}
 	s->nskiptail = 0;
-	if (imap_literal_trailer(line, len, &size, &sync) && !sync) {
-		s->skip = size;
-		s->skipline = 1;
+	if (!imap_literal_trailer(line, len, &size, &sync) || sync)
+		return;
+	/*
+	 * RFC 7888 4: read it and refuse the command, or, when it is far
+	 * larger than anything this session would take, say BYE.
+	 */
+	max = s->state == S_AUTH || s->state == S_SELECTED ?
+	    2 * (uint64_t)conf->max_msg_size + IMAP_LIT_MAX : 2 * IMAP_PRE_MAX;
+	if (size > max) {
+		imap_printf(s, "* BYE [TOOBIG] Literal of %llu bytes "
+		    "refused\r\n", (unsigned long long)size);
+		s->state = S_LOGOUT;
+		return;
 	}
+	s->skip = size;
+	s->skipline = 1;
 }
 
 /*
