@@ -45,7 +45,7 @@ main(void)
 		"/INBOX?SUBJECT%20x", "/INBOX/;UID=1#frag", "/INBOX;TYPE=LIST",
 		"http://host/INBOX/;UID=1", "mailto:a@b", "/IN%zzBOX/;UID=1",
 		"/IN%00BOX/;UID=1", "/IN BOX/;UID=1",
-		"/IN\tBOX/;UID=1", "/IN\x7f" "BOX/;UID=1", "/IN\xc3\xa9/;UID=1",
+		"/IN\tBOX/;UID=1", "/IN\177BOX/;UID=1", "/IN\xc3\xa9/;UID=1",
 		"/INBOX/;UID=1/;SECTION=%", "/INBOX/;UID=1/x",
 		"//host", ";UIDVALIDITY=1/;UID=1",
 	};
