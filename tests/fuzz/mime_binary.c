@@ -37,7 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(out.len > 0 &&
 		    memchr(out.data, '\0', out.len) == NULL);
 		memset(&again, 0, sizeof(again));
-		FUZZ_ASSERT(mime_binary_encode(&again, out.data, out.len) != -1);
+		r = mime_binary_encode(&again, out.data, out.len);
+		FUZZ_ASSERT(r != -1);
 		mbuf_free(&again);
 	}
 	mbuf_free(&out);
