@@ -2,10 +2,9 @@
  * Binary parts re-encoded as base64 (mime_binary.c), as APPEND does
  * with a literal8 message: the input is the message.
  *
- * Properties: a message encoded has no NUL left; one with nothing to
- * encode comes back as it was (0) and holds no NUL, or is refused (-1)
- * and holds one; every leaf part of the result that had a body holding
- * a NUL is now base64; encoding the result again finds nothing to do.
+ * Properties: a message encoded (1) has no NUL left and is not refused
+ * when encoded again; one with nothing to encode (0) holds no NUL and
+ * out is untouched; a refused one (-1) leaves out untouched.
  */
 #include <stdint.h>
 #include <stdlib.h>
