@@ -84,6 +84,18 @@ struct fetch_msg {
 int		 fetch_render(struct mbuf *, const struct fetch_spec *,
 		    const struct fetch_msg *, int);
 
+/*
+ * BODY[section]<off.len> of one message, the bytes FETCH would send,
+ * appended to out: for CATENATE's URLs (RFC 4469), which name parts
+ * as FETCH does.  section is the text between the brackets ("",
+ * "1.2.MIME", "HEADER.FIELDS (To)"); mime may be NULL (parsed here);
+ * plen 0 is to the end.  0, or -1 when the section is invalid or names
+ * a part the message does not have.
+ */
+int		 fetch_section(struct mbuf *, const char *, size_t,
+		    const struct mime_msg *, const char *, int, uint32_t,
+		    uint32_t);
+
 /* -- imap_session.c -- */
 
 /* A session on the connection io (its callback is set here). */

@@ -131,6 +131,26 @@ int		 mbox_expunge(struct mbox *, uint32_t);
  */
 int		 mbox_append(struct mbox *, const char *, size_t, uint32_t,
 		    const char *const *, size_t, time_t, uint32_t *);
+/*
+ * The same in two steps, for commands that add several messages all or
+ * none (MULTIAPPEND): mbox_stage() writes one to tmp/ (0, or -1 with
+ * errno), where nothing sees it; mbox_stage_commit() adds the n staged
+ * messages with consecutive UIDs from *first (0), or none of them (-1
+ * with errno); mbox_stage_abort() removes them.  Both free the
+ * struct mbox_staged contents.
+ */
+struct mbox_staged {
+	char		*base;		/* tmp/<base> */
+	char		*rel;		/* "cur/..." once linked */
+	uint64_t	 size;
+	int64_t		 date;
+	uint32_t	 sys, kw;
+};
+int		 mbox_stage(struct mbox *, const char *, size_t, uint32_t,
+		    const char *const *, size_t, time_t, struct mbox_staged *);
+int		 mbox_stage_commit(struct mbox *, struct mbox_staged *, size_t,
+		    uint32_t *);
+void		 mbox_stage_abort(struct mbox *, struct mbox_staged *, size_t);
 /* Copy message idx of src into dst (hard link if possible), flags kept. */
 int		 mbox_copy(struct mbox *, uint32_t, struct mbox *, uint32_t *);
 

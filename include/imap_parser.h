@@ -23,12 +23,16 @@
  *		    was accepted; if it was non-synchronizing ({n+}) the
  *		    client sends the bytes anyway, so skip
  *		    imap_parser_literal_size() bytes or disconnect.
- *		    The next line starts a new command.
+ *		    IMAP_ERR_MANY: over limits.args_max (for APPEND:
+ *		    too many messages).  The next line starts a new
+ *		    command.
  *
  * A line is given without its LF; a trailing CR is removed (bare LF is
  * accepted).  Literal data is kept in memory, so the caller's limits
- * bound the memory a command can use.  A non-literal8 literal holding
- * a NUL is refused when the line after it is fed.
+ * bound the memory a command can use, except the messages of APPEND
+ * and REPLACE once a spill is set (imap_parser_set_spill()).  A
+ * non-literal8 literal holding a NUL is refused when the line after it
+ * is fed.
  */
 #ifndef MAILD_IMAP_PARSER_H
 #define MAILD_IMAP_PARSER_H
@@ -65,7 +69,8 @@ enum imap_arg_type {
  * namelen 9 ("BODY.PEEK"), section "HEADER.FIELDS (A B)]<0.100>" with
  * seclen 19 (not NUL-terminated there), and IMAP_ARGF_PARTIAL with
  * partial_off 0, partial_len 100.  Siblings are chained by next; a
- * list has its nlist children from list.
+ * list has its nlist children from list.  A spilled literal has str ""
+ * and len its size: its bytes are at spill_off in what the spill got.
  */
 struct imap_arg {
 	enum imap_arg_type	 type;
@@ -73,6 +78,7 @@ struct imap_arg {
 #define IMAP_ARGF_LITERAL8	0x01	/* ~{n} */
 #define IMAP_ARGF_SECTION	0x02	/* atom with [section] */
 #define IMAP_ARGF_PARTIAL	0x04	/* atom with <off.len> */
+#define IMAP_ARGF_SPILLED	0x08	/* literal given to the spill */
 	const char		*str;
 	size_t			 len;
 	size_t			 namelen;
@@ -80,6 +86,7 @@ struct imap_arg {
 	size_t			 seclen;
 	uint32_t		 partial_off;
 	uint32_t		 partial_len;
+	uint64_t		 spill_off;	/* IMAP_ARGF_SPILLED */
 	struct imap_arg		*list;
 	size_t			 nlist;
 	struct imap_arg		*next;
@@ -102,7 +109,8 @@ enum imap_parse_result {
 enum imap_parse_error {
 	IMAP_ERR_NONE,
 	IMAP_ERR_SYNTAX,	/* BAD */
-	IMAP_ERR_TOOBIG		/* BAD, or NO [TOOBIG] for APPEND */
+	IMAP_ERR_TOOBIG,	/* BAD, or NO [TOOBIG] for APPEND */
+	IMAP_ERR_MANY		/* too many arguments: BAD, NO [LIMIT] */
 };
 
 struct imap_parser;
@@ -112,6 +120,17 @@ void			 imap_parser_free(struct imap_parser *);
 /* Limits for the next command (e.g. after APPENDLIMIT changes). */
 void			 imap_parser_set_limits(struct imap_parser *,
 			    const struct imap_limits *);
+/*
+ * The messages of APPEND and REPLACE (every literal but the leading
+ * arguments: APPEND's mailbox, REPLACE's number and mailbox) go to fn
+ * as they arrive instead of memory, at most max bytes a command (each
+ * literal also under limits.append_max): multiple messages need not
+ * fit in memory together.  The arguments get IMAP_ARGF_SPILLED.  fn
+ * NULL: kept in memory.
+ */
+typedef void	imap_spill_fn(void *, const void *, size_t);
+void			 imap_parser_set_spill(struct imap_parser *,
+			    imap_spill_fn *, void *, uint64_t);
 /* Forget the command in progress; the next line starts a new one. */
 void			 imap_parser_reset(struct imap_parser *);
 int			 imap_parser_line(struct imap_parser *, const char *,
@@ -124,6 +143,14 @@ size_t			 imap_parser_literal_left(const struct imap_parser *);
 uint64_t		 imap_parser_literal_size(const struct imap_parser *,
 			    int *);
 const struct imap_command *imap_parser_command(const struct imap_parser *);
+/*
+ * While a command is read (after IMAP_PARSE_LITERAL): top-level
+ * argument n (0 first) if it is complete and a string (atom, quoted or
+ * a literal kept in memory), NUL-terminated, valid until the next
+ * call; else NULL.  For checks before a large literal is accepted.
+ */
+const char		*imap_parser_early_arg(const struct imap_parser *,
+			    size_t, size_t *);
 /* Tag of the current command, NULL if none could be read. */
 const char		*imap_parser_tag(const struct imap_parser *);
 /* Name ("FETCH") once read, else NULL; uid set for UID commands. */
@@ -131,13 +158,22 @@ const char		*imap_parser_name(const struct imap_parser *, int *);
 const char		*imap_parser_error(const struct imap_parser *,
 			    enum imap_parse_error *);
 
+/*
+ * A line (without its LF) that ends with a literal announcement:
+ * 1 and its size and sync flag ("{n}" 1, "{n+}" 0, also "~{...}"),
+ * else 0.  For skipping what a refused command still sends.
+ */
+int			 imap_literal_trailer(const char *, size_t,
+			    uint64_t *, int *);
+
 /* Tag syntax: 1*<ASTRING-CHAR except "+">, at most IMAP_TAG_MAX. */
 
 /*
  * astring (atom without wildcards or flags, quoted, literal, or NIL as
- * the word "NIL"): 0 and the string, or -1.  The mailbox variant also
- * refuses control characters and, unless wildcards is set (LIST
- * patterns), '%' and '*'.  INBOX case folding is the caller's.
+ * the word "NIL"): 0 and the string, or -1 (also for a spilled
+ * literal).  The mailbox variant also refuses control characters and,
+ * unless wildcards is set (LIST patterns), '%' and '*'.  INBOX case
+ * folding is the caller's.
  */
 int			 imap_arg_astring(const struct imap_arg *,
 			    const char **, size_t *);

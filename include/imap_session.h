@@ -5,8 +5,10 @@
  *   commands of any state (CAPABILITY, NOOP, LOGOUT, ID, STARTTLS,
  *   LOGIN, AUTHENTICATE, ENABLE, NAMESPACE);
  * - imap_cmd_mbox.c: commands on mailboxes (SELECT, EXAMINE, CLOSE,
- *   UNSELECT, CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB, STATUS,
- *   APPEND) and the subscriptions file;
+ *   UNSELECT, CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB, STATUS)
+ *   and the subscriptions file;
+ * - imap_cmd_append.c: APPEND (MULTIAPPEND, CATENATE, literal8) and
+ *   REPLACE, and the spool their messages wait in while they arrive;
  * - imap_cmd_msg.c: commands on messages (EXPUNGE, SEARCH, FETCH,
  *   STORE, COPY, MOVE, and their UID forms);
  * - imap_idle.c: the view of the selected mailbox, the untagged updates
@@ -51,6 +53,8 @@
 #define IMAP_MAX_ERRORS	20		/* BADs in a row before BYE */
 #define IMAP_CAPS_MAX	1024		/* the CAPABILITY list */
 #define IMAP_CTX_MAX	8		/* search contexts per session */
+/* The messages of one APPEND, spooled on disk as they arrive. */
+#define IMAP_SPOOL_MAX	((uint64_t)1024 * 1024 * 1024)
 
 enum imap_state {
 	S_HANDSHAKE,		/* implicit TLS */
@@ -105,6 +109,11 @@ struct imap_session {
 	struct imap_parser	*p;
 	uint64_t		 skip;		/* refused literal bytes */
 	int			 skipline;	/* rest of an over-long line */
+	char			 skiptail[24];	/* of a skipped partial line */
+	size_t			 nskiptail;
+	int			 spool;		/* APPEND's literals, or -1 */
+	int			 spool_err;	/* errno of a spool write */
+	int			 early;		/* APPEND checked early */
 	int			 errors;
 	int			 enabled;	/* EN_* */
 	char			 tag[IMAP_TAG_MAX + 1];
@@ -198,10 +207,18 @@ void	imap_cmd_subscribe(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_list(struct imap_session *, const struct imap_command *);
 void	imap_cmd_status(struct imap_session *, const struct imap_command *);
+
+/* imap_cmd_append.c */
+void	imap_spool_write(void *, const void *, size_t);	/* imap_spill_fn */
+void	imap_spool_reset(struct imap_session *);
+/* A literal of APPEND or REPLACE announced: 0 go on, -1 refused. */
+int	imap_append_early(struct imap_session *);
 void	imap_cmd_append(struct imap_session *, const struct imap_command *);
 /* The subscriptions text (malloc'd, or NULL), and a name's line in it. */
 char	*imap_subs_read(struct imap_session *, size_t *);
 int	imap_subs_has(const char *, size_t, const char *);
+void	imap_cmd_replace(struct imap_session *,
+	    const struct imap_command *);
 
 /* imap_cmd_msg.c */
 int	imap_parse_flags(const struct imap_arg *, uint32_t *, const char **,

@@ -1023,6 +1023,52 @@ render_item(struct mbuf *o, const struct fetch_item *it,
 }
 
 int
+fetch_section(struct mbuf *out, const char *data, size_t len,
+    const struct mime_msg *mime, const char *section, int partial,
+    uint32_t off, uint32_t plen)
+{
+	struct fetch_item	 it;
+	struct render		 r;
+	struct mbuf		 tmp;
+	const char		*err, *p;
+	char			 spec[FETCH_MAX_PART + 16];
+	size_t			 n, o, l;
+	int			 ret = -1;
+
+	memset(&it, 0, sizeof(it));
+	memset(&r, 0, sizeof(r));
+	memset(&tmp, 0, sizeof(tmp));
+	it.type = FI_SECTION;
+	if (parse_section(&it, section, strlen(section), 0, &err) == -1)
+		goto done;
+	r.buf = data;
+	r.len = len;
+	r.mime = mime;
+	/* A part that does not exist is an error here, not "". */
+	if (it.sec != SEC_ALL) {
+		(void)snprintf(spec, sizeof(spec), "%s%s%s", it.part,
+		    it.part[0] != '\0' && it.sec != SEC_PART ? "." : "",
+		    it.sec == SEC_PART ? "" : it.sec == SEC_TEXT ? "TEXT" :
+		    it.sec == SEC_MIME ? "MIME" : "HEADER");
+		if (mime_section(render_mime(&r), spec, &o, &l) == -1)
+			goto done;
+	}
+	it.partial = partial;
+	it.off = off;
+	it.len = plen != 0 ? plen : UINT32_MAX;
+	section_data(&it, &r, &tmp, &p, &n);
+	clip(&it, &p, &n);
+	mbuf_add(out, p, n);
+	ret = 0;
+ done:
+	mbuf_free(&tmp);
+	item_clear(&it);
+	if (r.own != NULL)
+		mime_free(r.own);
+	return ret;
+}
+
+int
 fetch_render(struct mbuf *out, const struct fetch_spec *fs,
     const struct fetch_msg *msg, int flags)
 {

@@ -1,7 +1,8 @@
 /*
  * Messages added to and removed from an open mailbox by its sessions:
  * APPEND (written in tmp/ with CRLF line ends, linked into cur/ with
- * its flags, made durable before it gets a UID), COPY (a hard link when
+ * its flags, made durable before it gets a UID; several messages of
+ * one command all or none: staged in tmp/, then linked), COPY (a hard link when
  * the file system allows, else a copy; flags, keywords by name and the
  * cached renderings go along) and EXPUNGE (unlink, then the expunge is
  * recorded like one found by a scan).  New files are named as Dovecot
@@ -190,20 +191,24 @@ new_file(struct mbox *m, const char *base, const struct mflags *f,
 	return -1;
 }
 
+/*
+ * Write a new message to tmp/: nothing in the mailbox sees it until
+ * mbox_stage_commit() links it into cur/.
+ */
 int
-mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
-    const char *const *kwnames, size_t nkw, time_t date, uint32_t *uid)
+mbox_stage(struct mbox *m, const char *data, size_t len, uint32_t sys,
+    const char *const *kwnames, size_t nkw, time_t date,
+    struct mbox_staged *sm)
 {
 	struct timespec	 ts[2];
-	struct mflags	 f;
 	struct stat	 st;
 	char		 base[UIDLIST_NAME_MAX + 1], tmp[PATH_MAX];
-	char		 rel[MFLAGS_NAME_MAX + 5], *file;
 	uint64_t	 size = len;
-	uint32_t	 kw = 0, i;
+	uint32_t	 kw = 0;
 	size_t		 k;
 	int		 fd = -1, saved, r;
 
+	memset(sm, 0, sizeof(*sm));
 	if (m->gone) {
 		errno = ENOENT;
 		return -1;
@@ -215,8 +220,7 @@ mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
 	for (k = 0; k < len; k++)
 		if (data[k] == '\n' && (k == 0 || data[k - 1] != '\r'))
 			size++;
-	if (size > MBOX_READ_MAX || (uint64_t)m->uidnext + 1 > UINT32_MAX ||
-	    m->n >= UIDLIST_MAX_ENTRIES) {
+	if (size > MBOX_READ_MAX) {
 		errno = EFBIG;
 		return -1;
 	}
@@ -251,30 +255,12 @@ mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
 		fd = -1;
 		goto fail;
 	}
-	fd = -1;
-	memset(&f, 0, sizeof(f));
-	f.sys = sys & MFLAG_IMAP_MASK;
-	f.kw = kw;
-	if (new_file(m, base, &f, rel, sizeof(rel)) == -1)
-		return -1;
-	if (mbox_dir_fsync(m, "cur") == -1) {
-		/* Not durable: do not report it stored. */
-		saved = errno;
-		if (mbox_mkpath(tmp, sizeof(tmp), m->dir, rel) == 0)
-			(void)safe_unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	if ((file = strdup(rel)) == NULL)
+	if ((sm->base = strdup(base)) == NULL)
 		fatal("strdup");
-	i = mbox_msg_add(m, m->uidnext++, ++m->hms, f.sys, kw, file,
-	    strlen(base));
-	m->priv[i].size = size;
-	m->priv[i].date = st.st_mtime;
-	m->priv[i].state = MP_SIZE | (st.st_mtime >= 0 ? MP_DATE : 0);
-	m->list_dirty = 1;
-	m->cache_dirty = 1;
-	*uid = m->msgs[i].uid;
+	sm->size = size;
+	sm->date = st.st_mtime;
+	sm->sys = sys & MFLAG_IMAP_MASK;
+	sm->kw = kw;
 	return 0;
  fail:
 	saved = errno;
@@ -284,6 +270,100 @@ mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
 	(void)safe_unlink(tmp);
 	errno = saved;
 	return -1;
+}
+
+void
+mbox_stage_abort(struct mbox *m, struct mbox_staged *sm, size_t n)
+{
+	char	 tmp[PATH_MAX];
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (sm[i].base != NULL && (size_t)snprintf(tmp, sizeof(tmp),
+		    "%s/tmp/%s", m->dir, sm[i].base) < sizeof(tmp))
+			(void)safe_unlink(tmp);
+		free(sm[i].base);
+		free(sm[i].rel);
+		sm[i].base = sm[i].rel = NULL;
+	}
+}
+
+/*
+ * All or none: each staged message is linked into cur/, cur/ is made
+ * durable once, and only then do they get their UIDs (consecutive, in
+ * order).  A failure on the way removes what was linked.
+ */
+int
+mbox_stage_commit(struct mbox *m, struct mbox_staged *sm, size_t n,
+    uint32_t *first)
+{
+	struct mflags	 f;
+	char		 rel[MFLAGS_NAME_MAX + 5], path[PATH_MAX];
+	size_t		 i, k;
+	uint32_t	 idx;
+	int		 saved;
+
+	if (m->gone || (uint64_t)m->uidnext + n > UINT32_MAX ||
+	    m->n + n > UIDLIST_MAX_ENTRIES) {
+		saved = m->gone ? ENOENT : EFBIG;
+		mbox_stage_abort(m, sm, n);
+		errno = saved;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		memset(&f, 0, sizeof(f));
+		f.sys = sm[i].sys;
+		f.kw = sm[i].kw;
+		/* new_file() removes the tmp name either way. */
+		if (new_file(m, sm[i].base, &f, rel, sizeof(rel)) == -1)
+			goto fail;
+		if ((sm[i].rel = strdup(rel)) == NULL)
+			fatal("strdup");
+	}
+	if (mbox_dir_fsync(m, "cur") == -1) {
+		/* Not durable: do not report them stored. */
+		i = n;
+		goto fail;
+	}
+	*first = m->uidnext;
+	for (i = 0; i < n; i++) {
+		idx = mbox_msg_add(m, m->uidnext++, ++m->hms, sm[i].sys,
+		    sm[i].kw, sm[i].rel, strlen(sm[i].base));
+		m->priv[idx].size = sm[i].size;
+		m->priv[idx].date = sm[i].date;
+		m->priv[idx].state = MP_SIZE |
+		    (sm[i].date >= 0 ? MP_DATE : 0);
+		sm[i].rel = NULL;	/* the list has it */
+		free(sm[i].base);
+		sm[i].base = NULL;
+	}
+	m->list_dirty = 1;
+	m->cache_dirty = 1;
+	return 0;
+ fail:
+	saved = errno;
+	for (k = 0; k < i; k++)
+		if (mbox_mkpath(path, sizeof(path), m->dir, sm[k].rel) == 0)
+			(void)safe_unlink(path);
+	/* The one that failed has no tmp name left. */
+	if (i < n) {
+		free(sm[i].base);
+		sm[i].base = NULL;
+	}
+	mbox_stage_abort(m, sm, n);
+	errno = saved;
+	return -1;
+}
+
+int
+mbox_append(struct mbox *m, const char *data, size_t len, uint32_t sys,
+    const char *const *kwnames, size_t nkw, time_t date, uint32_t *uid)
+{
+	struct mbox_staged	 sm;
+
+	if (mbox_stage(m, data, len, sys, kwnames, nkw, date, &sm) == -1)
+		return -1;
+	return mbox_stage_commit(m, &sm, 1, uid);
 }
 
 /* Keyword bits of src as bits of dst, by name. */

@@ -4,7 +4,8 @@
  * plus sequence sets, astring extraction and string encoding for
  * replies.  Every argument is copied into one growing buffer, so
  * arguments refer to it by offset while parsing and get pointers only
- * when the command is complete (the buffer may move as it grows).
+ * when the command is complete (the buffer may move as it grows).  The
+ * messages of APPEND and REPLACE may go to the caller's spill instead.
  */
 #include <sys/types.h>
 
@@ -46,7 +47,8 @@ struct imap_parser {
 	char			 tag[IMAP_TAG_MAX + 1];
 	char			 name[IMAP_NAME_MAX + 1];
 	int			 uid;
-	int			 append;
+	int			 append;	/* APPEND or REPLACE */
+	size_t			 lead;		/* its arguments kept */
 
 	char			*buf;
 	size_t			 buflen, bufsize;
@@ -68,6 +70,12 @@ struct imap_parser {
 	int			 lit8;
 	int			 litnul;
 	int			 litarg;
+	int			 litspill;	/* to the spill */
+
+	imap_spill_fn		*spill;
+	void			*spillarg;
+	uint64_t		 spillmax;
+	uint64_t		 spilled;	/* by this command */
 
 	enum imap_parse_error	 errcode;
 	const char		*errstr;
@@ -84,7 +92,7 @@ static const struct imap_limits	 default_limits = {
 };
 
 static const char *const uid_commands[] = {
-	"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE"
+	"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "REPLACE"
 };
 
 static int	fail(struct imap_parser *, enum imap_parse_error,
@@ -113,6 +121,7 @@ static int	parse_literal(struct imap_parser *, const char *, size_t,
 static int	finish(struct imap_parser *);
 static int	seq_number(const char **, uint32_t, uint32_t *);
 static int	range_cmp(const void *, const void *);
+static int	top_arg(const struct imap_parser *, size_t);
 
 static int
 fail(struct imap_parser *p, enum imap_parse_error code, const char *why)
@@ -258,6 +267,15 @@ imap_parser_set_limits(struct imap_parser *p, const struct imap_limits *lim)
 }
 
 void
+imap_parser_set_spill(struct imap_parser *p, imap_spill_fn *fn, void *arg,
+    uint64_t max)
+{
+	p->spill = fn;
+	p->spillarg = arg;
+	p->spillmax = max;
+}
+
+void
 imap_parser_reset(struct imap_parser *p)
 {
 	if (p->buf != NULL && p->buflen > 0)
@@ -271,6 +289,9 @@ imap_parser_reset(struct imap_parser *p)
 	p->state = PS_TAG;
 	p->tag[0] = p->name[0] = '\0';
 	p->uid = p->append = 0;
+	p->lead = 0;
+	p->spilled = 0;
+	p->litspill = 0;
 	p->buflen = p->textlen = p->littotal = 0;
 	p->nargs = p->ntop = 0;
 	p->depth = 0;
@@ -359,7 +380,14 @@ parse_start(struct imap_parser *p, const char *line, size_t len, size_t *ip)
 		strlcpy(p->name, sub, sizeof(p->name));
 		p->uid = 1;
 	}
-	p->append = strcmp(p->name, "APPEND") == 0;
+	/* Their leading arguments: the mailbox, REPLACE's number first. */
+	if (strcmp(p->name, "APPEND") == 0) {
+		p->append = 1;
+		p->lead = 1;
+	} else if (strcmp(p->name, "REPLACE") == 0) {
+		p->append = 1;
+		p->lead = 2;
+	}
 	*ip = i;
 	return IMAP_PARSE_DONE;
 }
@@ -460,7 +488,7 @@ parse_quoted(struct imap_parser *p, const char *line, size_t len, size_t *ip)
 	int	 idx;
 
 	if ((idx = arg_new(p, IMAP_ARG_QUOTED)) == -1) {
-		fail(p, IMAP_ERR_TOOBIG, "Too many arguments");
+		fail(p, IMAP_ERR_MANY, "Too many arguments");
 		return -1;
 	}
 	/* Unescaping only shrinks: reserve the rest of the line. */
@@ -499,7 +527,7 @@ parse_atom(struct imap_parser *p, const char *line, size_t len, size_t *ip)
 	unsigned char	 c;
 
 	if ((idx = arg_new(p, IMAP_ARG_ATOM)) == -1) {
-		fail(p, IMAP_ERR_TOOBIG, "Too many arguments");
+		fail(p, IMAP_ERR_MANY, "Too many arguments");
 		return -1;
 	}
 	a = &p->args[idx];
@@ -650,9 +678,10 @@ parse_partial(struct imap_parser *p, const char *line, size_t len,
 static int
 parse_literal(struct imap_parser *p, const char *line, size_t len, size_t i)
 {
+	struct imap_arg	*a;
 	uint64_t	 n = 0, max;
 	size_t		 nd = 0;
-	int		 lit8 = 0, sync = 1;
+	int		 lit8 = 0, sync = 1, spill;
 
 	if (line[i] == '~') {
 		lit8 = 1;
@@ -673,23 +702,40 @@ parse_literal(struct imap_parser *p, const char *line, size_t len, size_t i)
 		return fail(p, IMAP_ERR_SYNTAX, "Garbage after literal");
 	p->litsize = n;
 	p->litsync = sync;
-	max = p->append ? p->lim.append_max : p->lim.lit_max;
-	if (n > max || n > p->lim.lit_total - p->littotal)
-		return fail(p, IMAP_ERR_TOOBIG, "Literal too large");
+	spill = p->append && p->spill != NULL &&
+	    (p->depth > 0 || p->ntop >= p->lead);
+	if (spill) {
+		if (n > p->lim.append_max || n > p->spillmax - p->spilled)
+			return fail(p, IMAP_ERR_TOOBIG, "Literal too large");
+	} else {
+		max = p->append && p->spill == NULL ? p->lim.append_max :
+		    p->lim.lit_max;
+		if (n > max || n > p->lim.lit_total - p->littotal)
+			return fail(p, IMAP_ERR_TOOBIG, "Literal too large");
+	}
 	if ((p->litarg = arg_new(p, IMAP_ARG_LITERAL)) == -1)
-		return fail(p, IMAP_ERR_TOOBIG, "Too many arguments");
+		return fail(p, IMAP_ERR_MANY, "Too many arguments");
+	a = &p->args[p->litarg];
 	if (lit8)
-		p->args[p->litarg].flags |= IMAP_ARGF_LITERAL8;
-	p->littotal += n;
+		a->flags |= IMAP_ARGF_LITERAL8;
 	p->lit8 = lit8;
 	p->litnul = 0;
 	p->litleft = n;
+	p->litspill = spill;
 	p->priv[p->litarg].off = p->buflen;
-	p->args[p->litarg].len = n;
+	a->len = n;
+	if (spill) {
+		a->flags |= IMAP_ARGF_SPILLED;
+		a->spill_off = p->spilled;
+		p->spilled += n;
+		buf_add(p, "", 1);	/* its str */
+	} else
+		p->littotal += n;
 	p->needsep = 1;
 	p->state = PS_LITERAL;
 	if (n == 0) {
-		buf_add(p, "", 1);
+		if (!spill)
+			buf_add(p, "", 1);
 		p->state = PS_ARGS;
 	}
 	return IMAP_PARSE_LITERAL;
@@ -704,10 +750,14 @@ imap_parser_literal(struct imap_parser *p, const void *data, size_t len)
 		len = p->litleft;
 	if (!p->lit8 && memchr(data, '\0', len) != NULL)
 		p->litnul = 1;
-	buf_add(p, data, len);
+	if (p->litspill)
+		p->spill(p->spillarg, data, len);
+	else
+		buf_add(p, data, len);
 	p->litleft -= len;
 	if (p->litleft == 0) {
-		buf_add(p, "", 1);
+		if (!p->litspill)
+			buf_add(p, "", 1);
 		p->state = PS_ARGS;
 	}
 	return len;
@@ -762,6 +812,64 @@ imap_parser_command(const struct imap_parser *p)
 	return p->state == PS_DONE ? &p->cmd : NULL;
 }
 
+/* Index of top-level argument n, or -1. */
+static int
+top_arg(const struct imap_parser *p, size_t n)
+{
+	int	 i;
+
+	if (p->nargs == 0)
+		return -1;
+	for (i = 0; n > 0 && i != -1; n--)
+		i = p->priv[i].next;
+	return i;
+}
+
+const char *
+imap_parser_early_arg(const struct imap_parser *p, size_t n, size_t *len)
+{
+	const struct imap_arg	*a;
+	int			 i;
+
+	if ((p->state != PS_ARGS && p->state != PS_LITERAL) ||
+	    (i = top_arg(p, n)) == -1 ||
+	    (p->state == PS_LITERAL && i == p->litarg))
+		return NULL;
+	a = &p->args[i];
+	if (a->type == IMAP_ARG_LIST || (a->flags & IMAP_ARGF_SPILLED))
+		return NULL;
+	if (len != NULL)
+		*len = a->len;
+	return p->buf + p->priv[i].off;
+}
+
+int
+imap_literal_trailer(const char *line, size_t len, uint64_t *size, int *sync)
+{
+	uint64_t	 n = 0;
+	size_t		 i;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len < 3 || line[len - 1] != '}')
+		return 0;
+	i = len - 1;
+	*sync = !(line[i - 1] == '+');
+	if (!*sync)
+		i--;
+	while (i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9')
+		i--;
+	if (i == 0 || line[i - 1] != '{' || i == len - 1 - !*sync)
+		return 0;
+	for (; line[i] != '}' && line[i] != '+'; i++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (line[i] - '0');
+	}
+	*size = n;
+	return 1;
+}
+
 const char *
 imap_parser_tag(const struct imap_parser *p)
 {
@@ -802,7 +910,7 @@ imap_arg_astring(const struct imap_arg *a, const char **s, size_t *len)
 	case IMAP_ARG_QUOTED:
 		break;
 	case IMAP_ARG_LITERAL:
-		if (a->flags & IMAP_ARGF_LITERAL8)
+		if (a->flags & (IMAP_ARGF_LITERAL8 | IMAP_ARGF_SPILLED))
 			return -1;
 		break;
 	default:

@@ -2,9 +2,10 @@
  * IMAP commands on mailboxes: SELECT and EXAMINE (with CONDSTORE and
  * QRESYNC), CLOSE and UNSELECT, CREATE, DELETE, RENAME, SUBSCRIBE and
  * UNSUBSCRIBE (one canonical name a line in maild-subscriptions), LIST
- * and LSUB (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE), STATUS, APPEND.
- * Mailbox names become Maildir++ directories under the user's home
- * through mailbox.c; the mailboxes themselves are imap_mbox.c's.
+ * and LSUB (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE), STATUS (APPEND
+ * is imap_cmd_append.c's).  Mailbox names become Maildir++ directories
+ * under the user's home through mailbox.c; the mailboxes themselves are
+ * imap_mbox.c's.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -36,10 +37,6 @@ static int	list_option(const char *, int, int *);
 static int	list_match(const struct imap_arg *, const char *,
 		    const char *);
 static void	s_list_dirs(struct imap_session *, struct mailbox_list *);
-static int	parse_datetime(const char *, time_t *);
-
-static const char *const	 month[] = { "Jan", "Feb", "Mar", "Apr",
-    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 /* -- mailboxes -- */
 
@@ -1169,107 +1166,4 @@ done:
 	free(subs);
 	mailbox_list_free(&ml);
 	imap_tagged(s, "OK", "%s completed", cmd->name);
-}
-
-/* -- APPEND, IDLE, CHECK, EXPUNGE -- */
-
-/* "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be space-padded): 0 or -1. */
-static int
-parse_datetime(const char *s, time_t *t)
-{
-	struct tm	 tm;
-	char		 mon[4];
-	int		 day, year, hh, mm, ss, zone, n = 0, i;
-	char		 sign;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s[0] == ' ')
-		s++;
-	if (sscanf(s, "%2d-%3c-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &year,
-	    &hh, &mm, &ss, &sign, &zone, &n) != 8 || s[n] != '\0' ||
-	    (sign != '+' && sign != '-'))
-		return -1;
-	mon[3] = '\0';
-	for (i = 0; i < 12; i++)
-		if (strcasecmp(mon, month[i]) == 0)
-			break;
-	if (i == 12 || day < 1 || day > 31 || year < 1900 || year > 9999 ||
-	    hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0 ||
-	    zone % 100 > 59 || zone > 2359 || zone < 0)
-		return -1;
-	tm.tm_mday = day;
-	tm.tm_mon = i;
-	tm.tm_year = year - 1900;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	*t = timegm(&tm);
-	zone = (zone / 100) * 3600 + (zone % 100) * 60;
-	*t += sign == '+' ? -zone : zone;
-	return 0;
-}
-
-void
-imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
-{
-	const struct imap_arg	*a = cmd->args, *msg;
-	struct mbox		*mb;
-	const char		*kws[MFLAGS_KW_MAX], *str;
-	char			 path[PATH_MAX];
-	uint32_t		 sys = 0, uid;
-	size_t			 nkw = 0, len;
-	time_t			 date = 0;
-
-	if (cmd->nargs < 2 || cmd->nargs > 4) {
-		imap_tagged(s, "BAD",
-		    "APPEND takes a mailbox, flags, a date and a message");
-		return;
-	}
-	msg = a->next;
-	if (msg->type == IMAP_ARG_LIST) {
-		if (imap_parse_flags(msg, &sys, kws, &nkw) == -1) {
-			imap_tagged(s, "BAD", "Invalid flags");
-			return;
-		}
-		msg = msg->next;
-	}
-	if (msg != NULL && msg->type == IMAP_ARG_QUOTED) {
-		if (imap_arg_astring(msg, &str, &len) == -1 ||
-		    parse_datetime(str, &date) == -1) {
-			imap_tagged(s, "BAD", "Invalid date-time");
-			return;
-		}
-		msg = msg->next;
-	}
-	if (msg == NULL || msg->type != IMAP_ARG_LITERAL || msg->next != NULL) {
-		imap_tagged(s, "BAD", "APPEND needs the message as a literal");
-		return;
-	}
-	if (msg->len == 0) {
-		imap_tagged(s, "NO", "Empty message");
-		return;
-	}
-	if (imap_mailbox_arg(s, a, NULL, 0, path, sizeof(path)) == -1)
-		return;
-	if ((mb = mbox_open(path, 0)) == NULL) {
-		imap_mbox_refused(s, "[TRYCREATE] No such mailbox");
-		return;
-	}
-	if (mbox_append(mb, msg->str, msg->len, sys, kws, nkw, date,
-	    &uid) == -1) {
-		if (errno == ENOSPC || errno == EDQUOT)
-			imap_tagged(s, "NO", "[OVERQUOTA] No space left");
-		else
-			imap_tagged(s, "NO",
-			    "[SERVERBUG] Cannot store message");
-		mbox_close(mb);
-		return;
-	}
-	(void)mbox_commit(mb);
-	imap_mbox_changed(mb, s);
-	if (mb == s->mb)
-		imap_update(s, 1);
-	imap_tagged(s, "OK", "[APPENDUID %u %u] Append completed",
-	    mbox_uidvalidity(mb), uid);
-	mbox_close(mb);
 }

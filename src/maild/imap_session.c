@@ -30,6 +30,8 @@
 static void	s_io(struct io *, int, void *);
 static void	s_input(struct imap_session *);
 static void	s_line(struct imap_session *, char *, size_t);
+static void	s_skip_line(struct imap_session *, const char *, size_t, int);
+static void	s_refused(struct imap_session *, const char *, size_t);
 static void	s_command(struct imap_session *,
 		    const struct imap_command *);
 static void	s_close(struct imap_session *, const char *);
@@ -92,6 +94,7 @@ static const struct {
 	{ "COPY",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "CANCELUPDATE", ST_SELECTED,			imap_cmd_cancelupdate },
+	{ "REPLACE",	ST_SELECTED | CF_UID,		imap_cmd_replace },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -134,6 +137,7 @@ imap_session_new(struct io *io, const struct listener *l,
 	else
 		strlcpy(s->addr, "local", sizeof(s->addr));
 	s->io = io;
+	s->spool = -1;
 	io_set_callback(io, s_io, s);
 	io_set_maxline(io, IMAP_LINE_MAX);
 	io_set_timeout(s->io, IMAP_TIMEOUT_PRE);
@@ -191,6 +195,9 @@ s_limits(struct imap_session *s)
 	lim.args_max = IMAP_ARGS_MAX;
 	lim.depth_max = IMAP_DEPTH;
 	imap_parser_set_limits(s->p, &lim);
+	/* APPEND's messages go to the spool, in the user's home. */
+	imap_parser_set_spill(s->p, auth ? imap_spool_write : NULL, s,
+	    IMAP_SPOOL_MAX);
 }
 
 static void
@@ -204,6 +211,7 @@ s_close(struct imap_session *s, const char *why)
 	}
 	imap_unselect(s);
 	imap_notify_free(s);
+	imap_spool_reset(s);
 	evtimer_del(&s->ev_delay);
 	RB_REMOVE(imap_ids, &byid, s);
 	TAILQ_REMOVE(&imap_sessions, s, all);
@@ -282,6 +290,10 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "NOTIFY",		0 },
 		{ "STATUS=SIZE",	0 },
 		{ "UNAUTHENTICATE",	0 },
+		{ "MULTIAPPEND",	0 },
+		{ "CATENATE",		0 },
+		{ "BINARY",		0 },
+		{ "REPLACE",		0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
@@ -398,13 +410,16 @@ s_input(struct imap_session *s)
 		if ((line = io_getline(s->io, &len, &partial)) == NULL)
 			return;
 		if (s->skipline) {
-			s->skipline = partial;
+			s_skip_line(s, line, len, partial);
 			continue;
 		}
 		if (partial) {
 			/* Over-long line: refuse the command, skip the rest. */
 			imap_parser_reset(s->p);
+			imap_spool_reset(s);
 			s->skipline = 1;
+			s->nskiptail = 0;
+			s_skip_line(s, line, len, partial);
 			s->tag[0] = '\0';
 			imap_tagged(s, "BAD", "Command line too long");
 			continue;
@@ -413,14 +428,82 @@ s_input(struct imap_session *s)
 	}
 }
 
+/*
+ * A line of a refused command, skipped: if it announces a
+ * non-synchronizing literal the client sends that anyway, and the line
+ * after it still belongs to the command.  The end of an over-long line
+ * comes in pieces: its last bytes are kept to read the announcement.
+ */
+static void
+s_skip_line(struct imap_session *s, const char *line, size_t len,
+    int partial)
+{
+	char		 tail[2 * sizeof(s->skiptail)];
+	uint64_t	 size, max;
+	size_t		 n, keep;
+	int		 sync;
+
+	if (partial) {
+		keep = len < sizeof(s->skiptail) ? len : sizeof(s->skiptail);
+		if (keep < sizeof(s->skiptail) && s->nskiptail > 0) {
+			n = s->nskiptail + keep > sizeof(s->skiptail) ?
+			    s->nskiptail + keep - sizeof(s->skiptail) : 0;
+			memmove(s->skiptail, s->skiptail + n,
+			    s->nskiptail - n);
+			s->nskiptail -= n;
+		} else
+			s->nskiptail = 0;
+		memcpy(s->skiptail + s->nskiptail, line + len - keep, keep);
+		s->nskiptail += keep;
+		return;
+	}
+	s->skipline = 0;
+	if (s->nskiptail > 0 && len < sizeof(s->skiptail)) {
+		memcpy(tail, s->skiptail, s->nskiptail);
+		memcpy(tail + s->nskiptail, line, len);
+		line = tail;
+		len += s->nskiptail;
+	}
+	s->nskiptail = 0;
+	if (!imap_literal_trailer(line, len, &size, &sync) || sync)
+		return;
+	/*
+	 * RFC 7888 4: read it and refuse the command, or, when it is far
+	 * larger than anything this session would take, say BYE.
+	 */
+	max = s->state == S_AUTH || s->state == S_SELECTED ?
+	    2 * (uint64_t)conf->max_msg_size + IMAP_LIT_MAX : 2 * IMAP_PRE_MAX;
+	if (size > max) {
+		imap_printf(s, "* BYE [TOOBIG] Literal of %llu bytes "
+		    "refused\r\n", (unsigned long long)size);
+		s->state = S_LOGOUT;
+		return;
+	}
+	s->skip = size;
+	s->skipline = 1;
+}
+
+/*
+ * The command was refused before its end, at this line: what the
+ * client still sends of it is skipped.
+ */
+static void
+s_refused(struct imap_session *s, const char *line, size_t len)
+{
+	imap_parser_reset(s->p);
+	imap_spool_reset(s);
+	s->nskiptail = 0;
+	s_skip_line(s, line, len, 0);
+}
+
 static void
 s_line(struct imap_session *s, char *line, size_t len)
 {
-	const char			*tag, *err;
+	const char			*tag, *err, *name;
 	enum imap_parse_error		 e;
 	const struct imap_command	*cmd;
 	uint64_t			 size;
-	int				 r, sync, uid;
+	int				 r, sync, uid, append;
 
 	if (s->wait == W_SASL) {
 		s_sasl_line(s, line, len);
@@ -441,40 +524,48 @@ s_line(struct imap_session *s, char *line, size_t len)
 		return;
 	}
 	r = imap_parser_line(s->p, line, len);
+	name = imap_parser_name(s->p, &uid);
+	append = name != NULL && (strcmp(name, "APPEND") == 0 ||
+	    strcmp(name, "REPLACE") == 0);
+	tag = imap_parser_tag(s->p);
 	if (r == IMAP_PARSE_LITERAL) {
 		size = imap_parser_literal_size(s->p, &sync);
+		if (append) {
+			strlcpy(s->tag, tag != NULL ? tag : "*",
+			    sizeof(s->tag));
+			if (imap_append_early(s) == -1) {
+				s_refused(s, line, len);
+				return;
+			}
+		}
 		if (sync)
 			imap_printf(s, "+ Ready for %llu bytes\r\n",
 			    (unsigned long long)size);
 		return;
 	}
 	if (r == IMAP_PARSE_ERROR) {
-		tag = imap_parser_tag(s->p);
 		err = imap_parser_error(s->p, &e);
 		strlcpy(s->tag, tag != NULL ? tag : "*", sizeof(s->tag));
-		if (e == IMAP_ERR_TOOBIG) {
-			size = imap_parser_literal_size(s->p, &sync);
-			if (!sync && size > 0) {
-				/* The client sends it anyway: skip it, and
-				 * the rest of its command line. */
-				s->skip = size;
-				s->skipline = 1;
-			}
-			if (imap_parser_name(s->p, &uid) != NULL &&
-			    strcmp(imap_parser_name(s->p, &uid),
-			    "APPEND") == 0) {
-				imap_tagged(s, "NO", "[TOOBIG] Message too "
-				    "large (APPENDLIMIT %zu)",
-				    conf->max_msg_size);
-				return;
-			}
+		/* A non-synchronizing literal is sent anyway: skip it. */
+		s_refused(s, line, len);
+		if (e == IMAP_ERR_TOOBIG && append) {
+			imap_tagged(s, "NO", "[TOOBIG] %s (APPENDLIMIT %zu)",
+			    err, conf->max_msg_size);
+			return;
 		}
-		imap_tagged(s, "BAD", "%s", err != NULL ? err : "Syntax error");
+		if (e == IMAP_ERR_MANY && append) {
+			imap_tagged(s, "NO", "[LIMIT] Too many messages or "
+			    "parts in one command");
+			return;
+		}
+		imap_tagged(s, "BAD", "%s%s", e == IMAP_ERR_TOOBIG ?
+		    "[TOOBIG] " : "", err != NULL ? err : "Syntax error");
 		return;
 	}
 	cmd = imap_parser_command(s->p);
 	strlcpy(s->tag, cmd->tag, sizeof(s->tag));
 	s_command(s, cmd);
+	imap_spool_reset(s);
 }
 
 static void

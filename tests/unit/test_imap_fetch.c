@@ -58,6 +58,7 @@ static void	 test_empty(void);
 static void	 test_nul(void);
 static void	 test_deep(void);
 static void	 test_sweep(void);
+static void	 test_section(void);
 
 static const char	*dir = "tests/data/fetch";
 static struct imap_parser *parser;
@@ -1152,6 +1153,79 @@ test_sweep(void)
 	mbuf_free(&o);
 }
 
+/*
+ * fetch_section() (CATENATE's URLs) gives the bytes FETCH BODY[...]
+ * would, and -1 where FETCH would give "" for a part not there.
+ */
+static void
+test_section(void)
+{
+	static const struct {
+		const char	*file, *sec;
+		int		 partial;
+		uint32_t	 off, len;
+	} same[] = {
+		{ "multi.eml", "", 0, 0, 0 },
+		{ "multi.eml", "HEADER", 0, 0, 0 },
+		{ "multi.eml", "TEXT", 0, 0, 0 },
+		{ "multi.eml", "1", 0, 0, 0 },
+		{ "multi.eml", "1.MIME", 0, 0, 0 },
+		{ "multi.eml", "2", 1, 3, 4 },
+		{ "multi.eml", "4", 1, 2, 0 },
+		{ "multi.eml", "header.fields (to Subject)", 0, 0, 0 },
+		{ "multi.eml", "HEADER.FIELDS.NOT (To)", 0, 0, 0 },
+		{ "simple.eml", "1", 0, 0, 0 },
+		{ "simple.eml", "", 1, 100000, 1 },
+		{ "rfc822.eml", "2.HEADER", 0, 0, 0 },
+	};
+	static const char *const missing[] = {
+		"5", "1.2", "1.HEADER", "MIME", "BOGUS", "0", "1..2",
+		"HEADER.FIELDS ()", "2.TEXT.MIME",
+	};
+	const struct fixture	*f;
+	struct fetch_msg	 m;
+	struct mbuf		 o, got;
+	char			*items;
+	const char		*p;
+	size_t			 i, n;
+
+	for (i = 0; i < nitems(same); i++) {
+		f = fx(same[i].file);
+		msg_init(&m, f);
+		memset(&o, 0, sizeof(o));
+		memset(&got, 0, sizeof(got));
+		if (same[i].partial)
+			items = fmt("BODY.PEEK[%s]<%u.%u>", same[i].sec,
+			    same[i].off, same[i].len != 0 ? same[i].len :
+			    UINT32_MAX);
+		else
+			items = fmt("BODY.PEEK[%s]", same[i].sec);
+		(void)run(0, items, &m, 0, &o);
+		/* The data: after "{n}\r\n", or "" quoted. */
+		p = o.data != NULL ? strstr(o.data, "}\r\n") : NULL;
+		n = p != NULL ? (size_t)strtoul(strrchr(o.data, '{') + 1,
+		    NULL, 10) : 0;
+		p = p != NULL ? p + 3 : "";
+		ok(fetch_section(&got, f->buf, f->len, NULL, same[i].sec,
+		    same[i].partial, same[i].off, same[i].len) == 0 &&
+		    got.len == n && (n == 0 || memcmp(got.data, p, n) == 0),
+		    "fetch_section %s [%s]%s: what FETCH sends (%zu bytes)",
+		    same[i].file, same[i].sec, same[i].partial ? "<>" : "",
+		    n);
+		free(items);
+		mbuf_free(&o);
+		mbuf_free(&got);
+	}
+	f = fx("multi.eml");
+	for (i = 0; i < nitems(missing); i++) {
+		memset(&got, 0, sizeof(got));
+		ok(fetch_section(&got, f->buf, f->len, NULL, missing[i], 0, 0,
+		    0) == -1 && got.len == 0,
+		    "fetch_section [%s]: -1, nothing added", missing[i]);
+		mbuf_free(&got);
+	}
+}
+
 int
 main(void)
 {
@@ -1182,6 +1256,7 @@ main(void)
 	test_nul();
 	test_deep();
 	test_sweep();
+	test_section();
 
 	imap_parser_free(parser);
 	for (i = 0; i < nitems(fixtures); i++)

@@ -49,6 +49,7 @@ static void	 test_sync(void);
 static void	 test_store(void);
 static void	 test_expunge(void);
 static void	 test_append(void);
+static void	 test_stage(void);
 static void	 test_copy(void);
 static void	 test_reopen(void);
 static void	 test_dovecot(void);
@@ -459,6 +460,81 @@ test_append(void)
 	is_int(mbox_msg(m, mbox_find(m, uid))->kw, 1U << 1,
 	    "only the known keyword");
 	ok(mbox_commit(m) == 0, "commit");
+	mbox_close(m);
+}
+
+/* Several messages all or none: staged in tmp/, then linked. */
+static void
+test_stage(void)
+{
+	struct mbox_staged	 sm[3];
+	const struct mime_msg	*mime;
+	struct mbox		*m;
+	const char		*data;
+	char			 path[PATH_MAX];
+	size_t			 len, i;
+	uint32_t		 first, next, n, cur;
+
+	if ((m = mbox_open("st", 1)) == NULL) {
+		ok(0, "open st");
+		return;
+	}
+	next = mbox_uidnext(m);
+	n = mbox_count(m);
+	for (i = 0; i < 3; i++)
+		ok(mbox_stage(m, i == 1 ? "two\n" : "m\r\n", i == 1 ? 4 : 3,
+		    i == 2 ? MFLAG_FLAGGED : 0, (const char *const[]){ "St" },
+		    i == 2, 0, &sm[i]) == 0, "stage message %zu", i + 1);
+	is_int(count_dir("st/tmp"), 3, "three files in tmp/");
+	is_int(count_dir("st/cur"), 0, "none in cur/");
+	is_int(mbox_count(m), n, "the mailbox does not see them");
+	ok(mbox_sync(m) == 0, "nor does a sync");
+	ok(mbox_stage_commit(m, sm, 3, &first) == 0, "commit the three");
+	is_int(first, next, "the first UID is the old UIDNEXT");
+	is_int(mbox_uidnext(m), next + 3, "UIDs consecutive");
+	is_int(mbox_count(m), n + 3, "all three there");
+	is_int(count_dir("st/tmp"), 0, "tmp/ empty");
+	is_int(count_dir("st/cur"), 3, "cur/ holds them");
+	ok(mbox_read(m, mbox_find(m, next + 1), &data, &len, &mime) == 0 &&
+	    len == 5 && memcmp(data, "two\r\n", 5) == 0,
+	    "the second, with CRLF");
+	ok(mbox_msg(m, mbox_find(m, next + 2))->sys == MFLAG_FLAGGED &&
+	    mbox_msg(m, mbox_find(m, next + 2))->kw != 0,
+	    "the third with its flags and keyword");
+	for (i = 0; i < 3; i++)
+		ok(sm[i].base == NULL && sm[i].rel == NULL,
+		    "staged %zu freed", i + 1);
+
+	next = mbox_uidnext(m);
+	for (i = 0; i < 2; i++)
+		(void)mbox_stage(m, "x\r\n", 3, 0, NULL, 0, 0, &sm[i]);
+	mbox_stage_abort(m, sm, 2);
+	is_int(count_dir("st/tmp"), 0, "abort: tmp/ empty again");
+	is_int(mbox_uidnext(m), next, "abort: UIDNEXT unchanged");
+
+	/* A link that fails: the ones linked before it are removed. */
+	for (i = 0; i < 3; i++)
+		(void)mbox_stage(m, "y\r\n", 3, 0, NULL, 0, 0, &sm[i]);
+	cur = count_dir("st/cur");
+	snprintf(path, sizeof(path), "st/tmp/%s", sm[1].base);
+	if (unlink(path) == -1)
+		fatal("unlink");
+	n = mbox_count(m);
+	ok(mbox_stage_commit(m, sm, 3, &first) == -1,
+	    "commit with the second gone: -1");
+	is_int(mbox_count(m), n, "... none added");
+	is_int(count_dir("st/cur"), cur, "... the first unlinked from cur/");
+	is_int(count_dir("st/tmp"), 0, "... the third removed from tmp/");
+	is_int(mbox_uidnext(m), next, "... UIDNEXT unchanged");
+
+	/* A mailbox deleted meanwhile: nothing is added. */
+	(void)mbox_stage(m, "z\r\n", 3, 0, NULL, 0, 0, &sm[0]);
+	mbox_set_gone(m);
+	ok(mbox_stage_commit(m, sm, 1, &first) == -1 && errno == ENOENT,
+	    "commit into a gone mailbox: -1 ENOENT");
+	is_int(count_dir("st/tmp"), 0, "... its file removed");
+	ok(mbox_stage(m, "z\r\n", 3, 0, NULL, 0, 0, &sm[0]) == -1,
+	    "no staging there either");
 	mbox_close(m);
 }
 
@@ -1129,6 +1205,7 @@ main(void)
 	test_store();
 	test_expunge();
 	test_append();
+	test_stage();
 	test_copy();
 	test_reopen();
 	test_dovecot();

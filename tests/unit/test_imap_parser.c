@@ -36,6 +36,8 @@ static void		 test_limits(void);
 static void		 test_seqset(void);
 static void		 test_helpers(void);
 static void		 test_fuzz(void);
+static void		 test_spill(void);
+static void		 spill_fn(void *, const void *, size_t);
 
 static char	 dumpbuf[4096];
 
@@ -764,6 +766,128 @@ test_fuzz(void)
 	imap_parser_free(p);
 }
 
+/* What the spill got, in order. */
+static char	 spilled[256];
+static size_t	 nspilled;
+
+static void
+spill_fn(void *arg, const void *data, size_t len)
+{
+	(void)arg;
+	if (nspilled + len <= sizeof(spilled))
+		memcpy(spilled + nspilled, data, len);
+	nspilled += len;
+}
+
+/* APPEND's and REPLACE's messages go to the spill, not the buffer. */
+static void
+test_spill(void)
+{
+	struct imap_limits	 lim = {
+		.line_max = 200, .lit_max = 10, .append_max = 40,
+		.lit_total = 50, .args_max = 20, .depth_max = 4
+	};
+	struct imap_parser		*p = imap_parser_new(&lim);
+	const struct imap_command	*c;
+	const struct imap_arg		*a, *m1, *m2;
+	enum imap_parse_error		 code;
+	const char			*s;
+	struct run			 r;
+	uint64_t			 size;
+	size_t				 len;
+	int				 sync;
+	static const char		 multi[] = "a APPEND {5}\r\nINBOX "
+	    "(\\Seen) {6}\r\nfirst\n ~{7+}\r\nsec\0ond CATENATE (TEXT "
+	    "{5}\r\nthird URL \"/x/;UID=1\")\r\n";
+	char				 big[300];
+
+	imap_parser_set_spill(p, spill_fn, NULL, 100);
+	nspilled = 0;
+	r = run(p, multi, sizeof(multi) - 1, 3);
+	is_int(r.r, IMAP_PARSE_DONE, "MULTIAPPEND with a spill: parsed");
+	c = imap_parser_command(p);
+	a = c != NULL ? c->args : NULL;
+	ok(a != NULL && a->type == IMAP_ARG_LITERAL &&
+	    !(a->flags & IMAP_ARGF_SPILLED) && strcmp(a->str, "INBOX") == 0,
+	    "the mailbox literal is kept");
+	m1 = a != NULL ? a->next->next : NULL;
+	ok(m1 != NULL && (m1->flags & IMAP_ARGF_SPILLED) && m1->len == 6 &&
+	    m1->spill_off == 0 && strcmp(m1->str, "") == 0,
+	    "the first message is spilled at 0, str \"\"");
+	m2 = m1 != NULL ? m1->next : NULL;
+	ok(m2 != NULL && (m2->flags & IMAP_ARGF_SPILLED) &&
+	    (m2->flags & IMAP_ARGF_LITERAL8) && m2->len == 7 &&
+	    m2->spill_off == 6, "the literal8 one after it");
+	a = m2 != NULL && m2->next != NULL ? m2->next->next : NULL;
+	ok(a != NULL && a->type == IMAP_ARG_LIST &&
+	    (a->list->next->flags & IMAP_ARGF_SPILLED) &&
+	    a->list->next->spill_off == 13,
+	    "a TEXT literal inside CATENATE's list too");
+	ok(nspilled == 18 && memcmp(spilled, "first\nsec\0ondthird", 18) == 0,
+	    "the spill got the bytes in order");
+	ok(m1 != NULL && imap_arg_astring(m1, &s, &len) == -1,
+	    "a spilled literal is no astring");
+
+	nspilled = 0;
+	r = runs(p, "b UID REPLACE 7 {5}\r\nDraft {3}\r\nnew\r\n");
+	is_str(dump(p), "b UID REPLACE 7 {5}Draft {3}", "UID REPLACE: number "
+	    "and mailbox kept, the message spilled");
+	ok(nspilled == 3 && memcmp(spilled, "new", 3) == 0, "... its bytes");
+	r = runs(p, "c SEARCH TEXT {4}\r\nabcd\r\n");
+	is_str(dump(p), "c SEARCH TEXT {4}abcd", "other commands keep theirs");
+
+	/* Limits: append_max each, 100 for the command; lit_max kept ones. */
+	r = runs(p, "d APPEND INBOX {41}\r\n");
+	imap_parser_error(p, &code);
+	ok(r.r == IMAP_PARSE_ERROR && code == IMAP_ERR_TOOBIG,
+	    "a spilled literal over append_max: TOOBIG");
+	r = runs(p, "d APPEND {11}\r\n");
+	ok(r.r == IMAP_PARSE_ERROR, "the mailbox literal is under lit_max");
+	/* "e APPEND x {40+}" and 40 bytes, twice, then " {40}". */
+	snprintf(big, sizeof(big), "e APPEND x {40+}\n%.40s {40+}\n%.40s "
+	    "{40}\n", multi, multi);
+	r = runs(p, big);
+	imap_parser_error(p, &code);
+	ok(r.r == IMAP_PARSE_ERROR && code == IMAP_ERR_TOOBIG &&
+	    r.nlit == 2, "120 spilled bytes over the 100 of a command: TOOBIG "
+	    "at the third");
+	r = runs(p, "f APPEND x {40}\r\n");
+	is_int(r.r, IMAP_PARSE_LITERAL, "the next command starts afresh");
+	ok(imap_parser_early_arg(p, 0, &len) != NULL &&
+	    strcmp(imap_parser_early_arg(p, 0, NULL), "x") == 0 && len == 1,
+	    "early_arg: the mailbox while the literal is announced");
+	ok(imap_parser_early_arg(p, 1, NULL) == NULL,
+	    "early_arg: not the literal being read");
+	imap_parser_reset(p);
+	r = runs(p, "g APPEND {3}\r\n");
+	ok(imap_parser_early_arg(p, 0, NULL) == NULL,
+	    "early_arg: not a mailbox literal still to come");
+	imap_parser_reset(p);
+	r = runs(p, "h APPEND (a) {3}\r\n");
+	ok(imap_parser_early_arg(p, 0, NULL) == NULL, "early_arg: no list");
+	imap_parser_reset(p);
+
+	/* Without a spill APPEND keeps its literals as before. */
+	imap_parser_set_spill(p, NULL, NULL, 0);
+	r = runs(p, "i APPEND INBOX {3}\r\nabc\r\n");
+	is_str(dump(p), "i APPEND INBOX {3}abc", "no spill: kept in memory");
+
+	ok(imap_literal_trailer("x {12}", 6, &size, &sync) == 1 &&
+	    size == 12 && sync == 1, "trailer {12}");
+	ok(imap_literal_trailer("x ~{7+}\r", 8, &size, &sync) == 1 &&
+	    size == 7 && sync == 0, "trailer ~{7+} with CR");
+	ok(imap_literal_trailer("{0+}", 4, &size, &sync) == 1 && size == 0,
+	    "trailer {0+}");
+	ok(imap_literal_trailer("x {}", 4, &size, &sync) == 0 &&
+	    imap_literal_trailer("x {+}", 5, &size, &sync) == 0 &&
+	    imap_literal_trailer("x 12}", 5, &size, &sync) == 0 &&
+	    imap_literal_trailer("}", 1, &size, &sync) == 0 &&
+	    imap_literal_trailer("", 0, &size, &sync) == 0 &&
+	    imap_literal_trailer("{99999999999999999999999+}", 26, &size,
+	    &sync) == 0, "no trailer in {}, {+}, 12}, }, \"\", an overflow");
+	imap_parser_free(p);
+}
+
 int
 main(void)
 {
@@ -774,6 +898,7 @@ main(void)
 	test_limits();
 	test_seqset();
 	test_helpers();
+	test_spill();
 	test_fuzz();
 	return done_testing();
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -822,6 +823,83 @@ rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+static int
+count_files(const char *path)
+{
+	DIR		*d;
+	struct dirent	*e;
+	int		 n = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * MULTIAPPEND, CATENATE and REPLACE in memory: UID sets, an early
+ * TRYCREATE, the literals of a refused command skipped, not run, and
+ * nothing left in tmp/.
+ */
+static void
+test_multiappend(void)
+{
+	static const char	 m1[] = "m1 APPEND Multi {3+}\r\nab\n "
+	    "(\\Seen) {4+}\r\ncde\n ~{3+}\r\nf\0\n\r\n";
+	struct io_mem		 m;
+	const char		*r;
+
+	login(&m);
+	ok(has(say(&m, "c CAPABILITY\r\n"), " MULTIAPPEND CATENATE BINARY "
+	    "REPLACE "), "CAPABILITY has MULTIAPPEND CATENATE BINARY REPLACE");
+	ok(has(say(&m, "c CREATE Multi\r\n"), "c OK"), "CREATE Multi");
+	ok(has(say_n(&m, m1, sizeof(m1) - 1), " 1:3] Append"),
+	    "MULTIAPPEND of three, one a literal8: OK [APPENDUID v 1:3]");
+	r = say(&m, "s STATUS Multi (MESSAGES UIDNEXT)\r\n");
+	ok(has(r, "(MESSAGES 3 UIDNEXT 4)"), "... all three there");
+	ok(has(say(&m, "m2 APPEND Multi {3}\r\n"), "+ Ready"),
+	    "sync literal: continuation");
+	ok(has(say(&m, "abc {5}\r\n"), "+ Ready"), "... and for the second");
+	ok(has(say(&m, "de\nf\n\r\n"), " 4:5] Append"),
+	    "... APPENDUID v 4:5");
+	ok(has(say(&m, "m3 APPEND Nope {10}\r\n"), "m3 NO [TRYCREATE]"),
+	    "no such mailbox: NO [TRYCREATE] instead of a continuation");
+	ok(has(say(&m, "m4 APPEND Nope {10+}\r\n0123456789 {9+}\r\n"
+	    "z LOGOUT\n\r\nn NOOP\r\n"), "m4 NO [TRYCREATE]") &&
+	    m.io != NULL, "... with LITERAL+: its literals skipped, not run");
+	ok(has(say(&m, "m5 APPEND Multi {2+}\r\nab {0+}\r\n\r\n"),
+	    "m5 NO Empty"), "a zero-length literal cancels the command");
+	ok(has(say(&m, "m6 APPEND Multi CATENATE (URL \"/Multi/;UID=2\" "
+	    "TEXT {3+}\r\nxyz URL \"/Multi/;UID=1/;PARTIAL=0.1\")\r\n"),
+	    " 6] Append"), "CATENATE: OK");
+	ok(has(say(&m, "m8 APPEND Multi CATENATE (URL \"/Multi;UIDVALIDITY=1/"
+	    ";UID=1\")\r\n"), "m8 NO [BADURL /Multi;UIDVALIDITY=1/;UID=1] "),
+	    "another UIDVALIDITY: BADURL");
+	ok(has(say(&m, "m7 APPEND Multi CATENATE (URL \"/Multi/;UID=99\")"
+	    "\r\n"), "m7 NO [BADURL /Multi/;UID=99]"), "a missing UID: BADURL");
+	r = say(&m, "s STATUS Multi (MESSAGES UIDNEXT)\r\n");
+	ok(has(r, "(MESSAGES 6 UIDNEXT 7)"), "... six in all");
+	ok(has(say(&m, "e SELECT Multi\r\n"), "e OK"), "SELECT Multi");
+	ok(has(say(&m, "f FETCH 6 BODY.PEEK[]\r\n"), "BODY[] {9}\r\n"
+	    "cde\r\nxyza"), "the catenated message");
+	r = say(&m, "r1 REPLACE 1 Multi {3+}\r\nnew\r\n");
+	ok(has(r, " 7] Replacement") && has(r, "* 7 EXISTS\r\n"
+	    "* 7 RECENT\r\n* 1 EXPUNGE\r\nr1 OK Replace completed"),
+	    "REPLACE: APPENDUID, EXISTS, EXPUNGE");
+	ok(has(say(&m, "r2 UID REPLACE 1 Multi {3+}\r\nnew\r\n"),
+	    "r2 NO No such message"), "UID REPLACE of an expunged UID: NO");
+	ok(has(say(&m, "r3 REPLACE 9 Multi {3+}\r\nnew\r\n"), "r3 BAD"),
+	    "REPLACE past the last message: BAD");
+	is_int(count_files(HOME "/tmp"), 0, "nothing left in INBOX's tmp/");
+	is_int(count_files(HOME "/.Multi/tmp"), 0, "nor in Multi's");
+	ok(has(say(&m, "d CLOSE\r\n"), "d OK"), "CLOSE");
+	ok(has(say(&m, "x DELETE Multi\r\n"), "x OK"), "DELETE Multi");
+	logout(&m);
+}
+
 int
 main(void)
 {
@@ -855,6 +933,7 @@ main(void)
 	test_condstore();
 	test_big_fetch();
 	test_bad_input();
+	test_multiappend();
 	ok(fake.sent == 0, "no other IPC asked for");
 	ok(fake.tls_refs == 0, "every TLS context given back");
 
