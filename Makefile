@@ -70,7 +70,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/spf_check.o src/lib/msgauth.o src/lib/msgauth_dns.o \
 		src/lib/dns_cache.o src/lib/dmarc_report.o src/lib/dnsbl.o \
 		src/lib/json.o src/lib/rspamd.o src/lib/http_url.o \
-		src/lib/greylist.o
+		src/lib/greylist.o \
+		src/lib/unicase.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
