@@ -71,7 +71,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/dns_cache.o src/lib/dmarc_report.o src/lib/dnsbl.o \
 		src/lib/json.o src/lib/rspamd.o src/lib/http_url.o \
 		src/lib/greylist.o \
-		src/lib/unicase.o
+		src/lib/unicase.o src/lib/imap_sort.o src/lib/imap_thread.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
