@@ -33,6 +33,7 @@ struct mpriv {
 	char		*file;		/* "cur/<base>:2,<flags>", "new/..." */
 	char		*cache;		/* "env\0body\0bodystructure", NULL */
 	char		*hdr;		/* header block (CRLF), for SEARCH */
+	char		*sortkeys;	/* SORT/THREAD keys (imap_sort.h) */
 	uint32_t	 hdrlen;
 	uint64_t	 size;		/* RFC822.SIZE */
 	int64_t		 date;		/* mtime */
