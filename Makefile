@@ -79,7 +79,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/smtp_data.o src/maild/imap_session.o \
 		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
-		src/maild/imap_idle.o
+		src/maild/imap_idle.o src/maild/imap_cmd_sort.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
 		src/maild/lookup_dnsbl.o \

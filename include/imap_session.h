@@ -11,7 +11,8 @@
  *   STORE, COPY, MOVE, and their UID forms);
  * - imap_idle.c: the view of the selected mailbox, the untagged updates
  *   every session of a mailbox must see (EXISTS, EXPUNGE, VANISHED,
- *   FETCH FLAGS), IDLE.
+ *   FETCH FLAGS), IDLE;
+ * - imap_cmd_sort.c: SORT (and ESORT) and THREAD, and their UID forms.
  * A new command is a handler in the file of its family and a row in
  * the table of imap_session.c.
  */
@@ -173,6 +174,10 @@ void	imap_cmd_append(struct imap_session *, const struct imap_command *);
 /* imap_cmd_msg.c */
 int	imap_parse_flags(const struct imap_arg *, uint32_t *, const char **,
 	    size_t *);
+struct search_msg;
+/* What SEARCH needs of view entry i (SEARCH_NEED_*): 0, -1 if gone. */
+int	imap_search_msg(struct imap_session *, size_t, int,
+	    struct search_msg *, const char **);
 void	imap_fetch_run(struct imap_session *);
 void	imap_cmd_expunge(struct imap_session *,
 	    const struct imap_command *);
@@ -180,5 +185,9 @@ void	imap_cmd_search(struct imap_session *, const struct imap_command *);
 void	imap_cmd_fetch(struct imap_session *, const struct imap_command *);
 void	imap_cmd_store(struct imap_session *, const struct imap_command *);
 void	imap_cmd_copy(struct imap_session *, const struct imap_command *);
+
+/* imap_cmd_sort.c */
+void	imap_cmd_sort(struct imap_session *, const struct imap_command *);
+void	imap_cmd_thread(struct imap_session *, const struct imap_command *);
 
 #endif

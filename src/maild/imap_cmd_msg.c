@@ -21,8 +21,6 @@
 static int	s_seqset(struct imap_session *, const struct imap_arg *, int,
 		    uint32_t **, size_t *);
 static int	s_store(struct imap_session *, uint32_t, uint32_t, uint32_t);
-static int	s_search_msg(struct imap_session *, size_t, int,
-		    struct search_msg *, const char **);
 static int	s_fetch_one(struct imap_session *, struct fetchjob *,
 		    uint32_t, int *);
 
@@ -176,8 +174,8 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 #define ES_ALL		0x08
 
 /* Fill what SEARCH needs of view entry i; -1 if it is gone. */
-static int
-s_search_msg(struct imap_session *s, size_t i, int needs,
+int
+imap_search_msg(struct imap_session *s, size_t i, int needs,
     struct search_msg *sm, const char **kw)
 {
 	const struct mbox_msg	*m;
@@ -286,7 +284,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	if ((hits = calloc(s->nview + 1, sizeof(*hits))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < s->nview; i++) {
-		if (s_search_msg(s, i, needs, &sm, kw) == -1)
+		if (imap_search_msg(s, i, needs, &sm, kw) == -1)
 			continue;
 		if (!search_match(prog, &sm))
 			continue;

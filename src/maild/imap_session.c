@@ -89,6 +89,8 @@ static const struct {
 	{ "STORE",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_store },
 	{ "COPY",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
+	{ "SORT",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_sort },
+	{ "THREAD",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_thread },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -274,6 +276,11 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "ESEARCH",		0 },
 		{ "CONDSTORE",		0 },
 		{ "QRESYNC",		0 },
+		{ "SORT",		0 },
+		{ "SORT=DISPLAY",	0 },
+		{ "THREAD=ORDEREDSUBJECT", 0 },
+		{ "THREAD=REFERENCES",	0 },
+		{ "ESORT",		0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
