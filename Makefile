@@ -118,7 +118,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_authres tests/unit/test_spf \
 		tests/unit/test_dmarc_report tests/unit/test_dnsbl \
 		tests/unit/test_json tests/unit/test_rspamd \
-		tests/unit/test_http_url tests/unit/test_greylist
+		tests/unit/test_http_url tests/unit/test_greylist \
+		tests/unit/test_imap_sort
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
@@ -189,6 +190,7 @@ tests/unit/test_json: tests/unit/test_json.c
 tests/unit/test_rspamd: tests/unit/test_rspamd.c
 tests/unit/test_http_url: tests/unit/test_http_url.c
 tests/unit/test_greylist: tests/unit/test_greylist.c
+tests/unit/test_imap_sort: tests/unit/test_imap_sort.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c
