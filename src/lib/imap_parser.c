@@ -84,7 +84,8 @@ static const struct imap_limits	 default_limits = {
 };
 
 static const char *const uid_commands[] = {
-	"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE"
+	"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE",
+	"SORT", "THREAD"
 };
 
 static int	fail(struct imap_parser *, enum imap_parse_error,
