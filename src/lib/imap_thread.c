@@ -27,6 +27,7 @@ struct tnode {
 	const char	*id;		/* NULL: none, or a duplicate */
 	int32_t		 item;
 	int32_t		 parent;	/* step 1 links */
+	int32_t		 nlinks;	/* step 1 children: 0, no loop */
 	int32_t		 kid, sib;	/* the tree from step 2 on */
 	int32_t		 nkids;
 };
@@ -126,7 +127,7 @@ node_new(struct tctx *c, const char *id, int32_t item)
 	t->id = id;
 	t->item = item;
 	t->parent = t->kid = t->sib = -1;
-	t->nkids = 0;
+	t->nkids = t->nlinks = 0;
 	return (int32_t)c->nnodes++;
 }
 
@@ -156,14 +157,19 @@ has_ancestor(const struct tctx *c, int32_t node, int32_t anc)
 	return 1;	/* cannot be: links never loop */
 }
 
-/* Step 1.A: parent of child, unless child has one or it would loop. */
+/*
+ * Step 1.A: parent of child, unless child has one or it would loop.
+ * Only a node that is a parent can be an ancestor: the walk up is
+ * skipped for the others (a long thread would make it quadratic).
+ */
 static void
 link_ref(struct tctx *c, int32_t parent, int32_t child)
 {
-	if (has_ancestor(c, parent, child) ||
-	    c->nodes[child].parent != -1)
+	if (c->nodes[child].parent != -1 || parent == child ||
+	    (c->nodes[child].nlinks > 0 && has_ancestor(c, parent, child)))
 		return;
 	c->nodes[child].parent = parent;
+	c->nodes[parent].nlinks++;
 }
 
 static void
@@ -500,8 +506,10 @@ thread_references(struct mbuf *out, struct sort_item *it, size_t n, int uid)
 			prev = cur;
 		}
 		/* (1.B) The last reference is the parent, if anything. */
-		if (c.nodes[me].parent != prev)
+		if (c.nodes[me].parent != -1 && c.nodes[me].parent != prev) {
+			c.nodes[c.nodes[me].parent].nlinks--;
 			c.nodes[me].parent = -1;
+		}
 		if (prev != -1)
 			link_ref(&c, prev, me);
 	}
