@@ -175,7 +175,8 @@ void	imap_cmd_append(struct imap_session *, const struct imap_command *);
 int	imap_parse_flags(const struct imap_arg *, uint32_t *, const char **,
 	    size_t *);
 struct search_msg;
-/* What SEARCH needs of view entry i (SEARCH_NEED_*): 0, -1 if gone. */
+/* What SEARCH needs of view entry i (SEARCH_NEED_*): its index in the
+ * mailbox, -1 if gone. */
 int	imap_search_msg(struct imap_session *, size_t, int,
 	    struct search_msg *, const char **);
 void	imap_fetch_run(struct imap_session *);

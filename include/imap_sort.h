@@ -57,8 +57,16 @@ struct sort_keys {
 char	*sort_keys_make(const char *, size_t, int64_t, size_t *);
 /* Parse (and check) a blob of len bytes: 0, or -1 if it is not one. */
 int	 sort_keys_parse(const char *, size_t, struct sort_keys *);
-/* Length of the blob at p, which must be valid; 0 if it is not one. */
-size_t	 sort_keys_len(const char *);
+
+/* A blob and its keys parsed, as the mailbox cache keeps them. */
+struct sort_blob {
+	struct sort_keys	 k;	/* pointing into data */
+	size_t			 len;
+	char			 data[];
+};
+
+/* A copy of a blob of len bytes, parsed: malloc'd, NULL if not one. */
+struct sort_blob *sort_blob_new(const char *, size_t);
 
 /*
  * RFC 5256 2.1: the base subject of a Subject: field value (raw, RFC

@@ -557,22 +557,21 @@ mbox_bodystructure(struct mbox *m, uint32_t idx, int ext)
 	return cache_get(m, idx, ext ? 2 : 1);
 }
 
-const char *
-mbox_sortkeys(struct mbox *m, uint32_t idx, size_t *lenp)
+const struct sort_keys *
+mbox_sortkeys(struct mbox *m, uint32_t idx)
 {
-	const char	*hdr;
-	size_t		 hlen;
-	time_t		 date;
-	char		*k;
+	struct sort_blob	*sb;
+	const char		*hdr;
+	size_t			 hlen, len;
+	time_t			 date;
+	char			*k;
 
 	if (idx >= m->n) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((k = m->priv[idx].sortkeys) != NULL) {
-		*lenp = sort_keys_len(k);
-		return k;
-	}
+	if ((sb = m->priv[idx].sortkeys) != NULL)
+		return &sb->k;
 	/*
 	 * The keys are kept, the header need not be: a SORT of a whole
 	 * mailbox must not fill the header cache SEARCH uses.
@@ -580,10 +579,18 @@ mbox_sortkeys(struct mbox *m, uint32_t idx, size_t *lenp)
 	if (mbox_date(m, idx, &date) == -1 ||
 	    header_get(m, idx, &hdr, &hlen, 0) == -1)
 		return NULL;
-	k = sort_keys_make(hdr, hlen, date, lenp);
-	m->priv[idx].sortkeys = k;
+	k = sort_keys_make(hdr, hlen, date, &len);
+	sb = sort_blob_new(k, len);
+	free(k);
+	if (sb == NULL) {
+		log_warnx("%s/%s: sort keys that do not parse", m->dir,
+		    m->priv[idx].file);
+		errno = EINVAL;
+		return NULL;
+	}
+	m->priv[idx].sortkeys = sb;
 	m->cache_dirty = 1;
-	return k;
+	return &sb->k;
 }
 
 /* Decimal at *pp, no sign or leading zero, at most max: 0 or -1. */
@@ -618,7 +625,6 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 	const char	*p = buf, *end = buf + len, *eol;
 	uint64_t	 version, uv, hms, vfl, nx, nc, uid, modseq, state;
 	uint64_t	 size, date, elen, last = 0, lastms, nk = 0;
-	struct sort_keys sk;
 	size_t		 i, k, nul;
 	long		 idx;
 	int		 history;
@@ -722,13 +728,10 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 		if ((size_t)(end - p) < elen + 1 || p[elen] != '\n')
 			return -1;
 		/* Keys of another version (or damaged): made again. */
-		if (apply && uid < m->uidnext && sort_keys_parse(p, elen,
-		    &sk) == 0 && (idx = mbox_find(m, uid)) != -1 &&
-		    m->priv[idx].sortkeys == NULL) {
-			if ((m->priv[idx].sortkeys = malloc(elen)) == NULL)
-				fatal("malloc");
-			memcpy(m->priv[idx].sortkeys, p, elen);
-		}
+		if (apply && uid < m->uidnext &&
+		    (idx = mbox_find(m, uid)) != -1 &&
+		    m->priv[idx].sortkeys == NULL)
+			m->priv[idx].sortkeys = sort_blob_new(p, elen);
 		p += elen + 1;
 	}
 	if (p != end)
@@ -784,7 +787,7 @@ mbox_cache_save(struct mbox *m)
 		if (m->priv[i].state != 0 || m->priv[i].cache != NULL)
 			count++;
 		if (m->priv[i].sortkeys != NULL) {
-			kbytes += sort_keys_len(m->priv[i].sortkeys) + 32;
+			kbytes += m->priv[i].sortkeys->len + 32;
 			nk++;
 		}
 	}
@@ -821,11 +824,12 @@ mbox_cache_save(struct mbox *m)
 		mbuf_add(&b, "\n", 1);
 	}
 	for (i = 0; i < m->n && nk > 0; i++) {
-		if ((c = m->priv[i].sortkeys) == NULL)
+		if (m->priv[i].sortkeys == NULL)
 			continue;
-		l = sort_keys_len(c);
-		mbuf_printf(&b, "K%u %zu\n", m->msgs[i].uid, l);
-		mbuf_add(&b, c, l);
+		mbuf_printf(&b, "K%u %zu\n", m->msgs[i].uid,
+		    m->priv[i].sortkeys->len);
+		mbuf_add(&b, m->priv[i].sortkeys->data,
+		    m->priv[i].sortkeys->len);
 		mbuf_add(&b, "\n", 1);
 	}
 

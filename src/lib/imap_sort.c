@@ -772,24 +772,22 @@ sort_keys_parse(const char *b, size_t len, struct sort_keys *k)
 	return 0;
 }
 
-size_t
-sort_keys_len(const char *b)
+struct sort_blob *
+sort_blob_new(const char *b, size_t len)
 {
-	const char	*p;
-	unsigned long	 nrefs;
-	char		*ep;
-	size_t		 i;
+	struct sort_blob	*sb;
 
-	if (strncmp(b, SORT_VERSION, sizeof(SORT_VERSION) - 1) != 0 ||
-	    (p = strrchr(b, ' ')) == NULL)
-		return 0;
-	nrefs = strtoul(p + 1, &ep, 10);
-	if (*ep != '\0' || nrefs > SORT_REFS_NMAX)
-		return 0;
-	p = ep + 1;
-	for (i = 0; i < 7 + nrefs; i++)
-		p += strlen(p) + 1;
-	return (size_t)(p - b);
+	if (len > SORT_BLOB_MAX)
+		return NULL;
+	if ((sb = malloc(sizeof(*sb) + len)) == NULL)
+		fatal("malloc");
+	memcpy(sb->data, b, len);
+	sb->len = len;
+	if (sort_keys_parse(sb->data, len, &sb->k) == -1) {
+		free(sb);
+		return NULL;
+	}
+	return sb;
 }
 
 /* -- criteria and the sort -- */
@@ -917,27 +915,34 @@ item_cmp(const struct sort_item *a, const struct sort_item *b,
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* A merge sort: the comparison takes the criteria, no global state. */
+/*
+ * A merge sort of indexes (items are large: they move once, at the
+ * end); the comparison takes the criteria, no global state.
+ */
 void
 sort_items(struct sort_item *it, size_t n, const struct sort_crit *crit,
     size_t ncrit)
 {
-	struct sort_item	*tmp, *src, *dst, *sw;
+	struct sort_item	*copy;
+	uint32_t		*ix, *tmp, *src, *dst, *sw;
 	size_t			 w, lo, mid, hi, i, j, k;
 
 	if (n < 2)
 		return;
-	if ((tmp = reallocarray(NULL, n, sizeof(*tmp))) == NULL)
+	if ((ix = reallocarray(NULL, n, sizeof(*ix))) == NULL ||
+	    (tmp = reallocarray(NULL, n, sizeof(*tmp))) == NULL)
 		fatal("reallocarray");
-	src = it;
+	for (i = 0; i < n; i++)
+		ix[i] = (uint32_t)i;
+	src = ix;
 	dst = tmp;
 	for (w = 1; w < n; w *= 2) {
 		for (lo = 0; lo < n; lo += 2 * w) {
 			mid = lo + w < n ? lo + w : n;
 			hi = lo + 2 * w < n ? lo + 2 * w : n;
 			for (i = lo, j = mid, k = lo; k < hi; k++) {
-				if (i < mid && (j == hi || item_cmp(&src[i],
-				    &src[j], crit, ncrit) <= 0))
+				if (i < mid && (j == hi || item_cmp(&it[src[i]],
+				    &it[src[j]], crit, ncrit) <= 0))
 					dst[k] = src[i++];
 				else
 					dst[k] = src[j++];
@@ -947,7 +952,12 @@ sort_items(struct sort_item *it, size_t n, const struct sort_crit *crit,
 		src = dst;
 		dst = sw;
 	}
-	if (src != it)
-		memcpy(it, src, n * sizeof(*it));
+	if ((copy = reallocarray(NULL, n, sizeof(*copy))) == NULL)
+		fatal("reallocarray");
+	memcpy(copy, it, n * sizeof(*it));
+	for (i = 0; i < n; i++)
+		it[i] = copy[src[i]];
+	free(copy);
+	free(ix);
 	free(tmp);
 }

@@ -173,7 +173,7 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 #define ES_COUNT	0x04
 #define ES_ALL		0x08
 
-/* Fill what SEARCH needs of view entry i; -1 if it is gone. */
+/* Fill what SEARCH needs of view entry i: its index, -1 if it is gone. */
 int
 imap_search_msg(struct imap_session *s, size_t i, int needs,
     struct search_msg *sm, const char **kw)
@@ -217,7 +217,7 @@ imap_search_msg(struct imap_session *s, size_t i, int needs,
 		if (mbox_header(s->mb, idx, &sm->data, &sm->len) == -1)
 			return -1;
 	}
-	return 0;
+	return (int)idx;
 }
 
 void

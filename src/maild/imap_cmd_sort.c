@@ -59,11 +59,11 @@ s_collect(struct imap_session *s, const struct imap_arg *a, int keys,
 	struct search_prog	*prog;
 	struct search_msg	 sm;
 	struct sort_item	*items, *it;
-	const char		*err, *kw[MFLAGS_KW_MAX], *blob;
+	const struct sort_keys	*k;
+	const char		*err, *kw[MFLAGS_KW_MAX];
 	uint32_t		 maxuid;
-	size_t			 i, n = 0, len;
-	long			 idx;
-	int			 r, needs;
+	size_t			 i, n = 0;
+	int			 r, needs, idx;
 
 	*np = 0;
 	*modseq = 0;
@@ -83,7 +83,7 @@ s_collect(struct imap_session *s, const struct imap_arg *a, int keys,
 	if ((items = calloc(s->nview + 1, sizeof(*items))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < s->nview; i++) {
-		if (imap_search_msg(s, i, needs, &sm, kw) == -1 ||
+		if ((idx = imap_search_msg(s, i, needs, &sm, kw)) == -1 ||
 		    !search_match(prog, &sm))
 			continue;
 		it = &items[n];
@@ -93,14 +93,9 @@ s_collect(struct imap_session *s, const struct imap_arg *a, int keys,
 		it->size = sm.size;
 		if (keys) {
 			/* Gone meanwhile: left out, as SEARCH does. */
-			if ((idx = mbox_find(s->mb, sm.uid)) < 0 ||
-			    (blob = mbox_sortkeys(s->mb, idx, &len)) == NULL)
+			if ((k = mbox_sortkeys(s->mb, idx)) == NULL)
 				continue;
-			if (sort_keys_parse(blob, len, &it->k) == -1) {
-				log_warnx("imap: sort keys of %s uid %u do "
-				    "not parse", s->mbname, sm.uid);
-				continue;
-			}
+			it->k = *k;
 		} else {
 			it->k.subject = it->k.from = it->k.to = it->k.cc = "";
 			it->k.dfrom = it->k.dto = it->k.msgid = "";

@@ -663,10 +663,9 @@ static void
 test_sortkeys(void)
 {
 	struct mbox		*m;
-	struct sort_keys	 k;
-	const char		*blob;
+	const struct sort_keys	*k;
 	char			*buf, *p;
-	size_t			 len, blen, clen = 0;
+	size_t			 clen = 0;
 	int			 fd;
 
 	if ((m = mbox_open("u10", 1)) == NULL) {
@@ -677,14 +676,12 @@ test_sortkeys(void)
 	    "Subject: Re: sorted subject\r\nMessage-ID: <s1@x>\r\n"
 	    "\r\nbody\r\n");
 	mbox_sync(m);
-	blob = mbox_sortkeys(m, 0, &blen);
-	ok(blob != NULL && sort_keys_parse(blob, blen, &k) == 0 &&
-	    strcmp(k.subject, "SORTED SUBJECT") == 0 &&
-	    strcmp(k.from, "ANN") == 0 && strcmp(k.msgid, "s1@x") == 0 &&
-	    (k.flags & SORT_F_REPLY), "sort keys made from the header");
-	ok(mbox_sortkeys(m, 0, &len) == blob && len == blen,
-	    "made once, then kept");
-	ok(mbox_sortkeys(m, 1, &len) == NULL, "no message 2");
+	k = mbox_sortkeys(m, 0);
+	ok(k != NULL && strcmp(k->subject, "SORTED SUBJECT") == 0 &&
+	    strcmp(k->from, "ANN") == 0 && strcmp(k->msgid, "s1@x") == 0 &&
+	    (k->flags & SORT_F_REPLY), "sort keys made from the header");
+	ok(mbox_sortkeys(m, 0) == k, "made once, then kept");
+	ok(mbox_sortkeys(m, 1) == NULL, "no message 2");
 	ok(mbox_commit(m) == 0, "commit");
 	mbox_close(m);
 	buf = get("u10/maild-cache", &clen);
@@ -693,9 +690,8 @@ test_sortkeys(void)
 	    "K entry in the cache file");
 	put("u10/cur/1700000001.A.host:2,", "Subject: other\r\n\r\nx\r\n");
 	m = mbox_open("u10", 0);
-	blob = m != NULL ? mbox_sortkeys(m, 0, &len) : NULL;
-	ok(blob != NULL && sort_keys_parse(blob, len, &k) == 0 &&
-	    strcmp(k.subject, "SORTED SUBJECT") == 0,
+	k = m != NULL ? mbox_sortkeys(m, 0) : NULL;
+	ok(k != NULL && strcmp(k->subject, "SORTED SUBJECT") == 0,
 	    "sort keys from the cache, the file not read");
 	mbox_close(m);
 	/* An entry of another version: skipped, the rest of the file kept. */
@@ -708,9 +704,9 @@ test_sortkeys(void)
 		close(fd);
 	}
 	m = mbox_open("u10", 0);
-	blob = m != NULL ? mbox_sortkeys(m, 0, &len) : NULL;
-	ok(blob != NULL && sort_keys_parse(blob, len, &k) == 0 &&
-	    strcmp(k.subject, "OTHER") == 0 && !(k.flags & SORT_F_REPLY),
+	k = m != NULL ? mbox_sortkeys(m, 0) : NULL;
+	ok(k != NULL && strcmp(k->subject, "OTHER") == 0 &&
+	    !(k->flags & SORT_F_REPLY),
 	    "keys of another version made again from the file");
 	mbox_close(m);
 	free(buf);

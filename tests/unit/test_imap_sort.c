@@ -274,14 +274,18 @@ static void
 check_keys(const char *hdr, const char *want, int n)
 {
 	struct sort_keys	 k;
+	struct sort_blob	*sb;
 	struct mbuf		 refs = { NULL, 0, 0 };
 	char			*blob, *w, *line, *next, *v, got[64];
 	const char		*g, *r;
 	size_t			 len, i;
 
 	blob = sort_keys_make(hdr, strlen(hdr), 1000000000, &len);
+	sb = sort_blob_new(blob, len);
 	ok(len <= SORT_BLOB_MAX && sort_keys_parse(blob, len, &k) == 0 &&
-	    sort_keys_len(blob) == len, "keys %d: a blob that parses", n);
+	    sb != NULL && sb->len == len && strcmp(sb->k.subject, k.subject) ==
+	    0, "keys %d: a blob that parses", n);
+	free(sb);
 	if ((w = strdup(want)) == NULL)
 		fatal("strdup");
 	mbuf_add(&refs, "", 0);
