@@ -292,6 +292,10 @@ roots_sort(struct tctx *c)
 			}
 			k = first_kid(c, r->node);
 			if (c->nodes[r->node].nkids == 1) {
+				/* Out of the dummy's list: in one list only. */
+				c->nodes[r->node].kid = -1;
+				c->nodes[r->node].nkids = 0;
+				c->nodes[k].sib = -1;
 				r->node = k;
 				r->dummy = 0;
 			}
