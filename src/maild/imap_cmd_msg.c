@@ -477,7 +477,7 @@ imap_fetch_run(struct imap_session *s)
 void
 imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 {
-	const struct imap_arg	*a = cmd->args->next, *item;
+	const struct imap_arg	*a, *item;
 	const struct mbox_msg	*m;
 	const char		*kws[MFLAGS_KW_MAX], *what;
 	struct mbuf		 mod;
@@ -493,6 +493,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "BAD", "STORE takes a set, an item and flags");
 		return;
 	}
+	a = cmd->args->next;	/* not before: without arguments, NULL */
 	if (a->type == IMAP_ARG_LIST) {
 		/* (UNCHANGEDSINCE n), RFC 7162 */
 		if (a->nlist != 2 || a->list->type != IMAP_ARG_ATOM ||
