@@ -60,6 +60,12 @@ uint32_t	 mbox_count(const struct mbox *);
 uint32_t	 mbox_uidvalidity(const struct mbox *);
 uint32_t	 mbox_uidnext(const struct mbox *);
 uint64_t	 mbox_highestmodseq(const struct mbox *);
+/*
+ * \Recent (RFC 3501 2.3.2): the first UID no session has claimed yet;
+ * a session claims the UIDs below upto (kept with the UID list).
+ */
+uint32_t	 mbox_recent_uid(const struct mbox *);
+void		 mbox_recent_claim(struct mbox *, uint32_t);
 /* Messages without \Seen; first unseen index (or -1). */
 uint32_t	 mbox_unseen(const struct mbox *);
 long		 mbox_first_unseen(const struct mbox *);

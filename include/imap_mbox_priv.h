@@ -51,6 +51,7 @@ struct mbox {
 	uint32_t		 uidvalidity;
 	uint32_t		 uidnext;
 	uint64_t		 hms;		/* HIGHESTMODSEQ */
+	uint32_t		 recent;	/* first UID not yet \Recent */
 	struct mbox_msg		*msgs;		/* sorted by UID */
 	struct mpriv		*priv;
 	uint32_t		 n, cap;

@@ -12,6 +12,11 @@
  * - imap_idle.c: the view of the selected mailbox, the untagged updates
  *   every session of a mailbox must see (EXISTS, EXPUNGE, VANISHED,
  *   FETCH FLAGS), IDLE;
+ * - imap_cmd_context.c: search contexts (RFC 5267: SEARCH RETURN
+ *   (UPDATE), their ADDTO / REMOVEFROM updates, CANCELUPDATE);
+ * - imap_cmd_notify.c: NOTIFY and the notifications of other mailboxes;
+ * - imap_watch.c: the folders NOTIFY covers, watched for other programs'
+ *   changes (inotify);
  * - imap_cmd_sort.c: SORT (and ESORT) and THREAD, and their UID forms.
  * A new command is a handler in the file of its family and a row in
  * the table of imap_session.c.
@@ -35,7 +40,9 @@
 
 #define IMAP_LINE_MAX	(64 * 1024)	/* command text, literals apart */
 #define IMAP_LIT_MAX	(64 * 1024)	/* one literal outside APPEND */
-#define IMAP_PRE_MAX	8192		/* line or literal before login */
+#define IMAP_PRE_MAX	8192		/* a literal before login */
+/* A line before login: room for an ID at RFC 2971's limits (30 pairs). */
+#define IMAP_PRE_LINE_MAX (40 * 1024)
 #define IMAP_ARGS_MAX	10000
 #define IMAP_DEPTH	16
 #define IMAP_TIMEOUT	(30 * 60 * 1000)	/* RFC 3501 5.4: 30 min */
@@ -44,6 +51,7 @@
 #define IMAP_OUT_CHUNK	(256 * 1024)	/* FETCH output per pass */
 #define IMAP_MAX_ERRORS	20		/* BADs in a row before BYE */
 #define IMAP_CAPS_MAX	1024		/* the CAPABILITY list */
+#define IMAP_CTX_MAX	8		/* search contexts per session */
 
 enum imap_state {
 	S_HANDSHAKE,		/* implicit TLS */
@@ -67,6 +75,8 @@ enum imap_wait {
 #define EN_QRESYNC	0x02
 #define EN_REV2		0x04
 
+struct imap_notify;
+
 struct fetchjob {
 	struct fetch_spec	*spec;
 	uint32_t		*uids;		/* to fetch, ascending */
@@ -77,6 +87,9 @@ struct fetchjob {
 	int			 cte;		/* a part was undecodable */
 	int			 failed;	/* a message was unreadable */
 };
+
+struct imap_ctx;
+LIST_HEAD(imap_ctxs, imap_ctx);
 
 struct imap_session {
 	RB_ENTRY(imap_session)	 node;		/* by id */
@@ -108,7 +121,13 @@ struct imap_session {
 	uint32_t		*view;		/* UIDs, ascending */
 	size_t			 nview, cview;
 	uint64_t		 seen_modseq;	/* flag changes reported */
+	uint32_t		 kwseen;	/* keywords told in FLAGS */
+	struct imap_seqrange	*recent;	/* UIDs \Recent here */
+	size_t			 nrecent;
 	struct fetchjob		*fj;
+	struct imap_ctxs	 ctxs;		/* search contexts */
+	size_t			 nctx;
+	struct imap_notify	*notify;	/* NOTIFY SET, or NULL */
 };
 
 TAILQ_HEAD(imap_sessions, imap_session);
@@ -133,9 +152,13 @@ void	imap_cmd_authenticate(struct imap_session *,
 void	imap_cmd_login(struct imap_session *, const struct imap_command *);
 void	imap_cmd_id(struct imap_session *, const struct imap_command *);
 void	imap_cmd_enable(struct imap_session *, const struct imap_command *);
+/* A CONDSTORE-enabling command (RFC 7162 3.1). */
+void	imap_condstore(struct imap_session *);
 void	imap_cmd_namespace(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_check(struct imap_session *, const struct imap_command *);
+void	imap_cmd_unauthenticate(struct imap_session *,
+	    const struct imap_command *);
 
 /* imap_idle.c */
 void	imap_view_add(struct imap_session *, uint32_t);
@@ -143,6 +166,13 @@ void	imap_view_add(struct imap_session *, uint32_t);
 uint32_t imap_view_seq(const struct imap_session *, uint32_t);
 void	imap_flags_render(const struct mbox *, uint32_t, uint32_t, char *,
 	    size_t);
+int	imap_recent(const struct imap_session *, uint32_t);
+uint32_t imap_recent_count(const struct imap_session *);
+void	imap_recent_select(struct imap_session *);
+/* FLAGS (perm 0) or PERMANENTFLAGS (perm 1) list of the mailbox. */
+void	imap_flag_list(struct imap_session *, char *, size_t, int);
+uint32_t imap_keyword_set(const struct mbox *);
+void	imap_keywords_update(struct imap_session *);
 void	imap_flags_line(struct imap_session *, uint32_t,
 	    const struct mbox_msg *, int);
 /* uid set text ("1:3,7") of a sorted array into an mbuf. */
@@ -170,22 +200,68 @@ void	imap_cmd_subscribe(struct imap_session *,
 void	imap_cmd_list(struct imap_session *, const struct imap_command *);
 void	imap_cmd_status(struct imap_session *, const struct imap_command *);
 void	imap_cmd_append(struct imap_session *, const struct imap_command *);
+/* The subscriptions text (malloc'd, or NULL), and a name's line in it. */
+char	*imap_subs_read(struct imap_session *, size_t *);
+int	imap_subs_has(const char *, size_t, const char *);
 
 /* imap_cmd_msg.c */
 int	imap_parse_flags(const struct imap_arg *, uint32_t *, const char **,
 	    size_t *);
-struct search_msg;
-/* What SEARCH needs of view entry i (SEARCH_NEED_*): its index in the
- * mailbox, -1 if gone. */
-int	imap_search_msg(struct imap_session *, size_t, int,
-	    struct search_msg *, const char **);
 void	imap_fetch_run(struct imap_session *);
+/* One FETCH response of fj for uid: 0, or -1 when unreadable. */
+int	imap_fetch_one(struct imap_session *, struct fetchjob *, uint32_t,
+	    int *);
 void	imap_cmd_expunge(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_search(struct imap_session *, const struct imap_command *);
 void	imap_cmd_fetch(struct imap_session *, const struct imap_command *);
 void	imap_cmd_store(struct imap_session *, const struct imap_command *);
 void	imap_cmd_copy(struct imap_session *, const struct imap_command *);
+/*
+ * Fill what SEARCH needs of view entry i (SEARCH_NEED_*): its index in
+ * the mailbox, or -1 if it is gone.
+ */
+struct search_msg;
+int	imap_search_msg(struct imap_session *, size_t, int,
+	    struct search_msg *, const char **);
+
+/* imap_cmd_context.c */
+struct search_prog;
+struct imap_ctx *imap_ctx_find(struct imap_session *, const char *);
+/*
+ * A context for the current command (s->tag): its program, whose
+ * sequence sets are made UIDs here, and its answer as UIDs in context
+ * order; cmp/arg order a SORT context (NULL: a SEARCH).  Refused past
+ * IMAP_CTX_MAX with "* NO [NOUPDATE ...]"; prog is the context's (or
+ * freed) either way.
+ */
+void	imap_ctx_new(struct imap_session *, int, struct search_prog *,
+	    const uint32_t *, size_t, int (*)(uint32_t, uint32_t, void *),
+	    void *);
+/* REMOVEFROM for results about to be reported expunged. */
+void	imap_ctx_expunge(struct imap_session *);
+/* ADDTO / REMOVEFROM for what flag changes and new messages did. */
+void	imap_ctx_update(struct imap_session *);
+void	imap_ctx_free_all(struct imap_session *);
+void	imap_cmd_cancelupdate(struct imap_session *,
+	    const struct imap_command *);
+
+/* imap_cmd_notify.c */
+void	imap_cmd_notify(struct imap_session *, const struct imap_command *);
+void	imap_notify_free(struct imap_session *);
+void	imap_notify_changed(struct mbox *, struct imap_session *);
+void	imap_notify_newmail(const char *);
+void	imap_notify_mailbox(struct imap_session *, const char *,
+	    const char *);
+void	imap_notify_subscription(struct imap_session *, const char *, int);
+/* The selected mailbox changed (SELECT, CLOSE): its watch follows. */
+void	imap_notify_select(struct imap_session *);
+
+/* imap_watch.c */
+struct imap_watch;
+struct imap_watch *imap_watch_add(const char *);
+void	imap_watch_del(struct imap_watch *);
+void	imap_watch_stamp(const char *);
 
 /* imap_cmd_sort.c */
 void	imap_cmd_sort(struct imap_session *, const struct imap_command *);

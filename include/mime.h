@@ -109,6 +109,13 @@ char	*mime_header_get(const char *, size_t, const char *);
  */
 void	mime_bodystructure(struct mbuf *, const struct mime_msg *, int);
 void	mime_envelope(struct mbuf *, const char *, size_t);
+/*
+ * The addresses of an address-list value (unfolded) as the text SEARCH
+ * FROM/TO/CC/BCC match: "Name <user@host>, user@host, group: a@b;",
+ * names and comments-as-names included, other comments and routes
+ * dropped; into o (replacing it, NUL-terminated).
+ */
+void	mime_addr_text(struct mbuf *, const char *);
 
 /*
  * BODY[section]: spec is the section text without the brackets, e.g.

@@ -85,6 +85,14 @@ void	search_free(struct search_prog *);
 int	search_needs(const struct search_prog *);
 /* 1 if the message matches, 0 if not. */
 int	search_match(const struct search_prog *, const struct search_msg *);
+/*
+ * For a search context (RFC 5267) kept after the command: sequence sets
+ * become the UIDs they named then (uids: the UIDs of sequence numbers
+ * 1 .. n); and whether a flag, keyword or MODSEQ change can change the
+ * result (if not, only new messages need a look).
+ */
+void	search_seq2uid(struct search_prog *, const uint32_t *, size_t);
+int	search_volatile(const struct search_prog *);
 
 /*
  * Helpers, exported for tests and other users: RFC 3501 date

@@ -53,6 +53,7 @@ struct uidlist {
 	uint32_t		 uidvalidity;
 	uint32_t		 uidnext;
 	uint64_t		 highestmodseq;
+	uint32_t		 firstrecent;	/* 0: not recorded */
 	struct uidlist_entry	*ent;		/* sorted by uid */
 	size_t			 n, cap;
 	int			 dirty;		/* not as on disk */

@@ -100,6 +100,8 @@ mbox_open(const char *dir, int create)
 	m->uidvalidity = ul->uidvalidity;
 	m->uidnext = ul->uidnext;
 	m->hms = ul->highestmodseq;
+	/* An old list: what it holds was seen; a new one: nothing was. */
+	m->recent = ul->firstrecent != 0 ? ul->firstrecent : ul->uidnext;
 	m->list_dirty = ul->dirty;
 	/* Where each file is comes from the first scan. */
 	for (i = 0; i < ul->n; i++) {
@@ -281,6 +283,7 @@ list_save(struct mbox *m, int sync)
 	}
 	ul->uidnext = m->uidnext;
 	ul->highestmodseq = m->hms;
+	ul->firstrecent = m->recent;
 	if (m->n > 0) {
 		for (i = 0; i < m->n; i++)
 			total += m->priv[i].baselen + 1;
@@ -337,6 +340,21 @@ uint32_t
 mbox_uidnext(const struct mbox *m)
 {
 	return m->uidnext;
+}
+
+uint32_t
+mbox_recent_uid(const struct mbox *m)
+{
+	return m->recent;
+}
+
+void
+mbox_recent_claim(struct mbox *m, uint32_t upto)
+{
+	if (upto <= m->recent || upto > m->uidnext)
+		return;
+	m->recent = upto;
+	m->mod_dirty = 1;
 }
 
 uint64_t

@@ -133,6 +133,22 @@ atom_char(unsigned char c)
 	return strchr("(){\"\\]", c) == NULL;
 }
 
+/* A FETCH attribute that a "[section]" may follow. */
+static int
+section_name(const char *s, size_t len)
+{
+	static const char *const names[] = {
+		"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len &&
+		    strncasecmp(s, names[i], len) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 tag_char(unsigned char c)
 {
@@ -490,11 +506,12 @@ parse_atom(struct imap_parser *p, const char *line, size_t len, size_t *ip)
 	a = &p->args[idx];
 	while (i < len && line[i] != ' ' && line[i] != ')') {
 		c = line[i];
-		if (c == '[') {
-			if (i == start) {
-				fail(p, IMAP_ERR_SYNTAX, "Invalid atom");
-				return -1;
-			}
+		/*
+		 * '[' is an ATOM-CHAR (RFC 3501 9): a section only follows
+		 * the FETCH attributes that take one ("SELECT a[b" names a
+		 * mailbox).
+		 */
+		if (c == '[' && section_name(line + start, i - start)) {
 			a->namelen = i - start;
 			if (parse_section(p, line, len, &i, a) == -1)
 				return -1;

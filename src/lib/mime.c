@@ -57,8 +57,10 @@ static void	 put_disposition(struct mbuf *, const struct mime_part *);
 static void	 put_part(struct mbuf *, const struct mime_msg *,
 		    const struct mime_part *, int);
 static int	 addr_token(const char **, struct mbuf *);
-static void	 put_address(struct mbuf *, const char *, const char *,
-		    const char *, const char *);
+typedef void	 addr_cb(void *, const char *, const char *, const char *,
+		    const char *);
+static addr_cb	 put_address, addr_text;
+static size_t	 addr_list_walk(const char *, addr_cb *, void *);
 static size_t	 put_addr_list(struct mbuf *, const char *);
 static void	 put_header_addrs(struct mbuf *, const char *, size_t,
 		    const char *, const char *);
@@ -905,9 +907,11 @@ addr_token(const char **pp, struct mbuf *w)
 }
 
 static void
-put_address(struct mbuf *o, const char *name, const char *adl,
+put_address(void *arg, const char *name, const char *adl,
     const char *mbox, const char *host)
 {
+	struct mbuf	*o = arg;
+
 	mbuf_add(o, "(", 1);
 	put_nstring(o, name);
 	mbuf_add(o, " ", 1);
@@ -922,22 +926,73 @@ put_address(struct mbuf *o, const char *name, const char *adl,
 #define NZ(b)	((b).len > 0 ? (b).data : NULL)
 
 /*
- * Append the address structures of an address-list value (without the
- * surrounding parentheses); returns how many were appended.  Groups
- * become the RFC 3501 start and end markers.  Comments are ignored.
+ * The text of the last outermost comment in [p, e), unescaped and
+ * trimmed, into out (NUL-terminated; empty if none): the name of an
+ * obsolete "user@host (Real Name)" address, as Dovecot and most
+ * clients read it.
+ */
+static void
+last_comment(const char *p, const char *e, struct mbuf *out)
+{
+	const char	*q, *b;
+	int		 depth;
+
+	out->len = 0;
+	while (p < e) {
+		if (*p == '"') {
+			for (p++; p < e && *p != '"'; p++)
+				if (*p == '\\' && p + 1 < e)
+					p++;
+			p++;
+			continue;
+		}
+		if (*p != '(') {
+			p++;
+			continue;
+		}
+		out->len = 0;
+		for (q = p + 1, depth = 1; q < e; q++) {
+			if (*q == '\\' && q + 1 < e)
+				q++;
+			else if (*q == '(')
+				depth++;
+			else if (*q == ')' && --depth == 0)
+				break;
+			mbuf_add(out, q, 1);
+		}
+		p = q + 1;
+	}
+	/* trim */
+	for (b = out->data; out->len > 0 && (*b == ' ' || *b == '\t');
+	    b++, out->len--)
+		;
+	if (out->len > 0 && b != out->data)
+		memmove(out->data, b, out->len);
+	while (out->len > 0 && (out->data[out->len - 1] == ' ' ||
+	    out->data[out->len - 1] == '\t'))
+		out->len--;
+	mbuf_add(out, "", 0);
+}
+
+/*
+ * Hand each address of an address-list value to cb(arg, name, adl,
+ * mailbox, host) as an ENVELOPE address structure; returns how many.
+ * Groups become the RFC 3501 start (host NULL) and end (all NULL)
+ * markers.  Comments are ignored but for the name of a bare address.
  */
 static size_t
-put_addr_list(struct mbuf *o, const char *v)
+addr_list_walk(const char *v, addr_cb *put, void *o)
 {
-	struct mbuf	 w, phrase, raw, adl, lp, dom, seg;
-	const char	*p = v;
+	struct mbuf	 w, phrase, raw, adl, lp, dom, seg, cmt;
+	const char	*p = v, *start;
 	size_t		 count = 0;
 	int		 t, in_group = 0, at;
 	char		 ch;
 
 	memset(&w, 0, sizeof(w));
-	phrase = raw = adl = lp = dom = seg = w;
+	phrase = raw = adl = lp = dom = seg = cmt = w;
 	while (count < MIME_MAX_ADDRS) {
+		start = p;
 		phrase.len = raw.len = adl.len = lp.len = dom.len = 0;
 		while ((t = addr_token(&p, &w)) == 'w') {
 			if (phrase.len > 0)
@@ -947,7 +1002,7 @@ put_addr_list(struct mbuf *o, const char *v)
 		}
 		if (t == ':' && !in_group) {
 			mbuf_add(&phrase, "", 0);
-			put_address(o, NULL, NULL, phrase.data, NULL);
+			put(o, NULL, NULL, phrase.data, NULL);
 			count++;
 			in_group = 1;
 			continue;
@@ -983,7 +1038,7 @@ put_addr_list(struct mbuf *o, const char *v)
 					;
 			mbuf_add(&lp, "", 0);
 			mbuf_add(&dom, "", 0);
-			put_address(o, NZ(phrase), NZ(adl),
+			put(o, NZ(phrase), NZ(adl),
 			    lp.len ? lp.data : "MISSING_MAILBOX",
 			    dom.len ? dom.data : "MISSING_DOMAIN");
 			count++;
@@ -994,16 +1049,17 @@ put_addr_list(struct mbuf *o, const char *v)
 				t = addr_token(&p, &w);
 			mbuf_add(&raw, "", 0);
 			mbuf_add(&dom, "", 0);
-			put_address(o, NULL, NULL,
+			last_comment(start, p, &cmt);
+			put(o, NZ(cmt), NULL,
 			    raw.len ? raw.data : "MISSING_MAILBOX",
 			    dom.len ? dom.data : "MISSING_DOMAIN");
 			count++;
 		} else if (raw.len > 0) {
-			put_address(o, NULL, NULL, raw.data, "MISSING_DOMAIN");
+			put(o, NULL, NULL, raw.data, "MISSING_DOMAIN");
 			count++;
 		}
 		if (t == ';' && in_group) {
-			put_address(o, NULL, NULL, NULL, NULL);
+			put(o, NULL, NULL, NULL, NULL);
 			count++;
 			in_group = 0;
 		}
@@ -1011,7 +1067,7 @@ put_addr_list(struct mbuf *o, const char *v)
 			break;
 	}
 	if (in_group)
-		put_address(o, NULL, NULL, NULL, NULL);
+		put(o, NULL, NULL, NULL, NULL);
 	mbuf_free(&w);
 	mbuf_free(&phrase);
 	mbuf_free(&raw);
@@ -1019,7 +1075,51 @@ put_addr_list(struct mbuf *o, const char *v)
 	mbuf_free(&lp);
 	mbuf_free(&dom);
 	mbuf_free(&seg);
+	mbuf_free(&cmt);
 	return count;
+}
+
+static size_t
+put_addr_list(struct mbuf *o, const char *v)
+{
+	return addr_list_walk(v, put_address, o);
+}
+
+static void
+addr_text(void *arg, const char *name, const char *adl, const char *mbox,
+    const char *host)
+{
+	struct mbuf	*o = arg;
+
+	(void)adl;
+	if (mbox != NULL && host == NULL) {		/* group start */
+		mbuf_printf(o, "%s%s:", o->len ? " " : "", mbox);
+		return;
+	}
+	if (mbox == NULL) {				/* group end */
+		mbuf_add(o, ";", 1);
+		return;
+	}
+	if (o->len > 0 && o->data[o->len - 1] != ':')
+		mbuf_add(o, ",", 1);
+	if (o->len > 0)
+		mbuf_add(o, " ", 1);
+	if (name != NULL)
+		mbuf_printf(o, "%s <", name);
+	if (strcmp(mbox, "MISSING_MAILBOX") != 0)
+		mbuf_add(o, mbox, strlen(mbox));
+	if (strcmp(host, "MISSING_DOMAIN") != 0)
+		mbuf_printf(o, "@%s", host);
+	if (name != NULL)
+		mbuf_add(o, ">", 1);
+}
+
+void
+mime_addr_text(struct mbuf *o, const char *v)
+{
+	o->len = 0;
+	mbuf_add(o, "", 0);
+	(void)addr_list_walk(v, addr_text, o);
 }
 
 /* Address list of a header, or of fallback when absent or empty. */

@@ -26,6 +26,7 @@ enum node_type {
 	N_SENTBEFORE, N_SENTON, N_SENTSINCE,	/* Date: header, day */
 	N_LARGER, N_SMALLER,
 	N_HEADER,	/* field, str (lowercased) */
+	N_ADDRESS,	/* field, str: FROM/TO/CC/BCC on parsed addresses */
 	N_BODY, N_TEXT,	/* str (lowercased) */
 	N_SEQ, N_UID,	/* set */
 	N_MODSEQ,	/* num */
@@ -80,7 +81,7 @@ static int		 match(struct evalctx *, const struct node *, int);
 static const struct mime_msg
 			*ctx_mime(struct evalctx *);
 static int		 header_match(const char *, size_t, const char *,
-			    const char *, size_t);
+			    const char *, size_t, int);
 static int		 body_match(const struct mime_msg *,
 			    const struct mime_part *, const char *, size_t,
 			    int);
@@ -95,6 +96,8 @@ static size_t		 qp_decode(const char *, size_t, char *, int);
 static size_t		 b64_decode(const char *, size_t, char *);
 static size_t		 latin1_to_utf8(const char *, size_t, char *);
 static int		 charset_kind(const char *, size_t);
+static void		 seq2uid(struct node *, const uint32_t *, size_t, int);
+static int		 node_volatile(const struct node *, int);
 
 static const char *months[] = {
 	"jan", "feb", "mar", "apr", "may", "jun",
@@ -182,6 +185,27 @@ search_match(const struct search_prog *prog, const struct search_msg *m)
 	if (ctx.owned != NULL)
 		mime_free(ctx.owned);
 	return r;
+}
+
+/*
+ * Sequence sets as the messages they named: a search context (RFC 5267)
+ * is re-evaluated later, after expunges have renumbered the mailbox,
+ * and must keep meaning the same messages, as Dovecot does.  uids: the
+ * UIDs of sequence numbers 1 .. n, ascending.  A range of numbers is
+ * the range between the UIDs of its ends: any UID inside it that is not
+ * in uids is gone for good, and new messages get higher UIDs.
+ */
+void
+search_seq2uid(struct search_prog *prog, const uint32_t *uids, size_t n)
+{
+	seq2uid(prog->root, uids, n, 0);
+}
+
+/* 1 if the result can change when flags, keywords or MODSEQs do. */
+int
+search_volatile(const struct search_prog *prog)
+{
+	return node_volatile(prog->root, 0);
 }
 
 static struct node *
@@ -584,7 +608,10 @@ compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
 		*ap = (*ap)->next;
 		for (j = 0; j < slen; j++)
 			s[j] = (char)tolower((unsigned char)s[j]);
-		if (field != NULL)
+		if (field != NULL && strcasecmp(k, "HEADER") != 0 &&
+		    strcasecmp(k, "SUBJECT") != 0)
+			n = node_new(c, N_ADDRESS);
+		else if (field != NULL)
 			n = node_new(c, N_HEADER);
 		else
 			n = node_new(c, strcasecmp(k, "BODY") == 0 ?
@@ -731,11 +758,12 @@ match(struct evalctx *ctx, const struct node *n, int depth)
 	case N_SMALLER:
 		return m->size < n->num;
 	case N_HEADER:
+	case N_ADDRESS:
 		if ((mm = ctx_mime(ctx)) == NULL)
 			return 0;
 		r = mm->root;
 		return header_match(mm->buf + r->hdr_off, r->hdr_len,
-		    n->field, n->str, n->slen);
+		    n->field, n->str, n->slen, n->type == N_ADDRESS);
 	case N_BODY:
 	case N_TEXT:
 		if ((mm = ctx_mime(ctx)) == NULL)
@@ -786,11 +814,13 @@ ci_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
 /*
  * Every field called field (any field if NULL) of the header block:
  * unfolded and RFC 2047-decoded value contains the string.  An empty
- * string matches the field's presence.
+ * string matches the field's presence.  With addr, the value is first
+ * read as an address list and matched as its addresses' text (SEARCH
+ * FROM finds "user@host" in "<user (c)@ host>", and a comment name).
  */
 static int
 header_match(const char *h, size_t hlen, const char *field,
-    const char *str, size_t slen)
+    const char *str, size_t slen, int addr)
 {
 	size_t	 pos = 0, ls, le, colon, ve, nlen;
 	char	*raw, *dec;
@@ -830,6 +860,14 @@ header_match(const char *h, size_t hlen, const char *field,
 		if (slen == 0)
 			return 1;
 		raw = mime_unfold(h + colon + 1, ve - colon - 1);
+		if (addr) {
+			struct mbuf	 t;
+
+			memset(&t, 0, sizeof(t));
+			mime_addr_text(&t, raw);
+			free(raw);
+			raw = t.data;
+		}
 		dec = search_decode_words(raw, strlen(raw));
 		free(raw);
 		r = ci_find(dec, strlen(dec), str, slen);
@@ -851,7 +889,8 @@ body_match(const struct mime_msg *mm, const struct mime_part *p,
 	const struct mime_part	*c;
 
 	if (text && (ci_find(mm->buf + p->hdr_off, p->hdr_len, str, slen) ||
-	    header_match(mm->buf + p->hdr_off, p->hdr_len, NULL, str, slen)))
+	    header_match(mm->buf + p->hdr_off, p->hdr_len, NULL, str, slen,
+	    0)))
 		return 1;
 	if (slen == 0)
 		return 1;
@@ -1158,4 +1197,38 @@ sent_day(const struct mime_msg *mm, long *dayp)
  done:
 	free(v);
 	return r;
+}
+
+static void
+seq2uid(struct node *n, const uint32_t *uids, size_t nuids, int depth)
+{
+	struct imap_seqrange	*r;
+	size_t			 i, k;
+	uint32_t		 hi;
+
+	for (; n != NULL && depth <= 2 * SEARCH_MAX_DEPTH + 4; n = n->next) {
+		seq2uid(n->child, uids, nuids, depth + 1);
+		if (n->type != N_SEQ)
+			continue;
+		r = n->set.r;
+		for (i = 0, k = 0; i < n->set.n; i++) {
+			if (r[i].lo == 0 || r[i].lo > nuids)
+				continue;
+			hi = r[i].hi < nuids ? r[i].hi : (uint32_t)nuids;
+			r[k].lo = uids[r[i].lo - 1];
+			r[k++].hi = uids[hi - 1];
+		}
+		n->set.n = k;
+		n->type = N_UID;
+	}
+}
+
+static int
+node_volatile(const struct node *n, int depth)
+{
+	for (; n != NULL && depth <= 2 * SEARCH_MAX_DEPTH + 4; n = n->next)
+		if (n->type == N_FLAG || n->type == N_KEYWORD ||
+		    n->type == N_MODSEQ || node_volatile(n->child, depth + 1))
+			return 1;
+	return 0;
 }

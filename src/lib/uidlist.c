@@ -7,10 +7,13 @@
  *
  * File format (one record per line, LF-terminated, no NUL bytes):
  *	maild-uidlist 1 V<uidvalidity> N<uidnext> M<highestmodseq> C<count>
+ *	    [R<first recent uid>]
  *	<uid> <modseq> <base name>
  *	...
  * UIDs strictly ascending, each below UIDNEXT; every MODSEQ at most
  * HIGHESTMODSEQ; base names valid and unique; exactly <count> records.
+ * R (optional, at most UIDNEXT): the first UID no IMAP session has had
+ * as \Recent yet (RFC 3501 2.3.2); without it, none of the list is.
  * Anything else makes the whole file corrupt: a wrong UID is worse than
  * a new UIDVALIDITY.
  *
@@ -296,7 +299,7 @@ static int
 parse_maild(struct uidlist *ul, const char *buf, size_t len)
 {
 	const char	*p = buf, *end = buf + len, *eol;
-	uint64_t	 version, uv, next, hms, count, uid, modseq;
+	uint64_t	 version, uv, next, hms, count, uid, modseq, recent;
 	uint32_t	 last = 0;
 	size_t		 nlen;
 	char		*name;
@@ -328,8 +331,17 @@ parse_maild(struct uidlist *ul, const char *buf, size_t len)
 	if (eol - p < 3 || memcmp(p, " C", 2) != 0)
 		return -1;
 	p += 2;
-	if (parse_num(&p, eol, UIDLIST_MAX_ENTRIES, &count) == -1 || p != eol)
+	if (parse_num(&p, eol, UIDLIST_MAX_ENTRIES, &count) == -1)
 		return -1;
+	if (p != eol) {
+		if (eol - p < 3 || memcmp(p, " R", 2) != 0)
+			return -1;
+		p += 2;
+		if (parse_num(&p, eol, next, &recent) == -1 || recent == 0 ||
+		    p != eol)
+			return -1;
+		ul->firstrecent = recent;
+	}
 	ul->uidvalidity = uv;
 	ul->uidnext = next;
 	ul->highestmodseq = hms;
@@ -688,9 +700,15 @@ uidlist_write(struct uidlist *ul, int sync)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	n = snprintf(line, sizeof(line), "%s %d V%u N%u M%llu C%zu\n",
+	n = snprintf(line, sizeof(line), "%s %d V%u N%u M%llu C%zu",
 	    UIDLIST_MAGIC, UIDLIST_VERSION, ul->uidvalidity, ul->uidnext,
 	    (unsigned long long)ul->highestmodseq, ul->n);
+	if (n > 0 && (size_t)n < sizeof(line) && ul->firstrecent != 0 &&
+	    ul->firstrecent <= ul->uidnext)
+		n += snprintf(line + n, sizeof(line) - n, " R%u",
+		    ul->firstrecent);
+	if (n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - n, "\n");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		fatalx("uidlist_save: header");
 	obuf_add(&b, line, n);

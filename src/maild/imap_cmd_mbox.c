@@ -23,13 +23,12 @@
 #include "safepath.h"
 #include "util.h"
 
-static void	s_flag_list(struct imap_session *, char *, size_t, int);
 static void	s_qresync(struct imap_session *, const struct imap_arg *);
 static int	s_name_out(const char *, char *, size_t);
 static int	s_path_busy(const char *, const struct imap_session *);
 static void	s_rename_inbox(struct imap_session *, const char *);
 static char	*subs_read(struct imap_session *, size_t *);
-static int	subs_has(const char *, size_t, const char *, int);
+static int	subs_has(const char *, size_t, const char *);
 static int	status_items(const struct imap_arg *, int *);
 static int	s_status(struct imap_session *, const char *, const char *,
 		    int);
@@ -94,24 +93,6 @@ imap_mbox_refused(struct imap_session *s, const char *missing)
 		    "in its path");
 	else
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot open mailbox");
-}
-
-/* "(\Seen \Answered ... kw)" of the mailbox's flags, for FLAGS. */
-static void
-s_flag_list(struct imap_session *s, char *buf, size_t len, int perm)
-{
-	const char	*k;
-	int		 i;
-
-	strlcpy(buf, "(\\Answered \\Flagged \\Deleted \\Seen \\Draft", len);
-	for (i = 0; i < MFLAGS_KW_MAX; i++)
-		if ((k = mbox_keyword(s->mb, i)) != NULL) {
-			strlcat(buf, " ", len);
-			strlcat(buf, k, len);
-		}
-	if (perm && mbox_keyword_count(s->mb) < MFLAGS_KW_MAX)
-		strlcat(buf, " \\*", len);
-	strlcat(buf, ")", len);
 }
 
 /* SELECT (QRESYNC (uidvalidity modseq [known-uids])): what changed. */
@@ -214,19 +195,21 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	s->readonly = examine;
 	strlcpy(s->mbname, name, sizeof(s->mbname));
 	s->state = S_SELECTED;
+	imap_notify_select(s);
 	n = mbox_count(mb);
 	for (i = 0; i < n; i++)
 		imap_view_add(s, mbox_msg(mb, i)->uid);
 	s->seen_modseq = mbox_highestmodseq(mb);
 
-	s_flag_list(s, flags, sizeof(flags), 0);
+	imap_flag_list(s, flags, sizeof(flags), 0);
 	imap_printf(s, "* FLAGS %s\r\n", flags);
-	s_flag_list(s, flags, sizeof(flags), 1);
+	s->kwseen = imap_keyword_set(mb);
+	imap_flag_list(s, flags, sizeof(flags), 1);
 	imap_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted\r\n",
 	    examine ? "()" : flags);
 	imap_printf(s, "* %u EXISTS\r\n", n);
+	imap_recent_select(s);
 	if (!(s->enabled & EN_REV2)) {
-		imap_printf(s, "* 0 RECENT\r\n");
 		if ((first = mbox_first_unseen(mb)) >= 0)
 			imap_printf(s, "* OK [UNSEEN %ld] First unseen\r\n",
 			    first + 1);
@@ -349,6 +332,7 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 			    "[SERVERBUG] Cannot create mailbox");
 		return;
 	}
+	imap_notify_mailbox(s, NULL, path);
 	imap_tagged(s, "OK", "Create completed");
 }
 
@@ -383,6 +367,7 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot delete mailbox");
 		return;
 	}
+	imap_notify_mailbox(s, path, NULL);
 	imap_tagged(s, "OK", "Delete completed");
 }
 
@@ -423,6 +408,7 @@ s_rename_inbox(struct imap_session *s, const char *to)
 	mbox_close(src);
 	if (s->mb != NULL)
 		imap_update(s, 1);
+	imap_notify_mailbox(s, NULL, to);
 	imap_tagged(s, "OK", "Rename completed");
 }
 
@@ -525,8 +511,10 @@ imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	if (!failed)
+	if (!failed) {
+		imap_notify_mailbox(s, from, to);
 		imap_tagged(s, "OK", "Rename completed");
+	}
 }
 
 /* -- subscriptions: one canonical name a line in maild-subscriptions -- */
@@ -569,12 +557,9 @@ subs_read(struct imap_session *s, size_t *lenp)
 	return subs;
 }
 
-/*
- * 1 if name is a line of the subscriptions text (child 0), or a name
- * below it, "name/...", is (child 1).
- */
+/* 1 if name is a line of the subscriptions text. */
 static int
-subs_has(const char *buf, size_t len, const char *name, int child)
+subs_has(const char *buf, size_t len, const char *name)
 {
 	const char	*p = buf, *e, *end;
 	size_t		 n = strlen(name), l;
@@ -587,8 +572,7 @@ subs_has(const char *buf, size_t len, const char *name, int child)
 		if ((e = memchr(p, '\n', end - p)) == NULL)
 			e = end;
 		l = e - p;
-		if (child ? l > n + 1 && memcmp(p, name, n) == 0 &&
-		    p[n] == MAILBOX_SEP : l == n && memcmp(p, name, n) == 0)
+		if (l == n && memcmp(p, name, n) == 0)
 			return 1;
 	}
 	return 0;
@@ -604,7 +588,7 @@ imap_subs_change(struct imap_session *s, const char *name, int add)
 	int		 fd, r = -1;
 
 	buf = subs_read(s, &len);
-	if ((subs_has(buf, len, name, 0) != 0) == add) {
+	if ((subs_has(buf, len, name) != 0) == add) {
 		free(buf);
 		return 0;
 	}
@@ -643,6 +627,18 @@ done:
 	return r;
 }
 
+char *
+imap_subs_read(struct imap_session *s, size_t *lenp)
+{
+	return subs_read(s, lenp);
+}
+
+int
+imap_subs_has(const char *buf, size_t len, const char *name)
+{
+	return subs_has(buf, len, name);
+}
+
 void
 imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 {
@@ -660,6 +656,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot write subscriptions");
 		return;
 	}
+	imap_notify_subscription(s, name, add);
 	imap_tagged(s, "OK", "%s completed", cmd->name);
 }
 
@@ -705,6 +702,20 @@ status_items(const struct imap_arg *a, int *items)
 	return 0;
 }
 
+/*
+ * STATUS RECENT: the messages nobody has had as \Recent, and those the
+ * session itself has if the mailbox is its selected one.
+ */
+static uint32_t
+s_status_recent(const struct imap_session *s, const struct mbox *mb)
+{
+	uint32_t	 i, n = mbox_count(mb), r = mbox_recent_uid(mb);
+
+	for (i = n; i > 0 && mbox_msg(mb, i - 1)->uid >= r; i--)
+		;
+	return n - i + (mb == s->mb ? imap_recent_count(s) : 0);
+}
+
 /* "* STATUS name (...)"; -1 if the mailbox cannot be opened. */
 static int
 s_status(struct imap_session *s, const char *name, const char *path,
@@ -730,7 +741,7 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	if (items & ST_MESSAGES)
 		mbuf_printf(&b, "MESSAGES %u ", n);
 	if (items & ST_RECENT)
-		mbuf_printf(&b, "RECENT 0 ");
+		mbuf_printf(&b, "RECENT %u ", s_status_recent(s, mb));
 	if (items & ST_UIDNEXT)
 		mbuf_printf(&b, "UIDNEXT %u ", mbox_uidnext(mb));
 	if (items & ST_UIDVALIDITY)
@@ -836,6 +847,37 @@ list_match(const struct imap_arg *pats, const char *ref, const char *name)
 	return 0;
 }
 
+/*
+ * A subscribed mailbox below name that the patterns do not match: what
+ * RECURSIVEMATCH reports as CHILDINFO (RFC 5258 3.5), and what makes
+ * LSUB list an unsubscribed parent as \Noselect (RFC 3501 6.3.9).  A
+ * child the answer lists itself needs no word from its parent.
+ */
+static int
+subs_child_unlisted(const char *subs, size_t len, const char *name,
+    const struct imap_arg *pats, const char *ref)
+{
+	const char	*p, *e, *end = subs + len;
+	char		 nm[MAILBOX_NAME_MAX + 1];
+	size_t		 n = strlen(name), l;
+
+	if (subs == NULL)
+		return 0;
+	for (p = subs; p < end; p = e + 1) {
+		if ((e = memchr(p, '\n', end - p)) == NULL)
+			e = end;
+		l = e - p;
+		if (l <= n + 1 || l >= sizeof(nm) || memcmp(p, name, n) != 0 ||
+		    p[n] != MAILBOX_SEP)
+			continue;
+		memcpy(nm, p, l);
+		nm[l] = '\0';
+		if (!list_match(pats, ref, nm))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 s_list_dirs(struct imap_session *s, struct mailbox_list *ml)
 {
@@ -868,6 +910,99 @@ s_list_dirs(struct imap_session *s, struct mailbox_list *ml)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+struct lsub_ent {
+	const char	*name;		/* into the copy of the subscriptions */
+	size_t		 len;
+	int		 sub;		/* subscribed, else a parent */
+};
+
+static int
+lsub_cmp(const void *a, const void *b)
+{
+	const struct lsub_ent	*x = a, *y = b;
+	size_t			 n = x->len < y->len ? x->len : y->len;
+	int			 r;
+
+	if ((r = memcmp(x->name, y->name, n)) != 0)
+		return r;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return y->sub - x->sub;		/* subscribed first */
+}
+
+static int
+ml_namecmp(const void *key, const void *b)
+{
+	const struct mailbox_entry	*y = b;
+
+	return strcmp(key, y->name);
+}
+
+static int
+ml_exists(const struct mailbox_list *ml, const char *name)
+{
+	const struct mailbox_entry	*e;
+
+	e = bsearch(name, ml->ent, ml->n, sizeof(*ml->ent), ml_namecmp);
+	return e != NULL && !(e->attrs & MBOX_A_NONEXISTENT);
+}
+
+/*
+ * LSUB (RFC 3501 6.3.9): the subscribed names the patterns match, with
+ * \Noselect when no such mailbox exists; and an unsubscribed parent the
+ * patterns match of a subscribed name they do not ("foo" for "foo/bar"
+ * with "%"), with \Noselect.  Work and memory are linear in the size
+ * of the subscriptions file.
+ */
+static void
+s_lsub(struct imap_session *s, const struct imap_arg *pats, const char *ref,
+    const char *subs, size_t subslen, const struct mailbox_list *ml)
+{
+	struct lsub_ent	*ent = NULL;
+	const char	*p, *e, *end = subs + subslen;
+	char		 nm[MAILBOX_NAME_MAX + 1], enc[MAILBOX_WIRE_MAX + 64];
+	size_t		 n = 0, cap = 0, i, l, k;
+
+	for (p = subs; subs != NULL && p < end; p = e + 1) {
+		if ((e = memchr(p, '\n', end - p)) == NULL)
+			e = end;
+		if ((l = e - p) == 0 || l >= sizeof(nm))
+			continue;
+		memcpy(nm, p, l);
+		nm[l] = '\0';
+		/* The name itself, and its parents when it is not listed. */
+		k = list_match(pats, ref, nm) ? l : 0;
+		for (; k <= l; k++) {
+			if (k < l && p[k] != MAILBOX_SEP)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((ent = reallocarray(ent, cap,
+				    sizeof(*ent))) == NULL)
+					fatal("reallocarray");
+			}
+			ent[n].name = p;
+			ent[n].len = k;
+			ent[n++].sub = k == l;
+		}
+	}
+	if (n > 0)
+		qsort(ent, n, sizeof(*ent), lsub_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && ent[i].len == ent[i - 1].len &&
+		    memcmp(ent[i].name, ent[i - 1].name, ent[i].len) == 0)
+			continue;
+		memcpy(nm, ent[i].name, ent[i].len);
+		nm[ent[i].len] = '\0';
+		if (!list_match(pats, ref, nm) ||
+		    s_name_out(nm, enc, sizeof(enc)) == -1)
+			continue;
+		imap_printf(s, "* LSUB (%s) \"/\" %s\r\n",
+		    ent[i].sub && ml_exists(ml, nm) ? "" : "\\Noselect", enc);
+	}
+	free(ent);
 }
 
 void
@@ -946,8 +1081,6 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 	}
 	if (opts & LS_SUBSCRIBED)
 		opts |= LR_SUBSCRIBED;
-	if (lsub)
-		opts |= LS_SUBSCRIBED;
 
 	/* LIST "" "": the hierarchy separator. */
 	if (pats->type != IMAP_ARG_LIST && imap_arg_mailbox(pats, 1,
@@ -959,14 +1092,18 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 	}
 	s_list_dirs(s, &ml);
 	subs = subs_read(s, &subslen);
+	if (lsub) {
+		s_lsub(s, pats, ref, subs, subslen, &ml);
+		goto done;
+	}
 	for (i = 0; i < ml.n; i++) {
 		e = &ml.ent[i];
 		if (!list_match(pats, ref, e->name))
 			continue;
-		sub = subs != NULL && subs_has(subs, subslen, e->name, 0);
+		sub = subs != NULL && subs_has(subs, subslen, e->name);
 		/* RECURSIVEMATCH: parents of subscribed mailboxes too. */
-		childsub = (opts & LS_RECURSIVE) && subs != NULL &&
-		    subs_has(subs, subslen, e->name, 1);
+		childsub = (opts & LS_RECURSIVE) &&
+		    subs_child_unlisted(subs, subslen, e->name, pats, ref);
 		if ((opts & LS_SUBSCRIBED) && !sub && !childsub)
 			continue;
 		su = mailbox_special_use(e->name);
@@ -976,13 +1113,13 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 		if (e->attrs & MBOX_A_NONEXISTENT)
 			strlcat(attrs, extended ? "\\NonExistent " :
 			    "\\Noselect ", sizeof(attrs));
-		if (!lsub && (e->attrs & MBOX_A_HASCHILDREN))
+		if (e->attrs & MBOX_A_HASCHILDREN)
 			strlcat(attrs, "\\HasChildren ", sizeof(attrs));
-		if (!lsub && (e->attrs & MBOX_A_HASNOCHILDREN))
+		if (e->attrs & MBOX_A_HASNOCHILDREN)
 			strlcat(attrs, "\\HasNoChildren ", sizeof(attrs));
 		if (sub && (opts & LR_SUBSCRIBED))
 			strlcat(attrs, "\\Subscribed ", sizeof(attrs));
-		if (su != NULL && !lsub) {
+		if (su != NULL) {
 			strlcat(attrs, su, sizeof(attrs));
 			strlcat(attrs, " ", sizeof(attrs));
 		}
@@ -990,7 +1127,7 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			attrs[strlen(attrs) - 1] = '\0';
 		if (s_name_out(e->name, enc, sizeof(enc)) == -1)
 			continue;
-		imap_printf(s, "* %s (%s) \"/\" %s%s\r\n", cmd->name, attrs,
+		imap_printf(s, "* LIST (%s) \"/\" %s%s\r\n", attrs,
 		    enc, childsub ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : "");
 		if ((opts & LR_STATUS) && !(e->attrs & MBOX_A_NONEXISTENT) &&
 		    mailbox_name_to_dir(e->name, MAILBOX_UTF8, dir,
@@ -1024,11 +1161,11 @@ imap_cmd_list(struct imap_session *s, const struct imap_command *cmd)
 			if (!list_match(pats, ref, nm) ||
 			    s_name_out(nm, enc, sizeof(enc)) == -1)
 				continue;
-			imap_printf(s, "* %s (%s) \"/\" %s\r\n", cmd->name,
-			    lsub ? "\\Noselect" : "\\Subscribed \\NonExistent",
-			    enc);
+			imap_printf(s, "* LIST (\\Subscribed \\NonExistent) "
+			    "\"/\" %s\r\n", enc);
 		}
 	}
+done:
 	free(subs);
 	mailbox_list_free(&ml);
 	imap_tagged(s, "OK", "%s completed", cmd->name);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "imap_context.h"
 #include "imap_session.h"
 #include "mailbox.h"
 #include "proc.h"
@@ -21,8 +22,8 @@
 static int	s_seqset(struct imap_session *, const struct imap_arg *, int,
 		    uint32_t **, size_t *);
 static int	s_store(struct imap_session *, uint32_t, uint32_t, uint32_t);
-static int	s_fetch_one(struct imap_session *, struct fetchjob *,
-		    uint32_t, int *);
+static int	s_search_msg(struct imap_session *, size_t, int,
+		    struct search_msg *, const char **);
 
 /* Flags of a list (or one flag): system bits and keyword names. */
 int
@@ -36,7 +37,7 @@ imap_parse_flags(const struct imap_arg *a, uint32_t *sys, const char **kws,
 	*nkw = 0;
 	f = a->type == IMAP_ARG_LIST ? a->list : a;
 	for (; f != NULL; f = a->type == IMAP_ARG_LIST ? f->next : NULL) {
-		if (f->type != IMAP_ARG_ATOM)
+		if (f->type != IMAP_ARG_ATOM && f->type != IMAP_ARG_NIL)
 			return -1;
 		if (f->str[0] == '\\') {
 			if (strcasecmp(f->str, "\\Recent") == 0)
@@ -172,10 +173,12 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 #define ES_MAX		0x02
 #define ES_COUNT	0x04
 #define ES_ALL		0x08
+#define ES_PARTIAL	0x10	/* RFC 5267 4.4 */
+#define ES_UPDATE	0x20	/* RFC 5267 4.3: a search context */
 
 /* Fill what SEARCH needs of view entry i: its index, -1 if it is gone. */
-int
-imap_search_msg(struct imap_session *s, size_t i, int needs,
+static int
+s_search_msg(struct imap_session *s, size_t i, int needs,
     struct search_msg *sm, const char **kw)
 {
 	const struct mbox_msg	*m;
@@ -194,7 +197,8 @@ imap_search_msg(struct imap_session *s, size_t i, int needs,
 	    ((m->sys & MFLAG_ANSWERED) ? SEARCH_FL_ANSWERED : 0) |
 	    ((m->sys & MFLAG_FLAGGED) ? SEARCH_FL_FLAGGED : 0) |
 	    ((m->sys & MFLAG_DELETED) ? SEARCH_FL_DELETED : 0) |
-	    ((m->sys & MFLAG_DRAFT) ? SEARCH_FL_DRAFT : 0);
+	    ((m->sys & MFLAG_DRAFT) ? SEARCH_FL_DRAFT : 0) |
+	    (imap_recent(s, m->uid) ? SEARCH_FL_RECENT : 0);
 	for (k = 0; k < MFLAGS_KW_MAX; k++)
 		if ((m->kw & (1U << k)) && mbox_keyword(s->mb, k) != NULL)
 			kw[sm->nkeywords++] = mbox_keyword(s->mb, k);
@@ -220,6 +224,14 @@ imap_search_msg(struct imap_session *s, size_t i, int needs,
 	return (int)idx;
 }
 
+/* What a search context or SORT needs to look at a message. */
+int
+imap_search_msg(struct imap_session *s, size_t i, int needs,
+    struct search_msg *sm, const char **kw)
+{
+	return s_search_msg(s, i, needs, sm, kw);
+}
+
 void
 imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
@@ -228,8 +240,8 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	struct search_msg	 sm;
 	struct mbuf		 b;
 	const char		*err, *kw[MFLAGS_KW_MAX];
-	uint32_t		*hits = NULL, maxuid;
-	uint64_t		 maxmod = 0;
+	uint32_t		*hits = NULL, maxuid, plo = 0, phi = 0;
+	uint64_t		 maxmod = 0, firstmod = 0, lastmod = 0;
 	size_t			 i, n = 0;
 	int			 r, needs, es = 0, esearch = 0;
 
@@ -251,11 +263,37 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 				es |= ES_COUNT;
 			else if (strcasecmp(o->str, "ALL") == 0)
 				es |= ES_ALL;
-			else
+			else if (strcasecmp(o->str, "CONTEXT") == 0)
+				continue;	/* a hint (RFC 5267 4.2) */
+			else if (strcasecmp(o->str, "UPDATE") == 0 &&
+			    !(es & ES_UPDATE))
+				es |= ES_UPDATE;
+			else if (strcasecmp(o->str, "PARTIAL") == 0 &&
+			    !(es & ES_PARTIAL)) {
+				if ((o = o->next) == NULL ||
+				    o->type != IMAP_ARG_ATOM ||
+				    imapctx_partial_parse(o->str, &plo,
+				    &phi) == -1) {
+					imap_tagged(s, "BAD", "PARTIAL needs "
+					    "low:high, 1 .. 4294967295");
+					return;
+				}
+				es |= ES_PARTIAL;
+			} else
 				break;
 		}
 		if (o != NULL) {
 			imap_tagged(s, "BAD", "Unsupported RETURN option");
+			return;
+		}
+		if ((es & ES_PARTIAL) && (es & ES_ALL)) {
+			imap_tagged(s, "BAD", "PARTIAL and ALL exclude each "
+			    "other");
+			return;
+		}
+		/* RFC 5267 4.3: an UPDATE tag names one context. */
+		if ((es & ES_UPDATE) && imap_ctx_find(s, s->tag) != NULL) {
+			imap_tagged(s, "BAD", "Tag reuse");
 			return;
 		}
 		if (es == 0)
@@ -280,19 +318,30 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	}
 	needs = search_needs(prog);
 	if (needs & SEARCH_NEED_MODSEQ)
-		s->enabled |= EN_CONDSTORE;
+		imap_condstore(s);
 	if ((hits = calloc(s->nview + 1, sizeof(*hits))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < s->nview; i++) {
-		if (imap_search_msg(s, i, needs, &sm, kw) == -1)
+		if (s_search_msg(s, i, needs, &sm, kw) == -1)
 			continue;
 		if (!search_match(prog, &sm))
 			continue;
 		hits[n++] = cmd->uid ? sm.uid : sm.seq;
+		if (n == 1)
+			firstmod = sm.modseq;
+		lastmod = sm.modseq;
 		if (sm.modseq > maxmod)
 			maxmod = sm.modseq;
 	}
-	search_free(prog);
+	/*
+	 * MIN or MAX alone report the MODSEQ of that message, both the
+	 * higher of the two (RFC 7162 3.1.5, RFC 4731 3.2).
+	 */
+	if (esearch && (es & (ES_MIN | ES_MAX)) &&
+	    (es & (ES_COUNT | ES_ALL | ES_PARTIAL)) == 0)
+		maxmod = (es & ES_MIN) && (es & ES_MAX) ?
+		    (firstmod > lastmod ? firstmod : lastmod) :
+		    (es & ES_MIN) ? firstmod : lastmod;
 	memset(&b, 0, sizeof(b));
 	if (esearch) {
 		mbuf_printf(&b, "* ESEARCH (TAG \"%s\")%s", s->tag,
@@ -307,6 +356,8 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 			mbuf_add(&b, " ALL ", 5);
 			imap_uidset_text(&b, hits, n);
 		}
+		if (es & ES_PARTIAL)
+			imapctx_partial_text(&b, hits, n, plo, phi);
 		if ((needs & SEARCH_NEED_MODSEQ) && n > 0)
 			mbuf_printf(&b, " MODSEQ %llu",
 			    (unsigned long long)maxmod);
@@ -321,6 +372,13 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	mbuf_add(&b, "\r\n", 2);
 	io_write(s->io, b.data, b.len);
 	mbuf_free(&b);
+	if (es & ES_UPDATE) {
+		/* The context keeps the program and the answer, by UID. */
+		for (i = 0; !cmd->uid && i < n; i++)
+			hits[i] = s->view[hits[i] - 1];
+		imap_ctx_new(s, cmd->uid, prog, hits, n, NULL, NULL);
+	} else
+		search_free(prog);
 	free(hits);
 	imap_done(s);
 	imap_update(s, cmd->uid);
@@ -363,7 +421,7 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	if (fj->needs & (FETCH_NEED_MODSEQ | FETCH_CHANGEDSINCE))
-		s->enabled |= EN_CONDSTORE;
+		imap_condstore(s);
 	/* UID FETCH ... (CHANGEDSINCE n VANISHED): what left since n. */
 	if ((fj->needs & FETCH_VANISHED) &&
 	    imap_seqset_parse(cmd->args->str, mbox_uidnext(s->mb) - 1, &set,
@@ -376,8 +434,8 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 }
 
 /* One message of a FETCH; -1 when its data could not be read. */
-static int
-s_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
+int
+imap_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
     int *cte)
 {
 	const struct mbox_msg	*m;
@@ -405,7 +463,9 @@ s_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
 	fm.seq = imap_view_seq(s, uid);
 	fm.uid = uid;
 	fm.modseq = m->modseq;
-	imap_flags_render(s->mb, m->sys, m->kw, flags, sizeof(flags));
+	imap_flags_render(s->mb, (m->sys & ~MFLAG_RECENT) |
+	    (imap_recent(s, uid) ? MFLAG_RECENT : 0), m->kw, flags,
+	    sizeof(flags));
 	fm.flags = flags;
 	if ((fj->needs & FETCH_NEED_DATE) &&
 	    mbox_date(s->mb, idx, &fm.internaldate) == -1)
@@ -448,7 +508,7 @@ imap_fetch_run(struct imap_session *s)
 			s->wait = W_FETCH;	/* IO_LOWAT brings us back */
 			return;
 		}
-		if (s_fetch_one(s, fj, fj->uids[fj->pos++], &fj->cte) == -1)
+		if (imap_fetch_one(s, fj, fj->uids[fj->pos++], &fj->cte) == -1)
 			fj->failed = 1;
 		if (mbox_gone(s->mb))
 			break;
@@ -510,7 +570,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			return;
 		}
 		has_unchanged = 1;
-		s->enabled |= EN_CONDSTORE;
+		imap_condstore(s);
 		a = a->next;
 	}
 	item = a;
@@ -573,6 +633,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	}
 	if (s_seqset(s, cmd->args, cmd->uid, &uids, &n) == -1)
 		return;
+	imap_keywords_update(s);
 	if ((modified = calloc(n + 1, sizeof(*modified))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < n; i++) {

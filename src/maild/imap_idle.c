@@ -54,12 +54,87 @@ imap_view_seq(const struct imap_session *s, uint32_t uid)
 	return 0;
 }
 
+/*
+ * \Recent (RFC 3501 2.3.2), for IMAP4rev1 sessions only: a message is
+ * recent in the one session that first had the mailbox selected
+ * read-write after it arrived (EXAMINE shows it without taking it).
+ * The mailbox keeps the first UID nobody took; a session keeps the
+ * ranges of UIDs it took, ascending.
+ */
+int
+imap_recent(const struct imap_session *s, uint32_t uid)
+{
+	size_t	 lo = 0, hi = s->nrecent, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (uid < s->recent[mid].lo)
+			hi = mid;
+		else if (uid > s->recent[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* How many messages of the view are recent for the session. */
+uint32_t
+imap_recent_count(const struct imap_session *s)
+{
+	size_t		 i, k = 0;
+	uint32_t	 n = 0;
+
+	for (i = 0; i < s->nview && k < s->nrecent; ) {
+		if (s->view[i] < s->recent[k].lo)
+			i++;
+		else if (s->view[i] > s->recent[k].hi)
+			k++;
+		else {
+			n++;
+			i++;
+		}
+	}
+	return n;
+}
+
+/* Take the messages of the view that nobody had as recent yet: 1 if. */
+static int
+recent_take(struct imap_session *s)
+{
+	uint32_t	 lo, hi;
+
+	if ((s->enabled & EN_REV2) || s->nview == 0)
+		return 0;
+	lo = mbox_recent_uid(s->mb);
+	if (s->nrecent > 0 && s->recent[s->nrecent - 1].hi >= lo)
+		lo = s->recent[s->nrecent - 1].hi + 1;
+	hi = s->view[s->nview - 1];
+	if (lo == 0 || lo > hi)
+		return 0;
+	ranges_add(&s->recent, &s->nrecent, lo, hi);
+	if (s->readonly)
+		return 0;
+	mbox_recent_claim(s->mb, hi + 1);
+	return 1;
+}
+
+/* SELECT: the view is built; "* n RECENT" for an IMAP4rev1 session. */
+void
+imap_recent_select(struct imap_session *s)
+{
+	if (recent_take(s))
+		(void)mbox_commit(s->mb);
+	if (!(s->enabled & EN_REV2))
+		imap_printf(s, "* %u RECENT\r\n", imap_recent_count(s));
+}
+
 /* The FLAGS list of a message: mflags_render() with the folder's keywords. */
 void
 imap_flags_render(const struct mbox *mb, uint32_t sys, uint32_t kw, char *buf,
     size_t len)
 {
-	struct mflags	 f = { .sys = sys & ~MFLAG_RECENT, .kw = kw };
+	struct mflags	 f = { .sys = sys, .kw = kw };
 
 	(void)mflags_render(&f, mbox_keywords(mb), buf, len);
 }
@@ -71,7 +146,9 @@ imap_flags_line(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
 	char	 flags[MFLAGS_KW_MAX * (MFLAGS_KW_NAME_MAX + 1) + 64];
 	char	 extra[64] = "";
 
-	imap_flags_render(s->mb, m->sys, m->kw, flags, sizeof(flags));
+	imap_flags_render(s->mb, (m->sys & ~MFLAG_RECENT) |
+	    (imap_recent(s, m->uid) ? MFLAG_RECENT : 0), m->kw, flags,
+	    sizeof(flags));
 	if (uid || (s->enabled & EN_QRESYNC))
 		(void)snprintf(extra, sizeof(extra), " UID %u", m->uid);
 	if (s->enabled & EN_CONDSTORE) {
@@ -81,6 +158,61 @@ imap_flags_line(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
 		    (unsigned long long)m->modseq);
 	}
 	imap_printf(s, "* %u FETCH (FLAGS %s%s)\r\n", seq, flags, extra);
+}
+
+/* "(\\Answered ... kw)" of the mailbox's flags, for FLAGS. */
+void
+imap_flag_list(struct imap_session *s, char *buf, size_t len, int perm)
+{
+	const char	*k;
+	int		 i;
+
+	strlcpy(buf, "(\\Answered \\Flagged \\Deleted \\Seen \\Draft", len);
+	for (i = 0; i < MFLAGS_KW_MAX; i++)
+		if ((k = mbox_keyword(s->mb, i)) != NULL) {
+			strlcat(buf, " ", len);
+			strlcat(buf, k, len);
+		}
+	if (perm && mbox_keyword_count(s->mb) < MFLAGS_KW_MAX)
+		strlcat(buf, " \\*", len);
+	strlcat(buf, ")", len);
+}
+
+/* The keyword indexes the mailbox has names for. */
+uint32_t
+imap_keyword_set(const struct mbox *mb)
+{
+	uint32_t	 set = 0;
+	int		 i;
+
+	for (i = 0; i < MFLAGS_KW_MAX; i++)
+		if (mbox_keyword(mb, i) != NULL)
+			set |= 1U << i;
+	return set;
+}
+
+/*
+ * A keyword new to the mailbox (this session's STORE or APPEND, or
+ * another's) is announced with FLAGS and PERMANENTFLAGS before any
+ * FETCH shows it (RFC 3501 7.2.6), as Dovecot does.
+ */
+void
+imap_keywords_update(struct imap_session *s)
+{
+	char		 flags[MFLAGS_KW_MAX * (MFLAGS_KW_NAME_MAX + 1) + 64];
+	uint32_t	 set;
+
+	if (s->mb == NULL || ((set = imap_keyword_set(s->mb)) &
+	    ~s->kwseen) == 0)
+		return;
+	s->kwseen = set;
+	imap_flag_list(s, flags, sizeof(flags), 0);
+	imap_printf(s, "* FLAGS %s\r\n", flags);
+	if (!s->readonly) {
+		imap_flag_list(s, flags, sizeof(flags), 1);
+		imap_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted\r\n",
+		    flags);
+	}
 }
 
 /* uid set text ("1:3,7") of a sorted array into an mbuf. */
@@ -117,6 +249,10 @@ imap_update(struct imap_session *s, int expunge_ok)
 
 	if (s->mb == NULL)
 		return;
+	imap_keywords_update(s);
+	/* RFC 5267 4.3.4: a search context hears before the EXPUNGE. */
+	if (expunge_ok)
+		imap_ctx_expunge(s);
 	cnt = mbox_count(s->mb);
 	flags = mbox_highestmodseq(s->mb) > s->seen_modseq;
 	/*
@@ -164,19 +300,30 @@ imap_update(struct imap_session *s, int expunge_ok)
 			break;
 	for (; j < cnt; j++)
 		imap_view_add(s, mbox_msg(s->mb, j)->uid);
-	if (s->nview != before)
+	if (s->nview != before) {
+		(void)recent_take(s);
 		imap_printf(s, "* %zu EXISTS\r\n", s->nview);
+		if (!(s->enabled & EN_REV2))
+			imap_printf(s, "* %u RECENT\r\n",
+			    imap_recent_count(s));
+	}
 	s->seen_modseq = mbox_highestmodseq(s->mb);
+	imap_ctx_update(s);	/* after EXISTS (RFC 5267 4.3.3) */
 }
 
-/* Other sessions of mb: those waiting in IDLE hear of it now. */
+/*
+ * Other sessions of mb: those waiting in IDLE hear of it now.  Under
+ * NOTIFY, what a session hears is what it asked for (RFC 5465).
+ */
 void
 imap_mbox_changed(struct mbox *mb, struct imap_session *self)
 {
 	struct imap_session	*s;
 
+	imap_notify_changed(mb, self);
 	TAILQ_FOREACH(s, &imap_sessions, all)
-		if (s != self && s->mb == mb && s->wait == W_IDLE)
+		if (s != self && s->mb == mb && s->wait == W_IDLE &&
+		    s->notify == NULL)
 			imap_update(s, 1);
 }
 
@@ -192,8 +339,10 @@ imap_session_newmail(const char *dir)
 			mb = s->mb;
 			break;
 		}
-	if (mb == NULL)
+	if (mb == NULL) {
+		imap_notify_newmail(dir);
 		return;
+	}
 	if (mbox_sync(mb) == 1) {
 		(void)mbox_commit(mb);
 		imap_mbox_changed(mb, NULL);
@@ -203,6 +352,7 @@ imap_session_newmail(const char *dir)
 void
 imap_unselect(struct imap_session *s)
 {
+	imap_ctx_free_all(s);
 	if (s->mb != NULL) {
 		(void)mbox_commit(s->mb);
 		mbox_close(s->mb);
@@ -211,9 +361,13 @@ imap_unselect(struct imap_session *s)
 	free(s->view);
 	s->view = NULL;
 	s->nview = s->cview = 0;
+	free(s->recent);
+	s->recent = NULL;
+	s->nrecent = 0;
 	s->mbname[0] = '\0';
 	if (s->state == S_SELECTED)
 		s->state = S_AUTH;
+	imap_notify_select(s);
 }
 
 /* Append range [lo, hi] to a growing range list. */

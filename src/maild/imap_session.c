@@ -80,6 +80,8 @@ static const struct {
 	{ "STATUS",	ST_AUTH | ST_SELECTED,		imap_cmd_status },
 	{ "APPEND",	ST_AUTH | ST_SELECTED,		imap_cmd_append },
 	{ "IDLE",	ST_AUTH | ST_SELECTED,		imap_cmd_idle },
+	{ "NOTIFY",	ST_AUTH | ST_SELECTED,		imap_cmd_notify },
+	{ "UNAUTHENTICATE", ST_AUTH | ST_SELECTED, imap_cmd_unauthenticate },
 	{ "CHECK",	ST_SELECTED,			imap_cmd_check },
 	{ "CLOSE",	ST_SELECTED,			imap_cmd_close },
 	{ "UNSELECT",	ST_SELECTED,			imap_cmd_close },
@@ -89,6 +91,7 @@ static const struct {
 	{ "STORE",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_store },
 	{ "COPY",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
+	{ "CANCELUPDATE", ST_SELECTED,			imap_cmd_cancelupdate },
 	{ "SORT",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_sort },
 	{ "THREAD",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_thread },
 };
@@ -182,7 +185,7 @@ s_limits(struct imap_session *s)
 	int			 auth = s->state == S_AUTH ||
 				    s->state == S_SELECTED;
 
-	lim.line_max = auth ? IMAP_LINE_MAX : IMAP_PRE_MAX;
+	lim.line_max = auth ? IMAP_LINE_MAX : IMAP_PRE_LINE_MAX;
 	lim.lit_max = auth ? IMAP_LIT_MAX : IMAP_PRE_MAX;
 	lim.append_max = auth ? conf->max_msg_size : IMAP_PRE_MAX;
 	lim.lit_total = auth ? conf->max_msg_size + IMAP_LIT_MAX :
@@ -202,6 +205,7 @@ s_close(struct imap_session *s, const char *why)
 		free(s->fj);
 	}
 	imap_unselect(s);
+	imap_notify_free(s);
 	evtimer_del(&s->ev_delay);
 	RB_REMOVE(imap_ids, &byid, s);
 	TAILQ_REMOVE(&imap_sessions, s, all);
@@ -274,8 +278,12 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "LIST-STATUS",	0 },
 		{ "SPECIAL-USE",	0 },
 		{ "ESEARCH",		0 },
+		{ "CONTEXT=SEARCH",	0 },
 		{ "CONDSTORE",		0 },
 		{ "QRESYNC",		0 },
+		{ "NOTIFY",		0 },
+		{ "STATUS=SIZE",	0 },
+		{ "UNAUTHENTICATE",	0 },
 		{ "SORT",		0 },
 		{ "SORT=DISPLAY",	0 },
 		{ "THREAD=ORDEREDSUBJECT", 0 },
@@ -866,7 +874,7 @@ imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg	*a;
 	char			 out[128] = "";
-	int			 bit;
+	int			 bit, condstore = 0;
 
 	if (cmd->nargs == 0) {
 		imap_tagged(s, "BAD", "ENABLE needs a capability");
@@ -887,13 +895,33 @@ imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 			continue;	/* unknown: ignored (RFC 5161) */
 		if ((s->enabled & bit) == bit)
 			continue;
-		s->enabled |= bit;
+		if (bit & EN_CONDSTORE)
+			condstore = !(s->enabled & EN_CONDSTORE);
+		s->enabled |= bit & ~EN_CONDSTORE;
 		strlcat(out, " ", sizeof(out));
 		strlcat(out, bit == EN_CONDSTORE ? "CONDSTORE" :
 		    bit == EN_REV2 ? "IMAP4rev2" : "QRESYNC", sizeof(out));
 	}
 	imap_printf(s, "* ENABLED%s\r\n", out);
+	if (condstore)
+		imap_condstore(s);
 	imap_tagged(s, "OK", "Enabled");
+}
+
+/*
+ * A CONDSTORE-enabling command.  The first one in selected state, other
+ * than a SELECT that asked for CONDSTORE, is followed by the mailbox's
+ * HIGHESTMODSEQ (RFC 7162 3.1).
+ */
+void
+imap_condstore(struct imap_session *s)
+{
+	if (s->enabled & EN_CONDSTORE)
+		return;
+	s->enabled |= EN_CONDSTORE;
+	if (s->state == S_SELECTED && s->mb != NULL)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)mbox_highestmodseq(s->mb));
 }
 
 void
@@ -911,4 +939,35 @@ void
 imap_cmd_check(struct imap_session *s, const struct imap_command *cmd)
 {
 	imap_cmd_noop(s, cmd);
+}
+
+/*
+ * UNAUTHENTICATE (RFC 8437): back to the state after the greeting, TLS
+ * kept.  Nothing of the user stays: the selected mailbox is closed
+ * without expunging, ENABLEd extensions and NOTIFY end, the limits and
+ * the deadlines are those before login again.  A new login goes
+ * through the same throttle as any other.
+ */
+void
+imap_cmd_unauthenticate(struct imap_session *s, const struct imap_command *cmd)
+{
+	if (cmd->nargs != 0) {
+		imap_tagged(s, "BAD", "UNAUTHENTICATE takes no arguments");
+		return;
+	}
+	log_info("imap %llu: %s logged out (UNAUTHENTICATE)",
+	    (unsigned long long)s->id, s->user);
+	imap_unselect(s);
+	imap_notify_free(s);
+	s->state = S_NOAUTH;
+	s->enabled = 0;
+	s->readonly = 0;
+	s->seen_modseq = 0;
+	s->authcounted = 0;
+	explicit_bzero(s->user, sizeof(s->user));
+	explicit_bzero(s->home, sizeof(s->home));
+	s_limits(s);
+	io_set_timeout(s->io, IMAP_TIMEOUT_PRE);
+	io_set_line_deadline(s->io, 1);
+	imap_tagged(s, "OK", "Unauthenticate completed");
 }

@@ -194,6 +194,14 @@ def id_namespace_enable(m):
         r = c.command('ID ("name" "maildtest" "version" "1")')
         t.is_(r.status, "OK", "ID before login: OK")
         t.ok(r.find(rb"^\* ID (\(|NIL)"), "ID: untagged * ID")
+        # RFC 2971's limits: 30 pairs, 30-octet fields, 1024-octet values
+        # (about 32 KiB on one line, before login).
+        pairs = " ".join('"f%028d" "%s"' % (i, "v" * 1024)
+                         for i in range(30))
+        r = c.command("ID (%s)" % pairs)
+        t.is_(r.status, "OK", "ID at RFC 2971's limits before login: OK")
+        r = c.command("ID (%s \"f\" \"v\")" % pairs)
+        t.is_(r.status, "BAD", "ID with 31 pairs: BAD")
         c.login(ALICE, PW)
         r = c.command("ID NIL")
         t.is_(r.status, "OK", "ID NIL: OK")

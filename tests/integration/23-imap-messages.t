@@ -546,6 +546,62 @@ def rev2(m):
     c.logout()
 
 
+def recent(m):
+    # \Recent (RFC 3501 2.3.2) for IMAP4rev1 sessions: a new message is
+    # recent in exactly one session, the first to SELECT (not EXAMINE)
+    # its mailbox; the mark survives a restart of maild until taken.
+    a = m.imap_login()
+    t.is_(a.command('CREATE "Rec"').status, "OK", "recent: CREATE Rec")
+    for i in range(2):
+        t.is_(a.command_literal("APPEND Rec", b"Subject: r%d\r\n\r\nx\r\n"
+                                % i).status, "OK", "recent: APPEND %d" % i)
+    r = a.select("Rec", examine=True)
+    t.is_(t.untagged_numbers(r.untagged, "RECENT"), [2],
+          "EXAMINE: * 2 RECENT (not taken)")
+    r = a.command("SEARCH RECENT")
+    t.ok(r.find(rb"^\* SEARCH 1 2$"), "EXAMINE: SEARCH RECENT 1 2")
+    a.command("CLOSE")
+    r = a.command('STATUS "Rec" (RECENT MESSAGES)')
+    t.is_(t.status_response(r.untagged).get("RECENT"), 2,
+          "STATUS RECENT 2 after EXAMINE")
+    m.stop()
+    m.start()
+    a = m.imap_login()
+    b = m.imap_login()
+    r = a.select("Rec")
+    t.is_(t.untagged_numbers(r.untagged, "RECENT"), [2],
+          "SELECT after a restart: * 2 RECENT (the mark was kept)")
+    r, f = a.fetch("1:*", "(FLAGS)")
+    t.ok(all("\\Recent" in f.get(i, {}).get("FLAGS", []) for i in (1, 2)),
+         "FETCH FLAGS: \\Recent in the session that took them")
+    r = b.select("Rec")
+    t.is_(t.untagged_numbers(r.untagged, "RECENT"), [0],
+          "a second session: * 0 RECENT")
+    r = b.command("SEARCH NEW")
+    t.ok(r.find(rb"^\* SEARCH$"), "second session: SEARCH NEW finds none")
+    r = b.command("SEARCH OLD")
+    t.ok(r.find(rb"^\* SEARCH 1 2$"), "second session: SEARCH OLD 1 2")
+    # A message arriving while both have Rec selected: one of them.
+    c = m.imap_login()
+    t.is_(c.command_literal("APPEND Rec", b"Subject: r3\r\n\r\nx\r\n")
+          .status, "OK", "recent: APPEND while selected")
+    ra = a.command("NOOP")
+    rb_ = b.command("NOOP")
+    got = (t.untagged_numbers(ra.untagged, "RECENT") +
+           t.untagged_numbers(rb_.untagged, "RECENT"))
+    t.is_(sorted(got), [0, 3], "new message: recent in exactly one session "
+          "(%s)" % got)
+    r = c.command('STATUS "Rec" (RECENT)')
+    t.is_(t.status_response(r.untagged).get("RECENT"), 0,
+          "STATUS RECENT 0 once taken")
+    d = m.imap_login()
+    d.command("ENABLE IMAP4rev2")
+    r = d.select("Rec")
+    t.is_(r.find(rb"RECENT"), [], "IMAP4rev2: no RECENT")
+    for x in (a, b, c, d):
+        x.logout()
+
+
 def main():
     m = t.Maild(imap=True)
     m.start()
@@ -557,6 +613,7 @@ def main():
     t.section(search, c, seq, uids)
     t.section(rev2, m)
     t.is_(c.logout().status if c else None, "OK", "LOGOUT")
+    t.section(recent, m)
     t.ok(m.running(), "maild still running")
     t.ok(m.stop(), "maild stops cleanly")
 

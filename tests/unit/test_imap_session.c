@@ -461,8 +461,11 @@ test_messages(void)
 	    has(r, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "
 	    "$Work)") && has(r, "* OK [UIDNEXT 4]") &&
 	    has(r, "s OK [READ-WRITE] SELECT completed"), "SELECT INBOX");
+	/* The first session to select the new messages has them \Recent. */
+	ok(has(r, "* 3 RECENT\r\n"), "SELECT: 3 RECENT");
 	ok(strcmp(say(&m, "f1 FETCH 1 (FLAGS)\r\n"), "* 1 FETCH (FLAGS "
-	    "(\\Seen))\r\nf1 OK Fetch completed\r\n") == 0, "FETCH FLAGS");
+	    "(\\Seen \\Recent))\r\nf1 OK Fetch completed\r\n") == 0,
+	    "FETCH FLAGS");
 	r = say(&m, "f2 FETCH 1:* (UID RFC822.SIZE)\r\n");
 	ok(has(r, "* 1 FETCH (UID 1 RFC822.SIZE 84)\r\n") &&
 	    has(r, "* 2 FETCH (UID 2 RFC822.SIZE 92)\r\n") &&
@@ -473,9 +476,9 @@ test_messages(void)
 	    "Subject: second\r\n\r\n)"), "FETCH a header field");
 	r = say(&m, "f4 FETCH 3 BODY[TEXT]\r\n");
 	ok(has(r, "BODY[TEXT] {14}\r\nHello Alice.\r\n") &&
-	    has(r, "FLAGS (\\Seen)"), "FETCH BODY[TEXT] sets \\Seen");
+	    has(r, "FLAGS (\\Seen \\Recent)"), "FETCH BODY[TEXT] sets \\Seen");
 	ok(has(say(&m, "f5 UID FETCH 2 (FLAGS)\r\n"), "* 2 FETCH (UID 2 FLAGS "
-	    "(\\Flagged $Work))"), "UID FETCH");
+	    "(\\Flagged \\Recent $Work))"), "UID FETCH");
 	ok(has(say(&m, "f6 UID FETCH 9:10 (FLAGS)\r\n"), "f6 OK"),
 	    "UID FETCH of no message: OK, nothing");
 	ok(has(say(&m, "f7 FETCH 9 (FLAGS)\r\n"), "f7 BAD Invalid message "
@@ -492,12 +495,13 @@ test_messages(void)
 	    NULL, "STORE without arguments: BAD (it took the imap process "
 	    "down: found by the imap_session fuzz target)");
 	ok(strcmp(say(&m, "st1 STORE 1 +FLAGS (\\Answered)\r\n"), "* 1 FETCH "
-	    "(FLAGS (\\Seen \\Answered))\r\nst1 OK Store completed\r\n") == 0,
-	    "STORE +FLAGS");
+	    "(FLAGS (\\Seen \\Answered \\Recent))\r\nst1 OK Store completed"
+	    "\r\n") == 0, "STORE +FLAGS");
 	ok(strcmp(say(&m, "st2 STORE 1 -FLAGS.SILENT (\\Answered)\r\n"),
 	    "st2 OK Store completed\r\n") == 0, "STORE -FLAGS.SILENT");
 	ok(has(say(&m, "st3 UID STORE 2 FLAGS (\\Seen foo)\r\n"), "* 2 FETCH "
-	    "(FLAGS (\\Seen foo) UID 2)"), "UID STORE FLAGS with a keyword");
+	    "(FLAGS (\\Seen \\Recent foo) UID 2)"),
+	    "UID STORE FLAGS with a keyword");
 	ok(has(say(&m, "st4 STORE 1 +FLAGS (\\Recent)\r\n"), "st4 OK"),
 	    "STORE \\Recent: ignored");
 	ok(has(say(&m, "st5 STORE 1 +FLAGS (\\Bogus)\r\n"), "st5 BAD"),
@@ -592,7 +596,8 @@ test_idle(void)
 	ok(has(say(&a, "i1 IDLE\r\n"), "+ idling\r\n"), "IDLE: continuation");
 	append(&b, "INBOX", "", first_eml, first_len);
 	io_mem_run(&a);
-	ok(a.out != NULL && strcmp(a.out, "+ idling\r\n* 1 EXISTS\r\n") == 0,
+	ok(a.out != NULL && strcmp(a.out, "+ idling\r\n* 1 EXISTS\r\n"
+	    "* 1 RECENT\r\n") == 0,
 	    "IDLE hears of another session's APPEND at once");
 	ok(strcmp(say(&a, "DONE\r\n"), "i1 OK Idle completed\r\n") == 0,
 	    "DONE ends IDLE");
@@ -608,8 +613,8 @@ test_idle(void)
 	ok(a.outlen == 0, "new mail elsewhere: nothing");
 	imap_session_newmail(HOME);
 	io_mem_run(&a);
-	ok(a.out != NULL && strcmp(a.out, "* 2 EXISTS\r\n") == 0,
-	    "IDLE hears of a delivery");
+	ok(a.out != NULL && strcmp(a.out, "* 2 EXISTS\r\n* 2 RECENT\r\n") ==
+	    0, "IDLE hears of a delivery");
 	ok(has(say(&a, "done\r\n"), "i2 OK Idle completed"),
 	    "done in lower case");
 	(void)say(&a, "i3 IDLE\r\n");
@@ -622,8 +627,9 @@ test_idle(void)
 	r = say(&b, "e EXPUNGE\r\n");
 	ok(has(r, "* 2 EXPUNGE"), "the other session expunges");
 	io_mem_run(&a);
-	ok(a.out != NULL && has(a.out, "* 1 FETCH (FLAGS (\\Seen))\r\n") &&
-	    has(a.out, "* 2 EXPUNGE\r\n"), "IDLE hears of flags and expunges");
+	ok(a.out != NULL && has(a.out, "* 1 FETCH (FLAGS (\\Seen \\Recent))"
+	    "\r\n") && has(a.out, "* 2 EXPUNGE\r\n"),
+	    "IDLE hears of flags and expunges");
 	(void)say(&a, "DONE\r\n");
 	/* Without IDLE, an expunge waits for a command that may tell it. */
 	(void)say(&b, "x2 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
@@ -667,7 +673,8 @@ test_condstore(void)
 	snprintf(cmd, sizeof(cmd), "f1 FETCH 1:* (FLAGS) (CHANGEDSINCE %llu)"
 	    "\r\n", hms);
 	r = say(&m, cmd);
-	ok(has(r, "* 1 FETCH (MODSEQ (") && has(r, " FLAGS (\\Seen))\r\n") &&
+	ok(has(r, "* 1 FETCH (MODSEQ (") &&
+	    has(r, " FLAGS (\\Seen \\Recent))\r\n") &&
 	    strstr(r, "* 2 FETCH") == NULL, "FETCH CHANGEDSINCE: the changed "
 	    "one only");
 	ok(has(say(&m, "se SEARCH MODSEQ 1\r\n"), "* SEARCH 1 2 3 (MODSEQ "),

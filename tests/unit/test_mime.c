@@ -483,6 +483,9 @@ test_limits(void)
 	clock_t		 t0;
 	const char	*hdr =
 	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+	const char	*cm = "From: user@domain (Real Name)\r\n"
+	    "To: a@b.example ( (nested) x\\) ), Name <c@d.example> (no)\r\n"
+	    "Cc: \"(q)\"@e.example\r\n\r\nbody";
 
 	memset(&in, 0, sizeof(in));
 	memset(&o, 0, sizeof(o));
@@ -517,6 +520,22 @@ test_limits(void)
 	    "NIL \"7bit\" 0 0) \"mixed\" (\"boundary\" \"c\") NIL NIL NIL) "
 	    "\"mixed\" (\"boundary\" \"b\") NIL NIL NIL)",
 	    "near-boundaries are not boundaries");
+	mime_free(m);
+
+	/* "user@host (Real Name)": the comment is the name (obsolete
+	 * form; Dovecot and clients read it so); a phrase wins. */
+	in.len = 0;
+	mbuf_add(&in, cm, strlen(cm));
+	m = mime_parse(in.data, in.len);
+	o.len = 0;
+	mime_envelope(&o, in.data, m->root->hdr_len);
+	ok(strstr(o.data, "((\"Real Name\" NIL \"user\" \"domain\"))") !=
+	    NULL, "comment as the name of a bare address");
+	ok(strstr(o.data, "((\"(nested) x)\" NIL \"a\" \"b.example\")"
+	    "(\"Name\" NIL \"c\" \"d.example\"))") != NULL,
+	    "outer comment, unescaped; a phrase wins over a comment");
+	ok(strstr(o.data, "((NIL NIL \"(q)\" \"e.example\"))") != NULL,
+	    "parentheses in a quoted local part are no comment");
 	mime_free(m);
 
 	/* A huge header line and value are truncated, not trusted. */

@@ -35,7 +35,8 @@ static const char msg1[] =
 
 static const char msg2[] =
     "Date: Tue, 2 Jan 2024 00:30:00 +0100\r\n"
-    "From: dave@example.org\r\n"
+    "From: <dave (x)@ (y) example.org> (Dave =?UTF-8?Q?M=C3=BCller?=)\r\n"
+    "To: list: a@example.org, b@example.org;\r\n"
     "Subject: plain\r\n"
     "MIME-Version: 1.0\r\n"
     "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
@@ -254,6 +255,16 @@ main(void)
 	/* header keys */
 	is_int(check("FROM ALICE", &m1), 1, "FROM case-insensitive");
 	is_int(check("FROM bob", &m1), 0, "FROM no");
+	/* address keys match the parsed addresses, as ENVELOPE shows */
+	is_int(check("FROM dave@example.org", &m2), 1,
+	    "FROM: comments inside the address are dropped");
+	is_int(check("FROM \"(x)\"", &m2), 0, "FROM: comments not text");
+	is_int(check("FROM \"alice example <alice@\"", &m1), 1,
+	    "FROM: name <address>");
+	is_int(check("TO list", &m2), 1, "TO: group name");
+	is_int(check("TO b@example.org", &m2), 1, "TO: group member");
+	is_int(check("HEADER FROM \"(x)\"", &m2), 1,
+	    "HEADER FROM stays raw text");
 	is_int(check("TO bob@example", &m1), 1, "TO");
 	is_int(check("CC carol", &m1), 1, "CC");
 	is_int(check("BCC carol", &m1), 0, "BCC absent");

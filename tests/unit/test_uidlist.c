@@ -352,6 +352,7 @@ test_corrupt(void)
 		"flags-in-name", "ctl-name",
 		"zero-uidvalidity", "big-uidvalidity", "leading-zero",
 		"empty-line", "nul-byte", "header-junk", "empty",
+		"recent-high", "recent-zero", "recent-junk",
 	};
 	struct uidlist	*ul;
 	char		 dir[64], p[PATH_MAX], fix[PATH_MAX];
@@ -364,6 +365,18 @@ test_corrupt(void)
 	    ul->uidnext == 6 && ul->highestmodseq == 9 &&
 	    uid_of(ul, "1700000002.M2P2.host,S=120") == 3,
 	    "good fixture values");
+	ok(ul != NULL && ul->firstrecent == 0, "no R: first recent unknown");
+	uidlist_free(ul);
+	copy_fixture(DATA "good-recent", dir, UIDLIST_FILE);
+	is_int(uidlist_load(dir, &ul), UIDLIST_OK, "R5 loads");
+	ok(ul != NULL && ul->firstrecent == 5, "R5: first recent UID 5");
+	if (ul != NULL) {
+		is_int(uidlist_save(ul), 0, "R5: saved");
+		uidlist_free(ul);
+	}
+	is_int(uidlist_load(dir, &ul), UIDLIST_OK, "R5 reloads");
+	ok(ul != NULL && ul->firstrecent == 5 && ul->n == 3,
+	    "R5 survives a save");
 	uidlist_free(ul);
 
 	for (i = 0; i < nitems(bad); i++) {
