@@ -32,6 +32,7 @@ check_thread(const char *s, size_t n, int uid, int refs)
 {
 	unsigned char	 seen[MSG_MAX];
 	const char	*p;
+	char		*e;
 	long		 v;
 	int		 depth = 0;
 	size_t		 count = 0;
@@ -42,10 +43,11 @@ check_thread(const char *s, size_t n, int uid, int refs)
 			depth++;
 		else if (*p == ')') {
 			if (--depth < 0)
-				fuzz_fail("THREAD %d: ')' too many: %s", refs, s);
+				fuzz_fail("THREAD %d: ')' too many: %s", refs,
+				    s);
 		} else if (*p >= '0' && *p <= '9') {
-			v = strtol(p, (char **)(uintptr_t)&p, 10);
-			p--;
+			v = strtol(p, &e, 10);
+			p = e - 1;
 			v -= uid ? 1000 : 0;
 			if (v < 1 || (size_t)v > n || seen[v - 1]++)
 				fuzz_fail("THREAD %d: %ld out of place: %s",
