@@ -71,7 +71,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/dns_cache.o src/lib/dmarc_report.o src/lib/dnsbl.o \
 		src/lib/json.o src/lib/rspamd.o src/lib/http_url.o \
 		src/lib/greylist.o src/lib/imap_context.o src/lib/imap_notify.o \
-		src/lib/imap_url.o src/lib/mime_binary.o
+		src/lib/imap_url.o src/lib/mime_binary.o src/lib/unicase.o \
+		src/lib/imap_sort.o src/lib/imap_thread.o
 # The protocol sessions and what they need of the daemon's modules: the
 # connection (io.c).  They reach the rest of their process through a
 # struct session_env, so the session unit tests link them without a
@@ -81,7 +82,7 @@ SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
 		src/maild/imap_idle.o src/maild/imap_cmd_context.o \
 		src/maild/imap_cmd_notify.o src/maild/imap_watch.o \
-		src/maild/imap_cmd_append.o
+		src/maild/imap_cmd_append.o src/maild/imap_cmd_sort.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
 		src/maild/lookup_dnsbl.o \
@@ -122,7 +123,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_json tests/unit/test_rspamd \
 		tests/unit/test_http_url tests/unit/test_greylist \
 		tests/unit/test_imap_context tests/unit/test_imap_notify \
-		tests/unit/test_imap_url tests/unit/test_mime_binary
+		tests/unit/test_imap_url tests/unit/test_mime_binary \
+		tests/unit/test_imap_sort
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
@@ -197,6 +199,7 @@ tests/unit/test_imap_context: tests/unit/test_imap_context.c
 tests/unit/test_imap_notify: tests/unit/test_imap_notify.c
 tests/unit/test_imap_url: tests/unit/test_imap_url.c
 tests/unit/test_mime_binary: tests/unit/test_mime_binary.c
+tests/unit/test_imap_sort: tests/unit/test_imap_sort.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c

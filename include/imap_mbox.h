@@ -118,6 +118,13 @@ int		 mbox_header(struct mbox *, uint32_t, const char **, size_t *);
 /* Cached IMAP renderings, computed on first use; NULL on error. */
 const char	*mbox_envelope(struct mbox *, uint32_t);
 const char	*mbox_bodystructure(struct mbox *, uint32_t, int);
+/*
+ * The SORT and THREAD keys of a message (imap_sort.h): made from its
+ * header on first use, then kept, also in the cache file.  NULL on
+ * error (gone: call mbox_sync).
+ */
+struct sort_keys;
+const struct sort_keys *mbox_sortkeys(struct mbox *, uint32_t);
 
 /*
  * Expunge message idx: unlink its file and drop it from the list (the

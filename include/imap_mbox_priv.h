@@ -17,6 +17,8 @@
 #include "imap_mbox.h"
 #include "mflags.h"
 
+struct sort_blob;
+
 #define MBOX_READ_MAX		(100 * 1024 * 1024)	/* a message */
 #define MBOX_CACHE_FILE		"maild-cache"
 #define MBOX_CACHE_DELAY	30	/* seconds between cache rewrites */
@@ -33,6 +35,7 @@ struct mpriv {
 	char		*file;		/* "cur/<base>:2,<flags>", "new/..." */
 	char		*cache;		/* "env\0body\0bodystructure", NULL */
 	char		*hdr;		/* header block (CRLF), for SEARCH */
+	struct sort_blob *sortkeys;	/* SORT/THREAD keys (imap_sort.h) */
 	uint32_t	 hdrlen;
 	uint64_t	 size;		/* RFC822.SIZE */
 	int64_t		 date;		/* mtime */

@@ -18,7 +18,8 @@
  *   (UPDATE), their ADDTO / REMOVEFROM updates, CANCELUPDATE);
  * - imap_cmd_notify.c: NOTIFY and the notifications of other mailboxes;
  * - imap_watch.c: the folders NOTIFY covers, watched for other programs'
- *   changes (inotify).
+ *   changes (inotify);
+ * - imap_cmd_sort.c: SORT (and ESORT) and THREAD, and their UID forms.
  * A new command is a handler in the file of its family and a row in
  * the table of imap_session.c.
  */
@@ -233,7 +234,10 @@ void	imap_cmd_search(struct imap_session *, const struct imap_command *);
 void	imap_cmd_fetch(struct imap_session *, const struct imap_command *);
 void	imap_cmd_store(struct imap_session *, const struct imap_command *);
 void	imap_cmd_copy(struct imap_session *, const struct imap_command *);
-/* Fill what SEARCH needs of view entry i; -1 if it is gone. */
+/*
+ * Fill what SEARCH needs of view entry i (SEARCH_NEED_*): its index in
+ * the mailbox, or -1 if it is gone.
+ */
 struct search_msg;
 int	imap_search_msg(struct imap_session *, size_t, int,
 	    struct search_msg *, const char **);
@@ -275,5 +279,9 @@ struct imap_watch;
 struct imap_watch *imap_watch_add(const char *);
 void	imap_watch_del(struct imap_watch *);
 void	imap_watch_stamp(const char *);
+
+/* imap_cmd_sort.c */
+void	imap_cmd_sort(struct imap_session *, const struct imap_command *);
+void	imap_cmd_thread(struct imap_session *, const struct imap_command *);
 
 #endif

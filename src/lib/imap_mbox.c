@@ -145,6 +145,7 @@ mbox_free(struct mbox *m)
 		free(m->priv[i].file);
 		free(m->priv[i].cache);
 		free(m->priv[i].hdr);
+		free(m->priv[i].sortkeys);
 	}
 	free(m->msgs);
 	free(m->priv);

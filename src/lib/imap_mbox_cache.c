@@ -1,17 +1,22 @@
 /*
  * What the open mailboxes know of each message's content: sizes,
  * internal dates, the rendered ENVELOPE/BODY/BODYSTRUCTURE, the header
- * blocks kept for SEARCH, a small LRU of the contents of recently read
- * messages, and the maild-cache file that keeps sizes, dates, renderings
- * and the expunge history across openings.
+ * blocks kept for SEARCH, the keys of SORT and THREAD, a small LRU of
+ * the contents of recently read messages, and the maild-cache file that
+ * keeps sizes, dates, renderings, sort keys and the expunge history
+ * across openings.
  *
  * maild-cache (never authoritative, rewritten at most every
  * MBOX_CACHE_DELAY seconds and when the last reference goes away):
  *	maild-cache 1 V<uidvalidity> M<highestmodseq> F<floor> X<n> C<n>
+ *	    [K<n>]
  *	X<uid> <modseq>				(expunge history)
  *	E<uid> <state> <size> <date> <len>	(then len bytes and "\n")
- * The len bytes are ENVELOPE, BODY and BODYSTRUCTURE separated by NUL
- * bytes (len 0: not rendered yet).  Any error discards the whole file;
+ *	K<uid> <len>				(then len bytes and "\n")
+ * The len bytes of E are ENVELOPE, BODY and BODYSTRUCTURE separated by
+ * NUL bytes (len 0: not rendered yet); those of K the sort keys
+ * (imap_sort.h; a blob of another version is skipped, made again on
+ * use).  Any other error discards the whole file;
  * a different UIDVALIDITY too; the expunge history is only believed
  * when M equals the UID list's HIGHESTMODSEQ (nothing happened since).
  */
@@ -30,6 +35,7 @@
 #include "compat.h"
 #include "imap_mbox.h"
 #include "imap_mbox_priv.h"
+#include "imap_sort.h"
 #include "log.h"
 #include "maild.h"
 #include "mime.h"
@@ -65,6 +71,8 @@ static void	 lru_drop(struct lru *);
 static void	 lru_insert(const struct mbox *, uint32_t, char *, size_t,
 		    struct mime_msg *);
 static size_t	 header_end(const char *, size_t);
+static int	 header_get(struct mbox *, uint32_t, const char **, size_t *,
+		    int);
 static const char *cache_get(struct mbox *, uint32_t, int);
 static int	 parse_u64(const char **, const char *, uint64_t, uint64_t *);
 static int	 cache_parse(struct mbox *, const char *, size_t, int);
@@ -313,6 +321,14 @@ header_end(const char *buf, size_t len)
 int
 mbox_header(struct mbox *m, uint32_t idx, const char **datap, size_t *lenp)
 {
+	return header_get(m, idx, datap, lenp, 1);
+}
+
+/* The header as mbox_header(); keep: hold it for the next SEARCH. */
+static int
+header_get(struct mbox *m, uint32_t idx, const char **datap, size_t *lenp,
+    int keep)
+{
 	static char	*hbuf, *cbuf;
 	static size_t	 hsize, csize;
 	struct stat	 st;
@@ -389,7 +405,8 @@ mbox_header(struct mbox *m, uint32_t idx, const char **datap, size_t *lenp)
 	 * Kept for the next SEARCH, as Dovecot keeps header fields in its
 	 * cache; bounded per mailbox, and a header never changes.
 	 */
-	if (o <= MBOX_HDRCACHE_ONE && m->hdrbytes + o <= MBOX_HDRCACHE_MAX) {
+	if (keep && o <= MBOX_HDRCACHE_ONE &&
+	    m->hdrbytes + o <= MBOX_HDRCACHE_MAX) {
 		if ((m->priv[idx].hdr = malloc(o + 1)) == NULL)
 			fatal("malloc");
 		memcpy(m->priv[idx].hdr, cbuf, o + 1);
@@ -540,6 +557,42 @@ mbox_bodystructure(struct mbox *m, uint32_t idx, int ext)
 	return cache_get(m, idx, ext ? 2 : 1);
 }
 
+const struct sort_keys *
+mbox_sortkeys(struct mbox *m, uint32_t idx)
+{
+	struct sort_blob	*sb;
+	const char		*hdr;
+	size_t			 hlen, len;
+	time_t			 date;
+	char			*k;
+
+	if (idx >= m->n) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((sb = m->priv[idx].sortkeys) != NULL)
+		return &sb->k;
+	/*
+	 * The keys are kept, the header need not be: a SORT of a whole
+	 * mailbox must not fill the header cache SEARCH uses.
+	 */
+	if (mbox_date(m, idx, &date) == -1 ||
+	    header_get(m, idx, &hdr, &hlen, 0) == -1)
+		return NULL;
+	k = sort_keys_make(hdr, hlen, date, &len);
+	sb = sort_blob_new(k, len);
+	free(k);
+	if (sb == NULL) {
+		log_warnx("%s/%s: sort keys that do not parse", m->dir,
+		    m->priv[idx].file);
+		errno = EINVAL;
+		return NULL;
+	}
+	m->priv[idx].sortkeys = sb;
+	m->cache_dirty = 1;
+	return &sb->k;
+}
+
 /* Decimal at *pp, no sign or leading zero, at most max: 0 or -1. */
 static int
 parse_u64(const char **pp, const char *end, uint64_t max, uint64_t *out)
@@ -571,7 +624,7 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 {
 	const char	*p = buf, *end = buf + len, *eol;
 	uint64_t	 version, uv, hms, vfl, nx, nc, uid, modseq, state;
-	uint64_t	 size, date, elen, last = 0, lastms;
+	uint64_t	 size, date, elen, last = 0, lastms, nk = 0;
 	size_t		 i, k, nul;
 	long		 idx;
 	int		 history;
@@ -592,7 +645,10 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 	    !EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'X') ||
 	    parse_u64(&p, eol, MBOX_VANISHED_MAX, &nx) == -1 ||
 	    !EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'C') ||
-	    parse_u64(&p, eol, UIDLIST_MAX_ENTRIES, &nc) == -1 || p != eol)
+	    parse_u64(&p, eol, UIDLIST_MAX_ENTRIES, &nc) == -1)
+		return -1;
+	if (p != eol && (!EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'K') ||
+	    parse_u64(&p, eol, UIDLIST_MAX_ENTRIES, &nk) == -1 || p != eol))
 		return -1;
 	if (uv != m->uidvalidity)
 		return -1;
@@ -659,6 +715,25 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 		}
 		p += elen + 1;
 	}
+	for (i = 0, last = 0; i < nk; i++) {
+		if ((eol = memchr(p, '\n', end - p)) == NULL ||
+		    !EXPECT(p, eol, 'K') ||
+		    parse_u64(&p, eol, UINT32_MAX, &uid) == -1 ||
+		    uid <= last || !EXPECT(p, eol, ' ') ||
+		    parse_u64(&p, eol, SORT_BLOB_MAX, &elen) == -1 ||
+		    p != eol)
+			return -1;
+		last = uid;
+		p = eol + 1;
+		if ((size_t)(end - p) < elen + 1 || p[elen] != '\n')
+			return -1;
+		/* Keys of another version (or damaged): made again. */
+		if (apply && uid < m->uidnext &&
+		    (idx = mbox_find(m, uid)) != -1 &&
+		    m->priv[idx].sortkeys == NULL)
+			m->priv[idx].sortkeys = sort_blob_new(p, elen);
+		p += elen + 1;
+	}
 	if (p != end)
 		return -1;
 	return 0;
@@ -705,16 +780,27 @@ mbox_cache_save(struct mbox *m)
 	struct mbuf	 b = { NULL, 0, 0 };
 	const char	*c;
 	char		 tmp[PATH_MAX], path[PATH_MAX];
-	size_t		 i, l, count = 0;
+	size_t		 i, l, count = 0, nk = 0, kbytes = 0;
 	int		 fd = -1, ret = -1, saved;
 
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < m->n; i++) {
 		if (m->priv[i].state != 0 || m->priv[i].cache != NULL)
 			count++;
-	mbuf_printf(&b, "%s %d V%u M%llu F%llu X%zu C%zu\n",
+		if (m->priv[i].sortkeys != NULL) {
+			kbytes += m->priv[i].sortkeys->len + 32;
+			nk++;
+		}
+	}
+	mbuf_printf(&b, "%s %d V%u M%llu F%llu X%zu C%zu",
 	    MBOX_CACHE_MAGIC, MBOX_CACHE_VERSION, m->uidvalidity,
 	    (unsigned long long)m->hms, (unsigned long long)m->vfloor, m->nv,
 	    count);
+	/* The sort keys go first when the file would be too large. */
+	if (kbytes > MBOX_CACHE_MAX / 2)
+		nk = kbytes = 0;
+	if (nk > 0)
+		mbuf_printf(&b, " K%zu", nk);
+	mbuf_add(&b, "\n", 1);
 	for (i = 0; i < m->nv; i++)
 		mbuf_printf(&b, "X%u %llu\n", m->vuid[i],
 		    (unsigned long long)m->vmodseq[i]);
@@ -727,7 +813,7 @@ mbox_cache_save(struct mbox *m)
 			if (l > MBOX_CACHE_ENTRY_MAX)
 				l = 0;	/* rendered again on use */
 		}
-		if (b.len + l + 128 > MBOX_CACHE_MAX)
+		if (b.len + l + 128 + kbytes > MBOX_CACHE_MAX)
 			l = 0;
 		mbuf_printf(&b, "E%u %d %llu %lld %zu\n", m->msgs[i].uid,
 		    m->priv[i].state & (MP_SIZE | MP_DATE),
@@ -735,6 +821,15 @@ mbox_cache_save(struct mbox *m)
 		    (long long)m->priv[i].date, l);
 		if (l > 0)
 			mbuf_add(&b, c, l);
+		mbuf_add(&b, "\n", 1);
+	}
+	for (i = 0; i < m->n && nk > 0; i++) {
+		if (m->priv[i].sortkeys == NULL)
+			continue;
+		mbuf_printf(&b, "K%u %zu\n", m->msgs[i].uid,
+		    m->priv[i].sortkeys->len);
+		mbuf_add(&b, m->priv[i].sortkeys->data,
+		    m->priv[i].sortkeys->len);
 		mbuf_add(&b, "\n", 1);
 	}
 

@@ -92,7 +92,8 @@ static const struct imap_limits	 default_limits = {
 };
 
 static const char *const uid_commands[] = {
-	"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "REPLACE"
+	"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "REPLACE",
+	"SORT", "THREAD"
 };
 
 static int	fail(struct imap_parser *, enum imap_parse_error,

@@ -176,7 +176,7 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 #define ES_PARTIAL	0x10	/* RFC 5267 4.4 */
 #define ES_UPDATE	0x20	/* RFC 5267 4.3: a search context */
 
-/* Fill what SEARCH needs of view entry i; -1 if it is gone. */
+/* Fill what SEARCH needs of view entry i: its index, -1 if it is gone. */
 static int
 s_search_msg(struct imap_session *s, size_t i, int needs,
     struct search_msg *sm, const char **kw)
@@ -221,10 +221,10 @@ s_search_msg(struct imap_session *s, size_t i, int needs,
 		if (mbox_header(s->mb, idx, &sm->data, &sm->len) == -1)
 			return -1;
 	}
-	return 0;
+	return (int)idx;
 }
 
-/* What a search context needs to look at a message again. */
+/* What a search context or SORT needs to look at a message. */
 int
 imap_search_msg(struct imap_session *s, size_t i, int needs,
     struct search_msg *sm, const char **kw)
@@ -537,7 +537,7 @@ imap_fetch_run(struct imap_session *s)
 void
 imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 {
-	const struct imap_arg	*a = cmd->args->next, *item;
+	const struct imap_arg	*a, *item;
 	const struct mbox_msg	*m;
 	const char		*kws[MFLAGS_KW_MAX], *what;
 	struct mbuf		 mod;
@@ -553,6 +553,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "BAD", "STORE takes a set, an item and flags");
 		return;
 	}
+	a = cmd->args->next;	/* not before: without arguments, NULL */
 	if (a->type == IMAP_ARG_LIST) {
 		/* (UNCHANGEDSINCE n), RFC 7162 */
 		if (a->nlist != 2 || a->list->type != IMAP_ARG_ATOM ||

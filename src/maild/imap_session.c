@@ -95,6 +95,8 @@ static const struct {
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "CANCELUPDATE", ST_SELECTED,			imap_cmd_cancelupdate },
 	{ "REPLACE",	ST_SELECTED | CF_UID,		imap_cmd_replace },
+	{ "SORT",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_sort },
+	{ "THREAD",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_thread },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -294,6 +296,11 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "CATENATE",		0 },
 		{ "BINARY",		0 },
 		{ "REPLACE",		0 },
+		{ "SORT",		0 },
+		{ "SORT=DISPLAY",	0 },
+		{ "THREAD=ORDEREDSUBJECT", 0 },
+		{ "THREAD=REFERENCES",	0 },
+		{ "ESORT",		0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;

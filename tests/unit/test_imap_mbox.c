@@ -3,7 +3,8 @@
  * mail root (the process chdirs there, as the imap process does):
  * first sync, flags from names, STORE renames and MODSEQs, expunges
  * and VANISHED history, APPEND, COPY between mailboxes, commit and
- * reopen with the cache, a corrupt cache, a Dovecot Maildir, reading
+ * reopen with the cache, sort keys kept in it, a corrupt cache, a
+ * Dovecot Maildir, reading
  * with LF -> CRLF and the LRU, files that vanish or turn into symbolic
  * links, create/remove and hostile names, symbolic links as the
  * mailbox, a directory above it or its cur/ new/ tmp/, state files
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "imap_mbox.h"
+#include "imap_sort.h"
 #include "log.h"
 #include "maild.h"
 #include "mflags.h"
@@ -52,6 +54,7 @@ static void	 test_append(void);
 static void	 test_stage(void);
 static void	 test_copy(void);
 static void	 test_reopen(void);
+static void	 test_sortkeys(void);
 static void	 test_dovecot(void);
 static void	 test_read(void);
 static void	 test_hostile(void);
@@ -726,6 +729,65 @@ test_reopen(void)
 	free(saved_env);
 }
 
+/*
+ * Sort keys: made from the header, kept in maild-cache, believed on the
+ * next opening (a message never changes: the cache proves itself by
+ * lying), made again from the file when the entry is of another
+ * version.
+ */
+static void
+test_sortkeys(void)
+{
+	struct mbox		*m;
+	const struct sort_keys	*k;
+	char			*buf, *p;
+	size_t			 clen = 0;
+	int			 fd;
+
+	if ((m = mbox_open("u10", 1)) == NULL) {
+		ok(0, "open u10");
+		return;
+	}
+	put("u10/new/1700000001.A.host", "From: Ann <ann@example.org>\r\n"
+	    "Subject: Re: sorted subject\r\nMessage-ID: <s1@x>\r\n"
+	    "\r\nbody\r\n");
+	mbox_sync(m);
+	k = mbox_sortkeys(m, 0);
+	ok(k != NULL && strcmp(k->subject, "SORTED SUBJECT") == 0 &&
+	    strcmp(k->from, "ANN") == 0 && strcmp(k->msgid, "s1@x") == 0 &&
+	    (k->flags & SORT_F_REPLY), "sort keys made from the header");
+	ok(mbox_sortkeys(m, 0) == k, "made once, then kept");
+	ok(mbox_sortkeys(m, 1) == NULL, "no message 2");
+	ok(mbox_commit(m) == 0, "commit");
+	mbox_close(m);
+	buf = get("u10/maild-cache", &clen);
+	ok(buf != NULL && strstr(buf, " K1\n") != NULL &&
+	    memmem(buf, clen, "\nK1 ", 4) != NULL,
+	    "K entry in the cache file");
+	put("u10/cur/1700000001.A.host:2,", "Subject: other\r\n\r\nx\r\n");
+	m = mbox_open("u10", 0);
+	k = m != NULL ? mbox_sortkeys(m, 0) : NULL;
+	ok(k != NULL && strcmp(k->subject, "SORTED SUBJECT") == 0,
+	    "sort keys from the cache, the file not read");
+	mbox_close(m);
+	/* An entry of another version: skipped, the rest of the file kept. */
+	if (buf != NULL && (p = memmem(buf, clen, "\nK1 ", 4)) != NULL &&
+	    (p = memmem(p, clen - (size_t)(p - buf), "S1 ", 3)) != NULL) {
+		p[1] = '9';
+		if ((fd = open("u10/maild-cache", O_WRONLY | O_TRUNC)) == -1 ||
+		    write_full(fd, buf, clen) == -1)
+			fatal("u10/maild-cache");
+		close(fd);
+	}
+	m = mbox_open("u10", 0);
+	k = m != NULL ? mbox_sortkeys(m, 0) : NULL;
+	ok(k != NULL && strcmp(k->subject, "OTHER") == 0 &&
+	    !(k->flags & SORT_F_REPLY),
+	    "keys of another version made again from the file");
+	mbox_close(m);
+	free(buf);
+}
+
 static void
 test_dovecot(void)
 {
@@ -1208,6 +1270,7 @@ main(void)
 	test_stage();
 	test_copy();
 	test_reopen();
+	test_sortkeys();
 	test_dovecot();
 	test_read();
 	test_header();

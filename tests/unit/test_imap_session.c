@@ -492,6 +492,9 @@ test_messages(void)
 	    "FETCH ENVELOPE");
 	ok(has(say(&m, "f11 FETCH 1 BODYSTRUCTURE\r\n"), "BODYSTRUCTURE "
 	    "(\"text\" \"plain\""), "FETCH BODYSTRUCTURE");
+	ok(has(say(&m, "st0 STORE\r\n"), "st0 BAD STORE takes") && m.io !=
+	    NULL, "STORE without arguments: BAD (it took the imap process "
+	    "down: found by the imap_session fuzz target)");
 	ok(strcmp(say(&m, "st1 STORE 1 +FLAGS (\\Answered)\r\n"), "* 1 FETCH "
 	    "(FLAGS (\\Seen \\Answered \\Recent))\r\nst1 OK Store completed"
 	    "\r\n") == 0, "STORE +FLAGS");
