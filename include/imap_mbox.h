@@ -125,6 +125,9 @@ const char	*mbox_bodystructure(struct mbox *, uint32_t, int);
  */
 struct sort_keys;
 const struct sort_keys *mbox_sortkeys(struct mbox *, uint32_t);
+/* The same keys with the blob they point into (to copy). */
+struct sort_blob;
+const struct sort_blob *mbox_sortblob(struct mbox *, uint32_t);
 
 /*
  * Expunge message idx: unlink its file and drop it from the list (the

@@ -249,12 +249,12 @@ struct imap_ctx *imap_ctx_find(struct imap_session *, const char *);
  * A context for the current command (s->tag): its program, whose
  * sequence sets are made UIDs here, and its answer as UIDs in context
  * order; cmp/arg order a SORT context (NULL: a SEARCH).  Refused past
- * IMAP_CTX_MAX with "* NO [NOUPDATE ...]"; prog is the context's (or
- * freed) either way.
+ * IMAP_CTX_MAX with "* NO [NOUPDATE ...]"; prog and arg (freed with
+ * argfree, if not NULL) are the context's, or freed, either way.
  */
 void	imap_ctx_new(struct imap_session *, int, struct search_prog *,
 	    const uint32_t *, size_t, int (*)(uint32_t, uint32_t, void *),
-	    void *);
+	    void *, void (*)(void *));
 /* REMOVEFROM for results about to be reported expunged. */
 void	imap_ctx_expunge(struct imap_session *);
 /* ADDTO / REMOVEFROM for what flag changes and new messages did. */

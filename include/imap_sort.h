@@ -122,6 +122,9 @@ struct sort_item {
 	struct sort_keys k;
 };
 
+/* <0, 0, >0: a before, with, after b by the criteria alone. */
+int	 sort_item_cmp(const struct sort_item *, const struct sort_item *,
+	    const struct sort_crit *, size_t);
 /* Order items[0..n) by the criteria, then by sequence number. */
 void	 sort_items(struct sort_item *, size_t, const struct sort_crit *,
 	    size_t);

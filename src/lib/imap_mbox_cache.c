@@ -560,6 +560,14 @@ mbox_bodystructure(struct mbox *m, uint32_t idx, int ext)
 const struct sort_keys *
 mbox_sortkeys(struct mbox *m, uint32_t idx)
 {
+	const struct sort_blob	*sb;
+
+	return (sb = mbox_sortblob(m, idx)) != NULL ? &sb->k : NULL;
+}
+
+const struct sort_blob *
+mbox_sortblob(struct mbox *m, uint32_t idx)
+{
 	struct sort_blob	*sb;
 	const char		*hdr;
 	size_t			 hlen, len;
@@ -571,7 +579,7 @@ mbox_sortkeys(struct mbox *m, uint32_t idx)
 		return NULL;
 	}
 	if ((sb = m->priv[idx].sortkeys) != NULL)
-		return &sb->k;
+		return sb;
 	/*
 	 * The keys are kept, the header need not be: a SORT of a whole
 	 * mailbox must not fill the header cache SEARCH uses.
@@ -590,7 +598,7 @@ mbox_sortkeys(struct mbox *m, uint32_t idx)
 	}
 	m->priv[idx].sortkeys = sb;
 	m->cache_dirty = 1;
-	return &sb->k;
+	return sb;
 }
 
 /* Decimal at *pp, no sign or leading zero, at most max: 0 or -1. */

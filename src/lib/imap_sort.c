@@ -57,8 +57,6 @@ static const char *msgid_at(const char *, const char *, struct mbuf *);
 static void	 display_key(struct mbuf *, const struct env *, int);
 static void	 refs_add(struct mbuf *, const char *, const char *,
 		    size_t *);
-static int	 item_cmp(const struct sort_item *, const struct sort_item *,
-		    const struct sort_crit *, size_t);
 
 /* -- the ENVELOPE, read back -- */
 
@@ -867,8 +865,8 @@ sort_needs_keys(const struct sort_crit *crit, size_t n)
 	return 0;
 }
 
-static int
-item_cmp(const struct sort_item *a, const struct sort_item *b,
+int
+sort_item_cmp(const struct sort_item *a, const struct sort_item *b,
     const struct sort_crit *crit, size_t n)
 {
 	size_t	 i;
@@ -941,8 +939,9 @@ sort_items(struct sort_item *it, size_t n, const struct sort_crit *crit,
 			mid = lo + w < n ? lo + w : n;
 			hi = lo + 2 * w < n ? lo + 2 * w : n;
 			for (i = lo, j = mid, k = lo; k < hi; k++) {
-				if (i < mid && (j == hi || item_cmp(&it[src[i]],
-				    &it[src[j]], crit, ncrit) <= 0))
+				if (i < mid && (j == hi ||
+				    sort_item_cmp(&it[src[i]], &it[src[j]],
+				    crit, ncrit) <= 0))
 					dst[k] = src[i++];
 				else
 					dst[k] = src[j++];

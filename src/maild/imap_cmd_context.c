@@ -21,7 +21,7 @@
  * ones.  At most IMAP_CTX_MAX contexts per session; all go with the
  * selected mailbox (SELECT, EXAMINE, CLOSE, UNSELECT, logout).
  *
- * CONTEXT=SORT (not advertised yet) plugs in here:
+ * CONTEXT=SORT (imap_cmd_sort.c) plugs in here:
  * - SORT RETURN (UPDATE ...) parses its options as SEARCH does and calls
  *   imap_ctx_new() with its answer in sort order, a comparator of two
  *   UIDs by the sort keys (a total order: ties by UID, RFC 5256) and
@@ -59,6 +59,8 @@ struct imap_ctx {
 	uint64_t		 modseq;	/* changes looked at up to */
 	uint64_t		 xmodseq;	/* expunges looked at up to */
 	uint32_t		 lastuid;	/* messages looked at up to */
+	void			(*argfree)(void *);	/* of res's cmp */
+	void			*arg;
 };
 
 static void	ctx_free(struct imap_session *, struct imap_ctx *);
@@ -81,7 +83,8 @@ imap_ctx_find(struct imap_session *s, const char *tag)
 
 void
 imap_ctx_new(struct imap_session *s, int uid, struct search_prog *prog,
-    const uint32_t *uids, size_t n, imapctx_cmp_fn cmp, void *arg)
+    const uint32_t *uids, size_t n, imapctx_cmp_fn cmp, void *arg,
+    void (*argfree)(void *))
 {
 	struct imap_ctx	*c;
 
@@ -90,6 +93,8 @@ imap_ctx_new(struct imap_session *s, int uid, struct search_prog *prog,
 		imap_printf(s, "* NO [NOUPDATE \"%s\"] Too many search "
 		    "contexts (%d)\r\n", s->tag, IMAP_CTX_MAX);
 		search_free(prog);
+		if (argfree != NULL)
+			argfree(arg);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -102,6 +107,8 @@ imap_ctx_new(struct imap_session *s, int uid, struct search_prog *prog,
 	c->flagdep = search_volatile(prog);
 	imapctx_res_init(&c->res, cmp, arg);
 	imapctx_res_set(&c->res, uids, n);
+	c->argfree = argfree;
+	c->arg = arg;
 	c->modseq = c->xmodseq = mbox_highestmodseq(s->mb);
 	c->lastuid = s->nview > 0 ? s->view[s->nview - 1] : 0;
 	LIST_INSERT_HEAD(&s->ctxs, c, entry);
@@ -115,6 +122,8 @@ ctx_free(struct imap_session *s, struct imap_ctx *c)
 	s->nctx--;
 	search_free(c->prog);
 	imapctx_res_free(&c->res);
+	if (c->argfree != NULL)
+		c->argfree(c->arg);
 	free(c);
 }
 

@@ -376,7 +376,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		/* The context keeps the program and the answer, by UID. */
 		for (i = 0; !cmd->uid && i < n; i++)
 			hits[i] = s->view[hits[i] - 1];
-		imap_ctx_new(s, cmd->uid, prog, hits, n, NULL, NULL);
+		imap_ctx_new(s, cmd->uid, prog, hits, n, NULL, NULL, NULL);
 	} else
 		search_free(prog);
 	free(hits);

@@ -301,6 +301,7 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "THREAD=ORDEREDSUBJECT", 0 },
 		{ "THREAD=REFERENCES",	0 },
 		{ "ESORT",		0 },
+		{ "CONTEXT=SORT",	0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;

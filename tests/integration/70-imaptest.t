@@ -33,10 +33,9 @@ NOT_RUN = {
     "urlauth-binary": "URLAUTH is not implemented",
 }
 
-# Groups waiting for an extension of issue 14 that is not in yet; each
-# leaves this list when its capability is advertised (and must pass).
-PENDING = {g: "extension not in yet" for g in (
-    "sort-partial").split()}
+# Groups waiting for an extension that is not in yet; each leaves this
+# list when its capability is advertised (and must pass).  None now.
+PENDING = {}
 
 if os.environ.get("MAILD_TEST_IMAP_PEER"):
     PENDING = {}       # the peer is measured against the whole suite

@@ -169,7 +169,7 @@ def capability(m):
     missing = [x for x in REQUIRED_CAPS if x not in caps]
     if not t.is_(missing, [], "CAPABILITY has %s" % " ".join(REQUIRED_CAPS)):
         t.diag("CAPABILITY: %s" % " ".join(caps))
-    t.ok("CONTEXT=SORT" not in caps, "CONTEXT=SORT is not advertised")
+    t.ok("CONTEXT=SORT" in caps, "CONTEXT=SORT is advertised")
     r = c.command('CANCELUPDATE "x"')
     t.is_(r.status, "BAD", "CANCELUPDATE without a selected mailbox: BAD")
     c.logout()
@@ -567,6 +567,59 @@ def random_walk(m, rounds=60):
     b.logout()
 
 
+def sort_context(m):
+    # CONTEXT=SORT (RFC 5267 4.3.3, 4.3.4): a SORT RETURN (UPDATE) keeps
+    # its order; ADDTO and REMOVEFROM carry the context position (1 is
+    # the first message in sort order), computed before the change for
+    # removals; the client's copy replayed stays equal to a fresh SORT.
+    a = m.imap_login()
+    b = m.imap_login()
+    new_folder(a, "sorted", ["delta", "bravo", "foxtrot", "alpha"])
+    b.select("sorted")
+    r = a.command("UID SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 ALL",
+                  tag="S1")
+    t.is_(r.status, "OK", "UID SORT RETURN (UPDATE ALL): OK")
+    allv = item(r.untagged, "S1", "ALL")
+    mine = expand(allv) if allv else []
+    u = uids_of(a)
+    t.is_(mine, [u[3], u[1], u[0], u[2]], "... in subject order")
+    b.command_literal('APPEND "sorted"', b"From: a@example.org\r\n"
+                      b"Subject: charlie\r\n\r\nx\r\n", plus=True)
+    r = a.command("NOOP")
+    up = updates(r.untagged, "S1")
+    t.is_([k for k, _ in up], ["ADDTO"], "a new message: ADDTO")
+    pos, uid = (list(up[0][1]) if up else [0, 0])[:2]
+    t.is_((str(pos), str(uid)), ("3", str(max(u) + 1)),
+          "... at position 3 (after alpha, bravo)")
+    mine.insert(int(pos) - 1, int(uid))
+    b.command("UID STORE %d +FLAGS.SILENT (\\Deleted)" % u[1])
+    b.command("UID EXPUNGE %d" % u[1])
+    r = a.command("NOOP")
+    up = updates(r.untagged, "S1")
+    t.ok(up and up[0][0] == "REMOVEFROM", "an expunge: REMOVEFROM")
+    rv = list(up[0][1]) if up else [0, 0]
+    t.is_((str(rv[0]), str(rv[1])), ("2", str(u[1])),
+          "... of bravo at position 2, known after it is gone")
+    if up:
+        mine.remove(int(rv[1]))
+    r = a.command("UID SORT (SUBJECT) UTF-8 ALL")
+    fresh = [int(x) for x in re.findall(rb"\d+", (r.find(
+        rb"^\* SORT") or [b""])[0])]
+    t.is_(mine, fresh, "the client's copy equals a fresh SORT")
+    r = a.command("SORT RETURN (PARTIAL 1:2) (REVERSE SUBJECT) UTF-8 ALL",
+                  tag="S2")
+    t.ok(item(r.untagged, "S2", "PARTIAL") is not None,
+         "SORT RETURN (PARTIAL 1:2): PARTIAL answered")
+    r = a.command("SORT RETURN (PARTIAL 1:2 ALL) (SUBJECT) UTF-8 ALL")
+    t.is_(r.status, "BAD", "SORT PARTIAL with ALL: BAD")
+    r = a.command("SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL", tag="S1")
+    t.is_(r.status, "BAD", "a second UPDATE with the same tag: BAD")
+    r = a.command('CANCELUPDATE "S1"')
+    t.is_(r.status, "OK", "CANCELUPDATE of the sort context: OK")
+    a.logout()
+    b.logout()
+
+
 def main():
     m = t.Maild(imap=True)
     m.start()
@@ -579,6 +632,7 @@ def main():
     t.section(seqset_criteria, m)
     t.section(examine_and_unselect, m)
     t.section(bad_input, m)
+    t.section(sort_context, m)
     t.section(random_walk, m)
     t.ok(m.running(), "maild still running")
     t.ok(m.stop(), "maild stops cleanly")
