@@ -1093,6 +1093,7 @@ io_mem_run(struct io_mem *m)
 {
 	struct io	*io;
 	size_t		 in, out, rpos, rlen, wq;
+	uint64_t	 zin;
 	int		 flags;
 
 	while ((io = m->io) != NULL) {
@@ -1102,10 +1103,13 @@ io_mem_run(struct io_mem *m)
 		rlen = io->rlen;
 		wq = io_queued(io);
 		flags = io->flags;
+		/* Inflated from what was buffered: the rest may look alike. */
+		zin = io->z != NULL ? io->z->plain_in : 0;
 		io_dispatch(-1, EV_READ | EV_WRITE, io);
 		if ((io = m->io) == NULL || (in == m->inlen &&
 		    out == m->outlen && rpos == io->rpos && rlen == io->rlen &&
-		    wq == io_queued(io) && flags == io->flags))
+		    wq == io_queued(io) && flags == io->flags &&
+		    zin == (io->z != NULL ? io->z->plain_in : 0)))
 			break;
 	}
 }
