@@ -9,12 +9,14 @@
  * COMPRESS=DEFLATE (RFC 4978) sits between the socket (or TLS) and the
  * buffers: the owner reads and writes plain bytes as before.  The
  * decompressor lives as long as the connection (the client's window may
- * reach back 32 KiB at any time); the compressor only while output is
- * queued: it is flushed (Z_SYNC_FLUSH) whenever the queue goes out, and
- * freed once it has drained, so an idle connection does not keep its
- * ~260 KiB of tables.
+ * reach back 32 KiB at any time).  The compressor is flushed
+ * (Z_SYNC_FLUSH) whenever the queue goes out, so nothing waits in it,
+ * and freed a few seconds after the output last drained: replies close
+ * together share its history (a tenth fewer bytes for a run of FETCHes),
+ * and an idle connection does not keep its ~260 KiB of tables.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -42,6 +44,8 @@
 #define IO_ZLEVEL	6
 #define IO_ZWBITS	15
 #define IO_ZMEMLEVEL	8
+#define IO_ZREST_MS	5000	/* idle output: the compressor goes */
+#define IO_ZHDR		16	/* io_z_alloc()'s size, aligned */
 
 struct io_z {
 	z_stream	 in;		/* inflate: the whole connection */
@@ -54,6 +58,7 @@ struct io_z {
 	size_t		 ipos, ilen;
 	char		*obuf;		/* compressed, not sent yet */
 	size_t		 opos, olen, osize;
+	struct event	 ev_rest;	/* frees the idle compressor */
 	uint64_t	 plain_in, wire_in, plain_out, wire_out;
 };
 
@@ -74,8 +79,12 @@ static ssize_t	io_send(struct io *, const char *, size_t);
 static int	io_z_read(struct io *);
 static int	io_z_inflate(struct io *, size_t);
 static void	io_z_deflate(struct io *);
+static void	io_z_drained(struct io *);
+static void	io_z_rest_timer(int, short, void *);
 static void	io_z_rest(struct io *);
 static void	io_z_free(struct io_z *);
+static voidpf	io_z_alloc(voidpf, uInt, uInt);
+static void	io_z_dealloc(voidpf, voidpf);
 
 struct io *
 io_new(int fd, size_t maxline, void (*cb)(struct io *, int, void *),
@@ -130,8 +139,11 @@ io_destroy(struct io *io)
 	}
 	if (io->fd != -1)
 		close(io->fd);
-	if (io->z != NULL)
+	if (io->z != NULL) {
+		if (!(io->flags & IO_MEM))
+			evtimer_del(&io->z->ev_rest);
 		io_z_free(io->z);
+	}
 	free(io->rbuf);
 	free(io->wbuf);
 	free(io);
@@ -420,6 +432,8 @@ io_start_compress(struct io *io)
 	if (io->flags & IO_EOF)
 		z->ieof = 1;
 	io->flags &= ~(IO_EOF | IO_FULL);
+	if (!(io->flags & IO_MEM))
+		evtimer_set(&z->ev_rest, io_z_rest_timer, io);
 	io->z = z;
 	if (!(io->flags & IO_INCB))
 		io_rearm(io);
@@ -866,6 +880,8 @@ io_z_deflate(struct io *io)
 	if ((left = io->wlen - io->wpos) == 0 && !z->oflush)
 		return;
 	if (!z->outlive) {
+		z->out.zalloc = io_z_alloc;
+		z->out.zfree = io_z_dealloc;
 		if (deflateInit2(&z->out, IO_ZLEVEL, Z_DEFLATED, -IO_ZWBITS,
 		    IO_ZMEMLEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
 			fatalx("deflateInit2");
@@ -893,7 +909,43 @@ io_z_deflate(struct io *io)
 	z->oflush = z->out.avail_out == 0;
 }
 
-/* Output has drained: free the compressor and its buffer until more. */
+/*
+ * Output has drained: its buffer goes now, the compressor if no more
+ * follows soon (at once on a memory connection, which has no event loop
+ * to wait in).
+ */
+static void
+io_z_drained(struct io *io)
+{
+	struct io_z	*z = io->z;
+	struct timeval	 tv;
+
+	free(z->obuf);
+	z->obuf = NULL;
+	z->opos = z->olen = z->osize = 0;
+	if (!z->outlive)
+		return;
+	if (io->flags & IO_MEM) {
+		io_z_rest(io);
+		return;
+	}
+	tv.tv_sec = IO_ZREST_MS / 1000;
+	tv.tv_usec = (IO_ZREST_MS % 1000) * 1000;
+	evtimer_add(&z->ev_rest, &tv);
+}
+
+static void
+io_z_rest_timer(int fd, short ev, void *arg)
+{
+	struct io	*io = arg;
+
+	(void)fd;
+	(void)ev;
+	if (io_queued(io) == 0)
+		io_z_rest(io);
+}
+
+/* Free the compressor and its buffer until there is output again. */
 static void
 io_z_rest(struct io *io)
 {
@@ -907,6 +959,40 @@ io_z_rest(struct io *io)
 	free(z->obuf);
 	z->obuf = NULL;
 	z->opos = z->olen = z->osize = 0;
+}
+
+/*
+ * The compressor's tables come from mmap(2), not the heap: freed, they
+ * go back to the system at once, where a heap keeps the holes that many
+ * compressors freed at different times leave (as resident memory).
+ */
+static voidpf
+io_z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	size_t	 n;
+	char	*p;
+
+	(void)opaque;
+	if (size != 0 && items > (SIZE_MAX - IO_ZHDR) / size)
+		return Z_NULL;
+	n = (size_t)items * size + IO_ZHDR;
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1,
+	    0);
+	if (p == MAP_FAILED)
+		return Z_NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + IO_ZHDR;
+}
+
+static void
+io_z_dealloc(voidpf opaque, voidpf ptr)
+{
+	char	*p = (char *)ptr - IO_ZHDR;
+	size_t	 n;
+
+	(void)opaque;
+	memcpy(&n, p, sizeof(n));
+	(void)munmap(p, n);
 }
 
 static void
@@ -1023,7 +1109,7 @@ io_dispatch(int fd, short ev, void *arg)
 		if (r == 1 && !io_callback(io, IO_LOWAT))
 			return;
 		if (r == 1 && io->z != NULL && io_queued(io) == 0)
-			io_z_rest(io);
+			io_z_drained(io);
 		if (io->flags & IO_HANDSHAKE) {		/* STARTTLS */
 			io_rearm(io);
 			return;
