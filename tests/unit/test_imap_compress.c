@@ -180,16 +180,17 @@ zsay(struct zclient *zc, const char *text)
 static char *
 big_message(size_t len, size_t *outlen)
 {
-	char	*p;
-	size_t	 i;
+	static const char	 abc[] = "abcdefghijklmnopqrstuvwxyz0123456789"
+				    "ABCD";
+	char			*p;
+	size_t			 i;
 
 	if ((p = malloc(len + 100)) == NULL)
 		fatal("malloc");
 	i = snprintf(p, len, "Subject: big\r\n\r\n");
 	while (i + 80 <= len)
 		i += snprintf(p + i, 81, "line %08zu of a big message, "
-		    "%.40s\r\n", i, "abcdefghijklmnopqrstuvwxyz0123456789"
-		    "ABCD" + (i % 37));
+		    "%.40s\r\n", i, &abc[i % 37]);
 	*outlen = i;
 	return p;
 }
