@@ -125,7 +125,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_imap_context tests/unit/test_imap_notify \
 		tests/unit/test_imap_url tests/unit/test_mime_binary \
 		tests/unit/test_imap_sort
-SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
+SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session \
+		tests/unit/test_imap_compress
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
 SESSION_FAKE =	tests/unit/session_fake.o
@@ -202,6 +203,7 @@ tests/unit/test_mime_binary: tests/unit/test_mime_binary.c
 tests/unit/test_imap_sort: tests/unit/test_imap_sort.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
+tests/unit/test_imap_compress: tests/unit/test_imap_compress.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c
 tests/unit/spf_tool: tests/unit/spf_tool.c
 $(LIB_TESTS) $(TEST_TOOLS): $(LIB_OBJS) tests/unit/tap.h $(HEADERS)

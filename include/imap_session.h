@@ -3,7 +3,7 @@
  * - imap_session.c: the session, its states, the command table and
  *   dispatch, reading commands and literals, logging in, and the
  *   commands of any state (CAPABILITY, NOOP, LOGOUT, ID, STARTTLS,
- *   LOGIN, AUTHENTICATE, ENABLE, NAMESPACE);
+ *   LOGIN, AUTHENTICATE, ENABLE, NAMESPACE, COMPRESS);
  * - imap_cmd_mbox.c: commands on mailboxes (SELECT, EXAMINE, CLOSE,
  *   UNSELECT, CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB, STATUS)
  *   and the subscriptions file;
@@ -155,6 +155,8 @@ void	imap_cmd_capability(struct imap_session *,
 void	imap_cmd_noop(struct imap_session *, const struct imap_command *);
 void	imap_cmd_logout(struct imap_session *, const struct imap_command *);
 void	imap_cmd_starttls(struct imap_session *,
+	    const struct imap_command *);
+void	imap_cmd_compress(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_authenticate(struct imap_session *,
 	    const struct imap_command *);

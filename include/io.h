@@ -1,8 +1,9 @@
 /*
  * Buffered connections over libevent and libtls, shared by every
  * protocol: line reading with a maximum, queued writes, TLS upgrade
- * (STARTTLS or implicit), timeouts.  The input buffer is allocated when
- * data first arrives, so an idle connection costs little.
+ * (STARTTLS or implicit), COMPRESS=DEFLATE, timeouts.  The input buffer
+ * is allocated when data first arrives, so an idle connection costs
+ * little.
  */
 #ifndef MAILD_IO_H
 #define MAILD_IO_H
@@ -52,6 +53,7 @@ struct io {
 	size_t		 rmax;		/* longest line + 2 */
 	char		*wbuf;		/* at most ~IO_WMAX + one reply */
 	size_t		 wpos, wlen, wsize;
+	struct io_z	*z;		/* compression, NULL if off */
 	char		 err[128];
 	void		(*cb)(struct io *, int, void *);
 	void		*arg;
@@ -123,6 +125,18 @@ void		 io_resume(struct io *);
 /* Discard buffered input (no plaintext may survive STARTTLS). */
 void		 io_drop_input(struct io *);
 int		 io_start_tls(struct io *, struct tls *);
+/*
+ * Raw DEFLATE (RFC 1951, as RFC 4978 has it) both ways from here on:
+ * the output queued so far (the reply that accepted COMPRESS) still goes
+ * out as it is, and the input buffered beyond what was consumed is taken
+ * as compressed.  The owner goes on reading and writing plain bytes;
+ * io_queued() then counts compressed bytes not sent too.  Invalid
+ * compressed input is an IO_ERROR.  -1 when compression is on already.
+ */
+int		 io_start_compress(struct io *);
+int		 io_compressed(const struct io *);
+/* "deflate in=wire/plain out=wire/plain" byte counts, or "". */
+void		 io_compress_info(const struct io *, char *, size_t);
 /*
  * Client side: ctx is a configured tls_client() context, which the io
  * owns (and frees) once this returns 0; the handshake starts at once.

@@ -70,6 +70,7 @@ static const struct {
 	{ "ID",		ST_ANY,				imap_cmd_id },
 	{ "ENABLE",	ST_AUTH | ST_SELECTED,		imap_cmd_enable },
 	{ "NAMESPACE",	ST_AUTH | ST_SELECTED,		imap_cmd_namespace },
+	{ "COMPRESS",	ST_AUTH | ST_SELECTED,		imap_cmd_compress },
 	{ "SELECT",	ST_AUTH | ST_SELECTED,		imap_cmd_select },
 	{ "EXAMINE",	ST_AUTH | ST_SELECTED,		imap_cmd_select },
 	{ "CREATE",	ST_AUTH | ST_SELECTED,		imap_cmd_create },
@@ -205,7 +206,11 @@ s_limits(struct imap_session *s)
 static void
 s_close(struct imap_session *s, const char *why)
 {
-	log_debug("imap %llu: closed (%s)", (unsigned long long)s->id, why);
+	char	 zinfo[128];
+
+	io_compress_info(s->io, zinfo, sizeof(zinfo));
+	log_debug("imap %llu: closed (%s)%s%s", (unsigned long long)s->id, why,
+	    zinfo[0] ? ", " : "", zinfo);
 	if (s->fj != NULL) {
 		fetch_free(s->fj->spec);
 		free(s->fj->uids);
@@ -302,6 +307,7 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "THREAD=REFERENCES",	0 },
 		{ "ESORT",		0 },
 		{ "CONTEXT=SORT",	0 },
+		{ "COMPRESS=DEFLATE",	0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
@@ -690,6 +696,34 @@ imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 	imap_tagged(s, "OK", "Begin TLS negotiation now");
 	/* The handshake starts once the OK is out (s_io, IO_LOWAT). */
 	s->wait = W_STARTTLS;
+}
+
+/*
+ * RFC 4978: the tagged OK goes out as it is, everything after it both
+ * ways is raw DEFLATE, commands the client sent behind this one too.
+ */
+void
+imap_cmd_compress(struct imap_session *s, const struct imap_command *cmd)
+{
+	const struct imap_arg	*a = cmd->args;
+
+	if (cmd->nargs != 1 || a->type != IMAP_ARG_ATOM) {
+		imap_tagged(s, "BAD", "COMPRESS takes a mechanism name");
+		return;
+	}
+	if (strcasecmp(a->str, "DEFLATE") != 0) {
+		imap_tagged(s, "BAD", "Unknown compression mechanism");
+		return;
+	}
+	if (io_compressed(s->io)) {
+		imap_tagged(s, "NO", "[COMPRESSIONACTIVE] DEFLATE active "
+		    "already");
+		return;
+	}
+	imap_tagged(s, "OK", "DEFLATE active");
+	if (io_start_compress(s->io) == -1)
+		fatalx("imap: io_start_compress");
+	log_debug("imap %llu: DEFLATE on", (unsigned long long)s->id);
 }
 
 static int

@@ -12,13 +12,19 @@
  * implicit TLS instead of STARTTLS; byte 1 seeds how lookup answers a
  * login the input makes (right, wrong, temporary failure); byte 2 is the
  * size of the pieces the rest arrives in (1 to 256 bytes, so lines and
- * literals are split anywhere).
+ * literals are split anywhere).  Once the session has accepted COMPRESS
+ * DEFLATE, the client (this target) decompresses what it gets and
+ * compresses the pieces it sends after the one that carried the
+ * command, so the rest of the input is IMAP through DEFLATE; with byte
+ * 0's bit 2 it sends them as they are instead (the decompressor fuzzed).
  *
  * Properties: no request but the login check leaves the session; every
  * line the client gets ends in CRLF (literals aside, which the check
  * skips by their announced size) and starts with "* ", "+ " or a tag;
- * once the client has gone, the session has ended (mailbox closed,
- * every buffer and timer freed).
+ * after COMPRESS, what the session sends is one valid DEFLATE stream
+ * whose every write is flushed (it inflates whole at each check); once
+ * the client has gone, the session has ended (mailbox closed, every
+ * buffer and timer freed).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -34,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "../unit/session_fake.h"
 #include "config.h"
@@ -62,11 +69,24 @@ static int			 cwdfd = -1;
 static char			*msgs[2];
 static size_t			 msglen[2];
 
+/* The client's side of COMPRESS=DEFLATE. */
+static struct {
+	int		 on;
+	int		 raw;		/* input not compressed by us */
+	z_stream	 c, d;
+	char		*buf;		/* scratch, both ways */
+	size_t		 size;
+} zp;
+
 static int	 rm_cb(const char *, const struct stat *, int, struct FTW *);
 static void	 home_reset(void);
 static void	 home_remove(void);
 static void	 answer(void);
 static void	 check_output(struct io_mem *);
+static void	 check_lines(const char *, size_t);
+static void	 zp_grow(size_t);
+static void	 zp_end(void);
+static void	 feed(struct io_mem *, const uint8_t *, size_t, size_t);
 
 static int
 rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -130,24 +150,91 @@ answer(void)
 	    fake.authuser, HOME);
 }
 
+/* The scratch buffer at least n bytes, what it holds kept. */
+static void
+zp_grow(size_t n)
+{
+	char	*p;
+
+	if (zp.size < n) {
+		if ((p = realloc(zp.buf, n)) == NULL)
+			fuzz_fail("realloc");
+		zp.buf = p;
+		zp.size = n;
+	}
+}
+
+static void
+zp_end(void)
+{
+	if (zp.on) {
+		(void)deflateEnd(&zp.c);
+		(void)inflateEnd(&zp.d);
+	}
+	zp.on = 0;
+}
+
+/*
+ * What the session wrote, as the client reads it: the plain part, and
+ * after the OK to COMPRESS the rest inflated.
+ */
+static void
+check_output(struct io_mem *m)
+{
+	static const char	 ok[] = " OK DEFLATE active\r\n";
+	const char		*p, *z = NULL;
+	size_t			 have = 0;
+	int			 r;
+
+	if (m->out == NULL)
+		return;
+	if (!zp.on && (p = memmem(m->out, m->outlen, ok, sizeof(ok) - 1)) !=
+	    NULL) {
+		z = p + sizeof(ok) - 1;
+		check_lines(m->out, z - m->out);
+		if (deflateInit2(&zp.c, 6, Z_DEFLATED, -15, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK || inflateInit2(&zp.d, -15) !=
+		    Z_OK)
+			fuzz_fail("zlib init");
+		zp.on = 1;
+	} else if (zp.on)
+		z = m->out;
+	if (z == NULL) {
+		check_lines(m->out, m->outlen);
+		fake_out_clear(m);
+		return;
+	}
+	zp.d.next_in = (Bytef *)(uintptr_t)z;
+	zp.d.avail_in = m->out + m->outlen - z;
+	do {
+		zp_grow(2 * have + 65536);
+		zp.d.next_out = (Bytef *)zp.buf + have;
+		zp.d.avail_out = zp.size - have;
+		r = inflate(&zp.d, Z_SYNC_FLUSH);
+		FUZZ_ASSERT(r == Z_OK || (r == Z_BUF_ERROR &&
+		    zp.d.avail_in == 0));
+		have = zp.size - zp.d.avail_out;
+	} while (zp.d.avail_in > 0 || zp.d.avail_out == 0);
+	check_lines(zp.buf, have);
+	fake_out_clear(m);
+}
+
 /*
  * Every line: "* ", "+ " or a tag and a space, then text to CRLF; a
  * literal {n} at a line's end is skipped whole.
  */
 static void
-check_output(struct io_mem *m)
+check_lines(const char *out, size_t len)
 {
 	const char	*p, *end, *eol, *brace;
 	unsigned long	 n;
 	char		*q;
 	int		 cont = 0;
 
-	if (m->out == NULL)
-		return;
 	if (getenv("FUZZ_SHOW") != NULL)	/* to look at */
-		fwrite(m->out, 1, m->outlen, stderr);
-	p = m->out;
-	end = m->out + m->outlen;
+		fwrite(out, 1, len, stderr);
+	p = out;
+	end = out + len;
 	while (p < end) {
 		FUZZ_ASSERT((eol = memmem(p, end - p, "\r\n", 2)) != NULL);
 		if (!cont) {
@@ -170,7 +257,41 @@ check_output(struct io_mem *m)
 		}
 		p = eol + 2;
 	}
-	fake_out_clear(m);
+}
+
+/* fake_feed(), compressing the pieces once COMPRESS is on. */
+static void
+feed(struct io_mem *m, const uint8_t *data, size_t size, size_t chunk)
+{
+	size_t	 i, n;
+	int	 k;
+
+	for (i = 0; i < size && m->io != NULL; i += n) {
+		n = size - i < chunk ? size - i : chunk;
+		if (!zp.on || zp.raw)
+			io_mem_send(m, data + i, n);
+		else {
+			zp_grow(deflateBound(&zp.c, n) + 16);
+			zp.c.next_in = (Bytef *)(uintptr_t)(data + i);
+			zp.c.avail_in = n;
+			zp.c.next_out = (Bytef *)zp.buf;
+			zp.c.avail_out = zp.size;
+			if (deflate(&zp.c, Z_SYNC_FLUSH) != Z_OK ||
+			    zp.c.avail_in != 0)
+				fuzz_fail("deflate");
+			io_mem_send(m, zp.buf, zp.size - zp.c.avail_out);
+		}
+		fake_pump(m);
+		check_output(m);
+	}
+	if (m->io != NULL) {
+		io_mem_close(m);
+		fake_pump(m);
+	}
+	for (k = 0; k < 10 && m->io != NULL; k++) {
+		io_mem_timeout(m);
+		fake_pump(m);
+	}
 }
 
 int
@@ -230,10 +351,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		imap_session_auth_result(fake.reqid, AUTH_OK, USER, HOME);
 		fake_pump(&m);
 	}
+	zp.raw = (data[0] & 4) != 0;
 	check_output(&m);
-	fake_feed(&m, data + 3, size - 3, 1 + data[2], check_output);
+	feed(&m, data + 3, size - 3, 1 + data[2]);
 	FUZZ_ASSERT(m.io == NULL && fake.gone == 1 && fake.tls_refs == 0 &&
 	    fake.sent == 0);
+	zp_end();
 	io_mem_free(&m);
 	if (fchdir(cwdfd) == -1)
 		fuzz_fail("fchdir: %s", strerror(errno));
