@@ -52,7 +52,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/config_lex.o src/lib/config_settings.o \
 		src/lib/config_parse.o src/lib/config_listen.o \
 		src/lib/config_check.o src/lib/config_dump.o \
-		src/lib/config_dnsbl.o \
+		src/lib/config_dnsbl.o src/lib/config_quota.o src/lib/quota.o \
 		src/lib/expand.o src/lib/envelope.o src/lib/spool.o \
 		src/lib/maildir.o src/lib/util.o src/lib/imap_parser.o \
 		src/lib/mime.o src/lib/mailbox.o src/lib/uidlist.o \
