@@ -78,10 +78,10 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/smtp_data.o src/maild/imap_session.o \
 		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
-		src/maild/imap_idle.o
+		src/maild/imap_idle.o src/maild/imap_cmd_quota.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
-		src/maild/lookup_dnsbl.o \
+		src/maild/lookup_dnsbl.o src/maild/lookup_quota.o \
 		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/queue_auth.o \
 		src/maild/queue_filter.o \
@@ -117,7 +117,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_authres tests/unit/test_spf \
 		tests/unit/test_dmarc_report tests/unit/test_dnsbl \
 		tests/unit/test_json tests/unit/test_rspamd \
-		tests/unit/test_http_url tests/unit/test_greylist
+		tests/unit/test_http_url tests/unit/test_greylist \
+		tests/unit/test_quota
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session
 # What the session tests (and the session fuzz targets) play around a
 # session: its process, lookup and the queue, the client.
@@ -188,6 +189,7 @@ tests/unit/test_json: tests/unit/test_json.c
 tests/unit/test_rspamd: tests/unit/test_rspamd.c
 tests/unit/test_http_url: tests/unit/test_http_url.c
 tests/unit/test_greylist: tests/unit/test_greylist.c
+tests/unit/test_quota: tests/unit/test_quota.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/dkimverify_tool: tests/unit/dkimverify_tool.c

@@ -125,6 +125,11 @@ int		 mbox_expunge(struct mbox *, uint32_t);
  */
 int		 mbox_append(struct mbox *, const char *, size_t, uint32_t,
 		    const char *const *, size_t, time_t, uint32_t *);
+/*
+ * What quotas count of message idx (quota.h): the ",S=" of its file's
+ * name, as Maildir++ says, else the file's size.  0, or -1 (gone).
+ */
+int		 mbox_quota_size(struct mbox *, uint32_t, uint64_t *);
 /* Copy message idx of src into dst (hard link if possible), flags kept. */
 int		 mbox_copy(struct mbox *, uint32_t, struct mbox *, uint32_t *);
 

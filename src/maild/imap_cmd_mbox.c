@@ -20,6 +20,7 @@
 
 #include "imap_session.h"
 #include "proc.h"
+#include "quota.h"
 #include "safepath.h"
 #include "util.h"
 
@@ -255,7 +256,11 @@ void
 imap_cmd_close(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct mbox_msg	*m;
+	struct quota_txn	 q;
+	uint64_t		 size;
+	int64_t			 freed = 0, n = 0;
 	uint32_t		 i;
+	int			 qon;
 
 	if (cmd->nargs != 0) {
 		imap_tagged(s, "BAD", "%s takes no arguments", cmd->name);
@@ -263,12 +268,20 @@ imap_cmd_close(struct imap_session *s, const struct imap_command *cmd)
 	}
 	/* CLOSE expunges silently; UNSELECT does not. */
 	if (strcmp(cmd->name, "CLOSE") == 0 && !s->readonly) {
+		qon = imap_quota_open(s, &q);
 		for (i = mbox_count(s->mb); i > 0; i--) {
 			m = mbox_msg(s->mb, i - 1);
-			if ((m->sys & MFLAG_DELETED) &&
-			    imap_view_seq(s, m->uid) != 0)
-				(void)mbox_expunge(s->mb, i - 1);
+			if (!(m->sys & MFLAG_DELETED) ||
+			    imap_view_seq(s, m->uid) == 0)
+				continue;
+			if (mbox_quota_size(s->mb, i - 1, &size) == -1)
+				size = 0;
+			if (mbox_expunge(s->mb, i - 1) == 0) {
+				freed += (int64_t)size;
+				n++;
+			}
 		}
+		imap_quota_done(s, &q, qon, -freed, -n);
 		imap_mbox_changed(s->mb, s);
 	}
 	imap_unselect(s);
@@ -355,8 +368,13 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 void
 imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 {
+	struct quota_txn q;
 	struct mbox	*mb;
 	char		 path[PATH_MAX];
+	uint64_t	 size;
+	int64_t		 freed = 0, n = 0;
+	uint32_t	 i;
+	int		 qon;
 
 	if (cmd->nargs != 1) {
 		imap_tagged(s, "BAD", "DELETE takes a mailbox name");
@@ -375,14 +393,24 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 		imap_mbox_refused(s, "[NONEXISTENT] No such mailbox");
 		return;
 	}
+	/* Its messages leave the quota: counted as they are now. */
+	qon = imap_quota_open(s, &q);
+	(void)mbox_sync(mb);
+	for (i = 0; qon == 1 && i < mbox_count(mb); i++)
+		if (mbox_quota_size(mb, i, &size) == 0) {
+			freed += (int64_t)size;
+			n++;
+		}
 	mbox_set_gone(mb);
 	mbox_close(mb);
 	if (mbox_remove(path) == -1) {
+		imap_quota_done(s, &q, qon, 0, 0);
 		log_warn("imap %llu: delete %s", (unsigned long long)s->id,
 		    path);
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot delete mailbox");
 		return;
 	}
+	imap_quota_done(s, &q, qon, -freed, -n);
 	imap_tagged(s, "OK", "Delete completed");
 }
 
@@ -390,9 +418,12 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 static void
 s_rename_inbox(struct imap_session *s, const char *to)
 {
+	struct quota_txn q;
 	struct mbox	*src, *dst;
+	uint64_t	 size;
+	int64_t		 added = 0, n = 0;
 	uint32_t	 uid;
-	int		 saved;
+	int		 saved, qon;
 
 	if (mbox_create(to) == -1) {
 		if (errno == EEXIST)
@@ -411,11 +442,19 @@ s_rename_inbox(struct imap_session *s, const char *to)
 		imap_mbox_refused(s, "[SERVERBUG] Cannot open mailbox");
 		return;
 	}
+	/* Each moves: counted only when the copy stays behind. */
+	qon = imap_quota_open(s, &q);
 	while (mbox_count(src) > 0) {
-		if (mbox_copy(src, 0, dst, &uid) == -1 ||
-		    mbox_expunge(src, 0) == -1)
+		if (mbox_quota_size(src, 0, &size) == -1 ||
+		    mbox_copy(src, 0, dst, &uid) == -1)
 			break;
+		if (mbox_expunge(src, 0) == -1) {
+			added += (int64_t)size;
+			n++;
+			break;
+		}
 	}
+	imap_quota_done(s, &q, qon, added, n);
 	(void)mbox_commit(dst);
 	(void)mbox_commit(src);
 	imap_mbox_changed(src, s);
@@ -673,6 +712,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 #define ST_HIGHESTMODSEQ 0x20
 #define ST_SIZE		0x40
 #define ST_DELETED	0x80
+#define ST_DELSTORAGE	0x100	/* RFC 9208 4.2: KiB an EXPUNGE frees */
 
 static int
 status_items(const struct imap_arg *a, int *items)
@@ -684,7 +724,8 @@ status_items(const struct imap_arg *a, int *items)
 		{ "MESSAGES", ST_MESSAGES }, { "UIDNEXT", ST_UIDNEXT },
 		{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
 		{ "RECENT", ST_RECENT }, { "HIGHESTMODSEQ", ST_HIGHESTMODSEQ },
-		{ "SIZE", ST_SIZE }, { "DELETED", ST_DELETED }
+		{ "SIZE", ST_SIZE }, { "DELETED", ST_DELETED },
+		{ "DELETED-STORAGE", ST_DELSTORAGE }
 	};
 	const struct imap_arg	*i;
 	size_t			 k;
@@ -713,7 +754,7 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	struct mbox	*mb;
 	struct mbuf	 b;
 	char		 enc[MAILBOX_WIRE_MAX + 64];
-	uint64_t	 size, total = 0;
+	uint64_t	 size, total = 0, delsize = 0;
 	uint32_t	 i, n, del = 0;
 
 	if (s_name_out(name, enc, sizeof(enc)) == -1) {
@@ -740,10 +781,15 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	if (items & ST_HIGHESTMODSEQ)
 		mbuf_printf(&b, "HIGHESTMODSEQ %llu ",
 		    (unsigned long long)mbox_highestmodseq(mb));
-	if (items & (ST_SIZE | ST_DELETED))
+	if (items & (ST_SIZE | ST_DELETED | ST_DELSTORAGE))
 		for (i = 0; i < n; i++) {
-			if (mbox_msg(mb, i)->sys & MFLAG_DELETED)
+			if (mbox_msg(mb, i)->sys & MFLAG_DELETED) {
 				del++;
+				/* What the quota would get back. */
+				if ((items & ST_DELSTORAGE) &&
+				    mbox_quota_size(mb, i, &size) == 0)
+					delsize += size;
+			}
 			if ((items & ST_SIZE) && mbox_size(mb, i, &size) == 0)
 				total += size;
 		}
@@ -751,6 +797,9 @@ s_status(struct imap_session *s, const char *name, const char *path,
 		mbuf_printf(&b, "SIZE %llu ", (unsigned long long)total);
 	if (items & ST_DELETED)
 		mbuf_printf(&b, "DELETED %u ", del);
+	if (items & ST_DELSTORAGE)
+		mbuf_printf(&b, "DELETED-STORAGE %llu ",
+		    (unsigned long long)((delsize + 1023) / 1024));
 	if (b.data[b.len - 1] == ' ')
 		b.data[--b.len] = '\0';
 	mbuf_add(&b, ")\r\n", 3);
@@ -1076,12 +1125,16 @@ void
 imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg	*a = cmd->args, *msg;
+	struct quota_txn	 q;
 	struct mbox		*mb;
 	const char		*kws[MFLAGS_KW_MAX], *str;
 	char			 path[PATH_MAX];
+	uint64_t		 size;
 	uint32_t		 sys = 0, uid;
-	size_t			 nkw = 0, len;
+	size_t			 nkw = 0, len, k;
 	time_t			 date = 0;
+	long			 idx;
+	int			 qon;
 
 	if (cmd->nargs < 2 || cmd->nargs > 4) {
 		imap_tagged(s, "BAD",
@@ -1118,8 +1171,20 @@ imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		imap_mbox_refused(s, "[TRYCREATE] No such mailbox");
 		return;
 	}
+	/* Stored with CRLF line ends: counted so. */
+	for (size = msg->len, k = 0; k < msg->len; k++)
+		if (msg->str[k] == '\n' && (k == 0 || msg->str[k - 1] != '\r'))
+			size++;
+	qon = imap_quota_open(s, &q);
+	if (!imap_quota_room(&q, qon, size, 1)) {
+		imap_quota_done(s, &q, qon, 0, 0);
+		imap_tagged(s, "NO", "[OVERQUOTA] Quota exceeded");
+		mbox_close(mb);
+		return;
+	}
 	if (mbox_append(mb, msg->str, msg->len, sys, kws, nkw, date,
 	    &uid) == -1) {
+		imap_quota_done(s, &q, qon, 0, 0);
 		if (errno == ENOSPC || errno == EDQUOT)
 			imap_tagged(s, "NO", "[OVERQUOTA] No space left");
 		else
@@ -1128,6 +1193,10 @@ imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		mbox_close(mb);
 		return;
 	}
+	if ((idx = mbox_find(mb, uid)) < 0 ||
+	    mbox_quota_size(mb, (uint32_t)idx, &size) == -1)
+		size = 0;
+	imap_quota_done(s, &q, qon, (int64_t)size, 1);
 	(void)mbox_commit(mb);
 	imap_mbox_changed(mb, s);
 	if (mb == s->mb)

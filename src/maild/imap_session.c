@@ -89,6 +89,9 @@ static const struct {
 	{ "STORE",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_store },
 	{ "COPY",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
+	{ "GETQUOTA",	ST_AUTH | ST_SELECTED,		imap_cmd_getquota },
+	{ "GETQUOTAROOT", ST_AUTH | ST_SELECTED,	imap_cmd_getquotaroot },
+	{ "SETQUOTA",	ST_AUTH | ST_SELECTED,		imap_cmd_setquota },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -249,12 +252,14 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 {
 	/*
 	 * One row per capability; a new extension adds its row once it is
-	 * complete.  CAP_PRE: also before login.
+	 * complete.  CAP_PRE: also before login; CAP_QUOTA: when mail.conf
+	 * has quotas.
 	 */
 	static const struct {
 		const char	*name;
 		int		 flags;
 #define CAP_PRE		0x01
+#define CAP_QUOTA	0x02
 	} caps[] = {
 		{ "IMAP4rev1",		CAP_PRE },
 		{ "IMAP4rev2",		CAP_PRE },
@@ -274,6 +279,9 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "ESEARCH",		0 },
 		{ "CONDSTORE",		0 },
 		{ "QRESYNC",		0 },
+		{ "QUOTA",		CAP_QUOTA },
+		{ "QUOTA=RES-STORAGE",	CAP_QUOTA },
+		{ "QUOTA=RES-MESSAGE",	CAP_QUOTA },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
@@ -281,7 +289,8 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; i < nitems(caps); i++) {
-		if (pre && !(caps[i].flags & CAP_PRE))
+		if ((pre && !(caps[i].flags & CAP_PRE)) ||
+		    ((caps[i].flags & CAP_QUOTA) && !conf->quota))
 			continue;
 		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
 		    n ? " " : "", caps[i].name);
