@@ -98,8 +98,9 @@ s_quota_line(struct imap_session *s)
 		    (unsigned long long)((q.use.bytes + 1023) / 1024),
 		    (unsigned long long)((lim.storage + 1023) / 1024));
 	if (lim.messages != 0)
-		(void)snprintf(line + n, sizeof(line) - n, "%sMESSAGE %llu %llu",
-		    n > 0 ? " " : "", (unsigned long long)q.use.count,
+		(void)snprintf(line + n, sizeof(line) - n,
+		    "%sMESSAGE %llu %llu", n > 0 ? " " : "",
+		    (unsigned long long)q.use.count,
 		    (unsigned long long)lim.messages);
 	quota_close(&q);
 	imap_printf(s, "* QUOTA \"%s\" (%s)\r\n", QUOTA_ROOT_NAME, line);
