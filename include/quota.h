@@ -114,6 +114,13 @@ struct quota_txn {
  */
 int	quota_open(struct quota_txn *, const char *,
 	    const struct quota_limits *, char *, size_t);
+/*
+ * The usage of the Maildir at root as quota_open() would see it, with
+ * a shared lock and nothing written (for mailctl, which runs as root):
+ * *scanned says whether the file was out of date.  0, or -1 with err.
+ */
+int	quota_peek(const char *, const struct quota_limits *,
+	    struct quota_usage *, int *, char *, size_t);
 /* quota_check() of the open Maildir. */
 int	quota_exceeds(const struct quota_txn *, uint64_t, uint64_t);
 /* Record a change (negative: freed): a line appended.  0 or -1. */

@@ -51,7 +51,9 @@ static int	 scan_all(int, struct quota_usage *, uint64_t *, char *,
 static int	 read_file(int, char *, size_t, size_t *, struct stat *);
 static int	 write_file(int, const struct quota_limits *,
 		    const struct quota_usage *, char *, size_t);
-static int	 recalc(struct quota_txn *, char *, size_t);
+static int	 recalc(struct quota_txn *, int, char *, size_t);
+static int	 txn_open(struct quota_txn *, const char *,
+		    const struct quota_limits *, int, char *, size_t);
 
 /* -- limits -- */
 
@@ -665,7 +667,7 @@ write_file(int dfd, const struct quota_limits *lim,
  * time, no more: the usage stands.
  */
 static int
-recalc(struct quota_txn *q, char *err, size_t errlen)
+recalc(struct quota_txn *q, int writer, char *err, size_t errlen)
 {
 	struct quota_usage	 use;
 	uint64_t		 before, after;
@@ -681,7 +683,8 @@ recalc(struct quota_txn *q, char *err, size_t errlen)
 	}
 	q->use = use;
 	q->scanned = 1;
-	if (write_file(q->dfd, &q->lim, &use, why, sizeof(why)) == -1)
+	if (writer && write_file(q->dfd, &q->lim, &use, why,
+	    sizeof(why)) == -1)
 		log_warnx("quota: %s", why);
 	return 0;
 }
@@ -689,6 +692,28 @@ recalc(struct quota_txn *q, char *err, size_t errlen)
 int
 quota_open(struct quota_txn *q, const char *root,
     const struct quota_limits *lim, char *err, size_t errlen)
+{
+	return txn_open(q, root, lim, 1, err, errlen);
+}
+
+int
+quota_peek(const char *root, const struct quota_limits *lim,
+    struct quota_usage *use, int *scanned, char *err, size_t errlen)
+{
+	struct quota_txn	 q;
+
+	if (txn_open(&q, root, lim, 0, err, errlen) == -1)
+		return -1;
+	*use = q.use;
+	*scanned = q.scanned;
+	quota_close(&q);
+	return 0;
+}
+
+/* quota_open(), or quota_peek() (a shared lock, nothing written). */
+static int
+txn_open(struct quota_txn *q, const char *root,
+    const struct quota_limits *lim, int writer, char *err, size_t errlen)
 {
 	struct quota_limits	 hdr;
 	struct quota_usage	 use;
@@ -705,7 +730,7 @@ quota_open(struct quota_txn *q, const char *root,
 		(void)snprintf(err, errlen, "%s: %s", root, strerror(errno));
 		return -1;
 	}
-	while (flock(q->dfd, LOCK_EX) == -1)
+	while (flock(q->dfd, writer ? LOCK_EX : LOCK_SH) == -1)
 		if (errno != EINTR) {
 			(void)snprintf(err, errlen, "%s: lock: %s", root,
 			    strerror(errno));
@@ -725,7 +750,7 @@ quota_open(struct quota_txn *q, const char *root,
 		q->use = use;
 		return 0;
 	}
-	if (recalc(q, why, sizeof(why)) == 0)
+	if (recalc(q, writer, why, sizeof(why)) == 0)
 		return 0;
 	(void)snprintf(err, errlen, "%s: %s", root, why);
  fail:

@@ -460,6 +460,43 @@ def behind_the_back(m):
     os.unlink(ms)
 
 
+def mailctl_quota(m):
+    """mailctl user quota: the usage as maild sees it, nothing written."""
+    root = m.mailbox_dir(user="alice")
+    ms = msfile(m, "alice@example.org")
+    b, n = usage_on_disk(root)
+    r = subprocess.run([MAILCTL, "-f", m.conf, "user", "quota",
+                        "alice@example.org"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True,
+                       timeout=30)
+    t.ok(r.returncode == 0 and "storage: %d bytes of 20480 (" % b in
+         r.stdout and "messages: %d of 100 (" % n in r.stdout and
+         "counted" not in r.stdout, "mailctl user quota alice: %d bytes, "
+         "%d messages, from maildirsize" % (b, n))
+    if r.returncode != 0:
+        t.diag(r.stderr)
+    os.unlink(ms)
+    r = subprocess.run([MAILCTL, "-f", m.conf, "user", "quota",
+                        "alice@example.org"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True,
+                       timeout=30)
+    t.ok(r.returncode == 0 and "storage: %d bytes" % b in r.stdout and
+         "counted" in r.stdout and not os.path.exists(ms),
+         "... without maildirsize: counted, nothing written")
+    r = subprocess.run([MAILCTL, "-f", m.conf, "user", "quota",
+                        "carol@example.org"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True,
+                       timeout=30)
+    t.like(r.stdout, r"storage: \d+ bytes of 4096 \(",
+           "mailctl user quota carol: her limit from the table")
+    r = subprocess.run([MAILCTL, "-f", m.conf, "user", "quota",
+                        "alice@nowhere.test"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True,
+                       timeout=30)
+    t.ok(r.returncode == 1 and "does not deliver" in r.stderr,
+         "mailctl user quota of a domain not delivered here: exit 1")
+
+
 def reload_table(m):
     """A reload brings the new table to deliver and imap."""
     qf = os.path.join(m.dir, "quotas")
@@ -555,6 +592,7 @@ def main():
     t.section(imap_writes, m)
     t.section(restart, m)
     t.section(behind_the_back, m)
+    t.section(mailctl_quota, m)
     t.section(reload_table, m)
     t.section(bad_tables, m)
     m.stop()
