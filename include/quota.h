@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 struct maild_conf;
+struct mailaddr;
 
 #define QUOTA_FILE		"maildirsize"
 #define QUOTA_FILE_MAX		5120		/* Maildir++: recalculate */
@@ -81,6 +82,14 @@ int	quota_table_check(const char *, const char *, char *, size_t);
  */
 int	quota_user_limits(const struct maild_conf *, const char *,
 	    struct quota_limits *, char *, size_t);
+/*
+ * The Maildir whose quota a delivery to path counts in (both inside
+ * the mailbox root vroot): the location a maildir action gives addr,
+ * when path is it or one of its Maildir++ folders (".Junk"); else path
+ * without a last ".folder" component.  0, or -1 if it does not fit.
+ */
+int	quota_maildir_root(const struct maild_conf *, const struct mailaddr *,
+	    const char *, const char *, char *, size_t);
 /* Would bytes and count more go over lim: QUOTA_OK or which limit. */
 int	quota_check(const struct quota_limits *, const struct quota_usage *,
 	    uint64_t, uint64_t);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "expand.h"
 #include "log.h"
 #include "maild.h"
 #include "quota.h"
@@ -258,6 +259,35 @@ quota_user_limits(const struct maild_conf *c, const char *user,
 		return -1;
 	}
 	*lim = l;
+	return 0;
+}
+
+int
+quota_maildir_root(const struct maild_conf *c, const struct mailaddr *addr,
+    const char *vroot, const char *path, char *out, size_t outlen)
+{
+	const struct action	*a;
+	const char		*rel, *p;
+	char			 loc[PATH_MAX];
+	size_t			 n;
+
+	TAILQ_FOREACH(a, &c->actions, entry) {
+		if (a->type != A_MAILDIR || maildir_pattern(a->pattern, addr,
+		    loc, sizeof(loc)) == -1 ||
+		    (rel = path_inside(vroot, loc)) == NULL)
+			continue;
+		n = strlen(rel);
+		if (strncmp(path, rel, n) != 0 || (path[n] != '\0' &&
+		    (path[n] != '/' || path[n + 1] != '.' ||
+		    strchr(path + n + 1, '/') != NULL)))
+			continue;
+		return strlcpy(out, rel, outlen) < outlen ? 0 : -1;
+	}
+	/* An older location (a reload since): a Maildir++ folder ends it. */
+	if (strlcpy(out, path, outlen) >= outlen)
+		return -1;
+	if ((p = strrchr(out, '/')) != NULL && p[1] == '.')
+		out[p - out] = '\0';
 	return 0;
 }
 

@@ -82,7 +82,6 @@ static void	deliver_mark(uint64_t);
 static void	deliver_unmark(struct ipc_msg *);
 static int	deliver_drop(const char *, size_t, void *);
 static int	deliver_one(struct job *);
-static int	quota_root(const struct dest *, const char *, char *, size_t);
 static int	quota_limits_of(const struct mailaddr *,
 		    struct quota_limits *);
 static int	quota_begin(struct job *, struct quota_txn *);
@@ -264,39 +263,6 @@ deliver_one(struct job *j)
 	return r;
 }
 
-/*
- * The Maildir whose quota a delivery to path (inside the mailbox root)
- * counts in: the location of a maildir action for the recipient, path
- * itself or the root of the folder (".Junk") path is.  0, or -1.
- */
-static int
-quota_root(const struct dest *d, const char *path, char *out, size_t outlen)
-{
-	struct action	*a;
-	const char	*rel, *p;
-	char		 loc[PATH_MAX];
-	size_t		 n;
-
-	TAILQ_FOREACH(a, &conf->actions, entry) {
-		if (a->type != A_MAILDIR || maildir_pattern(a->pattern,
-		    &d->addr, loc, sizeof(loc)) == -1 ||
-		    (rel = path_inside(root, loc)) == NULL)
-			continue;
-		n = strlen(rel);
-		if (strncmp(path, rel, n) != 0 || (path[n] != '\0' &&
-		    (path[n] != '/' || path[n + 1] != '.' ||
-		    strchr(path + n + 1, '/') != NULL)))
-			continue;
-		return strlcpy(out, rel, outlen) < outlen ? 0 : -1;
-	}
-	/* An older location (a reload since): a Maildir++ folder ends it. */
-	if (strlcpy(out, path, outlen) >= outlen)
-		return -1;
-	if ((p = strrchr(out, '/')) != NULL && p[1] == '.')
-		out[p - out] = '\0';
-	return 0;
-}
-
 /* quota_user_limits() of a recipient: 0, or -1 (logged: defaults). */
 static int
 quota_limits_of(const struct mailaddr *addr, struct quota_limits *lim)
@@ -330,7 +296,8 @@ quota_begin(struct job *j, struct quota_txn *q)
 	if (!conf->quota)
 		return 0;
 	(void)quota_limits_of(&j->dest.addr, &j->qlim);
-	if (quota_root(&j->dest, j->path, j->qroot, sizeof(j->qroot)) == -1 ||
+	if (quota_maildir_root(conf, &j->dest.addr, root, j->path, j->qroot,
+	    sizeof(j->qroot)) == -1 ||
 	    quota_open(q, j->qroot, &j->qlim, err, sizeof(err)) == -1) {
 		log_warnx("deliver: quota of %s: %s, delivered unchecked",
 		    j->dest.path, err);
@@ -398,7 +365,8 @@ deliver_quota(struct ipc_msg *m)
 		ipc_get_str(m, d.path, sizeof(d.path));
 		if (!conf->quota ||
 		    (path = path_inside(root, d.path)) == NULL ||
-		    quota_root(&d, path, qroot, sizeof(qroot)) == -1)
+		    quota_maildir_root(conf, &d.addr, root, path, qroot,
+		    sizeof(qroot)) == -1)
 			continue;
 		(void)quota_limits_of(&d.addr, &lim);
 		if (quota_open(&q, qroot, &lim, err, sizeof(err)) == -1) {

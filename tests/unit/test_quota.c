@@ -6,7 +6,8 @@
  * the writer, ",S=" in file names, and the transaction on a Maildir in
  * a temporary directory: when the file is trusted and when a scan
  * replaces it (missing, 5120 bytes, other limits, full and stale or
- * full with several lines), appends, symbolic links never followed.
+ * full with several lines), appends, symbolic links never followed;
+ * the Maildir a delivery into a folder counts in.
  * Fixtures are in tests/data/quota (run from the top directory).
  */
 #include <sys/types.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "config.h"
 #include "log.h"
 #include "maild.h"
@@ -41,6 +43,7 @@ static void	 test_sizes(void);
 static void	 test_values(void);
 static void	 test_user_limits(void);
 static void	 test_check(void);
+static void	 test_roots(void);
 static void	 test_parse_files(void);
 static void	 test_parse_hostile(void);
 static void	 test_format(void);
@@ -292,6 +295,55 @@ test_check(void)
 	    "check: no limits, no overflow");
 	is_int(quota_check(&l, &u, UINT64_MAX, 0), QUOTA_STORAGE,
 	    "check: a huge size does not wrap");
+}
+
+/* Deliveries into folders (Junk) count in the user's Maildir. */
+static void
+test_roots(void)
+{
+	static const struct {
+		const char	*user, *domain, *path, *root;
+	} r[] = {
+		{ "Alice", "Example.org", "example.org/alice",
+		    "example.org/alice" },
+		{ "alice", "example.org", "example.org/alice/.Junk",
+		    "example.org/alice" },
+		{ "alice", "example.org", "example.org/alice/.DMARC Reports",
+		    "example.org/alice" },
+		{ "bob", "example.net", "users/bob/.maildir",
+		    "users/bob/.maildir" },
+		{ "bob", "example.net", "users/bob/.maildir/.Junk",
+		    "users/bob/.maildir" },
+		/* A location of an older configuration: the folder goes. */
+		{ "carol", "example.org", "old/carol/.Junk", "old/carol" },
+		{ "carol", "example.org", "old/carol", "old/carol" },
+		{ "alice", "example.org", "example.org/alice/.Junk/x",
+		    "example.org/alice/.Junk/x" },
+	};
+	struct maild_conf	*c;
+	struct mailaddr		 a;
+	char			*buf, out[PATH_MAX], small[8];
+	size_t			 len, i;
+
+	if ((buf = read_file(DATA "roots.conf", &len)) == NULL ||
+	    (c = config_parse_buf("roots.conf", buf, len,
+	    CONF_NOFILES)) == NULL)
+		fatal("roots.conf");
+	is_str(c->vmail_root, "/var/vmail", "roots: the mailbox root");
+	for (i = 0; i < nitems(r); i++) {
+		memset(&a, 0, sizeof(a));
+		strlcpy(a.user, r[i].user, sizeof(a.user));
+		strlcpy(a.domain, r[i].domain, sizeof(a.domain));
+		out[0] = '\0';
+		ok(quota_maildir_root(c, &a, c->vmail_root, r[i].path, out,
+		    sizeof(out)) == 0 && strcmp(out, r[i].root) == 0,
+		    "root of %s for %s@%s: %s", r[i].path, r[i].user,
+		    r[i].domain, out);
+	}
+	ok(quota_maildir_root(c, &a, c->vmail_root, r[0].path, small,
+	    sizeof(small)) == -1, "root: too small a buffer");
+	config_free(c);
+	free(buf);
 }
 
 static void
@@ -611,6 +663,7 @@ main(void)
 	test_values();
 	test_user_limits();
 	test_check();
+	test_roots();
 	test_parse_files();
 	test_parse_hostile();
 	test_format();
