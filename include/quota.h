@@ -132,7 +132,10 @@ int	quota_peek(const char *, const struct quota_limits *,
 	    struct quota_usage *, int *, char *, size_t);
 /* quota_check() of the open Maildir. */
 int	quota_exceeds(const struct quota_txn *, uint64_t, uint64_t);
-/* Record a change (negative: freed): a line appended.  0 or -1. */
+/*
+ * Record a change (negative: freed): 1 a line appended, 0 nothing to
+ * write (no Maildir, no file yet: the next open scans), -1 error.
+ */
 int	quota_add(struct quota_txn *, int64_t, int64_t, char *, size_t);
 void	quota_close(struct quota_txn *);
 /*

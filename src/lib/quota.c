@@ -830,7 +830,7 @@ quota_add(struct quota_txn *q, int64_t bytes, int64_t count, char *err,
 		return -1;
 	}
 	close(fd);
-	return 0;
+	return 1;
 }
 
 void

@@ -205,8 +205,9 @@ deliver_run(int fd, short ev, void *arg)
 			    strcmp(batch[k]->path, batch[i]->path) == 0) {
 				/* An earlier attempt's file stays. */
 				if (!batch[k]->found) {
-					(void)safe_unlink(batch[k]->newfile);
+					/* Uncounted while it is still there. */
 					quota_undo(batch[k]);
+					(void)safe_unlink(batch[k]->newfile);
 				}
 				batch[k]->result = -1;
 				strlcpy(batch[k]->err, err,
@@ -241,7 +242,7 @@ deliver_one(struct job *j)
 	uint64_t		 size;
 	char			 err[ERRMSG_MAX];
 	const char		*p;
-	int			 r, qon;
+	int			 r, qon, added;
 
 	if ((qon = quota_begin(j, &q)) < 0)
 		return qon;
@@ -254,11 +255,11 @@ deliver_one(struct job *j)
 	if (r == 0 && ((p = strrchr(j->newfile, '/')) == NULL ||
 	    quota_name_size(p + 1, &size) == -1 || size > INT64_MAX))
 		log_warnx("deliver: %s: no size in the name", j->newfile);
-	else if (r == 0 && quota_add(&q, (int64_t)size, 1, err,
-	    sizeof(err)) == -1)
+	else if (r == 0 && (added = quota_add(&q, (int64_t)size, 1, err,
+	    sizeof(err))) == -1)
 		log_warnx("deliver: quota %s: %s", j->qroot, err);
-	else if (r == 0)
-		j->qbytes = (int64_t)size;
+	else if (r == 0 && added == 1)
+		j->qbytes = (int64_t)size;	/* a line says so */
 	quota_close(&q);
 	return r;
 }
@@ -323,7 +324,10 @@ quota_begin(struct job *j, struct quota_txn *q)
 	return conf->quota_over == QUOTA_OVER_PERM ? -2 : -1;
 }
 
-/* A file counted, then taken back (new/ could not be synced). */
+/*
+ * A file counted, to be taken back (new/ could not be synced): before
+ * it goes, so that a scan the open may make still sees it.
+ */
 static void
 quota_undo(struct job *j)
 {

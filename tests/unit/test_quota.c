@@ -561,8 +561,8 @@ test_txn(void)
 	    quota_exceeds(&q, 689, 1) == QUOTA_STORAGE &&
 	    quota_exceeds(&q, 1, 8) == QUOTA_MESSAGES,
 	    "exceeds: at the limits");
-	ok(quota_add(&q, 50, 1, err, sizeof(err)) == 0 &&
-	    quota_add(&q, -12, -1, err, sizeof(err)) == 0 &&
+	ok(quota_add(&q, 50, 1, err, sizeof(err)) == 1 &&
+	    quota_add(&q, -12, -1, err, sizeof(err)) == 1 &&
 	    quota_add(&q, 0, 0, err, sizeof(err)) == 0, "adds");
 	quota_close(&q);
 	buf = read_file(p, &len);
