@@ -52,7 +52,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/config_lex.o src/lib/config_settings.o \
 		src/lib/config_parse.o src/lib/config_listen.o \
 		src/lib/config_check.o src/lib/config_dump.o \
-		src/lib/config_dnsbl.o \
+		src/lib/config_dnsbl.o src/lib/config_quota.o src/lib/quota.o \
 		src/lib/expand.o src/lib/envelope.o src/lib/spool.o \
 		src/lib/maildir.o src/lib/util.o src/lib/imap_parser.o \
 		src/lib/mime.o src/lib/mailbox.o src/lib/uidlist.o \
@@ -82,10 +82,11 @@ SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
 		src/maild/imap_idle.o src/maild/imap_cmd_context.o \
 		src/maild/imap_cmd_notify.o src/maild/imap_watch.o \
-		src/maild/imap_cmd_append.o src/maild/imap_cmd_sort.o
+		src/maild/imap_cmd_append.o src/maild/imap_cmd_sort.o \
+		src/maild/imap_cmd_quota.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
-		src/maild/lookup_dnsbl.o \
+		src/maild/lookup_dnsbl.o src/maild/lookup_quota.o \
 		src/maild/server_auth.o src/maild/server.o src/maild/smtp.o \
 		src/maild/queue.o src/maild/queue_dkim.o src/maild/queue_auth.o \
 		src/maild/queue_filter.o \
@@ -124,7 +125,7 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_http_url tests/unit/test_greylist \
 		tests/unit/test_imap_context tests/unit/test_imap_notify \
 		tests/unit/test_imap_url tests/unit/test_mime_binary \
-		tests/unit/test_imap_sort
+		tests/unit/test_imap_sort tests/unit/test_quota
 SESSION_TESTS =	tests/unit/test_imap_session tests/unit/test_smtp_session \
 		tests/unit/test_imap_compress
 # What the session tests (and the session fuzz targets) play around a
@@ -201,6 +202,7 @@ tests/unit/test_imap_notify: tests/unit/test_imap_notify.c
 tests/unit/test_imap_url: tests/unit/test_imap_url.c
 tests/unit/test_mime_binary: tests/unit/test_mime_binary.c
 tests/unit/test_imap_sort: tests/unit/test_imap_sort.c
+tests/unit/test_quota: tests/unit/test_quota.c
 tests/unit/test_imap_session: tests/unit/test_imap_session.c
 tests/unit/test_smtp_session: tests/unit/test_smtp_session.c
 tests/unit/test_imap_compress: tests/unit/test_imap_compress.c

@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -177,6 +178,12 @@ struct maild_conf {
 	time_t			 greylist_delay;
 	time_t			 greylist_expire;
 	time_t			 greylist_wl_expire;
+	/* Quotas (quota.h): a quota statement keeps every user's usage */
+	int			 quota;			/* 0 or 1 */
+	uint64_t		 quota_storage;		/* bytes; 0: none */
+	uint64_t		 quota_messages;	/* 0: none */
+	int			 quota_over;		/* QUOTA_OVER_* */
+	struct table		*quota_table;		/* per user, or NULL */
 	char			 ca_file[PATH_MAX];	/* "": system CA */
 	char			*ca;		/* PEM of ca_file, parent */
 	size_t			 ca_len;

@@ -11,6 +11,7 @@
  *				table, action, match
  *	config_listen.c		listen on: options and addresses
  *	config_dnsbl.c		dnsbl and dnswl: the DNS lists of clients
+ *	config_quota.c		quota: mailbox quotas
  *	config_check.c		checks once the file is read, the
  *				certificate and key files
  *	config_dump.c		the canonical form (maild -nv)
@@ -70,6 +71,7 @@ struct parser {
 	size_t			 nmacros;
 	TAILQ_HEAD(, pkiline)	 pkilines;
 	int			 seen[CONF_SETTINGS_MAX];	/* lines */
+	int			 quota_seen[4];	/* config_quota.c: lines */
 	char			 text[CONF_LINE_MAX + 1];
 	char			 store[2 * CONF_LINE_MAX + 2];
 	struct token		 toks[CONF_TOKENS_MAX];
@@ -151,6 +153,11 @@ void	 cf_listen_keywords(FILE *);
 /* config_dnsbl.c */
 int	 cf_parse_dnsbl(struct parser *);
 void	 cf_dnsbl_dump(const struct maild_conf *, FILE *);
+
+/* config_quota.c */
+int	 cf_parse_quota(struct parser *);
+void	 cf_quota_finish(struct parser *);
+void	 cf_quota_dump(const struct maild_conf *, FILE *);
 
 /* config_check.c */
 int	 cf_listen_check(struct parser *, struct listen_opts *);

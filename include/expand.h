@@ -27,7 +27,8 @@ enum exp_result {
 	EXP_NOTFOUND,		/* 550 5.1.1 */
 	EXP_RELAY_DENIED,	/* 550 5.7.1 */
 	EXP_TEMPFAIL,		/* 451 4.3.0 */
-	EXP_FAIL		/* 550 5.1.1 with err: loop, bad alias */
+	EXP_FAIL,		/* 550 5.1.1 with err: loop, bad alias */
+	EXP_OVERQUOTA		/* 452 4.2.2 or 552 5.2.2: mailbox full */
 };
 
 /* The first rule matching rcpt for a client with these flags, or NULL. */

@@ -161,6 +161,11 @@ int		 mbox_stage(struct mbox *, const char *, size_t, uint32_t,
 int		 mbox_stage_commit(struct mbox *, struct mbox_staged *, size_t,
 		    uint32_t *);
 void		 mbox_stage_abort(struct mbox *, struct mbox_staged *, size_t);
+/*
+ * What quotas count of message idx (quota.h): the ",S=" of its file's
+ * name, as Maildir++ says, else the file's size.  0, or -1 (gone).
+ */
+int		 mbox_quota_size(struct mbox *, uint32_t, uint64_t *);
 /* Copy message idx of src into dst (hard link if possible), flags kept. */
 int		 mbox_copy(struct mbox *, uint32_t, struct mbox *, uint32_t *);
 

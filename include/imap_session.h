@@ -20,6 +20,8 @@
  * - imap_watch.c: the folders NOTIFY covers, watched for other programs'
  *   changes (inotify);
  * - imap_cmd_sort.c: SORT (and ESORT) and THREAD, and their UID forms.
+ * - imap_cmd_quota.c: QUOTA (GETQUOTA, GETQUOTAROOT, SETQUOTA) and the
+ *   quota transaction of the commands that add or remove messages.
  * A new command is a handler in the file of its family and a row in
  * the table of imap_session.c.
  */
@@ -285,5 +287,25 @@ void	imap_watch_stamp(const char *);
 /* imap_cmd_sort.c */
 void	imap_cmd_sort(struct imap_session *, const struct imap_command *);
 void	imap_cmd_thread(struct imap_session *, const struct imap_command *);
+
+/* imap_cmd_quota.c */
+struct quota_txn;
+/*
+ * The quota transaction of a command that adds or removes messages
+ * (quota.h): 1 open in q, ended by imap_quota_done(); 0 no quotas; -1
+ * the usage cannot be read (logged: the command goes on, unchecked).
+ */
+int	imap_quota_open(struct imap_session *, struct quota_txn *);
+/* Room for bytes and count more: 1 (always, unless qon is 1), or 0. */
+int	imap_quota_room(const struct quota_txn *, int, uint64_t, uint64_t);
+/* Record what the command added (negative: freed), and close. */
+void	imap_quota_done(struct imap_session *, struct quota_txn *, int,
+	    int64_t, int64_t);
+void	imap_cmd_getquota(struct imap_session *,
+	    const struct imap_command *);
+void	imap_cmd_getquotaroot(struct imap_session *,
+	    const struct imap_command *);
+void	imap_cmd_setquota(struct imap_session *,
+	    const struct imap_command *);
 
 #endif

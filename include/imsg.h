@@ -139,6 +139,13 @@ enum proc_type {
 	    "u64:reqid u32:qtype str:name u32:status u32:ntxt { str:txt }") \
 	/* deliver -> imap: new mail in a Maildir */			\
 	M(I_NEW, P_DELIVER, P_IMAP, IMSG_NOFD, "str:maildir")		\
+	/* quotas (quota.h): the table, and RCPT TO's "is it full?" */	\
+	M(CONF_QUOTA, P_PARENT, P_DELIVER | P_IMAP, IMSG_FD,		\
+	    "str:name")							\
+	M(D_QUOTA, P_LOOKUP, P_DELIVER, IMSG_NOFD,			\
+	    "u64:reqid u32:n { addr:user str:path }")			\
+	M(D_QUOTA_RES, P_DELIVER, P_LOOKUP, IMSG_NOFD,			\
+	    "u64:reqid u32:full")					\
 	/* queue <-> deliver, relay */					\
 	M(D_DELIVER, P_QUEUE, P_DELIVER, IMSG_FD,			\
 	    "u64:evpid addr:sender addr:rcpt dest:dest str:dkim u32:retry") \

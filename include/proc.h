@@ -99,6 +99,7 @@ enum stat_counter {
 	ST_SMTP_GREYLISTED,	/* recipients deferred by greylisting */
 	ST_SMTP_GREY_PASSED,	/* ... passed once the delay was over */
 	ST_SMTP_GREY_WHITE,	/* ... passed at once: auto-whitelisted */
+	ST_SMTP_QUOTA,		/* recipients refused: mailbox full */
 	ST_IMAP_SESSIONS,
 	ST_IMAP_TLS,
 	ST_IMAP_AUTH_OK,
@@ -129,6 +130,12 @@ enum stat_counter {
 };
 extern uint64_t		 stats[ST_COUNT];
 #define STAT_INC(s)	(stats[(s)]++)
+
+/*
+ * IMSG_CONF_QUOTA in deliver and imap: the quota table, for the staged
+ * configuration during a reload, for the running one at start.
+ */
+void	proc_conf_quota(struct ipc_msg *);
 
 /* Answers to a mailctl request (IMSG_CTL_REQ id) go to control. */
 void	proc_ctl_line(uint64_t, const char *, ...)

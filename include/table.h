@@ -21,7 +21,14 @@ struct table {
 	int			 flags;
 #define T_SECRET	0x01	/* holds password hashes: refuse mode & 004 */
 #define T_RELAY		0x02	/* relay credentials: to the relay only */
+#define T_QUOTA		0x04	/* quota limits: also to deliver and imap */
 	int			 loaded;
+	/*
+	 * The check of each line's value, or NULL: 0, or -1 with why (the
+	 * load fails with "path:line: why").
+	 */
+	int			(*check)(const char *, const char *, char *,
+				    size_t);
 	/* contents: RB tree of key -> value, owned by table.c */
 	struct table_tree	 entries;
 	size_t			 count;

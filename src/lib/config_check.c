@@ -118,6 +118,7 @@ cf_finish(struct parser *p)
 			    sizeof(l->hostname));
 	derive_vmail_root(c);
 	(void)relay_table_check(p);
+	cf_quota_finish(p);
 
 	if (p->errors > 0 || (p->flags & CONF_NOFILES))
 		return;

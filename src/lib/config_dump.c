@@ -10,6 +10,8 @@
  *	dkim local domain "DOMAIN"
  *	table "NAME" "FILE"[	# secret]	(secret: used by auth)
  *	dnsbl|dnswl "ZONE" weight N [match A[-B] ...] [message "TEXT"]
+ *	quota storage N|none messages N|none [table <T>]
+ *	    over temporary|permanent
  *	listen on ADDR port N [smtps|imaps|imap] [tls|tls-require]
  *	    [pki "NAME"] [ciphers "C"] hostname "H" [auth <T>] [mask-src]
  *	    [any-sender] [from-mismatch unsigned]
@@ -59,6 +61,7 @@ config_dump(const struct maild_conf *c, FILE *fp)
 		fprintf(fp, "%s\n", (t->flags & T_SECRET) ? "\t# secret" : "");
 	}
 	cf_dnsbl_dump(c, fp);
+	cf_quota_dump(c, fp);
 	TAILQ_FOREACH(l, &c->listeners, entry)
 		dump_listener(l, fp);
 	TAILQ_FOREACH(a, &c->actions, entry)

@@ -50,6 +50,7 @@ static const struct {
 	{ "listen",	cf_parse_listen },
 	{ "match",	parse_match },
 	{ "pki",	parse_pki },
+	{ "quota",	cf_parse_quota },
 	{ "table",	parse_table },
 };
 

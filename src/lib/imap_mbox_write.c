@@ -28,6 +28,7 @@
 #include "maild.h"
 #include "maildir.h"
 #include "mflags.h"
+#include "quota.h"
 #include "safepath.h"
 #include "uidlist.h"
 #include "util.h"
@@ -70,6 +71,25 @@ mbox_expunge(struct mbox *m, uint32_t idx)
 	gone[idx] = 1;
 	mbox_msg_remove(m, gone);
 	free(gone);
+	return 0;
+}
+
+int
+mbox_quota_size(struct mbox *m, uint32_t idx, uint64_t *size)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (idx >= m->n) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (quota_name_size(m->priv[idx].file, size) == 0)
+		return 0;
+	if ((fd = mbox_msg_open(m, idx, &st)) == -1)
+		return -1;
+	close(fd);
+	*size = (uint64_t)st.st_size;
 	return 0;
 }
 

@@ -84,6 +84,7 @@ parse_line(const struct table *t, struct table_tree *tree, const char *s,
 {
 	struct tentry	*e;
 	const char	*key, *val;
+	char		 why[256];
 	size_t		 klen, vlen, i;
 
 	if (len > TABLE_LINE_MAX) {
@@ -140,6 +141,14 @@ parse_line(const struct table *t, struct table_tree *tree, const char *s,
 	e->value[vlen] = '\0';
 	e->vlen = vlen;
 
+	if (t->check != NULL && t->check(e->key, e->value, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%zu: %s", tpath(t), lineno, why);
+		if (t->flags & T_SECRET)
+			explicit_bzero(e->value, vlen);
+		free(e);
+		return -1;
+	}
 	if (RB_INSERT(table_tree, tree, e) != NULL) {
 		snprintf(err, errlen, "%s:%zu: duplicate key \"%s\"",
 		    tpath(t), lineno, e->key);

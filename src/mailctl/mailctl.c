@@ -49,7 +49,7 @@ mailctl_usage(void)
 	    "  log brief | verbose\n"
 	    "  encrypt [-b] [password]\n"
 	    "  user add | passwd user@domain [hash]\n"
-	    "  user del user@domain | list [domain]\n"
+	    "  user del user@domain | list [domain] | quota user@domain\n"
 	    "  alias add alias@domain target ... | del alias@domain | "
 	    "list [domain]\n"
 	    "  dkim keygen [-b bits] [-o file] [-s selector] "

@@ -29,6 +29,7 @@
 #include "expand.h"
 #include "mailctl.h"
 #include "passwd.h"
+#include "quota.h"
 #include "table.h"
 #include "util.h"
 
@@ -63,6 +64,8 @@ static int	 user_state_ok(int, int, const char *, const char *);
 static int	 user_set(const char *, const char *, int);
 static int	 user_del(const char *);
 static int	 user_list(const char *);
+static int	 user_quota(const char *);
+static void	 print_use(const char *, uint64_t, uint64_t, const char *);
 static char	*alias_targets(struct maild_conf *, int, char **,
 		    const char *);
 static void	 note_unknown_target(struct maild_conf *,
@@ -106,6 +109,8 @@ mailctl_user(int argc, char **argv)
 		return user_del(argv[2]);
 	if (argc >= 2 && argc <= 3 && strcmp(argv[1], "list") == 0)
 		return user_list(argc == 3 ? argv[2] : NULL);
+	if (argc == 3 && strcmp(argv[1], "quota") == 0)
+		return user_quota(argv[2]);
 	mailctl_usage();
 }
 
@@ -911,6 +916,75 @@ user_del(const char *arg)
 	tfile_close(&vf);
 	tfile_close(&pf);
 	return r;
+}
+
+static void
+print_use(const char *what, uint64_t used, uint64_t limit, const char *unit)
+{
+	if (limit == 0)
+		printf("%s: %llu%s, no limit\n", what, (unsigned long long)used,
+		    unit);
+	else
+		printf("%s: %llu%s of %llu (%.0f%%)\n", what,
+		    (unsigned long long)used, unit, (unsigned long long)limit,
+		    (double)used * 100 / (double)limit);
+}
+
+/*
+ * mailctl user quota user@domain: the limits and the usage of the
+ * Maildir of a user (the domain's maildir action), from its
+ * maildirsize if that is up to date, else counted; nothing is written
+ * there (the files are the vmail user's).
+ */
+static int
+user_quota(const char *arg)
+{
+	struct maild_conf	*conf = mailctl_conf();
+	struct quota_limits	 lim;
+	struct quota_usage	 use;
+	struct mailaddr		 addr;
+	struct table		*qt = conf->quota_table;
+	struct action		*a;
+	const char		*rel;
+	char			 key[ADDR_MAX + 1], maildir[PATH_MAX];
+	char			 err[512];
+	int			 scanned, fd;
+
+	if (arg_addr(arg, &addr, key, sizeof(key), 0) == -1 ||
+	    (a = domain_action(conf, addr.domain, 0)) == NULL)
+		return MAILCTL_FAIL;
+	if (maildir_pattern(a->pattern, &addr, maildir,
+	    sizeof(maildir)) == -1 ||
+	    (rel = path_inside(conf->vmail_root, maildir)) == NULL) {
+		fprintf(stderr, "mailctl: %s: not usable in a Maildir "
+		    "location\n", key);
+		return MAILCTL_FAIL;
+	}
+	if (qt != NULL && (fd = table_open(qt, err, sizeof(err))) != -1) {
+		if (table_load_fd(qt, fd, err, sizeof(err)) == -1)
+			fprintf(stderr, "mailctl: %s\n", err);
+		close(fd);
+	} else if (qt != NULL)
+		fprintf(stderr, "mailctl: table <%s>: %s\n", qt->name, err);
+	if (quota_user_limits(conf, key, &lim, err, sizeof(err)) == -1)
+		fprintf(stderr, "mailctl: %s\n", err);
+	if (chdir(conf->vmail_root) == -1) {
+		fprintf(stderr, "mailctl: %s: %s\n", conf->vmail_root,
+		    strerror(errno));
+		return MAILCTL_FAIL;
+	}
+	if (quota_peek(rel, &lim, &use, &scanned, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mailctl: %s\n", err);
+		return MAILCTL_FAIL;
+	}
+	printf("%s: %s%s\n", key, maildir, conf->quota ? "" :
+	    " (no quota statement: no limits)");
+	print_use("storage", use.bytes, lim.storage, " bytes");
+	print_use("messages", use.count, lim.messages, "");
+	if (scanned)
+		printf("counted: %s was missing or out of date\n",
+		    QUOTA_FILE);
+	return MAILCTL_OK;
 }
 
 static int

@@ -15,6 +15,13 @@
  * fsynced and removed when the queue says the envelope is gone), else
  * the file itself, whose name carries the envelope id (maildir_find()).
  * The mark answers even after the user expunged the file.
+ *
+ * With quotas (quota.h), a message that would take its user's Maildir
+ * over a limit is not written: a temporary failure (the queue retries)
+ * or a permanent one (bounced), as mail.conf's "quota over" says, for
+ * that recipient alone.  The check, the file and the line of the
+ * Maildir's maildirsize are one locked transaction.  The lookup
+ * process asks here at RCPT TO whether a Maildir is full already.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -36,6 +43,7 @@
 #include "expand.h"
 #include "maildir.h"
 #include "proc.h"
+#include "quota.h"
 #include "safepath.h"
 #include "util.h"
 
@@ -59,6 +67,10 @@ struct job {
 	int			 found;		/* FOUND_*: done before */
 	int			 result;	/* 0, -1 temporary, -2 fatal */
 	char			 err[ERRMSG_MAX];
+	/* counted in this quota root, taken back if new/ fails */
+	char			 qroot[PATH_MAX];
+	struct quota_limits	 qlim;
+	int64_t			 qbytes;
 };
 
 static void	deliver_queue(struct ipc_msg *);
@@ -69,6 +81,12 @@ static void	deliver_marks_open(void);
 static void	deliver_mark(uint64_t);
 static void	deliver_unmark(struct ipc_msg *);
 static int	deliver_drop(const char *, size_t, void *);
+static int	deliver_one(struct job *);
+static int	quota_limits_of(const struct mailaddr *,
+		    struct quota_limits *);
+static int	quota_begin(struct job *, struct quota_txn *);
+static void	quota_undo(struct job *);
+static void	deliver_quota(struct ipc_msg *);
 
 static const struct maildir_filter deliver_filter = { deliver_drop, NULL };
 static TAILQ_HEAD(, job)	 jobs = TAILQ_HEAD_INITIALIZER(jobs);
@@ -84,7 +102,7 @@ deliver_main(void)
 	proc_drop(root);
 	deliver_marks_open();
 	proc_setup_peers();
-	if (pledge("stdio rpath wpath cpath fattr recvfd", NULL) == -1)
+	if (pledge("stdio rpath wpath cpath fattr flock recvfd", NULL) == -1)
 		fatal("pledge");
 	evtimer_set(&ev_run, deliver_run, NULL);
 	event_dispatch();
@@ -160,11 +178,7 @@ deliver_run(int fd, short ev, void *arg)
 		} else if (j->retry && (r = deliver_done_before(j)) != 0)
 			j->result = r == 1 ? 0 : -1;
 		else
-			j->result = maildir_deliver_nosync(j->path, j->fd,
-			    &j->sender, &j->dest.addr, j->dkim, j->evpid,
-			    &deliver_filter,
-			    j->newfile, sizeof(j->newfile), j->err,
-			    sizeof(j->err));
+			j->result = deliver_one(j);
 		close(j->fd);
 	}
 	if (!TAILQ_EMPTY(&jobs))
@@ -190,8 +204,11 @@ deliver_run(int fd, short ev, void *arg)
 			    batch[k]->found != FOUND_MARK &&
 			    strcmp(batch[k]->path, batch[i]->path) == 0) {
 				/* An earlier attempt's file stays. */
-				if (!batch[k]->found)
+				if (!batch[k]->found) {
+					/* Uncounted while it is still there. */
+					quota_undo(batch[k]);
 					(void)safe_unlink(batch[k]->newfile);
+				}
 				batch[k]->result = -1;
 				strlcpy(batch[k]->err, err,
 				    sizeof(batch[k]->err));
@@ -215,6 +232,160 @@ deliver_run(int fd, short ev, void *arg)
 	}
 	for (i = 0; i < n; i++)
 		free(batch[i]);
+}
+
+/* Write one message, within its user's quota: 0, -1, -2 (as j->result). */
+static int
+deliver_one(struct job *j)
+{
+	struct quota_txn	 q;
+	uint64_t		 size;
+	char			 err[ERRMSG_MAX];
+	const char		*p;
+	int			 r, qon, added;
+
+	if ((qon = quota_begin(j, &q)) < 0)
+		return qon;
+	r = maildir_deliver_nosync(j->path, j->fd, &j->sender, &j->dest.addr,
+	    j->dkim, j->evpid, &deliver_filter, j->newfile,
+	    sizeof(j->newfile), j->err, sizeof(j->err));
+	if (qon == 0)
+		return r;
+	/* The size written is in the file's name (",S="). */
+	if (r == 0 && ((p = strrchr(j->newfile, '/')) == NULL ||
+	    quota_name_size(p + 1, &size) == -1 || size > INT64_MAX))
+		log_warnx("deliver: %s: no size in the name", j->newfile);
+	else if (r == 0 && (added = quota_add(&q, (int64_t)size, 1, err,
+	    sizeof(err))) == -1)
+		log_warnx("deliver: quota %s: %s", j->qroot, err);
+	else if (r == 0 && added == 1)
+		j->qbytes = (int64_t)size;	/* a line says so */
+	quota_close(&q);
+	return r;
+}
+
+/* quota_user_limits() of a recipient: 0, or -1 (logged: defaults). */
+static int
+quota_limits_of(const struct mailaddr *addr, struct quota_limits *lim)
+{
+	char	 user[ADDR_MAX + 1], err[256];
+
+	if (addr_to_text(addr, user, sizeof(user)) == -1)
+		user[0] = '\0';
+	if (quota_user_limits(conf, user, lim, err, sizeof(err)) == -1) {
+		log_warnx("deliver: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Before j is written: 1 its quota transaction is open in q, 0 no
+ * quota (or it cannot be read: the message goes in, said in the log),
+ * -1 or -2 over quota (temporary or permanent, as "quota over" says;
+ * the reply in j->err).
+ */
+static int
+quota_begin(struct job *j, struct quota_txn *q)
+{
+	struct stat	 st;
+	char		 rcpt[ADDR_MAX + 1], from[ADDR_MAX + 1];
+	char		 err[ERRMSG_MAX];
+	uint64_t	 size;
+	int		 r;
+
+	if (!conf->quota)
+		return 0;
+	(void)quota_limits_of(&j->dest.addr, &j->qlim);
+	if (quota_maildir_root(conf, &j->dest.addr, root, j->path, j->qroot,
+	    sizeof(j->qroot)) == -1 ||
+	    quota_open(q, j->qroot, &j->qlim, err, sizeof(err)) == -1) {
+		log_warnx("deliver: quota of %s: %s, delivered unchecked",
+		    j->dest.path, err);
+		j->qroot[0] = '\0';
+		return 0;
+	}
+	if (addr_to_text(&j->dest.addr, rcpt, sizeof(rcpt)) == -1)
+		rcpt[0] = '\0';
+	if (addr_to_text(&j->sender, from, sizeof(from)) == -1)
+		from[0] = '\0';
+	/* Its size to be: Return-Path, Delivered-To, DKIM, the file. */
+	size = 32 + strlen(from) + strlen(rcpt) + strlen(j->dkim);
+	if (fstat(j->fd, &st) == 0 && st.st_size > 0)
+		size += (uint64_t)st.st_size;
+	if ((r = quota_exceeds(q, size, 1)) == QUOTA_OK)
+		return 1;
+	quota_close(q);
+	j->qroot[0] = '\0';
+	(void)snprintf(j->err, sizeof(j->err), "%s <%s>: Mailbox full "
+	    "(over its %s quota)", conf->quota_over == QUOTA_OVER_PERM ?
+	    "552 5.2.2" : "452 4.2.2", rcpt, r == QUOTA_STORAGE ? "storage" :
+	    "message");
+	return conf->quota_over == QUOTA_OVER_PERM ? -2 : -1;
+}
+
+/*
+ * A file counted, to be taken back (new/ could not be synced): before
+ * it goes, so that a scan the open may make still sees it.
+ */
+static void
+quota_undo(struct job *j)
+{
+	struct quota_txn	 q;
+	char			 err[256];
+
+	if (j->qroot[0] == '\0' || j->qbytes == 0)
+		return;
+	if (quota_open(&q, j->qroot, &j->qlim, err, sizeof(err)) == -1 ||
+	    quota_add(&q, -j->qbytes, -1, err, sizeof(err)) == -1)
+		log_warnx("deliver: quota %s: %s", j->qroot, err);
+	quota_close(&q);
+	j->qbytes = 0;
+}
+
+/*
+ * IMSG_D_QUOTA: at RCPT TO, the lookup process asks whether the
+ * Maildirs of a recipient are full; the answer counts those that are.
+ * One that cannot be read counts as not full: delivery checks again.
+ */
+static void
+deliver_quota(struct ipc_msg *m)
+{
+	struct quota_limits	 lim;
+	struct quota_txn	 q;
+	struct ipc_buf		 b;
+	struct dest		 d;
+	const char		*path;
+	char			 qroot[PATH_MAX], err[256];
+	uint64_t		 reqid;
+	uint32_t		 n, i, full = 0;
+
+	reqid = ipc_get_u64(m);
+	n = ipc_get_u32(m);
+	for (i = 0; i < n; i++) {
+		memset(&d, 0, sizeof(d));
+		d.type = DEST_MAILDIR;
+		ipc_get_addr(m, &d.addr);
+		ipc_get_str(m, d.path, sizeof(d.path));
+		if (!conf->quota ||
+		    (path = path_inside(root, d.path)) == NULL ||
+		    quota_maildir_root(conf, &d.addr, root, path, qroot,
+		    sizeof(qroot)) == -1)
+			continue;
+		(void)quota_limits_of(&d.addr, &lim);
+		if (quota_open(&q, qroot, &lim, err, sizeof(err)) == -1) {
+			log_warnx("deliver: quota of %s: %s", d.path, err);
+			continue;
+		}
+		if (quota_exceeds(&q, 1, 1) != QUOTA_OK)
+			full++;
+		quota_close(&q);
+	}
+	ipc_end(m);
+	ipc_buf_init(&b);
+	ipc_add_u64(&b, reqid);
+	ipc_add_u32(&b, full);
+	proc_send_buf(PROC_LOOKUP, IMSG_D_QUOTA_RES, -1, &b);
 }
 
 /*
@@ -345,9 +516,11 @@ deliver_unmark(struct ipc_msg *m)
 }
 
 const struct proc_handler deliver_handlers[] = {
-	{ IMSG_CONF_RELOAD,	proc_conf_ignore },	/* nothing uses it */
+	{ IMSG_CONF_RELOAD,	proc_conf_stage },	/* the quotas */
+	{ IMSG_CONF_QUOTA,	proc_conf_quota },
 	{ IMSG_CONF_END,	proc_conf_end },
 	{ IMSG_D_DELIVER,	deliver_queue },
 	{ IMSG_D_DONE,		deliver_unmark },
+	{ IMSG_D_QUOTA,		deliver_quota },
 	{ IMSG_NONE,		NULL }
 };

@@ -63,6 +63,7 @@ imap_newmail(struct ipc_msg *m)
 const struct proc_handler imap_handlers[] = {
 	{ IMSG_CONF_RELOAD,	proc_conf_stage },
 	{ IMSG_CONF_PKI,	srv_tls_reload },
+	{ IMSG_CONF_QUOTA,	proc_conf_quota },
 	{ IMSG_CONF_END,	proc_conf_end },
 	{ IMSG_CTL_REQ,		srv_ctl },
 	{ IMSG_L_AUTH_RES,	imap_auth_result },

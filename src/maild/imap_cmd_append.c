@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "imap_session.h"
+#include "quota.h"
 #include "imap_url.h"
 #include "mailbox.h"
 #include "mime_binary.h"
@@ -582,10 +583,13 @@ s_run(struct imap_session *s, const struct imap_arg *mbarg, uint32_t replace)
 	struct mbox		*mb;
 	struct mbuf		 b, set;
 	char			 path[PATH_MAX];
+	struct quota_txn	 q;
 	uint32_t		 sys, first;
+	uint64_t		 size;
+	int64_t			 qbytes, qcount, oldsize = 0;
 	size_t			 n, i, staged = 0, nkw;
 	long			 idx;
-	int			 saved;
+	int			 saved, qon, qgone = 0;
 
 	if (s_messages(s, mbarg->next, &m, &n) == -1)
 		return;
@@ -631,11 +635,33 @@ s_run(struct imap_session *s, const struct imap_arg *mbarg, uint32_t replace)
 		staged = i + 1;
 		mbuf_free(&b);
 	}
+	/* Quotas (RFC 9208): the whole command fits, or none of it. */
+	qon = imap_quota_open(s, &q);
+	for (i = 0, qbytes = 0; i < n; i++)
+		qbytes += (int64_t)sm[i].size;
+	qcount = (int64_t)n;
+	if (replace != 0 && (idx = mbox_find(s->mb, replace)) >= 0 &&
+	    mbox_quota_size(s->mb, (uint32_t)idx, &size) == 0) {
+		oldsize = (int64_t)size;
+		/* The replaced message leaves: only the difference counts. */
+		qbytes = qbytes > oldsize ? qbytes - oldsize : 0;
+		qcount--;
+	}
+	if (!imap_quota_room(&q, qon, (uint64_t)qbytes, (uint64_t)qcount)) {
+		imap_quota_done(s, &q, qon, 0, 0);
+		imap_tagged(s, "NO", "[OVERQUOTA] Quota exceeded");
+		goto fail;
+	}
 	if (mbox_stage_commit(mb, sm, n, &first) == -1) {
 		saved = errno;
 		staged = 0;
+		imap_quota_done(s, &q, qon, 0, 0);
 		goto nostore;
 	}
+	for (i = 0, qbytes = 0; i < n; i++)
+		if ((idx = mbox_find(mb, first + (uint32_t)i)) >= 0 &&
+		    mbox_quota_size(mb, (uint32_t)idx, &size) == 0)
+			qbytes += (int64_t)size;
 	(void)mbox_commit(mb);
 	imap_mbox_changed(mb, s);
 	memset(&set, 0, sizeof(set));
@@ -654,16 +680,22 @@ s_run(struct imap_session *s, const struct imap_arg *mbarg, uint32_t replace)
 		    "ready\r\n", mbox_uidvalidity(mb), set.data);
 		if (mb == s->mb)
 			imap_update(s, 1);
-		if ((idx = mbox_find(s->mb, replace)) >= 0 &&
-		    mbox_expunge(s->mb, (uint32_t)idx) == -1)
-			log_warn("imap: %s: REPLACE: expunge of uid %u",
-			    s->user, replace);
+		if ((idx = mbox_find(s->mb, replace)) >= 0) {
+			if (mbox_expunge(s->mb, (uint32_t)idx) == -1)
+				log_warn("imap: %s: REPLACE: expunge of uid "
+				    "%u", s->user, replace);
+			else {
+				qbytes -= oldsize;
+				qgone = 1;
+			}
+		}
 		(void)mbox_commit(s->mb);
 		imap_mbox_changed(s->mb, s);
 		imap_update(s, 1);
 		imap_tagged(s, "OK", "Replace completed");
 	}
 	mbuf_free(&set);
+	imap_quota_done(s, &q, qon, qbytes, (int64_t)n - qgone);
 	goto done;
  nostore:
 	if (saved == ENOSPC || saved == EDQUOT)

@@ -21,6 +21,7 @@
 
 #include "imap_session.h"
 #include "proc.h"
+#include "quota.h"
 #include "safepath.h"
 #include "util.h"
 
@@ -235,7 +236,11 @@ void
 imap_cmd_close(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct mbox_msg	*m;
+	struct quota_txn	 q;
+	uint64_t		 size;
+	int64_t			 freed = 0, n = 0;
 	uint32_t		 i;
+	int			 qon;
 
 	if (cmd->nargs != 0) {
 		imap_tagged(s, "BAD", "%s takes no arguments", cmd->name);
@@ -243,12 +248,20 @@ imap_cmd_close(struct imap_session *s, const struct imap_command *cmd)
 	}
 	/* CLOSE expunges silently; UNSELECT does not. */
 	if (strcmp(cmd->name, "CLOSE") == 0 && !s->readonly) {
+		qon = imap_quota_open(s, &q);
 		for (i = mbox_count(s->mb); i > 0; i--) {
 			m = mbox_msg(s->mb, i - 1);
-			if ((m->sys & MFLAG_DELETED) &&
-			    imap_view_seq(s, m->uid) != 0)
-				(void)mbox_expunge(s->mb, i - 1);
+			if (!(m->sys & MFLAG_DELETED) ||
+			    imap_view_seq(s, m->uid) == 0)
+				continue;
+			if (mbox_quota_size(s->mb, i - 1, &size) == -1)
+				size = 0;
+			if (mbox_expunge(s->mb, i - 1) == 0) {
+				freed += (int64_t)size;
+				n++;
+			}
 		}
+		imap_quota_done(s, &q, qon, -freed, -n);
 		imap_mbox_changed(s->mb, s);
 	}
 	imap_unselect(s);
@@ -336,8 +349,13 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 void
 imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 {
+	struct quota_txn q;
 	struct mbox	*mb;
 	char		 path[PATH_MAX];
+	uint64_t	 size;
+	int64_t		 freed = 0, n = 0;
+	uint32_t	 i;
+	int		 qon;
 
 	if (cmd->nargs != 1) {
 		imap_tagged(s, "BAD", "DELETE takes a mailbox name");
@@ -356,14 +374,24 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 		imap_mbox_refused(s, "[NONEXISTENT] No such mailbox");
 		return;
 	}
+	/* Its messages leave the quota: counted as they are now. */
+	qon = imap_quota_open(s, &q);
+	(void)mbox_sync(mb);
+	for (i = 0; qon == 1 && i < mbox_count(mb); i++)
+		if (mbox_quota_size(mb, i, &size) == 0) {
+			freed += (int64_t)size;
+			n++;
+		}
 	mbox_set_gone(mb);
 	mbox_close(mb);
 	if (mbox_remove(path) == -1) {
+		imap_quota_done(s, &q, qon, 0, 0);
 		log_warn("imap %llu: delete %s", (unsigned long long)s->id,
 		    path);
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot delete mailbox");
 		return;
 	}
+	imap_quota_done(s, &q, qon, -freed, -n);
 	imap_notify_mailbox(s, path, NULL);
 	imap_tagged(s, "OK", "Delete completed");
 }
@@ -372,9 +400,12 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 static void
 s_rename_inbox(struct imap_session *s, const char *to)
 {
+	struct quota_txn q;
 	struct mbox	*src, *dst;
+	uint64_t	 size;
+	int64_t		 added = 0, n = 0;
 	uint32_t	 uid;
-	int		 saved;
+	int		 saved, qon;
 
 	if (mbox_create(to) == -1) {
 		if (errno == EEXIST)
@@ -393,11 +424,19 @@ s_rename_inbox(struct imap_session *s, const char *to)
 		imap_mbox_refused(s, "[SERVERBUG] Cannot open mailbox");
 		return;
 	}
+	/* Each moves: counted only when the copy stays behind. */
+	qon = imap_quota_open(s, &q);
 	while (mbox_count(src) > 0) {
-		if (mbox_copy(src, 0, dst, &uid) == -1 ||
-		    mbox_expunge(src, 0) == -1)
+		if (mbox_quota_size(src, 0, &size) == -1 ||
+		    mbox_copy(src, 0, dst, &uid) == -1)
 			break;
+		if (mbox_expunge(src, 0) == -1) {
+			added += (int64_t)size;
+			n++;
+			break;
+		}
 	}
+	imap_quota_done(s, &q, qon, added, n);
 	(void)mbox_commit(dst);
 	(void)mbox_commit(src);
 	imap_mbox_changed(src, s);
@@ -667,6 +706,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 #define ST_HIGHESTMODSEQ 0x20
 #define ST_SIZE		0x40
 #define ST_DELETED	0x80
+#define ST_DELSTORAGE	0x100	/* RFC 9208 4.2: KiB an EXPUNGE frees */
 
 static int
 status_items(const struct imap_arg *a, int *items)
@@ -678,7 +718,8 @@ status_items(const struct imap_arg *a, int *items)
 		{ "MESSAGES", ST_MESSAGES }, { "UIDNEXT", ST_UIDNEXT },
 		{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
 		{ "RECENT", ST_RECENT }, { "HIGHESTMODSEQ", ST_HIGHESTMODSEQ },
-		{ "SIZE", ST_SIZE }, { "DELETED", ST_DELETED }
+		{ "SIZE", ST_SIZE }, { "DELETED", ST_DELETED },
+		{ "DELETED-STORAGE", ST_DELSTORAGE }
 	};
 	const struct imap_arg	*i;
 	size_t			 k;
@@ -721,7 +762,7 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	struct mbox	*mb;
 	struct mbuf	 b;
 	char		 enc[MAILBOX_WIRE_MAX + 64];
-	uint64_t	 size, total = 0;
+	uint64_t	 size, total = 0, delsize = 0;
 	uint32_t	 i, n, del = 0;
 
 	if (s_name_out(name, enc, sizeof(enc)) == -1) {
@@ -748,10 +789,15 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	if (items & ST_HIGHESTMODSEQ)
 		mbuf_printf(&b, "HIGHESTMODSEQ %llu ",
 		    (unsigned long long)mbox_highestmodseq(mb));
-	if (items & (ST_SIZE | ST_DELETED))
+	if (items & (ST_SIZE | ST_DELETED | ST_DELSTORAGE))
 		for (i = 0; i < n; i++) {
-			if (mbox_msg(mb, i)->sys & MFLAG_DELETED)
+			if (mbox_msg(mb, i)->sys & MFLAG_DELETED) {
 				del++;
+				/* What the quota would get back. */
+				if ((items & ST_DELSTORAGE) &&
+				    mbox_quota_size(mb, i, &size) == 0)
+					delsize += size;
+			}
 			if ((items & ST_SIZE) && mbox_size(mb, i, &size) == 0)
 				total += size;
 		}
@@ -759,6 +805,9 @@ s_status(struct imap_session *s, const char *name, const char *path,
 		mbuf_printf(&b, "SIZE %llu ", (unsigned long long)total);
 	if (items & ST_DELETED)
 		mbuf_printf(&b, "DELETED %u ", del);
+	if (items & ST_DELSTORAGE)
+		mbuf_printf(&b, "DELETED-STORAGE %llu ",
+		    (unsigned long long)((delsize + 1023) / 1024));
 	if (b.data[b.len - 1] == ' ')
 		b.data[--b.len] = '\0';
 	mbuf_add(&b, ")\r\n", 3);

@@ -17,6 +17,7 @@
 #include "imap_session.h"
 #include "mailbox.h"
 #include "proc.h"
+#include "quota.h"
 #include "search.h"
 
 static int	s_seqset(struct imap_session *, const struct imap_arg *, int,
@@ -134,9 +135,13 @@ void
 imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct mbox_msg	*m;
+	struct quota_txn	 q;
 	uint32_t		*uids = NULL;
+	uint64_t		 size;
+	int64_t			 freed = 0, count = 0;
 	size_t			 n = 0, k;
 	uint32_t		 i;
+	int			 qon;
 
 	if (cmd->nargs != (cmd->uid ? 1 : 0)) {
 		imap_tagged(s, "BAD", "Wrong number of arguments");
@@ -148,6 +153,7 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 	}
 	if (cmd->uid && s_seqset(s, cmd->args, 1, &uids, &n) == -1)
 		return;
+	qon = imap_quota_open(s, &q);
 	for (i = mbox_count(s->mb); i > 0; i--) {
 		m = mbox_msg(s->mb, i - 1);
 		if (!(m->sys & MFLAG_DELETED) || imap_view_seq(s, m->uid) == 0)
@@ -158,8 +164,14 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 			if (k == n)
 				continue;
 		}
-		(void)mbox_expunge(s->mb, i - 1);
+		if (mbox_quota_size(s->mb, i - 1, &size) == -1)
+			size = 0;
+		if (mbox_expunge(s->mb, i - 1) == 0) {
+			freed += (int64_t)size;
+			count++;
+		}
 	}
+	imap_quota_done(s, &q, qon, -freed, -count);
 	free(uids);
 	(void)mbox_commit(s->mb);
 	imap_mbox_changed(s->mb, s);
@@ -717,14 +729,17 @@ imap_learn(struct imap_session *s, long idx, int spam)
 void
 imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 {
+	struct quota_txn q;
 	struct mbox	*dst;
 	struct mbuf	 from, to;
 	char		 path[PATH_MAX], name[MAILBOX_NAME_MAX + 1];
 	uint32_t	*uids = NULL, *src = NULL, *dstu = NULL, nuid;
+	uint64_t	 size, need, needn;
+	int64_t		 added = 0, count = 0;
 	size_t		 n, i, ok = 0;
 	long		 idx;
 	int		 move = strcmp(cmd->name, "MOVE") == 0, failed = 0;
-	int		 learn;
+	int		 learn, qon;
 
 	if (cmd->nargs != 2) {
 		imap_tagged(s, "BAD", "%s takes a set and a mailbox",
@@ -749,13 +764,38 @@ imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 	if ((src = calloc(n + 1, sizeof(*src))) == NULL ||
 	    (dstu = calloc(n + 1, sizeof(*dstu))) == NULL)
 		fatal("calloc");
+	/*
+	 * A copy must fit whole, or nothing is copied.  A move changes no
+	 * usage (the copies are counted, the expunges take them back), so
+	 * a full mailbox may still be tidied up.
+	 */
+	qon = imap_quota_open(s, &q);
+	for (i = 0, need = 0, needn = 0; !move && qon == 1 && i < n; i++)
+		if ((idx = mbox_find(s->mb, uids[i])) >= 0 &&
+		    mbox_quota_size(s->mb, idx, &size) == 0) {
+			need += size;
+			needn++;
+		}
+	if (!move && !imap_quota_room(&q, qon, need, needn)) {
+		imap_quota_done(s, &q, qon, 0, 0);
+		mbox_close(dst);
+		free(uids);
+		free(src);
+		free(dstu);
+		imap_tagged(s, "NO", "[OVERQUOTA] Quota exceeded");
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		if ((idx = mbox_find(s->mb, uids[i])) < 0)
 			continue;
+		if (mbox_quota_size(s->mb, idx, &size) == -1)
+			size = 0;
 		if (mbox_copy(s->mb, idx, dst, &nuid) == -1) {
 			failed = errno == ENOSPC || errno == EDQUOT ? 2 : 1;
 			break;
 		}
+		added += (int64_t)size;
+		count++;
 		if (learn != -1)
 			imap_learn(s, idx, learn);
 		src[ok] = uids[i];
@@ -763,12 +803,19 @@ imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 	}
 	(void)mbox_commit(dst);
 	if (move && !failed) {
-		for (i = ok; i > 0; i--)
-			if ((idx = mbox_find(s->mb, src[i - 1])) >= 0)
-				(void)mbox_expunge(s->mb, idx);
+		for (i = ok; i > 0; i--) {
+			if ((idx = mbox_find(s->mb, src[i - 1])) < 0 ||
+			    mbox_quota_size(s->mb, idx, &size) == -1)
+				size = 0;
+			if (idx >= 0 && mbox_expunge(s->mb, idx) == 0) {
+				added -= (int64_t)size;
+				count--;
+			}
+		}
 		(void)mbox_commit(s->mb);
 		imap_mbox_changed(s->mb, s);
 	}
+	imap_quota_done(s, &q, qon, added, count);
 	imap_mbox_changed(dst, s);
 	memset(&from, 0, sizeof(from));
 	memset(&to, 0, sizeof(to));

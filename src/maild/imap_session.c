@@ -98,6 +98,9 @@ static const struct {
 	{ "REPLACE",	ST_SELECTED | CF_UID,		imap_cmd_replace },
 	{ "SORT",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_sort },
 	{ "THREAD",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_thread },
+	{ "GETQUOTA",	ST_AUTH | ST_SELECTED,		imap_cmd_getquota },
+	{ "GETQUOTAROOT", ST_AUTH | ST_SELECTED,	imap_cmd_getquotaroot },
+	{ "SETQUOTA",	ST_AUTH | ST_SELECTED,		imap_cmd_setquota },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -268,12 +271,14 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 {
 	/*
 	 * One row per capability; a new extension adds its row once it is
-	 * complete.  CAP_PRE: also before login.
+	 * complete.  CAP_PRE: also before login; CAP_QUOTA: when mail.conf
+	 * has quotas.
 	 */
 	static const struct {
 		const char	*name;
 		int		 flags;
 #define CAP_PRE		0x01
+#define CAP_QUOTA	0x02
 	} caps[] = {
 		{ "IMAP4rev1",		CAP_PRE },
 		{ "IMAP4rev2",		CAP_PRE },
@@ -308,6 +313,9 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "ESORT",		0 },
 		{ "CONTEXT=SORT",	0 },
 		{ "COMPRESS=DEFLATE",	0 },
+		{ "QUOTA",		CAP_QUOTA },
+		{ "QUOTA=RES-STORAGE",	CAP_QUOTA },
+		{ "QUOTA=RES-MESSAGE",	CAP_QUOTA },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
@@ -315,7 +323,8 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; i < nitems(caps); i++) {
-		if (pre && !(caps[i].flags & CAP_PRE))
+		if ((pre && !(caps[i].flags & CAP_PRE)) ||
+		    ((caps[i].flags & CAP_QUOTA) && !conf->quota))
 			continue;
 		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
 		    n ? " " : "", caps[i].name);

@@ -160,12 +160,11 @@ lookup_rcpt(struct ipc_msg *m)
 	enum proc_type	 from = m->from;
 	struct dest	*dests;
 	struct mailaddr	 rcpt;
-	struct ipc_buf	 b;
 	enum exp_result	 r;
 	char		 err[ERRMSG_MAX] = "";
 	uint64_t	 reqid;
 	uint32_t	 msgid, flags;
-	size_t		 n = 0, i;
+	size_t		 n = 0;
 
 	reqid = ipc_get_u64(m);
 	msgid = ipc_get_u32(m);
@@ -184,14 +183,35 @@ lookup_rcpt(struct ipc_msg *m)
 		    &n, err, sizeof(err));
 	if (r != EXP_OK)
 		n = 0;
+	/* Full Maildirs refuse it: deliver says, then the answer goes. */
+	if (r == EXP_OK && from == PROC_SMTP &&
+	    lookup_quota_ask(reqid, msgid, &rcpt, dests, n))
+		return;
+	lookup_rcpt_answer(from, reqid, msgid, &rcpt, r, dests, n, err);
+	free(dests);
+}
+
+/*
+ * The answer to a recipient: its destinations to the queue first, then
+ * the result to the process that asked.
+ */
+void
+lookup_rcpt_answer(enum proc_type from, uint64_t reqid, uint32_t msgid,
+    const struct mailaddr *rcpt, int r, const struct dest *dests, size_t n,
+    const char *err)
+{
+	struct ipc_buf	 b;
+	size_t		 i;
+
+	if (r != EXP_OK)
+		n = 0;
 	for (i = 0; i < n; i++) {
 		ipc_buf_init(&b);
 		ipc_add_u32(&b, msgid);
-		ipc_add_addr(&b, &rcpt);
+		ipc_add_addr(&b, rcpt);
 		ipc_add_dest(&b, &dests[i]);
 		proc_send_buf(PROC_QUEUE, IMSG_Q_DEST, -1, &b);
 	}
-	free(dests);
 	ipc_buf_init(&b);
 	ipc_add_u64(&b, reqid);
 	ipc_add_u32(&b, r);
@@ -526,5 +546,6 @@ const struct proc_handler lookup_handlers[] = {
 	{ IMSG_L_DNS,		lookup_dns },
 	{ IMSG_L_SPF,		lookup_spf },
 	{ IMSG_L_DNSBL,		lookup_dnsbl },
+	{ IMSG_D_QUOTA_RES,	lookup_quota_res },
 	{ IMSG_NONE,		NULL }
 };

@@ -35,6 +35,7 @@ static void	parent_sig(int, short, void *);
 static void	parent_shutdown(int);
 static int	parent_check_tables(struct maild_conf *);
 static void	parent_send_tables(struct maild_conf *);
+static void	parent_send_quota(const struct table *);
 static void	parent_send_pkis(struct maild_conf *);
 static void	parent_send_dkim(struct maild_conf *);
 static void	parent_send_psl(struct maild_conf *);
@@ -416,6 +417,30 @@ parent_send_tables(struct maild_conf *c)
 		/* Relay credentials are clear text: for the relay alone. */
 		proc_send_buf((t->flags & T_RELAY) ? PROC_RELAY : PROC_LOOKUP,
 		    IMSG_CONF_TABLE, fd, &b);
+		if (t->flags & T_QUOTA)
+			parent_send_quota(t);
+	}
+}
+
+/* The quota table, read by the processes that write the Maildirs. */
+static void
+parent_send_quota(const struct table *t)
+{
+	static const enum proc_type to[] = { PROC_DELIVER, PROC_IMAP };
+	struct ipc_buf	 b;
+	char		 err[512];
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; i < nitems(to); i++) {
+		/* One descriptor each: they read from its offset. */
+		if ((fd = table_open(t, err, sizeof(err))) == -1) {
+			log_warnx("table %s: %s", t->name, err);
+			continue;	/* the default limits apply */
+		}
+		ipc_buf_init(&b);
+		ipc_add_str(&b, t->name);
+		proc_send_buf(to[i], IMSG_CONF_QUOTA, fd, &b);
 	}
 }
 

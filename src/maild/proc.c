@@ -335,6 +335,7 @@ static const char *stat_names[] = {
 	"smtp.refused.dnsbl", "smtp.dnsbl.errors",
 	"smtp.auth.ok", "smtp.auth.fail", "smtp.messages", "smtp.recipients",
 	"smtp.greylisted", "smtp.greylist.passed", "smtp.greylist.whitelisted",
+	"smtp.refused.quota",
 	"imap.sessions", "imap.sessions.tls", "imap.auth.ok",
 	"imap.auth.fail",
 	"queue.delivered.local", "queue.delivered.relay", "queue.deferred",
@@ -460,6 +461,33 @@ proc_conf_ignore(struct ipc_msg *m)
 {
 	ipc_end(m);
 	close(ipc_get_fd(m));
+}
+
+void
+proc_conf_quota(struct ipc_msg *m)
+{
+	struct maild_conf	*c;
+	struct table		*t;
+	char			 name[NAME_MAX_CONF], err[512];
+	int			 fd;
+
+	ipc_get_str(m, name, sizeof(name));
+	ipc_end(m);
+	fd = ipc_get_fd(m);
+	c = staging != NULL ? staging : conf;
+	t = config_table(c, name);
+	if (c != conf && (t == NULL || !(t->flags & T_QUOTA)))
+		fatalx("%s: parent sent table %s", procs[proc_self].name,
+		    name);
+	if (t == NULL || !(t->flags & T_QUOTA) || (c == conf && t->loaded))
+		log_debug("%s: table %s dropped (reload failed)",
+		    procs[proc_self].name, name);
+	else if (table_load_fd(t, fd, err, sizeof(err)) == -1)
+		log_warnx("%s", err);	/* the default limits apply */
+	else
+		log_debug("%s: table %s: %zu entries", procs[proc_self].name,
+		    t->name, t->count);
+	close(fd);
 }
 
 struct maild_conf *

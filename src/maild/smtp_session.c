@@ -27,6 +27,7 @@
 #include "greylist.h"
 #include "io.h"
 #include "proc.h"
+#include "quota.h"
 #include "sasl.h"
 #include "server.h"
 #include "smtp_parse.h"
@@ -1094,6 +1095,14 @@ smtp_session_rcpt_result(uint64_t id, int res, uint32_t ndest,
 	case EXP_TEMPFAIL:
 		smtp_reply(s, "451 4.3.0 <%s>: %s, try again later", rcpt,
 		    reason[0] ? reason : "Temporary lookup failure");
+		break;
+	case EXP_OVERQUOTA:
+		STAT_INC(ST_SMTP_QUOTA);
+		if (conf->quota_over == QUOTA_OVER_PERM)
+			smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", rcpt);
+		else
+			smtp_reply(s, "452 4.2.2 <%s>: Mailbox full, try again "
+			    "later", rcpt);
 		break;
 	default:
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "

@@ -68,6 +68,7 @@ static void	 test_idle(void);
 static void	 test_condstore(void);
 static void	 test_big_fetch(void);
 static void	 test_bad_input(void);
+static void	 test_quota(void);
 
 static void
 tls_put_checked(struct srv_tlsctx *t)
@@ -903,6 +904,45 @@ test_multiappend(void)
 	logout(&m);
 }
 
+/* QUOTA (RFC 9208): advertised with a quota statement only. */
+static void
+test_quota(void)
+{
+	struct io_mem	 m;
+	const char	*r;
+
+	login(&m);
+	r = say(&m, "q1 CAPABILITY\r\n");
+	ok(has(r, "q1 OK") && strstr(r, "QUOTA") == NULL,
+	    "no quota statement: no QUOTA capability");
+	ok(has(say(&m, "q2 GETQUOTAROOT INBOX\r\n"), "* QUOTAROOT \"INBOX\"\r\n"
+	    "q2 OK"), "... GETQUOTAROOT INBOX: no root");
+	ok(has(say(&m, "q3 GETQUOTA \"User quota\"\r\n"), "q3 NO "
+	    "[NONEXISTENT]"), "... GETQUOTA: NO");
+	conf->quota = 1;
+	conf->quota_messages = 1000;
+	ok(has(say(&m, "q4 CAPABILITY\r\n"), " QUOTA QUOTA=RES-STORAGE "
+	    "QUOTA=RES-MESSAGE "), "quotas: QUOTA, QUOTA=RES-STORAGE, "
+	    "QUOTA=RES-MESSAGE");
+	r = say(&m, "q5 GETQUOTAROOT INBOX\r\n");
+	ok(has(r, "* QUOTAROOT \"INBOX\" \"User quota\"\r\n* QUOTA \"User "
+	    "quota\" (MESSAGE ") && has(r, " 1000)\r\nq5 OK"),
+	    "GETQUOTAROOT INBOX: the root, only the limited resource");
+	ok(has(say(&m, "q6 SETQUOTA \"User quota\" (MESSAGE 5)\r\n"),
+	    "q6 NO [NOPERM]"), "SETQUOTA: NO [NOPERM]");
+	ok(has(say(&m, "q7 SETQUOTA \"User quota\" (MESSAGE)\r\n"),
+	    "q7 BAD"), "SETQUOTA with a resource and no limit: BAD");
+	conf->quota_messages = 1;
+	ok(has(say(&m, "q8 APPEND INBOX {3+}\r\nabc\r\n"),
+	    "q8 NO [OVERQUOTA]"), "APPEND over the message limit: NO "
+	    "[OVERQUOTA]");
+	ok(has(say(&m, "q9 STATUS INBOX (DELETED DELETED-STORAGE)\r\n"),
+	    "* STATUS \"INBOX\" (DELETED "), "STATUS DELETED-STORAGE");
+	conf->quota = 0;
+	conf->quota_messages = 0;
+	logout(&m);
+}
+
 int
 main(void)
 {
@@ -937,6 +977,7 @@ main(void)
 	test_big_fetch();
 	test_bad_input();
 	test_multiappend();
+	test_quota();
 	ok(fake.sent == 0, "no other IPC asked for");
 	ok(fake.tls_refs == 0, "every TLS context given back");
 
