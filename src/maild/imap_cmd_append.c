@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "imap_session.h"
-#include "quota.h"
 #include "imap_url.h"
 #include "mailbox.h"
 #include "mime_binary.h"
+#include "quota.h"
 #include "safepath.h"
 #include "util.h"
 
