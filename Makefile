@@ -60,6 +60,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/imap_fetch.o src/lib/imap_mbox.o \
 		src/lib/imap_mbox_sync.o src/lib/imap_mbox_cache.o \
 		src/lib/imap_mbox_write.o src/lib/imap_mbox_folder.o \
+		src/lib/imap_mbox_ids.o src/lib/mime_decode.o \
 		src/lib/sasl.o src/lib/dsn.o src/lib/dns.o \
 		src/lib/dkim_canon.o src/lib/dkim.o src/lib/dkim_verify.o \
 		src/lib/arc.o \

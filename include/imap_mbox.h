@@ -11,6 +11,7 @@
  *				read LRU and the maild-cache file
  *	imap_mbox_write.c	APPEND, COPY, EXPUNGE
  *	imap_mbox_folder.c	CREATE, DELETE, RENAME's new UIDVALIDITY
+ *	imap_mbox_ids.c		EMAILID and save date from file names
  *
  * Paths given to mbox_*() are relative to the current directory, which
  * is the mailbox root (the imap process is chrooted there), e.g.
@@ -60,6 +61,8 @@ uint32_t	 mbox_count(const struct mbox *);
 uint32_t	 mbox_uidvalidity(const struct mbox *);
 uint32_t	 mbox_uidnext(const struct mbox *);
 uint64_t	 mbox_highestmodseq(const struct mbox *);
+/* OBJECTID MAILBOXID (RFC 8474), kept in the UID list. */
+const char	*mbox_mailboxid(const struct mbox *);
 /* Messages without \Seen; first unseen index (or -1). */
 uint32_t	 mbox_unseen(const struct mbox *);
 long		 mbox_first_unseen(const struct mbox *);
@@ -114,6 +117,25 @@ const char	*mbox_envelope(struct mbox *, uint32_t);
 const char	*mbox_bodystructure(struct mbox *, uint32_t, int);
 
 /*
+ * OBJECTID and SAVEDATE, from the base name of a message's file (see
+ * imap_mbox_ids.c): its EMAILID into buf (MBOX_EMAILID_MAX + 1 bytes
+ * hold any), 0 or -1; its save date, 0 if the name has none.  The
+ * mbox_name_*() forms work on a base name alone (now: the clock).
+ */
+#define MBOX_EMAILID_MAX	64
+#define MBOX_EMAILID_BYTES	12	/* of a derived id's hash, in hex */
+int		 mbox_emailid(const struct mbox *, uint32_t, char *, size_t);
+time_t		 mbox_savedate(const struct mbox *, uint32_t);
+int		 mbox_name_emailid(const char *, size_t, char *, size_t);
+time_t		 mbox_name_savedate(const char *, size_t, time_t);
+/*
+ * PREVIEW (RFC 8970) text of message idx (mime_preview()), cached with
+ * the renderings: 1 and *out (valid until the message goes), 0 when
+ * lazy and not known yet (the client gets NIL), -1 on error.
+ */
+int		 mbox_preview(struct mbox *, uint32_t, int, const char **);
+
+/*
  * Expunge message idx: unlink its file and drop it from the list (the
  * expunge is recorded with a new MODSEQ).  0 or -1.
  */
@@ -125,7 +147,10 @@ int		 mbox_expunge(struct mbox *, uint32_t);
  */
 int		 mbox_append(struct mbox *, const char *, size_t, uint32_t,
 		    const char *const *, size_t, time_t, uint32_t *);
-/* Copy message idx of src into dst (hard link if possible), flags kept. */
+/*
+ * Copy message idx of src into dst (hard link if possible), flags kept;
+ * the new file's name carries the EMAILID of the source (",E=<id>").
+ */
 int		 mbox_copy(struct mbox *, uint32_t, struct mbox *, uint32_t *);
 
 /* Make/remove folder directories (not open ones: callers check). */

@@ -16,6 +16,7 @@
 
 #include "imap_mbox.h"
 #include "mflags.h"
+#include "uidlist.h"
 
 #define MBOX_READ_MAX		(100 * 1024 * 1024)	/* a message */
 #define MBOX_CACHE_FILE		"maild-cache"
@@ -32,6 +33,7 @@
 struct mpriv {
 	char		*file;		/* "cur/<base>:2,<flags>", "new/..." */
 	char		*cache;		/* "env\0body\0bodystructure", NULL */
+	char		*preview;	/* PREVIEW text (UTF-8), NULL */
 	char		*hdr;		/* header block (CRLF), for SEARCH */
 	uint32_t	 hdrlen;
 	uint64_t	 size;		/* RFC822.SIZE */
@@ -48,6 +50,7 @@ struct mbox {
 	uint32_t		 uidvalidity;
 	uint32_t		 uidnext;
 	uint64_t		 hms;		/* HIGHESTMODSEQ */
+	char			 mailboxid[UIDLIST_ID_MAX + 1];
 	struct mbox_msg		*msgs;		/* sorted by UID */
 	struct mpriv		*priv;
 	uint32_t		 n, cap;

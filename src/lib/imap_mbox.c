@@ -100,6 +100,7 @@ mbox_open(const char *dir, int create)
 	m->uidvalidity = ul->uidvalidity;
 	m->uidnext = ul->uidnext;
 	m->hms = ul->highestmodseq;
+	(void)strlcpy(m->mailboxid, ul->mailboxid, sizeof(m->mailboxid));
 	m->list_dirty = ul->dirty;
 	/* Where each file is comes from the first scan. */
 	for (i = 0; i < ul->n; i++) {
@@ -142,6 +143,7 @@ mbox_free(struct mbox *m)
 	for (i = 0; i < m->n; i++) {
 		free(m->priv[i].file);
 		free(m->priv[i].cache);
+		free(m->priv[i].preview);
 		free(m->priv[i].hdr);
 	}
 	free(m->msgs);
@@ -280,6 +282,7 @@ list_save(struct mbox *m, int sync)
 	}
 	ul->uidnext = m->uidnext;
 	ul->highestmodseq = m->hms;
+	(void)strlcpy(ul->mailboxid, m->mailboxid, sizeof(ul->mailboxid));
 	if (m->n > 0) {
 		for (i = 0; i < m->n; i++)
 			total += m->priv[i].baselen + 1;
@@ -342,6 +345,12 @@ uint64_t
 mbox_highestmodseq(const struct mbox *m)
 {
 	return m->hms;
+}
+
+const char *
+mbox_mailboxid(const struct mbox *m)
+{
+	return m->mailboxid;
 }
 
 uint32_t
