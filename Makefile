@@ -61,6 +61,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/imap_mbox_sync.o src/lib/imap_mbox_cache.o \
 		src/lib/imap_mbox_write.o src/lib/imap_mbox_folder.o \
 		src/lib/imap_mbox_ids.o src/lib/mime_decode.o \
+		src/lib/metadata.o \
 		src/lib/sasl.o src/lib/dsn.o src/lib/dns.o \
 		src/lib/dkim_canon.o src/lib/dkim.o src/lib/dkim_verify.o \
 		src/lib/arc.o \
@@ -79,7 +80,7 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/smtp_data.o src/maild/imap_session.o \
 		src/maild/imap_cmd_mbox.o src/maild/imap_cmd_msg.o \
-		src/maild/imap_idle.o
+		src/maild/imap_cmd_meta.o src/maild/imap_idle.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
 		src/maild/lookup_dnsbl.o \

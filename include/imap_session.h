@@ -9,6 +9,7 @@
  *   APPEND) and the subscriptions file;
  * - imap_cmd_msg.c: commands on messages (EXPUNGE, SEARCH, FETCH,
  *   STORE, COPY, MOVE, and their UID forms);
+ * - imap_cmd_meta.c: GETMETADATA and SETMETADATA (RFC 5464);
  * - imap_idle.c: the view of the selected mailbox, the untagged updates
  *   every session of a mailbox must see (EXISTS, EXPUNGE, VANISHED,
  *   FETCH FLAGS), IDLE.
@@ -180,5 +181,11 @@ void	imap_cmd_search(struct imap_session *, const struct imap_command *);
 void	imap_cmd_fetch(struct imap_session *, const struct imap_command *);
 void	imap_cmd_store(struct imap_session *, const struct imap_command *);
 void	imap_cmd_copy(struct imap_session *, const struct imap_command *);
+
+/* imap_cmd_meta.c */
+void	imap_cmd_getmetadata(struct imap_session *,
+	    const struct imap_command *);
+void	imap_cmd_setmetadata(struct imap_session *,
+	    const struct imap_command *);
 
 #endif

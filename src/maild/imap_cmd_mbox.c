@@ -237,6 +237,7 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	    mbox_uidnext(mb));
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 	    (unsigned long long)mbox_highestmodseq(mb));
+	imap_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", mbox_mailboxid(mb));
 	if (s->enabled & EN_REV2) {
 		char	 ex[MAILBOX_WIRE_MAX + 1], enc[MAILBOX_WIRE_MAX + 64];
 
@@ -310,6 +311,7 @@ s_path_busy(const char *path, const struct imap_session *except)
 void
 imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 {
+	struct mbox	*mb;
 	struct imap_arg	 a;
 	const char	*str;
 	char		 name[MAILBOX_WIRE_MAX + 1], path[PATH_MAX];
@@ -349,7 +351,14 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 			    "[SERVERBUG] Cannot create mailbox");
 		return;
 	}
-	imap_tagged(s, "OK", "Create completed");
+	/* Its UID list, made now, names it (RFC 8474 4.1). */
+	if ((mb = mbox_open(path, 0)) == NULL) {
+		imap_tagged(s, "OK", "Create completed");
+		return;
+	}
+	imap_tagged(s, "OK", "[MAILBOXID (%s)] Create completed",
+	    mbox_mailboxid(mb));
+	mbox_close(mb);
 }
 
 void
@@ -673,6 +682,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 #define ST_HIGHESTMODSEQ 0x20
 #define ST_SIZE		0x40
 #define ST_DELETED	0x80
+#define ST_MAILBOXID	0x100
 
 static int
 status_items(const struct imap_arg *a, int *items)
@@ -684,7 +694,8 @@ status_items(const struct imap_arg *a, int *items)
 		{ "MESSAGES", ST_MESSAGES }, { "UIDNEXT", ST_UIDNEXT },
 		{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
 		{ "RECENT", ST_RECENT }, { "HIGHESTMODSEQ", ST_HIGHESTMODSEQ },
-		{ "SIZE", ST_SIZE }, { "DELETED", ST_DELETED }
+		{ "SIZE", ST_SIZE }, { "DELETED", ST_DELETED },
+		{ "MAILBOXID", ST_MAILBOXID }
 	};
 	const struct imap_arg	*i;
 	size_t			 k;
@@ -751,6 +762,8 @@ s_status(struct imap_session *s, const char *name, const char *path,
 		mbuf_printf(&b, "SIZE %llu ", (unsigned long long)total);
 	if (items & ST_DELETED)
 		mbuf_printf(&b, "DELETED %u ", del);
+	if (items & ST_MAILBOXID)
+		mbuf_printf(&b, "MAILBOXID (%s) ", mbox_mailboxid(mb));
 	if (b.data[b.len - 1] == ' ')
 		b.data[--b.len] = '\0';
 	mbuf_add(&b, ")\r\n", 3);

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "imap_session.h"
+#include "metadata.h"
 #include "proc.h"
 #include "safepath.h"
 #include "sasl.h"
@@ -89,6 +90,8 @@ static const struct {
 	{ "STORE",	ST_SELECTED | CF_UID | CF_NOEXPUNGE, imap_cmd_store },
 	{ "COPY",	ST_SELECTED | CF_UID,		imap_cmd_copy },
 	{ "MOVE",	ST_SELECTED | CF_UID,		imap_cmd_copy },
+	{ "GETMETADATA", ST_AUTH | ST_SELECTED,		imap_cmd_getmetadata },
+	{ "SETMETADATA", ST_AUTH | ST_SELECTED,		imap_cmd_setmetadata },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -274,6 +277,11 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "ESEARCH",		0 },
 		{ "CONDSTORE",		0 },
 		{ "QRESYNC",		0 },
+		{ "OBJECTID",		0 },
+		{ "SAVEDATE",		0 },
+		{ "PREVIEW",		0 },
+		{ "METADATA",		0 },
+		{ "METADATA-SERVER",	0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
@@ -458,6 +466,13 @@ s_line(struct imap_session *s, char *line, size_t len)
 				imap_tagged(s, "NO", "[TOOBIG] Message too "
 				    "large (APPENDLIMIT %zu)",
 				    conf->max_msg_size);
+				return;
+			}
+			if (imap_parser_name(s->p, &uid) != NULL &&
+			    strcmp(imap_parser_name(s->p, &uid),
+			    "SETMETADATA") == 0) {
+				imap_tagged(s, "NO", "[METADATA MAXSIZE %d] "
+				    "Value too large", METADATA_VALUE_MAX);
 				return;
 			}
 		}
