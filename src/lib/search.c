@@ -507,7 +507,8 @@ compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
 		n->day = day;
 		return n;
 	}
-	if (strcasecmp(k, "SAVEDBEFORE") == 0 || strcasecmp(k, "SAVEDON") == 0 ||
+	if (strcasecmp(k, "SAVEDBEFORE") == 0 ||
+	    strcasecmp(k, "SAVEDON") == 0 ||
 	    strcasecmp(k, "SAVEDSINCE") == 0) {
 		long	 day;
 
