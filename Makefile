@@ -103,6 +103,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_expand tests/unit/test_envelope \
 		tests/unit/test_spool tests/unit/test_maildir \
 		tests/unit/test_imap_parser tests/unit/test_mime \
+		tests/unit/test_mime_decode tests/unit/test_metadata \
+		tests/unit/test_imap_mbox_ids \
 		tests/unit/test_mailbox tests/unit/test_uidlist \
 		tests/unit/test_mflags tests/unit/test_passwd \
 		tests/unit/test_search tests/unit/test_util \
@@ -159,6 +161,9 @@ tests/unit/test_spool: tests/unit/test_spool.c
 tests/unit/test_maildir: tests/unit/test_maildir.c
 tests/unit/test_imap_parser: tests/unit/test_imap_parser.c
 tests/unit/test_mime: tests/unit/test_mime.c
+tests/unit/test_mime_decode: tests/unit/test_mime_decode.c
+tests/unit/test_metadata: tests/unit/test_metadata.c
+tests/unit/test_imap_mbox_ids: tests/unit/test_imap_mbox_ids.c
 tests/unit/test_mailbox: tests/unit/test_mailbox.c
 tests/unit/test_uidlist: tests/unit/test_uidlist.c
 tests/unit/test_mflags: tests/unit/test_mflags.c

@@ -223,9 +223,14 @@ md_put(struct mdout *o, const struct mdplace *pl, const char *name,
 		o->started = 1;
 	} else
 		mbuf_add(&o->b, " ", 1);
-	(void)imap_encode_string(ename, sizeof(ename), name, strlen(name),
-	    0);
-	mbuf_printf(&o->b, "%s ", ename);
+	/* An atom when it can be one, as the RFC's examples show them. */
+	if (strpbrk(name, " (){%*\"\\]") == NULL)
+		mbuf_printf(&o->b, "%s ", name);
+	else {
+		(void)imap_encode_string(ename, sizeof(ename), name,
+		    strlen(name), 0);
+		mbuf_printf(&o->b, "%s ", ename);
+	}
 	md_put_value(&o->b, value, len);
 }
 
