@@ -88,10 +88,14 @@ md_place(struct imap_session *s, const struct imap_arg *a,
 	    sizeof(pl->dir)) == -1)
 		return -1;
 	pl->file = METADATA_FILE;
+	/* A Maildir, reached without a symbolic link (else ELOOP). */
 	if ((size_t)snprintf(cur, sizeof(cur), "%s/cur", pl->dir) >=
-	    sizeof(cur) || safe_lstat(cur, &st) == -1 ||
-	    !S_ISDIR(st.st_mode)) {
-		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+	    sizeof(cur))
+		errno = ENOENT;
+	else if (safe_lstat(cur, &st) == 0)
+		errno = S_ISDIR(st.st_mode) ? 0 : ENOENT;
+	if (errno != 0) {
+		imap_mbox_refused(s, "[NONEXISTENT] No such mailbox");
 		return -1;
 	}
 	return 0;
@@ -359,7 +363,8 @@ imap_cmd_setmetadata(struct imap_session *s, const struct imap_command *cmd)
 		    "SETMETADATA takes a mailbox and entry-value pairs");
 		return;
 	}
-	if (a->next->nlist / 2 > METADATA_ENTRIES_MAX) {
+	/* More than removing every entry and setting as many: bounded. */
+	if (a->next->nlist / 2 > 2 * METADATA_ENTRIES_MAX) {
 		imap_tagged(s, "NO", "[METADATA TOOMANY] Too many entries");
 		return;
 	}
