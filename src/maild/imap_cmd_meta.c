@@ -105,7 +105,7 @@ md_place(struct imap_session *s, const struct imap_arg *a,
 static int
 md_entry_arg(struct imap_session *s, const struct imap_arg *a, char *out)
 {
-	const char	*str, *why;
+	const char	*str, *why = NULL;
 	size_t		 len;
 
 	if (a->type == IMAP_ARG_LIST || a->type == IMAP_ARG_NIL ||
