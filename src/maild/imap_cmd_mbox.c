@@ -3,6 +3,7 @@
  * QRESYNC), CLOSE and UNSELECT, CREATE, DELETE, RENAME, SUBSCRIBE and
  * UNSUBSCRIBE (one canonical name a line in maild-subscriptions), LIST
  * and LSUB (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE), STATUS, APPEND.
+ * SELECT, CREATE and STATUS report the MAILBOXID of OBJECTID.
  * Mailbox names become Maildir++ directories under the user's home
  * through mailbox.c; the mailboxes themselves are imap_mbox.c's.
  */

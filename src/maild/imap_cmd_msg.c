@@ -3,7 +3,8 @@
  * number or UID: EXPUNGE, SEARCH (and ESEARCH), FETCH (output written
  * in chunks as the client reads it), STORE (with UNCHANGEDSINCE), COPY
  * and MOVE.  None of them reports an expunge unless the protocol allows
- * it there (imap_update()).
+ * it there (imap_update()).  FETCH and SEARCH get EMAILID, the save date
+ * and PREVIEW from the open mailbox (imap_mbox.h).
  */
 #include <sys/types.h>
 
