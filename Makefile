@@ -60,6 +60,8 @@ LIB_OBJS =	src/lib/compat.o src/lib/log.o src/lib/address.o \
 		src/lib/imap_fetch.o src/lib/imap_mbox.o \
 		src/lib/imap_mbox_sync.o src/lib/imap_mbox_cache.o \
 		src/lib/imap_mbox_write.o src/lib/imap_mbox_folder.o \
+		src/lib/imap_mbox_ids.o src/lib/mime_decode.o \
+		src/lib/metadata.o \
 		src/lib/sasl.o src/lib/dsn.o src/lib/dns.o \
 		src/lib/dkim_canon.o src/lib/dkim.o src/lib/dkim_verify.o \
 		src/lib/arc.o \
@@ -83,7 +85,7 @@ SESSION_OBJS =	src/maild/io.o src/maild/smtp_session.o \
 		src/maild/imap_idle.o src/maild/imap_cmd_context.o \
 		src/maild/imap_cmd_notify.o src/maild/imap_watch.o \
 		src/maild/imap_cmd_append.o src/maild/imap_cmd_sort.o \
-		src/maild/imap_cmd_quota.o
+		src/maild/imap_cmd_quota.o src/maild/imap_cmd_meta.o
 MAILD_OBJS =	src/maild/maild.o src/maild/proc.o src/maild/ipc.o \
 		src/maild/lookup.o src/maild/lookup_auth.o \
 		src/maild/lookup_dnsbl.o src/maild/lookup_quota.o \
@@ -106,6 +108,8 @@ LIB_TESTS =	tests/unit/test_address tests/unit/test_smtp_parse \
 		tests/unit/test_expand tests/unit/test_envelope \
 		tests/unit/test_spool tests/unit/test_maildir \
 		tests/unit/test_imap_parser tests/unit/test_mime \
+		tests/unit/test_mime_decode tests/unit/test_metadata \
+		tests/unit/test_imap_mbox_ids \
 		tests/unit/test_mailbox tests/unit/test_uidlist \
 		tests/unit/test_mflags tests/unit/test_passwd \
 		tests/unit/test_search tests/unit/test_util \
@@ -166,6 +170,9 @@ tests/unit/test_spool: tests/unit/test_spool.c
 tests/unit/test_maildir: tests/unit/test_maildir.c
 tests/unit/test_imap_parser: tests/unit/test_imap_parser.c
 tests/unit/test_mime: tests/unit/test_mime.c
+tests/unit/test_mime_decode: tests/unit/test_mime_decode.c
+tests/unit/test_metadata: tests/unit/test_metadata.c
+tests/unit/test_imap_mbox_ids: tests/unit/test_imap_mbox_ids.c
 tests/unit/test_mailbox: tests/unit/test_mailbox.c
 tests/unit/test_uidlist: tests/unit/test_uidlist.c
 tests/unit/test_mflags: tests/unit/test_mflags.c

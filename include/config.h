@@ -136,6 +136,8 @@ struct maild_conf {
 	int			 max_per_ip;
 	int			 imap_max_per_ip;
 	int			 imap_max_per_user;
+	/* METADATA server entry /shared/admin (RFC 5464), or "" */
+	char			 imap_metadata_admin[256];
 	int			 smtp_timeout;
 	time_t			 queue_ttl;
 	time_t			 retry_local;

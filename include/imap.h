@@ -42,11 +42,16 @@ struct fetch_spec;
 #define FETCH_SETS_SEEN		0x0100	/* BODY[...] without .PEEK etc. */
 #define FETCH_CHANGEDSINCE	0x0200	/* modifier given */
 #define FETCH_VANISHED		0x0400	/* modifier given */
+#define FETCH_NEED_EMAILID	0x0800	/* OBJECTID, RFC 8474 */
+#define FETCH_NEED_SAVEDATE	0x1000	/* RFC 8514 */
+#define FETCH_NEED_PREVIEW	0x2000	/* RFC 8970 */
+#define FETCH_PREVIEW_LAZY	0x4000	/* PREVIEW (LAZY) */
 
 /*
  * Compile what follows the sequence set of FETCH: one item, a macro
  * (ALL, FAST, FULL) or a list, and optionally a list of modifiers
- * (CHANGEDSINCE n, VANISHED).  uid: the command is UID FETCH (UID is
+ * (CHANGEDSINCE n, VANISHED).  PREVIEW may be followed by its own list
+ * of modifiers, "(LAZY)".  uid: the command is UID FETCH (UID is
  * then always reported, and VANISHED is allowed).  SEARCH_OK style
  * results: 0 and *specp, or -1 (BAD) with *errstr.
  */
@@ -70,6 +75,9 @@ struct fetch_msg {
 	const char		*envelope;	/* "(...)" */
 	const char		*body;		/* BODY, no extensions */
 	const char		*bodystructure;
+	const char		*emailid;	/* NULL: NIL */
+	time_t			 savedate;	/* 0: NIL */
+	const char		*preview;	/* UTF-8; NULL: NIL */
 };
 
 #define FETCH_R_FLAGS		0x01	/* add FLAGS (\Seen was just set) */

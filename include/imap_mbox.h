@@ -11,6 +11,7 @@
  *				read LRU and the maild-cache file
  *	imap_mbox_write.c	APPEND, COPY, EXPUNGE
  *	imap_mbox_folder.c	CREATE, DELETE, RENAME's new UIDVALIDITY
+ *	imap_mbox_ids.c		EMAILID and save date from file names
  *
  * Paths given to mbox_*() are relative to the current directory, which
  * is the mailbox root (the imap process is chrooted there), e.g.
@@ -66,6 +67,8 @@ uint64_t	 mbox_highestmodseq(const struct mbox *);
  */
 uint32_t	 mbox_recent_uid(const struct mbox *);
 void		 mbox_recent_claim(struct mbox *, uint32_t);
+/* OBJECTID MAILBOXID (RFC 8474), kept in the UID list. */
+const char	*mbox_mailboxid(const struct mbox *);
 /* Messages without \Seen; first unseen index (or -1). */
 uint32_t	 mbox_unseen(const struct mbox *);
 long		 mbox_first_unseen(const struct mbox *);
@@ -130,6 +133,25 @@ struct sort_blob;
 const struct sort_blob *mbox_sortblob(struct mbox *, uint32_t);
 
 /*
+ * OBJECTID and SAVEDATE, from the base name of a message's file (see
+ * imap_mbox_ids.c): its EMAILID into buf (MBOX_EMAILID_MAX + 1 bytes
+ * hold any), 0 or -1; its save date, 0 if the name has none.  The
+ * mbox_name_*() forms work on a base name alone (now: the clock).
+ */
+#define MBOX_EMAILID_MAX	64
+#define MBOX_EMAILID_BYTES	12	/* of a derived id's hash, in hex */
+int		 mbox_emailid(const struct mbox *, uint32_t, char *, size_t);
+time_t		 mbox_savedate(const struct mbox *, uint32_t);
+int		 mbox_name_emailid(const char *, size_t, char *, size_t);
+time_t		 mbox_name_savedate(const char *, size_t, time_t);
+/*
+ * PREVIEW (RFC 8970) text of message idx (mime_preview()), cached with
+ * the renderings: 1 and *out (valid until the message goes), 0 when
+ * lazy and not known yet (the client gets NIL), -1 on error.
+ */
+int		 mbox_preview(struct mbox *, uint32_t, int, const char **);
+
+/*
  * Expunge message idx: unlink its file and drop it from the list (the
  * expunge is recorded with a new MODSEQ).  0 or -1.
  */
@@ -166,7 +188,10 @@ void		 mbox_stage_abort(struct mbox *, struct mbox_staged *, size_t);
  * name, as Maildir++ says, else the file's size.  0, or -1 (gone).
  */
 int		 mbox_quota_size(struct mbox *, uint32_t, uint64_t *);
-/* Copy message idx of src into dst (hard link if possible), flags kept. */
+/*
+ * Copy message idx of src into dst (hard link if possible), flags kept;
+ * the new file's name carries the EMAILID of the source (",E=<id>").
+ */
 int		 mbox_copy(struct mbox *, uint32_t, struct mbox *, uint32_t *);
 
 /* Make/remove folder directories (not open ones: callers check). */

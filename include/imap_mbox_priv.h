@@ -16,6 +16,7 @@
 
 #include "imap_mbox.h"
 #include "mflags.h"
+#include "uidlist.h"
 
 struct sort_blob;
 
@@ -34,6 +35,7 @@ struct sort_blob;
 struct mpriv {
 	char		*file;		/* "cur/<base>:2,<flags>", "new/..." */
 	char		*cache;		/* "env\0body\0bodystructure", NULL */
+	char		*preview;	/* PREVIEW text (UTF-8), NULL */
 	char		*hdr;		/* header block (CRLF), for SEARCH */
 	struct sort_blob *sortkeys;	/* SORT/THREAD keys (imap_sort.h) */
 	uint32_t	 hdrlen;
@@ -52,6 +54,7 @@ struct mbox {
 	uint32_t		 uidnext;
 	uint64_t		 hms;		/* HIGHESTMODSEQ */
 	uint32_t		 recent;	/* first UID not yet \Recent */
+	char			 mailboxid[UIDLIST_ID_MAX + 1];
 	struct mbox_msg		*msgs;		/* sorted by UID */
 	struct mpriv		*priv;
 	uint32_t		 n, cap;

@@ -11,6 +11,7 @@
  *   REPLACE, and the spool their messages wait in while they arrive;
  * - imap_cmd_msg.c: commands on messages (EXPUNGE, SEARCH, FETCH,
  *   STORE, COPY, MOVE, and their UID forms);
+ * - imap_cmd_meta.c: GETMETADATA and SETMETADATA (RFC 5464);
  * - imap_idle.c: the view of the selected mailbox, the untagged updates
  *   every session of a mailbox must see (EXISTS, EXPUNGE, VANISHED,
  *   FETCH FLAGS), IDLE;
@@ -239,12 +240,13 @@ void	imap_cmd_fetch(struct imap_session *, const struct imap_command *);
 void	imap_cmd_store(struct imap_session *, const struct imap_command *);
 void	imap_cmd_copy(struct imap_session *, const struct imap_command *);
 /*
- * Fill what SEARCH needs of view entry i (SEARCH_NEED_*): its index in
- * the mailbox, or -1 if it is gone.
+ * Fill what SEARCH needs of view entry i (SEARCH_NEED_*; eid: room for
+ * its EMAILID, MBOX_EMAILID_MAX + 1 bytes): its index in the mailbox,
+ * or -1 if it is gone.
  */
 struct search_msg;
 int	imap_search_msg(struct imap_session *, size_t, int,
-	    struct search_msg *, const char **);
+	    struct search_msg *, const char **, char *);
 
 /* imap_cmd_context.c */
 struct search_prog;
@@ -306,6 +308,12 @@ void	imap_cmd_getquota(struct imap_session *,
 void	imap_cmd_getquotaroot(struct imap_session *,
 	    const struct imap_command *);
 void	imap_cmd_setquota(struct imap_session *,
+	    const struct imap_command *);
+
+/* imap_cmd_meta.c */
+void	imap_cmd_getmetadata(struct imap_session *,
+	    const struct imap_command *);
+void	imap_cmd_setmetadata(struct imap_session *,
 	    const struct imap_command *);
 
 #endif

@@ -142,4 +142,19 @@ const struct mime_part *mime_part_find(const struct mime_msg *,
 void	mime_header_fields(struct mbuf *, const char *, size_t,
 	    const char * const *, size_t, int);
 
+/*
+ * mime_decode.c: the text of a leaf part, its first max body bytes
+ * undone from base64 or quoted-printable and made UTF-8 (from UTF-8,
+ * US-ASCII, ISO-8859-1 or Windows-1252; invalid sequences dropped):
+ * malloc'd, NUL-terminated, *len set; NULL if the part lies outside the
+ * message.  mime_preview(): the PREVIEW (RFC 8970, FUZZY) text of the
+ * message, malloc'd UTF-8 without control characters, at most
+ * MIME_PREVIEW_CHARS characters, "" if it has no text part.
+ */
+#define MIME_PREVIEW_CHARS	200
+#define MIME_PREVIEW_SCAN	(256 * 1024)	/* body bytes read */
+char	*mime_part_text(const struct mime_msg *, const struct mime_part *,
+	    size_t, size_t *);
+char	*mime_preview(const struct mime_msg *);
+
 #endif

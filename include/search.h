@@ -1,5 +1,7 @@
 /*
- * IMAP SEARCH (RFC 3501 6.4.4, MODSEQ from RFC 7162): compiles the
+ * IMAP SEARCH (RFC 3501 6.4.4, MODSEQ from RFC 7162, EMAILID and
+ * THREADID from RFC 8474, SAVEDBEFORE SAVEDON SAVEDSINCE and
+ * SAVEDATESUPPORTED from RFC 8514): compiles the
  * arguments after "SEARCH" into a program and evaluates it against one
  * message at a time, described by a struct search_msg the caller fills.
  *
@@ -43,7 +45,10 @@ struct mime_msg;
  * said no content is needed; with data but no mime the message is
  * parsed on demand (slower: pass mime when several keys use it).
  * internal_tzoff is the zone (seconds east of UTC) in which dates of
- * internal_date are compared by BEFORE/ON/SINCE.
+ * internal_date are compared by BEFORE/ON/SINCE; save_tzoff the same for
+ * save_date (0: the message has none; SAVED* keys then compare the
+ * internal date, RFC 8514 4.3, and SAVEDATESUPPORTED does not match).
+ * emailid is only needed when search_needs() says SEARCH_NEED_EMAILID.
  */
 struct search_msg {
 	uint32_t		  seq;
@@ -55,6 +60,9 @@ struct search_msg {
 	time_t			  internal_date;
 	long			  internal_tzoff;
 	uint64_t		  size;			/* RFC822.SIZE */
+	time_t			  save_date;
+	long			  save_tzoff;
+	const char		 *emailid;
 	const char		 *data;
 	size_t			  len;
 	const struct mime_msg	 *mime;
@@ -71,6 +79,7 @@ enum search_result {
 #define SEARCH_NEED_BODY	0x02	/* BODY, TEXT */
 #define SEARCH_NEED_CONTENT	(SEARCH_NEED_HEADER | SEARCH_NEED_BODY)
 #define SEARCH_NEED_MODSEQ	0x04	/* reply adds (MODSEQ n) */
+#define SEARCH_NEED_EMAILID	0x08	/* EMAILID key */
 
 struct search_prog;
 

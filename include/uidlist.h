@@ -20,6 +20,11 @@
  * have cached for the old one, even within one second or across a
  * restart (RFC 3501 2.3.1.1, RFC 9051 2.3.1.1).
  *
+ * The list also names the mailbox for OBJECTID (RFC 8474): a MAILBOXID
+ * made at random when the list is made, kept by every rewrite (so it
+ * follows the folder through RENAME, whose directory the list moves
+ * with) and new for a mailbox deleted and created again.
+ *
  * Entries are sorted by UID, base names unique.
  */
 #ifndef MAILD_UIDLIST_H
@@ -31,10 +36,11 @@
 #define UIDLIST_FILE		"maild-uidlist"
 #define UIDLIST_DOVECOT		"dovecot-uidlist"
 #define UIDLIST_STATE		"maild-uidvalidity"	/* in the mail root */
-#define UIDLIST_VERSION		1
+#define UIDLIST_VERSION		2	/* 1 is read too (no MAILBOXID) */
 #define UIDLIST_NAME_MAX	240		/* bytes of a file name */
 #define UIDLIST_MAX_ENTRIES	5000000		/* messages in one mailbox */
 #define UIDLIST_MAX_FILE	(512 * 1024 * 1024) /* bytes of a list file */
+#define UIDLIST_ID_MAX		64		/* bytes of a MAILBOXID */
 
 /* uidlist_load() and uidlist_import_dovecot() results. */
 #define UIDLIST_OK		1
@@ -54,18 +60,21 @@ struct uidlist {
 	uint32_t		 uidnext;
 	uint64_t		 highestmodseq;
 	uint32_t		 firstrecent;	/* 0: not recorded */
+	char			 mailboxid[UIDLIST_ID_MAX + 1];
 	struct uidlist_entry	*ent;		/* sorted by uid */
 	size_t			 n, cap;
 	int			 dirty;		/* not as on disk */
 };
 
-/* An empty list for dir (NULL if dir is too long). */
+/* An empty list for dir (NULL if dir is too long), without MAILBOXID. */
 struct uidlist	*uidlist_new(const char *, uint32_t);
 void		 uidlist_free(struct uidlist *);
 
 /*
  * Read <dir>/maild-uidlist or <dir>/dovecot-uidlist into *out: UIDLIST_OK,
  * UIDLIST_NOFILE, UIDLIST_ERROR or UIDLIST_CORRUPT (*out is then NULL).
+ * A list without a MAILBOXID (version 1, or Dovecot's without its
+ * mailbox GUID) gets a new one and is marked dirty, so it is written.
  */
 int		 uidlist_load(const char *, struct uidlist **);
 int		 uidlist_import_dovecot(const char *, struct uidlist **);
@@ -89,6 +98,11 @@ uint32_t	 uidlist_new_uidvalidity(void);
  * mail root of the imap process) unless set, for tests.
  */
 void		 uidlist_set_state(const char *);
+
+/* A new MAILBOXID ("F" and 24 hex digits, random) into buf. */
+void		 uidlist_new_mailboxid(char *, size_t);
+/* 1 if s is an RFC 8474 objectid of at most UIDLIST_ID_MAX bytes. */
+int		 uidlist_objectid_valid(const char *, size_t);
 
 /* Write the list atomically (temp, fsync, rename): 0 or -1. */
 int		 uidlist_save(struct uidlist *);

@@ -110,6 +110,11 @@ static const struct setting settings[] = {
 	  FIELD(imap_max_per_user), .def_num = DEFAULT_IMAP_PER_USER,
 	  .arg = "a number of connections",
 	  .desc = "simultaneous IMAP logins of one user" },
+	{ "imap metadata-admin", ST_TEXT, SF_OPTIONAL,
+	  FIELD(imap_metadata_admin), .arg = "a URI",
+	  .name = "imap metadata-admin",
+	  .desc = "the METADATA server entry /shared/admin: how to reach "
+	  "the administrator (mailto: URI)" },
 	{ "smtp timeout", ST_DURATION, 0, FIELD(smtp_timeout),
 	  .def_num = DEFAULT_SMTP_TIMEOUT,
 	  .desc = "idle time before a client is disconnected" },

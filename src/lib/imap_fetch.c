@@ -1,6 +1,8 @@
 /*
  * IMAP FETCH (RFC 3501 6.4.5 and 7.4.2, RFC 9051, BINARY RFC 3516,
- * the CHANGEDSINCE and VANISHED modifiers of RFC 7162): the data items
+ * the CHANGEDSINCE and VANISHED modifiers of RFC 7162, EMAILID and
+ * THREADID of OBJECTID RFC 8474, SAVEDATE RFC 8514, PREVIEW RFC 8970
+ * with its LAZY modifier): the data items
  * of one command are compiled once into a list, then the untagged
  * FETCH response of each message is rendered from what the caller
  * gives in struct fetch_msg.  Section data always goes out as a
@@ -38,7 +40,11 @@ enum item_type {
 	FI_MODSEQ,
 	FI_SECTION,		/* BODY[...], BODY.PEEK[...], RFC822* */
 	FI_BINARY,		/* BINARY[...], BINARY.PEEK[...] */
-	FI_BINARY_SIZE
+	FI_BINARY_SIZE,
+	FI_EMAILID,
+	FI_THREADID,
+	FI_SAVEDATE,
+	FI_PREVIEW
 };
 
 enum sec_type {
@@ -97,7 +103,11 @@ static const struct simple_item {
 	    FETCH_NEED_CONTENT | FETCH_SETS_SEEN },
 	{ "RFC822.HEADER", FI_SECTION, SEC_HEADER, FETCH_NEED_CONTENT },
 	{ "RFC822.TEXT", FI_SECTION, SEC_TEXT,
-	    FETCH_NEED_CONTENT | FETCH_SETS_SEEN }
+	    FETCH_NEED_CONTENT | FETCH_SETS_SEEN },
+	{ "EMAILID", FI_EMAILID, SEC_ALL, FETCH_NEED_EMAILID },
+	{ "THREADID", FI_THREADID, SEC_ALL, 0 },
+	{ "SAVEDATE", FI_SAVEDATE, SEC_ALL, FETCH_NEED_SAVEDATE },
+	{ "PREVIEW", FI_PREVIEW, SEC_ALL, FETCH_NEED_PREVIEW }
 };
 
 static const struct section_item {
@@ -148,6 +158,9 @@ static int	 parse_fields(struct fetch_item *, const char *, size_t,
 static void	 item_name(struct fetch_item *, const char *);
 static int	 compile_modifiers(struct fetch_spec *,
 		    const struct imap_arg *, int, const char **);
+static int	 is_preview(const struct imap_arg *);
+static int	 preview_mods(struct fetch_spec *, const struct imap_arg *,
+		    const char **);
 static int	 parse_modseq(const struct imap_arg *, uint64_t *);
 static const struct mime_msg *render_mime(struct render *);
 static void	 put_date(struct mbuf *, time_t);
@@ -161,8 +174,9 @@ static int	 hexval(unsigned char);
 static int	 b64val(unsigned char);
 static size_t	 b64_decode(const char *, size_t, char *);
 static size_t	 qp_decode(const char *, size_t, char *);
+static void	 put_string(struct mbuf *, const char *, int);
 static int	 render_item(struct mbuf *, const struct fetch_item *,
-		    const struct fetch_msg *, struct render *);
+		    const struct fetch_msg *, struct render *, int);
 
 /* An atom without [section] or <partial>. */
 static int
@@ -585,12 +599,39 @@ compile_modifiers(struct fetch_spec *fs, const struct imap_arg *a, int uid,
 	return 0;
 }
 
+static int
+is_preview(const struct imap_arg *a)
+{
+	return plain_atom(a) && strcasecmp(a->str, "PREVIEW") == 0;
+}
+
+/* RFC 8970 3.1: "(" preview-mod *(SP preview-mod) ")", LAZY only. */
+static int
+preview_mods(struct fetch_spec *fs, const struct imap_arg *a,
+    const char **errstr)
+{
+	const struct imap_arg	*m;
+
+	if (a->list == NULL) {
+		*errstr = "Empty PREVIEW modifier list";
+		return -1;
+	}
+	for (m = a->list; m != NULL; m = m->next) {
+		if (!plain_atom(m) || strcasecmp(m->str, "LAZY") != 0) {
+			*errstr = "Unknown PREVIEW modifier";
+			return -1;
+		}
+		fs->needs |= FETCH_PREVIEW_LAZY;
+	}
+	return 0;
+}
+
 int
 fetch_compile(const struct imap_arg *args, int uid, struct fetch_spec **specp,
     const char **errstr)
 {
 	struct fetch_spec	*fs;
-	const struct imap_arg	*a;
+	const struct imap_arg	*a, *mods;
 	const char *const	*mac;
 	size_t			 i;
 
@@ -601,6 +642,7 @@ fetch_compile(const struct imap_arg *args, int uid, struct fetch_spec **specp,
 		*errstr = "Missing FETCH items";
 		goto bad;
 	}
+	mods = args->next;
 	if ((mac = macro(args)) != NULL) {
 		for (i = 0; mac[i] != NULL; i++)
 			if (compile_simple(fs, mac[i], errstr) == -1)
@@ -618,15 +660,32 @@ fetch_compile(const struct imap_arg *args, int uid, struct fetch_spec **specp,
 			}
 			if (compile_item(fs, a, errstr) == -1)
 				goto bad;
+			if (is_preview(a) && a->next != NULL &&
+			    a->next->type == IMAP_ARG_LIST) {
+				a = a->next;
+				if (preview_mods(fs, a, errstr) == -1)
+					goto bad;
+			}
 		}
-	} else if (compile_item(fs, args, errstr) == -1)
-		goto bad;
-	if (args->next != NULL) {
-		if (args->next->next != NULL) {
+	} else {
+		if (compile_item(fs, args, errstr) == -1)
+			goto bad;
+		/* "PREVIEW (LAZY)" alone, not FETCH modifiers. */
+		if (is_preview(args) && mods != NULL &&
+		    mods->type == IMAP_ARG_LIST && mods->list != NULL &&
+		    plain_atom(mods->list) &&
+		    strcasecmp(mods->list->str, "LAZY") == 0) {
+			if (preview_mods(fs, mods, errstr) == -1)
+				goto bad;
+			mods = mods->next;
+		}
+	}
+	if (mods != NULL) {
+		if (mods->next != NULL) {
 			*errstr = "Too many FETCH arguments";
 			goto bad;
 		}
-		if (compile_modifiers(fs, args->next, uid, errstr) == -1)
+		if (compile_modifiers(fs, mods, uid, errstr) == -1)
 			goto bad;
 	}
 	/* UID FETCH always reports UID; CHANGEDSINCE always MODSEQ. */
@@ -944,9 +1003,30 @@ qp_decode(const char *s, size_t n, char *out)
 	return o;
 }
 
+/* A string (NULL: NIL), quoted or a literal (8-bit without UTF-8). */
+static void
+put_string(struct mbuf *o, const char *s, int utf8)
+{
+	size_t	 n, len;
+	char	*buf, c;
+
+	if (s == NULL) {
+		mbuf_add(o, "NIL", 3);
+		return;
+	}
+	len = strlen(s);
+	n = imap_encode_string(&c, 1, s, len, utf8 ? IMAP_ENC_UTF8 : 0);
+	if ((buf = malloc(n + 1)) == NULL)
+		fatal("malloc");
+	(void)imap_encode_string(buf, n + 1, s, len,
+	    utf8 ? IMAP_ENC_UTF8 : 0);
+	mbuf_add(o, buf, n);
+	free(buf);
+}
+
 static int
 render_item(struct mbuf *o, const struct fetch_item *it,
-    const struct fetch_msg *msg, struct render *r)
+    const struct fetch_msg *msg, struct render *r, int utf8)
 {
 	const struct mime_msg	*m;
 	struct mbuf		 tmp;
@@ -1004,6 +1084,26 @@ render_item(struct mbuf *o, const struct fetch_item *it,
 		mbuf_printf(o, "%s ", it->name);
 		put_data(o, p, n, 0);
 		mbuf_free(&tmp);
+		break;
+	case FI_EMAILID:
+		if (msg->emailid != NULL)
+			mbuf_printf(o, "EMAILID (%s)", msg->emailid);
+		else
+			mbuf_add(o, "EMAILID NIL", 11);
+		break;
+	case FI_THREADID:
+		mbuf_add(o, "THREADID NIL", 12);	/* no threads kept */
+		break;
+	case FI_SAVEDATE:
+		mbuf_add(o, "SAVEDATE ", 9);
+		if (msg->savedate != 0)
+			put_date(o, msg->savedate);
+		else
+			mbuf_add(o, "NIL", 3);
+		break;
+	case FI_PREVIEW:
+		mbuf_add(o, "PREVIEW ", 8);
+		put_string(o, msg->preview, utf8);
 		break;
 	case FI_BINARY:
 	case FI_BINARY_SIZE:
@@ -1091,7 +1191,8 @@ fetch_render(struct mbuf *out, const struct fetch_spec *fs,
 	for (i = 0; i < fs->nitems; i++) {
 		if (i > 0)
 			mbuf_add(out, " ", 1);
-		if (render_item(out, &fs->items[i], msg, &r) == -1) {
+		if (render_item(out, &fs->items[i], msg, &r,
+		    (flags & FETCH_R_UTF8) != 0) == -1) {
 			out->len = mark;
 			out->data[mark] = '\0';
 			ret = -1;

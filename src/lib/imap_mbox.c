@@ -102,6 +102,7 @@ mbox_open(const char *dir, int create)
 	m->hms = ul->highestmodseq;
 	/* An old list: what it holds was seen; a new one: nothing was. */
 	m->recent = ul->firstrecent != 0 ? ul->firstrecent : ul->uidnext;
+	(void)strlcpy(m->mailboxid, ul->mailboxid, sizeof(m->mailboxid));
 	m->list_dirty = ul->dirty;
 	/* Where each file is comes from the first scan. */
 	for (i = 0; i < ul->n; i++) {
@@ -144,6 +145,7 @@ mbox_free(struct mbox *m)
 	for (i = 0; i < m->n; i++) {
 		free(m->priv[i].file);
 		free(m->priv[i].cache);
+		free(m->priv[i].preview);
 		free(m->priv[i].hdr);
 		free(m->priv[i].sortkeys);
 	}
@@ -284,6 +286,7 @@ list_save(struct mbox *m, int sync)
 	ul->uidnext = m->uidnext;
 	ul->highestmodseq = m->hms;
 	ul->firstrecent = m->recent;
+	(void)strlcpy(ul->mailboxid, m->mailboxid, sizeof(ul->mailboxid));
 	if (m->n > 0) {
 		for (i = 0; i < m->n; i++)
 			total += m->priv[i].baselen + 1;
@@ -361,6 +364,12 @@ uint64_t
 mbox_highestmodseq(const struct mbox *m)
 {
 	return m->hms;
+}
+
+const char *
+mbox_mailboxid(const struct mbox *m)
+{
+	return m->mailboxid;
 }
 
 uint32_t

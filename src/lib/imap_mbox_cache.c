@@ -8,15 +8,17 @@
  *
  * maild-cache (never authoritative, rewritten at most every
  * MBOX_CACHE_DELAY seconds and when the last reference goes away):
- *	maild-cache 1 V<uidvalidity> M<highestmodseq> F<floor> X<n> C<n>
- *	    [K<n>]
+ *	maild-cache 2 V<uidvalidity> M<highestmodseq> F<floor> X<n> C<n>
+ *	    P<n> [K<n>]				(one line)
  *	X<uid> <modseq>				(expunge history)
  *	E<uid> <state> <size> <date> <len>	(then len bytes and "\n")
+ *	P<uid> <len>				(then len bytes and "\n")
  *	K<uid> <len>				(then len bytes and "\n")
  * The len bytes of E are ENVELOPE, BODY and BODYSTRUCTURE separated by
- * NUL bytes (len 0: not rendered yet); those of K the sort keys
- * (imap_sort.h; a blob of another version is skipped, made again on
- * use).  Any other error discards the whole file;
+ * NUL bytes (len 0: not rendered yet); those of P a PREVIEW text (UTF-8,
+ * no control characters); those of K the sort keys (imap_sort.h; a blob
+ * of another version is skipped, made again on use).  Version 1 (no P)
+ * is read too.  Any other error discards the whole file;
  * a different UIDVALIDITY too; the expunge history is only believed
  * when M equals the UID list's HIGHESTMODSEQ (nothing happened since).
  */
@@ -49,7 +51,8 @@
 #define MBOX_LRU_MSGS		4	/* contents kept by mbox_read() */
 #define MBOX_LRU_BYTES		(16 * 1024 * 1024)
 #define MBOX_CACHE_MAGIC	"maild-cache"
-#define MBOX_CACHE_VERSION	1
+#define MBOX_CACHE_VERSION	2
+#define MBOX_PREVIEW_MAX	(MIME_PREVIEW_CHARS * 4)	/* bytes */
 #define MBOX_CACHE_MAX		(256 * 1024 * 1024)	/* file read */
 #define MBOX_CACHE_ENTRY_MAX	(1024 * 1024)	/* a message's renderings */
 #define MBOX_W_MAX		((uint64_t)MBOX_READ_MAX * 2)
@@ -76,6 +79,7 @@ static int	 header_get(struct mbox *, uint32_t, const char **, size_t *,
 static const char *cache_get(struct mbox *, uint32_t, int);
 static int	 parse_u64(const char **, const char *, uint64_t, uint64_t *);
 static int	 cache_parse(struct mbox *, const char *, size_t, int);
+static int	 preview_valid(const char *, size_t);
 
 static struct lru	 lrus[MBOX_LRU_MSGS];
 static unsigned long	 lru_tick;
@@ -601,6 +605,47 @@ mbox_sortblob(struct mbox *m, uint32_t idx)
 	return sb;
 }
 
+/*
+ * LAZY (RFC 8970 3.2): NIL unless known, or cheap now because the
+ * message was just read (another item of the same FETCH needed it).
+ */
+int
+mbox_preview(struct mbox *m, uint32_t idx, int lazy, const char **out)
+{
+	const struct mime_msg	*mime;
+	const char		*data;
+	size_t			 len;
+
+	if (idx >= m->n) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (m->priv[idx].preview == NULL) {
+		if (lazy && lru_find(m, m->msgs[idx].uid) == NULL)
+			return 0;
+		if (mbox_read(m, idx, &data, &len, &mime) == -1)
+			return -1;
+		m->priv[idx].preview = mime_preview(mime);
+		m->cache_dirty = 1;
+	}
+	*out = m->priv[idx].preview;
+	return 1;
+}
+
+/* What mime_preview() makes, and nothing that would break a line. */
+static int
+preview_valid(const char *p, size_t len)
+{
+	size_t	 i;
+
+	if (len > MBOX_PREVIEW_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* Decimal at *pp, no sign or leading zero, at most max: 0 or -1. */
 static int
 parse_u64(const char **pp, const char *end, uint64_t max, uint64_t *out)
@@ -632,7 +677,7 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 {
 	const char	*p = buf, *end = buf + len, *eol;
 	uint64_t	 version, uv, hms, vfl, nx, nc, uid, modseq, state;
-	uint64_t	 size, date, elen, last = 0, lastms, nk = 0;
+	uint64_t	 size, date, elen, last = 0, lastms, nk = 0, np = 0;
 	size_t		 i, k, nul;
 	long		 idx;
 	int		 history;
@@ -643,7 +688,7 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 		return -1;
 	p += sizeof(MBOX_CACHE_MAGIC);
 	if (parse_u64(&p, eol, 1000, &version) == -1 ||
-	    version != MBOX_CACHE_VERSION ||
+	    (version != 1 && version != MBOX_CACHE_VERSION) ||
 	    !EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'V') ||
 	    parse_u64(&p, eol, UINT32_MAX, &uv) == -1 ||
 	    !EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'M') ||
@@ -654,6 +699,9 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 	    parse_u64(&p, eol, MBOX_VANISHED_MAX, &nx) == -1 ||
 	    !EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'C') ||
 	    parse_u64(&p, eol, UIDLIST_MAX_ENTRIES, &nc) == -1)
+		return -1;
+	if (version >= 2 && (!EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'P') ||
+	    parse_u64(&p, eol, UIDLIST_MAX_ENTRIES, &np) == -1))
 		return -1;
 	if (p != eol && (!EXPECT(p, eol, ' ') || !EXPECT(p, eol, 'K') ||
 	    parse_u64(&p, eol, UIDLIST_MAX_ENTRIES, &nk) == -1 || p != eol))
@@ -723,6 +771,29 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 		}
 		p += elen + 1;
 	}
+	for (i = 0, last = 0; i < np; i++) {
+		if ((eol = memchr(p, '\n', end - p)) == NULL ||
+		    !EXPECT(p, eol, 'P') ||
+		    parse_u64(&p, eol, UINT32_MAX, &uid) == -1 ||
+		    uid <= last || !EXPECT(p, eol, ' ') ||
+		    parse_u64(&p, eol, MBOX_PREVIEW_MAX, &elen) == -1 ||
+		    p != eol)
+			return -1;
+		last = uid;
+		p = eol + 1;
+		if ((size_t)(end - p) < elen + 1 || p[elen] != '\n' ||
+		    !preview_valid(p, elen))
+			return -1;
+		if (apply && uid < m->uidnext &&
+		    (idx = mbox_find(m, uid)) != -1 &&
+		    m->priv[idx].preview == NULL) {
+			if ((m->priv[idx].preview = malloc(elen + 1)) == NULL)
+				fatal("malloc");
+			memcpy(m->priv[idx].preview, p, elen);
+			m->priv[idx].preview[elen] = '\0';
+		}
+		p += elen + 1;
+	}
 	for (i = 0, last = 0; i < nk; i++) {
 		if ((eol = memchr(p, '\n', end - p)) == NULL ||
 		    !EXPECT(p, eol, 'K') ||
@@ -788,7 +859,8 @@ mbox_cache_save(struct mbox *m)
 	struct mbuf	 b = { NULL, 0, 0 };
 	const char	*c;
 	char		 tmp[PATH_MAX], path[PATH_MAX];
-	size_t		 i, l, count = 0, nk = 0, kbytes = 0;
+	size_t		 i, l, count = 0, nk = 0, kbytes = 0, np = 0;
+	size_t		 pbytes = 0;
 	int		 fd = -1, ret = -1, saved;
 
 	for (i = 0; i < m->n; i++) {
@@ -798,14 +870,23 @@ mbox_cache_save(struct mbox *m)
 			kbytes += m->priv[i].sortkeys->len + 32;
 			nk++;
 		}
+		/* mime_preview() made it; a bad one is not written. */
+		if (m->priv[i].preview != NULL && preview_valid(
+		    m->priv[i].preview, (l = strlen(m->priv[i].preview)))) {
+			pbytes += l + 32;
+			np++;
+		}
 	}
 	mbuf_printf(&b, "%s %d V%u M%llu F%llu X%zu C%zu",
 	    MBOX_CACHE_MAGIC, MBOX_CACHE_VERSION, m->uidvalidity,
 	    (unsigned long long)m->hms, (unsigned long long)m->vfloor, m->nv,
 	    count);
-	/* The sort keys go first when the file would be too large. */
+	/* Sort keys and previews go first when the file would be too large. */
 	if (kbytes > MBOX_CACHE_MAX / 2)
 		nk = kbytes = 0;
+	if (pbytes > MBOX_CACHE_MAX / 4)
+		np = pbytes = 0;
+	mbuf_printf(&b, " P%zu", np);
 	if (nk > 0)
 		mbuf_printf(&b, " K%zu", nk);
 	mbuf_add(&b, "\n", 1);
@@ -821,7 +902,7 @@ mbox_cache_save(struct mbox *m)
 			if (l > MBOX_CACHE_ENTRY_MAX)
 				l = 0;	/* rendered again on use */
 		}
-		if (b.len + l + 128 + kbytes > MBOX_CACHE_MAX)
+		if (b.len + l + 128 + kbytes + pbytes > MBOX_CACHE_MAX)
 			l = 0;
 		mbuf_printf(&b, "E%u %d %llu %lld %zu\n", m->msgs[i].uid,
 		    m->priv[i].state & (MP_SIZE | MP_DATE),
@@ -829,6 +910,14 @@ mbox_cache_save(struct mbox *m)
 		    (long long)m->priv[i].date, l);
 		if (l > 0)
 			mbuf_add(&b, c, l);
+		mbuf_add(&b, "\n", 1);
+	}
+	for (i = 0; i < m->n && np > 0; i++) {
+		if ((c = m->priv[i].preview) == NULL ||
+		    !preview_valid(c, (l = strlen(c))))
+			continue;
+		mbuf_printf(&b, "P%u %zu\n", m->msgs[i].uid, l);
+		mbuf_add(&b, c, l);
 		mbuf_add(&b, "\n", 1);
 	}
 	for (i = 0; i < m->n && nk > 0; i++) {

@@ -22,6 +22,7 @@
 #include "imap_mbox_priv.h"
 #include "log.h"
 #include "maild.h"
+#include "metadata.h"
 #include "mflags.h"
 #include "safepath.h"
 #include "uidlist.h"
@@ -188,7 +189,7 @@ void
 mbox_stale_purge(const char *dir)
 {
 	static const char *const names[] = { UIDLIST_FILE, MBOX_CACHE_FILE,
-	    MFLAGS_KW_FILE };
+	    MFLAGS_KW_FILE, METADATA_FILE, METADATA_SERVER_FILE };
 	struct dirent	*de;
 	DIR		*d;
 	char		 path[PATH_MAX];

@@ -380,6 +380,7 @@ mbox_msg_remove(struct mbox *m, const uint8_t *gone)
 			free(m->priv[i].file);
 			free(m->priv[i].cache);
 			free(m->priv[i].sortkeys);
+			free(m->priv[i].preview);
 			if (m->priv[i].hdr != NULL) {
 				m->hdrbytes -= m->priv[i].hdrlen;
 				free(m->priv[i].hdr);

@@ -6,7 +6,8 @@
  * the file system allows, else a copy; flags, keywords by name and the
  * cached renderings go along) and EXPUNGE (unlink, then the expunge is
  * recorded like one found by a scan).  New files are named as Dovecot
- * names them.
+ * names them; a copy's name also carries the EMAILID of its source
+ * (imap_mbox_ids.c).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -35,7 +36,8 @@
 
 #define MBOX_HOST_MAX		64
 
-static int	 uniq_name(char *, size_t, uint64_t, int, uint64_t);
+static int	 uniq_name(char *, size_t, uint64_t, int, uint64_t,
+		    const char *);
 static int	 write_crlf(int, const char *, size_t);
 static int	 copy_fd(int, int);
 static int	 new_file(struct mbox *, const char *, const struct mflags *,
@@ -95,15 +97,18 @@ mbox_quota_size(struct mbox *m, uint32_t idx, uint64_t *size)
 
 /*
  * <seconds>.M<usec>P<pid>Q<counter>R<random>.<host>,S=<s>[,W=<w>] as
- * Dovecot names them: S the file's size, W its size with CRLF.
+ * Dovecot names them: S the file's size, W its size with CRLF; then
+ * ",E=<eid>" if eid is not NULL.
  */
 static int
-uniq_name(char *buf, size_t len, uint64_t s, int has_w, uint64_t w)
+uniq_name(char *buf, size_t len, uint64_t s, int has_w, uint64_t w,
+    const char *eid)
 {
 	static unsigned long	 counter;
 	struct timeval		 tv;
 	unsigned char		 rnd[8];
-	char			 host[MBOX_HOST_MAX + 1], sz[64];
+	char			 host[MBOX_HOST_MAX + 1];
+	char			 sz[64 + MBOX_EMAILID_MAX];
 	int			 r;
 
 	maildir_hostname(host, sizeof(host));
@@ -116,6 +121,11 @@ uniq_name(char *buf, size_t len, uint64_t s, int has_w, uint64_t w)
 	else
 		(void)snprintf(sz, sizeof(sz), ",S=%llu",
 		    (unsigned long long)s);
+	if (eid != NULL && (strlcat(sz, ",E=", sizeof(sz)) >= sizeof(sz) ||
+	    strlcat(sz, eid, sizeof(sz)) >= sizeof(sz))) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	r = snprintf(buf, len, "%lld.M%06ldP%ldQ%luR"
 	    "%02x%02x%02x%02x%02x%02x%02x%02x.%s%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), counter,
@@ -251,7 +261,7 @@ mbox_stage(struct mbox *m, const char *data, size_t len, uint32_t sys,
 	if (mbox_kw_flush(m) == -1)
 		return -1;
 
-	if (uniq_name(base, sizeof(base), size, 1, size) == -1 ||
+	if (uniq_name(base, sizeof(base), size, 1, size, NULL) == -1 ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/tmp/%s", m->dir, base) >=
 	    sizeof(tmp)) {
 		errno = ENAMETOOLONG;
@@ -412,7 +422,8 @@ mbox_copy(struct mbox *src, uint32_t idx, struct mbox *dst, uint32_t *uid)
 	char		 sbase[MFLAGS_NAME_MAX + 1], name[MFLAGS_NAME_MAX + 1];
 	char		 spath[PATH_MAX], dpath[PATH_MAX], tmp[PATH_MAX];
 	char		 rel[MFLAGS_NAME_MAX + 5];
-	char		*file, *cache = NULL;
+	char		 eid[MBOX_EMAILID_MAX + 1];
+	char		*file, *cache = NULL, *preview = NULL;
 	uint64_t	 size = 0;
 	int64_t		 date;
 	size_t		 l;
@@ -451,10 +462,14 @@ mbox_copy(struct mbox *src, uint32_t idx, struct mbox *dst, uint32_t *uid)
 			fatal("malloc");
 		memcpy(cache, src->priv[idx].cache, l);
 	}
+	if (src->priv[idx].preview != NULL &&
+	    (preview = strdup(src->priv[idx].preview)) == NULL)
+		fatal("strdup");
 	if (mbox_kw_flush(dst) == -1 ||
+	    mbox_emailid(src, idx, eid, sizeof(eid)) == -1 ||
 	    mbox_msg_path(src, idx, spath, sizeof(spath)) == -1 ||
 	    uniq_name(base, sizeof(base), st.st_size, state & MP_SIZE,
-	    size) == -1 ||
+	    size, eid) == -1 ||
 	    mflags_build(base, &f, name, sizeof(name)) == -1 ||
 	    (size_t)snprintf(rel, sizeof(rel), "cur/%s", name) >=
 	    sizeof(rel) ||
@@ -514,6 +529,7 @@ mbox_copy(struct mbox *src, uint32_t idx, struct mbox *dst, uint32_t *uid)
 	dst->priv[i].date = date;
 	dst->priv[i].state = state;
 	dst->priv[i].cache = cache;
+	dst->priv[i].preview = preview;
 	dst->list_dirty = 1;
 	dst->cache_dirty = 1;
 	*uid = dst->msgs[i].uid;
@@ -525,6 +541,7 @@ mbox_copy(struct mbox *src, uint32_t idx, struct mbox *dst, uint32_t *uid)
 		    dst->dir);
 	close(fd);
 	free(cache);
+	free(preview);
 	errno = saved;
 	return -1;
 }

@@ -30,6 +30,9 @@ enum node_type {
 	N_BODY, N_TEXT,	/* str (lowercased) */
 	N_SEQ, N_UID,	/* set */
 	N_MODSEQ,	/* num */
+	N_SAVEDBEFORE, N_SAVEDON, N_SAVEDSINCE,	/* save date, day */
+	N_SAVEDSUPPORTED,
+	N_EMAILID,	/* str */
 	N_NOT, N_OR, N_AND
 };
 
@@ -75,6 +78,9 @@ static int		 arg_string(struct compiler *,
 			    const struct imap_arg *, char **, size_t *);
 static int		 arg_number(const struct imap_arg *, uint64_t *);
 static int		 flag_key(const char *, int *, int *);
+static struct node	*objectid_key(struct compiler *, const char *,
+			    const struct imap_arg **);
+static long		 day_of(time_t, long);
 static struct node	*negate(struct compiler *, struct node *);
 static struct node	*negate(struct compiler *, struct node *);
 static int		 match(struct evalctx *, const struct node *, int);
@@ -525,6 +531,31 @@ compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
 		n->day = day;
 		return n;
 	}
+	if (strcasecmp(k, "SAVEDBEFORE") == 0 ||
+	    strcasecmp(k, "SAVEDON") == 0 ||
+	    strcasecmp(k, "SAVEDSINCE") == 0) {
+		long	 day;
+
+		if (arg_string(c, *ap, &s, &slen) == -1)
+			return NULL;
+		*ap = (*ap)->next;
+		if (search_parse_date(s, &day) == -1) {
+			free(s);
+			c->err = "bad date";
+			return NULL;
+		}
+		free(s);
+		if ((n = node_new(c, strcasecmp(k, "SAVEDBEFORE") == 0 ?
+		    N_SAVEDBEFORE : strcasecmp(k, "SAVEDON") == 0 ?
+		    N_SAVEDON : N_SAVEDSINCE)) == NULL)
+			return NULL;
+		n->day = day;
+		return n;
+	}
+	if (strcasecmp(k, "SAVEDATESUPPORTED") == 0)
+		return node_new(c, N_SAVEDSUPPORTED);
+	if (strcasecmp(k, "EMAILID") == 0 || strcasecmp(k, "THREADID") == 0)
+		return objectid_key(c, k, ap);
 	if (strcasecmp(k, "LARGER") == 0 || strcasecmp(k, "SMALLER") == 0) {
 		if (arg_number(*ap, &num) == -1) {
 			c->err = "bad number";
@@ -634,6 +665,52 @@ compile_key(struct compiler *c, const struct imap_arg **ap, int depth)
  fail:
 	node_free(n);
 	return NULL;
+}
+
+/*
+ * EMAILID / THREADID objectid (RFC 8474 6): 1*255(ALPHA / DIGIT / "_" /
+ * "-").  No thread has an id here, so THREADID matches nothing.
+ */
+static struct node *
+objectid_key(struct compiler *c, const char *k, const struct imap_arg **ap)
+{
+	const struct imap_arg	*b = *ap;
+	struct node		*n;
+	size_t			 i;
+
+	if (b == NULL || b->type != IMAP_ARG_ATOM || b->len == 0 ||
+	    b->len > 255 || (b->flags & (IMAP_ARGF_SECTION |
+	    IMAP_ARGF_PARTIAL))) {
+		c->err = "bad objectid";
+		return NULL;
+	}
+	for (i = 0; i < b->len; i++)
+		if (!isalnum((unsigned char)b->str[i]) && b->str[i] != '_' &&
+		    b->str[i] != '-') {
+			c->err = "bad objectid";
+			return NULL;
+		}
+	*ap = b->next;
+	if (strcasecmp(k, "THREADID") == 0) {
+		if ((n = node_new(c, N_ALL)) == NULL)
+			return NULL;
+		return negate(c, n);
+	}
+	if ((n = node_new(c, N_EMAILID)) == NULL)
+		return NULL;
+	if ((n->str = strdup(b->str)) == NULL)
+		fatal("strdup");
+	c->prog->needs |= SEARCH_NEED_EMAILID;
+	return n;
+}
+
+/* Days since 1970-01-01 of t in the zone tzoff (floor division). */
+static long
+day_of(time_t t, long tzoff)
+{
+	long long	 v = (long long)t + tzoff;
+
+	return (long)(v >= 0 ? v / 86400 : -((-v + 86399) / 86400));
 }
 
 /*
@@ -776,6 +853,24 @@ match(struct evalctx *ctx, const struct node *n, int depth)
 		return imap_seqset_contains(&n->set, m->uid);
 	case N_MODSEQ:
 		return m->modseq >= n->num;
+	case N_SAVEDBEFORE:
+	case N_SAVEDON:
+	case N_SAVEDSINCE:
+		/* No save date: the internal date instead (RFC 8514 4.3). */
+		if (m->save_date == 0)
+			day = day_of(m->internal_date, m->internal_tzoff);
+		else
+			day = day_of(m->save_date, m->save_tzoff);
+		if (n->type == N_SAVEDBEFORE)
+			return day < n->day;
+		if (n->type == N_SAVEDON)
+			return day == n->day;
+		return day >= n->day;
+	case N_SAVEDSUPPORTED:
+		return m->save_date != 0;
+	case N_EMAILID:
+		/* objectids are case-sensitive (RFC 8474 4) */
+		return m->emailid != NULL && strcmp(m->emailid, n->str) == 0;
 	case N_NOT:
 		return !match(ctx, n->child, depth + 1);
 	case N_OR:

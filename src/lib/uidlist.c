@@ -6,10 +6,11 @@
  * with the files in new/ and cur/ (imap_mbox_sync.c).
  *
  * File format (one record per line, LF-terminated, no NUL bytes):
- *	maild-uidlist 1 V<uidvalidity> N<uidnext> M<highestmodseq> C<count>
- *	    [R<first recent uid>]
+ *	maild-uidlist 2 V<uidvalidity> N<uidnext> M<highestmodseq> C<count>
+ *	    I<mailboxid> [R<first recent uid>]
  *	<uid> <modseq> <base name>
  *	...
+ * (the header is one line; version 1, still read, has no I field).
  * UIDs strictly ascending, each below UIDNEXT; every MODSEQ at most
  * HIGHESTMODSEQ; base names valid and unique; exactly <count> records.
  * R (optional, at most UIDNEXT): the first UID no IMAP session has had
@@ -66,6 +67,8 @@ static void	 obuf_add(struct obuf *, const char *, size_t);
 static void	 uv_seen(uint32_t);
 static uint32_t	 uv_read(void);
 static int	 uv_write(uint32_t);
+
+static void	 ensure_mailboxid(struct uidlist *);
 
 static uint32_t	 uv_last;		/* highest UIDVALIDITY known */
 static char	 uv_path[1024] = UIDLIST_STATE;
@@ -311,7 +314,7 @@ parse_maild(struct uidlist *ul, const char *buf, size_t len)
 		return -1;
 	p += sizeof(UIDLIST_MAGIC);
 	if (parse_num(&p, eol, 1000, &version) == -1 ||
-	    version != UIDLIST_VERSION)
+	    (version != 1 && version != UIDLIST_VERSION))
 		return -1;
 	if (eol - p < 3 || memcmp(p, " V", 2) != 0)
 		return -1;
@@ -333,6 +336,20 @@ parse_maild(struct uidlist *ul, const char *buf, size_t len)
 	p += 2;
 	if (parse_num(&p, eol, UIDLIST_MAX_ENTRIES, &count) == -1)
 		return -1;
+	if (version >= 2) {
+		const char	*ie;
+
+		if (eol - p < 3 || memcmp(p, " I", 2) != 0)
+			return -1;
+		p += 2;
+		for (ie = p; ie < eol && *ie != ' '; ie++)
+			;
+		if (!uidlist_objectid_valid(p, ie - p))
+			return -1;
+		memcpy(ul->mailboxid, p, ie - p);
+		ul->mailboxid[ie - p] = '\0';
+		p = ie;
+	}
 	if (p != eol) {
 		if (eol - p < 3 || memcmp(p, " R", 2) != 0)
 			return -1;
@@ -394,6 +411,7 @@ uidlist_load(const char *dir, struct uidlist **out)
 		return UIDLIST_CORRUPT;
 	}
 	free(buf);
+	ensure_mailboxid(ul);
 	*out = ul;
 	return UIDLIST_OK;
 }
@@ -405,7 +423,7 @@ uidlist_load(const char *dir, struct uidlist **out)
 static int
 parse_dovecot(struct uidlist *ul, const char *buf, size_t len)
 {
-	const char	*p = buf, *end = buf + len, *eol, *colon;
+	const char	*p = buf, *end = buf + len, *eol, *colon, *g;
 	uint64_t	 v, uv = 0, next = 0, uid;
 	uint32_t	 last = 0;
 	char		 raw[UIDLIST_NAME_MAX + 1], base[UIDLIST_NAME_MAX + 1];
@@ -429,9 +447,15 @@ parse_dovecot(struct uidlist *ul, const char *buf, size_t len)
 			else
 				next = v;
 		}
-		/* Other keys (G, ...) do not matter here. */
+		/* The mailbox GUID is Dovecot's MAILBOXID: keep it. */
+		g = p;
 		while (p < eol && *p != ' ')
 			p++;
+		if (key == 'G' && uidlist_objectid_valid(g, p - g)) {
+			memcpy(ul->mailboxid, g, p - g);
+			ul->mailboxid[p - g] = '\0';
+		}
+		/* Other keys do not matter here. */
 	}
 	if (uv == 0 || next == 0)
 		return -1;
@@ -491,9 +515,51 @@ uidlist_import_dovecot(const char *dir, struct uidlist **out)
 		return UIDLIST_CORRUPT;
 	}
 	free(buf);
+	ensure_mailboxid(ul);
 	ul->dirty = 1;
 	*out = ul;
 	return UIDLIST_OK;
+}
+
+/* A list read without a MAILBOXID gets one, written with it next. */
+static void
+ensure_mailboxid(struct uidlist *ul)
+{
+	if (ul->mailboxid[0] != '\0')
+		return;
+	uidlist_new_mailboxid(ul->mailboxid, sizeof(ul->mailboxid));
+	ul->dirty = 1;
+}
+
+void
+uidlist_new_mailboxid(char *buf, size_t len)
+{
+	unsigned char	 rnd[12];
+	size_t		 i;
+
+	if (len < 2 * sizeof(rnd) + 2)
+		fatalx("uidlist_new_mailboxid: buffer too small");
+	compat_random(rnd, sizeof(rnd));
+	buf[0] = 'F';
+	for (i = 0; i < sizeof(rnd); i++)
+		(void)snprintf(buf + 1 + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* objectid = 1*255(ALPHA / DIGIT / "_" / "-"), RFC 8474 section 4. */
+int
+uidlist_objectid_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > UIDLIST_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-'))
+			return 0;
+	return 1;
 }
 
 int
@@ -530,6 +596,7 @@ uidlist_open(const char *dir, struct uidlist **out)
 		return -1;
 	}
 	(*out)->uidvalidity = uidlist_new_uidvalidity();
+	uidlist_new_mailboxid((*out)->mailboxid, sizeof((*out)->mailboxid));
 	(*out)->dirty = 1;
 	return 0;
 }
@@ -700,9 +767,12 @@ uidlist_write(struct uidlist *ul, int sync)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	n = snprintf(line, sizeof(line), "%s %d V%u N%u M%llu C%zu",
+	/* A list made without one (uidlist_new()) gets its MAILBOXID now. */
+	if (ul->mailboxid[0] == '\0')
+		uidlist_new_mailboxid(ul->mailboxid, sizeof(ul->mailboxid));
+	n = snprintf(line, sizeof(line), "%s %d V%u N%u M%llu C%zu I%s",
 	    UIDLIST_MAGIC, UIDLIST_VERSION, ul->uidvalidity, ul->uidnext,
-	    (unsigned long long)ul->highestmodseq, ul->n);
+	    (unsigned long long)ul->highestmodseq, ul->n, ul->mailboxid);
 	if (n > 0 && (size_t)n < sizeof(line) && ul->firstrecent != 0 &&
 	    ul->firstrecent <= ul->uidnext)
 		n += snprintf(line + n, sizeof(line) - n, " R%u",

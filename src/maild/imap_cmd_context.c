@@ -147,8 +147,9 @@ ctx_match(struct imap_session *s, struct imap_ctx *c, size_t i)
 {
 	struct search_msg	 sm;
 	const char		*kw[MFLAGS_KW_MAX];
+	char			 eid[MBOX_EMAILID_MAX + 1];
 
-	if (imap_search_msg(s, i, c->needs, &sm, kw) == -1)
+	if (imap_search_msg(s, i, c->needs, &sm, kw, eid) == -1)
 		return -1;
 	return search_match(c->prog, &sm);
 }

@@ -3,7 +3,8 @@
  * QRESYNC), CLOSE and UNSELECT, CREATE, DELETE, RENAME, SUBSCRIBE and
  * UNSUBSCRIBE (one canonical name a line in maild-subscriptions), LIST
  * and LSUB (LIST-EXTENDED, LIST-STATUS, SPECIAL-USE), STATUS (APPEND
- * is imap_cmd_append.c's).  Mailbox names become Maildir++ directories
+ * is imap_cmd_append.c's).  SELECT, CREATE and STATUS report the
+ * MAILBOXID of OBJECTID.  Mailbox names become Maildir++ directories
  * under the user's home through mailbox.c; the mailboxes themselves are
  * imap_mbox.c's.
  */
@@ -218,6 +219,7 @@ imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 	    mbox_uidnext(mb));
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 	    (unsigned long long)mbox_highestmodseq(mb));
+	imap_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", mbox_mailboxid(mb));
 	if (s->enabled & EN_REV2) {
 		char	 ex[MAILBOX_WIRE_MAX + 1], enc[MAILBOX_WIRE_MAX + 64];
 
@@ -303,6 +305,7 @@ s_path_busy(const char *path, const struct imap_session *except)
 void
 imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 {
+	struct mbox	*mb;
 	struct imap_arg	 a;
 	const char	*str;
 	char		 name[MAILBOX_WIRE_MAX + 1], path[PATH_MAX];
@@ -343,7 +346,14 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	imap_notify_mailbox(s, NULL, path);
-	imap_tagged(s, "OK", "Create completed");
+	/* Its UID list, made now, names it (RFC 8474 4.1). */
+	if ((mb = mbox_open(path, 0)) == NULL) {
+		imap_tagged(s, "OK", "Create completed");
+		return;
+	}
+	imap_tagged(s, "OK", "[MAILBOXID (%s)] Create completed",
+	    mbox_mailboxid(mb));
+	mbox_close(mb);
 }
 
 void
@@ -707,6 +717,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 #define ST_SIZE		0x40
 #define ST_DELETED	0x80
 #define ST_DELSTORAGE	0x100	/* RFC 9208 4.2: KiB an EXPUNGE frees */
+#define ST_MAILBOXID	0x200
 
 static int
 status_items(const struct imap_arg *a, int *items)
@@ -719,7 +730,8 @@ status_items(const struct imap_arg *a, int *items)
 		{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
 		{ "RECENT", ST_RECENT }, { "HIGHESTMODSEQ", ST_HIGHESTMODSEQ },
 		{ "SIZE", ST_SIZE }, { "DELETED", ST_DELETED },
-		{ "DELETED-STORAGE", ST_DELSTORAGE }
+		{ "DELETED-STORAGE", ST_DELSTORAGE },
+		{ "MAILBOXID", ST_MAILBOXID }
 	};
 	const struct imap_arg	*i;
 	size_t			 k;
@@ -808,6 +820,8 @@ s_status(struct imap_session *s, const char *name, const char *path,
 	if (items & ST_DELSTORAGE)
 		mbuf_printf(&b, "DELETED-STORAGE %llu ",
 		    (unsigned long long)((delsize + 1023) / 1024));
+	if (items & ST_MAILBOXID)
+		mbuf_printf(&b, "MAILBOXID (%s) ", mbox_mailboxid(mb));
 	if (b.data[b.len - 1] == ' ')
 		b.data[--b.len] = '\0';
 	mbuf_add(&b, ")\r\n", 3);

@@ -3,7 +3,8 @@
  * number or UID: EXPUNGE, SEARCH (and ESEARCH), FETCH (output written
  * in chunks as the client reads it), STORE (with UNCHANGEDSINCE), COPY
  * and MOVE.  None of them reports an expunge unless the protocol allows
- * it there (imap_update()).
+ * it there (imap_update()).  FETCH and SEARCH get EMAILID, the save date
+ * and PREVIEW from the open mailbox (imap_mbox.h).
  */
 #include <sys/types.h>
 
@@ -24,7 +25,7 @@ static int	s_seqset(struct imap_session *, const struct imap_arg *, int,
 		    uint32_t **, size_t *);
 static int	s_store(struct imap_session *, uint32_t, uint32_t, uint32_t);
 static int	s_search_msg(struct imap_session *, size_t, int,
-		    struct search_msg *, const char **);
+		    struct search_msg *, const char **, char *);
 
 /* Flags of a list (or one flag): system bits and keyword names. */
 int
@@ -188,10 +189,13 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 #define ES_PARTIAL	0x10	/* RFC 5267 4.4 */
 #define ES_UPDATE	0x20	/* RFC 5267 4.3: a search context */
 
-/* Fill what SEARCH needs of view entry i: its index, -1 if it is gone. */
+/*
+ * Fill what SEARCH needs of view entry i (eid: MBOX_EMAILID_MAX + 1
+ * bytes for its EMAILID): its index, -1 if it is gone.
+ */
 static int
 s_search_msg(struct imap_session *s, size_t i, int needs,
-    struct search_msg *sm, const char **kw)
+    struct search_msg *sm, const char **kw, char *eid)
 {
 	const struct mbox_msg	*m;
 	const struct mime_msg	*mime;
@@ -223,7 +227,14 @@ s_search_msg(struct imap_session *s, size_t i, int needs,
 
 		if (localtime_r(&sm->internal_date, &tm) != NULL)
 			sm->internal_tzoff = tm.tm_gmtoff;
+		sm->save_date = mbox_savedate(s->mb, idx);
+		if (sm->save_date != 0 &&
+		    localtime_r(&sm->save_date, &tm) != NULL)
+			sm->save_tzoff = tm.tm_gmtoff;
 	}
+	if ((needs & SEARCH_NEED_EMAILID) &&
+	    mbox_emailid(s->mb, idx, eid, MBOX_EMAILID_MAX + 1) == 0)
+		sm->emailid = eid;
 	if (needs & SEARCH_NEED_BODY) {
 		if (mbox_read(s->mb, idx, &sm->data, &sm->len, &mime) == -1)
 			return -1;
@@ -239,9 +250,9 @@ s_search_msg(struct imap_session *s, size_t i, int needs,
 /* What a search context or SORT needs to look at a message. */
 int
 imap_search_msg(struct imap_session *s, size_t i, int needs,
-    struct search_msg *sm, const char **kw)
+    struct search_msg *sm, const char **kw, char *eid)
 {
-	return s_search_msg(s, i, needs, sm, kw);
+	return s_search_msg(s, i, needs, sm, kw, eid);
 }
 
 void
@@ -252,6 +263,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	struct search_msg	 sm;
 	struct mbuf		 b;
 	const char		*err, *kw[MFLAGS_KW_MAX];
+	char			 eid[MBOX_EMAILID_MAX + 1];
 	uint32_t		*hits = NULL, maxuid, plo = 0, phi = 0;
 	uint64_t		 maxmod = 0, firstmod = 0, lastmod = 0;
 	size_t			 i, n = 0;
@@ -334,7 +346,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	if ((hits = calloc(s->nview + 1, sizeof(*hits))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < s->nview; i++) {
-		if (s_search_msg(s, i, needs, &sm, kw) == -1)
+		if (s_search_msg(s, i, needs, &sm, kw, eid) == -1)
 			continue;
 		if (!search_match(prog, &sm))
 			continue;
@@ -455,6 +467,7 @@ imap_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
 	struct mbuf		 b;
 	char			 flags[MFLAGS_KW_MAX *
 				    (MFLAGS_KW_NAME_MAX + 1) + 64];
+	char			 eid[MBOX_EMAILID_MAX + 1];
 	long			 idx;
 	int			 rflags = 0;
 
@@ -493,6 +506,16 @@ imap_fetch_one(struct imap_session *s, struct fetchjob *fj, uint32_t uid,
 		return -1;
 	if ((fj->needs & FETCH_NEED_BODYSTRUCTURE) &&
 	    (fm.bodystructure = mbox_bodystructure(s->mb, idx, 1)) == NULL)
+		return -1;
+	if ((fj->needs & FETCH_NEED_EMAILID) &&
+	    mbox_emailid(s->mb, idx, eid, sizeof(eid)) == 0)
+		fm.emailid = eid;
+	if (fj->needs & FETCH_NEED_SAVEDATE)
+		fm.savedate = mbox_savedate(s->mb, idx);
+	/* LAZY: NIL unless known, or the content is read anyway. */
+	if ((fj->needs & FETCH_NEED_PREVIEW) &&
+	    mbox_preview(s->mb, idx, (fj->needs & FETCH_PREVIEW_LAZY) &&
+	    !(fj->needs & FETCH_NEED_CONTENT), &fm.preview) == -1)
 		return -1;
 	/* Last: the cached strings above may have read another message. */
 	if ((fj->needs & FETCH_NEED_CONTENT) &&

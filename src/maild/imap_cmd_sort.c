@@ -92,6 +92,7 @@ s_collect(struct imap_session *s, const struct imap_arg *a, int keys,
 	struct sort_item	*items, *it;
 	const struct sort_keys	*k;
 	const char		*err, *kw[MFLAGS_KW_MAX];
+	char			 eid[MBOX_EMAILID_MAX + 1];
 	uint32_t		 maxuid;
 	size_t			 i, n = 0;
 	int			 r, needs, idx;
@@ -114,7 +115,7 @@ s_collect(struct imap_session *s, const struct imap_arg *a, int keys,
 	if ((items = calloc(s->nview + 1, sizeof(*items))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < s->nview; i++) {
-		if ((idx = imap_search_msg(s, i, needs, &sm, kw)) == -1 ||
+		if ((idx = imap_search_msg(s, i, needs, &sm, kw, eid)) == -1 ||
 		    !search_match(prog, &sm))
 			continue;
 		it = &items[n];

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "imap_session.h"
+#include "metadata.h"
 #include "proc.h"
 #include "safepath.h"
 #include "sasl.h"
@@ -101,6 +102,8 @@ static const struct {
 	{ "GETQUOTA",	ST_AUTH | ST_SELECTED,		imap_cmd_getquota },
 	{ "GETQUOTAROOT", ST_AUTH | ST_SELECTED,	imap_cmd_getquotaroot },
 	{ "SETQUOTA",	ST_AUTH | ST_SELECTED,		imap_cmd_setquota },
+	{ "GETMETADATA", ST_AUTH | ST_SELECTED,		imap_cmd_getmetadata },
+	{ "SETMETADATA", ST_AUTH | ST_SELECTED,		imap_cmd_setmetadata },
 };
 
 RB_HEAD(imap_ids, imap_session);
@@ -316,6 +319,11 @@ s_capability(struct imap_session *s, char *buf, size_t len)
 		{ "QUOTA",		CAP_QUOTA },
 		{ "QUOTA=RES-STORAGE",	CAP_QUOTA },
 		{ "QUOTA=RES-MESSAGE",	CAP_QUOTA },
+		{ "OBJECTID",		0 },
+		{ "SAVEDATE",		0 },
+		{ "PREVIEW",		0 },
+		{ "METADATA",		0 },
+		{ "METADATA-SERVER",	0 },
 	};
 	size_t	 i, n = 0;
 	int	 pre = s->state == S_NOAUTH || s->state == S_HANDSHAKE;
@@ -526,7 +534,7 @@ s_line(struct imap_session *s, char *line, size_t len)
 	enum imap_parse_error		 e;
 	const struct imap_command	*cmd;
 	uint64_t			 size;
-	int				 r, sync, uid, append;
+	int				 r, sync, uid, append, setmeta;
 
 	if (s->wait == W_SASL) {
 		s_sasl_line(s, line, len);
@@ -569,11 +577,17 @@ s_line(struct imap_session *s, char *line, size_t len)
 	if (r == IMAP_PARSE_ERROR) {
 		err = imap_parser_error(s->p, &e);
 		strlcpy(s->tag, tag != NULL ? tag : "*", sizeof(s->tag));
+		setmeta = name != NULL && strcmp(name, "SETMETADATA") == 0;
 		/* A non-synchronizing literal is sent anyway: skip it. */
 		s_refused(s, line, len);
 		if (e == IMAP_ERR_TOOBIG && append) {
 			imap_tagged(s, "NO", "[TOOBIG] %s (APPENDLIMIT %zu)",
 			    err, conf->max_msg_size);
+			return;
+		}
+		if (e == IMAP_ERR_TOOBIG && setmeta) {
+			imap_tagged(s, "NO", "[METADATA MAXSIZE %d] "
+			    "Value too large", METADATA_VALUE_MAX);
 			return;
 		}
 		if (e == IMAP_ERR_MANY && append) {

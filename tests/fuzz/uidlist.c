@@ -6,8 +6,8 @@
  *
  * Properties: a list that loads is sorted by UID below UIDNEXT with
  * MODSEQs up to HIGHESTMODSEQ, its names are valid base names (as a
- * scan of the Maildir would make them) and unique; saved and loaded
- * again it is the same list.
+ * scan of the Maildir would make them) and unique, its MAILBOXID a
+ * valid objectid; saved and loaded again it is the same list.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +37,8 @@ check(const struct uidlist *ul)
 	size_t			 i;
 
 	FUZZ_ASSERT(ul->uidvalidity != 0 && ul->uidnext != 0);
+	FUZZ_ASSERT(uidlist_objectid_valid(ul->mailboxid,
+	    strlen(ul->mailboxid)));
 	if ((names = calloc(ul->n + 1, sizeof(*names))) == NULL)
 		fuzz_fail("calloc");
 	for (i = 0; i < ul->n; i++) {
@@ -63,6 +65,7 @@ same(const struct uidlist *a, const struct uidlist *b)
 	FUZZ_ASSERT(a->uidvalidity == b->uidvalidity &&
 	    a->uidnext == b->uidnext && a->n == b->n &&
 	    a->highestmodseq == b->highestmodseq);
+	FUZZ_ASSERT(strcmp(a->mailboxid, b->mailboxid) == 0);
 	for (i = 0; i < a->n; i++) {
 		FUZZ_ASSERT(a->ent[i].uid == b->ent[i].uid);
 		FUZZ_ASSERT(a->ent[i].modseq == b->ent[i].modseq);

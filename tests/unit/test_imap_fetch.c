@@ -59,6 +59,7 @@ static void	 test_nul(void);
 static void	 test_deep(void);
 static void	 test_sweep(void);
 static void	 test_section(void);
+static void	 test_objectid(void);
 
 static const char	*dir = "tests/data/fetch";
 static struct imap_parser *parser;
@@ -1226,6 +1227,94 @@ test_section(void)
 	}
 }
 
+/*
+ * EMAILID and THREADID (RFC 8474), SAVEDATE (RFC 8514), PREVIEW and
+ * PREVIEW (LAZY) (RFC 8970): what they need, how they are rendered
+ * (NIL when the caller has nothing), and the modifiers refused.
+ */
+static void
+test_objectid(void)
+{
+	static const struct {
+		const char	*args;
+		int		 needs;
+	} t[] = {
+		{ "EMAILID", FETCH_NEED_EMAILID },
+		{ "THREADID", 0 },
+		{ "SAVEDATE", FETCH_NEED_SAVEDATE },
+		{ "PREVIEW", FETCH_NEED_PREVIEW },
+		{ "PREVIEW (LAZY)", FETCH_NEED_PREVIEW | FETCH_PREVIEW_LAZY },
+		{ "(PREVIEW (lazy) UID)", FETCH_NEED_PREVIEW |
+		    FETCH_PREVIEW_LAZY },
+		{ "PREVIEW (LAZY) (CHANGEDSINCE 3)", FETCH_NEED_PREVIEW |
+		    FETCH_PREVIEW_LAZY | FETCH_NEED_MODSEQ |
+		    FETCH_CHANGEDSINCE }
+	};
+	static const char *const bad[] = {
+		"(PREVIEW ())", "(PREVIEW (FUZZY))", "(PREVIEW (LAZY FOO))",
+		"(PREVIEW (LAZY (X)))", "PREVIEW (LAZY) (FOO)",
+		"PREVIEW (LAZY) (CHANGEDSINCE 3) (X)", "(EMAILID[])",
+		"(SAVEDATE<0.1>)", "PREVIEW ()", "THREADID (LAZY)"
+	};
+	struct fetch_spec	*fs;
+	struct fetch_msg	 m;
+	struct mbuf		 o;
+	const char		*err;
+	size_t			 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		if (compile(0, t[i].args, &fs, &err) != 0) {
+			ok(0, "%s: compile failed (%s)", t[i].args,
+			    err ? err : "?");
+			continue;
+		}
+		is_int(fetch_needs(fs), t[i].needs, t[i].args);
+		fetch_free(fs);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		fs = NULL;
+		ok(compile(0, bad[i], &fs, &err) != 0 && fs == NULL &&
+		    err != NULL, "%s: refused (%s)", bad[i], err ? err : "");
+	}
+
+	msg_init(&m, NULL);
+	m.emailid = "M0123abc";
+	m.savedate = 1700000001;
+	m.preview = "Hello \"you\"";
+	memset(&o, 0, sizeof(o));
+	ok(run(0, "(EMAILID THREADID SAVEDATE PREVIEW)", &m, 0, &o) == 0,
+	    "render");
+	is_str(o.data, "* 1 FETCH (EMAILID (M0123abc) THREADID NIL SAVEDATE "
+	    "\"14-Nov-2023 22:13:21 +0000\" PREVIEW \"Hello \\\"you\\\"\")\r\n",
+	    "rendered");
+	mbuf_free(&o);
+	memset(&o, 0, sizeof(o));
+	m.emailid = NULL;
+	m.savedate = 0;
+	m.preview = NULL;
+	ok(run(0, "(EMAILID SAVEDATE PREVIEW (LAZY))", &m, 0, &o) == 0 &&
+	    strcmp(o.data, "* 1 FETCH (EMAILID NIL SAVEDATE NIL PREVIEW NIL)"
+	    "\r\n") == 0, "nothing known: NIL");
+	mbuf_free(&o);
+	memset(&o, 0, sizeof(o));
+	m.preview = "caf\xc3\xa9";
+	ok(run(0, "PREVIEW", &m, 0, &o) == 0 &&
+	    strcmp(o.data, "* 1 FETCH (PREVIEW {5}\r\ncaf\xc3\xa9)\r\n") ==
+	    0, "8-bit preview: a literal");
+	mbuf_free(&o);
+	memset(&o, 0, sizeof(o));
+	ok(run(0, "PREVIEW", &m, FETCH_R_UTF8, &o) == 0 &&
+	    strcmp(o.data, "* 1 FETCH (PREVIEW \"caf\xc3\xa9\")\r\n") ==
+	    0, "with UTF8=ACCEPT: quoted");
+	mbuf_free(&o);
+	memset(&o, 0, sizeof(o));
+	m.preview = "";
+	ok(run(0, "PREVIEW", &m, 0, &o) == 0 &&
+	    strcmp(o.data, "* 1 FETCH (PREVIEW \"\")\r\n") == 0,
+	    "empty preview: \"\"");
+	mbuf_free(&o);
+}
+
 int
 main(void)
 {
@@ -1257,6 +1346,7 @@ main(void)
 	test_deep();
 	test_sweep();
 	test_section();
+	test_objectid();
 
 	imap_parser_free(parser);
 	for (i = 0; i < nitems(fixtures); i++)

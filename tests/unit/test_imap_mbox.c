@@ -680,12 +680,12 @@ test_reopen(void)
 
 	/* A cache of another UIDVALIDITY is ignored too. */
 	buf = get("u3/maild-cache", &len);
-	snprintf(path, sizeof(path), "maild-cache 1 V%u ", uv);
+	snprintf(path, sizeof(path), "maild-cache 2 V%u ", uv);
 	ok(buf != NULL && strncmp(buf, path, strlen(path)) == 0,
 	    "cache header");
 	put("u3/cur/1700000001.A.host:2,", "Subject: third\r\n\r\nx\r\n");
 	if (buf != NULL) {
-		snprintf(path, sizeof(path), "maild-cache 1 V%u ", uv + 1);
+		snprintf(path, sizeof(path), "maild-cache 2 V%u ", uv + 1);
 		memcpy(buf, path, strlen(path));	/* may grow by 1 */
 		if ((fd = open("u3/maild-cache", O_WRONLY | O_TRUNC)) == -1 ||
 		    write_full(fd, buf, len) == -1)

@@ -335,8 +335,8 @@ test_mailboxes(void)
 	const char	*r;
 
 	login(&m);
-	ok(has(say(&m, "m1 CREATE Work\r\n"), "m1 OK Create completed"),
-	    "CREATE");
+	ok(has(say(&m, "m1 CREATE Work\r\n"), "m1 OK [MAILBOXID (F"),
+	    "CREATE (RFC 8474: with its MAILBOXID)");
 	ok(exists(HOME "/.Work/cur"), "CREATE makes the Maildir++ folder");
 	ok(has(say(&m, "m2 CREATE Work\r\n"), "m2 NO [ALREADYEXISTS]"),
 	    "CREATE again: NO");

@@ -408,6 +408,55 @@ main(void)
 		free(many);
 	}
 
+	/*
+	 * SAVEDATE (RFC 8514) and OBJECTID (RFC 8474): m1 saved on
+	 * 2024-03-05, m2 without a save date (its internal date counts).
+	 */
+	m1.save_date = 1709640000;	/* 2024-03-05 12:00:00 UTC */
+	m1.emailid = "Mabc_-1";
+	m2.save_date = 0;
+	m2.emailid = NULL;
+	is_int(check("SAVEDON 5-Mar-2024", &m1), 1, "SAVEDON");
+	is_int(check("SAVEDON 2-Jan-2024", &m1), 0,
+	    "SAVEDON is not the internal date");
+	is_int(check("SAVEDSINCE 5-Mar-2024", &m1), 1, "SAVEDSINCE that day");
+	is_int(check("SAVEDSINCE 6-Mar-2024", &m1), 0, "SAVEDSINCE after");
+	is_int(check("SAVEDBEFORE 5-Mar-2024", &m1), 0, "SAVEDBEFORE day");
+	is_int(check("SAVEDBEFORE 6-Mar-2024", &m1), 1, "SAVEDBEFORE after");
+	is_int(check("SAVEDATESUPPORTED", &m1), 1, "SAVEDATESUPPORTED");
+	is_int(check("SAVEDATESUPPORTED", &m2), 0,
+	    "SAVEDATESUPPORTED: not without a save date");
+	is_int(check("SAVEDON 1-Jan-2024", &m2), 1,
+	    "no save date: SAVEDON compares the internal date");
+	is_int(check("SAVEDBEFORE 1-Jan-2024", &m2), 0,
+	    "no save date: SAVEDBEFORE compares the internal date");
+	m1.save_tzoff = 13 * 3600;	/* already 6-Mar there */
+	is_int(check("SAVEDON 6-Mar-2024", &m1), 1, "SAVEDON in its zone");
+	m1.save_tzoff = 0;
+	is_int(check("EMAILID Mabc_-1", &m1), 1, "EMAILID");
+	is_int(check("EMAILID mabc_-1", &m1), 0,
+	    "EMAILID is case-sensitive");
+	is_int(check("EMAILID Mabc_-1", &m2), 0, "EMAILID: other message");
+	is_int(check("NOT EMAILID Mabc_-1", &m2), 1, "NOT EMAILID");
+	is_int(check("THREADID T1", &m1), 0, "THREADID: no threads");
+	is_int(check("OR THREADID T1 SAVEDATESUPPORTED", &m1), 1,
+	    "THREADID inside OR");
+	r = compile("EMAILID M1", 1, 1, &prog, &err);
+	ok(r == SEARCH_OK && (search_needs(prog) & SEARCH_NEED_EMAILID),
+	    "EMAILID needs the EMAILID");
+	search_free(prog);
+	r = compile("SAVEDSINCE 1-Jan-2024", 1, 1, &prog, &err);
+	ok(r == SEARCH_OK && !(search_needs(prog) & SEARCH_NEED_EMAILID),
+	    "SAVEDSINCE needs no EMAILID");
+	search_free(prog);
+	is_int(check("SAVEDON", &m1), -1, "SAVEDON without a date");
+	is_int(check("SAVEDON 5-Mar-24", &m1), -1, "SAVEDON bad date");
+	is_int(check("EMAILID", &m1), -1, "EMAILID without an id");
+	is_int(check("EMAILID a.b", &m1), -1, "EMAILID with a dot");
+	is_int(check("EMAILID \"a b\"", &m1), -1, "EMAILID with a space");
+	is_int(check("EMAILID (a)", &m1), -1, "EMAILID of a list");
+	is_int(check("THREADID BODY[]", &m1), -1, "THREADID with a section");
+
 	mime_free(mm1);
 	mime_free(mm2);
 	return done_testing();

@@ -1,7 +1,8 @@
 /*
  * Unit tests for uidlist.c, the file format: save and reload, Dovecot
- * import, corrupt lists, base names, a 100,000-entry list and the
- * UIDVALIDITY counter (never a value twice, across a restart too).
+ * import, corrupt lists, base names, a 100,000-entry list, the
+ * UIDVALIDITY counter (never a value twice, across a restart too) and
+ * the MAILBOXID (kept by rewrites, made for lists that had none).
  * How a mailbox's list follows its files (new mail, flag changes,
  * expunges, MODSEQs) is the open mailbox's job: test_imap_mbox_sync.c.
  * Fixtures are in tests/data/uidlist (run from the top directory).
@@ -41,6 +42,7 @@ static void	 test_hostile(void);
 static void	 write_big(const char *, int);
 static void	 test_big(void);
 static void	 test_uidvalidity(void);
+static void	 test_mailboxid(void);
 static void	 put_file(const char *, const char *);
 static int	 read_all(const char *, char *, size_t);
 
@@ -283,6 +285,86 @@ test_uidvalidity(void)
 	ok(uv >= (uint32_t)now, "corrupt file after a restart: the clock");
 }
 
+/*
+ * RFC 8474: a MAILBOXID is made with a new list, kept by every rewrite
+ * (RENAME rewrites the list with a new UIDVALIDITY), and made for a
+ * list of version 1; Dovecot's mailbox GUID is taken over.
+ */
+static void
+test_mailboxid(void)
+{
+	struct uidlist	*ul, *ul2;
+	char		 dir[64], id[UIDLIST_ID_MAX + 8], p[PATH_MAX];
+	char		 text[512];
+
+	mkmaildir(dir, sizeof(dir));
+	is_int(uidlist_open(dir, &ul), 0, "new list");
+	ok(ul != NULL && ul->mailboxid[0] == 'F' &&
+	    strlen(ul->mailboxid) == 25 &&
+	    uidlist_objectid_valid(ul->mailboxid, strlen(ul->mailboxid)),
+	    "new list: MAILBOXID F + 24 hex (%s)", ul ? ul->mailboxid : "");
+	strlcpy(id, ul->mailboxid, sizeof(id));
+	is_int(uidlist_save(ul), 0, "save");
+	uidlist_free(ul);
+	is_int(uidlist_open(dir, &ul), 1, "reopen");
+	is_str(ul->mailboxid, id, "MAILBOXID read back");
+	ok(!ul->dirty, "a version 2 list is clean");
+	ul->uidvalidity = uidlist_new_uidvalidity();
+	is_int(uidlist_save(ul), 0, "new UIDVALIDITY saved (RENAME)");
+	uidlist_free(ul);
+	is_int(uidlist_load(dir, &ul), UIDLIST_OK, "load");
+	is_str(ul->mailboxid, id, "MAILBOXID kept by the rewrite");
+	uidlist_free(ul);
+	rm_tree(dir);
+
+	/* Made again: another MAILBOXID. */
+	mkmaildir(dir, sizeof(dir));
+	is_int(uidlist_open(dir, &ul), 0, "made again");
+	ok(strcmp(ul->mailboxid, id) != 0, "another MAILBOXID");
+	uidlist_free(ul);
+
+	/* Version 1: read, given a MAILBOXID, written as version 2. */
+	copy_fixture(DATA "good-v1", dir, UIDLIST_FILE);
+	is_int(uidlist_load(dir, &ul), UIDLIST_OK, "version 1 loads");
+	ok(ul->dirty && ul->mailboxid[0] == 'F' && ul->n == 3,
+	    "version 1: new MAILBOXID, dirty");
+	is_int(uidlist_save(ul), 0, "saved");
+	snprintf(p, sizeof(p), "%s/%s", dir, UIDLIST_FILE);
+	snprintf(id, sizeof(id), " I%s\n", ul->mailboxid);
+	ok(read_all(p, text, sizeof(text)) &&
+	    strncmp(text, "maild-uidlist 2 ", 16) == 0 &&
+	    strstr(text, id) != NULL, "written as version 2");
+	is_int(uidlist_load(dir, &ul2), UIDLIST_OK, "reload");
+	ok(ul2 != NULL && same_list(ul, ul2) &&
+	    strcmp(ul->mailboxid, ul2->mailboxid) == 0, "same list and id");
+	uidlist_free(ul2);
+	uidlist_free(ul);
+	rm_tree(dir);
+
+	/* Dovecot's mailbox GUID becomes the MAILBOXID. */
+	mkmaildir(dir, sizeof(dir));
+	copy_fixture(DATA "dovecot-uidlist", dir, UIDLIST_DOVECOT);
+	is_int(uidlist_open(dir, &ul), 1, "dovecot list");
+	is_str(ul->mailboxid, "5a3f0c2e1b9d4c7a8e6f01234abcd987",
+	    "Dovecot's GUID kept");
+	uidlist_free(ul);
+	snprintf(p, sizeof(p), "%s/%s", dir, UIDLIST_DOVECOT);
+	put_file(p, "3 V1700000123 N9 Gx/y\n1 :a\n");
+	is_int(uidlist_import_dovecot(dir, &ul), UIDLIST_OK, "bad GUID");
+	ok(ul->mailboxid[0] == 'F', "bad GUID: a MAILBOXID of our own");
+	uidlist_free(ul);
+	rm_tree(dir);
+
+	ok(!uidlist_objectid_valid("", 0) &&
+	    !uidlist_objectid_valid("a b", 3) &&
+	    !uidlist_objectid_valid("a.b", 3) &&
+	    uidlist_objectid_valid("Az09_-", 6), "objectid syntax");
+	memset(text, 'a', UIDLIST_ID_MAX + 1);
+	ok(uidlist_objectid_valid(text, UIDLIST_ID_MAX) &&
+	    !uidlist_objectid_valid(text, UIDLIST_ID_MAX + 1),
+	    "objectid length bound");
+}
+
 static void
 test_dovecot(void)
 {
@@ -353,6 +435,7 @@ test_corrupt(void)
 		"zero-uidvalidity", "big-uidvalidity", "leading-zero",
 		"empty-line", "nul-byte", "header-junk", "empty",
 		"recent-high", "recent-zero", "recent-junk",
+		"no-mailboxid", "bad-mailboxid", "empty-mailboxid",
 	};
 	struct uidlist	*ul;
 	char		 dir[64], p[PATH_MAX], fix[PATH_MAX];
@@ -522,6 +605,7 @@ main(void)
 	test_corrupt();
 	test_hostile();
 	test_big();
+	test_mailboxid();
 	rm_tree(state_dir);
 	return done_testing();
 }
