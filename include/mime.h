@@ -156,5 +156,14 @@ void	mime_header_fields(struct mbuf *, const char *, size_t,
 char	*mime_part_text(const struct mime_msg *, const struct mime_part *,
 	    size_t, size_t *);
 char	*mime_preview(const struct mime_msg *);
+/*
+ * Transfer decodings (mime_decode.c), lenient as readers are: base64
+ * skips what is not in its alphabet and stops at "="; quoted-printable
+ * (RFC 2045 6.7) undoes "=XX" and soft line breaks, drops trailing
+ * white space, keeps a malformed "=".  out needs n bytes at most; the
+ * length written is returned.
+ */
+size_t	mime_b64_decode(const char *, size_t, char *);
+size_t	mime_qp_decode(const char *, size_t, char *);
 
 #endif

@@ -170,10 +170,6 @@ static void	 section_data(const struct fetch_item *, struct render *,
 		    struct mbuf *, const char **, size_t *);
 static int	 binary_data(const struct fetch_item *, struct render *,
 		    char **, const char **, size_t *);
-static int	 hexval(unsigned char);
-static int	 b64val(unsigned char);
-static size_t	 b64_decode(const char *, size_t, char *);
-static size_t	 qp_decode(const char *, size_t, char *);
 static void	 put_string(struct mbuf *, const char *, int);
 static int	 render_item(struct mbuf *, const struct fetch_item *,
 		    const struct fetch_msg *, struct render *, int);
@@ -888,119 +884,17 @@ binary_data(const struct fetch_item *it, struct render *r, char **dec,
 	if (strcasecmp(e, "base64") == 0) {
 		if ((*dec = malloc(*n + 1)) == NULL)
 			fatal("malloc");
-		*n = b64_decode(*p, *n, *dec);
+		*n = mime_b64_decode(*p, *n, *dec);
 	} else if (strcasecmp(e, "quoted-printable") == 0) {
 		if ((*dec = malloc(*n + 1)) == NULL)
 			fatal("malloc");
-		*n = qp_decode(*p, *n, *dec);
+		*n = mime_qp_decode(*p, *n, *dec);
 	} else {
 		log_debug("fetch: unknown Content-Transfer-Encoding");
 		return -1;
 	}
 	*p = *dec;
 	return 0;
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Lenient base64: characters outside the alphabet (line breaks,
- * garbage) are skipped, "=" ends the data, a trailing partial group
- * gives what bytes it completes.  out needs n bytes at most.
- */
-static size_t
-b64_decode(const char *s, size_t n, char *out)
-{
-	uint32_t	 acc = 0;
-	size_t		 i, o = 0;
-	int		 bits = 0, v;
-
-	for (i = 0; i < n && s[i] != '='; i++) {
-		if ((v = b64val((unsigned char)s[i])) == -1)
-			continue;
-		acc = ((acc << 6) | (uint32_t)v) & 0xffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	return o;
-}
-
-/*
- * Quoted-printable (RFC 2045 6.7): "=XX" and soft line breaks undone,
- * trailing white space of a line dropped, a malformed "=" kept as it
- * is.  Line breaks are kept as they were, so out needs n bytes at most.
- */
-static size_t
-qp_decode(const char *s, size_t n, char *out)
-{
-	const char	*lf;
-	size_t		 i = 0, j, e, t, next, o = 0;
-	int		 soft, h1, h2;
-
-	while (i < n) {
-		if ((lf = memchr(s + i, '\n', n - i)) != NULL) {
-			next = lf - s + 1;
-			e = lf - s;
-			if (e > i && s[e - 1] == '\r')
-				e--;
-		} else
-			next = e = n;
-		for (t = e; t > i && (s[t - 1] == ' ' || s[t - 1] == '\t'); t--)
-			;
-		soft = 0;
-		for (j = i; j < t; j++) {
-			if (s[j] != '=') {
-				out[o++] = s[j];
-				continue;
-			}
-			if (j + 1 == t) {
-				soft = 1;
-				break;
-			}
-			if (j + 2 < t &&
-			    (h1 = hexval((unsigned char)s[j + 1])) != -1 &&
-			    (h2 = hexval((unsigned char)s[j + 2])) != -1) {
-				out[o++] = (char)(h1 << 4 | h2);
-				j += 2;
-				continue;
-			}
-			out[o++] = '=';
-		}
-		if (!soft)
-			for (j = e; j < next; j++)
-				out[o++] = s[j];
-		i = next;
-	}
-	return o;
 }
 
 /* A string (NULL: NIL), quoted or a literal (8-bit without UTF-8). */

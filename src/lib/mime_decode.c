@@ -41,8 +41,6 @@ struct pv {
 
 static int	 hexval(unsigned char);
 static int	 b64val(unsigned char);
-static size_t	 b64_decode(const char *, size_t, char *);
-static size_t	 qp_decode(const char *, size_t, char *);
 static enum cs_kind charset_kind(const struct mime_part *);
 static size_t	 put_utf8(char *, uint32_t);
 static size_t	 utf8_next(const char *, size_t, uint32_t *);
@@ -67,10 +65,10 @@ hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
 	return -1;
 }
 
@@ -90,9 +88,13 @@ b64val(unsigned char c)
 	return -1;
 }
 
-/* Lenient: what is not in the alphabet is skipped, "=" ends. */
-static size_t
-b64_decode(const char *s, size_t n, char *out)
+/*
+ * Lenient base64: characters outside the alphabet (line breaks,
+ * garbage) are skipped, "=" ends the data, a trailing partial group
+ * gives what bytes it completes.  out needs n bytes at most.
+ */
+size_t
+mime_b64_decode(const char *s, size_t n, char *out)
 {
 	uint32_t	 acc = 0;
 	size_t		 i, o = 0;
@@ -111,32 +113,54 @@ b64_decode(const char *s, size_t n, char *out)
 	return o;
 }
 
-/* "=XX" decoded, "=" before a line end joins the lines. */
-static size_t
-qp_decode(const char *s, size_t n, char *out)
+/*
+ * Quoted-printable (RFC 2045 6.7): "=XX" and soft line breaks undone,
+ * trailing white space of a line (and stray CRs) dropped, a malformed
+ * "=" kept as it is.  Line breaks are kept as they were, so out needs n
+ * bytes at most.
+ */
+size_t
+mime_qp_decode(const char *s, size_t n, char *out)
 {
-	size_t	 i, j, o = 0;
-	int	 h, l;
+	const char	*lf;
+	size_t		 i = 0, j, e, t, next, o = 0;
+	int		 soft, h1, h2;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] != '=') {
-			out[o++] = s[i];
-			continue;
-		}
-		if (i + 2 < n && (h = hexval((unsigned char)s[i + 1])) != -1 &&
-		    (l = hexval((unsigned char)s[i + 2])) != -1) {
-			out[o++] = (char)(h << 4 | l);
-			i += 2;
-			continue;
-		}
-		for (j = i + 1; j < n && (s[j] == ' ' || s[j] == '\t' ||
-		    s[j] == '\r'); j++)
+	while (i < n) {
+		if ((lf = memchr(s + i, '\n', n - i)) != NULL) {
+			next = lf - s + 1;
+			e = lf - s;
+			if (e > i && s[e - 1] == '\r')
+				e--;
+		} else
+			next = e = n;
+		/* Trailing white space (stray CRs too) is transport's. */
+		for (t = e; t > i && (s[t - 1] == ' ' || s[t - 1] == '\t' ||
+		    s[t - 1] == '\r'); t--)
 			;
-		if (j == n || s[j] == '\n') {
-			i = j;
-			continue;
+		soft = 0;
+		for (j = i; j < t; j++) {
+			if (s[j] != '=') {
+				out[o++] = s[j];
+				continue;
+			}
+			if (j + 1 == t) {
+				soft = 1;
+				break;
+			}
+			if (j + 2 < t &&
+			    (h1 = hexval((unsigned char)s[j + 1])) != -1 &&
+			    (h2 = hexval((unsigned char)s[j + 2])) != -1) {
+				out[o++] = (char)(h1 << 4 | h2);
+				j += 2;
+				continue;
+			}
+			out[o++] = '=';
 		}
-		out[o++] = '=';
+		if (!soft)
+			for (j = e; j < next; j++)
+				out[o++] = s[j];
+		i = next;
 	}
 	return o;
 }
@@ -256,10 +280,10 @@ mime_part_text(const struct mime_msg *m, const struct mime_part *p,
 	if ((dec = malloc(n + 1)) == NULL)
 		fatal("malloc");
 	if (p->encoding != NULL && strcasecmp(p->encoding, "base64") == 0)
-		n = b64_decode(b, n, dec);
+		n = mime_b64_decode(b, n, dec);
 	else if (p->encoding != NULL &&
 	    strcasecmp(p->encoding, "quoted-printable") == 0)
-		n = qp_decode(b, n, dec);
+		n = mime_qp_decode(b, n, dec);
 	else
 		memcpy(dec, b, n);
 	kind = charset_kind(p);
