@@ -7,8 +7,8 @@
  *				commit (the UID list through uidlist.c)
  *	imap_mbox_sync.c	the scan of new/ and cur/ (new mail, flag
  *				changes and expunges by other programs)
- *	imap_mbox_cache.c	sizes, dates, ENVELOPE/BODYSTRUCTURE, the
- *				read LRU and the maild-cache file
+ *	imap_mbox_cache.c	sizes, dates, ENVELOPE/BODYSTRUCTURE, SORT
+ *				keys, the read LRU and the maild-cache file
  *	imap_mbox_write.c	APPEND, COPY, EXPUNGE
  *	imap_mbox_folder.c	CREATE, DELETE, RENAME's new UIDVALIDITY
  *	imap_mbox_ids.c		EMAILID and save date from file names
