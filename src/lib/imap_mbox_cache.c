@@ -669,6 +669,31 @@ parse_u64(const char **pp, const char *end, uint64_t max, uint64_t *out)
 #define EXPECT(p, end, c)	((p) < (end) && *(p)++ == (c))
 
 /*
+ * "<letter><uid> <len>\n" then len bytes and "\n", uid above *last:
+ * *pp left at the bytes, *last the uid.  0, or -1 if it is not one.
+ */
+static int
+entry_head(const char **pp, const char *end, int letter, uint64_t max,
+    uint64_t *last, uint64_t *len)
+{
+	const char	*p = *pp, *eol;
+	uint64_t	 uid;
+
+	if ((eol = memchr(p, '\n', end - p)) == NULL ||
+	    !EXPECT(p, eol, letter) ||
+	    parse_u64(&p, eol, UINT32_MAX, &uid) == -1 || uid <= *last ||
+	    !EXPECT(p, eol, ' ') || parse_u64(&p, eol, max, len) == -1 ||
+	    p != eol)
+		return -1;
+	p = eol + 1;
+	if ((size_t)(end - p) < *len + 1 || p[*len] != '\n')
+		return -1;
+	*last = uid;
+	*pp = p;
+	return 0;
+}
+
+/*
  * Check (apply = 0) or take (apply = 1) the cache file's contents.
  * 0, or -1 if anything is wrong.
  */
@@ -772,18 +797,10 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 		p += elen + 1;
 	}
 	for (i = 0, last = 0; i < np; i++) {
-		if ((eol = memchr(p, '\n', end - p)) == NULL ||
-		    !EXPECT(p, eol, 'P') ||
-		    parse_u64(&p, eol, UINT32_MAX, &uid) == -1 ||
-		    uid <= last || !EXPECT(p, eol, ' ') ||
-		    parse_u64(&p, eol, MBOX_PREVIEW_MAX, &elen) == -1 ||
-		    p != eol)
+		if (entry_head(&p, end, 'P', MBOX_PREVIEW_MAX, &last,
+		    &elen) == -1 || !preview_valid(p, elen))
 			return -1;
-		last = uid;
-		p = eol + 1;
-		if ((size_t)(end - p) < elen + 1 || p[elen] != '\n' ||
-		    !preview_valid(p, elen))
-			return -1;
+		uid = last;
 		if (apply && uid < m->uidnext &&
 		    (idx = mbox_find(m, uid)) != -1 &&
 		    m->priv[idx].preview == NULL) {
@@ -795,17 +812,10 @@ cache_parse(struct mbox *m, const char *buf, size_t len, int apply)
 		p += elen + 1;
 	}
 	for (i = 0, last = 0; i < nk; i++) {
-		if ((eol = memchr(p, '\n', end - p)) == NULL ||
-		    !EXPECT(p, eol, 'K') ||
-		    parse_u64(&p, eol, UINT32_MAX, &uid) == -1 ||
-		    uid <= last || !EXPECT(p, eol, ' ') ||
-		    parse_u64(&p, eol, SORT_BLOB_MAX, &elen) == -1 ||
-		    p != eol)
+		if (entry_head(&p, end, 'K', SORT_BLOB_MAX, &last,
+		    &elen) == -1)
 			return -1;
-		last = uid;
-		p = eol + 1;
-		if ((size_t)(end - p) < elen + 1 || p[elen] != '\n')
-			return -1;
+		uid = last;
 		/* Keys of another version (or damaged): made again. */
 		if (apply && uid < m->uidnext &&
 		    (idx = mbox_find(m, uid)) != -1 &&

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "mime.h"
+#include "unicase.h"
 
 enum cs_kind {
 	CS_UTF8,	/* also US-ASCII and anything unknown */
@@ -43,7 +44,6 @@ static int	 hexval(unsigned char);
 static int	 b64val(unsigned char);
 static enum cs_kind charset_kind(const struct mime_part *);
 static size_t	 put_utf8(char *, uint32_t);
-static size_t	 utf8_next(const char *, size_t, uint32_t *);
 static const struct mime_part *find_text(const struct mime_part *, int);
 static int	 pv_char(struct pv *, uint32_t);
 static int	 pv_text(struct pv *, const char *, size_t);
@@ -217,51 +217,6 @@ put_utf8(char *out, uint32_t c)
 	return 4;
 }
 
-/*
- * The code point at s[0..n) and its length; an invalid, overlong,
- * surrogate or cut sequence is one byte long with *c = 0xfffd.
- */
-static size_t
-utf8_next(const char *s, size_t n, uint32_t *c)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	uint32_t		 v, min;
-	size_t			 len, i;
-
-	if (u[0] < 0x80) {
-		*c = u[0];
-		return 1;
-	}
-	if ((u[0] & 0xe0) == 0xc0) {
-		len = 2;
-		v = u[0] & 0x1f;
-		min = 0x80;
-	} else if ((u[0] & 0xf0) == 0xe0) {
-		len = 3;
-		v = u[0] & 0x0f;
-		min = 0x800;
-	} else if ((u[0] & 0xf8) == 0xf0) {
-		len = 4;
-		v = u[0] & 0x07;
-		min = 0x10000;
-	} else
-		goto bad;
-	if (len > n)
-		goto bad;
-	for (i = 1; i < len; i++) {
-		if ((u[i] & 0xc0) != 0x80)
-			goto bad;
-		v = v << 6 | (u[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		goto bad;
-	*c = v;
-	return len;
- bad:
-	*c = 0xfffd;
-	return 1;
-}
-
 char *
 mime_part_text(const struct mime_msg *m, const struct mime_part *p,
     size_t max, size_t *lenp)
@@ -292,7 +247,7 @@ mime_part_text(const struct mime_msg *m, const struct mime_part *p,
 		fatal("malloc");
 	for (i = 0, o = 0; i < n; i += k) {
 		if (kind == CS_UTF8) {
-			k = utf8_next(dec + i, n - i, &c);
+			k = unicase_utf8_next(dec + i, n - i, &c);
 			if (c == 0xfffd && k == 1 &&
 			    (unsigned char)dec[i] >= 0x80)
 				continue;	/* not text: dropped */
@@ -366,7 +321,7 @@ pv_text(struct pv *pv, const char *s, size_t n)
 	uint32_t	 c;
 
 	for (i = 0; i < n; ) {
-		i += utf8_next(s + i, n - i, &c);
+		i += unicase_utf8_next(s + i, n - i, &c);
 		if (!pv_char(pv, c))
 			return 0;
 	}
@@ -519,7 +474,7 @@ pv_html(struct pv *pv, const char *s, size_t n)
 		if (s[i] == '&' && (k = html_entity(s + i, n - i, &c)) > 0)
 			i += k;
 		else
-			i += utf8_next(s + i, n - i, &c);
+			i += unicase_utf8_next(s + i, n - i, &c);
 		if (!pv_char(pv, c))
 			return 0;
 	}
